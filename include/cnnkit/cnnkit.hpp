@@ -1,0 +1,20 @@
+// cnnkit: a convolutional neural network framework you can read like the lecture it implements.
+#pragma once
+
+#include "cnnkit/data_layer.hpp"
+#include "cnnkit/gradient_check.hpp"
+#include "cnnkit/initializers.hpp"
+#include "cnnkit/layer.hpp"
+#include "cnnkit/layers/conv.hpp"
+#include "cnnkit/layers/flatten.hpp"
+#include "cnnkit/layers/fully_connected.hpp"
+#include "cnnkit/layers/pooling.hpp"
+#include "cnnkit/layers/relu.hpp"
+#include "cnnkit/layers/softmax.hpp"
+#include "cnnkit/loss.hpp"
+#include "cnnkit/neural_network.hpp"
+#include "cnnkit/optimizers.hpp"
+#include "cnnkit/parameter.hpp"
+#include "cnnkit/random.hpp"
+#include "cnnkit/tensor.hpp"
+#include "cnnkit/threading.hpp"

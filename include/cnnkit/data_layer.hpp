@@ -1,0 +1,21 @@
+// Where batches come from. A DataLayer hands out (input, one-hot label) pairs, one per call.
+#pragma once
+
+#include "cnnkit/tensor.hpp"
+
+namespace cnnkit {
+
+template <typename T>
+struct Batch {
+  Tensor<T> input;  // (batch, ...) as the first layer expects
+  Tensor<T> label;  // (batch, categories), one-hot for classification
+};
+
+template <typename T>
+class DataLayer {
+ public:
+  virtual ~DataLayer() = default;
+  virtual Batch<T> next() = 0;
+};
+
+}  // namespace cnnkit

@@ -1,0 +1,66 @@
+// The layer contract. forward() maps a batch to a batch and keeps what backward() needs;
+// backward() takes the error tensor (dLoss/dOutput, shaped like the last output), returns the
+// error for the layer below (dLoss/dInput, shaped like the last input) computed with the weights
+// that forward() used, and only then lets each parameter's optimizer update it.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "cnnkit/initializers.hpp"
+#include "cnnkit/optimizers.hpp"
+#include "cnnkit/parameter.hpp"
+#include "cnnkit/tensor.hpp"
+
+namespace cnnkit {
+
+template <typename T>
+class Layer {
+ public:
+  virtual ~Layer() = default;
+
+  // Short type name used in messages, summaries and model files ("Conv", "ReLU", ...).
+  virtual std::string type() const = 0;
+
+  virtual Tensor<T> forward(const Tensor<T>& input) = 0;
+  virtual Tensor<T> backward(const Tensor<T>& error_tensor) = 0;
+
+  // The shape forward() returns for an input of this shape (batch axis included); throws
+  // std::invalid_argument, as forward() would, when the input shape does not fit the layer.
+  virtual Shape output_shape(const Shape& input_shape) const = 0;
+
+  // Multiply-adds counted twice, for one forward pass over an input of this shape.
+  virtual std::size_t forward_flops(const Shape& input_shape) const;
+
+  // The trainable tensors, in a fixed order (weights first, then bias); empty if none.
+  virtual std::vector<Parameter<T>*> parameters() { return {}; }
+  std::vector<const Parameter<T>*> parameters() const;
+
+  bool trainable() const { return !parameters().empty(); }
+  std::size_t parameter_count() const;
+
+  // Fills the weights and the bias from the two initializers (no-op where not trainable).
+  virtual void initialize(Initializer<T>& weights_init, Initializer<T>& bias_init);
+
+  // Gives every parameter its own copy of the prototype (no-op where not trainable).
+  void set_optimizer(const Optimizer<T>& prototype);
+
+  // A frozen layer still passes errors down but never changes its parameters.
+  void set_frozen(bool frozen);
+
+ protected:
+  Layer() = default;
+  Layer(const Layer&) = default;
+  Layer& operator=(const Layer&) = default;
+  Layer(Layer&&) = default;
+  Layer& operator=(Layer&&) = default;
+
+  // For backward(): apply every parameter's optimizer once its gradient is complete.
+  void apply_updates();
+};
+
+extern template class Layer<float>;
+extern template class Layer<double>;
+
+}  // namespace cnnkit

@@ -1,0 +1,53 @@
+// Conv: multi-channel cross-correlation (lecture: "Convolution layer"), 1-D or 2-D.
+// Valid across channels, "same" in space: each spatial axis of kernel size k is zero padded with
+// (k-1)/2 before and k/2 after, then subsampled with the stride starting at index 0, so an input
+// (batch, c, y[, x]) gives (batch, num_kernels, ceil(y/sy)[, ceil(x/sx)]).
+#pragma once
+
+#include "cnnkit/layer.hpp"
+
+namespace cnnkit {
+
+template <typename T>
+class Conv : public Layer<T> {
+ public:
+  // stride_shape {s} (1-D) or {sy, sx} (2-D; a single value means both axes);
+  // convolution_shape {c, m} (1-D) or {c, m, n} (2-D). Weights and bias start uniform in [0, 1).
+  Conv(Shape stride_shape, Shape convolution_shape, std::size_t num_kernels);
+
+  std::string type() const override { return "Conv"; }
+  Tensor<T> forward(const Tensor<T>& input) override;
+  Tensor<T> backward(const Tensor<T>& error_tensor) override;
+  Shape output_shape(const Shape& input_shape) const override;
+  std::size_t forward_flops(const Shape& input_shape) const override;
+  std::vector<Parameter<T>*> parameters() override { return {&weights_, &bias_}; }
+  // fan_in = c*m*n, fan_out = num_kernels*m*n.
+  void initialize(Initializer<T>& weights_init, Initializer<T>& bias_init) override;
+
+  const Shape& stride_shape() const { return stride_shape_; }
+  const Shape& convolution_shape() const { return convolution_shape_; }
+  std::size_t num_kernels() const { return num_kernels_; }
+
+  const Tensor<T>& weights() const { return weights_.value; }  // (num_kernels, c, m[, n])
+  const Tensor<T>& bias() const { return bias_.value; }        // (num_kernels)
+  void set_weights(const Tensor<T>& weights);
+  void set_bias(const Tensor<T>& bias);
+  const Tensor<T>& gradient_weights() const { return weights_.gradient; }
+  const Tensor<T>& gradient_bias() const { return bias_.gradient; }
+
+ private:
+  Shape stride_shape_;       // {s} or {sy, sx}, as given
+  Shape convolution_shape_;  // {c, m} or {c, m, n}
+  std::size_t num_kernels_;
+  Parameter<T> weights_;
+  Parameter<T> bias_;
+  Tensor<T> input_;  // forward's input, for the weight gradient
+  // Kernel workspaces (lowered input columns and the like), kept between calls so that a
+  // steady-state training step allocates nothing.
+  std::vector<T> workspace_;
+};
+
+extern template class Conv<float>;
+extern template class Conv<double>;
+
+}  // namespace cnnkit

@@ -1,0 +1,26 @@
+// SoftMax over the last axis of (batch, categories): y_k = exp(x_k - max x) / sum_j exp(x_j - max x).
+// Shifting by the row maximum keeps exp() finite for any input. Backward:
+// E_{n-1} = y * (E_n - sum_j E_n,j y_j).
+#pragma once
+
+#include "cnnkit/layer.hpp"
+
+namespace cnnkit {
+
+template <typename T>
+class SoftMax : public Layer<T> {
+ public:
+  std::string type() const override { return "SoftMax"; }
+  Tensor<T> forward(const Tensor<T>& input) override;
+  Tensor<T> backward(const Tensor<T>& error_tensor) override;
+  Shape output_shape(const Shape& input_shape) const override;
+  std::size_t forward_flops(const Shape& input_shape) const override;
+
+ private:
+  Tensor<T> output_;  // forward's result y, all that backward needs
+};
+
+extern template class SoftMax<float>;
+extern template class SoftMax<double>;
+
+}  // namespace cnnkit

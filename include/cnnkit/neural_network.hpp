@@ -1,0 +1,57 @@
+// NeuralNetwork: a chain of layers between a data layer and a loss. It hands every trainable layer
+// its own optimizer copies and initializes it from the two initializers as the layer is appended,
+// then trains top to bottom: next batch -> forward through every layer -> loss -> backward.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "cnnkit/data_layer.hpp"
+#include "cnnkit/initializers.hpp"
+#include "cnnkit/layer.hpp"
+#include "cnnkit/loss.hpp"
+#include "cnnkit/optimizers.hpp"
+
+namespace cnnkit {
+
+template <typename T>
+class NeuralNetwork {
+ public:
+  NeuralNetwork(const Optimizer<T>& optimizer, const Initializer<T>& weights_init,
+                const Initializer<T>& bias_init);
+
+  // A trainable layer gets its own optimizer copies and is initialized here.
+  void append_layer(std::unique_ptr<Layer<T>> layer);
+  const std::vector<std::unique_ptr<Layer<T>>>& layers() const { return layers_; }
+
+  void set_data_layer(std::unique_ptr<DataLayer<T>> data_layer);
+  void set_loss_layer(std::unique_ptr<Loss<T>> loss_layer);
+  DataLayer<T>* data_layer() const { return data_layer_.get(); }
+  Loss<T>* loss_layer() const { return loss_layer_.get(); }
+
+  // Next batch through every layer and the loss; returns the loss of that batch.
+  T forward();
+  // Error from the loss back through every layer (each layer updates its own weights).
+  void backward();
+  // forward + backward `iterations` times, recording each iteration's loss.
+  void train(std::size_t iterations);
+  const std::vector<T>& loss() const { return loss_; }
+
+  // The layers alone (no loss, no update): the network's prediction for `input`.
+  Tensor<T> test(const Tensor<T>& input);
+
+ private:
+  std::unique_ptr<Optimizer<T>> optimizer_;
+  std::unique_ptr<Initializer<T>> weights_init_;
+  std::unique_ptr<Initializer<T>> bias_init_;
+  std::vector<std::unique_ptr<Layer<T>>> layers_;
+  std::unique_ptr<DataLayer<T>> data_layer_;
+  std::unique_ptr<Loss<T>> loss_layer_;
+  Tensor<T> label_;       // the label of the batch forward() drew, for backward()
+  std::vector<T> loss_;   // one entry per train() iteration
+};
+
+extern template class NeuralNetwork<float>;
+extern template class NeuralNetwork<double>;
+
+}  // namespace cnnkit

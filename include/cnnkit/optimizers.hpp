@@ -1,0 +1,114 @@
+// Optimizers (lecture: "Advanced Optimizers"). Each parameter tensor of a layer owns its own
+// copy of the optimizer, so state such as momentum or Adam's moments and step count k belongs to
+// exactly one tensor and advances once per update of it.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "cnnkit/tensor.hpp"
+
+namespace cnnkit {
+
+template <typename T>
+class Optimizer {
+ public:
+  virtual ~Optimizer() = default;
+
+  // The lecture's interface: returns the updated weights, leaves the arguments alone.
+  Tensor<T> calculate_update(const Tensor<T>& weights, const Tensor<T>& gradient);
+
+  // The same update written into `weights` (what layers call: no new tensor per step).
+  // Throws std::invalid_argument when the two shapes differ.
+  void update(Tensor<T>& weights, const Tensor<T>& gradient);
+
+  virtual std::unique_ptr<Optimizer> clone() const = 0;
+  virtual std::string name() const = 0;  // "Sgd", "SgdWithMomentum", "Adam"
+
+  // Internal state for checkpoints ("v", "r", "k", ...); empty for stateless optimizers.
+  virtual std::map<std::string, Tensor<T>> state() const { return {}; }
+  virtual void set_state(const std::map<std::string, Tensor<T>>& state);
+
+ protected:
+  // weights and gradient have the same shape (checked by update()).
+  virtual void apply(Tensor<T>& weights, const Tensor<T>& gradient) = 0;
+};
+
+// w = w - eta * g
+template <typename T>
+class Sgd : public Optimizer<T> {
+ public:
+  explicit Sgd(T learning_rate);
+  std::unique_ptr<Optimizer<T>> clone() const override;
+  std::string name() const override { return "Sgd"; }
+  T learning_rate() const { return learning_rate_; }
+
+ protected:
+  void apply(Tensor<T>& weights, const Tensor<T>& gradient) override;
+
+ private:
+  T learning_rate_;
+};
+
+// v = mu * v - eta * g;  w = w + v  (v starts at 0)
+template <typename T>
+class SgdWithMomentum : public Optimizer<T> {
+ public:
+  SgdWithMomentum(T learning_rate, T momentum);
+  std::unique_ptr<Optimizer<T>> clone() const override;
+  std::string name() const override { return "SgdWithMomentum"; }
+  std::map<std::string, Tensor<T>> state() const override;
+  void set_state(const std::map<std::string, Tensor<T>>& state) override;
+  T learning_rate() const { return learning_rate_; }
+  T momentum() const { return momentum_; }
+
+ protected:
+  void apply(Tensor<T>& weights, const Tensor<T>& gradient) override;
+
+ private:
+  T learning_rate_;
+  T momentum_;
+  Tensor<T> velocity_;  // v, shaped like the weights on the first update
+};
+
+// v = mu v + (1 - mu) g;  r = rho r + (1 - rho) g.g;  v^ = v / (1 - mu^k);  r^ = r / (1 - rho^k);
+// w = w - eta (v^ + eps) / (sqrt(r^) + eps), k counting updates from 1 (lecture: "ADAM").
+template <typename T>
+class Adam : public Optimizer<T> {
+ public:
+  Adam(T learning_rate, T mu, T rho, T epsilon = T(1e-8));
+  std::unique_ptr<Optimizer<T>> clone() const override;
+  std::string name() const override { return "Adam"; }
+  std::map<std::string, Tensor<T>> state() const override;
+  void set_state(const std::map<std::string, Tensor<T>>& state) override;
+  T learning_rate() const { return learning_rate_; }
+  T mu() const { return mu_; }
+  T rho() const { return rho_; }
+  T epsilon() const { return epsilon_; }
+  std::uint64_t step() const { return k_; }
+
+ protected:
+  void apply(Tensor<T>& weights, const Tensor<T>& gradient) override;
+
+ private:
+  T learning_rate_;
+  T mu_;
+  T rho_;
+  T epsilon_;
+  Tensor<T> v_;  // first moment
+  Tensor<T> r_;  // second moment
+  std::uint64_t k_ = 0;  // updates so far: the exponent of the bias correction
+};
+
+extern template class Optimizer<float>;
+extern template class Optimizer<double>;
+extern template class Sgd<float>;
+extern template class Sgd<double>;
+extern template class SgdWithMomentum<float>;
+extern template class SgdWithMomentum<double>;
+extern template class Adam<float>;
+extern template class Adam<double>;
+
+}  // namespace cnnkit

@@ -1,0 +1,79 @@
+// Tensor<T>: a contiguous, row-major block of numbers with a shape, batch first:
+// (batch, features), (batch, channels, y) or (batch, channels, y, x).
+#pragma once
+
+#include <cstddef>
+#include <initializer_list>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace cnnkit {
+
+using Shape = std::vector<std::size_t>;
+
+// "[2, 3, 5]": how every error message prints a shape.
+std::string to_string(const Shape& shape);
+
+// Number of elements a tensor of this shape holds (1 for the empty shape, a scalar).
+std::size_t element_count(const Shape& shape);
+
+template <typename T>
+class Tensor {
+ public:
+  using value_type = T;
+
+  Tensor() = default;
+  explicit Tensor(Shape shape);        // zero-filled
+  Tensor(Shape shape, T fill);         // every element = fill
+  Tensor(Shape shape, std::vector<T> values);  // throws if values.size() != element_count(shape)
+
+  const Shape& shape() const noexcept { return shape_; }
+  std::size_t rank() const noexcept { return shape_.size(); }
+  std::size_t dim(std::size_t axis) const;  // throws std::out_of_range past the rank
+  std::size_t size() const noexcept { return values_.size(); }
+  bool empty() const noexcept { return values_.empty(); }
+
+  T* data() noexcept { return values_.data(); }
+  const T* data() const noexcept { return values_.data(); }
+  T* begin() noexcept { return values_.data(); }
+  T* end() noexcept { return values_.data() + values_.size(); }
+  const T* begin() const noexcept { return values_.data(); }
+  const T* end() const noexcept { return values_.data() + values_.size(); }
+  const std::vector<T>& values() const noexcept { return values_; }
+
+  // Flat, unchecked access (the hot path of every kernel).
+  T& operator[](std::size_t flat_index) noexcept { return values_[flat_index]; }
+  const T& operator[](std::size_t flat_index) const noexcept { return values_[flat_index]; }
+
+  // Multi-index access, checked: the number of indices must equal the rank and each index
+  // must lie inside its axis, else std::out_of_range.
+  template <typename... Index>
+  T& operator()(Index... index) {
+    return values_[offset({static_cast<std::size_t>(index)...})];
+  }
+  template <typename... Index>
+  const T& operator()(Index... index) const {
+    return values_[offset({static_cast<std::size_t>(index)...})];
+  }
+  // Flat offset of a multi-index (row-major), checked as operator() is.
+  std::size_t offset(std::initializer_list<std::size_t> index) const;
+
+  // Same values, new shape; throws std::invalid_argument if the element count changes.
+  Tensor reshaped(Shape new_shape) const&;
+  Tensor reshaped(Shape new_shape) &&;
+
+  void fill(T value);
+
+  // Element-wise equality of shape and values (exact; tests compare with tolerances instead).
+  bool operator==(const Tensor& other) const = default;
+
+ private:
+  Shape shape_{0};  // a default tensor is empty: shape [0], no values
+  std::vector<T> values_;
+};
+
+extern template class Tensor<float>;
+extern template class Tensor<double>;
+
+}  // namespace cnnkit

@@ -1,0 +1,15 @@
+// One knob for the number of threads: cnnkit parallelises its own loops (OpenMP) and keeps
+// the linked BLAS single-threaded, so two thread pools never fight over the cores.
+#pragma once
+
+#include <cstddef>
+
+namespace cnnkit {
+
+// Threads used by every kernel from now on; 0 means all cores of the machine.
+void set_num_threads(std::size_t threads);
+
+// Threads the kernels currently use.
+std::size_t num_threads();
+
+}  // namespace cnnkit

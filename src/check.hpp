@@ -1,0 +1,40 @@
+// Argument checks shared by every layer, loss and optimizer. Each message names the component,
+// what it expected and what came: "Conv: expected input of rank 3 or 4, got [2, 3]".
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "cnnkit/tensor.hpp"
+
+namespace cnnkit::detail {
+
+[[noreturn]] inline void fail(std::string_view component, std::string_view expected,
+                              std::string_view got) {
+  throw std::invalid_argument(std::string(component) + ": expected " + std::string(expected) +
+                              ", got " + std::string(got));
+}
+
+inline void require(bool condition, std::string_view component, std::string_view expected,
+                    std::string_view got) {
+  if (!condition) fail(component, expected, got);
+}
+
+// The tensor must have exactly this shape.
+inline void require_shape(const Shape& actual, const Shape& expected, std::string_view component,
+                          std::string_view what) {
+  if (actual != expected) {
+    fail(component, std::string(what) + " of shape " + to_string(expected), to_string(actual));
+  }
+}
+
+// backward() needs the input that forward() saw.
+inline void require_forward_done(bool done, std::string_view component) {
+  if (!done) {
+    throw std::logic_error(std::string(component) +
+                           ": expected forward() before backward(), got backward() first");
+  }
+}
+
+}  // namespace cnnkit::detail

@@ -1,0 +1,37 @@
+// Convolution kernels (cross-correlation, "same" padding, stride), apart from the Conv layer.
+// Layouts, all contiguous row-major:
+//   input  (N, C, Y, X)    weights (K, C, m, n)    bias (K)    output/error (N, K, Y', X')
+// Every fast kernel has a plain-loop *_reference twin that the tests compare it against.
+#pragma once
+
+#include <vector>
+
+#include "kernels/conv_geometry.hpp"
+
+namespace cnnkit::kernels {
+
+// output[b,k,i,j] = bias[k] + sum_{c,u,v} weights[k,c,u,v] * input_padded[b,c,i*sy+u,j*sx+v]
+template <typename T>
+void conv2d_forward_reference(const ConvGeometry& g, const T* input, const T* weights,
+                              const T* bias, T* output);
+
+// From the error E (N,K,Y',X'):  input_error = dL/dinput (N,C,Y,X),
+// weight_gradient = dL/dweights (K,C,m,n), bias_gradient[k] = sum over b,i,j of E[b,k,i,j].
+// All three are overwritten, not accumulated into.
+template <typename T>
+void conv2d_backward_reference(const ConvGeometry& g, const T* input, const T* weights,
+                               const T* error, T* input_error, T* weight_gradient,
+                               T* bias_gradient);
+
+// The fast versions: same contract. `workspace` is scratch memory the kernel may grow and
+// reuse between calls (the layer keeps it, so a steady-state step allocates nothing).
+template <typename T>
+void conv2d_forward(const ConvGeometry& g, const T* input, const T* weights, const T* bias,
+                    T* output, std::vector<T>& workspace);
+
+template <typename T>
+void conv2d_backward(const ConvGeometry& g, const T* input, const T* weights, const T* error,
+                     T* input_error, T* weight_gradient, T* bias_gradient,
+                     std::vector<T>& workspace);
+
+}  // namespace cnnkit::kernels

@@ -1,0 +1,45 @@
+#include "cnnkit/layer.hpp"
+
+namespace cnnkit {
+
+template <typename T>
+std::size_t Layer<T>::forward_flops(const Shape& /*input_shape*/) const {
+  return 0;
+}
+
+template <typename T>
+std::vector<const Parameter<T>*> Layer<T>::parameters() const {
+  // parameters() only hands out pointers; asking for them does not change the layer.
+  const auto mutable_view = const_cast<Layer*>(this)->parameters();
+  return {mutable_view.begin(), mutable_view.end()};
+}
+
+template <typename T>
+std::size_t Layer<T>::parameter_count() const {
+  std::size_t count = 0;
+  for (const Parameter<T>* parameter : parameters()) count += parameter->value.size();
+  return count;
+}
+
+template <typename T>
+void Layer<T>::initialize(Initializer<T>& /*weights_init*/, Initializer<T>& /*bias_init*/) {}
+
+template <typename T>
+void Layer<T>::set_optimizer(const Optimizer<T>& prototype) {
+  for (Parameter<T>* parameter : parameters()) parameter->set_optimizer(prototype);
+}
+
+template <typename T>
+void Layer<T>::set_frozen(bool frozen) {
+  for (Parameter<T>* parameter : parameters()) parameter->frozen = frozen;
+}
+
+template <typename T>
+void Layer<T>::apply_updates() {
+  for (Parameter<T>* parameter : parameters()) parameter->apply_update();
+}
+
+template class Layer<float>;
+template class Layer<double>;
+
+}  // namespace cnnkit

@@ -1,0 +1,94 @@
+#include "cnnkit/tensor.hpp"
+
+#include <algorithm>
+#include <sstream>
+#include <utility>
+
+namespace cnnkit {
+
+std::string to_string(const Shape& shape) {
+  std::ostringstream out;
+  out << '[';
+  for (std::size_t i = 0; i < shape.size(); ++i) out << (i ? ", " : "") << shape[i];
+  out << ']';
+  return out.str();
+}
+
+std::size_t element_count(const Shape& shape) {
+  std::size_t count = 1;
+  for (const std::size_t extent : shape) count *= extent;
+  return count;
+}
+
+template <typename T>
+Tensor<T>::Tensor(Shape shape) : Tensor(std::move(shape), T{0}) {}
+
+template <typename T>
+Tensor<T>::Tensor(Shape shape, T fill)
+    : shape_(std::move(shape)), values_(element_count(shape_), fill) {}
+
+template <typename T>
+Tensor<T>::Tensor(Shape shape, std::vector<T> values)
+    : shape_(std::move(shape)), values_(std::move(values)) {
+  if (values_.size() != element_count(shape_)) {
+    throw std::invalid_argument("Tensor: expected " + std::to_string(element_count(shape_)) +
+                                " values for shape " + to_string(shape_) + ", got " +
+                                std::to_string(values_.size()));
+  }
+}
+
+template <typename T>
+std::size_t Tensor<T>::dim(std::size_t axis) const {
+  if (axis >= shape_.size()) {
+    throw std::out_of_range("Tensor::dim: expected an axis below the rank " +
+                            std::to_string(shape_.size()) + ", got " + std::to_string(axis));
+  }
+  return shape_[axis];
+}
+
+template <typename T>
+std::size_t Tensor<T>::offset(std::initializer_list<std::size_t> index) const {
+  if (index.size() != shape_.size()) {
+    throw std::out_of_range("Tensor: expected " + std::to_string(shape_.size()) +
+                            " indices for shape " + to_string(shape_) + ", got " +
+                            std::to_string(index.size()));
+  }
+  std::size_t flat = 0;
+  std::size_t axis = 0;
+  for (const std::size_t i : index) {
+    if (i >= shape_[axis]) {
+      throw std::out_of_range("Tensor: index " + std::to_string(i) + " on axis " +
+                              std::to_string(axis) + " is outside shape " + to_string(shape_));
+    }
+    flat = flat * shape_[axis] + i;
+    ++axis;
+  }
+  return flat;
+}
+
+template <typename T>
+Tensor<T> Tensor<T>::reshaped(Shape new_shape) const& {
+  Tensor copy = *this;
+  return std::move(copy).reshaped(std::move(new_shape));
+}
+
+template <typename T>
+Tensor<T> Tensor<T>::reshaped(Shape new_shape) && {
+  if (element_count(new_shape) != values_.size()) {
+    throw std::invalid_argument("Tensor::reshaped: expected a shape with " +
+                                std::to_string(values_.size()) + " elements (from " +
+                                to_string(shape_) + "), got " + to_string(new_shape));
+  }
+  shape_ = std::move(new_shape);
+  return std::move(*this);
+}
+
+template <typename T>
+void Tensor<T>::fill(T value) {
+  std::fill(values_.begin(), values_.end(), value);
+}
+
+template class Tensor<float>;
+template class Tensor<double>;
+
+}  // namespace cnnkit
