@@ -1,0 +1,66 @@
+#include <gtest/gtest.h>
+
+#include "cnnkit/tensor.hpp"
+
+namespace cnnkit {
+namespace {
+
+TEST(Tensor, ShapeConstructorZeroFills) {
+  const Tensor<float> t({2, 3});
+  EXPECT_EQ(t.shape(), (Shape{2, 3}));
+  EXPECT_EQ(t.size(), 6u);
+  for (const float v : t) EXPECT_EQ(v, 0.0f);
+}
+
+TEST(Tensor, FillConstructor) {
+  const Tensor<double> t({4}, 2.5);
+  EXPECT_EQ(t.size(), 4u);
+  EXPECT_EQ(t[3], 2.5);
+}
+
+TEST(Tensor, MultiIndexIsRowMajor) {
+  Tensor<float> t({2, 3, 4});
+  for (std::size_t i = 0; i < t.size(); ++i) t[i] = static_cast<float>(i);
+  EXPECT_EQ(t(0, 0, 0), 0.0f);
+  EXPECT_EQ(t(0, 1, 0), 4.0f);
+  EXPECT_EQ(t(1, 0, 0), 12.0f);
+  EXPECT_EQ(t(1, 2, 3), 23.0f);
+  t(1, 1, 1) = -1.0f;
+  EXPECT_EQ(t[12 + 4 + 1], -1.0f);
+}
+
+TEST(Tensor, MultiIndexChecksRankAndBounds) {
+  Tensor<float> t({2, 3});
+  EXPECT_THROW(t(0), std::out_of_range);
+  EXPECT_THROW(t(2, 0), std::out_of_range);
+  EXPECT_THROW(t(0, 3), std::out_of_range);
+}
+
+TEST(Tensor, ValuesOfWrongLengthThrow) {
+  EXPECT_THROW(Tensor<float>({2, 2}, std::vector<float>{1, 2, 3}), std::invalid_argument);
+  try {
+    Tensor<float>({2, 2}, std::vector<float>{1, 2, 3});
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("[2, 2]"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Tensor, ReshapeKeepsValuesAndRejectsNewCount) {
+  const Tensor<float> t({2, 3}, std::vector<float>{1, 2, 3, 4, 5, 6});
+  const Tensor<float> r = t.reshaped({3, 2});
+  EXPECT_EQ(r.shape(), (Shape{3, 2}));
+  EXPECT_EQ(r(2, 1), 6.0f);
+  EXPECT_EQ(r(1, 0), 3.0f);
+  EXPECT_THROW(t.reshaped({4, 2}), std::invalid_argument);
+}
+
+TEST(Tensor, DefaultIsEmpty) {
+  const Tensor<float> t;
+  EXPECT_EQ(t.size(), 0u);
+  EXPECT_TRUE(t.empty());
+}
+
+TEST(Shape, PrintsAsList) { EXPECT_EQ(to_string(Shape{2, 3, 5}), "[2, 3, 5]"); }
+
+}  // namespace
+}  // namespace cnnkit
