@@ -16,8 +16,11 @@ build: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
 	cmake --build $(BUILD) -j $(JOBS)
 
+# W1: LeNet-5 on Fashion-MNIST for 3 epochs into runs/lenet (model, metrics.csv, pictures); the
+# last line printed is the test accuracy.
 demo: build
-	$(BUILD)/examples/digits_cnn
+	@scripts/install-deps.sh dataset-fashion-mnist
+	$(BUILD)/tools/cnnkit train --model fashion-lenet --data fashion-mnist --epochs 3 --out runs/lenet
 
 check: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
@@ -34,3 +37,26 @@ format:
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
+
+# libFuzzer on every fuzz/*_fuzz.cpp for FUZZ_SECONDS each, one after the other (clang, its own
+# build folder). Seeds come from fuzz/corpus/<target>/; what the fuzzer finds goes to
+# $(FUZZ_BUILD)/corpus/<target>/, a crashing input to $(FUZZ_BUILD)/<target>-crash-*.
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS  = $(basename $(notdir $(wildcard fuzz/*_fuzz.cpp)))
+
+.PHONY: fuzz
+fuzz:
+	@scripts/install-deps.sh --fuzz
+	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCNNKIT_BUILD_FUZZERS=ON -DCNNKIT_BUILD_TESTS=OFF -DCNNKIT_BUILD_TOOLS=OFF \
+	  -DCNNKIT_BUILD_BENCH=OFF -DCNNKIT_BUILD_EXAMPLES=OFF
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzzers
+	@set -e; for target in $(FUZZ_TARGETS); do \
+	  echo "fuzz: $$target for $(FUZZ_SECONDS) s"; \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$target; \
+	  seeds=; [ -d fuzz/corpus/$$target ] && seeds=fuzz/corpus/$$target; \
+	  dict=; [ -f fuzz/$$target.dict ] && dict=-dict=fuzz/$$target.dict; \
+	  $(FUZZ_BUILD)/fuzz/$$target -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    -artifact_prefix=$(FUZZ_BUILD)/$$target- $$dict $(FUZZ_BUILD)/corpus/$$target $$seeds; \
+	done

@@ -1,10 +1,21 @@
 #!/usr/bin/env bash
 # Installs the Debian packages cnnkit builds with, if any is missing (needs root for apt-get).
-# Usage: scripts/install-deps.sh [extra-package ...]
+# Usage: scripts/install-deps.sh [--fuzz] [extra-package ...]
+#   --fuzz  also what `make fuzz` needs: clang, its libFuzzer/sanitizer runtime and OpenMP runtime
 set -euo pipefail
 
+extra=()
+for argument in "$@"; do
+  if [ "$argument" = --fuzz ]; then
+    extra+=(clang libclang-rt-14-dev libomp-14-dev)
+  else
+    extra+=("$argument")
+  fi
+done
+
 packages=(g++ cmake make pkg-config libopenblas-dev libgtest-dev libgmock-dev libbenchmark-dev
-          nlohmann-json3-dev libcli11-dev libstb-dev zlib1g-dev "$@")
+          nlohmann-json3-dev libcli11-dev libstb-dev zlib1g-dev libcairo2-dev fonts-dejavu-core
+          "${extra[@]}")
 
 missing=()
 for package in "${packages[@]}"; do

@@ -74,7 +74,8 @@ class SgdWithMomentum : public Optimizer<T> {
 };
 
 // v = mu v + (1 - mu) g;  r = rho r + (1 - rho) g.g;  v^ = v / (1 - mu^k);  r^ = r / (1 - rho^k);
-// w = w - eta (v^ + eps) / (sqrt(r^) + eps), k counting updates from 1 (lecture: "ADAM").
+// w = w - eta v^ / (sqrt(r^) + eps), k counting updates from 1 (lecture: "ADAM"; eps only in the
+// denominator, see optimizers.cpp).
 template <typename T>
 class Adam : public Optimizer<T> {
  public:

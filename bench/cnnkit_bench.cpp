@@ -1,0 +1,482 @@
+// cnnkit on the reference workloads of ../shared/WORKLOADS.md, printing one JSON line per figure
+// with the field names of ../shared/bench/torch_ref.py so that bench/compare.py can set the two
+// side by side:
+//   cnnkit_bench --workload w1|w2|w3|all --threads N --epochs E --seed S [--repeats R]
+//                [--float-data] [--data DIR] [--digits FILE]
+// Only the work is timed: data sets are in memory before any clock starts. Each line also
+// carries peak_rss_mb, the process's peak resident memory so far (getrusage ru_maxrss); run one
+// workload per process for a per-workload figure (compare.py does).
+//
+// Choices kept identical to torch_ref.py: "same" padding (2 for 5x5, 1 for 3x3, Hout =
+// ceil(H / stride)), He(fan_in) weights and 0.1 biases, cross-entropy summed over the batch,
+// W1's short last batch kept, inference in batches of 1000 (one warm-up pass, median of 3),
+// W2's 200 distinct random training images per iteration, W3 medians over the repeats.
+//
+// W1 keeps the training images as bytes and scales each batch by 1/255 as it is drawn (what
+// a user with an 8-bit image set would do); --float-data holds them as float32 instead, as
+// torch_ref.py does, for a like-for-like memory figure.
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <numeric>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "cnnkit/cnnkit.hpp"
+#include "cnnkit/data/builtin.hpp"
+#include "cnnkit/data/dataset.hpp"
+#include "cnnkit/data/idx.hpp"
+#include "kernels/conv2d_fast.hpp"
+
+namespace {
+
+using cnnkit::Shape;
+using cnnkit::Tensor;
+using Clock = std::chrono::steady_clock;
+
+struct Options {
+  std::string workload = "all";
+  std::size_t threads = 0;  // 0: all cores
+  std::size_t epochs = 1;
+  std::uint64_t seed = 0;
+  std::size_t repeats = 20;
+  std::size_t warmup = 3;
+  bool float_data = false;
+  std::string data_dir = cnnkit::kFashionMnistDir;
+  std::string digits = CNNKIT_DIGITS_FILE;
+};
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+double peak_rss_mb() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
+}
+
+double rounded(double value, int digits) {
+  const double scale = std::pow(10.0, digits);
+  return std::round(value * scale) / scale;
+}
+
+// One JSON object per line, fields in the order given.
+class Json {
+ public:
+  Json& add(const char* key, const std::string& value) {
+    std::string quoted(1, '"');
+    quoted.append(value).push_back('"');
+    return raw(key, quoted);
+  }
+  Json& add(const char* key, const char* value) { return add(key, std::string(value)); }
+  Json& add(const char* key, double value) {
+    char text[64];
+    std::snprintf(text, sizeof text, "%.10g", value);
+    return raw(key, text);
+  }
+  Json& add(const char* key, std::size_t value) { return raw(key, std::to_string(value)); }
+  Json& add(const char* key, bool value) { return raw(key, value ? "true" : "false"); }
+  void print() const {
+    std::printf("{%s}\n", body_.c_str());
+    std::fflush(stdout);
+  }
+
+ private:
+  Json& raw(const char* key, const std::string& value) {
+    if (!body_.empty()) body_.append(", ");
+    body_.append("\"").append(key).append("\": ").append(value);
+    return *this;
+  }
+  std::string body_;
+};
+
+void log(const std::string& message) {
+  std::fprintf(stderr, "%s\n", message.c_str());
+}
+
+// ------------------------------------------------------------------------- networks ----
+
+std::unique_ptr<cnnkit::NeuralNetwork<float>> lenet() {
+  auto net = std::make_unique<cnnkit::NeuralNetwork<float>>(
+      cnnkit::Adam<float>(1e-3f, 0.9f, 0.999f, 1e-8f), cnnkit::He<float>(),
+      cnnkit::Constant<float>(0.1f));
+  net->append_layer(std::make_unique<cnnkit::Conv<float>>(Shape{1, 1}, Shape{1, 5, 5}, 6));
+  net->append_layer(std::make_unique<cnnkit::ReLU<float>>());
+  net->append_layer(std::make_unique<cnnkit::Pooling<float>>(Shape{2, 2}, Shape{2, 2}));
+  net->append_layer(std::make_unique<cnnkit::Conv<float>>(Shape{1, 1}, Shape{6, 5, 5}, 16));
+  net->append_layer(std::make_unique<cnnkit::ReLU<float>>());
+  net->append_layer(std::make_unique<cnnkit::Pooling<float>>(Shape{2, 2}, Shape{2, 2}));
+  net->append_layer(std::make_unique<cnnkit::Flatten<float>>());
+  net->append_layer(std::make_unique<cnnkit::FullyConnected<float>>(784, 120));
+  net->append_layer(std::make_unique<cnnkit::ReLU<float>>());
+  net->append_layer(std::make_unique<cnnkit::FullyConnected<float>>(120, 84));
+  net->append_layer(std::make_unique<cnnkit::ReLU<float>>());
+  net->append_layer(std::make_unique<cnnkit::FullyConnected<float>>(84, 10));
+  net->append_layer(std::make_unique<cnnkit::SoftMax<float>>());
+  net->set_loss_layer(std::make_unique<cnnkit::CrossEntropyLoss<float>>());
+  return net;
+}
+
+std::unique_ptr<cnnkit::NeuralNetwork<float>> digits_cnn() {
+  auto net = std::make_unique<cnnkit::NeuralNetwork<float>>(
+      cnnkit::Adam<float>(5e-3f, 0.98f, 0.999f, 1e-8f), cnnkit::He<float>(),
+      cnnkit::Constant<float>(0.1f));
+  net->append_layer(std::make_unique<cnnkit::Conv<float>>(Shape{1, 1}, Shape{1, 3, 3}, 4));
+  net->append_layer(std::make_unique<cnnkit::ReLU<float>>());
+  net->append_layer(std::make_unique<cnnkit::Pooling<float>>(Shape{2, 2}, Shape{2, 2}));
+  net->append_layer(std::make_unique<cnnkit::Flatten<float>>());
+  net->append_layer(std::make_unique<cnnkit::FullyConnected<float>>(64, 32));
+  net->append_layer(std::make_unique<cnnkit::ReLU<float>>());
+  net->append_layer(std::make_unique<cnnkit::FullyConnected<float>>(32, 10));
+  net->append_layer(std::make_unique<cnnkit::SoftMax<float>>());
+  net->set_loss_layer(std::make_unique<cnnkit::CrossEntropyLoss<float>>());
+  return net;
+}
+
+// ------------------------------------------------------------------------ data layers ----
+
+// Images kept as bytes (count, 1, rows, cols); batches of `batch` in an order shuffled with the
+// library's engine every epoch, the last short batch kept, pixels scaled by 1/255 on the way.
+class ByteImageBatches : public cnnkit::DataLayer<float> {
+ public:
+  ByteImageBatches(const cnnkit::IdxArray& images, const cnnkit::IdxArray& labels,
+                   std::size_t batch)
+      : images_(images), labels_(labels), batch_(batch), order_(labels.dims[0]) {
+    pixels_ = images.dims[1] * images.dims[2];
+  }
+
+  cnnkit::Batch<float> next() override {
+    const std::size_t count = order_.size();
+    if (position_ == 0 || position_ >= count) {
+      std::iota(order_.begin(), order_.end(), std::size_t{0});
+      std::shuffle(order_.begin(), order_.end(), cnnkit::random_engine());
+      position_ = 0;
+    }
+    const std::size_t n = std::min(batch_, count - position_);
+    cnnkit::Batch<float> batch{Tensor<float>({n, 1, images_.dims[1], images_.dims[2]}),
+                               Tensor<float>({n, 10})};
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::size_t sample = order_[position_ + i];
+      const unsigned char* src = images_.bytes.data() + sample * pixels_;
+      float* dst = batch.input.data() + i * pixels_;
+      for (std::size_t p = 0; p < pixels_; ++p) dst[p] = static_cast<float>(src[p]) / 255.0f;
+      batch.label[i * 10 + labels_.bytes[sample]] = 1.0f;
+    }
+    position_ += n;
+    return batch;
+  }
+
+ private:
+  const cnnkit::IdxArray& images_;
+  const cnnkit::IdxArray& labels_;
+  std::size_t batch_;
+  std::size_t pixels_ = 0;
+  std::vector<std::size_t> order_;
+  std::size_t position_ = 0;
+};
+
+// `batch` distinct samples drawn at random for every call (W2, as torch_ref.py draws them).
+class RandomDraws : public cnnkit::DataLayer<float> {
+ public:
+  RandomDraws(const cnnkit::Dataset<float>& data, std::size_t batch)
+      : data_(data), batch_(batch), order_(data.size()) {
+    std::iota(order_.begin(), order_.end(), std::size_t{0});
+  }
+  cnnkit::Batch<float> next() override {
+    // Partial Fisher-Yates: the first `batch_` entries become a uniform random draw.
+    auto& engine = cnnkit::random_engine();
+    for (std::size_t i = 0; i < batch_; ++i) {
+      std::uniform_int_distribution<std::size_t> pick(i, order_.size() - 1);
+      std::swap(order_[i], order_[pick(engine)]);
+    }
+    const std::vector<std::size_t> drawn(order_.begin(), order_.begin() + batch_);
+    cnnkit::Dataset<float> subset = data_.subset(drawn);
+    return {std::move(subset.inputs), cnnkit::one_hot<float>(subset.labels, 10)};
+  }
+
+ private:
+  const cnnkit::Dataset<float>& data_;
+  std::size_t batch_;
+  std::vector<std::size_t> order_;
+};
+
+// ------------------------------------------------------------------------- evaluation ----
+
+std::size_t argmax_row(const Tensor<float>& scores, std::size_t row) {
+  const std::size_t classes = scores.dim(1);
+  const float* begin = scores.data() + row * classes;
+  return static_cast<std::size_t>(std::max_element(begin, begin + classes) - begin);
+}
+
+// Accuracy of `net` on pre-cut batches; returns correct / total.
+double evaluate(cnnkit::NeuralNetwork<float>& net, const std::vector<Tensor<float>>& batches,
+                const std::vector<std::size_t>& labels) {
+  std::size_t correct = 0, seen = 0;
+  for (const Tensor<float>& batch : batches) {
+    const Tensor<float> scores = net.test(batch);
+    for (std::size_t i = 0; i < scores.dim(0); ++i, ++seen) {
+      correct += argmax_row(scores, i) == labels[seen] ? 1 : 0;
+    }
+  }
+  return static_cast<double>(correct) / static_cast<double>(seen);
+}
+
+std::vector<Tensor<float>> cut(const Tensor<float>& inputs, std::size_t batch) {
+  std::vector<Tensor<float>> batches;
+  const std::size_t count = inputs.dim(0), per_sample = inputs.size() / count;
+  for (std::size_t first = 0; first < count; first += batch) {
+    const std::size_t n = std::min(batch, count - first);
+    Shape shape = inputs.shape();
+    shape[0] = n;
+    std::vector<float> values(inputs.data() + first * per_sample,
+                              inputs.data() + (first + n) * per_sample);
+    batches.emplace_back(shape, std::move(values));
+  }
+  return batches;
+}
+
+// ------------------------------------------------------------------------- workloads ----
+
+void run_w1(const Options& o) {
+  const std::string dir = o.data_dir;
+  const auto path = [&dir](const char* name) { return dir + "/" + name; };
+  // Bytes as stored (the default) or float32 pixels (--float-data); the test set as float for
+  // inference either way (it is what net.test consumes).
+  const cnnkit::IdxArray train_images = cnnkit::read_idx_file(path("train-images-idx3-ubyte.gz"));
+  const cnnkit::IdxArray train_labels = cnnkit::read_idx_file(path("train-labels-idx1-ubyte.gz"));
+  const cnnkit::Dataset<float> test =
+      cnnkit::load_idx<float>(path("t10k-images-idx3-ubyte.gz"), path("t10k-labels-idx1-ubyte.gz"));
+  std::unique_ptr<cnnkit::Dataset<float>> train_float;
+  if (o.float_data) {
+    train_float = std::make_unique<cnnkit::Dataset<float>>(cnnkit::make_idx_dataset<float>(
+        train_images, train_labels, {}, "train images", "train labels"));
+  }
+  const std::size_t n = train_labels.dims[0];
+  log("w1: train " + std::to_string(n) + " images, test " + std::to_string(test.size()));
+  const std::vector<Tensor<float>> test_batches = cut(test.inputs, 1000);
+
+  cnnkit::set_seed(o.seed);
+  auto net = lenet();
+  if (o.float_data) {
+    net->set_data_layer(std::make_unique<cnnkit::BatchIterator<float>>(*train_float, 64, true));
+  } else {
+    net->set_data_layer(std::make_unique<ByteImageBatches>(train_images, train_labels, 64));
+  }
+  const std::size_t batches_per_epoch = (n + 63) / 64;
+  double total_train_s = 0.0;
+  for (std::size_t epoch = 1; epoch <= o.epochs; ++epoch) {
+    const std::size_t losses_before = net->loss().size();
+    const Clock::time_point start = Clock::now();
+    net->train(batches_per_epoch);
+    const double train_s = seconds_since(start);
+    total_train_s += train_s;
+    const std::vector<float>& losses = net->loss();
+    const double loss_sum =
+        std::accumulate(losses.begin() + static_cast<long>(losses_before), losses.end(), 0.0);
+
+    evaluate(*net, test_batches, test.labels);  // warm-up
+    std::vector<double> times;
+    double accuracy = 0.0;
+    for (int r = 0; r < 3; ++r) {
+      const Clock::time_point t0 = Clock::now();
+      accuracy = evaluate(*net, test_batches, test.labels);
+      times.push_back(seconds_since(t0));
+    }
+    std::sort(times.begin(), times.end());
+    const double infer_s = times[1];
+    Json()
+        .add("workload", "w1")
+        .add("threads", cnnkit::num_threads())
+        .add("seed", static_cast<std::size_t>(o.seed))
+        .add("epoch", epoch)
+        .add("train_s", rounded(train_s, 3))
+        .add("train_images_per_s", rounded(static_cast<double>(n) / train_s, 1))
+        .add("cumulative_train_s", rounded(total_train_s, 3))
+        .add("mean_train_loss", rounded(loss_sum / static_cast<double>(n), 4))
+        .add("infer_s", rounded(infer_s, 4))
+        .add("infer_images_per_s", rounded(static_cast<double>(test.size()) / infer_s, 1))
+        .add("test_accuracy", rounded(accuracy, 4))
+        .add("float_data", o.float_data)
+        .add("peak_rss_mb", rounded(peak_rss_mb(), 1))
+        .print();
+  }
+}
+
+void run_w2(const Options& o) {
+  const cnnkit::Dataset<float> digits = cnnkit::load_digits<float>(o.digits);
+  const auto [train, test] =
+      cnnkit::shuffled_split(digits, cnnkit::kW2TrainFraction, cnnkit::kW2SplitSeed + o.seed);
+  log("w2: train " + std::to_string(train.size()) + ", test " + std::to_string(test.size()));
+  cnnkit::set_seed(o.seed);
+  auto net = digits_cnn();
+  const std::size_t iterations = 200, batch = 200;
+  net->set_data_layer(std::make_unique<RandomDraws>(train, batch));
+  const Clock::time_point start = Clock::now();
+  net->train(iterations);
+  const double wall_s = seconds_since(start);
+  const double accuracy = evaluate(*net, {test.inputs}, test.labels);
+  Json()
+      .add("workload", "w2")
+      .add("threads", cnnkit::num_threads())
+      .add("seed", static_cast<std::size_t>(o.seed))
+      .add("iterations", iterations)
+      .add("batch", batch)
+      .add("n_train", train.size())
+      .add("n_test", test.size())
+      .add("wall_s", rounded(wall_s, 4))
+      .add("ms_per_iteration", rounded(1e3 * wall_s / static_cast<double>(iterations), 3))
+      .add("final_batch_loss", rounded(net->loss().back() / static_cast<double>(batch), 4))
+      .add("test_accuracy", rounded(accuracy, 4))
+      .add("peak_rss_mb", rounded(peak_rss_mb(), 1))
+      .print();
+}
+
+struct W3Case {
+  const char* name;
+  std::size_t n, c, hw, k, kernel, stride;
+};
+
+void run_w3(const Options& o) {
+  const W3Case cases[] = {{"a", 64, 1, 28, 6, 5, 1},
+                          {"b", 64, 6, 14, 16, 5, 1},
+                          {"c", 32, 64, 32, 64, 3, 1},
+                          {"d", 32, 128, 16, 128, 3, 2}};
+  const std::size_t repeats = std::max<std::size_t>(10, o.repeats);
+  std::mt19937 engine(static_cast<unsigned>(o.seed));
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  for (const W3Case& w : cases) {
+    cnnkit::Conv<float> conv(Shape{w.stride, w.stride}, Shape{w.c, w.kernel, w.kernel}, w.k);
+    cnnkit::He<float> he;
+    cnnkit::Constant<float> bias(0.1f);
+    conv.initialize(he, bias);
+    Tensor<float> x({w.n, w.c, w.hw, w.hw});
+    for (float& v : x) v = normal(engine);
+    const Shape out_shape = conv.output_shape(x.shape());
+    Tensor<float> g(out_shape);
+    for (float& v : g) v = normal(engine);
+    const std::size_t hout = out_shape[2];
+    const double flops =
+        2.0 * static_cast<double>(w.n * w.k * w.c * w.kernel * w.kernel * hout * hout);
+
+    const auto time_ms = [&](auto&& fn) {
+      for (std::size_t i = 0; i < o.warmup; ++i) fn();
+      std::vector<double> t;
+      for (std::size_t i = 0; i < repeats; ++i) {
+        const Clock::time_point t0 = Clock::now();
+        fn();
+        t.push_back(1e3 * seconds_since(t0));
+      }
+      std::sort(t.begin(), t.end());
+      const double median =
+          t.size() % 2 ? t[t.size() / 2] : 0.5 * (t[t.size() / 2 - 1] + t[t.size() / 2]);
+      return std::pair<double, double>{median, t.front()};
+    };
+    const auto [ms_fwd, ms_fwd_min] = time_ms([&] { (void)conv.forward(x); });
+    (void)conv.forward(x);  // what the backward passes use
+    const auto [ms_bwd, ms_bwd_min] = time_ms([&] { (void)conv.backward(g); });
+    const std::string kernel = std::to_string(w.kernel) + "x" + std::to_string(w.kernel);
+    Json()
+        .add("workload", "w3")
+        .add("case", w.name)
+        .add("threads", cnnkit::num_threads())
+        .add("N", w.n)
+        .add("C", w.c)
+        .add("H", w.hw)
+        .add("W", w.hw)
+        .add("K", w.k)
+        .add("kernel", kernel)
+        .add("stride", w.stride)
+        .add("padding", (w.kernel - 1) / 2)
+        .add("Hout", hout)
+        .add("Wout", hout)
+        .add("repeats", repeats)
+        .add("ms_forward", rounded(ms_fwd, 4))
+        .add("ms_backward", rounded(ms_bwd, 4))
+        .add("gflops_forward", rounded(flops / ms_fwd / 1e6, 2))
+        .add("gflops_backward", rounded(2 * flops / ms_bwd / 1e6, 2))
+        .add("ms_forward_min", rounded(ms_fwd_min, 4))
+        .add("ms_backward_min", rounded(ms_bwd_min, 4))
+        .add("simd", cnnkit::kernels::to_string(cnnkit::kernels::best_simd_level()))
+        .add("peak_rss_mb", rounded(peak_rss_mb(), 1))
+        .print();
+  }
+}
+
+Options parse(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    const auto value = [&]() -> std::string {
+      if (i + 1 >= argc) throw std::invalid_argument("cnnkit_bench: " + arg + " needs a value");
+      return argv[++i];
+    };
+    if (arg == "--workload") {
+      o.workload = value();
+    } else if (arg == "--threads") {
+      o.threads = std::stoul(value());
+    } else if (arg == "--epochs") {
+      o.epochs = std::stoul(value());
+    } else if (arg == "--seed") {
+      o.seed = std::stoull(value());
+    } else if (arg == "--repeats") {
+      o.repeats = std::stoul(value());
+    } else if (arg == "--warmup") {
+      o.warmup = std::stoul(value());
+    } else if (arg == "--float-data") {
+      o.float_data = true;
+    } else if (arg == "--data") {
+      o.data_dir = value();
+    } else if (arg == "--digits") {
+      o.digits = value();
+    } else if (arg == "--help" || arg == "-h") {
+      std::printf(
+          "cnnkit_bench --workload w1|w2|w3|all [--threads N (0 = all cores)] [--epochs E]\n"
+          "             [--seed S] [--repeats R] [--warmup W] [--float-data] [--data DIR]\n"
+          "             [--digits FILE]\n");
+      std::exit(0);
+    } else {
+      throw std::invalid_argument("cnnkit_bench: unknown argument " + arg + " (see --help)");
+    }
+  }
+  if (o.workload != "w1" && o.workload != "w2" && o.workload != "w3" && o.workload != "all") {
+    throw std::invalid_argument("cnnkit_bench: expected --workload w1, w2, w3 or all, got " +
+                                o.workload);
+  }
+  return o;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    const Options o = parse(argc, argv);
+    cnnkit::set_num_threads(o.threads);
+    log("cnnkit_bench: threads " + std::to_string(cnnkit::num_threads()) + ", simd " +
+        cnnkit::kernels::to_string(cnnkit::kernels::best_simd_level()));
+    const std::vector<std::string> all{"w1", "w2", "w3"};
+    for (const std::string& w : o.workload == "all" ? all : std::vector<std::string>{o.workload}) {
+      const Clock::time_point start = Clock::now();
+      if (w == "w1") run_w1(o);
+      if (w == "w2") run_w2(o);
+      if (w == "w3") run_w3(o);
+      char done[96];
+      std::snprintf(done, sizeof done, "%s: done in %.1f s (wall, including loading)", w.c_str(),
+                    seconds_since(start));
+      log(done);
+    }
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "%s\n", error.what());
+    return 1;
+  }
+  return 0;
+}

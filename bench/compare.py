@@ -1,0 +1,247 @@
+#!/usr/bin/env python3
+"""cnnkit against PyTorch on the reference workloads, back to back, and the ratio table.
+
+    python3 bench/compare.py --build build [--quiet] [--threads 2] [--epochs 3]
+
+Runs, one process per figure so that each has its own peak memory:
+  1. ../shared/bench/fma_peak.cpp (built into BUILD/fma_peak): the machine's fp32 FMA peak;
+  2. BUILD/bench/cnnkit_bench: W1 (--epochs epochs, and one epoch on 1 thread for the scaling
+     figure), W2 and W3 at --threads;
+  3. ../shared/bench/torch_ref.py with Debian's /usr/bin/python3 at its best 2-core setting
+     (--threads N --blas-threads 1 --malloc-keep): the same workloads.
+Every command runs under a small wrapper that reports the child's peak resident memory
+(wait4 ru_maxrss), and with --quiet under ../shared/bench/quiet_run.py, which waits for an idle
+machine and repeats runs that other processes disturbed. Prints a markdown table with one row per
+goal of issue 4, each marked met or NOT MET, and saves every raw JSON line with --json FILE.
+Python standard library only.
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHARED = os.path.join(os.path.dirname(REPO), "shared")
+TINY_DNN_INFER = 26000.0  # images/s, W1 inference, quoted in issue 4 (tiny-dnn, TBB, AVX2)
+
+
+def rss_wrap(cmd):
+    """Run cmd, pass its stdout through, then print its peak RSS as a JSON line."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    out, _ = proc.communicate()
+    # communicate() has reaped the child; its rusage is in RUSAGE_CHILDREN (only child here).
+    import resource
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    sys.stdout.write(out)
+    print(json.dumps({"wrapped_peak_rss_mb": round(peak_kib / 1024.0, 1)}), flush=True)
+    return proc.returncode
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--build", default=os.path.join(REPO, "build"), help="cnnkit build directory")
+    p.add_argument("--shared", default=SHARED, help="the shared/ folder beside the repository")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quiet", action="store_true", help="run everything through quiet_run.py")
+    p.add_argument("--max-wait", type=float, default=300, help="quiet_run.py --max-wait (s)")
+    p.add_argument("--tries", type=int, default=3, help="quiet_run.py --tries")
+    p.add_argument("--skip-torch", action="store_true")
+    p.add_argument("--json", help="also write every raw result line to this file")
+    return p.parse_args()
+
+
+class Runner:
+    def __init__(self, args):
+        self.args = args
+        self.notes = []   # quiet_run verdicts and anything odd
+        self.raw = []     # every JSON line, tagged with its source
+
+    def run(self, label, cmd, parse_json=True):
+        wrapped = [sys.executable, os.path.abspath(__file__), "--rss-wrap", "--"] + cmd
+        if self.args.quiet:
+            wrapped = [sys.executable, os.path.join(self.args.shared, "bench", "quiet_run.py"),
+                       "--max-wait", str(self.args.max_wait), "--tries", str(self.args.tries),
+                       "--"] + wrapped
+        print(f"# running {label}: {' '.join(cmd)}", file=sys.stderr, flush=True)
+        proc = subprocess.run(wrapped, stdout=subprocess.PIPE, text=True)
+        if proc.returncode != 0:
+            raise SystemExit(f"compare.py: {label} failed (exit {proc.returncode})")
+        lines = proc.stdout.splitlines()
+        # quiet_run repeats disturbed runs and prints every attempt's output: keep the last.
+        if self.args.quiet:
+            last = max((i for i, l in enumerate(lines) if l.startswith("# quiet_run")), default=None)
+            attempts = [l for l in lines if l.startswith("# quiet_run")]
+            if attempts:
+                self.notes.append(f"{label}: {attempts[-1][2:]}")
+            if last is not None:
+                starts = [i for i, l in enumerate(lines[:last]) if l.startswith("# quiet_run")]
+                lines = lines[(starts[-1] + 1 if starts else 0):last]
+        if not parse_json:
+            return lines
+        results, peak = [], None
+        for line in lines:
+            line = line.strip()
+            if not line.startswith("{"):
+                continue
+            obj = json.loads(line)
+            if "wrapped_peak_rss_mb" in obj:
+                peak = obj["wrapped_peak_rss_mb"]
+                continue
+            results.append(obj)
+        for obj in results:
+            obj["wrapped_peak_rss_mb"] = peak
+            self.raw.append({"source": label, **obj})
+        return results
+
+
+def fma_peak(runner, build):
+    binary = os.path.join(build, "fma_peak")
+    source = os.path.join(runner.args.shared, "bench", "fma_peak.cpp")
+    if not os.path.exists(binary) or os.path.getmtime(binary) < os.path.getmtime(source):
+        subprocess.run(["g++", "-O2", "-march=native", "-pthread", source, "-o", binary], check=True)
+    lines = runner.run("fma_peak", [binary, "7"], parse_json=False)
+    peak = {}
+    for line in lines:
+        parts = line.split()
+        if len(parts) > 3 and parts[0].startswith("threads=") and parts[1].startswith("fma"):
+            threads = int(parts[0].split("=")[1])
+            peak[threads] = max(peak.get(threads, 0.0), float(parts[3]))
+    return peak  # threads -> GFLOP/s (the wider of fma256 / fma512)
+
+
+def by(results, **match):
+    return [r for r in results if all(r.get(k) == v for k, v in match.items())]
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+class Table:
+    def __init__(self):
+        self.rows = []
+
+    def add(self, goal, cnnkit, torch, ratio, target, met):
+        fmt = lambda v: "-" if v is None else (f"{v:,.4g}" if isinstance(v, float) else str(v))
+        self.rows.append((goal, fmt(cnnkit), fmt(torch), fmt(ratio), target,
+                          "-" if met is None else ("met" if met else "NOT MET")))
+
+    def print(self):
+        header = ("goal", "cnnkit", "PyTorch", "ratio", "target", "status")
+        print("| " + " | ".join(header) + " |")
+        print("|" + "|".join("---" for _ in header) + "|")
+        for row in self.rows:
+            print("| " + " | ".join(row) + " |")
+
+
+def main():
+    # Internal: `compare.py --rss-wrap -- CMD...` (how every measured command is started).
+    if sys.argv[1:2] == ["--rss-wrap"]:
+        cmd = sys.argv[2:]
+        return rss_wrap(cmd[1:] if cmd[:1] == ["--"] else cmd)
+    args = parse_args()
+
+    runner = Runner(args)
+    bench = os.path.join(args.build, "bench", "cnnkit_bench")
+    torch_ref = os.path.join(args.shared, "bench", "torch_ref.py")
+    t, e, s = str(args.threads), str(args.epochs), str(args.seed)
+
+    peak = fma_peak(runner, args.build)
+    ours = {
+        "w1": runner.run("cnnkit w1", [bench, "--workload", "w1", "--threads", t, "--epochs", e, "--seed", s]),
+        "w1_1t": runner.run("cnnkit w1 1 thread",
+                            [bench, "--workload", "w1", "--threads", "1", "--epochs", "1", "--seed", s]),
+        "w2": runner.run("cnnkit w2", [bench, "--workload", "w2", "--threads", t, "--seed", s]),
+        "w3": runner.run("cnnkit w3", [bench, "--workload", "w3", "--threads", t, "--seed", s]),
+    }
+    theirs = {"w1": [], "w2": [], "w3": []}
+    if not args.skip_torch:
+        best = ["--threads", t, "--blas-threads", "1", "--malloc-keep", "--seed", s]
+        for w in ("w1", "w2", "w3"):
+            extra = ["--epochs", e] if w == "w1" else []
+            theirs[w] = runner.run(f"torch {w}", ["/usr/bin/python3", torch_ref, "--workload", w]
+                                   + best + extra)
+
+    table = Table()
+    median = lambda xs: statistics.median(xs) if xs else None
+    # ---- W1
+    w1, tw1 = ours["w1"], theirs["w1"]
+    train = median([r["train_images_per_s"] for r in w1])
+    ttrain = median([r["train_images_per_s"] for r in tw1])
+    table.add("W1 training, images/s (>= 2x PyTorch)", train, ttrain,
+              train / ttrain if ttrain else None, ">= 2", train / ttrain >= 2 if ttrain else None)
+    infer = median([r["infer_images_per_s"] for r in w1])
+    tinfer = median([r["infer_images_per_s"] for r in tw1])
+    best_peer = max(tinfer or 0.0, TINY_DNN_INFER)
+    table.add(f"W1 inference, images/s (>= 2x best peer: max(PyTorch, tiny-dnn {TINY_DNN_INFER:,.0f}))",
+              infer, tinfer, infer / best_peer, ">= 2", infer / best_peer >= 2)
+    for epoch, need in ((1, 0.86), (3, 0.89)):
+        acc = next((r["test_accuracy"] for r in w1 if r["epoch"] == epoch), None)
+        tacc = next((r["test_accuracy"] for r in tw1 if r["epoch"] == epoch), None)
+        table.add(f"W1 test accuracy after {epoch} epoch(s)", acc, tacc, None, f">= {need}",
+                  None if acc is None else acc >= need)
+    one = median([r["train_images_per_s"] for r in ours["w1_1t"]])
+    table.add(f"W1 training scaling, {t} threads / 1 thread", train, one, train / one, ">= 1.8",
+              train / one >= 1.8)
+    rss = max(r["wrapped_peak_rss_mb"] for r in w1)
+    trss = max((r["wrapped_peak_rss_mb"] for r in tw1), default=None)
+    table.add("W1 training peak memory, MiB (<= 1/3 of PyTorch's)", rss, trss,
+              rss / trss if trss else None, "<= 0.333", rss / trss <= 1 / 3 if trss else None)
+    # ---- W2
+    w2 = ours["w2"][0]
+    tw2 = theirs["w2"][0] if theirs["w2"] else None
+    table.add("W2 200 iterations, s (PyTorch time / cnnkit time)", w2["wall_s"],
+              tw2 and tw2["wall_s"], tw2 and tw2["wall_s"] / w2["wall_s"], ">= 2",
+              tw2 and tw2["wall_s"] / w2["wall_s"] >= 2)
+    table.add("W2 test accuracy", w2["test_accuracy"], tw2 and tw2["test_accuracy"], None,
+              ">= 0.93", w2["test_accuracy"] >= 0.93)
+    # ---- W3
+    peak_n = peak.get(args.threads) or max(peak.values())
+    for case in ("a", "b", "c", "d"):
+        r = by(ours["w3"], case=case)[0]
+        tr = (by(theirs["w3"], case=case) or [None])[0]
+        for direction in ("forward", "backward"):
+            ms = r[f"ms_{direction}"]
+            tms = tr and tr[f"ms_{direction}"]
+            table.add(f"W3 {case} {direction}, ms (PyTorch ms / cnnkit ms)", ms, tms,
+                      tms and tms / ms, ">= 1", tms and tms / ms >= 1)
+        if case in ("c", "d"):
+            for direction in ("forward", "backward"):
+                g = r[f"gflops_{direction}"]
+                tg = tr and tr[f"gflops_{direction}"]
+                table.add(f"W3 {case} {direction}, % of FMA peak ({peak_n:.0f} GFLOP/s)",
+                          100 * g / peak_n, tg and 100 * tg / peak_n, None, ">= 85%",
+                          100 * g / peak_n >= 85)
+
+    print(f"Machine: {cpu_model()}, {os.cpu_count()} cores; fp32 FMA peak "
+          + ", ".join(f"{v:.0f} GFLOP/s on {k} thread(s)" for k, v in sorted(peak.items())))
+    print(f"Threads: {args.threads}; W1 epochs: {args.epochs}; seed {args.seed}; "
+          f"{'quiet_run.py' if args.quiet else 'no idle check (--quiet not given)'}")
+    print()
+    table.print()
+    if runner.notes:
+        print()
+        for note in runner.notes:
+            print(f"- {note}")
+    if args.json:
+        with open(args.json, "w") as f:
+            for obj in runner.raw:
+                f.write(json.dumps(obj) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

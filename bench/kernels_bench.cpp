@@ -1,0 +1,125 @@
+// Google Benchmark cases for the convolution kernels: the W3 shapes of WORKLOADS.md (a and b are
+// also W1's two convolutions), forward and backward, through the fast SIMD kernels at every
+// level this CPU runs and through the im2col + GEMM path. GFLOP/s count a forward as
+// 2*N*K*C*m*n*Y'*X' and a backward as twice that, as WORKLOADS.md does.
+//   cnnkit_kernels_bench [--benchmark_filter=c/] [--threads=N]   (default: all cores)
+#include <benchmark/benchmark.h>
+
+#include <cstddef>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "cnnkit/threading.hpp"
+#include "kernels/conv2d.hpp"
+#include "kernels/conv2d_fast.hpp"
+
+namespace {
+
+using cnnkit::kernels::ConvGeometry;
+using cnnkit::kernels::SimdLevel;
+
+struct W3Case {
+  const char* name;
+  ConvGeometry g;
+};
+
+// {N, C, Y, X, K, m, n, sy, sx}
+const W3Case kCases[] = {
+    {"a", {64, 1, 28, 28, 6, 5, 5, 1, 1}},
+    {"b", {64, 6, 14, 14, 16, 5, 5, 1, 1}},
+    {"c", {32, 64, 32, 32, 64, 3, 3, 1, 1}},
+    {"d", {32, 128, 16, 16, 128, 3, 3, 2, 2}},
+};
+
+struct Buffers {
+  std::vector<float> input, weights, bias, output, error, input_error, weight_gradient,
+      bias_gradient, workspace;
+  explicit Buffers(const ConvGeometry& g) {
+    std::mt19937 engine(0);
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    auto fill = [&](std::vector<float>& v, std::size_t n) {
+      v.resize(n);
+      for (float& x : v) x = normal(engine);
+    };
+    fill(input, g.input_size());
+    fill(weights, g.weights_size());
+    fill(bias, g.kernels);
+    fill(error, g.output_size());
+    output.resize(g.output_size());
+    input_error.resize(g.input_size());
+    weight_gradient.resize(g.weights_size());
+    bias_gradient.resize(g.kernels);
+  }
+};
+
+enum class Path { kFastAvx512, kFastAvx2, kGemm };
+
+void run(benchmark::State& state, const ConvGeometry& g, Path path, bool backward) {
+  const SimdLevel level = path == Path::kFastAvx512 ? SimdLevel::kAvx512 : SimdLevel::kAvx2;
+  if (path != Path::kGemm && !cnnkit::kernels::conv2d_fast_covers(g, level)) {
+    state.SkipWithError("this CPU lacks the instructions");
+    return;
+  }
+  Buffers b(g);
+  for (auto _ : state) {
+    if (path == Path::kGemm) {
+      if (backward) {
+        cnnkit::kernels::conv2d_backward(g, b.input.data(), b.weights.data(), b.error.data(),
+                                         b.input_error.data(), b.weight_gradient.data(),
+                                         b.bias_gradient.data(), b.workspace);
+      } else {
+        cnnkit::kernels::conv2d_forward(g, b.input.data(), b.weights.data(), b.bias.data(),
+                                        b.output.data(), b.workspace);
+      }
+    } else if (backward) {
+      cnnkit::kernels::conv2d_backward_fast(g, b.input.data(), b.weights.data(), b.error.data(),
+                                            b.input_error.data(), b.weight_gradient.data(),
+                                            b.bias_gradient.data(), b.workspace, level);
+    } else {
+      cnnkit::kernels::conv2d_forward_fast(g, b.input.data(), b.weights.data(), b.bias.data(),
+                                           b.output.data(), b.workspace, level);
+    }
+    benchmark::ClobberMemory();
+  }
+  const double flops = static_cast<double>(g.forward_flops()) * (backward ? 2.0 : 1.0);
+  state.counters["FLOP/s"] =
+      benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["threads"] = static_cast<double>(cnnkit::num_threads());
+}
+
+void register_all() {
+  const std::pair<Path, const char*> paths[] = {
+      {Path::kFastAvx512, "avx512"}, {Path::kFastAvx2, "avx2"}, {Path::kGemm, "gemm"}};
+  for (const W3Case& c : kCases) {
+    for (const auto& [path, path_name] : paths) {
+      for (const bool backward : {false, true}) {
+        const std::string name = std::string("conv/") + c.name + "/" +
+                                 (backward ? "backward" : "forward") + "/" + path_name;
+        benchmark::RegisterBenchmark(
+            name.c_str(),
+            [g = c.g, path = path, backward](benchmark::State& s) { run(s, g, path, backward); })
+            ->Unit(benchmark::kMillisecond)
+            ->UseRealTime();
+      }
+    }
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::size_t threads = 0;  // all cores
+  for (int i = 1; i < argc; ++i) {
+    if (std::strncmp(argv[i], "--threads=", 10) == 0)
+      threads = std::strtoul(argv[i] + 10, nullptr, 10);
+  }
+  cnnkit::set_num_threads(threads);
+  benchmark::Initialize(&argc, argv);
+  register_all();
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -1,0 +1,67 @@
+// From a ModelDescription to objects that compute: the layers (sized by shape inference,
+// initialized, each parameter with its own optimizer copy), the loss, and a NeuralNetwork for
+// users of the lecture's interface.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "cnnkit/initializers.hpp"
+#include "cnnkit/layer.hpp"
+#include "cnnkit/loss.hpp"
+#include "cnnkit/model/model_description.hpp"
+#include "cnnkit/neural_network.hpp"
+#include "cnnkit/optimizers.hpp"
+
+namespace cnnkit {
+
+// A description together with the layers built from it: what the trainer trains, model files hold
+// and `cnnkit predict` uses.
+template <typename T>
+struct Model {
+  ModelDescription description;
+  std::vector<std::unique_ptr<Layer<T>>> layers;
+  std::unique_ptr<Loss<T>> loss;
+
+  // The prediction for a batch (batch, input_shape...): every layer's forward in order.
+  // Throws std::invalid_argument when the input does not have the description's input shape.
+  Tensor<T> forward(const Tensor<T>& input);
+};
+
+// Validates the description, builds its layers, initializes them from its initializers (the
+// library's random engine: set_seed first for a repeatable model) and gives every parameter its
+// own copy of its optimizer. The weights equal those of build_network with the same seed.
+template <typename T>
+Model<T> build_model(const ModelDescription& description);
+
+// The same network as a NeuralNetwork (layers appended in order, loss set); the data layer is the
+// caller's to set.
+template <typename T>
+std::unique_ptr<NeuralNetwork<T>> build_network(const ModelDescription& description);
+
+// The pieces, for callers that assemble their own loop. Each throws std::invalid_argument on an
+// unknown type or a value its constructor rejects.
+template <typename T>
+std::unique_ptr<Optimizer<T>> build_optimizer(const OptimizerSpec& spec);
+template <typename T>
+std::unique_ptr<Initializer<T>> build_initializer(const InitializerSpec& spec);
+template <typename T>
+std::unique_ptr<Loss<T>> build_loss(const std::string& type);
+
+extern template struct Model<float>;
+extern template struct Model<double>;
+extern template Model<float> build_model<float>(const ModelDescription&);
+extern template Model<double> build_model<double>(const ModelDescription&);
+extern template std::unique_ptr<NeuralNetwork<float>> build_network<float>(const ModelDescription&);
+extern template std::unique_ptr<NeuralNetwork<double>> build_network<double>(
+    const ModelDescription&);
+extern template std::unique_ptr<Optimizer<float>> build_optimizer<float>(const OptimizerSpec&);
+extern template std::unique_ptr<Optimizer<double>> build_optimizer<double>(const OptimizerSpec&);
+extern template std::unique_ptr<Initializer<float>> build_initializer<float>(
+    const InitializerSpec&);
+extern template std::unique_ptr<Initializer<double>> build_initializer<double>(
+    const InitializerSpec&);
+extern template std::unique_ptr<Loss<float>> build_loss<float>(const std::string&);
+extern template std::unique_ptr<Loss<double>> build_loss<double>(const std::string&);
+
+}  // namespace cnnkit

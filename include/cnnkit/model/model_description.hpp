@@ -1,0 +1,111 @@
+// A network written down as data: the input shape, the layers in order with their parameters, the
+// initializers, the optimizer and the loss. It reads from and writes to JSON (the model files and
+// the `cnnkit` tool use it), e.g.
+//   {"name": "digits-cnn", "input_shape": [1, 8, 8],
+//    "layers": [{"type": "Conv", "kernels": 4, "kernel": [3, 3], "stride": 1}, {"type": "ReLU"},
+//               {"type": "Pooling", "window": 2, "stride": 2}, {"type": "Flatten"},
+//               {"type": "FullyConnected", "outputs": 10}, {"type": "SoftMax"}],
+//    "weights_initializer": {"type": "He"}, "bias_initializer": {"type": "Constant", "value": 0.1},
+//    "optimizer": {"type": "Adam", "learning_rate": 5e-3, "mu": 0.98, "rho": 0.999},
+//    "loss": "CrossEntropyLoss"}
+// Shapes are inferred layer by layer, so a Conv takes its channel count and a FullyConnected its
+// input size from whatever comes in; nobody types a fan-in.
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cnnkit/tensor.hpp"
+
+namespace cnnkit {
+
+// One layer as the description holds it; only the fields of its type are used.
+struct LayerSpec {
+  std::string type;         // "Conv", "Pooling", "FullyConnected", "Flatten", "ReLU", "SoftMax"
+  std::size_t kernels = 0;  // Conv: number of kernels
+  Shape kernel;             // Conv: {m} or {m, n}; one value means m x m for 2-D input
+  Shape window;             // Pooling: {py, px} or one value for both
+  Shape stride;             // Conv (default {1}) and Pooling (default: the window), as written
+  std::size_t outputs = 0;  // FullyConnected: output size
+
+  bool operator==(const LayerSpec&) const = default;
+};
+
+// "He", "Xavier", "UniformRandom" or "Constant" (which uses `value`).
+struct InitializerSpec {
+  std::string type = "He";
+  double value = 0.1;
+
+  bool operator==(const InitializerSpec&) const = default;
+};
+
+// "Adam" (learning_rate, mu, rho, epsilon), "Sgd" (learning_rate) or "SgdWithMomentum"
+// (learning_rate, momentum). Fields of other types keep their defaults.
+struct OptimizerSpec {
+  std::string type = "Adam";
+  double learning_rate = 1e-3;
+  double mu = 0.9;
+  double rho = 0.999;
+  double epsilon = 1e-8;
+  double momentum = 0.9;
+
+  bool operator==(const OptimizerSpec&) const = default;
+};
+
+struct ModelDescription {
+  std::string name;
+  Shape input_shape;                 // one sample, no batch axis: [1, 28, 28], [4], ...
+  std::vector<std::string> classes;  // empty: taken from the data set when training
+  std::vector<LayerSpec> layers;
+  InitializerSpec weights_initializer{"He", 0.1};
+  InitializerSpec bias_initializer{"Constant", 0.1};
+  OptimizerSpec optimizer;
+  std::string loss = "CrossEntropyLoss";  // or "L2Loss"
+
+  bool operator==(const ModelDescription&) const = default;
+};
+
+// Limits that keep a hostile file from asking for terabytes: no sample, activation or layer may
+// hold more elements than this (2^26, 256 MiB as float), and no axis may be longer than 2^20.
+inline constexpr std::size_t kMaxModelElements = std::size_t{1} << 26;
+inline constexpr std::size_t kMaxModelAxis = std::size_t{1} << 20;
+
+// Parses and checks a description: JSON syntax, known layer types and parameters, value types and
+// ranges, and that every layer fits the shape that reaches it. Every problem throws
+// std::invalid_argument with one message that starts with `source` and says where:
+//   "net.json: invalid JSON: parse error at line 3, column 5: ... (byte 41)"
+//   "net.json: layer 3 (Conv): unknown parameter 'kernal' (known: kernels, kernel, stride)"
+ModelDescription parse_model_description(std::string_view json_text,
+                                         std::string_view source = "model description");
+
+// Reads a JSON file (std::runtime_error naming the path when it cannot be read), then parses it
+// with the path as the source.
+ModelDescription load_model_description(const std::filesystem::path& path);
+
+// Pretty-printed JSON; parse_model_description(to_json(d)) == d for every valid d.
+std::string to_json(const ModelDescription& description);
+
+// Checks a description built in C++ the way parsing does (throws std::invalid_argument).
+void validate(const ModelDescription& description);
+
+// The output shape of every layer for one sample (no batch axis): result[i] is what layer i
+// hands on, so result.back() is (categories). Throws std::invalid_argument naming the layer
+// whose input does not fit.
+std::vector<Shape> infer_shapes(const ModelDescription& description);
+
+// Number of categories the model predicts: the size of its last output.
+std::size_t num_outputs(const ModelDescription& description);
+
+// The built-in presets: "fashion-lenet" (workload W1), "digits-cnn" (W2), "iris-mlp".
+std::vector<std::string> preset_names();
+bool is_preset(std::string_view name);
+// Throws std::invalid_argument listing the presets when `name` is none of them.
+ModelDescription preset(std::string_view name);
+
+// A preset name, or else the path of a JSON file.
+ModelDescription resolve_model_description(const std::string& preset_or_path);
+
+}  // namespace cnnkit

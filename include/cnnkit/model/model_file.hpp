@@ -1,0 +1,70 @@
+// Model files and checkpoints, both safetensors files (see cnnkit/io/safetensors.hpp) that Python's
+// `safetensors` package reads:
+//   tensors   "layer{i}.weights", "layer{i}.bias" for every trainable layer i (0-based, counting
+//             all layers), shaped as the layer holds them: Conv (K, C, m[, n]) and (K);
+//             FullyConnected (inputs, outputs) and (1, outputs)
+//   metadata  "format": "cnnkit-model" or "cnnkit-checkpoint", "format_version": "1",
+//             "cnnkit_model": the model description as JSON (so one file is enough to load it)
+// A checkpoint adds every parameter's optimizer state as
+// "layer{i}.{weights|bias}.{optimizer}.{key}" (optimizer = the lower-case optimizer name, e.g.
+// "layer0.weights.adam.v") and the metadata "epoch", "batch_size", "random_engine" and "history"
+// (the metrics as a JSON array). A checkpoint loads as a model too. Every save is atomic: a crash
+// leaves the old file or the new one.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cnnkit/layer.hpp"
+#include "cnnkit/model/model.hpp"
+#include "cnnkit/model/model_description.hpp"
+#include "cnnkit/model/training_state.hpp"
+
+namespace cnnkit {
+
+inline constexpr const char* kModelFormatVersion = "1";
+
+// The layers must be the ones the description builds (same count, types and shapes), else
+// std::invalid_argument.
+template <typename T>
+void save_model(const std::string& path, const ModelDescription& description,
+                const std::vector<std::unique_ptr<Layer<T>>>& layers);
+
+// Builds the described model and fills in the stored weights. Every problem names the file: not a
+// safetensors file, not a cnnkit model, an unknown format_version, a description that does not
+// parse, a missing tensor, one of the wrong shape or one too many (std::invalid_argument; a missing
+// or unreadable file std::runtime_error). The library's random engine is left as it was.
+template <typename T>
+Model<T> load_model(const std::string& path);
+
+// The model, its optimizer states and the training state.
+template <typename T>
+void save_checkpoint(const std::string& path, const Model<T>& model, const TrainingState& state);
+
+template <typename T>
+struct Checkpoint {
+  Model<T> model;  // weights and optimizer states restored
+  TrainingState state;
+};
+
+// load_model plus the optimizer states and the training state, checked the same way.
+template <typename T>
+Checkpoint<T> load_checkpoint(const std::string& path);
+
+extern template void save_model<float>(const std::string&, const ModelDescription&,
+                                       const std::vector<std::unique_ptr<Layer<float>>>&);
+extern template void save_model<double>(const std::string&, const ModelDescription&,
+                                        const std::vector<std::unique_ptr<Layer<double>>>&);
+extern template Model<float> load_model<float>(const std::string&);
+extern template Model<double> load_model<double>(const std::string&);
+extern template void save_checkpoint<float>(const std::string&, const Model<float>&,
+                                            const TrainingState&);
+extern template void save_checkpoint<double>(const std::string&, const Model<double>&,
+                                             const TrainingState&);
+extern template struct Checkpoint<float>;
+extern template struct Checkpoint<double>;
+extern template Checkpoint<float> load_checkpoint<float>(const std::string&);
+extern template Checkpoint<double> load_checkpoint<double>(const std::string&);
+
+}  // namespace cnnkit

@@ -1,0 +1,35 @@
+// A table of a model like Keras's model.summary(): every layer with its output shape, its
+// parameter count and the FLOPs of one forward pass, then the totals.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "cnnkit/model/model_description.hpp"
+
+namespace cnnkit {
+
+struct SummaryRow {
+  std::string layer;   // "Conv 4 kernels 3x3, stride 1", "FullyConnected 64 -> 32", ...
+  Shape output_shape;  // one sample, no batch axis
+  std::size_t parameters = 0;
+  std::size_t flops = 0;  // Layer::forward_flops for a batch of one
+};
+
+struct ModelSummary {
+  std::string name;
+  Shape input_shape;
+  std::vector<SummaryRow> rows;  // one per layer, in order
+  std::size_t total_parameters = 0;
+  std::size_t total_flops = 0;
+};
+
+// Builds the layers to ask them (the library's random engine is left as it was); throws
+// std::invalid_argument as validate() does.
+ModelSummary summarize(const ModelDescription& description);
+
+// The table, ready to print (ends with a newline).
+std::string format_summary(const ModelSummary& summary);
+
+}  // namespace cnnkit

@@ -1,0 +1,35 @@
+// Where a training run stands: the epochs done, their metrics, and the library's random engine,
+// which (with the weights and optimizer states) is all a run needs to continue exactly.
+#pragma once
+
+#include <cstddef>
+#include <limits>
+#include <string>
+#include <vector>
+
+namespace cnnkit {
+
+// One epoch's figures. Losses are means per sample; accuracies fractions in [0, 1]; NaN when
+// not measured (no test set).
+struct EpochMetrics {
+  std::size_t epoch = 0;  // 1-based
+  double train_loss = std::numeric_limits<double>::quiet_NaN();
+  double train_accuracy = std::numeric_limits<double>::quiet_NaN();
+  double test_loss = std::numeric_limits<double>::quiet_NaN();
+  double test_accuracy = std::numeric_limits<double>::quiet_NaN();
+  double seconds = 0.0;  // wall time of the epoch, evaluation included
+};
+
+struct TrainingState {
+  std::size_t epoch = 0;       // epochs completed
+  std::size_t batch_size = 0;  // the run's batch size (a resumed run must use the same)
+  std::string random_state;    // random_engine() as operator<< writes it, at the end of `epoch`
+  std::vector<EpochMetrics> history;  // one entry per completed epoch
+};
+
+// The library's random engine as text (std::mt19937_64's operator<<), and back. restore throws
+// std::invalid_argument when the text is not such a state.
+std::string save_random_state();
+void restore_random_state(const std::string& state);
+
+}  // namespace cnnkit

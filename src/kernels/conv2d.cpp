@@ -1,0 +1,157 @@
+// The fast convolution kernels: the lecture's "Matrix implementation". Each sample's padded
+// input is lowered to a matrix (im2col) so that the convolution becomes one GEMM through BLAS:
+//   forward:  out_b (K, Y'X') = W (K, Cmn) * cols_b (Cmn, Y'X') + bias
+//   backward: "the same formulas as in a fully connected layer"
+//             grad W       = sum_b E_b (K, Y'X') * cols_b^T   (nabla W = E_n X^T)
+//             E_{n-1}, b   = col2im(W^T * E_b)                 (E_{n-1} = W^T E_n)
+//             grad bias[k] = sum of E over the batch and both spatial axes.
+// Samples run in parallel (OpenMP, static schedule); each thread owns one slice of the
+// workspace. The weight gradient is summed per thread and the partial sums are then added in
+// thread order, so a given thread count always gives bit-identical results.
+#include "kernels/conv2d.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstddef>
+
+#include "kernels/gemm.hpp"
+#include "kernels/im2col.hpp"
+
+namespace cnnkit::kernels {
+
+namespace {
+
+// A 1x1 kernel with stride 1 reads every input pixel exactly once and needs no padding: the
+// lowered matrix (C, Y*X) is the sample itself ("1x1 Convolutions": a fully connected layer
+// along the channels).
+bool lowering_is_identity(const ConvGeometry& g) {
+  return g.kernel_y == 1 && g.kernel_x == 1 && g.stride_y == 1 && g.stride_x == 1;
+}
+
+std::size_t max_threads() {
+  return static_cast<std::size_t>(std::max(1, omp_get_max_threads()));
+}
+
+std::size_t this_thread() {
+  return static_cast<std::size_t>(omp_get_thread_num());
+}
+
+template <typename T>
+void grow(std::vector<T>& workspace, std::size_t size) {
+  if (workspace.size() < size) workspace.resize(size);
+}
+
+}  // namespace
+
+template <typename T>
+void conv2d_forward(const ConvGeometry& g, const T* input, const T* weights, const T* bias,
+                    T* output, std::vector<T>& workspace) {
+  const std::size_t rows = lowered_rows(g);  // C*m*n
+  const std::size_t cols = lowered_cols(g);  // Y'*X'
+  if (cols == 0) return;                     // no output positions, nothing to write
+  const bool identity = lowering_is_identity(g);
+  const std::size_t slice = identity ? 0 : rows * cols;
+  grow(workspace, slice * max_threads());
+  T* const columns_base = workspace.data();
+
+#pragma omp parallel for schedule(static)
+  for (std::size_t b = 0; b < g.batch; ++b) {
+    const T* sample = input + b * g.channels * g.in_y * g.in_x;
+    T* out = output + b * g.kernels * cols;
+    const T* columns = sample;
+    if (!identity) {
+      T* own = columns_base + this_thread() * slice;
+      im2col(g, sample, own);
+      columns = own;
+    }
+    // "Bias is an element-wise addition of a scalar value for every kernel": start every output
+    // map at its bias and let the GEMM add W * cols on top (beta = 1).
+    for (std::size_t k = 0; k < g.kernels; ++k)
+      std::fill(out + k * cols, out + (k + 1) * cols, bias[k]);
+    gemm<T>(Transpose::kNo, Transpose::kNo, g.kernels, cols, rows, T(1), weights, columns, T(1),
+            out);
+  }
+}
+
+template <typename T>
+void conv2d_backward(const ConvGeometry& g, const T* input, const T* weights, const T* error,
+                     T* input_error, T* weight_gradient, T* bias_gradient,
+                     std::vector<T>& workspace) {
+  const std::size_t rows = lowered_rows(g);           // C*m*n
+  const std::size_t cols = lowered_cols(g);           // Y'*X'
+  const std::size_t weight_count = g.weights_size();  // K*C*m*n = K*rows
+
+  // Bias gradient: sums over E (attention: over the batch too), in a fixed order.
+  for (std::size_t k = 0; k < g.kernels; ++k) {
+    T sum = 0;
+    for (std::size_t b = 0; b < g.batch; ++b) {
+      const T* map = error + (b * g.kernels + k) * cols;
+      for (std::size_t p = 0; p < cols; ++p) sum += map[p];
+    }
+    bias_gradient[k] = sum;
+  }
+  if (cols == 0) {  // no output positions: nothing flowed forward, nothing flows back
+    std::fill(input_error, input_error + g.input_size(), T(0));
+    std::fill(weight_gradient, weight_gradient + weight_count, T(0));
+    return;
+  }
+
+  // Workspace: per thread one lowered matrix (reused for W^T E_b after the weight gradient
+  // has consumed it), then per thread one partial weight gradient.
+  const bool identity = lowering_is_identity(g);
+  const std::size_t threads = max_threads();
+  const std::size_t slice = identity ? 0 : rows * cols;
+  grow(workspace, (slice + weight_count) * threads);
+  T* const columns_base = workspace.data();
+  T* const partials = workspace.data() + slice * threads;
+  std::fill(partials, partials + weight_count * threads, T(0));
+
+#pragma omp parallel for schedule(static)
+  for (std::size_t b = 0; b < g.batch; ++b) {
+    const std::size_t t = this_thread();
+    const T* sample = input + b * g.channels * g.in_y * g.in_x;
+    const T* error_b = error + b * g.kernels * cols;
+    T* sample_error = input_error + b * g.channels * g.in_y * g.in_x;
+    T* own = columns_base + t * slice;
+
+    const T* columns = sample;
+    if (!identity) {
+      im2col(g, sample, own);
+      columns = own;
+    }
+    // nabla W += E_b * cols_b^T: "correlate the channels of E with those of X".
+    gemm<T>(Transpose::kNo, Transpose::kYes, g.kernels, rows, cols, T(1), error_b, columns, T(1),
+            partials + t * weight_count);
+    // E_{n-1} = W^T E_n in the lowered space, then scattered back onto the image: col2im is the
+    // "transposed convolution" and, for strides, also the upsampling (skipped positions get
+    // nothing).
+    if (identity) {
+      gemm<T>(Transpose::kYes, Transpose::kNo, rows, cols, g.kernels, T(1), weights, error_b, T(0),
+              sample_error);
+    } else {
+      gemm<T>(Transpose::kYes, Transpose::kNo, rows, cols, g.kernels, T(1), weights, error_b, T(0),
+              own);
+      col2im(g, own, sample_error);
+    }
+  }
+
+  // Deterministic reduction: partial sums added in thread order.
+  std::copy(partials, partials + weight_count, weight_gradient);
+  for (std::size_t t = 1; t < threads; ++t) {
+    const T* partial = partials + t * weight_count;
+    for (std::size_t i = 0; i < weight_count; ++i) weight_gradient[i] += partial[i];
+  }
+}
+
+template void conv2d_forward<float>(const ConvGeometry&, const float*, const float*, const float*,
+                                    float*, std::vector<float>&);
+template void conv2d_forward<double>(const ConvGeometry&, const double*, const double*,
+                                     const double*, double*, std::vector<double>&);
+template void conv2d_backward<float>(const ConvGeometry&, const float*, const float*, const float*,
+                                     float*, float*, float*, std::vector<float>&);
+template void conv2d_backward<double>(const ConvGeometry&, const double*, const double*,
+                                      const double*, double*, double*, double*,
+                                      std::vector<double>&);
+
+}  // namespace cnnkit::kernels

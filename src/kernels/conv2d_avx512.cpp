@@ -1,0 +1,46 @@
+// The fast float convolution kernels compiled for AVX-512 (Skylake-X and later, Zen 4). Only this
+// file is built with those instructions (the pragma below), and conv2d_fast.cpp calls it only on
+// CPUs that have them, so one cnnkit binary runs on any x86-64 machine and uses the widest vectors
+// it finds.
+#include <omp.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <utility>
+
+#include "kernels/conv2d_fast.hpp"
+#include "kernels/conv2d_fast_plan.hpp"
+
+#if defined(__x86_64__) || defined(__i386__)
+
+#pragma GCC target("avx512f,fma")
+// GCC 12 reports its own _mm512_undefined_ps() (behind masked loads and permutes) as "may be
+// used uninitialized" (GCC bug 105593, fixed in GCC 13): silence that false alarm here only.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+#include "kernels/simd_avx512.hpp"
+
+#define CNNKIT_SIMD_NAMESPACE avx512
+#include "kernels/conv2d_fast_blocks.hpp"
+#include "kernels/conv2d_fast_drivers.hpp"
+#undef CNNKIT_SIMD_NAMESPACE
+
+namespace cnnkit::kernels::detail {
+
+void conv2d_forward_avx512(const FastForwardPlan& plan, const float* input, const float* weights,
+                           const float* bias, float* output, float* workspace) {
+  avx512::conv2d_forward_fast(plan, input, weights, bias, output, workspace);
+}
+
+void conv2d_backward_avx512(const FastBackwardPlan& plan, const float* input, const float* weights,
+                            const float* error, float* input_error, float* weight_gradient,
+                            float* bias_gradient, float* workspace) {
+  avx512::conv2d_backward_fast(plan, input, weights, error, input_error, weight_gradient,
+                               bias_gradient, workspace);
+}
+
+}  // namespace cnnkit::kernels::detail
+
+#endif

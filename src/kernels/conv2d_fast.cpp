@@ -1,0 +1,284 @@
+// Run-time dispatch and planning for the fast convolution kernels. Compiled for the baseline
+// x86-64 CPU: it only asks the CPU what it has (__builtin_cpu_supports) and calls into
+// conv2d_avx512.cpp / conv2d_avx2.cpp when it may.
+#include "kernels/conv2d_fast.hpp"
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+
+#include "cnnkit/threading.hpp"
+
+namespace cnnkit::kernels {
+
+namespace {
+
+struct Isa {
+  std::size_t lanes;      // floats per register
+  std::size_t registers;  // vector registers
+  std::size_t max_acc;    // accumulators a register block may hold (Simd::kMaxAccumulators)
+};
+
+Isa isa_of(SimdLevel level) {
+  return level == SimdLevel::kAvx512 ? Isa{16, 32, 28} : Isa{8, 16, 12};
+}
+
+std::size_t round_up(std::size_t n, std::size_t multiple) {
+  return (n + multiple - 1) / multiple * multiple;
+}
+std::size_t ceil_div(std::size_t n, std::size_t d) {
+  return (n + d - 1) / d;
+}
+
+// Regions of a workspace, each a multiple of 64 bytes, per-thread ones side by side.
+struct Layout {
+  std::size_t total = 0;
+  FastRegion add(std::size_t per_thread, std::size_t threads = 1) {
+    const FastRegion region{total, round_up(std::max<std::size_t>(per_thread, 1), 16)};
+    total += region.size * threads;
+    return region;
+  }
+};
+
+// Share of the lanes a register of `lanes` outputs keeps busy over `count` outputs.
+double utilisation(std::size_t count, std::size_t lanes) {
+  return static_cast<double>(count) / static_cast<double>(round_up(count, lanes));
+}
+
+// Two registers per block when that adds no padding (the load of each broadcast then feeds
+// two FMAs), else one.
+std::size_t register_blocks(std::size_t count, std::size_t lanes) {
+  return count > lanes && ceil_div(count, lanes) % 2 == 0 ? 2 : 1;
+}
+
+// Rows of a pixel-vector block for `outputs` outputs per block: accumulators, one register per
+// row of inputs and one broadcast must fit the register file.
+std::size_t pixel_block_rows(std::size_t outputs, std::size_t registers) {
+  return std::clamp<std::size_t>((registers - 1) / (outputs + 1), 1, 8);
+}
+
+// Channels per chunk of taps whose weights (floats_per_channel each) fit in 192 KiB of the L2
+// cache. (Chunks sized for L1 measured slower: reloading the sums cost more than the L2 reads
+// of the weights, which the hardware prefetcher streams well.)
+std::size_t chunk_for(std::size_t floats_per_channel) {
+  return std::max<std::size_t>(1, 192 * 1024 / (floats_per_channel * sizeof(float)));
+}
+
+// 1-D convolutions along y with x = 1 are the same memory as along x with y = 1: run them as
+// rows, where the kernels find their register blocks.
+ConvGeometry as_rows(ConvGeometry g) {
+  if (g.in_x == 1 && g.kernel_x == 1 && g.stride_x == 1 && g.in_y > 1) {
+    std::swap(g.in_y, g.in_x);
+    std::swap(g.kernel_y, g.kernel_x);
+    std::swap(g.stride_y, g.stride_x);
+  }
+  return g;
+}
+
+// Samples' worth of offsets must fit the int32 tap and pixel tables.
+bool fits_int32(std::size_t n) {
+  return n < static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max() / 2);
+}
+
+float* aligned(std::vector<float>& workspace, std::size_t floats) {
+  if (workspace.size() < floats + 16) workspace.resize(floats + 16);
+  const auto address = reinterpret_cast<std::uintptr_t>(workspace.data());
+  return workspace.data() + (64 - address % 64) % 64 / sizeof(float);
+}
+
+}  // namespace
+
+SimdLevel best_simd_level() {
+#if defined(__x86_64__) || defined(__i386__)
+  if (__builtin_cpu_supports("avx512f")) return SimdLevel::kAvx512;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return SimdLevel::kAvx2;
+#endif
+  return SimdLevel::kNone;
+}
+
+std::string to_string(SimdLevel level) {
+  switch (level) {
+    case SimdLevel::kAvx512:
+      return "avx512";
+    case SimdLevel::kAvx2:
+      return "avx2";
+    case SimdLevel::kNone:
+      break;
+  }
+  return "none";
+}
+
+bool conv2d_fast_covers(const ConvGeometry& geometry, SimdLevel level) {
+  if (level == SimdLevel::kNone || level > best_simd_level()) return false;
+  const ConvGeometry g = as_rows(geometry);
+  if (g.batch == 0 || g.channels == 0 || g.in_y == 0 || g.in_x == 0 || g.kernels == 0 ||
+      g.kernel_y == 0 || g.kernel_x == 0 || g.stride_y == 0 || g.stride_x == 0) {
+    return false;
+  }
+  if (g.stride_y > kFastMaxStride || g.stride_x > kFastMaxStride || g.kernel_x > kFastMaxKernelX) {
+    return false;
+  }
+  const std::size_t padded = (g.in_y + g.kernel_y) * (g.in_x + g.kernel_x + 16);
+  const std::size_t out_pixels = g.out_y() * g.out_x();
+  return fits_int32(g.channels * padded * 8) && fits_int32(g.kernels * padded * 8) &&
+         fits_int32(out_pixels * 256 * (g.kernels + 16));
+}
+
+FastForwardPlan plan_forward(const ConvGeometry& geometry, SimdLevel level, std::size_t threads) {
+  const ConvGeometry g = as_rows(geometry);
+  const Isa isa = isa_of(level);
+  FastForwardPlan p;
+  p.g = g;
+  p.lanes = isa.lanes;
+  p.threads = std::clamp<std::size_t>(threads, 1, g.batch);
+  const std::size_t out_x = g.out_x(), pixels = g.out_y() * out_x;
+  p.mode = utilisation(out_x, isa.lanes) > utilisation(g.kernels, isa.lanes)
+               ? FastMode::kPixelVector
+               : FastMode::kOutputVector;
+  p.padded_y = g.in_y + g.kernel_y - 1;
+  p.phase_x = ceil_div(g.in_x + g.kernel_x - 1, g.stride_x);
+  p.row = g.stride_x * p.phase_x;
+  p.plane = p.padded_y * p.row;
+  p.taps = g.channels * g.kernel_y * g.kernel_x;
+  Layout layout;
+  if (p.mode == FastMode::kOutputVector) {
+    p.blocks_k = register_blocks(g.kernels, isa.lanes);
+    p.block_k = p.blocks_k * isa.lanes;
+    p.padded_k = round_up(g.kernels, p.block_k);
+    p.max_pixels = isa.max_acc / p.blocks_k;
+    p.chunk = chunk_for(g.kernel_y * g.kernel_x * p.block_k);
+    p.weights = layout.add(p.padded_k * p.taps);
+    p.bias = layout.add(p.padded_k);
+  } else {
+    p.block_out = ceil_div(g.kernels, ceil_div(g.kernels, 8));
+    p.block_rows = pixel_block_rows(p.block_out, isa.registers);
+    p.weights = layout.add(g.kernels * p.taps);
+  }
+  p.tap_table = layout.add(2 * p.taps);
+  p.input = layout.add(g.channels * p.plane + 2 * isa.lanes, p.threads);
+  if (p.mode == FastMode::kOutputVector) p.output = layout.add(p.padded_k * pixels, p.threads);
+  p.total = layout.total;
+  return p;
+}
+
+FastBackwardPlan plan_backward(const ConvGeometry& geometry, SimdLevel level, std::size_t threads) {
+  const ConvGeometry g = as_rows(geometry);
+  const Isa isa = isa_of(level);
+  FastBackwardPlan p;
+  p.g = g;
+  p.lanes = isa.lanes;
+  p.threads = std::clamp<std::size_t>(threads, 1, g.batch);
+  const std::size_t out_y = g.out_y(), out_x = g.out_x(), pixels = out_y * out_x;
+  const bool unit_stride = g.stride_y == 1 && g.stride_x == 1;
+  p.mode = unit_stride && utilisation(g.in_x, isa.lanes) > utilisation(g.channels, isa.lanes)
+               ? FastMode::kPixelVector
+               : FastMode::kOutputVector;
+
+  // Zeros around E so that every tap of every phase reads inside the padded copy (see
+  // backward_taps): rows yy + du for yy in [0, phase rows), du = (py + pad - u) / sy.
+  const auto reach = [](std::size_t in, std::size_t out, std::size_t kernel, std::size_t stride,
+                        std::size_t pad, std::size_t& before, std::size_t& length) {
+    std::ptrdiff_t low = 0, high = static_cast<std::ptrdiff_t>(out) - 1;
+    const auto s = static_cast<std::ptrdiff_t>(stride);
+    for (std::size_t phase = 0; phase < std::min(stride, in); ++phase) {
+      const auto count = static_cast<std::ptrdiff_t>(ceil_div(in - phase, stride));
+      for (std::size_t u = 0; u < kernel; ++u) {
+        const std::ptrdiff_t n =
+            static_cast<std::ptrdiff_t>(phase + pad) - static_cast<std::ptrdiff_t>(u);
+        if (((n % s) + s) % s != 0) continue;
+        low = std::min(low, n / s);
+        high = std::max(high, count - 1 + n / s);
+      }
+    }
+    before = static_cast<std::size_t>(-low);
+    length = static_cast<std::size_t>(high - low + 1);
+  };
+  reach(g.in_y, out_y, g.kernel_y, g.stride_y, g.pad_y_before(), p.error_pad_y_before, p.error_y);
+  reach(g.in_x, out_x, g.kernel_x, g.stride_x, g.pad_x_before(), p.error_pad_x_before, p.error_x);
+  p.error_plane = p.error_y * p.error_x;
+  const std::size_t taps = g.kernels * g.kernel_y * g.kernel_x;
+
+  Layout layout;
+  if (p.mode == FastMode::kOutputVector) {
+    p.blocks_c = register_blocks(g.channels, isa.lanes);
+    p.block_c = p.blocks_c * isa.lanes;
+    p.padded_c = round_up(g.channels, p.block_c);
+    p.max_pixels = isa.max_acc / p.blocks_c;
+    p.chunk = chunk_for(g.kernel_y * g.kernel_x * p.block_c);
+    p.dx_weights = layout.add(p.padded_c * taps);
+    p.dx_staging = layout.add(p.padded_c * taps);
+    p.dx_order = layout.add(taps);
+  } else {
+    p.block_out = ceil_div(g.channels, ceil_div(g.channels, 8));
+    p.block_rows = pixel_block_rows(p.block_out, isa.registers);
+    p.dx_weights = layout.add(g.channels * taps);
+  }
+  p.dx_taps = layout.add(2 * taps);
+  p.error = layout.add(g.kernels * p.error_plane + 2 * isa.lanes, p.threads);
+  if (p.mode == FastMode::kOutputVector) {
+    p.dx_blocked = layout.add(p.padded_c * g.in_y * g.in_x, p.threads);
+  }
+
+  p.dw_blocks_k =
+      2 * g.kernel_x <= isa.max_acc ? register_blocks(g.kernels, isa.lanes) : std::size_t{1};
+  p.dw_block_k = p.dw_blocks_k * isa.lanes;
+  p.dw_padded_k = round_up(g.kernels, p.dw_block_k);
+  p.dw_rows = std::max<std::size_t>(1, isa.max_acc / (p.dw_blocks_k * g.kernel_x));
+  // Enough pixels per pass that loading and storing the accumulators is noise.
+  p.samples_per_pass =
+      std::clamp<std::size_t>(ceil_div(256, pixels), 1, ceil_div(g.batch, p.threads));
+  p.plain_y = g.in_y + g.kernel_y - 1;
+  p.plain_x = g.in_x + g.kernel_x - 1;
+  p.plain_plane = p.plain_y * p.plain_x;
+  p.pixel_table = layout.add(p.samples_per_pass * pixels);
+  p.dw_input = layout.add(p.samples_per_pass * g.channels * p.plain_plane, p.threads);
+  p.dw_error = layout.add(p.samples_per_pass * pixels * p.dw_padded_k, p.threads);
+  p.dw_partial = layout.add(g.channels * g.kernel_y * g.kernel_x * p.dw_padded_k, p.threads);
+  p.db_partial = layout.add(p.dw_padded_k, p.threads);
+  p.total = layout.total;
+  return p;
+}
+
+bool conv2d_forward_fast(const ConvGeometry& g, const float* input, const float* weights,
+                         const float* bias, float* output, std::vector<float>& workspace,
+                         SimdLevel level) {
+  if (!conv2d_fast_covers(g, level)) return false;
+#if defined(__x86_64__) || defined(__i386__)
+  const FastForwardPlan plan = plan_forward(g, level, num_threads());
+  float* ws = aligned(workspace, plan.total);
+  if (level == SimdLevel::kAvx512) {
+    detail::conv2d_forward_avx512(plan, input, weights, bias, output, ws);
+  } else {
+    detail::conv2d_forward_avx2(plan, input, weights, bias, output, ws);
+  }
+  return true;
+#else
+  (void)input, (void)weights, (void)bias, (void)output, (void)workspace;
+  return false;
+#endif
+}
+
+bool conv2d_backward_fast(const ConvGeometry& g, const float* input, const float* weights,
+                          const float* error, float* input_error, float* weight_gradient,
+                          float* bias_gradient, std::vector<float>& workspace, SimdLevel level) {
+  if (!conv2d_fast_covers(g, level)) return false;
+#if defined(__x86_64__) || defined(__i386__)
+  const FastBackwardPlan plan = plan_backward(g, level, num_threads());
+  float* ws = aligned(workspace, plan.total);
+  if (level == SimdLevel::kAvx512) {
+    detail::conv2d_backward_avx512(plan, input, weights, error, input_error, weight_gradient,
+                                   bias_gradient, ws);
+  } else {
+    detail::conv2d_backward_avx2(plan, input, weights, error, input_error, weight_gradient,
+                                 bias_gradient, ws);
+  }
+  return true;
+#else
+  (void)input, (void)weights, (void)error, (void)input_error, (void)weight_gradient;
+  (void)bias_gradient, (void)workspace;
+  return false;
+#endif
+}
+
+}  // namespace cnnkit::kernels

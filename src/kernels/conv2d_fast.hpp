@@ -1,0 +1,55 @@
+// Fast float convolution kernels with run-time CPU dispatch (AVX-512, AVX2 + FMA): direct
+// convolution in SIMD register blocks, no im2col matrix. Same contract as conv2d_forward /
+// conv2d_backward in conv2d.hpp; these return false, touching nothing, when the geometry or the
+// CPU is outside what they cover (the caller then takes the GEMM path). How they work:
+// conv2d_fast_plan.hpp; the blocks: conv2d_fast_blocks.hpp; the drivers: conv2d_fast_drivers.hpp.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "kernels/conv2d_fast_plan.hpp"
+#include "kernels/conv_geometry.hpp"
+
+namespace cnnkit::kernels {
+
+enum class SimdLevel { kNone, kAvx2, kAvx512 };
+
+// The widest level this CPU runs (kNone off x86-64 or without AVX2 + FMA).
+SimdLevel best_simd_level();
+std::string to_string(SimdLevel level);
+
+// True when the fast kernels take this geometry at this level.
+bool conv2d_fast_covers(const ConvGeometry& g, SimdLevel level = best_simd_level());
+
+// `workspace` grows to what the call needs and is reused by the next call with the same geometry
+// (no allocation then). Threads: num_threads() (threading.hpp), at most one per sample.
+bool conv2d_forward_fast(const ConvGeometry& g, const float* input, const float* weights,
+                         const float* bias, float* output, std::vector<float>& workspace,
+                         SimdLevel level = best_simd_level());
+
+bool conv2d_backward_fast(const ConvGeometry& g, const float* input, const float* weights,
+                          const float* error, float* input_error, float* weight_gradient,
+                          float* bias_gradient, std::vector<float>& workspace,
+                          SimdLevel level = best_simd_level());
+
+// The plans, exposed for the benchmarks and tests (which kernel shape a geometry gets).
+FastForwardPlan plan_forward(const ConvGeometry& g, SimdLevel level, std::size_t threads);
+FastBackwardPlan plan_backward(const ConvGeometry& g, SimdLevel level, std::size_t threads);
+
+namespace detail {
+// Per-ISA entry points (conv2d_avx512.cpp, conv2d_avx2.cpp); `workspace` is 64-byte aligned and
+// holds plan.total floats.
+void conv2d_forward_avx512(const FastForwardPlan& plan, const float* input, const float* weights,
+                           const float* bias, float* output, float* workspace);
+void conv2d_backward_avx512(const FastBackwardPlan& plan, const float* input, const float* weights,
+                            const float* error, float* input_error, float* weight_gradient,
+                            float* bias_gradient, float* workspace);
+void conv2d_forward_avx2(const FastForwardPlan& plan, const float* input, const float* weights,
+                         const float* bias, float* output, float* workspace);
+void conv2d_backward_avx2(const FastBackwardPlan& plan, const float* input, const float* weights,
+                          const float* error, float* input_error, float* weight_gradient,
+                          float* bias_gradient, float* workspace);
+}  // namespace detail
+
+}  // namespace cnnkit::kernels

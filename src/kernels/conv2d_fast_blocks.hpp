@@ -1,0 +1,234 @@
+// The register blocks of the fast convolution kernels: small fixed-size loops that keep their
+// accumulators in SIMD registers for a whole reduction. Written once against `Simd` (the register
+// traits of one instruction set) and compiled once per ISA: conv2d_avx512.cpp / conv2d_avx2.cpp
+// define CNNKIT_SIMD_NAMESPACE, include their simd_*.hpp and then this file after a
+// `#pragma GCC target`, so each ISA gets its own copy in its own namespace.
+//
+// Offsets (taps, pixels) live in the float workspace as raw int32 bits (offset_at/set_offset), so
+// that a call needs no memory besides the caller's workspace.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <utility>
+
+namespace cnnkit::kernels::CNNKIT_SIMD_NAMESPACE {
+
+using Reg = Simd::Reg;
+inline constexpr int kLanes = Simd::kLanes;
+
+inline std::int32_t offset_at(const float* table, std::size_t index) {
+  std::int32_t value;
+  std::memcpy(&value, table + index, sizeof value);
+  return value;
+}
+
+inline void set_offset(float* table, std::size_t index, std::ptrdiff_t value) {
+  const auto narrow = static_cast<std::int32_t>(value);
+  std::memcpy(table + index, &narrow, sizeof narrow);
+}
+
+// dst[c * dst_ld + r] = src[r * src_ld + c] for r < rows, c < cols, in kLanes x kLanes tiles
+// (masked at the edges: nothing outside the two matrices is read or written).
+inline void transpose(const float* src, std::size_t rows, std::size_t cols, std::size_t src_ld,
+                      float* dst, std::size_t dst_ld) {
+  for (std::size_t r0 = 0; r0 < rows; r0 += kLanes) {
+    const int nr = static_cast<int>(rows - r0 < kLanes ? rows - r0 : kLanes);
+    for (std::size_t c0 = 0; c0 < cols; c0 += kLanes) {
+      const int nc = static_cast<int>(cols - c0 < kLanes ? cols - c0 : kLanes);
+      Reg tile[kLanes];
+      for (int i = 0; i < kLanes; ++i) {
+        tile[i] = i < nr ? Simd::load_first(src + (r0 + i) * src_ld + c0, nc) : Simd::zero();
+      }
+      Simd::transpose(tile);
+      for (int c = 0; c < nc; ++c) Simd::store_first(dst + (c0 + c) * dst_ld + r0, tile[c], nr);
+    }
+  }
+}
+
+// ---- output-vector block: KB registers of kLanes output channels for each of R pixels.
+// For every tap t (an input channel and kernel position, or for the input error a kernel and
+// position): out[kb][r] += vec[tap.vec + kb*L .. +L] * src[tap.src + r]. The R pixels read
+// consecutive source floats (the polyphase input layout makes that true for any stride).
+// Results go to dst + kb * dst_block_stride + r * dst_pixel_stride (kLanes floats each). The
+// sums start from what dst holds (init == dst, a later chunk of taps), from the KB vectors at
+// init, or from zero (init == nullptr).
+template <int KB, int R>
+void ovec_block(const float* src, const float* taps, std::size_t tap_count, const float* vec,
+                const float* init, float* dst, std::size_t dst_pixel_stride,
+                std::size_t dst_block_stride) {
+  Reg acc[KB][R];
+#pragma GCC unroll 4
+  for (int kb = 0; kb < KB; ++kb) {
+    const Reg start =
+        init != nullptr && init != dst ? Simd::load(init + kb * kLanes) : Simd::zero();
+#pragma GCC unroll 32
+    for (int r = 0; r < R; ++r) {
+      acc[kb][r] =
+          init == dst ? Simd::load(dst + kb * dst_block_stride + r * dst_pixel_stride) : start;
+    }
+  }
+  for (std::size_t t = 0; t < tap_count; ++t) {
+    const float* s = src + offset_at(taps, 2 * t);
+    const float* w = vec + offset_at(taps, 2 * t + 1);
+    Reg wv[KB];
+#pragma GCC unroll 4
+    for (int kb = 0; kb < KB; ++kb) wv[kb] = Simd::load(w + kb * kLanes);
+#pragma GCC unroll 32
+    for (int r = 0; r < R; ++r) {
+      const Reg x = Simd::broadcast(s + r);
+#pragma GCC unroll 4
+      for (int kb = 0; kb < KB; ++kb) acc[kb][r] = Simd::fmadd(wv[kb], x, acc[kb][r]);
+    }
+  }
+#pragma GCC unroll 4
+  for (int kb = 0; kb < KB; ++kb) {
+#pragma GCC unroll 32
+    for (int r = 0; r < R; ++r) {
+      Simd::store(dst + kb * dst_block_stride + r * dst_pixel_stride, acc[kb][r]);
+    }
+  }
+}
+
+// ---- pixel-vector block: OR outputs (channels) x YR rows, each a register of kLanes pixels
+// of one row. For every tap: out[o][r] += wtab[tap.vec + o] * src[tap.src + r*src_row_step ..
+// + kLanes]. Only the first `valid` pixels of each register are stored.
+template <int OR, int YR>
+void pvec_block(const float* src, std::size_t src_row_step, const float* taps,
+                std::size_t tap_count, const float* wtab, const float* init, int valid, float* dst,
+                std::size_t dst_out_stride, std::size_t dst_row_stride) {
+  Reg acc[OR][YR];
+#pragma GCC unroll 8
+  for (int o = 0; o < OR; ++o) {
+    const Reg start = init != nullptr ? Simd::set1(init[o]) : Simd::zero();
+#pragma GCC unroll 8
+    for (int r = 0; r < YR; ++r) acc[o][r] = start;
+  }
+  for (std::size_t t = 0; t < tap_count; ++t) {
+    const float* s = src + offset_at(taps, 2 * t);
+    const float* w = wtab + offset_at(taps, 2 * t + 1);
+    Reg x[YR];
+#pragma GCC unroll 8
+    for (int r = 0; r < YR; ++r) x[r] = Simd::load(s + r * src_row_step);
+#pragma GCC unroll 8
+    for (int o = 0; o < OR; ++o) {
+      const Reg wv = Simd::broadcast(w + o);
+#pragma GCC unroll 8
+      for (int r = 0; r < YR; ++r) acc[o][r] = Simd::fmadd(wv, x[r], acc[o][r]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int o = 0; o < OR; ++o) {
+#pragma GCC unroll 8
+    for (int r = 0; r < YR; ++r) {
+      Simd::store_first(dst + o * dst_out_stride + r * dst_row_stride, acc[o][r], valid);
+    }
+  }
+}
+
+// ---- weight-gradient block: KB registers of kLanes kernels for each of CU kernel rows (c, u)
+// times NV columns v. For every pixel p (of every sample in the pass):
+//   acc[kb][cu][v] += error_t[p*error_step + kb*L .. +L] * base[cu][pixel_offset[p] + v]
+// accumulated onto what acc_mem holds (acc_mem + cu*row_stride + v*v_stride + kb*L).
+template <int KB, int CU, int NV>
+void dw_block(const float* const* bases, const float* pixel_offsets, std::size_t pixel_count,
+              const float* error_t, std::size_t error_step, float* acc_mem, std::size_t row_stride,
+              std::size_t v_stride) {
+  const float* base[CU];
+#pragma GCC unroll 32
+  for (int cu = 0; cu < CU; ++cu) base[cu] = bases[cu];
+  Reg acc[KB][CU][NV];
+#pragma GCC unroll 4
+  for (int kb = 0; kb < KB; ++kb) {
+#pragma GCC unroll 32
+    for (int cu = 0; cu < CU; ++cu) {
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v) {
+        acc[kb][cu][v] = Simd::load(acc_mem + cu * row_stride + v * v_stride + kb * kLanes);
+      }
+    }
+  }
+  for (std::size_t p = 0; p < pixel_count; ++p) {
+    const std::int32_t offset = offset_at(pixel_offsets, p);
+    Reg e[KB];
+#pragma GCC unroll 4
+    for (int kb = 0; kb < KB; ++kb) e[kb] = Simd::load(error_t + p * error_step + kb * kLanes);
+#pragma GCC unroll 32
+    for (int cu = 0; cu < CU; ++cu) {
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v) {
+        const Reg x = Simd::broadcast(base[cu] + offset + v);
+#pragma GCC unroll 4
+        for (int kb = 0; kb < KB; ++kb) acc[kb][cu][v] = Simd::fmadd(e[kb], x, acc[kb][cu][v]);
+      }
+    }
+  }
+#pragma GCC unroll 4
+  for (int kb = 0; kb < KB; ++kb) {
+#pragma GCC unroll 32
+    for (int cu = 0; cu < CU; ++cu) {
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v) {
+        Simd::store(acc_mem + cu * row_stride + v * v_stride + kb * kLanes, acc[kb][cu][v]);
+      }
+    }
+  }
+}
+
+// ---- function tables: the drivers pick block sizes at run time.
+using OvecFn = void (*)(const float*, const float*, std::size_t, const float*, const float*, float*,
+                        std::size_t, std::size_t);
+using PvecFn = void (*)(const float*, std::size_t, const float*, std::size_t, const float*,
+                        const float*, int, float*, std::size_t, std::size_t);
+using DwFn = void (*)(const float* const*, const float*, std::size_t, const float*, std::size_t,
+                      float*, std::size_t, std::size_t);
+
+inline constexpr int kMaxOvecPixels = Simd::kMaxAccumulators;
+inline constexpr int kMaxPvecSide = 8;  // outputs and rows of a pixel-vector block
+
+template <int KB, std::size_t... I>
+OvecFn ovec_fn(int pixels, std::index_sequence<I...>) {
+  static constexpr OvecFn table[] = {&ovec_block<KB, static_cast<int>(I) + 1>...};
+  return table[pixels - 1];
+}
+
+// pixels in [1, kMaxAccumulators / blocks]; blocks 1 or 2.
+inline OvecFn ovec_kernel(int blocks, int pixels) {
+  if (blocks == 2) return ovec_fn<2>(pixels, std::make_index_sequence<kMaxOvecPixels / 2>{});
+  return ovec_fn<1>(pixels, std::make_index_sequence<kMaxOvecPixels>{});
+}
+
+template <std::size_t... I>
+PvecFn pvec_fn(int outputs, int rows, std::index_sequence<I...>) {
+  static constexpr PvecFn table[] = {&pvec_block<static_cast<int>(I / kMaxPvecSide) + 1,
+                                                 static_cast<int>(I % kMaxPvecSide) + 1>...};
+  return table[(outputs - 1) * kMaxPvecSide + (rows - 1)];
+}
+
+// outputs, rows in [1, kMaxPvecSide].
+inline PvecFn pvec_kernel(int outputs, int rows) {
+  return pvec_fn(outputs, rows, std::make_index_sequence<kMaxPvecSide * kMaxPvecSide>{});
+}
+
+// Kernel rows per weight-gradient block for KB kernel registers and NV columns.
+constexpr int dw_rows_for(int blocks, int columns) {
+  const int rows = Simd::kMaxAccumulators / (blocks * columns);
+  return rows < 1 ? 1 : rows;
+}
+
+template <int KB, std::size_t... NV>
+DwFn dw_fn(bool full, int columns, std::index_sequence<NV...>) {
+  static constexpr DwFn full_table[] = {
+      &dw_block<KB, dw_rows_for(KB, static_cast<int>(NV) + 1), static_cast<int>(NV) + 1>...};
+  static constexpr DwFn single_table[] = {&dw_block<KB, 1, static_cast<int>(NV) + 1>...};
+  return full ? full_table[columns - 1] : single_table[columns - 1];
+}
+
+// A block of dw_rows_for(blocks, columns) rows (full) or of one row; columns in [1, 8].
+inline DwFn dw_kernel(int blocks, bool full, int columns) {
+  if (blocks == 2) return dw_fn<2>(full, columns, std::make_index_sequence<8>{});
+  return dw_fn<1>(full, columns, std::make_index_sequence<8>{});
+}
+
+}  // namespace cnnkit::kernels::CNNKIT_SIMD_NAMESPACE

@@ -1,0 +1,492 @@
+// The drivers of the fast convolution kernels: lay one call out as a FastForwardPlan /
+// FastBackwardPlan says, prepare the weight tables and padded copies, run the register blocks
+// (conv2d_fast_blocks.hpp) over every sample and scatter the results back to (N, C, Y, X).
+// Compiled once per ISA, like the blocks (see there).
+//
+// Threads: one OpenMP team per call; thread t of T always takes samples [N*t/T, N*(t+1)/T), so a
+// given thread count gives bit-identical results run after run. Forward and input error do the
+// same arithmetic in the same order whatever the thread count; the weight and bias gradients sum
+// one partial per thread, in thread order.
+#pragma once
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
+
+#include "kernels/conv2d_fast_blocks.hpp"
+#include "kernels/conv2d_fast_plan.hpp"
+
+namespace cnnkit::kernels::CNNKIT_SIMD_NAMESPACE {
+
+inline std::size_t share(std::size_t n, std::size_t parts, std::size_t part) {
+  return n * part / parts;
+}
+
+inline float* region(float* workspace, const FastRegion& r, std::size_t thread = 0) {
+  return workspace + r.offset + thread * r.size;
+}
+
+// [begin, end) of piece `i` when `length` is cut into `pieces` near-equal pieces.
+inline std::size_t piece_begin(std::size_t length, std::size_t pieces, std::size_t i) {
+  return length * i / pieces;
+}
+
+// One (C, Y, X) sample into the zero-padded polyphase layout of the forward plan: padded column
+// xp = x + pad_x_before goes to phase xp % sx, position xp / sx. Padding is never written here
+// (the buffer is zeroed once per call).
+inline void fill_polyphase(const FastForwardPlan& p, const float* image, float* padded) {
+  const ConvGeometry& g = p.g;
+  const std::size_t sx = g.stride_x, pbx = g.pad_x_before(), pby = g.pad_y_before();
+  for (std::size_t c = 0; c < g.channels; ++c) {
+    for (std::size_t y = 0; y < g.in_y; ++y) {
+      const float* src = image + (c * g.in_y + y) * g.in_x;
+      float* dst = padded + c * p.plane + (y + pby) * p.row;
+      if (sx == 1) {
+        std::memcpy(dst + pbx, src, g.in_x * sizeof(float));
+        continue;
+      }
+      if (sx == 2) {
+        // Even source columns land in phase pbx % 2 from position pbx / 2 on, odd ones in
+        // phase (pbx + 1) % 2 from (pbx + 1) / 2 on.
+        float* even = dst + (pbx % 2) * p.phase_x + pbx / 2;
+        float* odd = dst + ((pbx + 1) % 2) * p.phase_x + (pbx + 1) / 2;
+        for (std::size_t x = 0; x < g.in_x; x += 2 * kLanes) {
+          const int n = static_cast<int>(std::min<std::size_t>(2 * kLanes, g.in_x - x));
+          Simd::split_even_odd(src + x, n, even + x / 2, odd + x / 2);
+        }
+        continue;
+      }
+      // Phase by phase: source columns x = first, first + sx, ... (no division per element).
+      for (std::size_t phase = 0; phase < sx; ++phase) {
+        const std::size_t first = (phase + sx - pbx % sx) % sx;
+        float* target = dst + phase * p.phase_x + (first + pbx) / sx;
+        for (std::size_t x = first; x < g.in_x; x += sx) *target++ = src[x];
+      }
+    }
+  }
+}
+
+// ------------------------------------------------------------------------------- forward ----
+
+inline void forward_tables(const FastForwardPlan& p, const float* weights, const float* bias,
+                           float* ws, std::size_t thread, std::size_t threads) {
+  const ConvGeometry& g = p.g;
+  const std::size_t taps = p.taps;
+  // Each thread transposes its share of the taps: (K, taps) -> per group (taps, block_k), or
+  // for the pixel-vector kernel (taps, K).
+  const std::size_t t0 = share(taps, threads, thread), t1 = share(taps, threads, thread + 1);
+  float* table = region(ws, p.weights);
+  if (p.mode == FastMode::kOutputVector) {
+    for (std::size_t k0 = 0; k0 < p.padded_k; k0 += p.block_k) {
+      float* group = table + (k0 / p.block_k) * taps * p.block_k;
+      if (p.padded_k != g.kernels) {
+        std::memset(group + t0 * p.block_k, 0, (t1 - t0) * p.block_k * sizeof(float));
+      }
+      const std::size_t rows = k0 < g.kernels ? std::min(p.block_k, g.kernels - k0) : 0;
+      if (rows > 0 && t1 > t0) {
+        transpose(weights + k0 * taps + t0, rows, t1 - t0, taps, group + t0 * p.block_k, p.block_k);
+      }
+    }
+  } else if (t1 > t0) {
+    transpose(weights + t0, g.kernels, t1 - t0, taps, table + t0 * g.kernels, g.kernels);
+  }
+  if (thread == 0) {
+    if (p.mode == FastMode::kOutputVector) {
+      float* padded_bias = region(ws, p.bias);
+      for (std::size_t k = 0; k < p.padded_k; ++k) padded_bias[k] = k < g.kernels ? bias[k] : 0.0f;
+    }
+    // Tap (c, u, v) reads padded row u, phase v % sx, position v / sx of channel c.
+    float* tap_table = region(ws, p.tap_table);
+    std::size_t t = 0;
+    for (std::size_t c = 0; c < g.channels; ++c) {
+      for (std::size_t u = 0; u < g.kernel_y; ++u) {
+        for (std::size_t v = 0; v < g.kernel_x; ++v, ++t) {
+          const std::size_t source =
+              c * p.plane + u * p.row + (v % g.stride_x) * p.phase_x + v / g.stride_x;
+          const std::size_t weight =
+              p.mode == FastMode::kOutputVector ? t * p.block_k : t * g.kernels;
+          set_offset(tap_table, 2 * t, static_cast<std::ptrdiff_t>(source));
+          set_offset(tap_table, 2 * t + 1, static_cast<std::ptrdiff_t>(weight));
+        }
+      }
+    }
+  }
+}
+
+inline void forward_sample_ovec(const FastForwardPlan& p, const float* padded, const float* ws,
+                                float* blocked, float* output) {
+  const ConvGeometry& g = p.g;
+  const std::size_t out_y = g.out_y(), out_x = g.out_x(), pixels = out_y * out_x;
+  const float* taps = ws + p.tap_table.offset;
+  const float* table = ws + p.weights.offset;
+  const float* bias = ws + p.bias.offset;
+  const std::size_t pieces = (out_x + p.max_pixels - 1) / p.max_pixels;
+  const std::size_t taps_per_channel = g.kernel_y * g.kernel_x;
+  for (std::size_t k0 = 0; k0 < p.padded_k; k0 += p.block_k) {
+    float* group_out = blocked + k0 * pixels;
+    for (std::size_t c0 = 0; c0 < g.channels; c0 += p.chunk) {
+      const std::size_t t0 = c0 * taps_per_channel;
+      const std::size_t count = std::min(p.chunk, g.channels - c0) * taps_per_channel;
+      for (std::size_t i = 0; i < out_y; ++i) {
+        const float* row = padded + i * g.stride_y * p.row;
+        for (std::size_t piece = 0; piece < pieces; ++piece) {
+          const std::size_t j0 = piece_begin(out_x, pieces, piece);
+          const std::size_t j1 = piece_begin(out_x, pieces, piece + 1);
+          float* dst = group_out + (i * out_x + j0) * kLanes;
+          ovec_kernel(static_cast<int>(p.blocks_k), static_cast<int>(j1 - j0))(
+              row + j0, taps + 2 * t0, count, table + k0 * p.taps, c0 == 0 ? bias + k0 : dst, dst,
+              kLanes, pixels * kLanes);
+        }
+      }
+    }
+  }
+  // Channel-blocked (K/L, pixels, L) -> (K, pixels).
+  for (std::size_t k0 = 0; k0 < g.kernels; k0 += kLanes) {
+    transpose(blocked + k0 * pixels, pixels, std::min<std::size_t>(kLanes, g.kernels - k0), kLanes,
+              output + k0 * pixels, pixels);
+  }
+}
+
+inline void forward_sample_pvec(const FastForwardPlan& p, const float* padded, const float* ws,
+                                const float* bias, float* output) {
+  const ConvGeometry& g = p.g;
+  const std::size_t out_y = g.out_y(), out_x = g.out_x(), pixels = out_y * out_x;
+  const float* taps = ws + p.tap_table.offset;
+  const float* table = ws + p.weights.offset;
+  const std::size_t out_pieces = (g.kernels + p.block_out - 1) / p.block_out;
+  for (std::size_t j0 = 0; j0 < out_x; j0 += kLanes) {
+    const int valid = static_cast<int>(std::min<std::size_t>(kLanes, out_x - j0));
+    for (std::size_t i0 = 0; i0 < out_y; i0 += p.block_rows) {
+      const std::size_t rows = std::min(p.block_rows, out_y - i0);
+      for (std::size_t piece = 0; piece < out_pieces; ++piece) {
+        const std::size_t k0 = piece_begin(g.kernels, out_pieces, piece);
+        const std::size_t k1 = piece_begin(g.kernels, out_pieces, piece + 1);
+        pvec_kernel(static_cast<int>(k1 - k0), static_cast<int>(rows))(
+            padded + i0 * g.stride_y * p.row + j0, g.stride_y * p.row, taps, p.taps, table + k0,
+            bias + k0, valid, output + k0 * pixels + i0 * out_x + j0, pixels, out_x);
+      }
+    }
+  }
+}
+
+inline void conv2d_forward_fast(const FastForwardPlan& p, const float* input, const float* weights,
+                                const float* bias, float* output, float* ws) {
+  const ConvGeometry& g = p.g;
+  const std::size_t in_size = g.channels * g.in_y * g.in_x;
+  const std::size_t out_size = g.kernels * g.out_y() * g.out_x();
+#pragma omp parallel num_threads(static_cast <int>(p.threads))
+  {
+    const auto thread = static_cast<std::size_t>(omp_get_thread_num());
+    const auto threads = static_cast<std::size_t>(omp_get_num_threads());
+    forward_tables(p, weights, bias, ws, thread, threads);
+    float* padded = region(ws, p.input, thread);
+    std::memset(padded, 0, p.input.size * sizeof(float));
+#pragma omp barrier
+    const std::size_t b0 = share(g.batch, threads, thread);
+    const std::size_t b1 = share(g.batch, threads, thread + 1);
+    for (std::size_t b = b0; b < b1; ++b) {
+      fill_polyphase(p, input + b * in_size, padded);
+      if (p.mode == FastMode::kOutputVector) {
+        forward_sample_ovec(p, padded, ws, region(ws, p.output, thread), output + b * out_size);
+      } else {
+        forward_sample_pvec(p, padded, ws, bias, output + b * out_size);
+      }
+    }
+  }
+}
+
+// ------------------------------------------------------------------------------ backward ----
+
+// Taps of the input error, phase by phase. Output pixel (y, x) with y % sy = py, x % sx = px
+// receives W[k, c, u, v] * E[k, i, j] exactly where i*sy + u = y + pad_y_before (and likewise in
+// x): for phase pixel (yy, xx) that is i = yy + du with du = (py + pad_y_before - u) / sy.
+// Writes the taps of every phase in order and their start indices to `starts`
+// (sy*sx + 1 entries).
+inline void backward_taps(const FastBackwardPlan& p, float* taps, float* order,
+                          std::size_t* starts) {
+  const ConvGeometry& g = p.g;
+  const auto sy = static_cast<std::ptrdiff_t>(g.stride_y);
+  const auto sx = static_cast<std::ptrdiff_t>(g.stride_x);
+  const auto pby = static_cast<std::ptrdiff_t>(g.pad_y_before());
+  const auto pbx = static_cast<std::ptrdiff_t>(g.pad_x_before());
+  const std::size_t per_kernel = g.kernel_y * g.kernel_x;
+  std::size_t t = 0;
+  for (std::ptrdiff_t py = 0; py < sy; ++py) {
+    for (std::ptrdiff_t px = 0; px < sx; ++px) {
+      starts[py * sx + px] = t;
+      for (std::size_t k = 0; k < g.kernels; ++k) {
+        for (std::size_t u = 0; u < g.kernel_y; ++u) {
+          const std::ptrdiff_t ny = py + pby - static_cast<std::ptrdiff_t>(u);
+          if (((ny % sy) + sy) % sy != 0) continue;
+          for (std::size_t v = 0; v < g.kernel_x; ++v) {
+            const std::ptrdiff_t nx = px + pbx - static_cast<std::ptrdiff_t>(v);
+            if (((nx % sx) + sx) % sx != 0) continue;
+            const std::ptrdiff_t source = static_cast<std::ptrdiff_t>(k * p.error_plane) +
+                                          (ny / sy) * static_cast<std::ptrdiff_t>(p.error_x) +
+                                          nx / sx;
+            const std::size_t tap = k * per_kernel + u * g.kernel_x + v;
+            // ovec: weights stored in phase order (t); pvec (one phase): in tap order.
+            const std::size_t weight =
+                p.mode == FastMode::kOutputVector ? t * p.block_c : tap * g.channels;
+            set_offset(taps, 2 * t, source);
+            set_offset(taps, 2 * t + 1, static_cast<std::ptrdiff_t>(weight));
+            if (p.mode == FastMode::kOutputVector) {
+              set_offset(order, t, static_cast<std::ptrdiff_t>(tap));
+            }
+            ++t;
+          }
+        }
+      }
+    }
+  }
+  starts[sy * sx] = t;
+}
+
+inline void backward_tables(const FastBackwardPlan& p, const float* weights, float* ws,
+                            std::size_t thread, std::size_t threads) {
+  const ConvGeometry& g = p.g;
+  const std::size_t per_kernel = g.kernel_y * g.kernel_x;
+  const std::size_t taps = g.kernels * per_kernel;
+  // Kernel k's (C, m*n) slice -> (m*n, C): per channel group (K*m*n, block_c), or (K*m*n, C).
+  const bool ovec = p.mode == FastMode::kOutputVector;
+  float* table = region(ws, ovec ? p.dx_staging : p.dx_weights);
+  const std::size_t k0 = share(g.kernels, threads, thread);
+  const std::size_t k1 = share(g.kernels, threads, thread + 1);
+  for (std::size_t k = k0; k < k1; ++k) {
+    const float* slice = weights + k * g.channels * per_kernel;
+    if (ovec) {
+      for (std::size_t c0 = 0; c0 < p.padded_c; c0 += p.block_c) {
+        float* dst = table + ((c0 / p.block_c) * taps + k * per_kernel) * p.block_c;
+        if (p.padded_c != g.channels) std::memset(dst, 0, per_kernel * p.block_c * sizeof(float));
+        const std::size_t rows = c0 < g.channels ? std::min(p.block_c, g.channels - c0) : 0;
+        if (rows > 0)
+          transpose(slice + c0 * per_kernel, rows, per_kernel, per_kernel, dst, p.block_c);
+      }
+    } else {
+      transpose(slice, g.channels, per_kernel, per_kernel, table + k * per_kernel * g.channels,
+                g.channels);
+    }
+  }
+  if (!ovec) return;
+#pragma omp barrier
+  // Staging (tap order) -> phase order.
+  const float* order = ws + p.dx_order.offset;
+  float* phased = region(ws, p.dx_weights);
+  const std::size_t t0 = share(taps, threads, thread), t1 = share(taps, threads, thread + 1);
+  for (std::size_t c0 = 0; c0 < p.padded_c; c0 += p.block_c) {
+    const std::size_t group = (c0 / p.block_c) * taps * p.block_c;
+    for (std::size_t t = t0; t < t1; ++t) {
+      const auto tap = static_cast<std::size_t>(offset_at(order, t));
+      std::memcpy(phased + group + t * p.block_c, table + group + tap * p.block_c,
+                  p.block_c * sizeof(float));
+    }
+  }
+}
+
+// Input error of one sample: E (K, Y', X') padded into `error`, result into input_error.
+inline void input_error_sample(const FastBackwardPlan& p, const float* ws,
+                               const std::size_t* starts, const float* error, float* padded_error,
+                               float* blocked, float* input_error) {
+  const ConvGeometry& g = p.g;
+  const std::size_t out_y = g.out_y(), out_x = g.out_x();
+  for (std::size_t k = 0; k < g.kernels; ++k) {
+    for (std::size_t i = 0; i < out_y; ++i) {
+      std::memcpy(padded_error + k * p.error_plane + (i + p.error_pad_y_before) * p.error_x +
+                      p.error_pad_x_before,
+                  error + (k * out_y + i) * out_x, out_x * sizeof(float));
+    }
+  }
+  const float* taps = ws + p.dx_taps.offset;
+  const float* table = ws + p.dx_weights.offset;
+  const std::size_t plane = g.in_y * g.in_x;
+  if (p.mode == FastMode::kPixelVector) {
+    // Stride 1: one phase, pixels (y, x) read E rows y + du and columns x + dv.
+    const std::size_t pieces = (g.channels + p.block_out - 1) / p.block_out;
+    for (std::size_t x0 = 0; x0 < g.in_x; x0 += kLanes) {
+      const int valid = static_cast<int>(std::min<std::size_t>(kLanes, g.in_x - x0));
+      for (std::size_t y0 = 0; y0 < g.in_y; y0 += p.block_rows) {
+        const std::size_t rows = std::min(p.block_rows, g.in_y - y0);
+        for (std::size_t piece = 0; piece < pieces; ++piece) {
+          const std::size_t c0 = piece_begin(g.channels, pieces, piece);
+          const std::size_t c1 = piece_begin(g.channels, pieces, piece + 1);
+          pvec_kernel(static_cast<int>(c1 - c0), static_cast<int>(rows))(
+              padded_error + (y0 + p.error_pad_y_before) * p.error_x + x0 + p.error_pad_x_before,
+              p.error_x, taps, starts[1], table + c0, nullptr, valid,
+              input_error + c0 * plane + y0 * g.in_x + x0, plane, g.in_x);
+        }
+      }
+    }
+    return;
+  }
+  const std::size_t sy = g.stride_y, sx = g.stride_x;
+  for (std::size_t c0 = 0; c0 < p.padded_c; c0 += p.block_c) {
+    const float* group = table + (c0 / p.block_c) * g.kernels * g.kernel_y * g.kernel_x * p.block_c;
+    for (std::size_t k0 = 0; k0 < g.kernels; k0 += p.chunk) {
+      const std::size_t kernels = std::min(p.chunk, g.kernels - k0);
+      for (std::size_t py = 0; py < std::min(sy, g.in_y); ++py) {
+        for (std::size_t px = 0; px < std::min(sx, g.in_x); ++px) {
+          // The phase's taps are kernel-major, the same number for every kernel.
+          const std::size_t phase = py * sx + px;
+          const std::size_t per_kernel = (starts[phase + 1] - starts[phase]) / g.kernels;
+          const float* phase_taps = taps + 2 * (starts[phase] + k0 * per_kernel);
+          const std::size_t phase_y = (g.in_y - py + sy - 1) / sy;
+          const std::size_t phase_x = (g.in_x - px + sx - 1) / sx;
+          const std::size_t pieces = (phase_x + p.max_pixels - 1) / p.max_pixels;
+          for (std::size_t yy = 0; yy < phase_y; ++yy) {
+            const float* row =
+                padded_error + (yy + p.error_pad_y_before) * p.error_x + p.error_pad_x_before;
+            for (std::size_t piece = 0; piece < pieces; ++piece) {
+              const std::size_t x0 = piece_begin(phase_x, pieces, piece);
+              const std::size_t x1 = piece_begin(phase_x, pieces, piece + 1);
+              float* dst = blocked + c0 * plane + ((py + sy * yy) * g.in_x + px + sx * x0) * kLanes;
+              ovec_kernel(static_cast<int>(p.blocks_c), static_cast<int>(x1 - x0))(
+                  row + x0, phase_taps, kernels * per_kernel, group, k0 == 0 ? nullptr : dst, dst,
+                  sx * kLanes, plane * kLanes);
+            }
+          }
+        }
+      }
+    }
+  }
+  for (std::size_t c0 = 0; c0 < g.channels; c0 += kLanes) {
+    transpose(blocked + c0 * plane, plane, std::min<std::size_t>(kLanes, g.channels - c0), kLanes,
+              input_error + c0 * plane, plane);
+  }
+}
+
+// Weight-gradient pass over the samples now in `input` (zero-padded, no phases) and `error_t`
+// (pixel-major), adding onto this thread's partial sums.
+inline void weight_gradient_pass(const FastBackwardPlan& p, const float* ws, std::size_t samples,
+                                 const float* input, const float* error_t, float* partial) {
+  const ConvGeometry& g = p.g;
+  const std::size_t pixels = samples * g.out_y() * g.out_x();
+  const float* pixel_table = ws + p.pixel_table.offset;
+  const std::size_t kernel_rows = g.channels * g.kernel_y;
+  const std::size_t row_stride = g.kernel_x * p.dw_padded_k;
+  const int columns = static_cast<int>(g.kernel_x);
+  const int blocks = static_cast<int>(p.dw_blocks_k);
+  const DwFn full = dw_kernel(blocks, true, columns);
+  const DwFn single = dw_kernel(blocks, false, columns);
+  const float* bases[Simd::kMaxAccumulators];
+  for (std::size_t k0 = 0; k0 < p.dw_padded_k; k0 += p.dw_block_k) {
+    for (std::size_t r0 = 0; r0 < kernel_rows;) {
+      const std::size_t rows = kernel_rows - r0 >= p.dw_rows ? p.dw_rows : 1;
+      for (std::size_t r = 0; r < rows; ++r) {
+        const std::size_t c = (r0 + r) / g.kernel_y, u = (r0 + r) % g.kernel_y;
+        bases[r] = input + c * p.plain_plane + u * p.plain_x;
+      }
+      (rows == p.dw_rows ? full : single)(bases, pixel_table, pixels, error_t + k0, p.dw_padded_k,
+                                          partial + r0 * row_stride + k0, row_stride,
+                                          p.dw_padded_k);
+      r0 += rows;
+    }
+  }
+}
+
+inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
+                                 const float* weights, const float* error, float* input_error,
+                                 float* weight_gradient, float* bias_gradient, float* ws) {
+  const ConvGeometry& g = p.g;
+  const std::size_t in_size = g.channels * g.in_y * g.in_x;
+  const std::size_t pixels = g.out_y() * g.out_x();
+  const std::size_t out_size = g.kernels * pixels;
+  const std::size_t dw_rows_total = g.channels * g.kernel_y * g.kernel_x;
+  std::size_t starts[kFastMaxStride * kFastMaxStride + 1];
+  backward_taps(p, region(ws, p.dx_taps), region(ws, p.dx_order), starts);
+  {
+    // Pixel offsets of a weight-gradient pass: sample s, output pixel (i, j).
+    float* table = region(ws, p.pixel_table);
+    const std::size_t sample_stride = g.channels * p.plain_plane;
+    std::size_t n = 0;
+    for (std::size_t s = 0; s < p.samples_per_pass; ++s) {
+      for (std::size_t i = 0; i < g.out_y(); ++i) {
+        for (std::size_t j = 0; j < g.out_x(); ++j, ++n) {
+          set_offset(table, n,
+                     static_cast<std::ptrdiff_t>(s * sample_stride + i * g.stride_y * p.plain_x +
+                                                 j * g.stride_x));
+        }
+      }
+    }
+  }
+#pragma omp parallel num_threads(static_cast <int>(p.threads))
+  {
+    const auto thread = static_cast<std::size_t>(omp_get_thread_num());
+    const auto threads = static_cast<std::size_t>(omp_get_num_threads());
+    backward_tables(p, weights, ws, thread, threads);
+    float* padded_error = region(ws, p.error, thread);
+    float* blocked = region(ws, p.dx_blocked, thread);
+    float* dw_input = region(ws, p.dw_input, thread);
+    float* error_t = region(ws, p.dw_error, thread);
+    float* partial = region(ws, p.dw_partial, thread);
+    float* bias_partial = region(ws, p.db_partial, thread);
+    std::memset(padded_error, 0, p.error.size * sizeof(float));
+    std::memset(dw_input, 0, p.dw_input.size * sizeof(float));
+    std::memset(error_t, 0, p.dw_error.size * sizeof(float));
+    std::memset(partial, 0, p.dw_partial.size * sizeof(float));
+    std::memset(bias_partial, 0, p.db_partial.size * sizeof(float));
+#pragma omp barrier
+    const std::size_t b0 = share(g.batch, threads, thread);
+    const std::size_t b1 = share(g.batch, threads, thread + 1);
+    for (std::size_t pass = b0; pass < b1; pass += p.samples_per_pass) {
+      const std::size_t samples = std::min(p.samples_per_pass, b1 - pass);
+      for (std::size_t s = 0; s < samples; ++s) {
+        const std::size_t b = pass + s;
+#ifdef CNNKIT_PERF_PROBE
+        if (!getenv("SKIP_DX"))
+#endif
+          input_error_sample(p, ws, starts, error + b * out_size, padded_error, blocked,
+                             input_error + b * in_size);
+        // The pass's copies: padded input and pixel-major E (its bias sums on the way).
+        const float* image = input + b * in_size;
+        float* padded = dw_input + s * g.channels * p.plain_plane;
+        for (std::size_t c = 0; c < g.channels; ++c) {
+          for (std::size_t y = 0; y < g.in_y; ++y) {
+            std::memcpy(
+                padded + c * p.plain_plane + (y + g.pad_y_before()) * p.plain_x + g.pad_x_before(),
+                image + (c * g.in_y + y) * g.in_x, g.in_x * sizeof(float));
+          }
+        }
+        float* sample_t = error_t + s * pixels * p.dw_padded_k;
+        transpose(error + b * out_size, g.kernels, pixels, pixels, sample_t, p.dw_padded_k);
+        for (std::size_t k0 = 0; k0 < p.dw_padded_k; k0 += kLanes) {
+          Reg sum = Simd::load(bias_partial + k0);
+          for (std::size_t q = 0; q < pixels; ++q) {
+            sum = Simd::add(sum, Simd::load(sample_t + q * p.dw_padded_k + k0));
+          }
+          Simd::store(bias_partial + k0, sum);
+        }
+      }
+#ifdef CNNKIT_PERF_PROBE
+      if (!getenv("SKIP_DW"))
+#endif
+        weight_gradient_pass(p, ws, samples, dw_input, error_t, partial);
+    }
+#pragma omp barrier
+    // Sum the partials in thread order, each thread over its share of the kernel rows, and
+    // transpose (C*m*n, K) -> (K, C*m*n).
+    const std::size_t r0 = share(dw_rows_total, threads, thread);
+    const std::size_t r1 = share(dw_rows_total, threads, thread + 1);
+    float* total = region(ws, p.dw_partial, 0);
+    for (std::size_t other = 1; other < threads; ++other) {
+      const float* add = region(ws, p.dw_partial, other);
+      for (std::size_t i = r0 * p.dw_padded_k; i < r1 * p.dw_padded_k; i += kLanes) {
+        Simd::store(total + i, Simd::add(Simd::load(total + i), Simd::load(add + i)));
+      }
+    }
+    if (r1 > r0) {
+      transpose(total + r0 * p.dw_padded_k, r1 - r0, g.kernels, p.dw_padded_k, weight_gradient + r0,
+                dw_rows_total);
+    }
+    if (thread == 0) {
+      for (std::size_t k = 0; k < g.kernels; ++k) {
+        float sum = 0.0f;
+        for (std::size_t t = 0; t < threads; ++t) sum += region(ws, p.db_partial, t)[k];
+        bias_gradient[k] = sum;
+      }
+    }
+  }
+}
+
+}  // namespace cnnkit::kernels::CNNKIT_SIMD_NAMESPACE

@@ -1,0 +1,92 @@
+// How the fast float convolution kernels (conv2d_fast.hpp) cut one call into work: which kernel
+// shape, which register blocks, which scratch buffers and where they live inside the caller's
+// workspace. Plain data, filled by plan_forward / plan_backward in conv2d_fast.cpp (compiled for
+// the baseline CPU) and read by the per-ISA kernels (conv2d_avx512.cpp, conv2d_avx2.cpp).
+//
+// Two ways to vectorise, chosen per call by lane utilisation:
+//  * output-vector ("ovec"): one SIMD register holds `lanes` output channels of one pixel; input
+//    values are broadcast. Any spatial size, any stride; wastes lanes when the channel count is
+//    small. Results go to a channel-blocked scratch and are transposed to (N, K, Y', X').
+//  * pixel-vector ("pvec"): one register holds `lanes` neighbouring pixels of one output row;
+//    weights are broadcast. Wants few channels and a horizontal input step of 1 (polyphase
+//    input makes strided forward passes fit); writes (N, K, Y', X') directly.
+// The weight gradient always vectorises over the kernels K ("dW" blocks of kernel rows).
+#pragma once
+
+#include <cstddef>
+
+#include "kernels/conv_geometry.hpp"
+
+namespace cnnkit::kernels {
+
+// Largest stride and kernel width the fast kernels take; the GEMM path handles the rest.
+inline constexpr std::size_t kFastMaxStride = 4;
+inline constexpr std::size_t kFastMaxKernelX = 8;
+
+enum class FastMode { kOutputVector, kPixelVector };
+
+// One scratch region inside the workspace: offset and length in floats (64-byte multiples).
+struct FastRegion {
+  std::size_t offset = 0;
+  std::size_t size = 0;
+};
+
+struct FastForwardPlan {
+  ConvGeometry g{};
+  std::size_t lanes = 0;    // floats per SIMD register
+  std::size_t threads = 1;  // OpenMP threads this call uses (<= batch)
+  FastMode mode = FastMode::kOutputVector;
+  // Polyphase, zero-padded input of one sample: C planes of padded_y rows; each row holds the
+  // stride_x phases of the padded row one after the other, phase_x floats each.
+  std::size_t padded_y = 0, phase_x = 0, row = 0, plane = 0;
+  std::size_t taps = 0;  // C*m*n
+  // ovec: output channels per block (lanes * blocks_k) and the K rounded up to it.
+  std::size_t blocks_k = 1, block_k = 0, padded_k = 0;
+  std::size_t max_pixels = 0;  // ovec: pixels per register block
+  // ovec: input channels per chunk of taps, so that a chunk's weights stay in the L1 cache
+  // while every output row of the sample runs over them (sums are carried in `output`).
+  std::size_t chunk = 0;
+  // pvec: outputs and rows per register block
+  std::size_t block_out = 0, block_rows = 0;
+  FastRegion weights;     // ovec: (K/block_k, taps, block_k); pvec: (taps, K)
+  FastRegion bias;        // ovec: padded_k
+  FastRegion tap_table;   // 2 ints per tap (source offset, weight offset), stored as float bits
+  FastRegion input;       // per thread: one padded sample (+ slack for the last vector)
+  FastRegion output;      // per thread (ovec): channel-blocked output of one sample
+  std::size_t total = 0;  // floats the workspace needs
+};
+
+struct FastBackwardPlan {
+  ConvGeometry g{};
+  std::size_t lanes = 0;
+  std::size_t threads = 1;
+  // ---- input error
+  FastMode mode = FastMode::kOutputVector;
+  std::size_t error_pad_y_before = 0, error_pad_x_before = 0;  // zeros around E
+  std::size_t error_y = 0, error_x = 0, error_plane = 0;       // padded E of one sample
+  std::size_t blocks_c = 1, block_c = 0, padded_c = 0;         // ovec: channels per block
+  std::size_t max_pixels = 0;
+  std::size_t chunk = 0;  // ovec: kernels per chunk of taps (as chunk in FastForwardPlan)
+  std::size_t block_out = 0, block_rows = 0;  // pvec
+  // ovec: (C/block_c, taps in phase order, block_c), so that each phase streams its weights
+  // contiguously; pvec: (K*m*n, C).
+  FastRegion dx_weights;
+  FastRegion dx_staging;  // ovec: (C/block_c, K*m*n, block_c), on the way to dx_weights
+  FastRegion dx_taps;     // 2 ints per tap and phase
+  FastRegion dx_order;    // ovec: per tap in phase order, its index (k*m + u)*n + v
+  FastRegion error;       // per thread: padded E of one sample (+ slack)
+  FastRegion dx_blocked;  // per thread (ovec): channel-blocked input error of one sample
+  // ---- weight and bias gradient
+  std::size_t dw_blocks_k = 1, dw_block_k = 0, dw_padded_k = 0;
+  std::size_t dw_rows = 0;           // kernel rows (c, u) per register block
+  std::size_t samples_per_pass = 1;  // samples whose pixels one pass over the rows reduces
+  std::size_t plain_y = 0, plain_x = 0, plain_plane = 0;  // zero-padded input, no phases
+  FastRegion pixel_table;  // per pass: one int (offset) per pixel, as float bits
+  FastRegion dw_input;     // per thread: samples_per_pass padded samples
+  FastRegion dw_error;     // per thread: E of those samples, pixel-major (pixel, dw_padded_k)
+  FastRegion dw_partial;   // per thread: (C*m*n, dw_padded_k) partial sums
+  FastRegion db_partial;   // per thread: dw_padded_k partial bias sums
+  std::size_t total = 0;
+};
+
+}  // namespace cnnkit::kernels

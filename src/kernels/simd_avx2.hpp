@@ -1,0 +1,62 @@
+// AVX2 + FMA register traits for the fast convolution kernels. Include only from a file compiled
+// for AVX2 (conv2d_avx2.cpp, after its `#pragma GCC target`); the dispatcher calls that code only
+// on CPUs that report avx2 and fma.
+#pragma once
+
+#include <immintrin.h>
+
+#include <cstddef>
+
+namespace cnnkit::kernels::avx2 {
+
+struct Simd {
+  using Reg = __m256;
+  static constexpr int kLanes = 8;
+  // 16 ymm registers: 12 accumulators leave room for weights and a broadcast.
+  static constexpr int kMaxAccumulators = 12;
+
+  static Reg zero() { return _mm256_setzero_ps(); }
+  static Reg load(const float* p) { return _mm256_loadu_ps(p); }
+  static void store(float* p, Reg v) { _mm256_storeu_ps(p, v); }
+  static Reg broadcast(const float* p) { return _mm256_broadcast_ss(p); }
+  static Reg set1(float x) { return _mm256_set1_ps(x); }
+  static Reg fmadd(Reg a, Reg b, Reg c) { return _mm256_fmadd_ps(a, b, c); }
+  static Reg add(Reg a, Reg b) { return _mm256_add_ps(a, b); }
+
+  static __m256i first(int n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  }
+  static Reg load_first(const float* p, int n) { return _mm256_maskload_ps(p, first(n)); }
+  static void store_first(float* p, Reg v, int n) { _mm256_maskstore_ps(p, first(n), v); }
+
+  // n <= 16 floats -> the (n + 1) / 2 at even positions and the n / 2 at odd positions.
+  static void split_even_odd(const float* p, int n, float* even, float* odd) {
+    const Reg a = load_first(p, n < 8 ? n : 8), b = load_first(p + 8, n > 8 ? n - 8 : 0);
+    // Within each 128-bit half: a0 a2 b0 b2 | a4 a6 b4 b6, then fix the order of the 64-bit pairs.
+    const Reg e = _mm256_shuffle_ps(a, b, 0x88), o = _mm256_shuffle_ps(a, b, 0xdd);
+    store_first(even, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e), 0xd8)),
+                (n + 1) / 2);
+    store_first(odd, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(o), 0xd8)), n / 2);
+  }
+
+  // In-register 8x8 transpose: r[i] lane j  ->  r[j] lane i.
+  static void transpose(Reg* r) {
+    Reg t[8], s[8];
+    for (int i = 0; i < 8; i += 2) {
+      t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+      t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4) {
+      s[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+      s[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xee);
+      s[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+      s[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xee);
+    }
+    for (int i = 0; i < 4; ++i) {
+      r[i] = _mm256_permute2f128_ps(s[i], s[i + 4], 0x20);
+      r[i + 4] = _mm256_permute2f128_ps(s[i], s[i + 4], 0x31);
+    }
+  }
+};
+
+}  // namespace cnnkit::kernels::avx2

@@ -1,0 +1,73 @@
+// AVX-512 register traits for the fast convolution kernels. Include only from a file compiled for
+// AVX-512 (conv2d_avx512.cpp, after its `#pragma GCC target`); the dispatcher calls that code
+// only on CPUs that report avx512f.
+#pragma once
+
+#include <immintrin.h>
+
+#include <cstddef>
+
+namespace cnnkit::kernels::avx512 {
+
+struct Simd {
+  using Reg = __m512;
+  static constexpr int kLanes = 16;
+  // 32 zmm registers: up to 28 accumulators leaves room for the weight vectors and a broadcast.
+  static constexpr int kMaxAccumulators = 28;
+
+  static Reg zero() { return _mm512_setzero_ps(); }
+  static Reg load(const float* p) { return _mm512_loadu_ps(p); }
+  static void store(float* p, Reg v) { _mm512_storeu_ps(p, v); }
+  static Reg broadcast(const float* p) { return _mm512_set1_ps(*p); }
+  static Reg set1(float x) { return _mm512_set1_ps(x); }
+  static Reg fmadd(Reg a, Reg b, Reg c) { return _mm512_fmadd_ps(a, b, c); }
+  static Reg add(Reg a, Reg b) { return _mm512_add_ps(a, b); }
+
+  static __mmask16 first(int n) { return static_cast<__mmask16>((1u << n) - 1u); }
+  // Lanes [0, n) from p, zero above (nothing past p + n is read).
+  static Reg load_first(const float* p, int n) { return _mm512_maskz_loadu_ps(first(n), p); }
+  // Lanes [0, n) to p (nothing past p + n is written).
+  static void store_first(float* p, Reg v, int n) { _mm512_mask_storeu_ps(p, first(n), v); }
+
+  // n <= 32 floats -> the (n + 1) / 2 at even positions and the n / 2 at odd positions.
+  static void split_even_odd(const float* p, int n, float* even, float* odd) {
+    const Reg a = load_first(p, n < 16 ? n : 16), b = load_first(p + 16, n > 16 ? n - 16 : 0);
+    const __m512i even_index =
+        _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd_index =
+        _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    store_first(even, _mm512_permutex2var_ps(a, even_index, b), (n + 1) / 2);
+    store_first(odd, _mm512_permutex2var_ps(a, odd_index, b), n / 2);
+  }
+
+  // In-register 16x16 transpose: r[i] lane j  ->  r[j] lane i.
+  static void transpose(Reg* r) {
+    Reg t[16];
+    for (int i = 0; i < 16; i += 2) {
+      t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+      t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {
+      r[i] =
+          _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
+      r[i + 1] =
+          _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
+      r[i + 2] = _mm512_castpd_ps(
+          _mm512_unpacklo_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
+      r[i + 3] = _mm512_castpd_ps(
+          _mm512_unpackhi_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
+    }
+    for (int h = 0; h < 16; h += 8) {
+      for (int i = 0; i < 4; ++i) {
+        t[h + i] = _mm512_shuffle_f32x4(r[h + i], r[h + i + 4], 0x88);
+        t[h + i + 4] = _mm512_shuffle_f32x4(r[h + i], r[h + i + 4], 0xdd);
+      }
+    }
+    for (int i = 0; i < 8; ++i) {
+      r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
+      r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd);
+    }
+  }
+};
+
+}  // namespace cnnkit::kernels::avx512

@@ -1,0 +1,203 @@
+// Conv<T>: the lecture's convolution layer. The layer checks shapes, keeps what backward()
+// needs and hands the arithmetic to kernels/conv2d (a 1-D convolution is the 2-D one with
+// x = 1 and n = 1, so both share one kernel).
+#include "cnnkit/layers/conv.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "check.hpp"
+#include "cnnkit/random.hpp"
+#include "kernels/conv2d.hpp"
+
+namespace cnnkit {
+
+namespace {
+
+constexpr std::string_view kName = "Conv";
+
+bool is_2d(const Shape& convolution_shape) {
+  return convolution_shape.size() == 3;
+}
+
+bool has_zero(const Shape& shape) {
+  return std::ranges::any_of(shape, [](std::size_t extent) { return extent == 0; });
+}
+
+// Checks the constructor's arguments and passes the stride shape through, so that the check
+// runs before any member (the weights above all) is built from them.
+Shape checked_stride_shape(Shape stride_shape, const Shape& convolution_shape,
+                           std::size_t num_kernels) {
+  detail::require(num_kernels > 0, kName, "at least one kernel", "num_kernels 0");
+  detail::require(convolution_shape.size() == 2 || convolution_shape.size() == 3, kName,
+                  "convolution shape {c, m} (1-D) or {c, m, n} (2-D)",
+                  "convolution shape " + to_string(convolution_shape));
+  detail::require(!has_zero(convolution_shape), kName, "nonzero channel and kernel sizes",
+                  "convolution shape " + to_string(convolution_shape));
+  if (is_2d(convolution_shape)) {
+    detail::require(stride_shape.size() == 1 || stride_shape.size() == 2, kName,
+                    "stride shape {s} or {sy, sx} for a 2-D convolution",
+                    "stride shape " + to_string(stride_shape));
+  } else {
+    detail::require(stride_shape.size() == 1, kName, "stride shape {s} for a 1-D convolution",
+                    "stride shape " + to_string(stride_shape));
+  }
+  detail::require(!has_zero(stride_shape), kName, "nonzero strides",
+                  "stride shape " + to_string(stride_shape));
+  return stride_shape;
+}
+
+// (num_kernels, c, m[, n]): one kernel of the convolution shape per output map.
+Shape weights_shape(const Shape& convolution_shape, std::size_t num_kernels) {
+  Shape shape{num_kernels};
+  shape.insert(shape.end(), convolution_shape.begin(), convolution_shape.end());
+  return shape;
+}
+
+// The kernels' view of an (already checked) input shape; 1-D means x = 1, n = 1, sx = 1.
+kernels::ConvGeometry geometry(const Shape& input_shape, const Shape& stride_shape,
+                               const Shape& convolution_shape, std::size_t num_kernels) {
+  const bool two_d = is_2d(convolution_shape);
+  return kernels::ConvGeometry{
+      .batch = input_shape[0],
+      .channels = convolution_shape[0],
+      .in_y = input_shape[2],
+      .in_x = two_d ? input_shape[3] : 1,
+      .kernels = num_kernels,
+      .kernel_y = convolution_shape[1],
+      .kernel_x = two_d ? convolution_shape[2] : 1,
+      .stride_y = stride_shape[0],
+      // A single stride value for a 2-D convolution means both axes.
+      .stride_x = two_d ? stride_shape.back() : 1,
+  };
+}
+
+// Uniform in [0, 1) from the library's seeded engine.
+template <typename T>
+Tensor<T> uniform_random(const Shape& shape) {
+  Tensor<T> tensor(shape);
+  std::uniform_real_distribution<T> uniform(T(0), T(1));
+  // Rounding inside the distribution can give exactly 1 for float; keep the interval half-open.
+  const T below_one = std::nextafter(T(1), T(0));
+  for (T& value : tensor) value = std::min(uniform(random_engine()), below_one);
+  return tensor;
+}
+
+}  // namespace
+
+template <typename T>
+Conv<T>::Conv(Shape stride_shape, Shape convolution_shape, std::size_t num_kernels)
+    : stride_shape_(checked_stride_shape(std::move(stride_shape), convolution_shape, num_kernels)),
+      convolution_shape_(std::move(convolution_shape)),
+      num_kernels_(num_kernels),
+      weights_("weights", uniform_random<T>(weights_shape(convolution_shape_, num_kernels_))),
+      bias_("bias", uniform_random<T>({num_kernels_})) {}
+
+template <typename T>
+Shape Conv<T>::output_shape(const Shape& input_shape) const {
+  const bool two_d = is_2d(convolution_shape_);
+  if (two_d) {
+    detail::require(input_shape.size() == 4, kName,
+                    "input of rank 4 (batch, channels, y, x) for a 2-D convolution",
+                    to_string(input_shape));
+  } else {
+    detail::require(input_shape.size() == 3, kName,
+                    "input of rank 3 (batch, channels, y) for a 1-D convolution",
+                    to_string(input_shape));
+  }
+  const std::size_t channels = convolution_shape_[0];
+  detail::require(input_shape[1] == channels, kName,
+                  "input with " + std::to_string(channels) + " channels (axis 1)",
+                  to_string(input_shape));
+  detail::require(std::all_of(input_shape.begin() + 2, input_shape.end(),
+                              [](std::size_t extent) { return extent > 0; }),
+                  kName, "input with nonzero spatial sizes", to_string(input_shape));
+  const kernels::ConvGeometry g =
+      geometry(input_shape, stride_shape_, convolution_shape_, num_kernels_);
+  Shape out{g.batch, g.kernels, g.out_y()};
+  if (two_d) out.push_back(g.out_x());
+  return out;
+}
+
+template <typename T>
+std::size_t Conv<T>::forward_flops(const Shape& input_shape) const {
+  output_shape(input_shape);  // same checks as forward()
+  return geometry(input_shape, stride_shape_, convolution_shape_, num_kernels_).forward_flops();
+}
+
+template <typename T>
+Tensor<T> Conv<T>::forward(const Tensor<T>& input) {
+  Tensor<T> output(output_shape(input.shape()));
+  // The kernels trust these shapes; parameters() hands out the tensors, so check them here.
+  detail::require_shape(weights_.value.shape(), weights_shape(convolution_shape_, num_kernels_),
+                        kName, "weights");
+  detail::require_shape(bias_.value.shape(), {num_kernels_}, kName, "bias");
+  const kernels::ConvGeometry g =
+      geometry(input.shape(), stride_shape_, convolution_shape_, num_kernels_);
+  kernels::conv2d_forward(g, input.data(), weights_.value.data(), bias_.value.data(), output.data(),
+                          workspace_);
+  input_ = input;  // copy-assignment reuses the buffer once the batch shape is steady
+  return output;
+}
+
+template <typename T>
+Tensor<T> Conv<T>::backward(const Tensor<T>& error_tensor) {
+  // forward() always stores an input of rank 3 or 4; the default tensor has rank 1.
+  detail::require_forward_done(input_.rank() >= 3, kName);
+  detail::require_shape(error_tensor.shape(), output_shape(input_.shape()), kName, "error tensor");
+  const Shape& w_shape = weights_.value.shape();
+  detail::require_shape(w_shape, weights_shape(convolution_shape_, num_kernels_), kName, "weights");
+  if (weights_.gradient.shape() != w_shape) weights_.gradient = Tensor<T>(w_shape);
+  if (bias_.gradient.shape() != bias_.value.shape())
+    bias_.gradient = Tensor<T>(bias_.value.shape());
+
+  const kernels::ConvGeometry g =
+      geometry(input_.shape(), stride_shape_, convolution_shape_, num_kernels_);
+  Tensor<T> input_error(input_.shape());
+  // All three gradients use the weights forward() used: the update comes only afterwards.
+  kernels::conv2d_backward(g, input_.data(), weights_.value.data(), error_tensor.data(),
+                           input_error.data(), weights_.gradient.data(), bias_.gradient.data(),
+                           workspace_);
+  this->apply_updates();
+  return input_error;
+}
+
+template <typename T>
+void Conv<T>::initialize(Initializer<T>& weights_init, Initializer<T>& bias_init) {
+  // Lecture: fan_in = input channels x kernel height x kernel width,
+  //          fan_out = output channels x kernel height x kernel width.
+  const std::size_t kernel_area =
+      convolution_shape_[1] * (is_2d(convolution_shape_) ? convolution_shape_[2] : 1);
+  const std::size_t fan_in = convolution_shape_[0] * kernel_area;
+  const std::size_t fan_out = num_kernels_ * kernel_area;
+  const Shape w_shape = weights_shape(convolution_shape_, num_kernels_);
+  Tensor<T> weights = weights_init.initialize(w_shape, fan_in, fan_out);
+  Tensor<T> bias = bias_init.initialize({num_kernels_}, fan_in, fan_out);
+  // A user's initializer may get the shape wrong; refuse before changing anything.
+  detail::require_shape(weights.shape(), w_shape, kName, "weights from the initializer");
+  detail::require_shape(bias.shape(), {num_kernels_}, kName, "bias from the initializer");
+  weights_.value = std::move(weights);
+  bias_.value = std::move(bias);
+}
+
+template <typename T>
+void Conv<T>::set_weights(const Tensor<T>& weights) {
+  detail::require_shape(weights.shape(), weights_shape(convolution_shape_, num_kernels_), kName,
+                        "weights");
+  weights_.value = weights;
+}
+
+template <typename T>
+void Conv<T>::set_bias(const Tensor<T>& bias) {
+  detail::require_shape(bias.shape(), {num_kernels_}, kName, "bias");
+  bias_.value = bias;
+}
+
+template class Conv<float>;
+template class Conv<double>;
+
+}  // namespace cnnkit

@@ -1,0 +1,45 @@
+#include "cnnkit/layers/flatten.hpp"
+
+#include <cstddef>
+#include <utility>
+
+#include "check.hpp"
+
+namespace cnnkit {
+
+namespace {
+
+constexpr const char* kName = "Flatten";
+
+}  // namespace
+
+template <typename T>
+Shape Flatten<T>::output_shape(const Shape& input_shape) const {
+  detail::require(input_shape.size() >= 2, kName, "input of rank 2 or more (batch first)",
+                  to_string(input_shape));
+  std::size_t features = 1;
+  for (std::size_t axis = 1; axis < input_shape.size(); ++axis) features *= input_shape[axis];
+  return {input_shape[0], features};
+}
+
+template <typename T>
+Tensor<T> Flatten<T>::forward(const Tensor<T>& input) {
+  Shape shape = output_shape(input.shape());
+  input_shape_ = input.shape();
+  // Row-major storage already lists each sample's values in flattened order: only the shape
+  // changes.
+  return input.reshaped(std::move(shape));
+}
+
+template <typename T>
+Tensor<T> Flatten<T>::backward(const Tensor<T>& error_tensor) {
+  // input_shape_ stays empty until forward() has run.
+  detail::require_forward_done(!input_shape_.empty(), kName);
+  detail::require_shape(error_tensor.shape(), output_shape(input_shape_), kName, "error_tensor");
+  return error_tensor.reshaped(input_shape_);
+}
+
+template class Flatten<float>;
+template class Flatten<double>;
+
+}  // namespace cnnkit

@@ -1,0 +1,128 @@
+#include "cnnkit/layers/pooling.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <utility>
+
+#include "check.hpp"
+
+namespace cnnkit {
+
+namespace {
+
+constexpr const char* kName = "Pooling";
+
+// Below this many input elements the loop runs on one thread: starting the team costs more.
+constexpr std::size_t kParallelThreshold = std::size_t{1} << 15;
+
+// {s} means {s, s}; every value must be at least 1.
+Shape two_axes(Shape shape, const char* what) {
+  bool valid = shape.size() == 1 || shape.size() == 2;
+  for (const std::size_t extent : shape) valid = valid && extent > 0;
+  if (!valid) {
+    detail::fail(kName, std::string(what) + " of 1 or 2 values, each above 0", to_string(shape));
+  }
+  if (shape.size() == 1) shape.push_back(shape[0]);
+  return shape;
+}
+
+}  // namespace
+
+template <typename T>
+Pooling<T>::Pooling(Shape stride_shape, Shape pooling_shape)
+    : stride_shape_(two_axes(std::move(stride_shape), "stride_shape")),
+      pooling_shape_(two_axes(std::move(pooling_shape), "pooling_shape")) {}
+
+template <typename T>
+Shape Pooling<T>::output_shape(const Shape& input_shape) const {
+  detail::require(input_shape.size() == 4, kName, "input of rank 4 (batch, channels, y, x)",
+                  to_string(input_shape));
+  const std::size_t in_y = input_shape[2];
+  const std::size_t in_x = input_shape[3];
+  detail::require(
+      in_y >= pooling_shape_[0] && in_x >= pooling_shape_[1], kName,
+      "input planes at least as large as the pooling shape " + to_string(pooling_shape_),
+      to_string(input_shape));
+  // argmax_ stores positions inside one input plane as 32-bit indices.
+  detail::require(in_y * in_x <= std::numeric_limits<std::uint32_t>::max(), kName,
+                  "input planes of at most 2^32 - 1 elements", to_string(input_shape));
+  return {input_shape[0], input_shape[1], (in_y - pooling_shape_[0]) / stride_shape_[0] + 1,
+          (in_x - pooling_shape_[1]) / stride_shape_[1] + 1};
+}
+
+template <typename T>
+Tensor<T> Pooling<T>::forward(const Tensor<T>& input) {
+  const Shape shape = output_shape(input.shape());
+  const std::size_t in_y = input.dim(2);
+  const std::size_t in_x = input.dim(3);
+  const std::size_t out_y = shape[2];
+  const std::size_t out_x = shape[3];
+  const std::size_t in_plane = in_y * in_x;
+  const std::size_t out_plane = out_y * out_x;
+  const std::size_t planes = shape[0] * shape[1];
+  const std::size_t sy = stride_shape_[0];
+  const std::size_t sx = stride_shape_[1];
+  const std::size_t py = pooling_shape_[0];
+  const std::size_t px = pooling_shape_[1];
+
+  Tensor<T> output(shape);
+  argmax_.resize(output.size());
+  // Planes are independent and each writes only its own outputs: same result on any thread count.
+#pragma omp parallel for schedule(static) if (input.size() >= kParallelThreshold)
+  for (std::ptrdiff_t plane = 0; plane < static_cast<std::ptrdiff_t>(planes); ++plane) {
+    const T* in = input.data() + static_cast<std::size_t>(plane) * in_plane;
+    T* out = output.data() + static_cast<std::size_t>(plane) * out_plane;
+    std::uint32_t* arg = argmax_.data() + static_cast<std::size_t>(plane) * out_plane;
+    for (std::size_t oy = 0; oy < out_y; ++oy) {
+      for (std::size_t ox = 0; ox < out_x; ++ox) {
+        std::size_t best_index = oy * sy * in_x + ox * sx;
+        T best = in[best_index];
+        // Row-major scan with a strict '>': on ties the first maximum wins.
+        for (std::size_t wy = 0; wy < py; ++wy) {
+          const std::size_t row = (oy * sy + wy) * in_x + ox * sx;
+          for (std::size_t wx = 0; wx < px; ++wx) {
+            if (in[row + wx] > best) {
+              best = in[row + wx];
+              best_index = row + wx;
+            }
+          }
+        }
+        out[oy * out_x + ox] = best;
+        arg[oy * out_x + ox] = static_cast<std::uint32_t>(best_index);
+      }
+    }
+  }
+  input_shape_ = input.shape();
+  return output;
+}
+
+template <typename T>
+Tensor<T> Pooling<T>::backward(const Tensor<T>& error_tensor) {
+  // input_shape_ stays empty until forward() has run.
+  detail::require_forward_done(!input_shape_.empty(), kName);
+  const Shape shape = output_shape(input_shape_);
+  detail::require_shape(error_tensor.shape(), shape, kName, "error_tensor");
+  const std::size_t in_plane = input_shape_[2] * input_shape_[3];
+  const std::size_t out_plane = shape[2] * shape[3];
+  const std::size_t planes = shape[0] * shape[1];
+
+  // Lecture: "winner takes it all". Each error goes to the position of its window's maximum;
+  // where windows overlap one input may win several times and receives the sum.
+  Tensor<T> input_error(input_shape_);
+#pragma omp parallel for schedule(static) if (input_error.size() >= kParallelThreshold)
+  for (std::ptrdiff_t plane = 0; plane < static_cast<std::ptrdiff_t>(planes); ++plane) {
+    const std::size_t p = static_cast<std::size_t>(plane);
+    T* in_error = input_error.data() + p * in_plane;
+    const T* error = error_tensor.data() + p * out_plane;
+    const std::uint32_t* arg = argmax_.data() + p * out_plane;
+    for (std::size_t o = 0; o < out_plane; ++o) in_error[arg[o]] += error[o];
+  }
+  return input_error;
+}
+
+template class Pooling<float>;
+template class Pooling<double>;
+
+}  // namespace cnnkit

@@ -1,0 +1,76 @@
+#include "cnnkit/layers/softmax.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+
+#include "check.hpp"
+
+namespace cnnkit {
+
+namespace {
+
+constexpr const char* kName = "SoftMax";
+
+}  // namespace
+
+template <typename T>
+Shape SoftMax<T>::output_shape(const Shape& input_shape) const {
+  detail::require(input_shape.size() == 2 && input_shape[1] > 0, kName,
+                  "input of shape [batch, categories] with categories above 0",
+                  to_string(input_shape));
+  return input_shape;
+}
+
+template <typename T>
+std::size_t SoftMax<T>::forward_flops(const Shape& input_shape) const {
+  // Per element: subtract the maximum, exp, add to the sum, divide.
+  return 4 * element_count(output_shape(input_shape));
+}
+
+template <typename T>
+Tensor<T> SoftMax<T>::forward(const Tensor<T>& input) {
+  const Shape shape = output_shape(input.shape());
+  const std::size_t batch = shape[0];
+  const std::size_t categories = shape[1];
+  // Every element is overwritten below: reuse the buffer while the shape stays.
+  if (output_.shape() != shape) output_ = Tensor<T>(shape);
+  for (std::size_t n = 0; n < batch; ++n) {
+    const T* x = input.data() + n * categories;
+    T* y = output_.data() + n * categories;
+    // exp(x_k - max x) <= 1, so no overflow; the shift cancels in the quotient.
+    const T row_max = *std::max_element(x, x + categories);
+    T sum = 0;
+    for (std::size_t k = 0; k < categories; ++k) {
+      y[k] = std::exp(x[k] - row_max);
+      sum += y[k];
+    }
+    for (std::size_t k = 0; k < categories; ++k) y[k] /= sum;
+  }
+  return output_;
+}
+
+template <typename T>
+Tensor<T> SoftMax<T>::backward(const Tensor<T>& error_tensor) {
+  // output_ keeps its default shape [0] (rank 1) until forward() has run.
+  detail::require_forward_done(output_.rank() == 2, kName);
+  detail::require_shape(error_tensor.shape(), output_.shape(), kName, "error_tensor");
+  const std::size_t batch = output_.dim(0);
+  const std::size_t categories = output_.dim(1);
+  Tensor<T> input_error(output_.shape());
+  for (std::size_t n = 0; n < batch; ++n) {
+    const T* y = output_.data() + n * categories;
+    const T* e = error_tensor.data() + n * categories;
+    T* input_e = input_error.data() + n * categories;
+    // Lecture: E_{n-1} = y * (E_n - sum_j E_n,j y_j), row by row.
+    T weighted_sum = 0;
+    for (std::size_t k = 0; k < categories; ++k) weighted_sum += e[k] * y[k];
+    for (std::size_t k = 0; k < categories; ++k) input_e[k] = y[k] * (e[k] - weighted_sum);
+  }
+  return input_error;
+}
+
+template class SoftMax<float>;
+template class SoftMax<double>;
+
+}  // namespace cnnkit

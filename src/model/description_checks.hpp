@@ -1,0 +1,54 @@
+// Internal to src/model: the checks and the layer factory that parsing, validate(), the builders
+// and the summary share, so that a description is judged the same way wherever it comes from.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cnnkit/layer.hpp"
+#include "cnnkit/model/model_description.hpp"
+#include "cnnkit/random.hpp"
+
+namespace cnnkit::detail {
+
+// "Conv, Pooling, FullyConnected, Flatten, ReLU, SoftMax": for "unknown layer type" messages.
+std::string known_layer_types();
+
+// "fashion-lenet, digits-cnn, iris-mlp": for "unknown preset" messages.
+std::string preset_list();
+
+// Every check of a description (values, ranges, layer shapes, classes, loss). Messages start with
+// `source` and name the part that is wrong; throws std::invalid_argument. Leaves the library's
+// random engine as it found it.
+void validate_description(const ModelDescription& description, std::string_view source);
+
+// The layers of a description, each sized from the shape that reaches it, with the weights their
+// constructors draw (no initializer, no optimizer yet), and the shape each one hands on for one
+// sample. Throws std::invalid_argument "<source>: layer 3 (Conv): ..." for a layer that does not
+// fit.
+template <typename T>
+struct LayerChain {
+  std::vector<std::unique_ptr<Layer<T>>> layers;
+  std::vector<Shape> output_shapes;  // per sample (no batch axis), one per layer
+};
+
+template <typename T>
+LayerChain<T> make_layers(const ModelDescription& description, std::string_view source);
+
+// Saves the library's random engine and puts it back on scope exit: checking or summarising a
+// description builds layers (whose constructors draw weights) without changing what a later
+// training run with the same seed does.
+class RandomStateGuard {
+ public:
+  RandomStateGuard() : saved_(random_engine()) {}
+  ~RandomStateGuard() { random_engine() = saved_; }
+  RandomStateGuard(const RandomStateGuard&) = delete;
+  RandomStateGuard& operator=(const RandomStateGuard&) = delete;
+
+ private:
+  RandomEngine saved_;
+};
+
+}  // namespace cnnkit::detail

@@ -1,0 +1,271 @@
+// Shape inference: each layer is built from its spec and the shape that reaches it (a Conv takes
+// its channel count, a FullyConnected its input size from there), and the layer's own
+// output_shape() says what it hands on. Using the layers themselves means the inferred shapes can
+// never disagree with what forward() will do.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+#include "cnnkit/layers/conv.hpp"
+#include "cnnkit/layers/flatten.hpp"
+#include "cnnkit/layers/fully_connected.hpp"
+#include "cnnkit/layers/pooling.hpp"
+#include "cnnkit/layers/relu.hpp"
+#include "cnnkit/layers/softmax.hpp"
+#include "cnnkit/model/model.hpp"
+#include "model/description_checks.hpp"
+
+namespace cnnkit::detail {
+
+namespace {
+
+constexpr std::size_t kTooMany = std::numeric_limits<std::size_t>::max();
+
+// The product, or kTooMany if it overflows: sizes from a file may be anything.
+std::size_t product(std::initializer_list<std::size_t> factors) {
+  std::size_t result = 1;
+  for (const std::size_t factor : factors) {
+    if (__builtin_mul_overflow(result, factor, &result)) return kTooMany;
+  }
+  return result;
+}
+
+std::size_t product(const Shape& shape) {
+  std::size_t result = 1;
+  for (const std::size_t extent : shape) {
+    if (__builtin_mul_overflow(result, extent, &result)) return kTooMany;
+  }
+  return result;
+}
+
+// The shape without its batch axis: what messages show (descriptions are written per sample).
+Shape per_sample(const Shape& batched) {
+  return Shape(batched.begin() + 1, batched.end());
+}
+
+std::string size_list(const Shape& shape) {
+  return to_string(shape);
+}
+
+// A size list of 1 or 2 entries, each in [1, kMaxModelAxis].
+bool axes_ok(const Shape& shape) {
+  if (shape.empty() || shape.size() > 2) return false;
+  for (const std::size_t extent : shape) {
+    if (extent == 0 || extent > kMaxModelAxis) return false;
+  }
+  return true;
+}
+
+// The values of a spec that its type does not use must stay unset: a Pooling with a "kernel" was
+// meant to be something else.
+void check_fields(const LayerSpec& spec, const std::string& where) {
+  const bool conv = spec.type == "Conv";
+  const bool pooling = spec.type == "Pooling";
+  const bool fully_connected = spec.type == "FullyConnected";
+  const auto unused = [&](bool is_set, const char* field) {
+    if (is_set) {
+      throw std::invalid_argument(where + ": expected no " + field +
+                                  " for this layer type, got one");
+    }
+  };
+  unused(!conv && spec.kernels != 0, "kernels");
+  unused(!conv && !spec.kernel.empty(), "kernel");
+  unused(!pooling && !spec.window.empty(), "window");
+  unused(!conv && !pooling && !spec.stride.empty(), "stride");
+  unused(!fully_connected && spec.outputs != 0, "outputs");
+  const auto require = [&](bool ok, const std::string& expected, const std::string& got) {
+    if (!ok) throw std::invalid_argument(where + ": expected " + expected + ", got " + got);
+  };
+  const std::string axes = "1 or 2 sizes from 1 to " + std::to_string(kMaxModelAxis);
+  if (conv) {
+    require(spec.kernels > 0 && spec.kernels <= kMaxModelAxis,
+            "kernels from 1 to " + std::to_string(kMaxModelAxis), std::to_string(spec.kernels));
+    require(axes_ok(spec.kernel), "kernel of " + axes, size_list(spec.kernel));
+    require(axes_ok(spec.stride), "stride of " + axes, size_list(spec.stride));
+  } else if (pooling) {
+    require(axes_ok(spec.window), "window of " + axes, size_list(spec.window));
+    require(axes_ok(spec.stride), "stride of " + axes, size_list(spec.stride));
+  } else if (fully_connected) {
+    require(spec.outputs > 0 && spec.outputs <= kMaxModelAxis,
+            "outputs from 1 to " + std::to_string(kMaxModelAxis), std::to_string(spec.outputs));
+  }
+}
+
+// One layer for an input of shape `in` (batch axis included, batch = 1).
+template <typename T>
+std::unique_ptr<Layer<T>> make_layer(const LayerSpec& spec, const Shape& in,
+                                     const std::string& where) {
+  const auto fail = [&](const std::string& message) {
+    throw std::invalid_argument(where + ": " + message);
+  };
+  const std::string incoming = to_string(per_sample(in));
+  if (spec.type == "Conv") {
+    if (in.size() != 3 && in.size() != 4) {
+      fail("expected input (channels, y) or (channels, y, x), got " + incoming);
+    }
+    const std::size_t spatial = in.size() - 2;
+    Shape kernel = spec.kernel;
+    if (kernel.size() == 1 && spatial == 2) kernel.push_back(kernel[0]);  // 3 means 3x3
+    if (kernel.size() != spatial) {
+      fail("expected a kernel of " + std::to_string(spatial) + " sizes for the " +
+           std::to_string(spatial) + "-D input " + incoming + ", got kernel " + to_string(kernel));
+    }
+    if (spec.stride.size() > spatial) {
+      fail("expected a stride of at most " + std::to_string(spatial) + " sizes for the " +
+           std::to_string(spatial) + "-D input " + incoming + ", got stride " +
+           to_string(spec.stride));
+    }
+    Shape convolution_shape{in[1]};
+    convolution_shape.insert(convolution_shape.end(), kernel.begin(), kernel.end());
+    if (product({spec.kernels, product(convolution_shape)}) > kMaxModelElements) {
+      fail("expected at most " + std::to_string(kMaxModelElements) + " weights, got " +
+           std::to_string(spec.kernels) + " kernels of " + to_string(convolution_shape));
+    }
+    return std::make_unique<Conv<T>>(spec.stride, convolution_shape, spec.kernels);
+  }
+  if (spec.type == "Pooling") {
+    if (in.size() != 4) fail("expected input (channels, y, x), got " + incoming);
+    return std::make_unique<Pooling<T>>(spec.stride, spec.window);
+  }
+  if (spec.type == "FullyConnected") {
+    if (in.size() != 2) {
+      fail("expected input (features), got " + incoming + " (put a Flatten layer before it)");
+    }
+    if (product({in[1], spec.outputs}) > kMaxModelElements) {
+      fail("expected at most " + std::to_string(kMaxModelElements) + " weights, got " +
+           std::to_string(in[1]) + " x " + std::to_string(spec.outputs));
+    }
+    return std::make_unique<FullyConnected<T>>(in[1], spec.outputs);
+  }
+  if (spec.type == "Flatten") return std::make_unique<Flatten<T>>();
+  if (spec.type == "ReLU") return std::make_unique<ReLU<T>>();
+  if (spec.type == "SoftMax") return std::make_unique<SoftMax<T>>();
+  fail("unknown layer type '" + spec.type + "' (known: " + known_layer_types() + ")");
+  return nullptr;  // not reached: fail() throws
+}
+
+}  // namespace
+
+std::string known_layer_types() {
+  return "Conv, Pooling, FullyConnected, Flatten, ReLU, SoftMax";
+}
+
+template <typename T>
+LayerChain<T> make_layers(const ModelDescription& description, std::string_view source) {
+  const std::string prefix(source);
+  const Shape& input = description.input_shape;
+  if (input.empty() || input.size() > 3 ||
+      std::ranges::any_of(input, [](std::size_t n) { return n == 0 || n > kMaxModelAxis; }) ||
+      product(input) > kMaxModelElements) {
+    throw std::invalid_argument(prefix + ": input_shape: expected 1 to 3 sizes from 1 to " +
+                                std::to_string(kMaxModelAxis) + " with at most " +
+                                std::to_string(kMaxModelElements) + " elements, got " +
+                                to_string(input));
+  }
+  if (description.layers.empty()) {
+    throw std::invalid_argument(prefix + ": layers: expected at least one layer, got none");
+  }
+  LayerChain<T> chain;
+  Shape shape{1};  // batch of one, then the sample
+  shape.insert(shape.end(), input.begin(), input.end());
+  for (std::size_t i = 0; i < description.layers.size(); ++i) {
+    const LayerSpec& spec = description.layers[i];
+    const std::string where = prefix + ": layer " + std::to_string(i) + " (" + spec.type + ")";
+    check_fields(spec, where);
+    std::unique_ptr<Layer<T>> layer = make_layer<T>(spec, shape, where);
+    Shape next;
+    try {
+      next = layer->output_shape(shape);
+    } catch (const std::invalid_argument& error) {
+      throw std::invalid_argument(where + ": input " + to_string(per_sample(shape)) +
+                                  " does not fit: " + error.what());
+    }
+    if (product(next) > kMaxModelElements) {
+      throw std::invalid_argument(where + ": expected an output of at most " +
+                                  std::to_string(kMaxModelElements) + " elements, got " +
+                                  to_string(per_sample(next)));
+    }
+    chain.output_shapes.push_back(per_sample(next));
+    chain.layers.push_back(std::move(layer));
+    shape = std::move(next);
+  }
+  return chain;
+}
+
+void validate_description(const ModelDescription& description, std::string_view source) {
+  const std::string prefix(source);
+  const auto fail = [&](const std::string& where, const std::string& message) {
+    throw std::invalid_argument(prefix + ": " + where + ": " + message);
+  };
+  // The builders' constructors check the values (learning rate > 0, mu in [0, 1), ...).
+  try {
+    build_initializer<float>(description.weights_initializer);
+  } catch (const std::invalid_argument& error) {
+    fail("weights_initializer", error.what());
+  }
+  try {
+    build_initializer<float>(description.bias_initializer);
+  } catch (const std::invalid_argument& error) {
+    fail("bias_initializer", error.what());
+  }
+  try {
+    build_optimizer<float>(description.optimizer);
+  } catch (const std::invalid_argument& error) {
+    fail("optimizer", error.what());
+  }
+  try {
+    build_loss<float>(description.loss);
+  } catch (const std::invalid_argument& error) {
+    fail("loss", error.what());
+  }
+
+  const RandomStateGuard keep_random_state;
+  const LayerChain<float> chain = make_layers<float>(description, source);
+  const Shape& output = chain.output_shapes.back();
+  if (output.size() != 1) {
+    fail("layers", "expected the last layer to output (categories), got " + to_string(output) +
+                       " (end with Flatten, FullyConnected or SoftMax)");
+  }
+  if (description.loss == "CrossEntropyLoss" && description.layers.back().type != "SoftMax") {
+    fail("layers",
+         "expected SoftMax as the last layer for CrossEntropyLoss (it takes "
+         "probabilities), got " +
+             description.layers.back().type);
+  }
+  const std::vector<std::string>& classes = description.classes;
+  if (!classes.empty() && classes.size() != output[0]) {
+    fail("classes", "expected " + std::to_string(output[0]) + " names (one per output), got " +
+                        std::to_string(classes.size()));
+  }
+  for (std::size_t i = 0; i < classes.size(); ++i) {
+    if (classes[i].empty()) fail("classes[" + std::to_string(i) + "]", "expected a name, got \"\"");
+    for (std::size_t j = 0; j < i; ++j) {
+      if (classes[j] == classes[i]) {
+        fail("classes[" + std::to_string(i) + "]",
+             "expected unique names, got \"" + classes[i] + "\" twice");
+      }
+    }
+  }
+}
+
+template LayerChain<float> make_layers<float>(const ModelDescription&, std::string_view);
+template LayerChain<double> make_layers<double>(const ModelDescription&, std::string_view);
+
+}  // namespace cnnkit::detail
+
+namespace cnnkit {
+
+std::vector<Shape> infer_shapes(const ModelDescription& description) {
+  const std::string source = "model '" + description.name + "'";
+  const detail::RandomStateGuard keep_random_state;
+  return detail::make_layers<float>(description, source).output_shapes;
+}
+
+std::size_t num_outputs(const ModelDescription& description) {
+  const std::vector<Shape> shapes = infer_shapes(description);
+  return element_count(shapes.back());
+}
+
+}  // namespace cnnkit

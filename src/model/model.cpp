@@ -1,0 +1,113 @@
+// Builders: a validated description becomes layers, initializers, an optimizer and a loss.
+#include "cnnkit/model/model.hpp"
+
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include "model/description_checks.hpp"
+
+namespace cnnkit {
+
+template <typename T>
+Tensor<T> Model<T>::forward(const Tensor<T>& input) {
+  Shape expected{input.rank() > 0 ? input.dim(0) : 0};
+  expected.insert(expected.end(), description.input_shape.begin(), description.input_shape.end());
+  if (input.shape() != expected || input.dim(0) == 0) {
+    throw std::invalid_argument("model '" + description.name + "': expected input [batch, " +
+                                to_string(description.input_shape).substr(1) + ", got " +
+                                to_string(input.shape()));
+  }
+  Tensor<T> activation = input;
+  for (const auto& layer : layers) activation = layer->forward(activation);
+  return activation;
+}
+
+template <typename T>
+std::unique_ptr<Optimizer<T>> build_optimizer(const OptimizerSpec& spec) {
+  const T learning_rate = static_cast<T>(spec.learning_rate);
+  if (spec.type == "Adam") {
+    return std::make_unique<Adam<T>>(learning_rate, static_cast<T>(spec.mu),
+                                     static_cast<T>(spec.rho), static_cast<T>(spec.epsilon));
+  }
+  if (spec.type == "Sgd") return std::make_unique<Sgd<T>>(learning_rate);
+  if (spec.type == "SgdWithMomentum") {
+    return std::make_unique<SgdWithMomentum<T>>(learning_rate, static_cast<T>(spec.momentum));
+  }
+  throw std::invalid_argument("optimizer: unknown type '" + spec.type +
+                              "' (known: Adam, Sgd, SgdWithMomentum)");
+}
+
+template <typename T>
+std::unique_ptr<Initializer<T>> build_initializer(const InitializerSpec& spec) {
+  if (spec.type == "He") return std::make_unique<He<T>>();
+  if (spec.type == "Xavier") return std::make_unique<Xavier<T>>();
+  if (spec.type == "UniformRandom") return std::make_unique<UniformRandom<T>>();
+  if (spec.type == "Constant") {
+    if (!std::isfinite(static_cast<T>(spec.value))) {
+      throw std::invalid_argument("Constant: expected a finite value, got " +
+                                  std::to_string(spec.value));
+    }
+    return std::make_unique<Constant<T>>(static_cast<T>(spec.value));
+  }
+  throw std::invalid_argument("initializer: unknown type '" + spec.type +
+                              "' (known: He, Xavier, UniformRandom, Constant)");
+}
+
+template <typename T>
+std::unique_ptr<Loss<T>> build_loss(const std::string& type) {
+  if (type == "CrossEntropyLoss") return std::make_unique<CrossEntropyLoss<T>>();
+  if (type == "L2Loss") return std::make_unique<L2Loss<T>>();
+  throw std::invalid_argument("loss: unknown type '" + type +
+                              "' (known: CrossEntropyLoss, L2Loss)");
+}
+
+template <typename T>
+Model<T> build_model(const ModelDescription& description) {
+  const std::string source = "model '" + description.name + "'";
+  detail::validate_description(description, source);
+  Model<T> model{description, detail::make_layers<T>(description, source).layers,
+                 build_loss<T>(description.loss)};
+  // The order of NeuralNetwork::append_layer (initialize, then optimizer copies), so both
+  // builders give the same weights for the same seed.
+  const std::unique_ptr<Initializer<T>> weights_init =
+      build_initializer<T>(description.weights_initializer);
+  const std::unique_ptr<Initializer<T>> bias_init =
+      build_initializer<T>(description.bias_initializer);
+  const std::unique_ptr<Optimizer<T>> optimizer = build_optimizer<T>(description.optimizer);
+  for (const auto& layer : model.layers) {
+    if (!layer->trainable()) continue;
+    layer->initialize(*weights_init, *bias_init);
+    layer->set_optimizer(*optimizer);
+  }
+  return model;
+}
+
+template <typename T>
+std::unique_ptr<NeuralNetwork<T>> build_network(const ModelDescription& description) {
+  const std::string source = "model '" + description.name + "'";
+  detail::validate_description(description, source);
+  detail::LayerChain<T> chain = detail::make_layers<T>(description, source);
+  auto network =
+      std::make_unique<NeuralNetwork<T>>(*build_optimizer<T>(description.optimizer),
+                                         *build_initializer<T>(description.weights_initializer),
+                                         *build_initializer<T>(description.bias_initializer));
+  for (auto& layer : chain.layers) network->append_layer(std::move(layer));
+  network->set_loss_layer(build_loss<T>(description.loss));
+  return network;
+}
+
+template struct Model<float>;
+template struct Model<double>;
+template Model<float> build_model<float>(const ModelDescription&);
+template Model<double> build_model<double>(const ModelDescription&);
+template std::unique_ptr<NeuralNetwork<float>> build_network<float>(const ModelDescription&);
+template std::unique_ptr<NeuralNetwork<double>> build_network<double>(const ModelDescription&);
+template std::unique_ptr<Optimizer<float>> build_optimizer<float>(const OptimizerSpec&);
+template std::unique_ptr<Optimizer<double>> build_optimizer<double>(const OptimizerSpec&);
+template std::unique_ptr<Initializer<float>> build_initializer<float>(const InitializerSpec&);
+template std::unique_ptr<Initializer<double>> build_initializer<double>(const InitializerSpec&);
+template std::unique_ptr<Loss<float>> build_loss<float>(const std::string&);
+template std::unique_ptr<Loss<double>> build_loss<double>(const std::string&);
+
+}  // namespace cnnkit

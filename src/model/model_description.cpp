@@ -1,0 +1,299 @@
+// ModelDescription <-> JSON. Reading is strict on purpose: a typo such as "kernal" or a layer type
+// the library does not know is an error with the layer's index, never silently a default, because a
+// silently different network is the hardest mistake to find later.
+#include "cnnkit/model/model_description.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <initializer_list>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+#include "model/description_checks.hpp"
+
+namespace cnnkit {
+
+namespace {
+
+using nlohmann::json;
+
+// "4.5", "\"abc\"", "[1,2]" cut to a readable length: what came, for messages.
+std::string show(const json& value) {
+  std::string text = value.dump();
+  if (text.size() > 40) text = text.substr(0, 37) + "...";
+  return text;
+}
+
+// Reads one JSON document into a ModelDescription; every message starts with the source.
+class DescriptionReader {
+ public:
+  explicit DescriptionReader(std::string_view source) : source_(source) {}
+
+  ModelDescription read(const json& document) const {
+    if (!document.is_object()) {
+      fail("the document", "a JSON object {\"input_shape\": ..., \"layers\": [...]}",
+           show(document));
+    }
+    check_keys(document,
+               {"name", "input_shape", "classes", "layers", "weights_initializer",
+                "bias_initializer", "optimizer", "loss"},
+               "the document", "key");
+    ModelDescription description;
+    if (document.contains("name")) description.name = read_string(document["name"], "name");
+    description.input_shape =
+        read_shape(required(document, "input_shape", "the document"), "input_shape", 3);
+    if (document.contains("classes")) {
+      const json& classes = document["classes"];
+      if (!classes.is_array()) fail("classes", "an array of class names", show(classes));
+      for (std::size_t i = 0; i < classes.size(); ++i) {
+        description.classes.push_back(
+            read_string(classes[i], "classes[" + std::to_string(i) + "]"));
+      }
+    }
+    const json& layers = required(document, "layers", "the document");
+    if (!layers.is_array()) fail("layers", "an array of layer objects", show(layers));
+    for (std::size_t i = 0; i < layers.size(); ++i) {
+      description.layers.push_back(read_layer(layers[i], i));
+    }
+    if (document.contains("weights_initializer")) {
+      description.weights_initializer =
+          read_initializer(document["weights_initializer"], "weights_initializer");
+    }
+    if (document.contains("bias_initializer")) {
+      description.bias_initializer =
+          read_initializer(document["bias_initializer"], "bias_initializer");
+    }
+    if (document.contains("optimizer")) {
+      description.optimizer = read_optimizer(document["optimizer"]);
+    }
+    if (document.contains("loss")) description.loss = read_string(document["loss"], "loss");
+    return description;
+  }
+
+ private:
+  [[noreturn]] void fail(const std::string& where, const std::string& expected,
+                         const std::string& got) const {
+    throw std::invalid_argument(source_ + ": " + where + ": expected " + expected + ", got " + got);
+  }
+
+  const json& required(const json& object, const std::string& key, const std::string& where) const {
+    if (!object.contains(key)) fail(where, "a key \"" + key + "\"", "none");
+    return object[key];
+  }
+
+  // Unknown keys are errors: they are almost always typos of known ones.
+  void check_keys(const json& object, std::initializer_list<std::string_view> known,
+                  const std::string& where, const std::string& what) const {
+    for (const auto& [key, value] : object.items()) {
+      if (std::find(known.begin(), known.end(), key) != known.end()) continue;
+      std::string list;
+      for (const std::string_view name : known) {
+        list += (list.empty() ? "" : ", ") + std::string(name);
+      }
+      throw std::invalid_argument(source_ + ": " + where + ": unknown " + what + " '" + key +
+                                  "' (known: " + list + ")");
+    }
+  }
+
+  std::string read_string(const json& value, const std::string& where) const {
+    if (!value.is_string()) fail(where, "a string", show(value));
+    return value.get<std::string>();
+  }
+
+  // A whole number in [1, kMaxModelAxis] (JSON 4.0 is not one: sizes are written as integers).
+  std::size_t read_size(const json& value, const std::string& where) const {
+    if (!value.is_number_unsigned() || value.get<std::uint64_t>() == 0 ||
+        value.get<std::uint64_t>() > kMaxModelAxis) {
+      fail(where, "a whole number from 1 to " + std::to_string(kMaxModelAxis), show(value));
+    }
+    return static_cast<std::size_t>(value.get<std::uint64_t>());
+  }
+
+  // One size or an array of 1..max_rank sizes.
+  Shape read_shape(const json& value, const std::string& where, std::size_t max_rank) const {
+    if (value.is_number()) return {read_size(value, where)};
+    if (!value.is_array() || value.empty() || value.size() > max_rank) {
+      fail(where, "a size or an array of 1 to " + std::to_string(max_rank) + " sizes", show(value));
+    }
+    Shape shape;
+    for (std::size_t i = 0; i < value.size(); ++i) {
+      shape.push_back(read_size(value[i], where + "[" + std::to_string(i) + "]"));
+    }
+    return shape;
+  }
+
+  double read_number(const json& value, const std::string& where) const {
+    if (!value.is_number() || !std::isfinite(value.get<double>())) {
+      fail(where, "a finite number", show(value));
+    }
+    return value.get<double>();
+  }
+
+  LayerSpec read_layer(const json& value, std::size_t index) const {
+    const std::string where = "layer " + std::to_string(index);
+    if (!value.is_object()) fail(where, "an object {\"type\": ...}", show(value));
+    LayerSpec layer;
+    layer.type = read_string(required(value, "type", where), where + " type");
+    const std::string in = where + " (" + layer.type + ")";
+    if (layer.type == "Conv") {
+      check_keys(value, {"type", "kernels", "kernel", "stride"}, in, "parameter");
+      layer.kernels = read_size(required(value, "kernels", in), in + " kernels");
+      layer.kernel = read_shape(required(value, "kernel", in), in + " kernel", 2);
+      layer.stride =
+          value.contains("stride") ? read_shape(value["stride"], in + " stride", 2) : Shape{1};
+    } else if (layer.type == "Pooling") {
+      check_keys(value, {"type", "window", "stride"}, in, "parameter");
+      layer.window = read_shape(required(value, "window", in), in + " window", 2);
+      layer.stride =
+          value.contains("stride") ? read_shape(value["stride"], in + " stride", 2) : layer.window;
+    } else if (layer.type == "FullyConnected") {
+      check_keys(value, {"type", "outputs"}, in, "parameter");
+      layer.outputs = read_size(required(value, "outputs", in), in + " outputs");
+    } else if (layer.type == "Flatten" || layer.type == "ReLU" || layer.type == "SoftMax") {
+      check_keys(value, {"type"}, in, "parameter");
+    } else {
+      throw std::invalid_argument(source_ + ": " + where + ": unknown layer type '" + layer.type +
+                                  "' (known: " + detail::known_layer_types() + ")");
+    }
+    return layer;
+  }
+
+  InitializerSpec read_initializer(const json& value, const std::string& where) const {
+    if (!value.is_object()) fail(where, "an object {\"type\": ...}", show(value));
+    InitializerSpec spec;
+    spec.type = read_string(required(value, "type", where), where + " type");
+    if (spec.type == "Constant") {
+      check_keys(value, {"type", "value"}, where + " (Constant)", "parameter");
+      if (value.contains("value")) spec.value = read_number(value["value"], where + " value");
+    } else {
+      check_keys(value, {"type"}, where + " (" + spec.type + ")", "parameter");
+    }
+    return spec;  // the type itself is checked by validate()
+  }
+
+  OptimizerSpec read_optimizer(const json& value) const {
+    if (!value.is_object()) fail("optimizer", "an object {\"type\": ...}", show(value));
+    OptimizerSpec spec;
+    spec.type = read_string(required(value, "type", "optimizer"), "optimizer type");
+    const std::string in = "optimizer (" + spec.type + ")";
+    if (spec.type == "Adam") {
+      check_keys(value, {"type", "learning_rate", "mu", "rho", "epsilon"}, in, "parameter");
+    } else if (spec.type == "SgdWithMomentum") {
+      check_keys(value, {"type", "learning_rate", "momentum"}, in, "parameter");
+    } else {
+      check_keys(value, {"type", "learning_rate"}, in, "parameter");
+    }
+    const auto number = [&](const char* key, double& field) {
+      if (value.contains(key)) field = read_number(value[key], in + " " + key);
+    };
+    number("learning_rate", spec.learning_rate);
+    number("mu", spec.mu);
+    number("rho", spec.rho);
+    number("epsilon", spec.epsilon);
+    number("momentum", spec.momentum);
+    return spec;
+  }
+
+  std::string source_;
+};
+
+// ordered_json keeps the keys in the order written here (type first), which reads better than
+// nlohmann's default alphabetical order.
+using ordered_json = nlohmann::ordered_json;
+
+ordered_json shape_to_json(const Shape& shape) {
+  ordered_json array = ordered_json::array();
+  for (const std::size_t extent : shape) array.push_back(extent);
+  return array;
+}
+
+ordered_json initializer_to_json(const InitializerSpec& spec) {
+  ordered_json object = {{"type", spec.type}};
+  if (spec.type == "Constant") object["value"] = spec.value;
+  return object;
+}
+
+ordered_json optimizer_to_json(const OptimizerSpec& spec) {
+  ordered_json object = {{"type", spec.type}, {"learning_rate", spec.learning_rate}};
+  if (spec.type == "Adam") {
+    object["mu"] = spec.mu;
+    object["rho"] = spec.rho;
+    object["epsilon"] = spec.epsilon;
+  } else if (spec.type == "SgdWithMomentum") {
+    object["momentum"] = spec.momentum;
+  }
+  return object;
+}
+
+ordered_json layer_to_json(const LayerSpec& layer) {
+  ordered_json object = {{"type", layer.type}};
+  if (layer.type == "Conv") {
+    object["kernels"] = layer.kernels;
+    object["kernel"] = shape_to_json(layer.kernel);
+    object["stride"] = shape_to_json(layer.stride);
+  } else if (layer.type == "Pooling") {
+    object["window"] = shape_to_json(layer.window);
+    object["stride"] = shape_to_json(layer.stride);
+  } else if (layer.type == "FullyConnected") {
+    object["outputs"] = layer.outputs;
+  }
+  return object;
+}
+
+}  // namespace
+
+ModelDescription parse_model_description(std::string_view json_text, std::string_view source) {
+  json document;
+  try {
+    document = json::parse(json_text.begin(), json_text.end());
+  } catch (const json::parse_error& error) {
+    // nlohmann's message reads "[json.exception.parse_error.101] parse error at line 3, ...":
+    // keep the part a person needs and add the byte offset.
+    std::string message = error.what();
+    if (const auto bracket = message.find("] "); bracket != std::string::npos) {
+      message = message.substr(bracket + 2);
+    }
+    throw std::invalid_argument(std::string(source) + ": invalid JSON: " + message + " (byte " +
+                                std::to_string(error.byte) + ")");
+  }
+  ModelDescription description = DescriptionReader(source).read(document);
+  detail::validate_description(description, source);
+  return description;
+}
+
+ModelDescription load_model_description(const std::filesystem::path& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) {
+    throw std::runtime_error(
+        "model description: cannot open " + path.string() +
+        " (expected a readable JSON file or a preset name: " + detail::preset_list() + ")");
+  }
+  std::ostringstream text;
+  text << file.rdbuf();
+  if (file.bad()) throw std::runtime_error("model description: cannot read " + path.string());
+  return parse_model_description(text.str(), path.string());
+}
+
+std::string to_json(const ModelDescription& description) {
+  ordered_json document;
+  document["name"] = description.name;
+  document["input_shape"] = shape_to_json(description.input_shape);
+  if (!description.classes.empty()) document["classes"] = description.classes;
+  ordered_json layers = ordered_json::array();
+  for (const LayerSpec& layer : description.layers) layers.push_back(layer_to_json(layer));
+  document["layers"] = std::move(layers);
+  document["weights_initializer"] = initializer_to_json(description.weights_initializer);
+  document["bias_initializer"] = initializer_to_json(description.bias_initializer);
+  document["optimizer"] = optimizer_to_json(description.optimizer);
+  document["loss"] = description.loss;
+  return document.dump(2);
+}
+
+void validate(const ModelDescription& description) {
+  detail::validate_description(description, "model '" + description.name + "'");
+}
+
+}  // namespace cnnkit

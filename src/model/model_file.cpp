@@ -1,0 +1,339 @@
+// Model files and checkpoints on top of the safetensors reader and writer. Loading checks the file
+// against the description it carries: every parameter present with the shape the description
+// builds, nothing left over, so a file either loads completely or not at all.
+#include "cnnkit/model/model_file.hpp"
+
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+#include "cnnkit/io/safetensors.hpp"
+#include "model/description_checks.hpp"
+
+namespace cnnkit {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kModelFormat = "cnnkit-model";
+constexpr const char* kCheckpointFormat = "cnnkit-checkpoint";
+
+std::string tensor_name(std::size_t layer, const std::string& parameter) {
+  return "layer" + std::to_string(layer) + "." + parameter;
+}
+
+// "layer0.weights.adam.": the prefix of one parameter's optimizer state tensors.
+std::string state_prefix(std::size_t layer, const std::string& parameter,
+                         const std::string& optimizer_name) {
+  std::string lower = optimizer_name;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return tensor_name(layer, parameter) + "." + lower + ".";
+}
+
+[[noreturn]] void fail(const std::string& path, const std::string& message) {
+  throw std::invalid_argument(path + ": " + message);
+}
+
+// The layers must be those the description builds: same count, types and parameter shapes.
+template <typename T>
+void check_layers_match(const ModelDescription& description,
+                        const std::vector<std::unique_ptr<Layer<T>>>& layers,
+                        const std::string& path) {
+  const detail::RandomStateGuard keep_random_state;
+  const detail::LayerChain<T> chain =
+      detail::make_layers<T>(description, "model '" + description.name + "'");
+  if (chain.layers.size() != layers.size()) {
+    fail(path, "expected " + std::to_string(chain.layers.size()) + " layers as model '" +
+                   description.name + "' describes, got " + std::to_string(layers.size()));
+  }
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    const Layer<T>& expected = *chain.layers[i];
+    const Layer<T>& actual = *layers[i];
+    const auto expected_parameters = expected.parameters();
+    const auto actual_parameters = actual.parameters();
+    bool same =
+        expected.type() == actual.type() && expected_parameters.size() == actual_parameters.size();
+    for (std::size_t p = 0; same && p < actual_parameters.size(); ++p) {
+      same = expected_parameters[p]->value.shape() == actual_parameters[p]->value.shape();
+    }
+    if (!same) {
+      fail(path, "layer " + std::to_string(i) + ": expected a " + expected.type() +
+                     " as the description builds it, got a " + actual.type() +
+                     " with other parameters");
+    }
+  }
+}
+
+template <typename T>
+std::vector<NamedTensor<T>> parameter_tensors(
+    const std::vector<std::unique_ptr<Layer<T>>>& layers) {
+  std::vector<NamedTensor<T>> tensors;
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    const Layer<T>& layer = *layers[i];
+    for (const Parameter<T>* parameter : layer.parameters()) {
+      tensors.push_back({tensor_name(i, parameter->name), parameter->value});
+    }
+  }
+  return tensors;
+}
+
+std::map<std::string, std::string> base_metadata(const ModelDescription& description,
+                                                 const char* format) {
+  return {{"format", format},
+          {"format_version", kModelFormatVersion},
+          {"cnnkit_model", to_json(description)}};
+}
+
+const std::string& metadata_at(const std::map<std::string, std::string>& metadata,
+                               const std::string& key, const std::string& path) {
+  const auto found = metadata.find(key);
+  if (found == metadata.end()) fail(path, "expected the metadata key '" + key + "', got none");
+  return found->second;
+}
+
+// The model a file describes, with its stored weights; `used` collects the tensor names taken.
+template <typename T>
+Model<T> model_from_file(const SafetensorsFile<T>& file, const std::string& path,
+                         std::set<std::string>& used) {
+  const auto format = file.metadata.find("format");
+  if (format == file.metadata.end() ||
+      (format->second != kModelFormat && format->second != kCheckpointFormat)) {
+    fail(path,
+         "expected a cnnkit model file (metadata format cnnkit-model or cnnkit-checkpoint), "
+         "got " +
+             (format == file.metadata.end() ? std::string("no format in the metadata")
+                                            : "format '" + format->second + "'"));
+  }
+  const std::string& version = metadata_at(file.metadata, "format_version", path);
+  if (version != kModelFormatVersion) {
+    fail(path, "expected format_version " + std::string(kModelFormatVersion) +
+                   " (the one this cnnkit reads), got '" + version + "'");
+  }
+  const ModelDescription description = parse_model_description(
+      metadata_at(file.metadata, "cnnkit_model", path), path + " (metadata cnnkit_model)");
+
+  const detail::RandomStateGuard keep_random_state;  // loading must not change later draws
+  Model<T> model = build_model<T>(description);
+  for (std::size_t i = 0; i < model.layers.size(); ++i) {
+    Layer<T>& layer = *model.layers[i];
+    for (Parameter<T>* parameter : layer.parameters()) {
+      const std::string name = tensor_name(i, parameter->name);
+      const std::string what =
+          "layer " + std::to_string(i) + " (" + layer.type() + ") " + parameter->name;
+      if (!file.contains(name)) fail(path, "missing tensor '" + name + "' for " + what);
+      const Tensor<T>& stored = file.at(name);
+      if (stored.shape() != parameter->value.shape()) {
+        fail(path, "tensor '" + name + "': expected shape " + to_string(parameter->value.shape()) +
+                       " for " + what + ", got " + to_string(stored.shape()));
+      }
+      parameter->value = stored;
+      used.insert(name);
+    }
+  }
+  return model;
+}
+
+template <typename T>
+void reject_unused(const SafetensorsFile<T>& file, const std::set<std::string>& used,
+                   const std::string& path) {
+  for (const NamedTensor<T>& tensor : file.tensors) {
+    if (!used.contains(tensor.name)) {
+      fail(path, "unexpected tensor '" + tensor.name +
+                     "' (not a parameter of the model it "
+                     "describes)");
+    }
+  }
+}
+
+// Restores every parameter's optimizer state from the "layer{i}.{p}.{optimizer}.{key}" tensors.
+template <typename T>
+void restore_optimizer_states(Model<T>& model, const SafetensorsFile<T>& file,
+                              const std::string& path, std::set<std::string>& used) {
+  for (std::size_t i = 0; i < model.layers.size(); ++i) {
+    for (Parameter<T>* parameter : model.layers[i]->parameters()) {
+      Optimizer<T>& optimizer = *parameter->optimizer;
+      const std::string prefix = state_prefix(i, parameter->name, optimizer.name());
+      std::map<std::string, Tensor<T>> state;
+      for (const auto& [key, fresh] : optimizer.state()) {
+        const std::string name = prefix + key;
+        if (!file.contains(name)) {
+          fail(path, "missing optimizer state tensor '" + name + "'");
+        }
+        state.emplace(key, file.at(name));
+        used.insert(name);
+      }
+      try {
+        optimizer.set_state(state);
+      } catch (const std::invalid_argument& error) {
+        fail(path, "optimizer state of '" + tensor_name(i, parameter->name) + "': " + error.what());
+      }
+    }
+  }
+}
+
+std::size_t parse_count(const std::string& text, const std::string& key, const std::string& path) {
+  std::size_t value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size() || text.empty()) {
+    fail(path, "metadata " + key + ": expected a whole number, got '" + text + "'");
+  }
+  return value;
+}
+
+// NaN is written as null (JSON has no NaN) and read back as NaN.
+json number_or_null(double value) {
+  return std::isfinite(value) ? json(value) : json(nullptr);
+}
+
+std::string history_to_json(const std::vector<EpochMetrics>& history) {
+  json array = json::array();
+  for (const EpochMetrics& m : history) {
+    array.push_back({{"epoch", m.epoch},
+                     {"train_loss", number_or_null(m.train_loss)},
+                     {"train_accuracy", number_or_null(m.train_accuracy)},
+                     {"test_loss", number_or_null(m.test_loss)},
+                     {"test_accuracy", number_or_null(m.test_accuracy)},
+                     {"seconds", number_or_null(m.seconds)}});
+  }
+  return array.dump();
+}
+
+std::vector<EpochMetrics> history_from_json(const std::string& text, const std::string& path) {
+  const auto bad = [&](const std::string& why) { fail(path, "metadata history: " + why); };
+  json array;
+  try {
+    array = json::parse(text);
+  } catch (const json::parse_error& error) {
+    bad(std::string("invalid JSON at byte ") + std::to_string(error.byte));
+  }
+  if (!array.is_array()) bad("expected an array, got " + std::string(array.type_name()));
+  std::vector<EpochMetrics> history;
+  for (const json& entry : array) {
+    if (!entry.is_object() || !entry.contains("epoch") || !entry["epoch"].is_number_unsigned()) {
+      bad("expected objects with a whole-number epoch, got " + entry.dump());
+    }
+    EpochMetrics metrics;
+    metrics.epoch = entry["epoch"].get<std::size_t>();
+    const auto number = [&](const char* key, double& field) {
+      if (!entry.contains(key) || entry[key].is_null()) return;
+      if (!entry[key].is_number()) bad(std::string("expected a number for ") + key);
+      field = entry[key].get<double>();
+    };
+    number("train_loss", metrics.train_loss);
+    number("train_accuracy", metrics.train_accuracy);
+    number("test_loss", metrics.test_loss);
+    number("test_accuracy", metrics.test_accuracy);
+    number("seconds", metrics.seconds);
+    history.push_back(metrics);
+  }
+  return history;
+}
+
+}  // namespace
+
+template <typename T>
+void save_model(const std::string& path, const ModelDescription& description,
+                const std::vector<std::unique_ptr<Layer<T>>>& layers) {
+  check_layers_match(description, layers, path);
+  save_safetensors(path, parameter_tensors(layers), base_metadata(description, kModelFormat));
+}
+
+template <typename T>
+Model<T> load_model(const std::string& path) {
+  const SafetensorsFile<T> file = load_safetensors<T>(path);
+  std::set<std::string> used;
+  Model<T> model = model_from_file(file, path, used);
+  // A checkpoint also loads as a model: its optimizer states are simply not needed.
+  if (file.metadata.at("format") == kCheckpointFormat) {
+    for (std::size_t i = 0; i < model.layers.size(); ++i) {
+      for (Parameter<T>* parameter : model.layers[i]->parameters()) {
+        const std::string prefix = state_prefix(i, parameter->name, parameter->optimizer->name());
+        for (const NamedTensor<T>& tensor : file.tensors) {
+          if (tensor.name.starts_with(prefix)) used.insert(tensor.name);
+        }
+      }
+    }
+  }
+  reject_unused(file, used, path);
+  return model;
+}
+
+template <typename T>
+void save_checkpoint(const std::string& path, const Model<T>& model, const TrainingState& state) {
+  check_layers_match(model.description, model.layers, path);
+  std::vector<NamedTensor<T>> tensors = parameter_tensors(model.layers);
+  for (std::size_t i = 0; i < model.layers.size(); ++i) {
+    const Layer<T>& layer = *model.layers[i];
+    for (const Parameter<T>* parameter : layer.parameters()) {
+      if (!parameter->optimizer) {
+        fail(path, "layer " + std::to_string(i) + " " + parameter->name +
+                       ": expected an optimizer to save the state of, got none");
+      }
+      const std::string prefix = state_prefix(i, parameter->name, parameter->optimizer->name());
+      for (const auto& [key, tensor] : parameter->optimizer->state()) {
+        tensors.push_back({prefix + key, tensor});
+      }
+    }
+  }
+  std::map<std::string, std::string> metadata = base_metadata(model.description, kCheckpointFormat);
+  metadata["epoch"] = std::to_string(state.epoch);
+  metadata["batch_size"] = std::to_string(state.batch_size);
+  metadata["random_engine"] = state.random_state;
+  metadata["history"] = history_to_json(state.history);
+  save_safetensors(path, tensors, metadata);
+}
+
+template <typename T>
+Checkpoint<T> load_checkpoint(const std::string& path) {
+  const SafetensorsFile<T> file = load_safetensors<T>(path);
+  const auto format = file.metadata.find("format");
+  if (format != file.metadata.end() && format->second == kModelFormat) {
+    fail(path,
+         "expected a checkpoint (format cnnkit-checkpoint), got a model file (format "
+         "cnnkit-model) that holds no optimizer state");
+  }
+  std::set<std::string> used;
+  Checkpoint<T> checkpoint{model_from_file(file, path, used), {}};
+  restore_optimizer_states(checkpoint.model, file, path, used);
+  reject_unused(file, used, path);
+
+  TrainingState& state = checkpoint.state;
+  state.epoch = parse_count(metadata_at(file.metadata, "epoch", path), "epoch", path);
+  state.batch_size =
+      parse_count(metadata_at(file.metadata, "batch_size", path), "batch_size", path);
+  state.random_state = metadata_at(file.metadata, "random_engine", path);
+  RandomEngine check;
+  std::istringstream text(state.random_state);
+  if (!(text >> check)) fail(path, "metadata random_engine: expected a std::mt19937_64 state");
+  state.history = history_from_json(metadata_at(file.metadata, "history", path), path);
+  if (state.history.size() != state.epoch) {
+    fail(path, "metadata history: expected " + std::to_string(state.epoch) +
+                   " entries (one per completed epoch), got " +
+                   std::to_string(state.history.size()));
+  }
+  return checkpoint;
+}
+
+template void save_model<float>(const std::string&, const ModelDescription&,
+                                const std::vector<std::unique_ptr<Layer<float>>>&);
+template void save_model<double>(const std::string&, const ModelDescription&,
+                                 const std::vector<std::unique_ptr<Layer<double>>>&);
+template Model<float> load_model<float>(const std::string&);
+template Model<double> load_model<double>(const std::string&);
+template void save_checkpoint<float>(const std::string&, const Model<float>&, const TrainingState&);
+template void save_checkpoint<double>(const std::string&, const Model<double>&,
+                                      const TrainingState&);
+template struct Checkpoint<float>;
+template struct Checkpoint<double>;
+template Checkpoint<float> load_checkpoint<float>(const std::string&);
+template Checkpoint<double> load_checkpoint<double>(const std::string&);
+
+}  // namespace cnnkit

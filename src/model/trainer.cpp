@@ -1,0 +1,109 @@
+// The training loop, one epoch after the other:
+//   shuffle -> for each batch: forward through every layer -> loss -> backward through every layer
+//   (the parameters update themselves) -> evaluate on the test set -> record the epoch.
+#include "cnnkit/model/trainer.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+namespace cnnkit {
+
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
+template <typename T>
+TrainOutcome train(Model<T>& model, const Dataset<T>& train_set, const Dataset<T>& test_set,
+                   const TrainOptions& options, TrainingState& state,
+                   const TrainCallbacks<T>& callbacks) {
+  require_data_fits(model, train_set, "the training set");
+  if (test_set.size() > 0) require_data_fits(model, test_set, "the test set");
+  if (options.batch_size == 0 || options.eval_batch_size == 0) {
+    throw std::invalid_argument("train: expected batch sizes > 0, got " +
+                                std::to_string(options.batch_size) + " and " +
+                                std::to_string(options.eval_batch_size));
+  }
+  if (state.batch_size != 0 && state.batch_size != options.batch_size) {
+    throw std::invalid_argument("train: expected the batch size of the run being continued (" +
+                                std::to_string(state.batch_size) + "), got " +
+                                std::to_string(options.batch_size));
+  }
+  state.batch_size = options.batch_size;
+
+  for (std::size_t epoch = state.epoch + 1; epoch <= options.epochs; ++epoch) {
+    const auto start = std::chrono::steady_clock::now();
+    // A fresh iterator per epoch shuffles on its first next(): in a resumed run too.
+    BatchIterator<T> batches(train_set, options.batch_size);
+    BatchProgress progress{
+        epoch, options.epochs, 0, batches.batches_per_epoch(), 0, train_set.size(), 0.0, 0.0, 0.0};
+    double loss_sum = 0.0;
+    std::size_t correct = 0;
+
+    for (std::size_t b = 0; b < batches.batches_per_epoch(); ++b) {
+      if (callbacks.stop_requested && callbacks.stop_requested()) return TrainOutcome::kStopped;
+      const Batch<T> batch = batches.next();
+
+      // forward
+      Tensor<T> activation = batch.input;
+      for (const auto& layer : model.layers) activation = layer->forward(activation);
+      const T loss = model.loss->forward(activation, batch.label);
+      if (!std::isfinite(loss)) {
+        throw std::runtime_error("train: the loss became " + std::to_string(loss) + " in epoch " +
+                                 std::to_string(epoch) + ", batch " + std::to_string(b + 1) +
+                                 " (the run diverged: lower the learning rate)");
+      }
+      const std::vector<std::size_t> predicted = argmax_rows(activation);
+      for (std::size_t n = 0; n < predicted.size(); ++n) {
+        if (predicted[n] == batches.last_labels()[n]) ++correct;
+      }
+
+      // backward: the error tensor from the loss back through the layers in reverse order
+      Tensor<T> error = model.loss->backward(batch.label);
+      for (auto layer = model.layers.rbegin(); layer != model.layers.rend(); ++layer) {
+        error = (*layer)->backward(error);
+      }
+
+      loss_sum += static_cast<double>(loss);
+      progress.batch = b + 1;
+      progress.samples += predicted.size();
+      progress.running_loss = loss_sum / static_cast<double>(progress.samples);
+      progress.running_accuracy =
+          static_cast<double>(correct) / static_cast<double>(progress.samples);
+      progress.seconds = seconds_since(start);
+      if (callbacks.on_batch) callbacks.on_batch(progress);
+    }
+
+    EpochMetrics metrics;
+    metrics.epoch = epoch;
+    metrics.train_loss = progress.running_loss;
+    metrics.train_accuracy = progress.running_accuracy;
+    Evaluation evaluation;
+    if (test_set.size() > 0) {
+      evaluation = evaluate(model, test_set, options.eval_batch_size);
+      metrics.test_loss = evaluation.loss;
+      metrics.test_accuracy = evaluation.accuracy;
+    }
+    metrics.seconds = seconds_since(start);
+
+    state.epoch = epoch;
+    state.history.push_back(metrics);
+    state.random_state = save_random_state();
+    if (callbacks.on_epoch) callbacks.on_epoch(model, state, evaluation);
+  }
+  return TrainOutcome::kCompleted;
+}
+
+template TrainOutcome train<float>(Model<float>&, const Dataset<float>&, const Dataset<float>&,
+                                   const TrainOptions&, TrainingState&,
+                                   const TrainCallbacks<float>&);
+template TrainOutcome train<double>(Model<double>&, const Dataset<double>&, const Dataset<double>&,
+                                    const TrainOptions&, TrainingState&,
+                                    const TrainCallbacks<double>&);
+
+}  // namespace cnnkit

@@ -1,0 +1,255 @@
+// The SIMD convolution kernels (kernels/conv2d_fast.hpp) against the plain-loop reference, one
+// table row per geometry, at every instruction-set level this CPU runs: forward, input error,
+// weight and bias gradient. The reference runs in double; the bound on |fast - reference| is
+// scaled by the same sums taken over absolute values (the condition of each output), so a single
+// missing or doubled term fails while float rounding passes.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "cnnkit/threading.hpp"
+#include "kernels/conv2d.hpp"
+#include "kernels/conv2d_fast.hpp"
+
+namespace cnnkit::kernels {
+namespace {
+
+struct Case {
+  ConvGeometry g;
+  const char* what;
+};
+
+std::string describe(const ConvGeometry& g) {
+  return "N" + std::to_string(g.batch) + " C" + std::to_string(g.channels) + " " +
+         std::to_string(g.in_y) + "x" + std::to_string(g.in_x) + " K" + std::to_string(g.kernels) +
+         " " + std::to_string(g.kernel_y) + "x" + std::to_string(g.kernel_x) + " s" +
+         std::to_string(g.stride_y) + "," + std::to_string(g.stride_x);
+}
+
+// {N, C, Y, X, K, m, n, sy, sx}
+std::vector<Case> fixed_cases() {
+  return {
+      {{2, 1, 28, 28, 6, 5, 5, 1, 1}, "W1 conv1 / W3 a (pixel-vector)"},
+      {{3, 6, 14, 14, 16, 5, 5, 1, 1}, "W1 conv2 / W3 b"},
+      {{2, 64, 9, 11, 64, 3, 3, 1, 1}, "two registers of kernels (W3 c)"},
+      {{3, 64, 8, 10, 64, 3, 3, 2, 2}, "stride 2, two registers (W3 d)"},
+      {{3, 32, 10, 9, 48, 3, 3, 2, 2}, "stride 2, three kernel registers"},
+      {{2, 5, 13, 17, 7, 4, 2, 3, 1}, "even kernel, strides 3 and 1"},
+      {{2, 3, 7, 1, 5, 3, 1, 2, 1}, "1-D (x = 1), stride 2"},
+      {{2, 4, 9, 1, 4, 4, 1, 1, 1}, "1-D even kernel"},
+      {{2, 3, 1, 9, 4, 1, 3, 1, 3}, "1-D along x, stride 3"},
+      {{1, 7, 5, 6, 9, 1, 1, 1, 1}, "1x1"},
+      {{2, 17, 6, 7, 33, 1, 1, 2, 3}, "1x1 strided"},
+      {{5, 1, 8, 8, 4, 3, 3, 1, 1}, "W2 digits"},
+      {{2, 20, 11, 40, 3, 3, 5, 1, 2}, "wide rows, strided pixel-vector forward"},
+      {{2, 3, 5, 5, 2, 5, 5, 1, 1}, "kernel as large as the image"},
+      {{2, 18, 6, 6, 40, 2, 2, 2, 2}, "2x2 stride 2"},
+      {{1, 2, 3, 40, 3, 3, 8, 1, 4}, "widest kernel, stride 4"},
+      {{3, 40, 7, 37, 2, 3, 3, 1, 1}, "many channels, two kernels"},
+      {{2, 2, 33, 35, 19, 3, 3, 1, 1}, "few channels, long rows (pixel-vector input error)"},
+      {{7, 3, 4, 4, 5, 3, 3, 1, 1}, "more samples than threads, odd split"},
+  };
+}
+
+std::vector<Case> random_cases() {
+  std::mt19937 engine(1234);
+  auto pick = [&engine](std::size_t lo, std::size_t hi) {
+    return std::uniform_int_distribution<std::size_t>(lo, hi)(engine);
+  };
+  std::vector<Case> cases;
+  for (int i = 0; i < 24; ++i) {
+    cases.push_back({{pick(1, 4), pick(1, 40), pick(1, 19), pick(1, 19), pick(1, 40), pick(1, 5),
+                      pick(1, 5), pick(1, 3), pick(1, 3)},
+                     "random"});
+  }
+  return cases;
+}
+
+std::vector<SimdLevel> levels() {
+  std::vector<SimdLevel> result;
+  for (SimdLevel level : {SimdLevel::kAvx2, SimdLevel::kAvx512}) {
+    if (level <= best_simd_level()) result.push_back(level);
+  }
+  return result;
+}
+
+std::vector<float> random_values(std::size_t n, std::mt19937& engine) {
+  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+  std::vector<float> v(n);
+  for (float& x : v) x = uniform(engine);
+  return v;
+}
+
+std::vector<double> widened(const std::vector<float>& v, bool absolute) {
+  std::vector<double> w(v.size());
+  for (std::size_t i = 0; i < v.size(); ++i) w[i] = absolute ? std::fabs(v[i]) : v[i];
+  return w;
+}
+
+struct Outputs {
+  std::vector<float> output, input_error, weight_gradient, bias_gradient;
+};
+
+struct Data {
+  std::vector<float> input, weights, bias, error;
+};
+
+Data random_data(const ConvGeometry& g, unsigned seed) {
+  std::mt19937 engine(seed);
+  Data d;
+  d.input = random_values(g.input_size(), engine);
+  d.weights = random_values(g.weights_size(), engine);
+  d.bias = random_values(g.kernels, engine);
+  d.error = random_values(g.output_size(), engine);
+  return d;
+}
+
+Outputs run_fast(const ConvGeometry& g, const Data& d, SimdLevel level,
+                 std::vector<float>& workspace) {
+  Outputs o;
+  // Poison the outputs: every element must be written.
+  o.output.assign(g.output_size(), std::nanf(""));
+  o.input_error.assign(g.input_size(), std::nanf(""));
+  o.weight_gradient.assign(g.weights_size(), std::nanf(""));
+  o.bias_gradient.assign(g.kernels, std::nanf(""));
+  EXPECT_TRUE(conv2d_forward_fast(g, d.input.data(), d.weights.data(), d.bias.data(),
+                                  o.output.data(), workspace, level));
+  EXPECT_TRUE(conv2d_backward_fast(g, d.input.data(), d.weights.data(), d.error.data(),
+                                   o.input_error.data(), o.weight_gradient.data(),
+                                   o.bias_gradient.data(), workspace, level));
+  return o;
+}
+
+// |fast - exact| <= tolerance * (sum of |terms|) + tiny, element by element.
+void expect_close(const std::vector<float>& fast, const std::vector<double>& exact,
+                  const std::vector<double>& magnitude, const std::string& what) {
+  ASSERT_EQ(fast.size(), exact.size()) << what;
+  std::size_t failures = 0;
+  for (std::size_t i = 0; i < fast.size() && failures < 5; ++i) {
+    const double bound = 2e-6 * magnitude[i] + 1e-6;
+    if (!(std::fabs(fast[i] - exact[i]) <= bound)) {
+      ADD_FAILURE() << what << " element " << i << ": fast " << fast[i] << ", reference "
+                    << exact[i] << ", allowed error " << bound;
+      ++failures;
+    }
+  }
+}
+
+void check_against_reference(const Case& c, SimdLevel level) {
+  const ConvGeometry& g = c.g;
+  const std::string what = std::string(c.what) + " [" + describe(g) + "] " + to_string(level);
+  SCOPED_TRACE(what);
+  ASSERT_TRUE(conv2d_fast_covers(g, level));
+  const Data d = random_data(g, 7);
+  std::vector<float> workspace;
+  const Outputs fast = run_fast(g, d, level, workspace);
+
+  std::vector<double> exact_out(g.output_size()), abs_out(g.output_size());
+  std::vector<double> exact_dx(g.input_size()), abs_dx(g.input_size());
+  std::vector<double> exact_dw(g.weights_size()), abs_dw(g.weights_size());
+  std::vector<double> exact_db(g.kernels), abs_db(g.kernels);
+  for (bool absolute : {false, true}) {
+    const auto x = widened(d.input, absolute), w = widened(d.weights, absolute);
+    const auto b = widened(d.bias, absolute), e = widened(d.error, absolute);
+    conv2d_forward_reference(g, x.data(), w.data(), b.data(),
+                             (absolute ? abs_out : exact_out).data());
+    conv2d_backward_reference(
+        g, x.data(), w.data(), e.data(), (absolute ? abs_dx : exact_dx).data(),
+        (absolute ? abs_dw : exact_dw).data(), (absolute ? abs_db : exact_db).data());
+  }
+  expect_close(fast.output, exact_out, abs_out, "forward");
+  expect_close(fast.input_error, exact_dx, abs_dx, "input error");
+  expect_close(fast.weight_gradient, exact_dw, abs_dw, "weight gradient");
+  expect_close(fast.bias_gradient, exact_db, abs_db, "bias gradient");
+}
+
+TEST(ConvFastKernels, MatchReferenceOnFixedGeometries) {
+  for (SimdLevel level : levels()) {
+    for (const Case& c : fixed_cases()) check_against_reference(c, level);
+  }
+}
+
+TEST(ConvFastKernels, MatchReferenceOnRandomGeometries) {
+  for (SimdLevel level : levels()) {
+    for (const Case& c : random_cases()) check_against_reference(c, level);
+  }
+}
+
+TEST(ConvFastKernels, RepeatedRunsAreBitIdenticalAndReuseTheWorkspace) {
+  for (SimdLevel level : levels()) {
+    for (const Case& c : fixed_cases()) {
+      SCOPED_TRACE(describe(c.g) + " " + to_string(level));
+      const Data d = random_data(c.g, 11);
+      std::vector<float> workspace;
+      const Outputs first = run_fast(c.g, d, level, workspace);
+      const float* storage = workspace.data();
+      const std::size_t size = workspace.size();
+      const Outputs second = run_fast(c.g, d, level, workspace);
+      EXPECT_EQ(workspace.data(), storage) << "the second call reallocated its workspace";
+      EXPECT_EQ(workspace.size(), size);
+      EXPECT_EQ(first.output, second.output);
+      EXPECT_EQ(first.input_error, second.input_error);
+      EXPECT_EQ(first.weight_gradient, second.weight_gradient);
+      EXPECT_EQ(first.bias_gradient, second.bias_gradient);
+    }
+  }
+}
+
+TEST(ConvFastKernels, ForwardAndInputErrorDoNotDependOnTheThreadCount) {
+  const std::size_t before = num_threads();
+  for (SimdLevel level : levels()) {
+    for (const Case& c : fixed_cases()) {
+      SCOPED_TRACE(describe(c.g) + " " + to_string(level));
+      const Data d = random_data(c.g, 13);
+      std::vector<float> workspace;
+      set_num_threads(1);
+      const Outputs one = run_fast(c.g, d, level, workspace);
+      set_num_threads(3);
+      const Outputs three = run_fast(c.g, d, level, workspace);
+      EXPECT_EQ(one.output, three.output);
+      EXPECT_EQ(one.input_error, three.input_error);
+      // The gradients sum one partial per thread: equal up to rounding.
+      for (std::size_t i = 0; i < one.weight_gradient.size(); ++i) {
+        EXPECT_NEAR(one.weight_gradient[i], three.weight_gradient[i],
+                    1e-4f * (1.0f + std::fabs(one.weight_gradient[i])));
+      }
+    }
+  }
+  set_num_threads(before);
+}
+
+TEST(ConvFastKernels, DeclinesWhatItDoesNotCoverAndTouchesNothing) {
+  // Stride 5 and a 9-wide kernel are left to the GEMM path.
+  for (const ConvGeometry& g :
+       {ConvGeometry{1, 2, 9, 9, 3, 3, 3, 5, 1}, ConvGeometry{1, 2, 9, 12, 3, 3, 9, 1, 1}}) {
+    const Data d = random_data(g, 17);
+    std::vector<float> output(g.output_size(), 42.0f), workspace;
+    EXPECT_FALSE(conv2d_forward_fast(g, d.input.data(), d.weights.data(), d.bias.data(),
+                                     output.data(), workspace));
+    EXPECT_TRUE(std::all_of(output.begin(), output.end(), [](float v) { return v == 42.0f; }));
+    EXPECT_TRUE(workspace.empty());
+  }
+  EXPECT_FALSE(conv2d_fast_covers({1, 1, 4, 4, 1, 3, 3, 1, 1}, SimdLevel::kNone));
+}
+
+TEST(ConvFastKernels, PlansPickTheVectorisationThatFillsTheLanes) {
+  if (best_simd_level() != SimdLevel::kAvx512) GTEST_SKIP() << "plans below are for 16 lanes";
+  // W3 a: 6 kernels would fill 6 of 16 lanes; 28-pixel rows fill 28 of 32.
+  EXPECT_EQ(plan_forward({64, 1, 28, 28, 6, 5, 5, 1, 1}, SimdLevel::kAvx512, 2).mode,
+            FastMode::kPixelVector);
+  // W3 c: 64 kernels in registers of 16, two registers per block.
+  const FastForwardPlan c = plan_forward({32, 64, 32, 32, 64, 3, 3, 1, 1}, SimdLevel::kAvx512, 2);
+  EXPECT_EQ(c.mode, FastMode::kOutputVector);
+  EXPECT_EQ(c.blocks_k, 2u);
+  // W3 d backward: stride 2 rules out the pixel-vector input error.
+  EXPECT_EQ(plan_backward({32, 128, 16, 16, 128, 3, 3, 2, 2}, SimdLevel::kAvx512, 2).mode,
+            FastMode::kOutputVector);
+}
+
+}  // namespace
+}  // namespace cnnkit::kernels

@@ -1,0 +1,46 @@
+// Small assertions shared by the layer and loss tests.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstddef>
+#include <exception>
+#include <initializer_list>
+#include <string>
+#include <typeinfo>
+
+#include "cnnkit/tensor.hpp"
+
+namespace cnnkit::testing {
+
+// Element-wise comparison with a tolerance; reports the first differing index.
+template <typename T>
+void expect_tensor_near(const Tensor<T>& actual, const Tensor<T>& expected, double tolerance) {
+  ASSERT_EQ(actual.shape(), expected.shape())
+      << to_string(actual.shape()) << " vs " << to_string(expected.shape());
+  for (std::size_t i = 0; i < actual.size(); ++i) {
+    EXPECT_NEAR(actual[i], expected[i], tolerance) << "at flat index " << i;
+  }
+}
+
+// `call` must throw exactly Exception (std::invalid_argument derives from std::logic_error, so
+// the dynamic type is compared) with a message containing every one of `parts` (the
+// component's name, the offending shape, ...).
+template <typename Exception, typename Call>
+void expect_throw_with(Call&& call, std::initializer_list<std::string> parts) {
+  try {
+    call();
+    ADD_FAILURE() << "expected an exception";
+  } catch (const Exception& e) {
+    EXPECT_TRUE(typeid(e) == typeid(Exception)) << "threw " << typeid(e).name();
+    const std::string message = e.what();
+    for (const std::string& part : parts) {
+      EXPECT_NE(message.find(part), std::string::npos)
+          << "message \"" << message << "\" lacks \"" << part << "\"";
+    }
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "threw another exception type: " << e.what();
+  }
+}
+
+}  // namespace cnnkit::testing

@@ -1,0 +1,137 @@
+// cnnkit bench: training and inference throughput of any model on synthetic data of its input
+// shape, so that users can measure their own networks on their own machine:
+//   cnnkit bench --model fashion-lenet --batch 64 --threads 2
+// Training = the real step (forward, loss, backward with the model's optimizer updating every
+// parameter); inference = forward only. Both on one fixed random batch, after warm-up steps,
+// timed as the median of --repeats timed runs of --iterations steps each.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "cnnkit/model/model.hpp"
+#include "cnnkit/model/model_description.hpp"
+#include "cnnkit/random.hpp"
+#include "cnnkit/threading.hpp"
+#include "command.hpp"
+
+namespace cnnkit::cli {
+
+namespace {
+
+struct BenchArgs {
+  std::string model;
+  std::size_t batch = 64;
+  std::size_t threads = 0;
+  std::size_t iterations = 20;
+  std::size_t repeats = 5;
+  std::size_t warmup = 3;
+  bool json = false;
+};
+
+// The same batch on every call: synthetic inputs in [0, 1) and random one-hot labels (random
+// targets in [0, 1) for an L2 loss).
+class SyntheticBatches : public DataLayer<float> {
+ public:
+  SyntheticBatches(Shape input_shape, std::size_t outputs, bool one_hot, std::size_t seed) {
+    std::mt19937_64 engine(seed);
+    std::uniform_real_distribution<float> uniform(0.0f, 1.0f);
+    batch_.input = Tensor<float>(std::move(input_shape));
+    for (float& value : batch_.input) value = uniform(engine);
+    const std::size_t batch = batch_.input.dim(0);
+    batch_.label = Tensor<float>({batch, outputs});
+    std::uniform_int_distribution<std::size_t> category(0, outputs - 1);
+    for (std::size_t i = 0; i < batch; ++i) {
+      if (one_hot) {
+        batch_.label[i * outputs + category(engine)] = 1.0f;
+      } else {
+        for (std::size_t j = 0; j < outputs; ++j) batch_.label[i * outputs + j] = uniform(engine);
+      }
+    }
+  }
+  Batch<float> next() override { return batch_; }
+  const Tensor<float>& input() const { return batch_.input; }
+
+ private:
+  Batch<float> batch_;
+};
+
+// Median over repeats of the seconds one call of `step` x iterations takes.
+template <typename Step>
+double median_seconds(const BenchArgs& args, Step&& step) {
+  for (std::size_t i = 0; i < args.warmup; ++i) step();
+  std::vector<double> seconds;
+  for (std::size_t r = 0; r < args.repeats; ++r) {
+    const auto start = std::chrono::steady_clock::now();
+    for (std::size_t i = 0; i < args.iterations; ++i) step();
+    seconds.push_back(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  std::sort(seconds.begin(), seconds.end());
+  return seconds[seconds.size() / 2];
+}
+
+int run_bench(const BenchArgs& args) {
+  if (args.batch == 0 || args.iterations == 0 || args.repeats == 0) {
+    throw UsageError("expected --batch, --iterations and --repeats of at least 1, got " +
+                     std::to_string(args.batch) + ", " + std::to_string(args.iterations) +
+                     " and " + std::to_string(args.repeats));
+  }
+  set_num_threads(args.threads);
+  const ModelDescription description = resolve_model_description(args.model);
+  set_seed(0);
+  std::unique_ptr<NeuralNetwork<float>> net = build_network<float>(description);
+  Shape input_shape{args.batch};
+  input_shape.insert(input_shape.end(), description.input_shape.begin(),
+                     description.input_shape.end());
+  auto data = std::make_unique<SyntheticBatches>(input_shape, num_outputs(description),
+                                                 description.loss == "CrossEntropyLoss", 1);
+  const Tensor<float> input = data->input();
+  net->set_data_layer(std::move(data));
+
+  const double train_s = median_seconds(args, [&net] { net->train(1); });
+  const double infer_s = median_seconds(args, [&net, &input] { (void)net->test(input); });
+  const double images = static_cast<double>(args.batch * args.iterations);
+  const double train_rate = images / train_s, infer_rate = images / infer_s;
+  const std::string name = description.name.empty() ? args.model : description.name;
+  if (args.json) {
+    std::printf(
+        "{\"model\": \"%s\", \"batch\": %zu, \"threads\": %zu, \"iterations\": %zu, "
+        "\"train_images_per_s\": %.1f, \"infer_images_per_s\": %.1f, "
+        "\"train_ms_per_batch\": %.4f, \"infer_ms_per_batch\": %.4f}\n",
+        name.c_str(), args.batch, num_threads(), args.iterations, train_rate, infer_rate,
+        1e3 * train_s / static_cast<double>(args.iterations),
+        1e3 * infer_s / static_cast<double>(args.iterations));
+  } else {
+    std::printf("%s, batch %zu, %zu thread(s), synthetic data of shape %s\n", name.c_str(),
+                args.batch, num_threads(), to_string(input_shape).c_str());
+    std::printf("  training:  %10.1f images/s  (%.3f ms per batch)\n", train_rate,
+                1e3 * train_s / static_cast<double>(args.iterations));
+    std::printf("  inference: %10.1f images/s  (%.3f ms per batch)\n", infer_rate,
+                1e3 * infer_s / static_cast<double>(args.iterations));
+  }
+  return 0;
+}
+
+}  // namespace
+
+Command add_bench_command(CLI::App& app) {
+  auto args = std::make_shared<BenchArgs>();
+  CLI::App* bench = app.add_subcommand(
+      "bench", "Training and inference images/s of a model on synthetic data of its input shape");
+  bench->add_option("--model", args->model, "Preset or model JSON file")->required();
+  bench->add_option("--batch", args->batch, "Samples per batch")->capture_default_str();
+  bench->add_option("--threads", args->threads, "Threads (0: all cores)")->capture_default_str();
+  bench->add_option("--iterations", args->iterations, "Steps per timed run")
+      ->capture_default_str();
+  bench->add_option("--repeats", args->repeats, "Timed runs (the median is reported)")
+      ->capture_default_str();
+  bench->add_option("--warmup", args->warmup, "Untimed steps first")->capture_default_str();
+  bench->add_flag("--json", args->json, "One JSON line instead of text");
+  return {bench, [args] { return run_bench(*args); }};
+}
+
+}  // namespace cnnkit::cli

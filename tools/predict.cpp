@@ -1,0 +1,74 @@
+// cnnkit predict: the most probable classes of image files under a saved model.
+#include <algorithm>
+#include <cstdio>
+#include <iostream>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "cnnkit/data/image_folder.hpp"
+#include "cnnkit/model/model_file.hpp"
+#include "command.hpp"
+
+namespace cnnkit::cli {
+
+namespace {
+
+struct PredictArguments {
+  std::string model;
+  std::vector<std::string> images;
+  std::size_t top = 3;
+};
+
+int run_predict(const PredictArguments& args) {
+  if (args.top == 0) throw UsageError("--top: expected at least 1, got 0");
+  Model<float> model = load_model<float>(args.model);
+  const ModelDescription& description = model.description;
+  if (description.input_shape.size() != 3) {
+    throw std::invalid_argument("model '" + description.name + "' takes input " +
+                                to_string(description.input_shape) +
+                                ", expected an image model (input [channels, height, width])");
+  }
+  // Every image is checked before any output: a bad file fails the command as a whole.
+  std::vector<Tensor<float>> inputs;
+  for (const std::string& path : args.images) {
+    inputs.push_back(load_image<float>(path, description.input_shape));
+  }
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    Shape batch{1};
+    batch.insert(batch.end(), description.input_shape.begin(), description.input_shape.end());
+    const Tensor<float> probabilities = model.forward(inputs[i].reshaped(batch));
+    const std::size_t classes = probabilities.size();
+    std::vector<std::size_t> order(classes);
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+      return probabilities[a] > probabilities[b];
+    });
+    std::cout << args.images[i] << "\n";
+    for (std::size_t rank = 0; rank < std::min(args.top, classes); ++rank) {
+      const std::size_t c = order[rank];
+      const std::string name =
+          c < description.classes.size() ? description.classes[c] : std::to_string(c);
+      char line[64];
+      std::snprintf(line, sizeof line, "  %zu. %6.2f%%  ", rank + 1,
+                    100.0 * static_cast<double>(probabilities[c]));
+      std::cout << line << name << " (class " << c << ")\n";
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+Command add_predict_command(CLI::App& app) {
+  auto args = std::make_shared<PredictArguments>();
+  CLI::App* predict =
+      app.add_subcommand("predict", "Print the most probable classes of images under a model");
+  predict->add_option("--model", args->model, "Model file (model.safetensors or a checkpoint)")
+      ->required();
+  predict->add_option("images", args->images, "Image files (PNG, JPEG, BMP, ...)")->required();
+  predict->add_option("--top", args->top, "How many classes to show")->capture_default_str();
+  return {predict, [args] { return run_predict(*args); }};
+}
+
+}  // namespace cnnkit::cli
