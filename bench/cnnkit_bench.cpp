@@ -15,7 +15,9 @@
 // W1 keeps the training images as bytes and scales each batch by 1/255 as it is drawn (what
 // a user with an 8-bit image set would do); --float-data holds them as float32 instead, as
 // torch_ref.py does, for a like-for-like memory figure.
+#include <malloc.h>
 #include <sys/resource.h>
+#include <time.h>
 
 #include <algorithm>
 #include <chrono>
@@ -51,6 +53,8 @@ struct Options {
   std::size_t repeats = 20;
   std::size_t warmup = 3;
   bool float_data = false;
+  bool profile = false;
+  bool malloc_keep = true;
   std::string data_dir = cnnkit::kFashionMnistDir;
   std::string digits = CNNKIT_DIGITS_FILE;
 };
@@ -412,6 +416,78 @@ void run_w3(const Options& o) {
   }
 }
 
+// Where a W1 training step spends its time: each layer's forward and backward (with its
+// optimizer updates), the loss, on one synthetic batch of 64, median over `repeats` steps.
+// Thread CPU time of the calling thread when running on one thread (robust to a busy machine),
+// wall time otherwise.
+void run_w1_profile(const Options& o) {
+  cnnkit::set_seed(o.seed);
+  auto net = lenet();
+  const auto& layers = net->layers();
+  std::mt19937 engine(static_cast<unsigned>(o.seed));
+  std::uniform_real_distribution<float> uniform(0.0f, 1.0f);
+  Tensor<float> input({64, 1, 28, 28});
+  for (float& v : input) v = uniform(engine);
+  Tensor<float> label({64, 10});
+  for (std::size_t i = 0; i < 64; ++i) label[i * 10 + i % 10] = 1.0f;
+  cnnkit::CrossEntropyLoss<float> loss;
+  const bool cpu_clock = cnnkit::num_threads() == 1;
+  const auto now_ms = [cpu_clock] {
+    if (cpu_clock) {
+      timespec t{};
+      clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+      return 1e3 * static_cast<double>(t.tv_sec) + 1e-6 * static_cast<double>(t.tv_nsec);
+    }
+    return 1e3 * std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
+  };
+  const std::size_t steps = std::max<std::size_t>(o.repeats, 10);
+  std::vector<std::vector<double>> fwd(layers.size()), bwd(layers.size());
+  std::vector<double> loss_ms;
+  for (std::size_t step = 0; step < steps + o.warmup; ++step) {
+    std::vector<Tensor<float>> outputs;
+    Tensor<float> x = input;
+    for (std::size_t i = 0; i < layers.size(); ++i) {
+      const double t0 = now_ms();
+      x = layers[i]->forward(x);
+      if (step >= o.warmup) fwd[i].push_back(now_ms() - t0);
+    }
+    const double t0 = now_ms();
+    (void)loss.forward(x, label);
+    Tensor<float> e = loss.backward(label);
+    if (step >= o.warmup) loss_ms.push_back(now_ms() - t0);
+    for (std::size_t i = layers.size(); i-- > 0;) {
+      const double t1 = now_ms();
+      e = layers[i]->backward(e);
+      if (step >= o.warmup) bwd[i].push_back(now_ms() - t1);
+    }
+  }
+  const auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  double total = median(loss_ms);
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    total += median(fwd[i]) + median(bwd[i]);
+    Json()
+        .add("workload", "w1_profile")
+        .add("threads", cnnkit::num_threads())
+        .add("layer", i)
+        .add("type", layers[i]->type())
+        .add("ms_forward", rounded(median(fwd[i]), 4))
+        .add("ms_backward", rounded(median(bwd[i]), 4))
+        .print();
+  }
+  Json()
+      .add("workload", "w1_profile")
+      .add("threads", cnnkit::num_threads())
+      .add("layer", "loss")
+      .add("ms_forward_and_backward", rounded(median(loss_ms), 4))
+      .add("ms_step", rounded(total, 4))
+      .add("images_per_s", rounded(64.0 / (total / 1e3), 1))
+      .add("clock", cpu_clock ? "thread cpu" : "wall")
+      .print();
+}
+
 Options parse(int argc, char** argv) {
   Options o;
   for (int i = 1; i < argc; ++i) {
@@ -432,6 +508,10 @@ Options parse(int argc, char** argv) {
       o.repeats = std::stoul(value());
     } else if (arg == "--warmup") {
       o.warmup = std::stoul(value());
+    } else if (arg == "--no-malloc-keep") {
+      o.malloc_keep = false;
+    } else if (arg == "--profile") {
+      o.profile = true;
     } else if (arg == "--float-data") {
       o.float_data = true;
     } else if (arg == "--data") {
@@ -442,7 +522,9 @@ Options parse(int argc, char** argv) {
       std::printf(
           "cnnkit_bench --workload w1|w2|w3|all [--threads N (0 = all cores)] [--epochs E]\n"
           "             [--seed S] [--repeats R] [--warmup W] [--float-data] [--data DIR]\n"
-          "             [--digits FILE]\n");
+          "             [--digits FILE] [--profile]\n"
+          "--profile: per-layer forward/backward times of W1's network (batch 64, synthetic\n"
+          "           data, the calling thread's CPU time) instead of the workloads\n");
       std::exit(0);
     } else {
       throw std::invalid_argument("cnnkit_bench: unknown argument " + arg + " (see --help)");
@@ -460,9 +542,19 @@ Options parse(int argc, char** argv) {
 int main(int argc, char** argv) {
   try {
     const Options o = parse(argc, argv);
+    if (o.malloc_keep) {
+      // As torch_ref.py --malloc-keep: glibc otherwise hands every freed multi-MB tensor back to
+      // the system and page-faults it in again on the next step (layers return new tensors).
+      mallopt(M_TRIM_THRESHOLD, 1 << 30);
+      mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    }
     cnnkit::set_num_threads(o.threads);
     log("cnnkit_bench: threads " + std::to_string(cnnkit::num_threads()) + ", simd " +
         cnnkit::kernels::to_string(cnnkit::kernels::best_simd_level()));
+    if (o.profile) {
+      run_w1_profile(o);
+      return 0;
+    }
     const std::vector<std::string> all{"w1", "w2", "w3"};
     for (const std::string& w : o.workload == "all" ? all : std::vector<std::string>{o.workload}) {
       const Clock::time_point start = Clock::now();

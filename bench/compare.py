@@ -9,7 +9,10 @@ Runs, one process per figure so that each has its own peak memory:
      figure), W2 and W3 at --threads;
   3. ../shared/bench/torch_ref.py with Debian's /usr/bin/python3 at its best 2-core setting
      (--threads N --blas-threads 1 --malloc-keep): the same workloads.
-Every command runs under a small wrapper that reports the child's peak resident memory
+OpenBLAS 0.3.21 (Debian 12) does not know recent Xeons and falls back to its generic "Prescott"
+kernels (4x slower sgemm); --openblas-coretype auto (the default) then sets OPENBLAS_CORETYPE to
+SkylakeX (AVX-512) or Haswell (AVX2) for both frameworks alike (PyTorch's Linear layers use the
+same OpenBLAS), and the table says so. Every command runs under a small wrapper that reports the child's peak resident memory
 (wait4 ru_maxrss), and with --quiet under ../shared/bench/quiet_run.py, which waits for an idle
 machine and repeats runs that other processes disturbed. Prints a markdown table with one row per
 goal of issue 4, each marked met or NOT MET, and saves every raw JSON line with --json FILE.
@@ -53,6 +56,8 @@ def parse_args():
     p.add_argument("--tries", type=int, default=3, help="quiet_run.py --tries")
     p.add_argument("--skip-torch", action="store_true")
     p.add_argument("--json", help="also write every raw result line to this file")
+    p.add_argument("--openblas-coretype", default="auto",
+                   help="OPENBLAS_CORETYPE for every run: auto, none, or a core name")
     return p.parse_args()
 
 
@@ -115,6 +120,42 @@ def fma_peak(runner, build):
     return peak  # threads -> GFLOP/s (the wider of fma256 / fma512)
 
 
+def cpu_flags():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def openblas_coretype(choice):
+    """The OPENBLAS_CORETYPE to export (None: leave the environment alone)."""
+    if choice == "none":
+        return None
+    if choice != "auto":
+        return choice
+    if "OPENBLAS_CORETYPE" in os.environ:
+        return os.environ["OPENBLAS_CORETYPE"]
+    import ctypes
+    try:
+        lib = ctypes.CDLL("libopenblas.so.0")
+        lib.openblas_get_corename.restype = ctypes.c_char_p
+        name = lib.openblas_get_corename().decode()
+    except (OSError, AttributeError):
+        return None
+    if name.lower() not in ("prescott", "core2", "nehalem", "katmai", "unknown"):
+        return None  # OpenBLAS knows this CPU
+    flags = cpu_flags()
+    if "avx512f" in flags:
+        return "SkylakeX"
+    if "avx2" in flags and "fma" in flags:
+        return "Haswell"
+    return None
+
+
 def by(results, **match):
     return [r for r in results if all(r.get(k) == v for k, v in match.items())]
 
@@ -154,6 +195,9 @@ def main():
         return rss_wrap(cmd[1:] if cmd[:1] == ["--"] else cmd)
     args = parse_args()
 
+    coretype = openblas_coretype(args.openblas_coretype)
+    if coretype:
+        os.environ["OPENBLAS_CORETYPE"] = coretype
     runner = Runner(args)
     bench = os.path.join(args.build, "bench", "cnnkit_bench")
     torch_ref = os.path.join(args.shared, "bench", "torch_ref.py")
@@ -229,7 +273,9 @@ def main():
     print(f"Machine: {cpu_model()}, {os.cpu_count()} cores; fp32 FMA peak "
           + ", ".join(f"{v:.0f} GFLOP/s on {k} thread(s)" for k, v in sorted(peak.items())))
     print(f"Threads: {args.threads}; W1 epochs: {args.epochs}; seed {args.seed}; "
-          f"{'quiet_run.py' if args.quiet else 'no idle check (--quiet not given)'}")
+          f"{'quiet_run.py' if args.quiet else 'no idle check (--quiet not given)'}; "
+          f"OPENBLAS_CORETYPE={coretype or os.environ.get('OPENBLAS_CORETYPE', '(unset)')} "
+          "for both frameworks")
     print()
     table.print()
     if runner.notes:

@@ -67,12 +67,12 @@ void run(benchmark::State& state, const ConvGeometry& g, Path path, bool backwar
   for (auto _ : state) {
     if (path == Path::kGemm) {
       if (backward) {
-        cnnkit::kernels::conv2d_backward(g, b.input.data(), b.weights.data(), b.error.data(),
-                                         b.input_error.data(), b.weight_gradient.data(),
-                                         b.bias_gradient.data(), b.workspace);
+        cnnkit::kernels::conv2d_backward_gemm(g, b.input.data(), b.weights.data(), b.error.data(),
+                                              b.input_error.data(), b.weight_gradient.data(),
+                                              b.bias_gradient.data(), b.workspace);
       } else {
-        cnnkit::kernels::conv2d_forward(g, b.input.data(), b.weights.data(), b.bias.data(),
-                                        b.output.data(), b.workspace);
+        cnnkit::kernels::conv2d_forward_gemm(g, b.input.data(), b.weights.data(), b.bias.data(),
+                                             b.output.data(), b.workspace);
       }
     } else if (backward) {
       cnnkit::kernels::conv2d_backward_fast(g, b.input.data(), b.weights.data(), b.error.data(),

@@ -1,9 +1,12 @@
+// gradient_check: the analytic gradients of one backward pass against central finite differences
+// (f(v + h) - f(v - h)) / 2h of the loss, element by element, for the input and every parameter.
 #include "cnnkit/gradient_check.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <limits>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -23,6 +26,14 @@ double GradientCheckResult::worst() const {
 namespace {
 
 constexpr const char* kComponent = "gradient_check";
+
+// "1e-09", "-0.5": std::to_string would print 1e-9 as 0.000000.
+template <typename T>
+std::string format(T value) {
+  std::ostringstream out;
+  out << value;
+  return out.str();
+}
 
 // The loss of one forward pass through the chain: the function whose derivatives are checked.
 template <typename T>
@@ -70,9 +81,9 @@ template <typename T>
 GradientCheckResult gradient_check(const std::vector<Layer<T>*>& layers, Loss<T>& loss,
                                    const Tensor<T>& input, const Tensor<T>& label, T step,
                                    T absolute_floor) {
-  detail::require(step > T(0), kComponent, "a step above 0", std::to_string(step));
+  detail::require(step > T(0), kComponent, "a step above 0", format(step));
   detail::require(absolute_floor >= T(0), kComponent, "an absolute_floor of at least 0",
-                  std::to_string(absolute_floor));
+                  format(absolute_floor));
   for (std::size_t l = 0; l < layers.size(); ++l) {
     detail::require(layers[l] != nullptr, kComponent, "a layer at every position",
                     "none at layer " + std::to_string(l));

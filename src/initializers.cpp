@@ -2,6 +2,7 @@
 // engine (random.hpp), so set_seed() makes the initial weights of a run repeatable.
 #include "cnnkit/initializers.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <string>
@@ -42,7 +43,12 @@ std::unique_ptr<Initializer<T>> Constant<T>::clone() const {
 template <typename T>
 Tensor<T> UniformRandom<T>::initialize(const Shape& shape, std::size_t /*fan_in*/,
                                        std::size_t /*fan_out*/) {
-  return draw<T>(shape, std::uniform_real_distribution<T>(T(0), T(1)));
+  Tensor<T> tensor = draw<T>(shape, std::uniform_real_distribution<T>(T(0), T(1)));
+  // The standard lets the distribution round up to exactly 1 (LWG 2524; libstdc++ guards
+  // against it, other libraries may not): keep the promised half-open interval everywhere.
+  const T below_one = std::nextafter(T(1), T(0));
+  for (T& value : tensor) value = std::min(value, below_one);
+  return tensor;
 }
 
 template <typename T>

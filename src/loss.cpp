@@ -1,3 +1,6 @@
+// The losses (the basic framework the lecture builds on), summed over the batch:
+//   CrossEntropyLoss: L = sum_b -log(y_b,k + eps) at the true class k, E = -label / (y + eps)
+//   L2Loss:           L = sum (y - label)^2,                            E = 2 (y - label)
 #include "cnnkit/loss.hpp"
 
 #include <cmath>

@@ -78,18 +78,23 @@ T NeuralNetwork<T>::forward() {
                            ": expected at least one layer (append_layer), got none");
   }
 
+  // Until this pass has reached the loss, backward() has nothing consistent to start from: the
+  // layers may already hold this batch while the label would still be the last one's.
+  label_ = Tensor<T>();
   Batch<T> batch = data_layer_->next();
   Tensor<T> output = std::move(batch.input);
   for (std::size_t i = 0; i < layers_.size(); ++i) {
     output = forward_layer(*layers_[i], i, output, caller);
   }
-  label_ = std::move(batch.label);
+  T loss = 0;
   try {
-    return loss_layer_->forward(output, label_);
+    loss = loss_layer_->forward(output, batch.label);
   } catch (const std::invalid_argument& error) {
     throw std::invalid_argument(std::string(caller) + ": loss (" + loss_layer_->type() +
                                 ") rejected the prediction and label: " + error.what());
   }
+  label_ = std::move(batch.label);
+  return loss;
 }
 
 template <typename T>

@@ -166,7 +166,8 @@ Adam<T>::Adam(T learning_rate, T mu, T rho, T epsilon)
   require_learning_rate(learning_rate, "Adam");
   require_unit_interval(mu, "Adam", "mu");
   require_unit_interval(rho, "Adam", "rho");
-  detail::require(epsilon >= T(0) && std::isfinite(epsilon), "Adam", "a finite epsilon >= 0",
+  // eps > 0: with eps = 0 a weight whose gradients were all 0 so far gets 0 / 0 = NaN.
+  detail::require(epsilon > T(0) && std::isfinite(epsilon), "Adam", "a finite epsilon > 0",
                   format(epsilon));
 }
 

@@ -9,8 +9,12 @@ RandomEngine& engine_instance() {
 }
 }  // namespace
 
-void set_seed(std::uint64_t seed) { engine_instance().seed(seed); }
+void set_seed(std::uint64_t seed) {
+  engine_instance().seed(seed);
+}
 
-RandomEngine& random_engine() { return engine_instance(); }
+RandomEngine& random_engine() {
+  return engine_instance();
+}
 
 }  // namespace cnnkit

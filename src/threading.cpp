@@ -18,6 +18,8 @@ void set_num_threads(std::size_t threads) {
   openblas_set_num_threads(1);
 }
 
-std::size_t num_threads() { return static_cast<std::size_t>(omp_get_max_threads()); }
+std::size_t num_threads() {
+  return static_cast<std::size_t>(omp_get_max_threads());
+}
 
 }  // namespace cnnkit

@@ -181,5 +181,28 @@ TEST(ConvErrors, SetWeightsOrBiasOfWrongShape) {
   EXPECT_EQ(layer.bias().shape(), (Shape{4}));
 }
 
+TEST(ConvErrors, ParametersReshapedFromOutsideAreRefused) {
+  // parameters() hands out the tensors themselves; the kernels must never see a wrong shape.
+  Conv<double> layer({1}, {1, 3, 3}, 2);
+  const Tensor<double> input({1, 1, 4, 4}, 1.0);
+  layer.parameters()[0]->value = Tensor<double>({2, 9});
+  expect_throw_with<std::invalid_argument>([&] { layer.forward(input); },
+                                           {"Conv", "weights of shape [2, 1, 3, 3]", "[2, 9]"});
+  layer.set_weights(Tensor<double>({2, 1, 3, 3}, 1.0));
+  layer.parameters()[1]->value = Tensor<double>({3});
+  expect_throw_with<std::invalid_argument>([&] { layer.forward(input); },
+                                           {"Conv", "bias of shape [2]", "[3]"});
+  layer.set_bias(Tensor<double>({2}, 0.5));
+  // A gradient tensor of another shape is rebuilt before backward() writes it.
+  layer.parameters()[0]->gradient = Tensor<double>({1});
+  layer.forward(input);
+  layer.backward(Tensor<double>({1, 2, 4, 4}, 1.0));
+  // Each tap of the all-ones error over a 4x4 image of ones counts the positions where that tap
+  // lands inside the image: 3 * 3 for a corner tap, 3 * 4 for an edge tap, 4 * 4 for the centre.
+  EXPECT_EQ(layer.gradient_weights(),
+            Tensor<double>({2, 1, 3, 3}, std::vector<double>{9, 12, 9, 12, 16, 12, 9, 12, 9,  //
+                                                             9, 12, 9, 12, 16, 12, 9, 12, 9}));
+}
+
 }  // namespace
 }  // namespace cnnkit

@@ -91,6 +91,53 @@ TEST(FullyConnected, OptimizerUpdatesAfterTheInputErrorUsedTheOldWeights) {
       1e-12);
 }
 
+TEST(FullyConnected, WeightsAndBiasGetSeparateOptimizerCopies) {
+  // Lecture: "Make the bias and weights of every layer have a copy of the optimizer". Adam keeps
+  // moments shaped like its tensor, so one shared copy would refuse the second tensor.
+  FullyConnected<double> layer = worked_layer();
+  layer.set_optimizer(Adam<double>(0.1, 0.9, 0.999));
+  const std::vector<Parameter<double>*> parameters = layer.parameters();
+  ASSERT_NE(parameters[0]->optimizer, nullptr);
+  ASSERT_NE(parameters[1]->optimizer, nullptr);
+  EXPECT_NE(parameters[0]->optimizer.get(), parameters[1]->optimizer.get());
+  layer.forward(kInput);
+  layer.backward(kError);
+  // Adam's first step moves every weight with a nonzero gradient by eta = 0.1 against its sign
+  // (v^ / sqrt(r^) = g / |g|); the bias gradient [0, 2.5] moves only the second bias.
+  expect_tensor_near(
+      layer.weights(),
+      Tensor<double>({4, 2}, std::vector<double>{1.1, -0.1, 0.1, 0.9, 1.1, -1.1, 0.5, -0.6}), 1e-7);
+  EXPECT_EQ(dynamic_cast<const Adam<double>&>(*parameters[0]->optimizer).step(), 1u);
+  EXPECT_EQ(dynamic_cast<const Adam<double>&>(*parameters[1]->optimizer).step(), 1u);
+}
+
+TEST(FullyConnected, ParametersReshapedFromOutsideAreRefused) {
+  // parameters() hands out the tensors themselves; a wrong shape put there must not make the
+  // matrix products read or write past the end.
+  FullyConnected<double> layer = worked_layer();
+  layer.parameters()[0]->value = Tensor<double>({2, 2});
+  expect_throw_with<std::invalid_argument>([&] { layer.forward(kInput); },
+                                           {"FullyConnected", "weights of shape [3, 2]", "[2, 2]"});
+  expect_throw_with<std::invalid_argument>([&] { (void)layer.weights(); },
+                                           {"FullyConnected", "[3, 2]", "got [2, 2]"});
+  // set_weights() replaces both tensors whole and so repairs the layer.
+  layer.set_weights(kWeights);
+  EXPECT_EQ(layer.weights(), kWeights);
+  layer.parameters()[1]->value = Tensor<double>({3});
+  expect_throw_with<std::invalid_argument>([&] { layer.forward(kInput); },
+                                           {"FullyConnected", "bias of shape [1, 2]", "[3]"});
+  layer.set_weights(kWeights);
+  // A gradient tensor of another shape is rebuilt by backward() before it is written.
+  layer.parameters()[0]->gradient = Tensor<double>({1});
+  expect_throw_with<std::invalid_argument>([&] { (void)layer.gradient_weights(); },
+                                           {"FullyConnected", "[3, 2]", "got [1]"});
+  layer.forward(kInput);
+  layer.backward(kError);
+  expect_tensor_near(layer.gradient_weights(),
+                     Tensor<double>({4, 2}, std::vector<double>{-3, 4, -3, 6.5, -3, 9, 0, 2.5}),
+                     1e-12);
+}
+
 TEST(FullyConnected, FrozenLayerKeepsItsWeights) {
   FullyConnected<double> layer = worked_layer();
   layer.set_optimizer(Sgd<double>(0.5));
@@ -223,9 +270,9 @@ TEST(FullyConnected, GradientCheck) {
 
 TEST(FullyConnected, BadArguments) {
   expect_throw_with<std::invalid_argument>([] { FullyConnected<float>(0, 3); },
-                                           {"FullyConnected", "input_size", "0"});
+                                           {"FullyConnected: expected input_size above 0, got 0"});
   expect_throw_with<std::invalid_argument>([] { FullyConnected<float>(3, 0); },
-                                           {"FullyConnected", "output_size", "0"});
+                                           {"FullyConnected: expected output_size above 0, got 0"});
   FullyConnected<double> layer = worked_layer();
   expect_throw_with<std::logic_error>([&] { layer.backward(kError); },
                                       {"FullyConnected", "forward"});
@@ -238,9 +285,9 @@ TEST(FullyConnected, BadArguments) {
       [&] {
         layer.forward(Tensor<double>({2, 3, 1}));
       },
-      {"FullyConnected", "[2, 3, 1]"});
+      {"FullyConnected", "[batch, 3]", "[2, 3, 1]"});
   expect_throw_with<std::invalid_argument>([&] { layer.forward(Tensor<double>({3})); },
-                                           {"FullyConnected", "[3]"});
+                                           {"FullyConnected", "[batch, 3]", "got [3]"});
   layer.forward(kInput);
   expect_throw_with<std::invalid_argument>(
       [&] {

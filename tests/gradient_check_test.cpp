@@ -170,6 +170,14 @@ TEST(GradientCheck, RejectsNullLayerAndBadStep) {
   EXPECT_THROW(gradient_check<double>({nullptr}, loss, kInput, kLabel), std::invalid_argument);
   ScaleLayer layer;
   EXPECT_THROW(gradient_check<double>({&layer}, loss, kInput, kLabel, 0.0), std::invalid_argument);
+  try {
+    gradient_check<double>({&layer}, loss, kInput, kLabel, -1e-9);
+    FAIL() << "expected std::invalid_argument";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("gradient_check: expected a step above 0, got -1e-09"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 // Uniform in [-1, 1), reproducible: weights with both signs so that some ReLUs are off.

@@ -107,7 +107,10 @@ TEST(InitializersXavier, RejectsZeroFans) {
   try {
     xavier.initialize({2, 2}, 0, 0);
   } catch (const std::invalid_argument& error) {
-    EXPECT_NE(std::string(error.what()).find("Xavier"), std::string::npos) << error.what();
+    EXPECT_NE(std::string(error.what())
+                  .find("Xavier: expected fan_in + fan_out > 0, got fan_in = 0, fan_out = 0"),
+              std::string::npos)
+        << error.what();
   }
 }
 
@@ -132,7 +135,8 @@ TEST(InitializersHe, FloatKolmogorovSmirnovAndZeroFanIn) {
   try {
     he.initialize({2}, 0, 5);
   } catch (const std::invalid_argument& error) {
-    EXPECT_NE(std::string(error.what()).find("He: expected fan_in > 0"), std::string::npos)
+    EXPECT_NE(std::string(error.what()).find("He: expected fan_in > 0, got fan_in = 0"),
+              std::string::npos)
         << error.what();
   }
 }

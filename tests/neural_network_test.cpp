@@ -261,7 +261,14 @@ TEST(NeuralNetwork, RejectsNullPointers) {
   EXPECT_THROW(net.set_data_layer(nullptr), std::invalid_argument);
   EXPECT_THROW(net.set_loss_layer(nullptr), std::invalid_argument);
   const std::string message = message_of<std::invalid_argument>([&] { net.append_layer(nullptr); });
-  EXPECT_NE(message.find("NeuralNetwork::append_layer"), std::string::npos) << message;
+  EXPECT_NE(message.find("NeuralNetwork::append_layer: expected a layer, got nullptr"),
+            std::string::npos)
+      << message;
+  const std::string loss_message =
+      message_of<std::invalid_argument>([&] { net.set_loss_layer(nullptr); });
+  EXPECT_NE(loss_message.find("NeuralNetwork::set_loss_layer: expected a loss layer, got nullptr"),
+            std::string::npos)
+      << loss_message;
   EXPECT_TRUE(net.layers().empty());
 }
 
@@ -306,6 +313,37 @@ TEST(NeuralNetwork, StopsAtNaNInput) {
   EXPECT_NE(message.find("loss became NaN at iteration 1"), std::string::npos) << message;
   // Stopped before backward: the weight never saw the NaN.
   EXPECT_EQ(log, (Log{"forward a", "loss forward"}));
+}
+
+// The label (1, 2) does not fit the prediction (1, 1): the loss refuses it.
+template <typename T>
+class MismatchedData : public DataLayer<T> {
+ public:
+  Batch<T> next() override { return {Tensor<T>({1, 1}, T(1)), Tensor<T>({1, 2}, T(1))}; }
+};
+
+TEST(NeuralNetwork, BackwardAfterAFailedForwardIsRefused) {
+  Log log;
+  std::size_t batches = 0;
+  NeuralNetwork<double> net(Sgd<double>(0.1), Constant<double>(0.5), Constant<double>(0.0));
+  auto scale = std::make_unique<Scale<double>>("a", &log);
+  const Scale<double>* layer = scale.get();
+  net.append_layer(std::move(scale));
+  net.set_data_layer(std::make_unique<FixedData<double>>(2.0, 3.0, &batches));
+  net.set_loss_layer(std::make_unique<L2Loss<double>>());
+  EXPECT_NEAR(net.forward(), 4.0, 1e-12);  // (0.5 * 2 - 3)^2
+
+  // The next batch gets through the layer but not through the loss: backward() must not pair
+  // the layer's new cache with the old label.
+  net.set_data_layer(std::make_unique<MismatchedData<double>>());
+  const std::string forward_message = message_of<std::invalid_argument>([&] { net.forward(); });
+  EXPECT_NE(forward_message.find("NeuralNetwork::forward: loss (L2Loss)"), std::string::npos)
+      << forward_message;
+  const std::string message = message_of<std::logic_error>([&] { net.backward(); });
+  EXPECT_NE(message.find("NeuralNetwork::backward: expected forward() before backward()"),
+            std::string::npos)
+      << message;
+  EXPECT_EQ(layer->weight(), 0.5);  // nothing was updated
 }
 
 }  // namespace

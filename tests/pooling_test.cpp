@@ -196,8 +196,9 @@ TEST(Pooling, GradientCheckOverlapping) {
 }
 
 TEST(Pooling, BadConstructorArguments) {
-  expect_throw_with<std::invalid_argument>([] { Pooling<float>({0}, {2}); },
-                                           {"Pooling", "stride_shape", "[0]"});
+  expect_throw_with<std::invalid_argument>(
+      [] { Pooling<float>({0}, {2}); },
+      {"Pooling", "stride_shape of 1 or 2 values, each above 0", "got [0]"});
   expect_throw_with<std::invalid_argument>(
       [] {
         Pooling<float>({1, 2, 3}, {2});

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "cnnkit/tensor.hpp"
+#include "layer_test_helpers.hpp"
 
 namespace cnnkit {
 namespace {
@@ -38,11 +39,12 @@ TEST(Tensor, MultiIndexChecksRankAndBounds) {
 
 TEST(Tensor, ValuesOfWrongLengthThrow) {
   EXPECT_THROW(Tensor<float>({2, 2}, std::vector<float>{1, 2, 3}), std::invalid_argument);
-  try {
-    Tensor<float>({2, 2}, std::vector<float>{1, 2, 3});
-  } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find("[2, 2]"), std::string::npos) << e.what();
-  }
+  testing::expect_throw_with<std::invalid_argument>(
+      [] {
+        Tensor<float>({2, 2}, std::vector<float>{1, 2, 3});
+      },
+      {"Tensor: expected 4 values for shape [2, 2], got 3"});
+  EXPECT_EQ(Tensor<double>({2, 2}, std::vector<double>{1, 2, 3, 4})(1, 0), 3.0);
 }
 
 TEST(Tensor, ReshapeKeepsValuesAndRejectsNewCount) {
@@ -52,6 +54,15 @@ TEST(Tensor, ReshapeKeepsValuesAndRejectsNewCount) {
   EXPECT_EQ(r(2, 1), 6.0f);
   EXPECT_EQ(r(1, 0), 3.0f);
   EXPECT_THROW(t.reshaped({4, 2}), std::invalid_argument);
+  testing::expect_throw_with<std::invalid_argument>(
+      [&] {
+        t.reshaped({4, 2});
+      },
+      {"Tensor::reshaped", "6 elements", "[2, 3]", "got [4, 2]"});
+  // The rvalue overload moves the values and checks the same way.
+  Tensor<float> moved = t;
+  EXPECT_EQ(std::move(moved).reshaped({6}).values(), t.values());
+  EXPECT_THROW(Tensor<float>({2, 3}).reshaped({5}), std::invalid_argument);
 }
 
 TEST(Tensor, DefaultIsEmpty) {
@@ -60,7 +71,9 @@ TEST(Tensor, DefaultIsEmpty) {
   EXPECT_TRUE(t.empty());
 }
 
-TEST(Shape, PrintsAsList) { EXPECT_EQ(to_string(Shape{2, 3, 5}), "[2, 3, 5]"); }
+TEST(Shape, PrintsAsList) {
+  EXPECT_EQ(to_string(Shape{2, 3, 5}), "[2, 3, 5]");
+}
 
 }  // namespace
 }  // namespace cnnkit

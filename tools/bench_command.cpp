@@ -77,8 +77,8 @@ double median_seconds(const BenchArgs& args, Step&& step) {
 int run_bench(const BenchArgs& args) {
   if (args.batch == 0 || args.iterations == 0 || args.repeats == 0) {
     throw UsageError("expected --batch, --iterations and --repeats of at least 1, got " +
-                     std::to_string(args.batch) + ", " + std::to_string(args.iterations) +
-                     " and " + std::to_string(args.repeats));
+                     std::to_string(args.batch) + ", " + std::to_string(args.iterations) + " and " +
+                     std::to_string(args.repeats));
   }
   set_num_threads(args.threads);
   const ModelDescription description = resolve_model_description(args.model);
@@ -125,8 +125,7 @@ Command add_bench_command(CLI::App& app) {
   bench->add_option("--model", args->model, "Preset or model JSON file")->required();
   bench->add_option("--batch", args->batch, "Samples per batch")->capture_default_str();
   bench->add_option("--threads", args->threads, "Threads (0: all cores)")->capture_default_str();
-  bench->add_option("--iterations", args->iterations, "Steps per timed run")
-      ->capture_default_str();
+  bench->add_option("--iterations", args->iterations, "Steps per timed run")->capture_default_str();
   bench->add_option("--repeats", args->repeats, "Timed runs (the median is reported)")
       ->capture_default_str();
   bench->add_option("--warmup", args->warmup, "Untimed steps first")->capture_default_str();

@@ -31,10 +31,11 @@ Command add_train_command(CLI::App& app);
 Command add_eval_command(CLI::App& app);
 Command add_predict_command(CLI::App& app);
 Command add_summary_command(CLI::App& app);
+Command add_bench_command(CLI::App& app);
 
 // Every command, in the order `cnnkit --help` lists them. A new command is tools/<name>.cpp
 // defining add_<name>_command (declared above) plus its entry here.
 inline constexpr std::array kCommands{&add_train_command, &add_eval_command, &add_predict_command,
-                                      &add_summary_command};
+                                      &add_summary_command, &add_bench_command};
 
 }  // namespace cnnkit::cli

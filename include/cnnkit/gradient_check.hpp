@@ -12,8 +12,8 @@
 namespace cnnkit {
 
 struct GradientCheckEntry {
-  std::string what;             // "input", "layer 0 (Conv) weights", ...
-  double max_relative_error;    // worst element of that tensor
+  std::string what;           // "input", "layer 0 (Conv) weights", ...
+  double max_relative_error;  // worst element of that tensor
 };
 
 struct GradientCheckResult {
@@ -27,8 +27,8 @@ struct GradientCheckResult {
 // Layers must have no optimizer set (so backward() leaves their weights alone).
 template <typename T>
 GradientCheckResult gradient_check(const std::vector<Layer<T>*>& layers, Loss<T>& loss,
-                                   const Tensor<T>& input, const Tensor<T>& label,
-                                   T step = T(1e-5), T absolute_floor = T(1e-9));
+                                   const Tensor<T>& input, const Tensor<T>& label, T step = T(1e-5),
+                                   T absolute_floor = T(1e-9));
 
 extern template GradientCheckResult gradient_check<float>(const std::vector<Layer<float>*>&,
                                                           Loss<float>&, const Tensor<float>&,

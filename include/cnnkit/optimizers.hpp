@@ -79,6 +79,8 @@ class SgdWithMomentum : public Optimizer<T> {
 template <typename T>
 class Adam : public Optimizer<T> {
  public:
+  // learning_rate > 0, mu and rho in [0, 1), epsilon > 0 (all finite), else
+  // std::invalid_argument.
   Adam(T learning_rate, T mu, T rho, T epsilon = T(1e-8));
   std::unique_ptr<Optimizer<T>> clone() const override;
   std::string name() const override { return "Adam"; }
@@ -98,8 +100,8 @@ class Adam : public Optimizer<T> {
   T mu_;
   T rho_;
   T epsilon_;
-  Tensor<T> v_;  // first moment
-  Tensor<T> r_;  // second moment
+  Tensor<T> v_;          // first moment
+  Tensor<T> r_;          // second moment
   std::uint64_t k_ = 0;  // updates so far: the exponent of the bias correction
 };
 

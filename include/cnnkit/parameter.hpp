@@ -14,15 +14,13 @@ namespace cnnkit {
 template <typename T>
 struct Parameter {
   Parameter(std::string parameter_name, Tensor<T> initial_value)
-      : name(std::move(parameter_name)),
-        value(std::move(initial_value)),
-        gradient(value.shape()) {}
+      : name(std::move(parameter_name)), value(std::move(initial_value)), gradient(value.shape()) {}
 
   std::string name;  // "weights" or "bias"
   Tensor<T> value;
-  Tensor<T> gradient;                     // written by the layer's backward()
+  Tensor<T> gradient;                       // written by the layer's backward()
   std::unique_ptr<Optimizer<T>> optimizer;  // none: gradients are computed, value stays
-  bool frozen = false;                    // a frozen parameter is never updated
+  bool frozen = false;                      // a frozen parameter is never updated
 
   void set_optimizer(const Optimizer<T>& prototype) { optimizer = prototype.clone(); }
 

@@ -24,8 +24,8 @@ class Tensor {
   using value_type = T;
 
   Tensor() = default;
-  explicit Tensor(Shape shape);        // zero-filled
-  Tensor(Shape shape, T fill);         // every element = fill
+  explicit Tensor(Shape shape);                // zero-filled
+  Tensor(Shape shape, T fill);                 // every element = fill
   Tensor(Shape shape, std::vector<T> values);  // throws if values.size() != element_count(shape)
 
   const Shape& shape() const noexcept { return shape_; }

@@ -1,4 +1,7 @@
-// The fast convolution kernels: the lecture's "Matrix implementation". Each sample's padded
+// The convolution entry points. float goes to the SIMD direct-convolution kernels
+// (conv2d_fast.hpp: runtime AVX-512 / AVX2 dispatch) whenever they cover the CPU and geometry;
+// double and everything else take the im2col + GEMM path of this file, the lecture's
+// "Matrix implementation". Each sample's padded
 // input is lowered to a matrix (im2col) so that the convolution becomes one GEMM through BLAS:
 //   forward:  out_b (K, Y'X') = W (K, Cmn) * cols_b (Cmn, Y'X') + bias
 //   backward: "the same formulas as in a fully connected layer"
@@ -14,7 +17,9 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <type_traits>
 
+#include "kernels/conv2d_fast.hpp"
 #include "kernels/gemm.hpp"
 #include "kernels/im2col.hpp"
 
@@ -45,8 +50,8 @@ void grow(std::vector<T>& workspace, std::size_t size) {
 }  // namespace
 
 template <typename T>
-void conv2d_forward(const ConvGeometry& g, const T* input, const T* weights, const T* bias,
-                    T* output, std::vector<T>& workspace) {
+void conv2d_forward_gemm(const ConvGeometry& g, const T* input, const T* weights, const T* bias,
+                         T* output, std::vector<T>& workspace) {
   const std::size_t rows = lowered_rows(g);  // C*m*n
   const std::size_t cols = lowered_cols(g);  // Y'*X'
   if (cols == 0) return;                     // no output positions, nothing to write
@@ -75,9 +80,9 @@ void conv2d_forward(const ConvGeometry& g, const T* input, const T* weights, con
 }
 
 template <typename T>
-void conv2d_backward(const ConvGeometry& g, const T* input, const T* weights, const T* error,
-                     T* input_error, T* weight_gradient, T* bias_gradient,
-                     std::vector<T>& workspace) {
+void conv2d_backward_gemm(const ConvGeometry& g, const T* input, const T* weights, const T* error,
+                          T* input_error, T* weight_gradient, T* bias_gradient,
+                          std::vector<T>& workspace) {
   const std::size_t rows = lowered_rows(g);           // C*m*n
   const std::size_t cols = lowered_cols(g);           // Y'*X'
   const std::size_t weight_count = g.weights_size();  // K*C*m*n = K*rows
@@ -143,6 +148,42 @@ void conv2d_backward(const ConvGeometry& g, const T* input, const T* weights, co
     for (std::size_t i = 0; i < weight_count; ++i) weight_gradient[i] += partial[i];
   }
 }
+
+// The entry points: float goes to the SIMD direct-convolution kernels (conv2d_fast.hpp) when the
+// CPU and the geometry allow, everything else to the im2col + GEMM path above.
+template <typename T>
+void conv2d_forward(const ConvGeometry& g, const T* input, const T* weights, const T* bias,
+                    T* output, std::vector<T>& workspace) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (conv2d_forward_fast(g, input, weights, bias, output, workspace)) return;
+  }
+  conv2d_forward_gemm(g, input, weights, bias, output, workspace);
+}
+
+template <typename T>
+void conv2d_backward(const ConvGeometry& g, const T* input, const T* weights, const T* error,
+                     T* input_error, T* weight_gradient, T* bias_gradient,
+                     std::vector<T>& workspace) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (conv2d_backward_fast(g, input, weights, error, input_error, weight_gradient, bias_gradient,
+                             workspace)) {
+      return;
+    }
+  }
+  conv2d_backward_gemm(g, input, weights, error, input_error, weight_gradient, bias_gradient,
+                       workspace);
+}
+
+template void conv2d_forward_gemm<float>(const ConvGeometry&, const float*, const float*,
+                                         const float*, float*, std::vector<float>&);
+template void conv2d_forward_gemm<double>(const ConvGeometry&, const double*, const double*,
+                                          const double*, double*, std::vector<double>&);
+template void conv2d_backward_gemm<float>(const ConvGeometry&, const float*, const float*,
+                                          const float*, float*, float*, float*,
+                                          std::vector<float>&);
+template void conv2d_backward_gemm<double>(const ConvGeometry&, const double*, const double*,
+                                           const double*, double*, double*, double*,
+                                           std::vector<double>&);
 
 template void conv2d_forward<float>(const ConvGeometry&, const float*, const float*, const float*,
                                     float*, std::vector<float>&);

@@ -34,4 +34,15 @@ void conv2d_backward(const ConvGeometry& g, const T* input, const T* weights, co
                      T* input_error, T* weight_gradient, T* bias_gradient,
                      std::vector<T>& workspace);
 
+// The im2col + GEMM implementation behind the two above: what double, and float on CPUs or
+// geometries the SIMD kernels (conv2d_fast.hpp) do not cover, run. Same contract.
+template <typename T>
+void conv2d_forward_gemm(const ConvGeometry& g, const T* input, const T* weights, const T* bias,
+                         T* output, std::vector<T>& workspace);
+
+template <typename T>
+void conv2d_backward_gemm(const ConvGeometry& g, const T* input, const T* weights, const T* error,
+                          T* input_error, T* weight_gradient, T* bias_gradient,
+                          std::vector<T>& workspace);
+
 }  // namespace cnnkit::kernels

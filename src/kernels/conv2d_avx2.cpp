@@ -1,7 +1,7 @@
-// The fast float convolution kernels compiled for AVX2 + FMA (Haswell and later, Zen). Only this
-// file is built with those instructions (the pragma below), and conv2d_fast.cpp calls it only on
-// CPUs that have them, so one cnnkit binary runs on any x86-64 machine and uses the widest vectors
-// it finds.
+// The fast float convolution (and 2x2 max pooling) kernels compiled for AVX2 + FMA (Haswell and
+// later, Zen). Only this file is built with those instructions (the pragma below), and
+// conv2d_fast.cpp calls it only on CPUs that have them, so one cnnkit binary runs on any x86-64
+// machine and uses the widest vectors it finds.
 #include <omp.h>
 
 #include <algorithm>
@@ -22,6 +22,7 @@
 #define CNNKIT_SIMD_NAMESPACE avx2
 #include "kernels/conv2d_fast_blocks.hpp"
 #include "kernels/conv2d_fast_drivers.hpp"
+#include "kernels/pooling_simd.hpp"
 #undef CNNKIT_SIMD_NAMESPACE
 
 namespace cnnkit::kernels::detail {
@@ -36,6 +37,11 @@ void conv2d_backward_avx2(const FastBackwardPlan& plan, const float* input, cons
                           float* bias_gradient, float* workspace) {
   avx2::conv2d_backward_fast(plan, input, weights, error, input_error, weight_gradient,
                              bias_gradient, workspace);
+}
+
+void max_pool_2x2_avx2(const float* in, std::size_t in_x, std::size_t out_y, std::size_t out_x,
+                       float* out, std::uint32_t* arg) {
+  avx2::max_pool_2x2(in, in_x, out_y, out_x, out, arg);
 }
 
 }  // namespace cnnkit::kernels::detail

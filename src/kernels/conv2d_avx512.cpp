@@ -1,7 +1,7 @@
-// The fast float convolution kernels compiled for AVX-512 (Skylake-X and later, Zen 4). Only this
-// file is built with those instructions (the pragma below), and conv2d_fast.cpp calls it only on
-// CPUs that have them, so one cnnkit binary runs on any x86-64 machine and uses the widest vectors
-// it finds.
+// The fast float convolution (and 2x2 max pooling) kernels compiled for AVX-512 (Skylake-X and
+// later, Zen 4). Only this file is built with those instructions (the pragma below), and
+// conv2d_fast.cpp calls it only on CPUs that have them, so one cnnkit binary runs on any x86-64
+// machine and uses the widest vectors it finds.
 #include <omp.h>
 
 #include <algorithm>
@@ -25,6 +25,7 @@
 #define CNNKIT_SIMD_NAMESPACE avx512
 #include "kernels/conv2d_fast_blocks.hpp"
 #include "kernels/conv2d_fast_drivers.hpp"
+#include "kernels/pooling_simd.hpp"
 #undef CNNKIT_SIMD_NAMESPACE
 
 namespace cnnkit::kernels::detail {
@@ -39,6 +40,11 @@ void conv2d_backward_avx512(const FastBackwardPlan& plan, const float* input, co
                             float* bias_gradient, float* workspace) {
   avx512::conv2d_backward_fast(plan, input, weights, error, input_error, weight_gradient,
                                bias_gradient, workspace);
+}
+
+void max_pool_2x2_avx512(const float* in, std::size_t in_x, std::size_t out_y, std::size_t out_x,
+                         float* out, std::uint32_t* arg) {
+  avx512::max_pool_2x2(in, in_x, out_y, out_x, out, arg);
 }
 
 }  // namespace cnnkit::kernels::detail

@@ -5,6 +5,8 @@
 // conv2d_fast_plan.hpp; the blocks: conv2d_fast_blocks.hpp; the drivers: conv2d_fast_drivers.hpp.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -50,6 +52,11 @@ void conv2d_forward_avx2(const FastForwardPlan& plan, const float* input, const 
 void conv2d_backward_avx2(const FastBackwardPlan& plan, const float* input, const float* weights,
                           const float* error, float* input_error, float* weight_gradient,
                           float* bias_gradient, float* workspace);
+// 2x2 stride-2 max pooling of one plane (pooling_simd.hpp), for kernels/elementwise.cpp.
+void max_pool_2x2_avx512(const float* in, std::size_t in_x, std::size_t out_y, std::size_t out_x,
+                         float* out, std::uint32_t* arg);
+void max_pool_2x2_avx2(const float* in, std::size_t in_x, std::size_t out_y, std::size_t out_x,
+                       float* out, std::uint32_t* arg);
 }  // namespace detail
 
 }  // namespace cnnkit::kernels

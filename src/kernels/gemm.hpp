@@ -11,14 +11,14 @@ namespace cnnkit::kernels {
 enum class Transpose { kNo, kYes };
 
 template <typename T>
-void gemm(Transpose transpose_a, Transpose transpose_b, std::size_t m, std::size_t n,
-          std::size_t k, T alpha, const T* a, const T* b, T beta, T* c);
+void gemm(Transpose transpose_a, Transpose transpose_b, std::size_t m, std::size_t n, std::size_t k,
+          T alpha, const T* a, const T* b, T beta, T* c);
 
 // The same product with explicit leading dimensions (row strides) for sub-matrices.
 template <typename T>
-void gemm(Transpose transpose_a, Transpose transpose_b, std::size_t m, std::size_t n,
-          std::size_t k, T alpha, const T* a, std::size_t lda, const T* b, std::size_t ldb,
-          T beta, T* c, std::size_t ldc);
+void gemm(Transpose transpose_a, Transpose transpose_b, std::size_t m, std::size_t n, std::size_t k,
+          T alpha, const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c,
+          std::size_t ldc);
 
 // Plain triple loop with the same contract: the reference the tests hold BLAS to.
 template <typename T>

@@ -6,6 +6,7 @@
 #include <immintrin.h>
 
 #include <cstddef>
+#include <cstdint>
 
 namespace cnnkit::kernels::avx2 {
 
@@ -56,6 +57,31 @@ struct Simd {
       r[i] = _mm256_permute2f128_ps(s[i], s[i + 4], 0x20);
       r[i + 4] = _mm256_permute2f128_ps(s[i], s[i + 4], 0x31);
     }
+  }
+  // ---- for max pooling: int32 lanes of flat indices
+  using IReg = __m256i;
+  static IReg indices(int start, int step) {
+    return _mm256_add_epi32(
+        _mm256_set1_epi32(start),
+        _mm256_mullo_epi32(_mm256_set1_epi32(step), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)));
+  }
+  static IReg add(IReg a, int b) { return _mm256_add_epi32(a, _mm256_set1_epi32(b)); }
+  // Where candidate > best (strict: the earlier maximum wins ties): take it and its index.
+  static void keep_max(Reg& best, IReg& index, Reg candidate, IReg candidate_index) {
+    const Reg greater = _mm256_cmp_ps(candidate, best, _CMP_GT_OQ);
+    best = _mm256_blendv_ps(best, candidate, greater);
+    index = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(index),
+                                                 _mm256_castsi256_ps(candidate_index), greater));
+  }
+  static void store_first(std::uint32_t* p, IReg v, int n) {
+    _mm256_maskstore_epi32(reinterpret_cast<int*>(p), first(n), v);
+  }
+  // n <= 16 floats -> registers of the even- and odd-position ones.
+  static void load_even_odd(const float* p, int n, Reg& even, Reg& odd) {
+    const Reg a = load_first(p, n < 8 ? n : 8), b = load_first(p + 8, n > 8 ? n - 8 : 0);
+    const Reg e = _mm256_shuffle_ps(a, b, 0x88), o = _mm256_shuffle_ps(a, b, 0xdd);
+    even = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e), 0xd8));
+    odd = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(o), 0xd8));
   }
 };
 

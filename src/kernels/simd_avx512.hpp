@@ -6,6 +6,7 @@
 #include <immintrin.h>
 
 #include <cstddef>
+#include <cstdint>
 
 namespace cnnkit::kernels::avx512 {
 
@@ -67,6 +68,33 @@ struct Simd {
       r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
       r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd);
     }
+  }
+  // ---- for max pooling: int32 lanes of flat indices
+  using IReg = __m512i;
+  // start, start + step, start + 2*step, ...
+  static IReg indices(int start, int step) {
+    return _mm512_add_epi32(
+        _mm512_set1_epi32(start),
+        _mm512_mullo_epi32(_mm512_set1_epi32(step), _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9,
+                                                                      10, 11, 12, 13, 14, 15)));
+  }
+  static IReg add(IReg a, int b) { return _mm512_add_epi32(a, _mm512_set1_epi32(b)); }
+  // Where candidate > best (strict: the earlier maximum wins ties): take it and its index.
+  static void keep_max(Reg& best, IReg& index, Reg candidate, IReg candidate_index) {
+    const __mmask16 greater = _mm512_cmp_ps_mask(candidate, best, _CMP_GT_OQ);
+    best = _mm512_mask_blend_ps(greater, best, candidate);
+    index = _mm512_mask_blend_epi32(greater, index, candidate_index);
+  }
+  static void store_first(std::uint32_t* p, IReg v, int n) {
+    _mm512_mask_storeu_epi32(p, first(n), v);
+  }
+  // n <= 32 floats -> registers of the even- and odd-position ones.
+  static void load_even_odd(const float* p, int n, Reg& even, Reg& odd) {
+    const Reg a = load_first(p, n < 16 ? n : 16), b = load_first(p + 16, n > 16 ? n - 16 : 0);
+    even = _mm512_permutex2var_ps(
+        a, _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), b);
+    odd = _mm512_permutex2var_ps(
+        a, _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31), b);
   }
 };
 

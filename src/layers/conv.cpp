@@ -1,17 +1,21 @@
-// Conv<T>: the lecture's convolution layer. The layer checks shapes, keeps what backward()
-// needs and hands the arithmetic to kernels/conv2d (a 1-D convolution is the 2-D one with
-// x = 1 and n = 1, so both share one kernel).
+// Conv<T>: the lecture's convolution layer ("Convolution layer"). Cross-correlation, valid across
+// channels and "same" in space, followed by subsampling with the stride:
+//   forward:  out[b,k,i,j] = bias[k] + sum_{c,u,v} W[k,c,u,v] * x_pad[b,c, i*sy + u, j*sx + v]
+//   backward: "the same formulas as in a fully connected layer" on the lowered input:
+//             E_{n-1} = W^T E_n (upsampling followed by transposed convolution),
+//             nabla W = E_n X^T (correlate the channels of E_n with those of X),
+//             nabla bias[k] = sum of E_n over the batch and both spatial axes.
+// The layer checks shapes, keeps what backward() needs and hands the arithmetic to
+// kernels/conv2d (a 1-D convolution is the 2-D one with x = 1 and n = 1, so both share one
+// kernel).
 #include "cnnkit/layers/conv.hpp"
 
 #include <algorithm>
-#include <cmath>
-#include <random>
 #include <string>
 #include <string_view>
 #include <utility>
 
 #include "check.hpp"
-#include "cnnkit/random.hpp"
 #include "kernels/conv2d.hpp"
 
 namespace cnnkit {
@@ -76,15 +80,11 @@ kernels::ConvGeometry geometry(const Shape& input_shape, const Shape& stride_sha
   };
 }
 
-// Uniform in [0, 1) from the library's seeded engine.
+// Uniform in [0, 1) from the library's seeded engine (the lecture's "Uniform" initializer).
 template <typename T>
 Tensor<T> uniform_random(const Shape& shape) {
-  Tensor<T> tensor(shape);
-  std::uniform_real_distribution<T> uniform(T(0), T(1));
-  // Rounding inside the distribution can give exactly 1 for float; keep the interval half-open.
-  const T below_one = std::nextafter(T(1), T(0));
-  for (T& value : tensor) value = std::min(uniform(random_engine()), below_one);
-  return tensor;
+  UniformRandom<T> uniform;
+  return uniform.initialize(shape, 0, 0);  // the uniform initializer ignores the fans
 }
 
 }  // namespace

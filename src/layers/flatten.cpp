@@ -1,3 +1,6 @@
+// Flatten<T>: the lecture's flatten layer, which "linearizes each element in a batch":
+//   forward:  (batch, d1, d2, ...) -> (batch, d1*d2*...)
+//   backward: the error takes the input's shape back (the values are not touched)
 #include "cnnkit/layers/flatten.hpp"
 
 #include <cstddef>

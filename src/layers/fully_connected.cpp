@@ -1,13 +1,18 @@
+// FullyConnected<T>: the fully connected layer of the basic framework the lecture builds on, for a
+// batch x of shape (batch, input_size) stored row by row:
+//   forward:  y = x W + b                 (the lecture's y = W x with the bias as an extra input 1)
+//   backward: E_{n-1} = E_n W^T           (error for the layer below, with forward's W)
+//             grad W  = x^T E_n           (lecture: nabla W = E_n x^T, transposed for row-major)
+//             grad b  = sum over the batch of E_n
+// Only then do the weights and the bias take their optimizer steps.
 #include "cnnkit/layers/fully_connected.hpp"
 
 #include <algorithm>
-#include <cmath>
-#include <random>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "check.hpp"
-#include "cnnkit/random.hpp"
 #include "kernels/gemm.hpp"
 
 namespace cnnkit {
@@ -16,21 +21,16 @@ namespace {
 
 constexpr const char* kName = "FullyConnected";
 
-// A tensor of this shape, uniform in [0, 1) from the library's engine.
-template <typename T>
-Tensor<T> uniform_tensor(const Shape& shape) {
-  Tensor<T> tensor(shape);
-  std::uniform_real_distribution<T> uniform(T(0), T(1));
-  for (T& value : tensor) {
-    // std::uniform_real_distribution may round up to exactly 1 (LWG 2524); keep [0, 1).
-    value = std::min(uniform(random_engine()), std::nextafter(T(1), T(0)));
-  }
-  return tensor;
-}
-
 std::size_t checked_size(std::size_t size, const char* what) {
   detail::require(size > 0, kName, std::string(what) + " above 0", std::to_string(size));
   return size;
+}
+
+// Uniform in [0, 1) from the library's seeded engine (the lecture's "Uniform" initializer).
+template <typename T>
+Tensor<T> uniform_random(const Shape& shape, std::size_t fan_in, std::size_t fan_out) {
+  UniformRandom<T> uniform;
+  return uniform.initialize(shape, fan_in, fan_out);
 }
 
 }  // namespace
@@ -39,8 +39,8 @@ template <typename T>
 FullyConnected<T>::FullyConnected(std::size_t input_size, std::size_t output_size)
     : input_size_(checked_size(input_size, "input_size")),
       output_size_(checked_size(output_size, "output_size")),
-      weights_("weights", uniform_tensor<T>({input_size, output_size})),
-      bias_("bias", uniform_tensor<T>({1, output_size})) {}
+      weights_("weights", uniform_random<T>({input_size, output_size}, input_size, output_size)),
+      bias_("bias", uniform_random<T>({1, output_size}, input_size, output_size)) {}
 
 template <typename T>
 Shape FullyConnected<T>::output_shape(const Shape& input_shape) const {
@@ -58,8 +58,16 @@ std::size_t FullyConnected<T>::forward_flops(const Shape& input_shape) const {
 }
 
 template <typename T>
+void FullyConnected<T>::check_parameter_shapes() const {
+  // parameters() hands out the tensors themselves; the matrix products below trust these shapes.
+  detail::require_shape(weights_.value.shape(), {input_size_, output_size_}, kName, "weights");
+  detail::require_shape(bias_.value.shape(), {1, output_size_}, kName, "bias");
+}
+
+template <typename T>
 Tensor<T> FullyConnected<T>::forward(const Tensor<T>& input) {
   const Shape shape = output_shape(input.shape());
+  check_parameter_shapes();
   const std::size_t batch = shape[0];
   // Start every row at the bias, then add x W on top (the lecture's extra input column of ones).
   Tensor<T> output(shape);
@@ -79,13 +87,20 @@ Tensor<T> FullyConnected<T>::backward(const Tensor<T>& error_tensor) {
   detail::require_forward_done(input_.rank() == 2, kName);
   const std::size_t batch = input_.dim(0);
   detail::require_shape(error_tensor.shape(), {batch, output_size_}, kName, "error_tensor");
+  check_parameter_shapes();
+  if (weights_.gradient.shape() != weights_.value.shape()) {
+    weights_.gradient = Tensor<T>(weights_.value.shape());
+  }
+  if (bias_.gradient.shape() != bias_.value.shape()) {
+    bias_.gradient = Tensor<T>(bias_.value.shape());
+  }
 
   // E_{n-1} = E_n W^T: (batch, out) x (out, in), with the weights forward() used.
   Tensor<T> input_error({batch, input_size_});
   kernels::gemm<T>(kernels::Transpose::kNo, kernels::Transpose::kYes, batch, input_size_,
                    output_size_, T(1), error_tensor.data(), weights_.value.data(), T(0),
                    input_error.data());
-  // grad W = X^T E_n: (in, batch) x (batch, out).
+  // grad W = x^T E_n: (in, batch) x (batch, out).
   kernels::gemm<T>(kernels::Transpose::kYes, kernels::Transpose::kNo, input_size_, output_size_,
                    batch, T(1), input_.data(), error_tensor.data(), T(0), weights_.gradient.data());
   // grad b = column sums of E_n (the bias row sees an input of 1 in every sample).
@@ -104,15 +119,16 @@ void FullyConnected<T>::initialize(Initializer<T>& weights_init, Initializer<T>&
   Tensor<T> weights =
       weights_init.initialize({input_size_, output_size_}, input_size_, output_size_);
   Tensor<T> bias = bias_init.initialize({1, output_size_}, input_size_, output_size_);
-  detail::require_shape(weights.shape(), weights_.value.shape(), kName,
+  detail::require_shape(weights.shape(), {input_size_, output_size_}, kName,
                         "weights from the initializer");
-  detail::require_shape(bias.shape(), bias_.value.shape(), kName, "bias from the initializer");
+  detail::require_shape(bias.shape(), {1, output_size_}, kName, "bias from the initializer");
   weights_.value = std::move(weights);
   bias_.value = std::move(bias);
 }
 
 template <typename T>
 Tensor<T> FullyConnected<T>::weights() const {
+  check_parameter_shapes();
   Tensor<T> combined({input_size_ + 1, output_size_});
   std::copy(weights_.value.begin(), weights_.value.end(), combined.begin());
   std::copy(bias_.value.begin(), bias_.value.end(), combined.begin() + weights_.value.size());
@@ -123,13 +139,19 @@ template <typename T>
 void FullyConnected<T>::set_weights(const Tensor<T>& weights_with_bias_row) {
   detail::require_shape(weights_with_bias_row.shape(), {input_size_ + 1, output_size_}, kName,
                         "weights (with the bias as last row)");
-  const T* bias_row = weights_with_bias_row.data() + weights_.value.size();
-  std::copy(weights_with_bias_row.data(), bias_row, weights_.value.begin());
-  std::copy(bias_row, bias_row + output_size_, bias_.value.begin());
+  const auto bias_row = weights_with_bias_row.begin() + input_size_ * output_size_;
+  // New tensors rather than copies into the old buffers: those may have been reshaped through
+  // parameters().
+  weights_.value = Tensor<T>({input_size_, output_size_},
+                             std::vector<T>(weights_with_bias_row.begin(), bias_row));
+  bias_.value = Tensor<T>({1, output_size_}, std::vector<T>(bias_row, weights_with_bias_row.end()));
 }
 
 template <typename T>
 Tensor<T> FullyConnected<T>::gradient_weights() const {
+  detail::require_shape(weights_.gradient.shape(), {input_size_, output_size_}, kName,
+                        "weights gradient");
+  detail::require_shape(bias_.gradient.shape(), {1, output_size_}, kName, "bias gradient");
   Tensor<T> combined({input_size_ + 1, output_size_});
   std::copy(weights_.gradient.begin(), weights_.gradient.end(), combined.begin());
   std::copy(bias_.gradient.begin(), bias_.gradient.end(),

@@ -1,3 +1,8 @@
+// Pooling<T>: the lecture's max pooling ("Pooling layer"), 2-D and without padding:
+//   forward:  out[i, j] = max over the window starting at (i*sy, j*sx) of size py x px; the
+//             location of each maximum is stored ("we need to store the locations of the maxima")
+//   backward: "winner takes it all": each error goes to its window's maximum, zero elsewhere,
+//             "summed if the stride is smaller than the kernel size".
 #include "cnnkit/layers/pooling.hpp"
 
 #include <cstddef>
@@ -7,6 +12,7 @@
 #include <utility>
 
 #include "check.hpp"
+#include "kernels/elementwise.hpp"
 
 namespace cnnkit {
 
@@ -75,24 +81,8 @@ Tensor<T> Pooling<T>::forward(const Tensor<T>& input) {
     const T* in = input.data() + static_cast<std::size_t>(plane) * in_plane;
     T* out = output.data() + static_cast<std::size_t>(plane) * out_plane;
     std::uint32_t* arg = argmax_.data() + static_cast<std::size_t>(plane) * out_plane;
-    for (std::size_t oy = 0; oy < out_y; ++oy) {
-      for (std::size_t ox = 0; ox < out_x; ++ox) {
-        std::size_t best_index = oy * sy * in_x + ox * sx;
-        T best = in[best_index];
-        // Row-major scan with a strict '>': on ties the first maximum wins.
-        for (std::size_t wy = 0; wy < py; ++wy) {
-          const std::size_t row = (oy * sy + wy) * in_x + ox * sx;
-          for (std::size_t wx = 0; wx < px; ++wx) {
-            if (in[row + wx] > best) {
-              best = in[row + wx];
-              best_index = row + wx;
-            }
-          }
-        }
-        out[oy * out_x + ox] = best;
-        arg[oy * out_x + ox] = static_cast<std::uint32_t>(best_index);
-      }
-    }
+    // Row-major scan with a strict '>': on ties the first maximum wins.
+    kernels::max_pool_plane(in, in_x, py, px, sy, sx, out_y, out_x, out, arg);
   }
   input_shape_ = input.shape();
   return output;

@@ -1,3 +1,6 @@
+// SoftMax<T> (the basic framework the lecture builds on), row by row over (batch, categories):
+//   forward:  y_k = exp(x_k - max x) / sum_j exp(x_j - max x)
+//   backward: E_{n-1} = y * (E_n - sum_j E_n,j y_j)
 #include "cnnkit/layers/softmax.hpp"
 
 #include <algorithm>

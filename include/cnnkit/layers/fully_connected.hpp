@@ -1,7 +1,7 @@
 // FullyConnected: y = x W + b for a batch x of shape (batch, input_size).
-// The lecture writes the bias as the last row of one (input_size + 1, output_size) matrix; weights()
-// shows it that way, while the layer keeps the two parts as separate parameters so that each gets
-// its own optimizer copy and initializer.
+// The lecture writes the bias as the last row of one (input_size + 1, output_size) matrix;
+// weights() shows it that way, while the layer keeps the two parts as separate parameters so that
+// each gets its own optimizer copy and initializer.
 #pragma once
 
 #include "cnnkit/layer.hpp"
@@ -31,6 +31,9 @@ class FullyConnected : public Layer<T> {
   Tensor<T> gradient_weights() const;
 
  private:
+  // Throws std::invalid_argument if the parameters were given other shapes through parameters().
+  void check_parameter_shapes() const;
+
   std::size_t input_size_;
   std::size_t output_size_;
   Parameter<T> weights_;  // (input_size, output_size)

@@ -28,8 +28,8 @@ class Pooling : public Layer<T> {
   Shape stride_shape_;   // {sy, sx}
   Shape pooling_shape_;  // {py, px}
   Shape input_shape_;    // forward's input shape
-  std::vector<std::uint32_t> argmax_;  // per output element: flat index of its maximum in the
-                                       // input plane
+  // Per output element: the flat index of its maximum inside its input plane.
+  std::vector<std::uint32_t> argmax_;
 };
 
 extern template class Pooling<float>;

@@ -1,6 +1,7 @@
-// SoftMax over the last axis of (batch, categories): y_k = exp(x_k - max x) / sum_j exp(x_j - max x).
+// SoftMax over the last axis of (batch, categories):
+//   y_k = exp(x_k - max x) / sum_j exp(x_j - max x)
 // Shifting by the row maximum keeps exp() finite for any input. Backward:
-// E_{n-1} = y * (E_n - sum_j E_n,j y_j).
+//   E_{n-1} = y * (E_n - sum_j E_n,j y_j)
 #pragma once
 
 #include "cnnkit/layer.hpp"

@@ -1,0 +1,84 @@
+#include "kernels/elementwise.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+#include "kernels/conv2d_fast.hpp"
+
+namespace cnnkit::kernels {
+
+namespace {
+
+// Below this many elements a parallel region costs more than it saves.
+constexpr std::ptrdiff_t kParallelElements = 1 << 16;
+
+}  // namespace
+
+// Element-wise: each element is written by one thread, the same value on any thread count.
+template <typename T>
+void relu_forward(const T* x, T* y, std::size_t n) {
+  const auto count = static_cast<std::ptrdiff_t>(n);
+#pragma omp parallel for schedule(static) if (count >= kParallelElements)
+  for (std::ptrdiff_t i = 0; i < count; ++i) y[i] = x[i] > T(0) ? x[i] : T(0);
+}
+
+template <typename T>
+void relu_backward(const T* x, const T* error, T* input_error, std::size_t n) {
+  const auto count = static_cast<std::ptrdiff_t>(n);
+#pragma omp parallel for schedule(static) if (count >= kParallelElements)
+  for (std::ptrdiff_t i = 0; i < count; ++i) {
+    // Both values are read unconditionally, so the choice is a select, not a branch.
+    const T e = error[i];
+    input_error[i] = x[i] > T(0) ? e : T(0);
+  }
+}
+
+template <typename T>
+void max_pool_plane(const T* in, std::size_t in_x, std::size_t py, std::size_t px, std::size_t sy,
+                    std::size_t sx, std::size_t out_y, std::size_t out_x, T* out,
+                    std::uint32_t* arg) {
+  if constexpr (std::is_same_v<T, float>) {
+    // The common 2x2 window, stride 2: SIMD across output columns (pooling_simd.hpp).
+    if (py == 2 && px == 2 && sy == 2 && sx == 2) {
+      const SimdLevel level = best_simd_level();
+      if (level == SimdLevel::kAvx512) {
+        return detail::max_pool_2x2_avx512(in, in_x, out_y, out_x, out, arg);
+      }
+      if (level == SimdLevel::kAvx2)
+        return detail::max_pool_2x2_avx2(in, in_x, out_y, out_x, out, arg);
+    }
+  }
+  // Any window: a scan per output. (Branch-free selects measured slower here than the branch,
+  // which post-ReLU data predicts well.)
+  for (std::size_t oy = 0; oy < out_y; ++oy) {
+    for (std::size_t ox = 0; ox < out_x; ++ox) {
+      std::size_t index = oy * sy * in_x + ox * sx;
+      T best = in[index];
+      for (std::size_t wy = 0; wy < py; ++wy) {
+        const std::size_t row = (oy * sy + wy) * in_x + ox * sx;
+        for (std::size_t wx = 0; wx < px; ++wx) {
+          if (in[row + wx] > best) {  // strict: the first maximum wins ties
+            best = in[row + wx];
+            index = row + wx;
+          }
+        }
+      }
+      out[oy * out_x + ox] = best;
+      arg[oy * out_x + ox] = static_cast<std::uint32_t>(index);
+    }
+  }
+}
+
+template void relu_forward<float>(const float*, float*, std::size_t);
+template void relu_forward<double>(const double*, double*, std::size_t);
+template void relu_backward<float>(const float*, const float*, float*, std::size_t);
+template void relu_backward<double>(const double*, const double*, double*, std::size_t);
+template void max_pool_plane<float>(const float*, std::size_t, std::size_t, std::size_t,
+                                    std::size_t, std::size_t, std::size_t, std::size_t, float*,
+                                    std::uint32_t*);
+template void max_pool_plane<double>(const double*, std::size_t, std::size_t, std::size_t,
+                                     std::size_t, std::size_t, std::size_t, std::size_t, double*,
+                                     std::uint32_t*);
+
+}  // namespace cnnkit::kernels

@@ -1,0 +1,29 @@
+// Element-wise and pooling kernels of the ReLU and Pooling layers. ReLU's backward reads both
+// values before choosing, so the choice compiles to a select, not a branch that real activations
+// (signs close to random) mispredict every other element; 2x2 stride-2 max pooling of float runs
+// in SIMD registers (pooling_simd.hpp, runtime AVX-512 / AVX2 dispatch).
+// tests/elementwise_kernels_test.cpp holds them to the obvious definitions.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace cnnkit::kernels {
+
+// y = max(0, x) for n elements.
+template <typename T>
+void relu_forward(const T* x, T* y, std::size_t n);
+
+// input_error = error where x > 0, else 0 (the subgradient 0 at x = 0), for n elements.
+template <typename T>
+void relu_backward(const T* x, const T* error, T* input_error, std::size_t n);
+
+// Max pooling of one (in_y, in_x) plane with window (py, px) and stride (sy, sx), no padding,
+// into (out_y, out_x): out = the window's maximum, arg = its flat index in the plane, the first
+// in row-major order on ties (strict >).
+template <typename T>
+void max_pool_plane(const T* in, std::size_t in_x, std::size_t py, std::size_t px, std::size_t sy,
+                    std::size_t sx, std::size_t out_y, std::size_t out_x, T* out,
+                    std::uint32_t* arg);
+
+}  // namespace cnnkit::kernels
