@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -68,17 +69,24 @@ int wait_for(pid_t pid) {
 
 class CliTest : public ::testing::Test {
  protected:
-  // One trained digits model shared by the tests that use it (training is the slow part).
   static void SetUpTestSuite() {
     root_ = fs::temp_directory_path() / ("cnnkit_cli_test_" + std::to_string(getpid()));
     fs::remove_all(root_);
     fs::create_directories(root_);
-    trained_ = new Result(run({"train", "--model", "digits-cnn", "--data", "digits", "--epochs",
-                               "10", "--out", (root_ / "digits").string(), "--threads", "1"}));
   }
   static void TearDownTestSuite() {
-    delete trained_;
+    trained_.reset();
     fs::remove_all(root_);
+  }
+
+  // The digits model the tests share, trained on first use (training is the slow part, and
+  // ctest runs every test in a process of its own).
+  static const Result& trained() {
+    if (!trained_) {
+      trained_ = run({"train", "--model", "digits-cnn", "--data", "digits", "--epochs", "10",
+                      "--out", (root_ / "digits").string(), "--threads", "1"});
+    }
+    return *trained_;
   }
 
   static Result run(const std::vector<std::string>& args) {
@@ -95,11 +103,11 @@ class CliTest : public ::testing::Test {
   static fs::path digits_dir() { return root_ / "digits"; }
 
   static fs::path root_;
-  static Result* trained_;
+  static std::optional<Result> trained_;
 };
 
 fs::path CliTest::root_;
-Result* CliTest::trained_ = nullptr;
+std::optional<Result> CliTest::trained_;
 
 // A PNG has the 8-byte signature, then the IHDR chunk (length 13) with width and height.
 void expect_png(const fs::path& path) {
@@ -132,12 +140,12 @@ void expect_one_error_line(const Result& result, const std::string& command) {
 }
 
 TEST_F(CliTest, TrainDigitsReachesAccuracyAndWritesTheRunFolder) {
-  ASSERT_EQ(trained_->exit_code, 0) << trained_->err;
-  EXPECT_EQ(trained_->err, "");
+  ASSERT_EQ(trained().exit_code, 0) << trained().err;
+  EXPECT_EQ(trained().err, "");
   // One line per epoch, then the final accuracy.
-  EXPECT_NE(trained_->out.find("epoch 10/10: train loss "), std::string::npos) << trained_->out;
-  const double final_accuracy = number_after(trained_->out, "\ntest accuracy");
-  EXPECT_GE(final_accuracy, 0.85) << trained_->out;
+  EXPECT_NE(trained().out.find("epoch 10/10: train loss "), std::string::npos) << trained().out;
+  const double final_accuracy = number_after(trained().out, "\ntest accuracy");
+  EXPECT_GE(final_accuracy, 0.85) << trained().out;
 
   for (const char* file : {"model.safetensors", "checkpoint.safetensors", "metrics.csv"}) {
     EXPECT_TRUE(fs::is_regular_file(digits_dir() / file)) << file;
@@ -158,12 +166,12 @@ TEST_F(CliTest, TrainDigitsReachesAccuracyAndWritesTheRunFolder) {
 }
 
 TEST_F(CliTest, EvalReportsTheTrainedAccuracy) {
-  ASSERT_EQ(trained_->exit_code, 0);
+  ASSERT_EQ(trained().exit_code, 0);
   const Result result =
       run({"eval", "--model", (digits_dir() / "model.safetensors").string(), "--data", "digits"});
   ASSERT_EQ(result.exit_code, 0) << result.err;
-  const double trained = number_after(trained_->out, "\ntest accuracy");
-  EXPECT_NEAR(number_after(result.out, "accuracy"), trained, 1e-4) << result.out;
+  const double trained_accuracy = number_after(trained().out, "\ntest accuracy");
+  EXPECT_NEAR(number_after(result.out, "accuracy"), trained_accuracy, 1e-4) << result.out;
   EXPECT_NE(result.out.find("599 test samples"), std::string::npos) << result.out;
   EXPECT_NE(result.out.find("confusion matrix"), std::string::npos) << result.out;
   // The per-class row of class 9: its accuracy and its sample count.
@@ -172,7 +180,7 @@ TEST_F(CliTest, EvalReportsTheTrainedAccuracy) {
 }
 
 TEST_F(CliTest, PredictAgreesWithTheLibraryOnDigitPngs) {
-  ASSERT_EQ(trained_->exit_code, 0);
+  ASSERT_EQ(trained().exit_code, 0);
   const auto [train_set, test_set] = shuffled_split(
       load_digits<float>(std::string(CNNKIT_DATA_DIR) + "/digits.csv.gz"), 2.0 / 3.0, 0);
   const std::string model_path = (digits_dir() / "model.safetensors").string();
@@ -212,7 +220,7 @@ TEST_F(CliTest, SummaryOfPresetAndOfSavedModel) {
   const Result preset = run({"summary", "--model", "digits-cnn"});
   ASSERT_EQ(preset.exit_code, 0) << preset.err;
   EXPECT_NE(preset.out.find("Total parameters: 2,450"), std::string::npos) << preset.out;
-  ASSERT_EQ(trained_->exit_code, 0);
+  ASSERT_EQ(trained().exit_code, 0);
   const Result saved = run({"summary", "--model", (digits_dir() / "model.safetensors").string()});
   ASSERT_EQ(saved.exit_code, 0) << saved.err;
   EXPECT_NE(saved.out.find("Total parameters: 2,450"), std::string::npos) << saved.out;
@@ -249,6 +257,31 @@ TEST_F(CliTest, ResumeEqualsUninterruptedTrainingBitForBit) {
       << other.err;
 }
 
+TEST_F(CliTest, TrainsTheIrisMlpOnACsvFile) {
+  // Iris as a CSV file with the class first: the csv:PATH route and a model without images.
+  const Dataset<float> iris = load_iris<float>(std::string(CNNKIT_DATA_DIR) + "/iris.csv");
+  std::string csv = "species,sepal_length,sepal_width,petal_length,petal_width\n";
+  for (std::size_t i = 0; i < iris.size(); ++i) {
+    csv += iris.class_names[iris.labels[i]];
+    for (std::size_t f = 0; f < 4; ++f) {
+      csv += ',';
+      csv += std::to_string(iris.inputs[i * 4 + f]);
+    }
+    csv += "\n";
+  }
+  write_file(root_ / "iris.csv", csv);
+  const fs::path dir = root_ / "iris";
+  const Result result =
+      run({"train", "--model", "iris-mlp", "--data", "csv:" + (root_ / "iris.csv").string(),
+           "--epochs", "60", "--out", dir.string(), "--threads", "1"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.out.find("100 training / 50 test samples"), std::string::npos) << result.out;
+  EXPECT_GE(number_after(result.out, "\ntest accuracy"), 0.8) << result.out;
+  expect_png(dir / "curves.png");
+  expect_png(dir / "confusion.png");
+  EXPECT_FALSE(fs::exists(dir / "samples.png")) << "iris samples are no images";
+}
+
 // ---- bad input: non-zero exit, one clear line, nothing half-written
 
 struct BadRun {
@@ -259,6 +292,7 @@ struct BadRun {
 };
 
 TEST_F(CliTest, EachBadInputFailsWithItsMessage) {
+  ASSERT_EQ(trained().exit_code, 0);  // "missing image" needs a model
   const fs::path bad = root_ / "bad";
   fs::create_directories(bad);
   write_file(bad / "corrupt.json", R"({"input_shape": [1, 8, 8], "layers": [)");

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstddef>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -25,10 +26,11 @@ struct Case {
 };
 
 std::string describe(const ConvGeometry& g) {
-  return "N" + std::to_string(g.batch) + " C" + std::to_string(g.channels) + " " +
-         std::to_string(g.in_y) + "x" + std::to_string(g.in_x) + " K" + std::to_string(g.kernels) +
-         " " + std::to_string(g.kernel_y) + "x" + std::to_string(g.kernel_x) + " s" +
-         std::to_string(g.stride_y) + "," + std::to_string(g.stride_x);
+  // A stream rather than operator+ chains: g++ 12 warns falsely (-Wrestrict) on those.
+  std::ostringstream out;
+  out << 'N' << g.batch << " C" << g.channels << ' ' << g.in_y << 'x' << g.in_x << " K" << g.kernels
+      << ' ' << g.kernel_y << 'x' << g.kernel_x << " s" << g.stride_y << ',' << g.stride_x;
+  return out.str();
 }
 
 // {N, C, Y, X, K, m, n, sy, sx}

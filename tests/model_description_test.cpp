@@ -6,6 +6,8 @@
 #include <fstream>
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "cnnkit/model/model.hpp"
 #include "cnnkit/model/model_description.hpp"
@@ -208,6 +210,9 @@ TEST(ModelDescription, EachBadDescriptionHasItsMessage) {
        "value - unexpected '}'"},
       {"syntax offset", R"({"input_shape": [1, 8, 8], "layers": [})", "(byte 39)"},
       {"empty", "", "net.json: invalid JSON"},
+      // Found by fuzz/model_json_fuzz: nlohmann reports this one as out_of_range, not parse_error.
+      {"number overflow", R"({"input_shape": [1e999], "layers": []})",
+       "net.json: invalid JSON: number overflow parsing '1e999'"},
       {"not an object", "[1, 2]", "net.json: the document: expected a JSON object"},
       {"unknown top key", R"({"input_shape": [4], "layer": []})",
        "net.json: the document: unknown key 'layer' (known: name, input_shape, classes, layers,"},

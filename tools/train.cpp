@@ -192,6 +192,7 @@ int run_train(TrainArguments args) {
     std::cout << "the checkpoint is already at epoch " << state.epoch << " of " << args.epochs
               << ": nothing to train" << std::endl;
     last_evaluation = evaluate(model, data.test);
+    write_run_pictures(args.out, title, state.history, last_evaluation, data.test, class_names);
   } else {
     const TrainOptions options{args.epochs, batch_size, 1000};
     if (train(model, data.train, data.test, options, state, callbacks) == TrainOutcome::kStopped) {

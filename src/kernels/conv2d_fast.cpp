@@ -225,16 +225,32 @@ FastBackwardPlan plan_backward(const ConvGeometry& geometry, SimdLevel level, st
   p.dw_block_k = p.dw_blocks_k * isa.lanes;
   p.dw_padded_k = round_up(g.kernels, p.dw_block_k);
   p.dw_rows = std::max<std::size_t>(1, isa.max_acc / (p.dw_blocks_k * g.kernel_x));
+  p.dw_mode = g.stride_x == 1 && utilisation(out_x, isa.lanes) > utilisation(g.kernels, isa.lanes)
+                  ? FastMode::kPixelVector
+                  : FastMode::kOutputVector;
+  if (p.dw_mode == FastMode::kPixelVector) {
+    // Accumulators, one register of E per kernel and one of X must fit.
+    const std::size_t most = std::clamp<std::size_t>((isa.registers - 2) / (g.kernel_x + 1), 1, 8);
+    p.dw_block_out = ceil_div(g.kernels, ceil_div(g.kernels, most));
+  }
   // Enough pixels per pass that loading and storing the accumulators is noise.
+  const std::size_t pass_pixels = p.dw_mode == FastMode::kPixelVector ? 4096 : 256;
   p.samples_per_pass =
-      std::clamp<std::size_t>(ceil_div(256, pixels), 1, ceil_div(g.batch, p.threads));
+      std::clamp<std::size_t>(ceil_div(pass_pixels, pixels), 1, ceil_div(g.batch, p.threads));
   p.plain_y = g.in_y + g.kernel_y - 1;
   p.plain_x = g.in_x + g.kernel_x - 1;
   p.plain_plane = p.plain_y * p.plain_x;
   p.pixel_table = layout.add(p.samples_per_pass * pixels);
-  p.dw_input = layout.add(p.samples_per_pass * g.channels * p.plain_plane, p.threads);
-  p.dw_error = layout.add(p.samples_per_pass * pixels * p.dw_padded_k, p.threads);
-  p.dw_partial = layout.add(g.channels * g.kernel_y * g.kernel_x * p.dw_padded_k, p.threads);
+  p.dw_input =
+      layout.add(p.samples_per_pass * g.channels * p.plain_plane + 2 * isa.lanes, p.threads);
+  if (p.dw_mode == FastMode::kOutputVector) {
+    p.dw_error = layout.add(p.samples_per_pass * pixels * p.dw_padded_k, p.threads);
+    p.dw_partial = layout.add(g.channels * g.kernel_y * g.kernel_x * p.dw_padded_k, p.threads);
+  } else {
+    p.dw_error = layout.add(0, p.threads);
+    p.dw_partial =
+        layout.add(g.channels * g.kernel_y * g.kernels * g.kernel_x * isa.lanes, p.threads);
+  }
   p.db_partial = layout.add(p.dw_padded_k, p.threads);
   p.total = layout.total;
   return p;

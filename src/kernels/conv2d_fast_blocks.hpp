@@ -176,6 +176,46 @@ void dw_block(const float* const* bases, const float* pixel_offsets, std::size_t
   }
 }
 
+// ---- pixel-vector weight-gradient block, for few kernels (K below a register): KR kernels x
+// NV columns v of one kernel row (c, u), each accumulator a register of kLanes neighbouring
+// output columns j whose lanes are summed only at the very end:
+//   acc[kr][v][lane] += E[s, k0 + kr, i, j] * X[s, c, i*sy + u, j + v]   (j = j0 + lane)
+// over every sample s of the pass, output row i and column chunk j0 (masked past out_x).
+template <int KR, int NV>
+void dwp_block(const float* x, std::size_t x_sample, std::size_t x_row, const float* e,
+               std::size_t e_sample, std::size_t e_kernel, std::size_t samples, std::size_t out_y,
+               std::size_t out_x, float* acc_mem) {
+  Reg acc[KR][NV];
+#pragma GCC unroll 8
+  for (int kr = 0; kr < KR; ++kr) {
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; ++v) acc[kr][v] = Simd::load(acc_mem + (kr * NV + v) * kLanes);
+  }
+  for (std::size_t s = 0; s < samples; ++s) {
+    for (std::size_t i = 0; i < out_y; ++i) {
+      const float* x_line = x + s * x_sample + i * x_row;
+      const float* e_line = e + s * e_sample + i * out_x;
+      for (std::size_t j0 = 0; j0 < out_x; j0 += kLanes) {
+        const int n = static_cast<int>(out_x - j0 < kLanes ? out_x - j0 : kLanes);
+        Reg ev[KR];
+#pragma GCC unroll 8
+        for (int kr = 0; kr < KR; ++kr) ev[kr] = Simd::load_first(e_line + kr * e_kernel + j0, n);
+#pragma GCC unroll 8
+        for (int v = 0; v < NV; ++v) {
+          const Reg xv = Simd::load_first(x_line + j0 + v, n);
+#pragma GCC unroll 8
+          for (int kr = 0; kr < KR; ++kr) acc[kr][v] = Simd::fmadd(ev[kr], xv, acc[kr][v]);
+        }
+      }
+    }
+  }
+#pragma GCC unroll 8
+  for (int kr = 0; kr < KR; ++kr) {
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; ++v) Simd::store(acc_mem + (kr * NV + v) * kLanes, acc[kr][v]);
+  }
+}
+
 // ---- function tables: the drivers pick block sizes at run time.
 using OvecFn = void (*)(const float*, const float*, std::size_t, const float*, const float*, float*,
                         std::size_t, std::size_t);
@@ -183,6 +223,8 @@ using PvecFn = void (*)(const float*, std::size_t, const float*, std::size_t, co
                         const float*, int, float*, std::size_t, std::size_t);
 using DwFn = void (*)(const float* const*, const float*, std::size_t, const float*, std::size_t,
                       float*, std::size_t, std::size_t);
+using DwpFn = void (*)(const float*, std::size_t, std::size_t, const float*, std::size_t,
+                       std::size_t, std::size_t, std::size_t, std::size_t, float*);
 
 inline constexpr int kMaxOvecPixels = Simd::kMaxAccumulators;
 inline constexpr int kMaxPvecSide = 8;  // outputs and rows of a pixel-vector block
@@ -209,6 +251,18 @@ PvecFn pvec_fn(int outputs, int rows, std::index_sequence<I...>) {
 // outputs, rows in [1, kMaxPvecSide].
 inline PvecFn pvec_kernel(int outputs, int rows) {
   return pvec_fn(outputs, rows, std::make_index_sequence<kMaxPvecSide * kMaxPvecSide>{});
+}
+
+template <std::size_t... I>
+DwpFn dwp_fn(int kernels, int columns, std::index_sequence<I...>) {
+  static constexpr DwpFn table[] = {
+      &dwp_block<static_cast<int>(I / 8) + 1, static_cast<int>(I % 8) + 1>...};
+  return table[(kernels - 1) * 8 + (columns - 1)];
+}
+
+// kernels, columns in [1, 8].
+inline DwpFn dwp_kernel(int kernels, int columns) {
+  return dwp_fn(kernels, columns, std::make_index_sequence<64>{});
 }
 
 // Kernel rows per weight-gradient block for KB kernel registers and NV columns.

@@ -68,6 +68,27 @@ inline void fill_polyphase(const FastForwardPlan& p, const float* image, float* 
   }
 }
 
+// Sum of n floats in a fixed order: four registers of partial sums (independent chains, so the
+// adds overlap), then their lanes in order.
+inline float sum_of(const float* values, std::size_t n) {
+  Reg partial[4] = {Simd::zero(), Simd::zero(), Simd::zero(), Simd::zero()};
+  std::size_t q = 0;
+  for (; q + 4 * kLanes <= n; q += 4 * kLanes) {
+    for (int r = 0; r < 4; ++r)
+      partial[r] = Simd::add(partial[r], Simd::load(values + q + r * kLanes));
+  }
+  for (int r = 0; q < n; q += kLanes, ++r) {
+    const int count = static_cast<int>(n - q < kLanes ? n - q : kLanes);
+    partial[r] = Simd::add(partial[r], Simd::load_first(values + q, count));
+  }
+  float lanes[kLanes];
+  Simd::store(lanes,
+              Simd::add(Simd::add(partial[0], partial[1]), Simd::add(partial[2], partial[3])));
+  float sum = 0.0f;
+  for (const float lane : lanes) sum += lane;
+  return sum;
+}
+
 // ------------------------------------------------------------------------------- forward ----
 
 inline void forward_tables(const FastForwardPlan& p, const float* weights, const float* bias,
@@ -359,8 +380,29 @@ inline void input_error_sample(const FastBackwardPlan& p, const float* ws,
 // Weight-gradient pass over the samples now in `input` (zero-padded, no phases) and `error_t`
 // (pixel-major), adding onto this thread's partial sums.
 inline void weight_gradient_pass(const FastBackwardPlan& p, const float* ws, std::size_t samples,
-                                 const float* input, const float* error_t, float* partial) {
+                                 const float* input, const float* error_t, const float* error,
+                                 float* partial) {
   const ConvGeometry& g = p.g;
+  if (p.dw_mode == FastMode::kPixelVector) {
+    // error: E of the pass's first sample, (K, Y', X') per sample, as given.
+    const std::size_t out_pixels = g.out_y() * g.out_x();
+    const std::size_t pieces = (g.kernels + p.dw_block_out - 1) / p.dw_block_out;
+    for (std::size_t c = 0; c < g.channels; ++c) {
+      for (std::size_t u = 0; u < g.kernel_y; ++u) {
+        const float* x = input + c * p.plain_plane + u * p.plain_x;
+        float* row_partial = partial + (c * g.kernel_y + u) * g.kernels * g.kernel_x * kLanes;
+        for (std::size_t piece = 0; piece < pieces; ++piece) {
+          const std::size_t k0 = piece_begin(g.kernels, pieces, piece);
+          const std::size_t k1 = piece_begin(g.kernels, pieces, piece + 1);
+          dwp_kernel(static_cast<int>(k1 - k0), static_cast<int>(g.kernel_x))(
+              x, g.channels * p.plain_plane, g.stride_y * p.plain_x, error + k0 * out_pixels,
+              g.kernels * out_pixels, out_pixels, samples, g.out_y(), g.out_x(),
+              row_partial + k0 * g.kernel_x * kLanes);
+        }
+      }
+    }
+    return;
+  }
   const std::size_t pixels = samples * g.out_y() * g.out_x();
   const float* pixel_table = ws + p.pixel_table.offset;
   const std::size_t kernel_rows = g.channels * g.kernel_y;
@@ -448,6 +490,12 @@ inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
                 image + (c * g.in_y + y) * g.in_x, g.in_x * sizeof(float));
           }
         }
+        if (p.dw_mode == FastMode::kPixelVector) {
+          for (std::size_t k = 0; k < g.kernels; ++k) {
+            bias_partial[k] += sum_of(error + b * out_size + k * pixels, pixels);
+          }
+          continue;
+        }
         float* sample_t = error_t + s * pixels * p.dw_padded_k;
         transpose(error + b * out_size, g.kernels, pixels, pixels, sample_t, p.dw_padded_k);
         for (std::size_t k0 = 0; k0 < p.dw_padded_k; k0 += kLanes) {
@@ -461,13 +509,34 @@ inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
 #ifdef CNNKIT_PERF_PROBE
       if (!getenv("SKIP_DW"))
 #endif
-        weight_gradient_pass(p, ws, samples, dw_input, error_t, partial);
+        weight_gradient_pass(p, ws, samples, dw_input, error_t, error + pass * out_size, partial);
     }
 #pragma omp barrier
+    if (p.dw_mode == FastMode::kPixelVector) {
+      // dW[k, c, u, v] = sum over threads (in order) of the sum over lanes (in order) of the
+      // partial (c, u, k, v, lane); each thread takes a share of the elements.
+      const std::size_t per_row = g.kernels * g.kernel_x, rows = g.channels * g.kernel_y;
+      const std::size_t e0 = share(rows * per_row, threads, thread);
+      const std::size_t e1 = share(rows * per_row, threads, thread + 1);
+      for (std::size_t element = e0; element < e1; ++element) {
+        float sum = 0.0f;
+        for (std::size_t t = 0; t < threads; ++t) {
+          const float* lanes = region(ws, p.dw_partial, t) + element * kLanes;
+          float thread_sum = 0.0f;
+          for (int l = 0; l < kLanes; ++l) thread_sum += lanes[l];
+          sum += thread_sum;
+        }
+        const std::size_t row = element / per_row, k = element % per_row / g.kernel_x;
+        const std::size_t v = element % g.kernel_x;
+        weight_gradient[(k * rows + row) * g.kernel_x + v] = sum;
+      }
+    }
     // Sum the partials in thread order, each thread over its share of the kernel rows, and
     // transpose (C*m*n, K) -> (K, C*m*n).
-    const std::size_t r0 = share(dw_rows_total, threads, thread);
-    const std::size_t r1 = share(dw_rows_total, threads, thread + 1);
+    const std::size_t r0 =
+        p.dw_mode == FastMode::kPixelVector ? 0 : share(dw_rows_total, threads, thread);
+    const std::size_t r1 =
+        p.dw_mode == FastMode::kPixelVector ? 0 : share(dw_rows_total, threads, thread + 1);
     float* total = region(ws, p.dw_partial, 0);
     for (std::size_t other = 1; other < threads; ++other) {
       const float* add = region(ws, p.dw_partial, other);

@@ -76,7 +76,10 @@ struct FastBackwardPlan {
   FastRegion dx_order;    // ovec: per tap in phase order, its index (k*m + u)*n + v
   FastRegion error;       // per thread: padded E of one sample (+ slack)
   FastRegion dx_blocked;  // per thread (ovec): channel-blocked input error of one sample
-  // ---- weight and bias gradient
+  // ---- weight and bias gradient: output-vector (registers of kernels) or, for few kernels and
+  // horizontal stride 1, pixel-vector (registers of output columns, dwp_block)
+  FastMode dw_mode = FastMode::kOutputVector;
+  std::size_t dw_block_out = 0;  // pvec: kernels per block
   std::size_t dw_blocks_k = 1, dw_block_k = 0, dw_padded_k = 0;
   std::size_t dw_rows = 0;           // kernel rows (c, u) per register block
   std::size_t samples_per_pass = 1;  // samples whose pixels one pass over the rows reduces

@@ -27,6 +27,11 @@ std::string show(const json& value) {
   return text;
 }
 
+// A message cut to a readable length: nlohmann quotes the offending token, which may be huge.
+std::string shortened(const std::string& message) {
+  return message.size() > 200 ? message.substr(0, 197) + "..." : message;
+}
+
 // Reads one JSON document into a ModelDescription; every message starts with the source.
 class DescriptionReader {
  public:
@@ -256,8 +261,16 @@ ModelDescription parse_model_description(std::string_view json_text, std::string
     if (const auto bracket = message.find("] "); bracket != std::string::npos) {
       message = message.substr(bracket + 2);
     }
-    throw std::invalid_argument(std::string(source) + ": invalid JSON: " + message + " (byte " +
-                                std::to_string(error.byte) + ")");
+    throw std::invalid_argument(std::string(source) + ": invalid JSON: " + shortened(message) +
+                                " (byte " + std::to_string(error.byte) + ")");
+  } catch (const json::exception& error) {
+    // Not a syntax error but a value JSON allows and nlohmann cannot hold (a number beyond
+    // double's range: "[json.exception.out_of_range.406] number overflow parsing '1e999'").
+    std::string message = error.what();
+    if (const auto bracket = message.find("] "); bracket != std::string::npos) {
+      message = message.substr(bracket + 2);
+    }
+    throw std::invalid_argument(std::string(source) + ": invalid JSON: " + shortened(message));
   }
   ModelDescription description = DescriptionReader(source).read(document);
   detail::validate_description(description, source);

@@ -213,6 +213,8 @@ std::vector<EpochMetrics> history_from_json(const std::string& text, const std::
     array = json::parse(text);
   } catch (const json::parse_error& error) {
     bad(std::string("invalid JSON at byte ") + std::to_string(error.byte));
+  } catch (const json::exception&) {
+    bad("invalid JSON (a number out of range)");
   }
   if (!array.is_array()) bad("expected an array, got " + std::string(array.type_name()));
   std::vector<EpochMetrics> history;

@@ -21,11 +21,11 @@ struct CsvOptions {
   std::size_t label_column = 0;  // 0-based column of the class
   // true: the first line is a header and is skipped; false: it is data; unset (the default):
   // it is a header when one of its feature fields is not a number.
-  std::optional<bool> header;
+  std::optional<bool> header{};
   char delimiter = ',';
   // Class names in label order. A label is then one of these names, or an integer index into them.
   // Empty (the default): the classes come from the data, see load_csv.
-  std::vector<std::string> class_names;
+  std::vector<std::string> class_names{};
 };
 
 // Parses CSV text; `source` names it in errors ("CSV: iris.csv:12:5: expected a number, got 'x'",
