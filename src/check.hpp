@@ -2,6 +2,7 @@
 // what it expected and what came: "Conv: expected input of rank 3 or 4, got [2, 3]".
 #pragma once
 
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -9,6 +10,14 @@
 #include "cnnkit/tensor.hpp"
 
 namespace cnnkit::detail {
+
+// A number as a message shows it: "1e-08", "0.9" (std::to_string would print 1e-8 as 0.000000).
+template <typename T>
+std::string format_number(T value) {
+  std::ostringstream out;
+  out << value;
+  return out.str();
+}
 
 [[noreturn]] inline void fail(std::string_view component, std::string_view expected,
                               std::string_view got) {

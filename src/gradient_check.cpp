@@ -27,14 +27,6 @@ namespace {
 
 constexpr const char* kComponent = "gradient_check";
 
-// "1e-09", "-0.5": std::to_string would print 1e-9 as 0.000000.
-template <typename T>
-std::string format(T value) {
-  std::ostringstream out;
-  out << value;
-  return out.str();
-}
-
 // The loss of one forward pass through the chain: the function whose derivatives are checked.
 template <typename T>
 T evaluate_loss(const std::vector<Layer<T>*>& layers, Loss<T>& loss, const Tensor<T>& input,
@@ -81,9 +73,9 @@ template <typename T>
 GradientCheckResult gradient_check(const std::vector<Layer<T>*>& layers, Loss<T>& loss,
                                    const Tensor<T>& input, const Tensor<T>& label, T step,
                                    T absolute_floor) {
-  detail::require(step > T(0), kComponent, "a step above 0", format(step));
+  detail::require(step > T(0), kComponent, "a step above 0", detail::format_number(step));
   detail::require(absolute_floor >= T(0), kComponent, "an absolute_floor of at least 0",
-                  format(absolute_floor));
+                  detail::format_number(absolute_floor));
   for (std::size_t l = 0; l < layers.size(); ++l) {
     detail::require(layers[l] != nullptr, kComponent, "a layer at every position",
                     "none at layer " + std::to_string(l));

@@ -27,26 +27,18 @@ std::string keys_of(const std::map<std::string, Tensor<T>>& state) {
   return keys + "}";
 }
 
-// "1e-08", "0.9": std::to_string would print 1e-8 as 0.000000.
-template <typename T>
-std::string format(T value) {
-  std::ostringstream out;
-  out << value;
-  return out.str();
-}
-
 template <typename T>
 void require_learning_rate(T learning_rate, std::string_view component) {
   // The comparisons are false for NaN, so NaN is rejected too.
   detail::require(learning_rate > T(0) && std::isfinite(learning_rate), component,
-                  "a finite learning rate > 0", format(learning_rate));
+                  "a finite learning rate > 0", detail::format_number(learning_rate));
 }
 
 // Momentum-like factors (mu, rho) must lie in [0, 1): at 1 the bias correction 1 - mu^k is 0.
 template <typename T>
 void require_unit_interval(T value, std::string_view component, std::string_view what) {
   detail::require(value >= T(0) && value < T(1), component, std::string(what) + " in [0, 1)",
-                  format(value));
+                  detail::format_number(value));
 }
 
 // A state map must hold exactly these keys.
@@ -168,7 +160,7 @@ Adam<T>::Adam(T learning_rate, T mu, T rho, T epsilon)
   require_unit_interval(rho, "Adam", "rho");
   // eps > 0: with eps = 0 a weight whose gradients were all 0 so far gets 0 / 0 = NaN.
   detail::require(epsilon > T(0) && std::isfinite(epsilon), "Adam", "a finite epsilon > 0",
-                  format(epsilon));
+                  detail::format_number(epsilon));
 }
 
 template <typename T>
@@ -190,11 +182,12 @@ void Adam<T>::set_state(const std::map<std::string, Tensor<T>>& state) {
   detail::require_shape(k.shape(), {1}, "Adam", "state k");
   const T k_value = k[0];
   detail::require(k_value >= T(0) && std::isfinite(k_value) && std::floor(k_value) == k_value,
-                  "Adam", "state k to be a whole number >= 0", format(k_value));
+                  "Adam", "state k to be a whole number >= 0", detail::format_number(k_value));
   detail::require_shape(r.shape(), v.shape(), "Adam", "state r with the shape of state v, i.e.");
   // Before the first update there are no moments; after it there must be.
-  detail::require((k_value == T(0)) == v.empty(), "Adam", "empty moments exactly when k = 0",
-                  "k = " + format(k_value) + " with v of shape " + to_string(v.shape()));
+  detail::require(
+      (k_value == T(0)) == v.empty(), "Adam", "empty moments exactly when k = 0",
+      "k = " + detail::format_number(k_value) + " with v of shape " + to_string(v.shape()));
   v_ = v;
   r_ = r;
   k_ = static_cast<std::uint64_t>(k_value);
