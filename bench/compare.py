@@ -176,7 +176,12 @@ class Table:
         self.rows = []
 
     def add(self, goal, cnnkit, torch, ratio, target, met):
-        fmt = lambda v: "-" if v is None else (f"{v:,.4g}" if isinstance(v, float) else str(v))
+        def fmt(v):
+            if v is None:
+                return "-"
+            if isinstance(v, float):
+                return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}"
+            return str(v)
         self.rows.append((goal, fmt(cnnkit), fmt(torch), fmt(ratio), target,
                           "-" if met is None else ("met" if met else "NOT MET")))
 
