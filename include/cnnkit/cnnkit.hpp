@@ -1,6 +1,11 @@
 // cnnkit: a convolutional neural network framework you can read like the lecture it implements.
 #pragma once
 
+#include "cnnkit/data/builtin.hpp"
+#include "cnnkit/data/csv.hpp"
+#include "cnnkit/data/dataset.hpp"
+#include "cnnkit/data/idx.hpp"
+#include "cnnkit/data/image_folder.hpp"
 #include "cnnkit/data_layer.hpp"
 #include "cnnkit/gradient_check.hpp"
 #include "cnnkit/initializers.hpp"
@@ -11,7 +16,16 @@
 #include "cnnkit/layers/pooling.hpp"
 #include "cnnkit/layers/relu.hpp"
 #include "cnnkit/layers/softmax.hpp"
+#include "cnnkit/io/atomic_file.hpp"
+#include "cnnkit/io/safetensors.hpp"
 #include "cnnkit/loss.hpp"
+#include "cnnkit/model/evaluation.hpp"
+#include "cnnkit/model/model.hpp"
+#include "cnnkit/model/model_description.hpp"
+#include "cnnkit/model/model_file.hpp"
+#include "cnnkit/model/model_summary.hpp"
+#include "cnnkit/model/trainer.hpp"
+#include "cnnkit/model/training_state.hpp"
 #include "cnnkit/neural_network.hpp"
 #include "cnnkit/optimizers.hpp"
 #include "cnnkit/parameter.hpp"
