@@ -133,6 +133,8 @@ Tensor<T> NeuralNetwork<T>::test(const Tensor<T>& input) {
     throw std::logic_error(std::string(caller) +
                            ": expected at least one layer (append_layer), got none");
   }
+  // Inference only: no layer needs to keep its input for a backward pass.
+  const TestingPhaseScope<T> testing(layers_);
   Tensor<T> output = forward_layer(*layers_.front(), 0, input, caller);
   for (std::size_t i = 1; i < layers_.size(); ++i) {
     output = forward_layer(*layers_[i], i, output, caller);

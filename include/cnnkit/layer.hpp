@@ -2,6 +2,8 @@
 // backward() takes the error tensor (dLoss/dOutput, shaped like the last output), returns the
 // error for the layer below (dLoss/dInput, shaped like the last input) computed with the weights
 // that forward() used, and only then lets each parameter's optimizer update it.
+// In the testing phase (the lecture's phase for inference) forward() computes the same output
+// but keeps nothing for backward(); backward() after such a forward() throws std::logic_error.
 #pragma once
 
 #include <cstddef>
@@ -49,6 +51,10 @@ class Layer {
   // A frozen layer still passes errors down but never changes its parameters.
   void set_frozen(bool frozen);
 
+  // Testing phase: forward() skips storing what backward() needs (inference only).
+  void set_testing_phase(bool testing) { testing_phase_ = testing; }
+  bool testing_phase() const { return testing_phase_; }
+
  protected:
   Layer() = default;
   Layer(const Layer&) = default;
@@ -58,6 +64,35 @@ class Layer {
 
   // For backward(): apply every parameter's optimizer once its gradient is complete.
   void apply_updates();
+
+ private:
+  bool testing_phase_ = false;
+};
+
+// Puts every layer of a range into the testing phase for the scope's lifetime and then restores
+// each layer's own phase (also when forward() throws).
+template <typename T>
+class TestingPhaseScope {
+ public:
+  template <typename LayerRange>
+  explicit TestingPhaseScope(const LayerRange& layers) {
+    for (const auto& layer : layers) {
+      saved_.push_back({&*layer, layer->testing_phase()});
+      layer->set_testing_phase(true);
+    }
+  }
+  ~TestingPhaseScope() {
+    for (const auto& [layer, testing] : saved_) layer->set_testing_phase(testing);
+  }
+  TestingPhaseScope(const TestingPhaseScope&) = delete;
+  TestingPhaseScope& operator=(const TestingPhaseScope&) = delete;
+
+ private:
+  struct Saved {
+    Layer<T>* layer;
+    bool testing;
+  };
+  std::vector<Saved> saved_;
 };
 
 extern template class Layer<float>;

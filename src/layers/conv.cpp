@@ -140,14 +140,18 @@ Tensor<T> Conv<T>::forward(const Tensor<T>& input) {
       geometry(input.shape(), stride_shape_, convolution_shape_, num_kernels_);
   kernels::conv2d_forward(g, input.data(), weights_.value.data(), bias_.value.data(), output.data(),
                           workspace_);
-  input_ = input;  // copy-assignment reuses the buffer once the batch shape is steady
+  if (this->testing_phase()) {
+    input_ = Tensor<T>();  // rank 1: backward() then reports the missing training forward
+  } else {
+    input_ = input;  // copy-assignment reuses the buffer once the batch shape is steady
+  }
   return output;
 }
 
 template <typename T>
 Tensor<T> Conv<T>::backward(const Tensor<T>& error_tensor) {
   // forward() always stores an input of rank 3 or 4; the default tensor has rank 1.
-  detail::require_forward_done(input_.rank() >= 3, kName);
+  detail::require_training_forward_done(input_.rank() >= 3, kName);
   detail::require_shape(error_tensor.shape(), output_shape(input_.shape()), kName, "error tensor");
   const Shape& w_shape = weights_.value.shape();
   detail::require_shape(w_shape, weights_shape(convolution_shape_, num_kernels_), kName, "weights");

@@ -5,14 +5,18 @@
 //             grad W  = x^T E_n           (lecture: nabla W = E_n x^T, transposed for row-major)
 //             grad b  = sum over the batch of E_n
 // Only then do the weights and the bias take their optimizer steps.
+// Threads: each product is cut into blocks of rows of its result, one BLAS call per thread, so
+// every element is computed by exactly one thread in the same order as on one thread.
 #include "cnnkit/layers/fully_connected.hpp"
 
 #include <algorithm>
+#include <cstddef>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "check.hpp"
+#include "cnnkit/threading.hpp"
 #include "kernels/gemm.hpp"
 
 namespace cnnkit {
@@ -31,6 +35,29 @@ template <typename T>
 Tensor<T> uniform_random(const Shape& shape, std::size_t fan_in, std::size_t fan_out) {
   UniformRandom<T> uniform;
   return uniform.initialize(shape, fan_in, fan_out);
+}
+
+// Below this many multiply-adds per block a parallel region costs more than it saves.
+constexpr std::size_t kParallelMultiplyAdds = 100'000;
+// At most this many blocks: one per core on the 2-core target; more cost the serial run.
+constexpr std::size_t kMaxBlocks = 2;
+
+// Calls block(first_row, row_count) for contiguous blocks covering [0, rows), the blocks shared
+// among the threads. The cut depends only on the sizes, never on the thread count: BLAS may sum
+// in another order for another block shape, and this keeps every result bit-identical on any
+// number of threads. Small products stay one block (serial).
+template <typename Block>
+void for_row_blocks(std::size_t rows, std::size_t multiply_adds_per_row, const Block& block) {
+  const std::size_t by_work = rows * multiply_adds_per_row / kParallelMultiplyAdds;
+  const std::size_t blocks = std::max<std::size_t>(1, std::min({kMaxBlocks, by_work, rows}));
+  const std::size_t threads = std::min(num_threads(), blocks);
+  const auto count = static_cast<std::ptrdiff_t>(blocks);
+#pragma omp parallel for schedule(static) num_threads(static_cast <int>(threads)) if (threads > 1)
+  for (std::ptrdiff_t b = 0; b < count; ++b) {
+    const std::size_t first = rows * static_cast<std::size_t>(b) / blocks;
+    const std::size_t last = rows * static_cast<std::size_t>(b + 1) / blocks;
+    block(first, last - first);
+  }
 }
 
 }  // namespace
@@ -74,17 +101,25 @@ Tensor<T> FullyConnected<T>::forward(const Tensor<T>& input) {
   for (std::size_t n = 0; n < batch; ++n) {
     std::copy(bias_.value.begin(), bias_.value.end(), output.data() + n * output_size_);
   }
-  // y = x W + b: (batch, in) x (in, out).
-  kernels::gemm<T>(kernels::Transpose::kNo, kernels::Transpose::kNo, batch, output_size_,
-                   input_size_, T(1), input.data(), weights_.value.data(), T(1), output.data());
-  input_ = input;
+  // y = x W + b: (batch, in) x (in, out), the batch rows split across threads.
+  for_row_blocks(batch, input_size_ * output_size_, [&](std::size_t first, std::size_t rows) {
+    kernels::gemm<T>(kernels::Transpose::kNo, kernels::Transpose::kNo, rows, output_size_,
+                     input_size_, T(1), input.data() + first * input_size_, input_size_,
+                     weights_.value.data(), output_size_, T(1),
+                     output.data() + first * output_size_, output_size_);
+  });
+  if (this->testing_phase()) {
+    input_ = Tensor<T>();  // rank 1: backward() then reports the missing training forward
+  } else {
+    input_ = input;
+  }
   return output;
 }
 
 template <typename T>
 Tensor<T> FullyConnected<T>::backward(const Tensor<T>& error_tensor) {
   // input_ keeps its default shape [0] (rank 1) until forward() has run.
-  detail::require_forward_done(input_.rank() == 2, kName);
+  detail::require_training_forward_done(input_.rank() == 2, kName);
   const std::size_t batch = input_.dim(0);
   detail::require_shape(error_tensor.shape(), {batch, output_size_}, kName, "error_tensor");
   check_parameter_shapes();
@@ -95,14 +130,22 @@ Tensor<T> FullyConnected<T>::backward(const Tensor<T>& error_tensor) {
     bias_.gradient = Tensor<T>(bias_.value.shape());
   }
 
-  // E_{n-1} = E_n W^T: (batch, out) x (out, in), with the weights forward() used.
+  // E_{n-1} = E_n W^T: (batch, out) x (out, in), with the weights forward() used; the batch rows
+  // split across threads.
   Tensor<T> input_error({batch, input_size_});
-  kernels::gemm<T>(kernels::Transpose::kNo, kernels::Transpose::kYes, batch, input_size_,
-                   output_size_, T(1), error_tensor.data(), weights_.value.data(), T(0),
-                   input_error.data());
-  // grad W = x^T E_n: (in, batch) x (batch, out).
-  kernels::gemm<T>(kernels::Transpose::kYes, kernels::Transpose::kNo, input_size_, output_size_,
-                   batch, T(1), input_.data(), error_tensor.data(), T(0), weights_.gradient.data());
+  for_row_blocks(batch, input_size_ * output_size_, [&](std::size_t first, std::size_t rows) {
+    kernels::gemm<T>(kernels::Transpose::kNo, kernels::Transpose::kYes, rows, input_size_,
+                     output_size_, T(1), error_tensor.data() + first * output_size_, output_size_,
+                     weights_.value.data(), output_size_, T(0),
+                     input_error.data() + first * input_size_, input_size_);
+  });
+  // grad W = x^T E_n: (in, batch) x (batch, out); the rows of grad W (one per input) split
+  // across threads, each row a sum over the whole batch in batch order.
+  for_row_blocks(input_size_, batch * output_size_, [&](std::size_t first, std::size_t rows) {
+    kernels::gemm<T>(kernels::Transpose::kYes, kernels::Transpose::kNo, rows, output_size_, batch,
+                     T(1), input_.data() + first, input_size_, error_tensor.data(), output_size_,
+                     T(0), weights_.gradient.data() + first * output_size_, output_size_);
+  });
   // grad b = column sums of E_n (the bias row sees an input of 1 in every sample).
   bias_.gradient.fill(T(0));
   for (std::size_t n = 0; n < batch; ++n) {

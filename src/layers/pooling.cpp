@@ -84,14 +84,16 @@ Tensor<T> Pooling<T>::forward(const Tensor<T>& input) {
     // Row-major scan with a strict '>': on ties the first maximum wins.
     kernels::max_pool_plane(in, in_x, py, px, sy, sx, out_y, out_x, out, arg);
   }
-  input_shape_ = input.shape();
+  // The argmax indices are written either way; the testing phase only withholds the shape that
+  // lets backward() use them.
+  input_shape_ = this->testing_phase() ? Shape{} : input.shape();
   return output;
 }
 
 template <typename T>
 Tensor<T> Pooling<T>::backward(const Tensor<T>& error_tensor) {
   // input_shape_ stays empty until forward() has run.
-  detail::require_forward_done(!input_shape_.empty(), kName);
+  detail::require_training_forward_done(!input_shape_.empty(), kName);
   const Shape shape = output_shape(input_shape_);
   detail::require_shape(error_tensor.shape(), shape, kName, "error_tensor");
   const std::size_t in_plane = input_shape_[2] * input_shape_[3];

@@ -25,9 +25,15 @@ std::size_t ReLU<T>::forward_flops(const Shape& input_shape) const {
 
 template <typename T>
 Tensor<T> ReLU<T>::forward(const Tensor<T>& input) {
-  input_ = input;
   Tensor<T> output(input.shape());
   kernels::relu_forward(input.data(), output.data(), input.size());
+  // The testing phase keeps nothing for backward(): the default shape [0] then marks "no
+  // training forward".
+  if (this->testing_phase()) {
+    input_ = Tensor<T>();
+  } else {
+    input_ = input;
+  }
   return output;
 }
 
@@ -35,7 +41,7 @@ template <typename T>
 Tensor<T> ReLU<T>::backward(const Tensor<T>& error_tensor) {
   // input_ keeps the default shape [0] until forward() has run (ReLU takes any shape, so an
   // empty input of shape [0] is treated as "no forward yet": it carries no error anyway).
-  detail::require_forward_done(input_.shape() != Shape{0}, kName);
+  detail::require_training_forward_done(input_.shape() != Shape{0}, kName);
   detail::require_shape(error_tensor.shape(), input_.shape(), kName, "error_tensor");
   // dy/dx is 1 where x > 0 and 0 elsewhere (the subgradient 0 at the kink x = 0).
   Tensor<T> input_error(input_.shape());

@@ -63,6 +63,8 @@ Evaluation evaluate(Model<T>& model, const Dataset<T>& data, std::size_t batch_s
   std::size_t correct = 0;
   // In order, no shuffling: batch b holds samples [b * batch_size, ...).
   BatchIterator<T> batches(data, batch_size, /*shuffle=*/false);
+  // Forward only: no layer needs to keep its input for a backward pass.
+  const TestingPhaseScope<T> testing(model.layers);
   for (std::size_t b = 0; b < batches.batches_per_epoch(); ++b) {
     const Batch<T> batch = batches.next();
     const Tensor<T> prediction = model.forward(batch.input);
