@@ -16,6 +16,7 @@
 #include "cnnkit/threading.hpp"
 #include "kernels/conv2d.hpp"
 #include "kernels/conv2d_fast.hpp"
+#include "thread_count_guard.hpp"
 
 namespace cnnkit::kernels {
 namespace {
@@ -203,7 +204,7 @@ TEST(ConvFastKernels, RepeatedRunsAreBitIdenticalAndReuseTheWorkspace) {
 }
 
 TEST(ConvFastKernels, ForwardAndInputErrorDoNotDependOnTheThreadCount) {
-  const std::size_t before = num_threads();
+  const testing::ThreadCountGuard guard;
   for (SimdLevel level : levels()) {
     for (const Case& c : fixed_cases()) {
       SCOPED_TRACE(describe(c.g) + " " + to_string(level));
@@ -222,7 +223,6 @@ TEST(ConvFastKernels, ForwardAndInputErrorDoNotDependOnTheThreadCount) {
       }
     }
   }
-  set_num_threads(before);
 }
 
 TEST(ConvFastKernels, DeclinesWhatItDoesNotCoverAndTouchesNothing) {

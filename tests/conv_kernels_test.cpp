@@ -13,21 +13,12 @@
 #include "cnnkit/threading.hpp"
 #include "kernels/conv2d.hpp"
 #include "kernels/im2col.hpp"
+#include "thread_count_guard.hpp"
 
 namespace cnnkit::kernels {
 namespace {
 
-// Restores the thread count a test changed.
-class ThreadCountGuard {
- public:
-  ThreadCountGuard() : saved_(num_threads()) {}
-  ~ThreadCountGuard() { set_num_threads(saved_); }
-  ThreadCountGuard(const ThreadCountGuard&) = delete;
-  ThreadCountGuard& operator=(const ThreadCountGuard&) = delete;
-
- private:
-  std::size_t saved_;
-};
+using testing::ThreadCountGuard;
 
 TEST(ConvKernels, ReferenceSmoothingKernelMatchesHandComputedCorrelation) {
   // One 4x5 channel, the 3x3 kernel (1/15) [[1,2,1],[2,3,2],[1,2,1]], zero padding of 1.

@@ -13,6 +13,7 @@
 #include "cnnkit/loss.hpp"
 #include "cnnkit/threading.hpp"
 #include "layer_test_helpers.hpp"
+#include "thread_count_guard.hpp"
 
 namespace cnnkit {
 namespace {
@@ -153,7 +154,7 @@ TEST(Pooling, SameResultOnOneAndTwoThreads) {
   // Large enough (8*8*32*32 = 65536 elements) for the parallel loop to start a team.
   const Tensor<double> input = distinct_values({8, 8, 32, 32}, 11);
   Tensor<double> error = distinct_values({8, 8, 31, 31}, 12);
-  const std::size_t threads_before = num_threads();
+  const testing::ThreadCountGuard guard;
   set_num_threads(1);
   Pooling<double> one({1}, {2});
   const Tensor<double> output_one = one.forward(input);
@@ -162,7 +163,6 @@ TEST(Pooling, SameResultOnOneAndTwoThreads) {
   Pooling<double> two({1}, {2});
   const Tensor<double> output_two = two.forward(input);
   const Tensor<double> error_two = two.backward(error);
-  set_num_threads(threads_before);
   EXPECT_EQ(output_one, output_two);
   EXPECT_EQ(error_one, error_two);
   // Spot check one window against its definition.

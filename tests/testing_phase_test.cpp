@@ -20,23 +20,14 @@
 #include "cnnkit/random.hpp"
 #include "cnnkit/threading.hpp"
 #include "layer_test_helpers.hpp"
+#include "thread_count_guard.hpp"
 
 namespace cnnkit {
 namespace {
 
 using testing::expect_throw_with;
 
-// Restores the thread count a test changed.
-class ThreadCountGuard {
- public:
-  ThreadCountGuard() : saved_(num_threads()) {}
-  ~ThreadCountGuard() { set_num_threads(saved_); }
-  ThreadCountGuard(const ThreadCountGuard&) = delete;
-  ThreadCountGuard& operator=(const ThreadCountGuard&) = delete;
-
- private:
-  std::size_t saved_;
-};
+using testing::ThreadCountGuard;
 
 // Values in [-1, 1) (both signs, so ReLU and max pooling have real work).
 Tensor<float> random_tensor(const Shape& shape, unsigned seed) {
