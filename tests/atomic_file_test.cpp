@@ -4,6 +4,7 @@
 #include <csignal>
 
 #include "cnnkit/io/atomic_file.hpp"
+#include "layer_test_helpers.hpp"
 #include "temp_dir.hpp"
 
 namespace cnnkit {

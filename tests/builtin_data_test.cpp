@@ -10,9 +10,12 @@
 #include <vector>
 
 #include "cnnkit/data/builtin.hpp"
+#include "layer_test_helpers.hpp"
 
 namespace cnnkit {
 namespace {
+
+using testing::message_of;
 
 const std::string kDataDir = CNNKIT_DATA_DIR;
 
@@ -44,18 +47,6 @@ class TempFile {
  private:
   std::filesystem::path path_;
 };
-
-// The std::runtime_error message of `action` ("" and a failure if it did not throw one).
-template <typename Action>
-std::string runtime_error_message(Action action) {
-  try {
-    action();
-  } catch (const std::runtime_error& error) {
-    return error.what();
-  }
-  ADD_FAILURE() << "expected std::runtime_error";
-  return "";
-}
 
 void expect_contains(const std::string& message, const std::vector<std::string>& parts) {
   for (const std::string& part : parts) {
@@ -145,9 +136,9 @@ TEST(BuiltinSplit, RejectsBadFraction) {
 
 TEST(BuiltinErrors, MissingFilesNameThePath) {
   const std::string missing = kDataDir + "/no_such_file.csv";
-  expect_contains(runtime_error_message([&] { load_iris<float>(missing); }),
+  expect_contains(message_of<std::runtime_error>([&] { load_iris<float>(missing); }),
                   {"load_iris", missing});
-  expect_contains(runtime_error_message([&] { load_digits<float>(missing + ".gz"); }),
+  expect_contains(message_of<std::runtime_error>([&] { load_digits<float>(missing + ".gz"); }),
                   {"load_digits", missing + ".gz"});
 }
 
@@ -169,7 +160,7 @@ TEST(BuiltinErrors, CorruptIrisLines) {
   for (const auto& [contents, parts] : cases) {
     const std::string path = file.write(contents);
     SCOPED_TRACE(contents);
-    expect_contains(runtime_error_message([&] { load_iris<double>(path); }), [&] {
+    expect_contains(message_of<std::runtime_error>([&] { load_iris<double>(path); }), [&] {
       std::vector<std::string> all = parts;
       all.push_back(path);
       return all;
@@ -188,7 +179,7 @@ TEST(BuiltinErrors, CorruptDigitsFiles) {
   ASSERT_GT(bytes.size(), 20000u);
   const TempFile truncated(".csv.gz");
   const std::string truncated_path = truncated.write(bytes.substr(0, 20000));
-  expect_contains(runtime_error_message([&] { load_digits<float>(truncated_path); }),
+  expect_contains(message_of<std::runtime_error>([&] { load_digits<float>(truncated_path); }),
                   {"load_digits", truncated_path, "zlib"});
 
   // Uncompressed text is read as it is (as gzread does): check line-level errors with it.
@@ -201,15 +192,15 @@ TEST(BuiltinErrors, CorruptDigitsFiles) {
   EXPECT_EQ(one.labels, (std::vector<std::size_t>{7}));
 
   const std::string bad_pixel = plain.write(row + "7\n" + "17," + row.substr(3) + "1\n");
-  expect_contains(runtime_error_message([&] { load_digits<double>(bad_pixel); }),
+  expect_contains(message_of<std::runtime_error>([&] { load_digits<double>(bad_pixel); }),
                   {"line 2", "field 1", "\"17\""});
   const std::string bad_digit = plain.write(row + "10\n");
-  expect_contains(runtime_error_message([&] { load_digits<double>(bad_digit); }),
+  expect_contains(message_of<std::runtime_error>([&] { load_digits<double>(bad_digit); }),
                   {"line 1", "digit", "\"10\""});
   const std::string short_line = plain.write(row + "1\n" + "1,2,3\n");
-  expect_contains(runtime_error_message([&] { load_digits<double>(short_line); }),
+  expect_contains(message_of<std::runtime_error>([&] { load_digits<double>(short_line); }),
                   {"line 2", "65 comma-separated fields", "got 3"});
-  expect_contains(runtime_error_message([&] { load_digits<double>(plain.write("")); }),
+  expect_contains(message_of<std::runtime_error>([&] { load_digits<double>(plain.write("")); }),
                   {"empty file"});
 }
 

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "cnnkit/data/csv.hpp"
+#include "layer_test_helpers.hpp"
 #include "temp_dir.hpp"
 
 namespace cnnkit {

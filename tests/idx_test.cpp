@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "cnnkit/data/idx.hpp"
+#include "layer_test_helpers.hpp"
 #include "temp_dir.hpp"
 
 namespace cnnkit {

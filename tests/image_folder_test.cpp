@@ -2,6 +2,7 @@
 #include <stb/stb_image_write.h>
 
 #include "cnnkit/data/image_folder.hpp"
+#include "layer_test_helpers.hpp"
 #include "temp_dir.hpp"
 
 namespace cnnkit {

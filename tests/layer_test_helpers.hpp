@@ -43,4 +43,17 @@ void expect_throw_with(Call&& call, std::initializer_list<std::string> parts) {
   }
 }
 
+// The message of the exception `call` throws, which must be of type `Exception` ("" and a test
+// failure if it throws none).
+template <typename Exception, typename Call>
+std::string message_of(Call&& call) {
+  try {
+    call();
+  } catch (const Exception& error) {
+    return error.what();
+  }
+  ADD_FAILURE() << "expected an exception";
+  return {};
+}
+
 }  // namespace cnnkit::testing

@@ -10,9 +10,12 @@
 #include <vector>
 
 #include "cnnkit/neural_network.hpp"
+#include "layer_test_helpers.hpp"
 
 namespace cnnkit {
 namespace {
+
+using testing::message_of;
 
 using Log = std::vector<std::string>;
 
@@ -125,17 +128,6 @@ class FixedData : public DataLayer<T> {
   T label_;
   std::size_t* count_;
 };
-
-template <typename Exception, typename Action>
-std::string message_of(Action action) {
-  try {
-    action();
-  } catch (const Exception& error) {
-    return error.what();
-  }
-  ADD_FAILURE() << "expected an exception";
-  return "";
-}
 
 TEST(NeuralNetwork, InitializesTrainableLayersAndGivesThemOptimizerCopies) {
   Log log;

@@ -9,25 +9,16 @@
 #include <string>
 
 #include "cnnkit/optimizers.hpp"
+#include "layer_test_helpers.hpp"
 
 namespace cnnkit {
 namespace {
 
+using testing::message_of;
+
 template <typename T>
 Tensor<T> scalar(T value) {
   return Tensor<T>({1}, value);
-}
-
-// The message of the std::invalid_argument that `action` throws ("" and a failure if none).
-template <typename Action>
-std::string invalid_argument_message(Action action) {
-  try {
-    action();
-  } catch (const std::invalid_argument& error) {
-    return error.what();
-  }
-  ADD_FAILURE() << "expected std::invalid_argument";
-  return "";
 }
 
 // ---- Sgd
@@ -60,7 +51,7 @@ TEST(OptimizersSgd, RejectsBadLearningRate) {
   EXPECT_THROW(Sgd<float>(-1.0f), std::invalid_argument);
   EXPECT_THROW(Sgd<double>(std::numeric_limits<double>::quiet_NaN()), std::invalid_argument);
   EXPECT_THROW(Sgd<double>(std::numeric_limits<double>::infinity()), std::invalid_argument);
-  const std::string message = invalid_argument_message([] { Sgd<double>(-0.5); });
+  const std::string message = message_of<std::invalid_argument>([] { Sgd<double>(-0.5); });
   EXPECT_NE(message.find("Sgd: expected a finite learning rate > 0, got -0.5"), std::string::npos)
       << message;
 }
@@ -68,7 +59,7 @@ TEST(OptimizersSgd, RejectsBadLearningRate) {
 TEST(OptimizersSgd, ShapeMismatchNamesOptimizerAndShapes) {
   Sgd<float> sgd(0.1f);
   Tensor<float> weights({2, 3});
-  const std::string message = invalid_argument_message([&] {
+  const std::string message = message_of<std::invalid_argument>([&] {
     sgd.update(weights, Tensor<float>({3, 2}));
   });
   EXPECT_NE(message.find("Sgd"), std::string::npos) << message;
@@ -81,7 +72,7 @@ TEST(OptimizersSgd, IsStateless) {
   Sgd<double> sgd(0.1);
   EXPECT_TRUE(sgd.state().empty());
   EXPECT_NO_THROW(sgd.set_state({}));
-  const std::string message = invalid_argument_message([&] {
+  const std::string message = message_of<std::invalid_argument>([&] {
     sgd.set_state({{"v", scalar(1.0)}});
   });
   EXPECT_NE(message.find("Sgd"), std::string::npos) << message;
@@ -118,7 +109,8 @@ TEST(OptimizersMomentum, RejectsBadArguments) {
   EXPECT_THROW(SgdWithMomentum<float>(0.1f, 1.0f), std::invalid_argument);
   EXPECT_THROW(SgdWithMomentum<float>(0.1f, -0.1f), std::invalid_argument);
   EXPECT_NO_THROW(SgdWithMomentum<float>(0.1f, 0.0f));
-  const std::string message = invalid_argument_message([] { SgdWithMomentum<double>(0.1, 1.5); });
+  const std::string message =
+      message_of<std::invalid_argument>([] { SgdWithMomentum<double>(0.1, 1.5); });
   EXPECT_NE(message.find("SgdWithMomentum: expected momentum in [0, 1), got 1.5"),
             std::string::npos)
       << message;
@@ -164,7 +156,7 @@ TEST(OptimizersMomentum, RejectsWeightsOfAnotherShapeOnceItHasState) {
   momentum.update(weights, Tensor<float>({3}, 1.0f));
   Tensor<float> other({4});
   const std::string message =
-      invalid_argument_message([&] { momentum.update(other, Tensor<float>({4})); });
+      message_of<std::invalid_argument>([&] { momentum.update(other, Tensor<float>({4})); });
   EXPECT_NE(message.find("SgdWithMomentum"), std::string::npos) << message;
   EXPECT_NE(message.find("[4]"), std::string::npos) << message;
 }
@@ -229,11 +221,12 @@ TEST(OptimizersAdam, RejectsBadArguments) {
   EXPECT_THROW(Adam<double>(1e-3, 0.9, 1.0), std::invalid_argument);
   EXPECT_THROW(Adam<double>(1e-3, 0.9, 0.999, -1e-8), std::invalid_argument);
   EXPECT_NO_THROW(Adam<double>(1e-3, 0.0, 0.0, 1e-12));
-  const std::string message = invalid_argument_message([] { Adam<float>(1e-3f, 0.9f, 2.0f); });
+  const std::string message =
+      message_of<std::invalid_argument>([] { Adam<float>(1e-3f, 0.9f, 2.0f); });
   EXPECT_NE(message.find("Adam: expected rho in [0, 1), got 2"), std::string::npos) << message;
   // eps = 0 cannot work: a weight whose gradients were all 0 so far would get 0 / 0.
   const std::string zero_eps =
-      invalid_argument_message([] { Adam<double>(1e-3, 0.9, 0.999, 0.0); });
+      message_of<std::invalid_argument>([] { Adam<double>(1e-3, 0.9, 0.999, 0.0); });
   EXPECT_NE(zero_eps.find("Adam: expected a finite epsilon > 0, got 0"), std::string::npos)
       << zero_eps;
   EXPECT_THROW(Adam<float>(1e-3f, 0.9f, 0.999f, static_cast<float>(1e-300)),
@@ -307,7 +300,7 @@ TEST(OptimizersAdam, ShapeMismatchNamesAdam) {
   Adam<double> adam(1e-3, 0.9, 0.999);
   Tensor<double> weights({2, 2});
   const std::string message =
-      invalid_argument_message([&] { adam.update(weights, Tensor<double>({2})); });
+      message_of<std::invalid_argument>([&] { adam.update(weights, Tensor<double>({2})); });
   EXPECT_NE(message.find("Adam"), std::string::npos) << message;
   EXPECT_NE(message.find("[2, 2]"), std::string::npos) << message;
   adam.update(weights, Tensor<double>({2, 2}));

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "cnnkit/io/safetensors.hpp"
+#include "layer_test_helpers.hpp"
 #include "temp_dir.hpp"
 
 namespace cnnkit {

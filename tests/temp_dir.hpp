@@ -54,16 +54,4 @@ inline std::vector<unsigned char> read_bytes(const std::string& path) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-// The message of the exception `statement` throws, which must be of type `Exception`.
-template <typename Exception, typename Statement>
-std::string message_of(Statement statement) {
-  try {
-    statement();
-  } catch (const Exception& error) {
-    return error.what();
-  }
-  ADD_FAILURE() << "expected an exception";
-  return {};
-}
-
 }  // namespace cnnkit::testing
