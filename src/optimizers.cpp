@@ -2,7 +2,8 @@
 // Each instance belongs to exactly one parameter tensor (see parameter.hpp), so its state is the
 // state of that tensor alone. State tensors are allocated on the first update and reused after,
 // so a steady-state update allocates nothing; the inner loops are flat and branch-free so that
-// the compiler can vectorise them.
+// the compiler can vectorise them, and Adam's (a square root and a division per weight) is split
+// across threads for large tensors: element-wise, so the numbers are the same on any thread count.
 #include "cnnkit/optimizers.hpp"
 
 #include <cmath>
@@ -14,6 +15,9 @@
 namespace cnnkit {
 
 namespace {
+
+// Below this many weights starting the threads costs more than Adam's update of them.
+constexpr std::ptrdiff_t kParallelWeights = 1 << 14;
 
 // "{r, v}": the keys of a state map, for error messages.
 template <typename T>
@@ -211,12 +215,13 @@ void Adam<T>::apply(Tensor<T>& weights, const Tensor<T>& gradient) {
   T* const v = v_.data();
   T* const r = r_.data();
   const T* const g = gradient.data();
-  const std::size_t n = weights.size();
+  const auto n = static_cast<std::ptrdiff_t>(weights.size());
   const T mu = mu_;
   const T rho = rho_;
   const T eta = learning_rate_;
   const T eps = epsilon_;
-  for (std::size_t i = 0; i < n; ++i) {
+#pragma omp parallel for schedule(static) if (n >= kParallelWeights)
+  for (std::ptrdiff_t i = 0; i < n; ++i) {
     v[i] = mu * v[i] + (T(1) - mu) * g[i];
     r[i] = rho * r[i] + (T(1) - rho) * g[i] * g[i];
     const T v_hat = v[i] * inverse_correction_v;

@@ -29,12 +29,20 @@ Tensor<T>::Tensor(Shape shape, T fill)
 
 template <typename T>
 Tensor<T>::Tensor(Shape shape, std::vector<T> values)
-    : shape_(std::move(shape)), values_(std::move(values)) {
+    : shape_(std::move(shape)), values_(values.begin(), values.end()) {
   if (values_.size() != element_count(shape_)) {
     throw std::invalid_argument("Tensor: expected " + std::to_string(element_count(shape_)) +
                                 " values for shape " + to_string(shape_) + ", got " +
                                 std::to_string(values_.size()));
   }
+}
+
+template <typename T>
+Tensor<T> Tensor<T>::uninitialized(Shape shape) {
+  Tensor tensor;
+  tensor.values_.resize(element_count(shape));  // default-initialised: no fill (NoFillAllocator)
+  tensor.shape_ = std::move(shape);
+  return tensor;
 }
 
 template <typename T>

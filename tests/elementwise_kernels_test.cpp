@@ -27,11 +27,15 @@ std::vector<T> coarse_values(std::size_t n, unsigned seed) {
 template <typename T>
 void check_relu() {
   const std::vector<T> x = coarse_values<T>(1001, 1), e = coarse_values<T>(1001, 2);
-  std::vector<T> y(x.size()), dx(x.size());
-  relu_forward(x.data(), y.data(), x.size());
-  relu_backward(x.data(), e.data(), dx.data(), x.size());
+  std::vector<T> y(x.size()), y_inference(x.size()), dx(x.size());
+  std::vector<std::uint8_t> passes(x.size(), 7);
+  relu_forward(x.data(), y.data(), passes.data(), x.size());
+  relu_forward(x.data(), y_inference.data(), nullptr, x.size());
+  relu_backward(passes.data(), e.data(), dx.data(), x.size());
   for (std::size_t i = 0; i < x.size(); ++i) {
     EXPECT_EQ(y[i], x[i] > 0 ? x[i] : T(0)) << i;
+    EXPECT_EQ(y_inference[i], y[i]) << i;
+    EXPECT_EQ(passes[i], x[i] > 0 ? 1 : 0) << i;
     // The subgradient at 0 is 0: no error passes where x == 0.
     EXPECT_EQ(dx[i], x[i] > 0 ? e[i] : T(0)) << i;
   }
@@ -46,11 +50,14 @@ TEST(ElementwiseKernels, ReluByHand) {
   const float x[] = {-2.0f, 0.0f, 3.0f, -0.0f, 0.5f};
   const float e[] = {10.0f, 20.0f, 30.0f, 40.0f, 50.0f};
   float y[5], dx[5];
-  relu_forward(x, y, 5);
-  relu_backward(x, e, dx, 5);
+  std::uint8_t passes[5];
+  relu_forward(x, y, passes, 5);
+  relu_backward(passes, e, dx, 5);
   const float want_y[] = {0.0f, 0.0f, 3.0f, 0.0f, 0.5f};
   const float want_dx[] = {0.0f, 0.0f, 30.0f, 0.0f, 50.0f};
+  const std::uint8_t want_passes[] = {0, 0, 1, 0, 1};
   for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(passes[i], want_passes[i]);
     EXPECT_EQ(y[i], want_y[i]);
     EXPECT_EQ(dx[i], want_dx[i]);
   }

@@ -4,8 +4,12 @@
 
 #include <cstddef>
 #include <initializer_list>
+#include <memory>
+#include <new>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace cnnkit {
@@ -18,15 +22,47 @@ std::string to_string(const Shape& shape);
 // Number of elements a tensor of this shape holds (1 for the empty shape, a scalar).
 std::size_t element_count(const Shape& shape);
 
+namespace detail {
+
+// std::allocator, except that constructing an element without a value leaves it uninitialised
+// (default-initialisation, a no-op for numbers). Tensor::uninitialized uses it to skip the
+// zero-fill of a buffer its caller overwrites in full anyway (every layer's output).
+template <typename T>
+struct NoFillAllocator : std::allocator<T> {
+  using value_type = T;
+  template <typename U>
+  struct rebind {
+    using other = NoFillAllocator<U>;
+  };
+  NoFillAllocator() = default;
+  template <typename U>
+  NoFillAllocator(const NoFillAllocator<U>& /*other*/) noexcept {}
+
+  template <typename U>
+  void construct(U* p) noexcept(std::is_nothrow_default_constructible_v<U>) {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <typename U, typename... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
+
+}  // namespace detail
+
 template <typename T>
 class Tensor {
  public:
   using value_type = T;
+  using Storage = std::vector<T, detail::NoFillAllocator<T>>;
 
   Tensor() = default;
   explicit Tensor(Shape shape);                // zero-filled
   Tensor(Shape shape, T fill);                 // every element = fill
   Tensor(Shape shape, std::vector<T> values);  // throws if values.size() != element_count(shape)
+  // Elements unspecified until written: for a result its caller overwrites in full (a layer's
+  // output), which then costs no zero-fill pass.
+  static Tensor uninitialized(Shape shape);
 
   const Shape& shape() const noexcept { return shape_; }
   std::size_t rank() const noexcept { return shape_.size(); }
@@ -40,7 +76,7 @@ class Tensor {
   T* end() noexcept { return values_.data() + values_.size(); }
   const T* begin() const noexcept { return values_.data(); }
   const T* end() const noexcept { return values_.data() + values_.size(); }
-  const std::vector<T>& values() const noexcept { return values_; }
+  const Storage& values() const noexcept { return values_; }
 
   // Flat, unchecked access (the hot path of every kernel).
   T& operator[](std::size_t flat_index) noexcept { return values_[flat_index]; }
@@ -70,7 +106,7 @@ class Tensor {
 
  private:
   Shape shape_{0};  // a default tensor is empty: shape [0], no values
-  std::vector<T> values_;
+  Storage values_;
 };
 
 extern template class Tensor<float>;

@@ -17,20 +17,29 @@ constexpr std::ptrdiff_t kParallelElements = 1 << 16;
 
 // Element-wise: each element is written by one thread, the same value on any thread count.
 template <typename T>
-void relu_forward(const T* x, T* y, std::size_t n) {
+void relu_forward(const T* x, T* y, std::uint8_t* passes, std::size_t n) {
   const auto count = static_cast<std::ptrdiff_t>(n);
+  if (passes == nullptr) {
 #pragma omp parallel for schedule(static) if (count >= kParallelElements)
-  for (std::ptrdiff_t i = 0; i < count; ++i) y[i] = x[i] > T(0) ? x[i] : T(0);
+    for (std::ptrdiff_t i = 0; i < count; ++i) y[i] = x[i] > T(0) ? x[i] : T(0);
+    return;
+  }
+#pragma omp parallel for schedule(static) if (count >= kParallelElements)
+  for (std::ptrdiff_t i = 0; i < count; ++i) {
+    const bool positive = x[i] > T(0);
+    y[i] = positive ? x[i] : T(0);
+    passes[i] = positive ? 1 : 0;
+  }
 }
 
 template <typename T>
-void relu_backward(const T* x, const T* error, T* input_error, std::size_t n) {
+void relu_backward(const std::uint8_t* passes, const T* error, T* input_error, std::size_t n) {
   const auto count = static_cast<std::ptrdiff_t>(n);
 #pragma omp parallel for schedule(static) if (count >= kParallelElements)
   for (std::ptrdiff_t i = 0; i < count; ++i) {
     // Both values are read unconditionally, so the choice is a select, not a branch.
     const T e = error[i];
-    input_error[i] = x[i] > T(0) ? e : T(0);
+    input_error[i] = passes[i] != 0 ? e : T(0);
   }
 }
 
@@ -70,10 +79,10 @@ void max_pool_plane(const T* in, std::size_t in_x, std::size_t py, std::size_t p
   }
 }
 
-template void relu_forward<float>(const float*, float*, std::size_t);
-template void relu_forward<double>(const double*, double*, std::size_t);
-template void relu_backward<float>(const float*, const float*, float*, std::size_t);
-template void relu_backward<double>(const double*, const double*, double*, std::size_t);
+template void relu_forward<float>(const float*, float*, std::uint8_t*, std::size_t);
+template void relu_forward<double>(const double*, double*, std::uint8_t*, std::size_t);
+template void relu_backward<float>(const std::uint8_t*, const float*, float*, std::size_t);
+template void relu_backward<double>(const std::uint8_t*, const double*, double*, std::size_t);
 template void max_pool_plane<float>(const float*, std::size_t, std::size_t, std::size_t,
                                     std::size_t, std::size_t, std::size_t, std::size_t, float*,
                                     std::uint32_t*);

@@ -1,6 +1,8 @@
-// Element-wise and pooling kernels of the ReLU and Pooling layers. ReLU's backward reads both
-// values before choosing, so the choice compiles to a select, not a branch that real activations
-// (signs close to random) mispredict every other element; 2x2 stride-2 max pooling of float runs
+// Element-wise and pooling kernels of the ReLU and Pooling layers. ReLU keeps one byte per element
+// for backward (where x > 0), not a copy of x: a quarter of the memory traffic for float. Its
+// backward reads both values before choosing, so the choice compiles to a select, not a branch
+// that real activations (signs close to random) mispredict every other element; 2x2 stride-2 max
+// pooling of float runs
 // in SIMD registers (pooling_simd.hpp, runtime AVX-512 / AVX2 dispatch).
 // tests/elementwise_kernels_test.cpp holds them to the obvious definitions.
 #pragma once
@@ -10,13 +12,14 @@
 
 namespace cnnkit::kernels {
 
-// y = max(0, x) for n elements.
+// y = max(0, x) for n elements; passes[i] = 1 where x > 0, else 0, unless passes is null (the
+// testing phase keeps nothing for backward).
 template <typename T>
-void relu_forward(const T* x, T* y, std::size_t n);
+void relu_forward(const T* x, T* y, std::uint8_t* passes, std::size_t n);
 
-// input_error = error where x > 0, else 0 (the subgradient 0 at x = 0), for n elements.
+// input_error = error where passes (x > 0), else 0 (the subgradient 0 at x = 0), for n elements.
 template <typename T>
-void relu_backward(const T* x, const T* error, T* input_error, std::size_t n);
+void relu_backward(const std::uint8_t* passes, const T* error, T* input_error, std::size_t n);
 
 // Max pooling of one (in_y, in_x) plane with window (py, px) and stride (sy, sx), no padding,
 // into (out_y, out_x): out = the window's maximum, arg = its flat index in the plane, the first

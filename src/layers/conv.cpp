@@ -131,7 +131,8 @@ std::size_t Conv<T>::forward_flops(const Shape& input_shape) const {
 
 template <typename T>
 Tensor<T> Conv<T>::forward(const Tensor<T>& input) {
-  Tensor<T> output(output_shape(input.shape()));
+  // Every element is written by the kernel.
+  auto output = Tensor<T>::uninitialized(output_shape(input.shape()));
   // The kernels trust these shapes; parameters() hands out the tensors, so check them here.
   detail::require_shape(weights_.value.shape(), weights_shape(convolution_shape_, num_kernels_),
                         kName, "weights");
@@ -161,7 +162,7 @@ Tensor<T> Conv<T>::backward(const Tensor<T>& error_tensor) {
 
   const kernels::ConvGeometry g =
       geometry(input_.shape(), stride_shape_, convolution_shape_, num_kernels_);
-  Tensor<T> input_error(input_.shape());
+  auto input_error = Tensor<T>::uninitialized(input_.shape());  // written in full
   // All three gradients use the weights forward() used: the update comes only afterwards.
   kernels::conv2d_backward(g, input_.data(), weights_.value.data(), error_tensor.data(),
                            input_error.data(), weights_.gradient.data(), bias_.gradient.data(),

@@ -97,7 +97,7 @@ Tensor<T> FullyConnected<T>::forward(const Tensor<T>& input) {
   check_parameter_shapes();
   const std::size_t batch = shape[0];
   // Start every row at the bias, then add x W on top (the lecture's extra input column of ones).
-  Tensor<T> output(shape);
+  auto output = Tensor<T>::uninitialized(shape);  // every row starts as a copy of the bias
   for (std::size_t n = 0; n < batch; ++n) {
     std::copy(bias_.value.begin(), bias_.value.end(), output.data() + n * output_size_);
   }
@@ -132,7 +132,8 @@ Tensor<T> FullyConnected<T>::backward(const Tensor<T>& error_tensor) {
 
   // E_{n-1} = E_n W^T: (batch, out) x (out, in), with the weights forward() used; the batch rows
   // split across threads.
-  Tensor<T> input_error({batch, input_size_});
+  // Written in full (beta = 0).
+  auto input_error = Tensor<T>::uninitialized({batch, input_size_});
   for_row_blocks(batch, input_size_ * output_size_, [&](std::size_t first, std::size_t rows) {
     kernels::gemm<T>(kernels::Transpose::kNo, kernels::Transpose::kYes, rows, input_size_,
                      output_size_, T(1), error_tensor.data() + first * output_size_, output_size_,

@@ -5,6 +5,7 @@
 //             "summed if the stride is smaller than the kernel size".
 #include "cnnkit/layers/pooling.hpp"
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -73,7 +74,7 @@ Tensor<T> Pooling<T>::forward(const Tensor<T>& input) {
   const std::size_t py = pooling_shape_[0];
   const std::size_t px = pooling_shape_[1];
 
-  Tensor<T> output(shape);
+  auto output = Tensor<T>::uninitialized(shape);  // every output is a window's maximum
   argmax_.resize(output.size());
   // Planes are independent and each writes only its own outputs: same result on any thread count.
 #pragma omp parallel for schedule(static) if (input.size() >= kParallelThreshold)
@@ -102,11 +103,13 @@ Tensor<T> Pooling<T>::backward(const Tensor<T>& error_tensor) {
 
   // Lecture: "winner takes it all". Each error goes to the position of its window's maximum;
   // where windows overlap one input may win several times and receives the sum.
-  Tensor<T> input_error(input_shape_);
+  // Zeroed plane by plane inside the parallel loop rather than as a whole up front (serially).
+  auto input_error = Tensor<T>::uninitialized(input_shape_);
 #pragma omp parallel for schedule(static) if (input_error.size() >= kParallelThreshold)
   for (std::ptrdiff_t plane = 0; plane < static_cast<std::ptrdiff_t>(planes); ++plane) {
     const std::size_t p = static_cast<std::size_t>(plane);
     T* in_error = input_error.data() + p * in_plane;
+    std::fill(in_error, in_error + in_plane, T(0));
     const T* error = error_tensor.data() + p * out_plane;
     const std::uint32_t* arg = argmax_.data() + p * out_plane;
     for (std::size_t o = 0; o < out_plane; ++o) in_error[arg[o]] += error[o];

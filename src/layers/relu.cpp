@@ -25,27 +25,27 @@ std::size_t ReLU<T>::forward_flops(const Shape& input_shape) const {
 
 template <typename T>
 Tensor<T> ReLU<T>::forward(const Tensor<T>& input) {
-  Tensor<T> output(input.shape());
-  kernels::relu_forward(input.data(), output.data(), input.size());
-  // The testing phase keeps nothing for backward(): the default shape [0] then marks "no
-  // training forward".
+  auto output = Tensor<T>::uninitialized(input.shape());  // written in full
+  // The testing phase keeps nothing for backward().
   if (this->testing_phase()) {
-    input_ = Tensor<T>();
-  } else {
-    input_ = input;
+    input_shape_.reset();
+    kernels::relu_forward(input.data(), output.data(), nullptr, input.size());
+    return output;
   }
+  passes_.resize(input.size());  // grows once; a steady batch shape reuses it
+  kernels::relu_forward(input.data(), output.data(), passes_.data(), input.size());
+  input_shape_ = input.shape();
   return output;
 }
 
 template <typename T>
 Tensor<T> ReLU<T>::backward(const Tensor<T>& error_tensor) {
-  // input_ keeps the default shape [0] until forward() has run (ReLU takes any shape, so an
-  // empty input of shape [0] is treated as "no forward yet": it carries no error anyway).
-  detail::require_training_forward_done(input_.shape() != Shape{0}, kName);
-  detail::require_shape(error_tensor.shape(), input_.shape(), kName, "error_tensor");
+  detail::require_training_forward_done(input_shape_.has_value(), kName);
+  detail::require_shape(error_tensor.shape(), *input_shape_, kName, "error_tensor");
   // dy/dx is 1 where x > 0 and 0 elsewhere (the subgradient 0 at the kink x = 0).
-  Tensor<T> input_error(input_.shape());
-  kernels::relu_backward(input_.data(), error_tensor.data(), input_error.data(), input_.size());
+  auto input_error = Tensor<T>::uninitialized(*input_shape_);  // written in full
+  kernels::relu_backward(passes_.data(), error_tensor.data(), input_error.data(),
+                         input_error.size());
   return input_error;
 }
 

@@ -60,7 +60,7 @@ Tensor<T> SoftMax<T>::backward(const Tensor<T>& error_tensor) {
   detail::require_shape(error_tensor.shape(), output_.shape(), kName, "error_tensor");
   const std::size_t batch = output_.dim(0);
   const std::size_t categories = output_.dim(1);
-  Tensor<T> input_error(output_.shape());
+  auto input_error = Tensor<T>::uninitialized(output_.shape());  // written row by row
   for (std::size_t n = 0; n < batch; ++n) {
     const T* y = output_.data() + n * categories;
     const T* e = error_tensor.data() + n * categories;

@@ -1,6 +1,10 @@
 // ReLU: y = max(0, x); backward passes the error where x > 0.
 #pragma once
 
+#include <cstdint>
+#include <optional>
+#include <vector>
+
 #include "cnnkit/layer.hpp"
 
 namespace cnnkit {
@@ -15,7 +19,10 @@ class ReLU : public Layer<T> {
   std::size_t forward_flops(const Shape& input_shape) const override;
 
  private:
-  Tensor<T> input_;  // forward's input: its sign decides where errors pass
+  // Where forward's input was > 0 (1) or not (0): where errors pass. One byte per element instead
+  // of a copy of the input (a quarter of the traffic for float).
+  std::vector<std::uint8_t> passes_;
+  std::optional<Shape> input_shape_;  // shape of the last training forward's input; none before
 };
 
 extern template class ReLU<float>;
