@@ -517,7 +517,7 @@ void run_w1_profile(const Options& o) {
     Tensor<float> x = input;
     for (std::size_t i = 0; i < layers.size(); ++i) {
       const double t0 = now_ms();
-      x = layers[i]->forward(x);
+      x = layers[i]->forward(std::move(x));  // handed on, as NeuralNetwork does
       if (step >= o.warmup) fwd[i].push_back(now_ms() - t0);
     }
     const double t0 = now_ms();
@@ -526,7 +526,7 @@ void run_w1_profile(const Options& o) {
     if (step >= o.warmup) loss_ms.push_back(now_ms() - t0);
     for (std::size_t i = layers.size(); i-- > 0;) {
       const double t1 = now_ms();
-      e = layers[i]->backward(e);
+      e = layers[i]->backward(std::move(e));
       if (step >= o.warmup) bwd[i].push_back(now_ms() - t1);
     }
   }

@@ -16,11 +16,12 @@ namespace {
 
 // The layer's own message, prefixed with where in the network it sits: a shape that does not
 // chain is then reported as "layer 3 (Conv): ..." instead of a bare "Conv: ...".
-template <typename T>
-Tensor<T> forward_layer(Layer<T>& layer, std::size_t index, const Tensor<T>& input,
-                        const char* caller) {
+// Input is a const& (the caller's tensor) or an rvalue (a result handed on, which the layer may
+// keep or compute in without a copy).
+template <typename T, typename Input>
+Tensor<T> forward_layer(Layer<T>& layer, std::size_t index, Input&& input, const char* caller) {
   try {
-    return layer.forward(input);
+    return layer.forward(std::forward<Input>(input));
   } catch (const std::invalid_argument& error) {
     throw std::invalid_argument(std::string(caller) + ": layer " + std::to_string(index) + " (" +
                                 layer.type() + ") rejected its input: " + error.what());
@@ -84,7 +85,7 @@ T NeuralNetwork<T>::forward() {
   Batch<T> batch = data_layer_->next();
   Tensor<T> output = std::move(batch.input);
   for (std::size_t i = 0; i < layers_.size(); ++i) {
-    output = forward_layer(*layers_[i], i, output, caller);
+    output = forward_layer(*layers_[i], i, std::move(output), caller);
   }
   T loss = 0;
   try {
@@ -103,7 +104,7 @@ void NeuralNetwork<T>::backward() {
   detail::require_forward_done(!label_.empty(), "NeuralNetwork::backward");
   Tensor<T> error_tensor = loss_layer_->backward(label_);
   for (auto layer = layers_.rbegin(); layer != layers_.rend(); ++layer) {
-    error_tensor = (*layer)->backward(error_tensor);
+    error_tensor = (*layer)->backward(std::move(error_tensor));
   }
 }
 
@@ -137,7 +138,7 @@ Tensor<T> NeuralNetwork<T>::test(const Tensor<T>& input) {
   const TestingPhaseScope<T> testing(layers_);
   Tensor<T> output = forward_layer(*layers_.front(), 0, input, caller);
   for (std::size_t i = 1; i < layers_.size(); ++i) {
-    output = forward_layer(*layers_[i], i, output, caller);
+    output = forward_layer(*layers_[i], i, std::move(output), caller);
   }
   return output;
 }

@@ -24,6 +24,8 @@ enum class Mistake { kNone, kInputErrorDoubled, kWeightGradientHalved, kTinyBias
 // for the negative tests, deliberately wrong in one place.
 class ScaleLayer : public Layer<double> {
  public:
+  using Layer<double>::backward;
+  using Layer<double>::forward;
   explicit ScaleLayer(Mistake mistake = Mistake::kNone)
       : mistake_(mistake),
         weights_("weights", Tensor<double>({1}, 1.5)),

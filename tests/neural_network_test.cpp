@@ -24,6 +24,8 @@ template <typename T>
 class Scale : public Layer<T> {
  public:
   Scale(std::string name, Log* log) : name_(std::move(name)), log_(log) {}
+  using Layer<T>::backward;
+  using Layer<T>::forward;
   std::string type() const override { return "Scale"; }
   Tensor<T> forward(const Tensor<T>& input) override {
     if (input.rank() != 2) throw std::invalid_argument("Scale: expected rank 2");
@@ -66,6 +68,8 @@ template <typename T>
 class Identity : public Layer<T> {
  public:
   explicit Identity(Log* log) : log_(log) {}
+  using Layer<T>::backward;
+  using Layer<T>::forward;
   std::string type() const override { return "Identity"; }
   Tensor<T> forward(const Tensor<T>& input) override {
     log_->push_back("forward identity");

@@ -4,10 +4,15 @@
 // that forward() used, and only then lets each parameter's optimizer update it.
 // In the testing phase (the lecture's phase for inference) forward() computes the same output
 // but keeps nothing for backward(); backward() after such a forward() throws std::logic_error.
+// forward() and backward() also take a tensor the caller hands over (an rvalue, as the network
+// passes each result on): a layer may then keep it or compute in its buffer instead of copying.
+// A derived layer that overrides only the const& forms says `using Layer<T>::forward;` (and
+// backward) so that the hand-over forms stay visible.
 #pragma once
 
 #include <cstddef>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cnnkit/initializers.hpp"
@@ -27,6 +32,11 @@ class Layer {
 
   virtual Tensor<T> forward(const Tensor<T>& input) = 0;
   virtual Tensor<T> backward(const Tensor<T>& error_tensor) = 0;
+  // The same results for a tensor the caller no longer needs; by default the const& forms.
+  virtual Tensor<T> forward(Tensor<T>&& input) { return forward(std::as_const(input)); }
+  virtual Tensor<T> backward(Tensor<T>&& error_tensor) {
+    return backward(std::as_const(error_tensor));
+  }
 
   // The shape forward() returns for an input of this shape (batch axis included); throws
   // std::invalid_argument, as forward() would, when the input shape does not fit the layer.

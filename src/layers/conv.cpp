@@ -130,7 +130,7 @@ std::size_t Conv<T>::forward_flops(const Shape& input_shape) const {
 }
 
 template <typename T>
-Tensor<T> Conv<T>::forward(const Tensor<T>& input) {
+Tensor<T> Conv<T>::compute_output(const Tensor<T>& input) {
   // Every element is written by the kernel.
   auto output = Tensor<T>::uninitialized(output_shape(input.shape()));
   // The kernels trust these shapes; parameters() hands out the tensors, so check them here.
@@ -141,11 +141,25 @@ Tensor<T> Conv<T>::forward(const Tensor<T>& input) {
       geometry(input.shape(), stride_shape_, convolution_shape_, num_kernels_);
   kernels::conv2d_forward(g, input.data(), weights_.value.data(), bias_.value.data(), output.data(),
                           workspace_);
+  return output;
+}
+
+template <typename T>
+Tensor<T> Conv<T>::forward(const Tensor<T>& input) {
+  Tensor<T> output = compute_output(input);
   if (this->testing_phase()) {
     input_ = Tensor<T>();  // rank 1: backward() then reports the missing training forward
   } else {
     input_ = input;  // copy-assignment reuses the buffer once the batch shape is steady
   }
+  return output;
+}
+
+template <typename T>
+Tensor<T> Conv<T>::forward(Tensor<T>&& input) {
+  Tensor<T> output = compute_output(input);
+  // Handed over: kept without a copy (dropped in the testing phase).
+  input_ = this->testing_phase() ? Tensor<T>() : std::move(input);
   return output;
 }
 

@@ -26,20 +26,30 @@ Shape Flatten<T>::output_shape(const Shape& input_shape) const {
 }
 
 template <typename T>
-Tensor<T> Flatten<T>::forward(const Tensor<T>& input) {
+Tensor<T> Flatten<T>::forward(Tensor<T>&& input) {
   Shape shape = output_shape(input.shape());
   input_shape_ = input.shape();
   // Row-major storage already lists each sample's values in flattened order: only the shape
-  // changes.
-  return input.reshaped(std::move(shape));
+  // changes, and a handed-over tensor keeps its buffer.
+  return std::move(input).reshaped(std::move(shape));
+}
+
+template <typename T>
+Tensor<T> Flatten<T>::forward(const Tensor<T>& input) {
+  return forward(Tensor<T>(input));
+}
+
+template <typename T>
+Tensor<T> Flatten<T>::backward(Tensor<T>&& error_tensor) {
+  // input_shape_ stays empty until forward() has run.
+  detail::require_forward_done(!input_shape_.empty(), kName);
+  detail::require_shape(error_tensor.shape(), output_shape(input_shape_), kName, "error_tensor");
+  return std::move(error_tensor).reshaped(input_shape_);
 }
 
 template <typename T>
 Tensor<T> Flatten<T>::backward(const Tensor<T>& error_tensor) {
-  // input_shape_ stays empty until forward() has run.
-  detail::require_forward_done(!input_shape_.empty(), kName);
-  detail::require_shape(error_tensor.shape(), output_shape(input_shape_), kName, "error_tensor");
-  return error_tensor.reshaped(input_shape_);
+  return backward(Tensor<T>(error_tensor));
 }
 
 template class Flatten<float>;

@@ -92,7 +92,7 @@ void FullyConnected<T>::check_parameter_shapes() const {
 }
 
 template <typename T>
-Tensor<T> FullyConnected<T>::forward(const Tensor<T>& input) {
+Tensor<T> FullyConnected<T>::compute_output(const Tensor<T>& input) const {
   const Shape shape = output_shape(input.shape());
   check_parameter_shapes();
   const std::size_t batch = shape[0];
@@ -108,11 +108,25 @@ Tensor<T> FullyConnected<T>::forward(const Tensor<T>& input) {
                      weights_.value.data(), output_size_, T(1),
                      output.data() + first * output_size_, output_size_);
   });
+  return output;
+}
+
+template <typename T>
+Tensor<T> FullyConnected<T>::forward(const Tensor<T>& input) {
+  Tensor<T> output = compute_output(input);
   if (this->testing_phase()) {
     input_ = Tensor<T>();  // rank 1: backward() then reports the missing training forward
   } else {
     input_ = input;
   }
+  return output;
+}
+
+template <typename T>
+Tensor<T> FullyConnected<T>::forward(Tensor<T>&& input) {
+  Tensor<T> output = compute_output(input);
+  // Handed over: kept without a copy (dropped in the testing phase).
+  input_ = this->testing_phase() ? Tensor<T>() : std::move(input);
   return output;
 }
 

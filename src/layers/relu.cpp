@@ -24,29 +24,50 @@ std::size_t ReLU<T>::forward_flops(const Shape& input_shape) const {
 }
 
 template <typename T>
-Tensor<T> ReLU<T>::forward(const Tensor<T>& input) {
-  auto output = Tensor<T>::uninitialized(input.shape());  // written in full
+void ReLU<T>::rectify(const Tensor<T>& input, T* output) {
   // The testing phase keeps nothing for backward().
   if (this->testing_phase()) {
     input_shape_.reset();
-    kernels::relu_forward(input.data(), output.data(), nullptr, input.size());
-    return output;
+    kernels::relu_forward(input.data(), output, nullptr, input.size());
+    return;
   }
   passes_.resize(input.size());  // grows once; a steady batch shape reuses it
-  kernels::relu_forward(input.data(), output.data(), passes_.data(), input.size());
+  kernels::relu_forward(input.data(), output, passes_.data(), input.size());
   input_shape_ = input.shape();
+}
+
+template <typename T>
+Tensor<T> ReLU<T>::forward(const Tensor<T>& input) {
+  auto output = Tensor<T>::uninitialized(input.shape());  // written in full
+  rectify(input, output.data());
   return output;
 }
 
 template <typename T>
-Tensor<T> ReLU<T>::backward(const Tensor<T>& error_tensor) {
+Tensor<T> ReLU<T>::forward(Tensor<T>&& input) {
+  rectify(input, input.data());  // handed over: computed in place
+  return std::move(input);
+}
+
+template <typename T>
+void ReLU<T>::pass_errors(const Tensor<T>& error_tensor, T* input_error) const {
   detail::require_training_forward_done(input_shape_.has_value(), kName);
   detail::require_shape(error_tensor.shape(), *input_shape_, kName, "error_tensor");
   // dy/dx is 1 where x > 0 and 0 elsewhere (the subgradient 0 at the kink x = 0).
-  auto input_error = Tensor<T>::uninitialized(*input_shape_);  // written in full
-  kernels::relu_backward(passes_.data(), error_tensor.data(), input_error.data(),
-                         input_error.size());
+  kernels::relu_backward(passes_.data(), error_tensor.data(), input_error, error_tensor.size());
+}
+
+template <typename T>
+Tensor<T> ReLU<T>::backward(const Tensor<T>& error_tensor) {
+  auto input_error = Tensor<T>::uninitialized(error_tensor.shape());  // written in full
+  pass_errors(error_tensor, input_error.data());
   return input_error;
+}
+
+template <typename T>
+Tensor<T> ReLU<T>::backward(Tensor<T>&& error_tensor) {
+  pass_errors(error_tensor, error_tensor.data());  // handed over: computed in place
+  return std::move(error_tensor);
 }
 
 template class ReLU<float>;

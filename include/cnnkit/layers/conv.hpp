@@ -16,7 +16,10 @@ class Conv : public Layer<T> {
   Conv(Shape stride_shape, Shape convolution_shape, std::size_t num_kernels);
 
   std::string type() const override { return "Conv"; }
+  using Layer<T>::forward;
+  using Layer<T>::backward;
   Tensor<T> forward(const Tensor<T>& input) override;
+  Tensor<T> forward(Tensor<T>&& input) override;
   Tensor<T> backward(const Tensor<T>& error_tensor) override;
   Shape output_shape(const Shape& input_shape) const override;
   std::size_t forward_flops(const Shape& input_shape) const override;
@@ -41,6 +44,8 @@ class Conv : public Layer<T> {
   std::size_t num_kernels_;
   Parameter<T> weights_;
   Parameter<T> bias_;
+  Tensor<T> compute_output(const Tensor<T>& input);  // forward() without keeping the input
+
   Tensor<T> input_;  // forward's input, for the weight gradient
   // Kernel workspaces (lowered input columns and the like), kept between calls so that a
   // steady-state training step allocates nothing.

@@ -9,8 +9,12 @@ template <typename T>
 class Flatten : public Layer<T> {
  public:
   std::string type() const override { return "Flatten"; }
+  using Layer<T>::forward;
+  using Layer<T>::backward;
   Tensor<T> forward(const Tensor<T>& input) override;
+  Tensor<T> forward(Tensor<T>&& input) override;
   Tensor<T> backward(const Tensor<T>& error_tensor) override;
+  Tensor<T> backward(Tensor<T>&& error_tensor) override;
   Shape output_shape(const Shape& input_shape) const override;
 
  private:

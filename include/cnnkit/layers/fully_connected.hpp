@@ -15,7 +15,10 @@ class FullyConnected : public Layer<T> {
   FullyConnected(std::size_t input_size, std::size_t output_size);
 
   std::string type() const override { return "FullyConnected"; }
+  using Layer<T>::forward;
+  using Layer<T>::backward;
   Tensor<T> forward(const Tensor<T>& input) override;
+  Tensor<T> forward(Tensor<T>&& input) override;
   Tensor<T> backward(const Tensor<T>& error_tensor) override;
   Shape output_shape(const Shape& input_shape) const override;
   std::size_t forward_flops(const Shape& input_shape) const override;
@@ -36,9 +39,11 @@ class FullyConnected : public Layer<T> {
 
   std::size_t input_size_;
   std::size_t output_size_;
-  Parameter<T> weights_;  // (input_size, output_size)
-  Parameter<T> bias_;     // (1, output_size)
-  Tensor<T> input_;       // forward's input, for the weight gradient x^T E
+  Parameter<T> weights_;                                   // (input_size, output_size)
+  Parameter<T> bias_;                                      // (1, output_size)
+  Tensor<T> compute_output(const Tensor<T>& input) const;  // forward() without keeping the input
+
+  Tensor<T> input_;  // forward's input, for the weight gradient x^T E
 };
 
 extern template class FullyConnected<float>;

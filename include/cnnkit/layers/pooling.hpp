@@ -17,6 +17,8 @@ class Pooling : public Layer<T> {
   Pooling(Shape stride_shape, Shape pooling_shape);
 
   std::string type() const override { return "Pooling"; }
+  using Layer<T>::forward;
+  using Layer<T>::backward;
   Tensor<T> forward(const Tensor<T>& input) override;
   Tensor<T> backward(const Tensor<T>& error_tensor) override;
   Shape output_shape(const Shape& input_shape) const override;

@@ -12,6 +12,8 @@ template <typename T>
 class SoftMax : public Layer<T> {
  public:
   std::string type() const override { return "SoftMax"; }
+  using Layer<T>::forward;
+  using Layer<T>::backward;
   Tensor<T> forward(const Tensor<T>& input) override;
   Tensor<T> backward(const Tensor<T>& error_tensor) override;
   Shape output_shape(const Shape& input_shape) const override;
