@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """cnnkit against PyTorch on the reference workloads, back to back, and the ratio table.
 
-    python3 bench/compare.py --build build [--quiet] [--threads 2] [--epochs 3]
+    python3 bench/compare.py --build build [--quiet] [--threads 2] [--epochs 3] [--rounds 3]
 
 Runs, one process per figure so that each has its own peak memory:
   1. ../shared/bench/fma_peak.cpp (built into BUILD/fma_peak): the machine's fp32 FMA peak;
@@ -9,6 +9,9 @@ Runs, one process per figure so that each has its own peak memory:
      figure), W2 and W3 at --threads;
   3. ../shared/bench/torch_ref.py with Debian's /usr/bin/python3 at its best 2-core setting
      (--threads N --blas-threads 1 --malloc-keep): the same workloads.
+With --rounds R every measurement runs R times, cnnkit and PyTorch alternating workload by
+workload, and each figure of the table is the median over the rounds (a shared VM's noise comes
+in bursts of seconds: one round can catch one for either side).
 OpenBLAS 0.3.21 (Debian 12) does not know recent Xeons and falls back to its generic "Prescott"
 kernels (4x slower sgemm); --openblas-coretype auto (the default) then sets OPENBLAS_CORETYPE to
 SkylakeX (AVX-512) or Haswell (AVX2) for both frameworks alike (PyTorch's Linear layers use the
@@ -51,6 +54,8 @@ def parse_args():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--rounds", type=int, default=1,
+                   help="run everything this many times, alternating; figures are the medians")
     p.add_argument("--quiet", action="store_true", help="run everything through quiet_run.py")
     p.add_argument("--max-wait", type=float, default=300, help="quiet_run.py --max-wait (s)")
     p.add_argument("--tries", type=int, default=3, help="quiet_run.py --tries")
@@ -156,6 +161,24 @@ def openblas_coretype(choice):
     return None
 
 
+def combine(rounds, key):
+    """One result list from several rounds of the same command: results matched by `key` (e.g.
+    the epoch or the W3 case), each numeric field the median over the rounds."""
+    if not rounds:
+        return []
+    combined = []
+    for first in rounds[0]:
+        same = [r for results in rounds for r in results if r.get(key) == first.get(key)]
+        merged = dict(first)
+        for field, value in first.items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and field != key:
+                values = [r[field] for r in same if isinstance(r.get(field), (int, float))]
+                merged[field] = statistics.median(values)
+        merged["rounds"] = len(same)
+        combined.append(merged)
+    return combined
+
+
 def by(results, **match):
     return [r for r in results if all(r.get(k) == v for k, v in match.items())]
 
@@ -209,20 +232,27 @@ def main():
     t, e, s = str(args.threads), str(args.epochs), str(args.seed)
 
     peak = fma_peak(runner, args.build)
-    ours = {
-        "w1": runner.run("cnnkit w1", [bench, "--workload", "w1", "--threads", t, "--epochs", e, "--seed", s]),
-        "w1_1t": runner.run("cnnkit w1 1 thread",
-                            [bench, "--workload", "w1", "--threads", "1", "--epochs", "1", "--seed", s]),
-        "w2": runner.run("cnnkit w2", [bench, "--workload", "w2", "--threads", t, "--seed", s]),
-        "w3": runner.run("cnnkit w3", [bench, "--workload", "w3", "--threads", t, "--seed", s]),
+    commands = {
+        "w1": [bench, "--workload", "w1", "--threads", t, "--epochs", e, "--seed", s],
+        "w1_1t": [bench, "--workload", "w1", "--threads", "1", "--epochs", "1", "--seed", s],
+        "w2": [bench, "--workload", "w2", "--threads", t, "--seed", s],
+        "w3": [bench, "--workload", "w3", "--threads", t, "--seed", s],
     }
-    theirs = {"w1": [], "w2": [], "w3": []}
-    if not args.skip_torch:
-        best = ["--threads", t, "--blas-threads", "1", "--malloc-keep", "--seed", s]
-        for w in ("w1", "w2", "w3"):
-            extra = ["--epochs", e] if w == "w1" else []
-            theirs[w] = runner.run(f"torch {w}", ["/usr/bin/python3", torch_ref, "--workload", w]
-                                   + best + extra)
+    best = ["--threads", t, "--blas-threads", "1", "--malloc-keep", "--seed", s]
+    torch_commands = {w: ["/usr/bin/python3", torch_ref, "--workload", w] + best
+                      + (["--epochs", e] if w == "w1" else []) for w in ("w1", "w2", "w3")}
+    ours_rounds = {name: [] for name in commands}
+    theirs_rounds = {w: [] for w in torch_commands}
+    for round_index in range(1, args.rounds + 1):
+        tag = f" (round {round_index}/{args.rounds})" if args.rounds > 1 else ""
+        for name, cmd in commands.items():
+            label = "cnnkit " + name.replace("_1t", " 1 thread")
+            ours_rounds[name].append(runner.run(label + tag, cmd))
+            if name in torch_commands and not args.skip_torch:
+                theirs_rounds[name].append(runner.run(f"torch {name}{tag}", torch_commands[name]))
+    keys = {"w1": "epoch", "w1_1t": "epoch", "w2": "workload", "w3": "case"}
+    ours = {name: combine(rounds, keys[name]) for name, rounds in ours_rounds.items()}
+    theirs = {w: combine(rounds, keys[w]) for w, rounds in theirs_rounds.items()}
 
     table = Table()
     median = lambda xs: statistics.median(xs) if xs else None
@@ -278,6 +308,7 @@ def main():
     print(f"Machine: {cpu_model()}, {os.cpu_count()} cores; fp32 FMA peak "
           + ", ".join(f"{v:.0f} GFLOP/s on {k} thread(s)" for k, v in sorted(peak.items())))
     print(f"Threads: {args.threads}; W1 epochs: {args.epochs}; seed {args.seed}; "
+          f"{args.rounds} round(s), each figure the median over them; "
           f"{'quiet_run.py' if args.quiet else 'no idle check (--quiet not given)'}; "
           f"OPENBLAS_CORETYPE={coretype or os.environ.get('OPENBLAS_CORETYPE', '(unset)')} "
           "for both frameworks")
