@@ -235,8 +235,9 @@ FastBackwardPlan plan_backward(const ConvGeometry& geometry, SimdLevel level, st
   }
   // Enough pixels per pass that loading and storing the accumulators is noise.
   const std::size_t pass_pixels = p.dw_mode == FastMode::kPixelVector ? 4096 : 256;
+  p.groups = std::min(g.batch, std::max(kFastGradientGroups, p.threads));
   p.samples_per_pass =
-      std::clamp<std::size_t>(ceil_div(pass_pixels, pixels), 1, ceil_div(g.batch, p.threads));
+      std::clamp<std::size_t>(ceil_div(pass_pixels, pixels), 1, ceil_div(g.batch, p.groups));
   p.plain_y = g.in_y + g.kernel_y - 1;
   p.plain_x = g.in_x + g.kernel_x - 1;
   p.plain_plane = p.plain_y * p.plain_x;
@@ -245,13 +246,13 @@ FastBackwardPlan plan_backward(const ConvGeometry& geometry, SimdLevel level, st
       layout.add(p.samples_per_pass * g.channels * p.plain_plane + 2 * isa.lanes, p.threads);
   if (p.dw_mode == FastMode::kOutputVector) {
     p.dw_error = layout.add(p.samples_per_pass * pixels * p.dw_padded_k, p.threads);
-    p.dw_partial = layout.add(g.channels * g.kernel_y * g.kernel_x * p.dw_padded_k, p.threads);
+    p.dw_partial = layout.add(g.channels * g.kernel_y * g.kernel_x * p.dw_padded_k, p.groups);
   } else {
     p.dw_error = layout.add(0, p.threads);
     p.dw_partial =
-        layout.add(g.channels * g.kernel_y * g.kernels * g.kernel_x * isa.lanes, p.threads);
+        layout.add(g.channels * g.kernel_y * g.kernels * g.kernel_x * isa.lanes, p.groups);
   }
-  p.db_partial = layout.add(p.dw_padded_k, p.threads);
+  p.db_partial = layout.add(p.dw_padded_k, p.groups);
   p.total = layout.total;
   return p;
 }

@@ -3,10 +3,12 @@
 // (conv2d_fast_blocks.hpp) over every sample and scatter the results back to (N, C, Y, X).
 // Compiled once per ISA, like the blocks (see there).
 //
-// Threads: one OpenMP team per call; thread t of T always takes samples [N*t/T, N*(t+1)/T), so a
-// given thread count gives bit-identical results run after run. Forward and input error do the
-// same arithmetic in the same order whatever the thread count; the weight and bias gradients sum
-// one partial per thread, in thread order.
+// Threads: one OpenMP team per call; the threads take samples (forward) or groups of samples
+// (backward) one at a time as they finish the last, so that a core the machine takes away for a
+// while leaves its share to the others. Forward and input error do the same arithmetic in the
+// same order whatever thread computes a sample; the weight and bias gradients sum one partial per
+// group of samples, in group order (groups fixed by the batch: FastBackwardPlan::groups), so every
+// result is the same bit for bit run after run and on 1 to kFastGradientGroups threads.
 #pragma once
 
 #include <omp.h>
@@ -205,9 +207,8 @@ inline void conv2d_forward_fast(const FastForwardPlan& p, const float* input, co
     float* padded = region(ws, p.input, thread);
     std::memset(padded, 0, p.input.size * sizeof(float));
 #pragma omp barrier
-    const std::size_t b0 = share(g.batch, threads, thread);
-    const std::size_t b1 = share(g.batch, threads, thread + 1);
-    for (std::size_t b = b0; b < b1; ++b) {
+#pragma omp for schedule(dynamic, 1) nowait
+    for (std::size_t b = 0; b < g.batch; ++b) {
       fill_polyphase(p, input + b * in_size, padded);
       if (p.mode == FastMode::kOutputVector) {
         forward_sample_ovec(p, padded, ws, region(ws, p.output, thread), output + b * out_size);
@@ -461,85 +462,87 @@ inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
     float* blocked = region(ws, p.dx_blocked, thread);
     float* dw_input = region(ws, p.dw_input, thread);
     float* error_t = region(ws, p.dw_error, thread);
-    float* partial = region(ws, p.dw_partial, thread);
-    float* bias_partial = region(ws, p.db_partial, thread);
     std::memset(padded_error, 0, p.error.size * sizeof(float));
     std::memset(dw_input, 0, p.dw_input.size * sizeof(float));
     std::memset(error_t, 0, p.dw_error.size * sizeof(float));
-    std::memset(partial, 0, p.dw_partial.size * sizeof(float));
-    std::memset(bias_partial, 0, p.db_partial.size * sizeof(float));
 #pragma omp barrier
-    const std::size_t b0 = share(g.batch, threads, thread);
-    const std::size_t b1 = share(g.batch, threads, thread + 1);
-    for (std::size_t pass = b0; pass < b1; pass += p.samples_per_pass) {
-      const std::size_t samples = std::min(p.samples_per_pass, b1 - pass);
-      for (std::size_t s = 0; s < samples; ++s) {
-        const std::size_t b = pass + s;
+#pragma omp for schedule(dynamic, 1)
+    for (std::size_t group = 0; group < p.groups; ++group) {
+      float* partial = region(ws, p.dw_partial, group);
+      float* bias_partial = region(ws, p.db_partial, group);
+      std::memset(partial, 0, p.dw_partial.size * sizeof(float));
+      std::memset(bias_partial, 0, p.db_partial.size * sizeof(float));
+      const std::size_t b0 = share(g.batch, p.groups, group);
+      const std::size_t b1 = share(g.batch, p.groups, group + 1);
+      for (std::size_t pass = b0; pass < b1; pass += p.samples_per_pass) {
+        const std::size_t samples = std::min(p.samples_per_pass, b1 - pass);
+        for (std::size_t s = 0; s < samples; ++s) {
+          const std::size_t b = pass + s;
 #ifdef CNNKIT_PERF_PROBE
-        if (!getenv("SKIP_DX"))
+          if (!getenv("SKIP_DX"))
 #endif
-          input_error_sample(p, ws, starts, error + b * out_size, padded_error, blocked,
-                             input_error + b * in_size);
-        // The pass's copies: padded input and pixel-major E (its bias sums on the way).
-        const float* image = input + b * in_size;
-        float* padded = dw_input + s * g.channels * p.plain_plane;
-        for (std::size_t c = 0; c < g.channels; ++c) {
-          for (std::size_t y = 0; y < g.in_y; ++y) {
-            std::memcpy(
-                padded + c * p.plain_plane + (y + g.pad_y_before()) * p.plain_x + g.pad_x_before(),
-                image + (c * g.in_y + y) * g.in_x, g.in_x * sizeof(float));
+            input_error_sample(p, ws, starts, error + b * out_size, padded_error, blocked,
+                               input_error + b * in_size);
+          // The pass's copies: padded input and pixel-major E (its bias sums on the way).
+          const float* image = input + b * in_size;
+          float* padded = dw_input + s * g.channels * p.plain_plane;
+          for (std::size_t c = 0; c < g.channels; ++c) {
+            for (std::size_t y = 0; y < g.in_y; ++y) {
+              std::memcpy(padded + c * p.plain_plane + (y + g.pad_y_before()) * p.plain_x +
+                              g.pad_x_before(),
+                          image + (c * g.in_y + y) * g.in_x, g.in_x * sizeof(float));
+            }
+          }
+          if (p.dw_mode == FastMode::kPixelVector) {
+            for (std::size_t k = 0; k < g.kernels; ++k) {
+              bias_partial[k] += sum_of(error + b * out_size + k * pixels, pixels);
+            }
+            continue;
+          }
+          float* sample_t = error_t + s * pixels * p.dw_padded_k;
+          transpose(error + b * out_size, g.kernels, pixels, pixels, sample_t, p.dw_padded_k);
+          for (std::size_t k0 = 0; k0 < p.dw_padded_k; k0 += kLanes) {
+            Reg sum = Simd::load(bias_partial + k0);
+            for (std::size_t q = 0; q < pixels; ++q) {
+              sum = Simd::add(sum, Simd::load(sample_t + q * p.dw_padded_k + k0));
+            }
+            Simd::store(bias_partial + k0, sum);
           }
         }
-        if (p.dw_mode == FastMode::kPixelVector) {
-          for (std::size_t k = 0; k < g.kernels; ++k) {
-            bias_partial[k] += sum_of(error + b * out_size + k * pixels, pixels);
-          }
-          continue;
-        }
-        float* sample_t = error_t + s * pixels * p.dw_padded_k;
-        transpose(error + b * out_size, g.kernels, pixels, pixels, sample_t, p.dw_padded_k);
-        for (std::size_t k0 = 0; k0 < p.dw_padded_k; k0 += kLanes) {
-          Reg sum = Simd::load(bias_partial + k0);
-          for (std::size_t q = 0; q < pixels; ++q) {
-            sum = Simd::add(sum, Simd::load(sample_t + q * p.dw_padded_k + k0));
-          }
-          Simd::store(bias_partial + k0, sum);
-        }
+#ifdef CNNKIT_PERF_PROBE
+        if (!getenv("SKIP_DW"))
+#endif
+          weight_gradient_pass(p, ws, samples, dw_input, error_t, error + pass * out_size, partial);
       }
-#ifdef CNNKIT_PERF_PROBE
-      if (!getenv("SKIP_DW"))
-#endif
-        weight_gradient_pass(p, ws, samples, dw_input, error_t, error + pass * out_size, partial);
-    }
-#pragma omp barrier
+    }  // the end of the loop waits for every group
     if (p.dw_mode == FastMode::kPixelVector) {
-      // dW[k, c, u, v] = sum over threads (in order) of the sum over lanes (in order) of the
+      // dW[k, c, u, v] = sum over groups (in order) of the sum over lanes (in order) of the
       // partial (c, u, k, v, lane); each thread takes a share of the elements.
       const std::size_t per_row = g.kernels * g.kernel_x, rows = g.channels * g.kernel_y;
       const std::size_t e0 = share(rows * per_row, threads, thread);
       const std::size_t e1 = share(rows * per_row, threads, thread + 1);
       for (std::size_t element = e0; element < e1; ++element) {
         float sum = 0.0f;
-        for (std::size_t t = 0; t < threads; ++t) {
-          const float* lanes = region(ws, p.dw_partial, t) + element * kLanes;
-          float thread_sum = 0.0f;
-          for (int l = 0; l < kLanes; ++l) thread_sum += lanes[l];
-          sum += thread_sum;
+        for (std::size_t group = 0; group < p.groups; ++group) {
+          const float* lanes = region(ws, p.dw_partial, group) + element * kLanes;
+          float group_sum = 0.0f;
+          for (int l = 0; l < kLanes; ++l) group_sum += lanes[l];
+          sum += group_sum;
         }
         const std::size_t row = element / per_row, k = element % per_row / g.kernel_x;
         const std::size_t v = element % g.kernel_x;
         weight_gradient[(k * rows + row) * g.kernel_x + v] = sum;
       }
     }
-    // Sum the partials in thread order, each thread over its share of the kernel rows, and
+    // Sum the partials in group order, each thread over its share of the kernel rows, and
     // transpose (C*m*n, K) -> (K, C*m*n).
     const std::size_t r0 =
         p.dw_mode == FastMode::kPixelVector ? 0 : share(dw_rows_total, threads, thread);
     const std::size_t r1 =
         p.dw_mode == FastMode::kPixelVector ? 0 : share(dw_rows_total, threads, thread + 1);
     float* total = region(ws, p.dw_partial, 0);
-    for (std::size_t other = 1; other < threads; ++other) {
-      const float* add = region(ws, p.dw_partial, other);
+    for (std::size_t group = 1; group < p.groups; ++group) {
+      const float* add = region(ws, p.dw_partial, group);
       for (std::size_t i = r0 * p.dw_padded_k; i < r1 * p.dw_padded_k; i += kLanes) {
         Simd::store(total + i, Simd::add(Simd::load(total + i), Simd::load(add + i)));
       }
@@ -551,7 +554,9 @@ inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
     if (thread == 0) {
       for (std::size_t k = 0; k < g.kernels; ++k) {
         float sum = 0.0f;
-        for (std::size_t t = 0; t < threads; ++t) sum += region(ws, p.db_partial, t)[k];
+        for (std::size_t group = 0; group < p.groups; ++group) {
+          sum += region(ws, p.db_partial, group)[k];
+        }
         bias_gradient[k] = sum;
       }
     }

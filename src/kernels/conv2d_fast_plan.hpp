@@ -22,6 +22,8 @@ namespace cnnkit::kernels {
 // Largest stride and kernel width the fast kernels take; the GEMM path handles the rest.
 inline constexpr std::size_t kFastMaxStride = 4;
 inline constexpr std::size_t kFastMaxKernelX = 8;
+// Sample groups of the weight gradient (FastBackwardPlan::groups) on up to this many threads.
+inline constexpr std::size_t kFastGradientGroups = 4;
 
 enum class FastMode { kOutputVector, kPixelVector };
 
@@ -81,14 +83,20 @@ struct FastBackwardPlan {
   FastMode dw_mode = FastMode::kOutputVector;
   std::size_t dw_block_out = 0;  // pvec: kernels per block
   std::size_t dw_blocks_k = 1, dw_block_k = 0, dw_padded_k = 0;
-  std::size_t dw_rows = 0;           // kernel rows (c, u) per register block
+  std::size_t dw_rows = 0;  // kernel rows (c, u) per register block
+  // Samples are cut into `groups` contiguous groups, each reduced into its own partial sums by
+  // whichever thread takes it next; the partials are then added in group order. The cut depends
+  // on the batch only (for up to kFastGradientGroups threads), so the gradients are the same bit
+  // for bit on 1 to kFastGradientGroups threads, and a core that the machine takes away for a
+  // while leaves its remaining groups to the others.
+  std::size_t groups = 1;
   std::size_t samples_per_pass = 1;  // samples whose pixels one pass over the rows reduces
   std::size_t plain_y = 0, plain_x = 0, plain_plane = 0;  // zero-padded input, no phases
-  FastRegion pixel_table;  // per pass: one int (offset) per pixel, as float bits
+  FastRegion pixel_table;  // one int (offset) per pixel of a pass, as float bits
   FastRegion dw_input;     // per thread: samples_per_pass padded samples
   FastRegion dw_error;     // per thread: E of those samples, pixel-major (pixel, dw_padded_k)
-  FastRegion dw_partial;   // per thread: (C*m*n, dw_padded_k) partial sums
-  FastRegion db_partial;   // per thread: dw_padded_k partial bias sums
+  FastRegion dw_partial;   // per group: (C*m*n, dw_padded_k) partial sums
+  FastRegion db_partial;   // per group: dw_padded_k partial bias sums
   std::size_t total = 0;
 };
 

@@ -16,9 +16,13 @@ void keep_blas_single_threaded() {
   std::call_once(once, [] { openblas_set_num_threads(1); });
 }
 
-CBLAS_TRANSPOSE to_cblas(Transpose t) { return t == Transpose::kYes ? CblasTrans : CblasNoTrans; }
+CBLAS_TRANSPOSE to_cblas(Transpose t) {
+  return t == Transpose::kYes ? CblasTrans : CblasNoTrans;
+}
 
-int as_int(std::size_t value) { return static_cast<int>(value); }
+int as_int(std::size_t value) {
+  return static_cast<int>(value);
+}
 
 }  // namespace
 
@@ -28,18 +32,18 @@ void gemm<float>(Transpose ta, Transpose tb, std::size_t m, std::size_t n, std::
                  float beta, float* c, std::size_t ldc) {
   if (m == 0 || n == 0) return;
   keep_blas_single_threaded();
-  cblas_sgemm(CblasRowMajor, to_cblas(ta), to_cblas(tb), as_int(m), as_int(n), as_int(k), alpha,
-              a, as_int(lda), b, as_int(ldb), beta, c, as_int(ldc));
+  cblas_sgemm(CblasRowMajor, to_cblas(ta), to_cblas(tb), as_int(m), as_int(n), as_int(k), alpha, a,
+              as_int(lda), b, as_int(ldb), beta, c, as_int(ldc));
 }
 
 template <>
 void gemm<double>(Transpose ta, Transpose tb, std::size_t m, std::size_t n, std::size_t k,
-                  double alpha, const double* a, std::size_t lda, const double* b,
-                  std::size_t ldb, double beta, double* c, std::size_t ldc) {
+                  double alpha, const double* a, std::size_t lda, const double* b, std::size_t ldb,
+                  double beta, double* c, std::size_t ldc) {
   if (m == 0 || n == 0) return;
   keep_blas_single_threaded();
-  cblas_dgemm(CblasRowMajor, to_cblas(ta), to_cblas(tb), as_int(m), as_int(n), as_int(k), alpha,
-              a, as_int(lda), b, as_int(ldb), beta, c, as_int(ldc));
+  cblas_dgemm(CblasRowMajor, to_cblas(ta), to_cblas(tb), as_int(m), as_int(n), as_int(k), alpha, a,
+              as_int(lda), b, as_int(ldb), beta, c, as_int(ldc));
 }
 
 template <typename T>
