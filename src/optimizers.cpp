@@ -2,8 +2,8 @@
 // Each instance belongs to exactly one parameter tensor (see parameter.hpp), so its state is the
 // state of that tensor alone. State tensors are allocated on the first update and reused after,
 // so a steady-state update allocates nothing; the inner loops are flat and branch-free so that
-// the compiler can vectorise them, and Adam's (a square root and a division per weight) is split
-// across threads for large tensors: element-wise, so the numbers are the same on any thread count.
+// the compiler can vectorise them; Adam's (a square root and a division per weight) is a kernel
+// of its own (kernels/adam.hpp) on the widest vectors and, for large tensors, on every thread.
 #include "cnnkit/optimizers.hpp"
 
 #include <cmath>
@@ -11,13 +11,11 @@
 #include <string>
 
 #include "check.hpp"
+#include "kernels/adam.hpp"
 
 namespace cnnkit {
 
 namespace {
-
-// Below this many weights starting the threads costs more than Adam's update of them.
-constexpr std::ptrdiff_t kParallelWeights = 1 << 14;
 
 // "{r, v}": the keys of a state map, for error messages.
 template <typename T>
@@ -211,23 +209,10 @@ void Adam<T>::apply(Tensor<T>& weights, const Tensor<T>& gradient) {
   // mu, rho in [0, 1) and k >= 1, so both corrections are > 0.
   const T inverse_correction_v = T(1) / (T(1) - std::pow(mu_, k));
   const T inverse_correction_r = T(1) / (T(1) - std::pow(rho_, k));
-  T* const w = weights.data();
-  T* const v = v_.data();
-  T* const r = r_.data();
-  const T* const g = gradient.data();
-  const auto n = static_cast<std::ptrdiff_t>(weights.size());
-  const T mu = mu_;
-  const T rho = rho_;
-  const T eta = learning_rate_;
-  const T eps = epsilon_;
-#pragma omp parallel for schedule(static) if (n >= kParallelWeights)
-  for (std::ptrdiff_t i = 0; i < n; ++i) {
-    v[i] = mu * v[i] + (T(1) - mu) * g[i];
-    r[i] = rho * r[i] + (T(1) - rho) * g[i] * g[i];
-    const T v_hat = v[i] * inverse_correction_v;
-    const T r_hat = r[i] * inverse_correction_r;
-    w[i] -= eta * v_hat / (std::sqrt(r_hat) + eps);
-  }
+  // The formulas above, element by element (kernels/adam.hpp).
+  kernels::adam_update(weights.data(), v_.data(), r_.data(), gradient.data(), weights.size(),
+                       kernels::AdamStep<T>{mu_, rho_, learning_rate_, epsilon_,
+                                            inverse_correction_v, inverse_correction_r});
 }
 
 template class Optimizer<float>;
