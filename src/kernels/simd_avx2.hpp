@@ -27,8 +27,17 @@ struct Simd {
   static __m256i first(int n) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
   }
-  static Reg load_first(const float* p, int n) { return _mm256_maskload_ps(p, first(n)); }
-  static void store_first(float* p, Reg v, int n) { _mm256_maskstore_ps(p, first(n), v); }
+  // Lanes [0, n) (nothing past p + n is touched). Full and empty registers take no masked
+  // access, which is slow on some CPUs (see simd_avx512.hpp).
+  static Reg load_first(const float* p, int n) {
+    if (n >= kLanes) return _mm256_loadu_ps(p);
+    if (n <= 0) return _mm256_setzero_ps();
+    return _mm256_maskload_ps(p, first(n));
+  }
+  static void store_first(float* p, Reg v, int n) {
+    if (n >= kLanes) return _mm256_storeu_ps(p, v);
+    if (n > 0) _mm256_maskstore_ps(p, first(n), v);
+  }
 
   // n <= 16 floats -> the (n + 1) / 2 at even positions and the n / 2 at odd positions.
   static void split_even_odd(const float* p, int n, float* even, float* odd) {
@@ -74,7 +83,8 @@ struct Simd {
                                                  _mm256_castsi256_ps(candidate_index), greater));
   }
   static void store_first(std::uint32_t* p, IReg v, int n) {
-    _mm256_maskstore_epi32(reinterpret_cast<int*>(p), first(n), v);
+    if (n >= kLanes) return _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v);
+    if (n > 0) _mm256_maskstore_epi32(reinterpret_cast<int*>(p), first(n), v);
   }
   // n <= 16 floats -> registers of the even- and odd-position ones.
   static void load_even_odd(const float* p, int n, Reg& even, Reg& odd) {
