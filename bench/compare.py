@@ -202,7 +202,7 @@ class Table:
         def fmt(v):
             if v is None:
                 return "-"
-            if isinstance(v, float):
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
                 return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}"
             return str(v)
         self.rows.append((goal, fmt(cnnkit), fmt(torch), fmt(ratio), target,
