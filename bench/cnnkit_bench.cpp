@@ -215,8 +215,10 @@ class ByteImageBatches : public cnnkit::DataLayer<float> {
       position_ = 0;
     }
     const std::size_t n = std::min(batch_, count - position_);
-    cnnkit::Batch<float> batch{Tensor<float>({n, 1, images_.dims[1], images_.dims[2]}),
-                               Tensor<float>({n, 10})};
+    // Every pixel is written below; the labels start as zeros (one-hot).
+    cnnkit::Batch<float> batch{
+        Tensor<float>::uninitialized({n, 1, images_.dims[1], images_.dims[2]}),
+        Tensor<float>({n, 10})};
     for (std::size_t i = 0; i < n; ++i) {
       const std::size_t sample = order_[position_ + i];
       const unsigned char* src = images_.bytes.data() + sample * pixels_;

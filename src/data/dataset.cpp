@@ -31,7 +31,7 @@ Dataset<T> Dataset<T>::subset(const std::vector<std::size_t>& indices) const {
 
   Shape shape{indices.size()};
   shape.insert(shape.end(), sample.begin(), sample.end());
-  Dataset result{Tensor<T>(shape), {}, class_names};
+  Dataset result{Tensor<T>::uninitialized(shape), {}, class_names};  // every row copied below
   result.labels.reserve(indices.size());
   for (std::size_t position = 0; position < indices.size(); ++position) {
     const std::size_t index = indices[position];
@@ -116,7 +116,7 @@ Batch<T> BatchIterator<T>::next() {
   Shape shape{count};
   shape.insert(shape.end(), sample.begin(), sample.end());
 
-  Batch<T> batch{Tensor<T>(shape), {}};
+  Batch<T> batch{Tensor<T>::uninitialized(shape), {}};  // every row is copied in below
   last_labels_.resize(count);
   for (std::size_t i = 0; i < count; ++i) {
     const std::size_t index = order_[position_ + i];
