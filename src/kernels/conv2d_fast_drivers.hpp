@@ -35,6 +35,17 @@ inline std::size_t piece_begin(std::size_t length, std::size_t pieces, std::size
   return length * i / pieces;
 }
 
+// n floats from src to dst in registers: the row copies into padded buffers are short (8 to 32
+// floats) and many (one per channel and row), where a call to memcpy costs more than the copy.
+inline void copy_row(const float* src, std::size_t n, float* dst) {
+  std::size_t x = 0;
+  for (; x + kLanes <= n; x += kLanes) Simd::store(dst + x, Simd::load(src + x));
+  if (x < n) {
+    const int rest = static_cast<int>(n - x);
+    Simd::store_first(dst + x, Simd::load_first(src + x, rest), rest);
+  }
+}
+
 // One (C, Y, X) sample into the zero-padded polyphase layout of the forward plan: padded column
 // xp = x + pad_x_before goes to phase xp % sx, position xp / sx. Padding is never written here
 // (the buffer is zeroed once per call).
@@ -46,7 +57,7 @@ inline void fill_polyphase(const FastForwardPlan& p, const float* image, float* 
       const float* src = image + (c * g.in_y + y) * g.in_x;
       float* dst = padded + c * p.plane + (y + pby) * p.row;
       if (sx == 1) {
-        std::memcpy(dst + pbx, src, g.in_x * sizeof(float));
+        copy_row(src, g.in_x, dst + pbx);
         continue;
       }
       if (sx == 2) {
@@ -315,9 +326,9 @@ inline void input_error_sample(const FastBackwardPlan& p, const float* ws,
   const std::size_t out_y = g.out_y(), out_x = g.out_x();
   for (std::size_t k = 0; k < g.kernels; ++k) {
     for (std::size_t i = 0; i < out_y; ++i) {
-      std::memcpy(padded_error + k * p.error_plane + (i + p.error_pad_y_before) * p.error_x +
-                      p.error_pad_x_before,
-                  error + (k * out_y + i) * out_x, out_x * sizeof(float));
+      copy_row(error + (k * out_y + i) * out_x, out_x,
+               padded_error + k * p.error_plane + (i + p.error_pad_y_before) * p.error_x +
+                   p.error_pad_x_before);
     }
   }
   const float* taps = ws + p.dx_taps.offset;
@@ -478,19 +489,16 @@ inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
         const std::size_t samples = std::min(p.samples_per_pass, b1 - pass);
         for (std::size_t s = 0; s < samples; ++s) {
           const std::size_t b = pass + s;
-#ifdef CNNKIT_PERF_PROBE
-          if (!getenv("SKIP_DX"))
-#endif
-            input_error_sample(p, ws, starts, error + b * out_size, padded_error, blocked,
-                               input_error + b * in_size);
+          input_error_sample(p, ws, starts, error + b * out_size, padded_error, blocked,
+                             input_error + b * in_size);
           // The pass's copies: padded input and pixel-major E (its bias sums on the way).
           const float* image = input + b * in_size;
           float* padded = dw_input + s * g.channels * p.plain_plane;
           for (std::size_t c = 0; c < g.channels; ++c) {
             for (std::size_t y = 0; y < g.in_y; ++y) {
-              std::memcpy(padded + c * p.plain_plane + (y + g.pad_y_before()) * p.plain_x +
-                              g.pad_x_before(),
-                          image + (c * g.in_y + y) * g.in_x, g.in_x * sizeof(float));
+              copy_row(image + (c * g.in_y + y) * g.in_x, g.in_x,
+                       padded + c * p.plain_plane + (y + g.pad_y_before()) * p.plain_x +
+                           g.pad_x_before());
             }
           }
           if (p.dw_mode == FastMode::kPixelVector) {
@@ -509,10 +517,7 @@ inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
             Simd::store(bias_partial + k0, sum);
           }
         }
-#ifdef CNNKIT_PERF_PROBE
-        if (!getenv("SKIP_DW"))
-#endif
-          weight_gradient_pass(p, ws, samples, dw_input, error_t, error + pass * out_size, partial);
+        weight_gradient_pass(p, ws, samples, dw_input, error_t, error + pass * out_size, partial);
       }
     }  // the end of the loop waits for every group
     if (p.dw_mode == FastMode::kPixelVector) {
