@@ -20,9 +20,12 @@
 #include "cnnkit/layers/softmax.hpp"
 #include "cnnkit/optimizers.hpp"
 #include "cnnkit/random.hpp"
+#include "layer_test_helpers.hpp"
 
 namespace cnnkit {
 namespace {
+
+using testing::expect_bitwise_equal;
 
 // Values in [-1, 1), exact zeros included (ReLU's kink).
 Tensor<float> random_tensor(const Shape& shape, unsigned seed) {
@@ -31,13 +34,6 @@ Tensor<float> random_tensor(const Shape& shape, unsigned seed) {
   Tensor<float> tensor(shape);
   for (float& value : tensor) value = static_cast<float>(pick(engine)) / 8.0F;
   return tensor;
-}
-
-void expect_bitwise_equal(const Tensor<float>& actual, const Tensor<float>& expected) {
-  ASSERT_EQ(actual.shape(), expected.shape());
-  for (std::size_t i = 0; i < actual.size(); ++i) {
-    ASSERT_EQ(actual[i], expected[i]) << "at flat index " << i;
-  }
 }
 
 struct LayerCase {

@@ -23,6 +23,16 @@ void expect_tensor_near(const Tensor<T>& actual, const Tensor<T>& expected, doub
   }
 }
 
+// Shapes and every value equal to the bit; reports the first differing index.
+template <typename T>
+void expect_bitwise_equal(const Tensor<T>& actual, const Tensor<T>& expected) {
+  ASSERT_EQ(actual.shape(), expected.shape())
+      << to_string(actual.shape()) << " vs " << to_string(expected.shape());
+  for (std::size_t i = 0; i < actual.size(); ++i) {
+    ASSERT_EQ(actual[i], expected[i]) << "at flat index " << i;
+  }
+}
+
 // `call` must throw exactly Exception (std::invalid_argument derives from std::logic_error, so
 // the dynamic type is compared) with a message containing every one of `parts` (the
 // component's name, the offending shape, ...).

@@ -25,6 +25,8 @@
 namespace cnnkit {
 namespace {
 
+using testing::expect_bitwise_equal;
+
 using testing::expect_throw_with;
 
 using testing::ThreadCountGuard;
@@ -36,13 +38,6 @@ Tensor<float> random_tensor(const Shape& shape, unsigned seed) {
   Tensor<float> tensor(shape);
   for (float& value : tensor) value = uniform(engine);
   return tensor;
-}
-
-void expect_bitwise_equal(const Tensor<float>& actual, const Tensor<float>& expected) {
-  ASSERT_EQ(actual.shape(), expected.shape());
-  for (std::size_t i = 0; i < actual.size(); ++i) {
-    ASSERT_EQ(actual[i], expected[i]) << "at flat index " << i;
-  }
 }
 
 struct LayerCase {
