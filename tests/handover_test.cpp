@@ -26,6 +26,7 @@ namespace cnnkit {
 namespace {
 
 using testing::expect_bitwise_equal;
+using testing::LayerCase;
 
 // Values in [-1, 1), exact zeros included (ReLU's kink).
 Tensor<float> random_tensor(const Shape& shape, unsigned seed) {
@@ -35,12 +36,6 @@ Tensor<float> random_tensor(const Shape& shape, unsigned seed) {
   for (float& value : tensor) value = static_cast<float>(pick(engine)) / 8.0F;
   return tensor;
 }
-
-struct LayerCase {
-  const char* name;
-  std::unique_ptr<Layer<float>> (*make)();
-  Shape input_shape;
-};
 
 std::vector<LayerCase> layer_cases() {
   return {

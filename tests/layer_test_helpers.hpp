@@ -6,9 +6,11 @@
 #include <cstddef>
 #include <exception>
 #include <initializer_list>
+#include <memory>
 #include <string>
 #include <typeinfo>
 
+#include "cnnkit/layer.hpp"
 #include "cnnkit/tensor.hpp"
 
 namespace cnnkit::testing {
@@ -22,6 +24,13 @@ void expect_tensor_near(const Tensor<T>& actual, const Tensor<T>& expected, doub
     EXPECT_NEAR(actual[i], expected[i], tolerance) << "at flat index " << i;
   }
 }
+
+// One layer of a table-driven test: its name, how to build it, an input shape it takes.
+struct LayerCase {
+  const char* name;
+  std::unique_ptr<Layer<float>> (*make)();
+  Shape input_shape;
+};
 
 // Shapes and every value equal to the bit; reports the first differing index.
 template <typename T>

@@ -26,6 +26,7 @@ namespace cnnkit {
 namespace {
 
 using testing::expect_bitwise_equal;
+using testing::LayerCase;
 
 using testing::expect_throw_with;
 
@@ -39,12 +40,6 @@ Tensor<float> random_tensor(const Shape& shape, unsigned seed) {
   for (float& value : tensor) value = uniform(engine);
   return tensor;
 }
-
-struct LayerCase {
-  const char* name;
-  std::unique_ptr<Layer<float>> (*make)();
-  Shape input_shape;
-};
 
 std::vector<LayerCase> layer_cases() {
   return {
