@@ -35,6 +35,20 @@ void Layer<T>::set_frozen(bool frozen) {
 }
 
 template <typename T>
+void Layer<T>::keep_input(Tensor<T>& kept, const Tensor<T>& input) const {
+  if (testing_phase_) {
+    kept = Tensor<T>();
+  } else {
+    kept = input;  // copy-assignment reuses the buffer once the batch shape is steady
+  }
+}
+
+template <typename T>
+void Layer<T>::keep_input(Tensor<T>& kept, Tensor<T>&& input) const {
+  kept = testing_phase_ ? Tensor<T>() : std::move(input);  // no copy
+}
+
+template <typename T>
 void Layer<T>::apply_updates() {
   for (Parameter<T>* parameter : parameters()) parameter->apply_update();
 }

@@ -75,6 +75,11 @@ class Layer {
   // For backward(): apply every parameter's optimizer once its gradient is complete.
   void apply_updates();
 
+  // For forward(): `kept` becomes the input for backward() (a copy of it, or the handed-over
+  // tensor itself), or, in the testing phase, the empty default tensor (rank 1).
+  void keep_input(Tensor<T>& kept, const Tensor<T>& input) const;
+  void keep_input(Tensor<T>& kept, Tensor<T>&& input) const;
+
  private:
   bool testing_phase_ = false;
 };

@@ -147,19 +147,14 @@ Tensor<T> Conv<T>::compute_output(const Tensor<T>& input) {
 template <typename T>
 Tensor<T> Conv<T>::forward(const Tensor<T>& input) {
   Tensor<T> output = compute_output(input);
-  if (this->testing_phase()) {
-    input_ = Tensor<T>();  // rank 1: backward() then reports the missing training forward
-  } else {
-    input_ = input;  // copy-assignment reuses the buffer once the batch shape is steady
-  }
+  this->keep_input(input_, input);
   return output;
 }
 
 template <typename T>
 Tensor<T> Conv<T>::forward(Tensor<T>&& input) {
   Tensor<T> output = compute_output(input);
-  // Handed over: kept without a copy (dropped in the testing phase).
-  input_ = this->testing_phase() ? Tensor<T>() : std::move(input);
+  this->keep_input(input_, std::move(input));
   return output;
 }
 

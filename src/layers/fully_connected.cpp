@@ -114,19 +114,14 @@ Tensor<T> FullyConnected<T>::compute_output(const Tensor<T>& input) const {
 template <typename T>
 Tensor<T> FullyConnected<T>::forward(const Tensor<T>& input) {
   Tensor<T> output = compute_output(input);
-  if (this->testing_phase()) {
-    input_ = Tensor<T>();  // rank 1: backward() then reports the missing training forward
-  } else {
-    input_ = input;
-  }
+  this->keep_input(input_, input);
   return output;
 }
 
 template <typename T>
 Tensor<T> FullyConnected<T>::forward(Tensor<T>&& input) {
   Tensor<T> output = compute_output(input);
-  // Handed over: kept without a copy (dropped in the testing phase).
-  input_ = this->testing_phase() ? Tensor<T>() : std::move(input);
+  this->keep_input(input_, std::move(input));
   return output;
 }
 
