@@ -123,6 +123,7 @@ TEST(Handover, ConvAndFullyConnectedKeepTheGivenInput) {
   const Tensor<float> error = random_tensor({2, 2, 5, 5}, 10);
   Tensor<float> given = input;
   (void)conv.forward(std::move(given));
+  EXPECT_TRUE(given.empty()) << "Conv copied the handed-over input instead of keeping it";
   (void)reference.forward(input);
   (void)conv.backward(error);
   (void)reference.backward(error);
@@ -137,6 +138,7 @@ TEST(Handover, ConvAndFullyConnectedKeepTheGivenInput) {
   const Tensor<float> e = random_tensor({4, 3}, 14);
   Tensor<float> x_given = x;
   (void)fc.forward(std::move(x_given));
+  EXPECT_TRUE(x_given.empty()) << "FullyConnected copied the handed-over input";
   (void)fc_reference.forward(x);
   (void)fc.backward(e);
   (void)fc_reference.backward(e);

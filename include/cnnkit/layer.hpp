@@ -7,7 +7,9 @@
 // forward() and backward() also take a tensor the caller hands over (an rvalue, as the network
 // passes each result on): a layer may then keep it or compute in its buffer instead of copying.
 // A derived layer that overrides only the const& forms says `using Layer<T>::forward;` (and
-// backward) so that the hand-over forms stay visible.
+// backward) so that the hand-over forms stay visible. A class derived from a built-in layer that
+// overrides the const& forms of one that has hand-over forms (Conv, FullyConnected, ReLU,
+// Flatten) must override those too: the network calls them.
 #pragma once
 
 #include <cstddef>

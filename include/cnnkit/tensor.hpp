@@ -57,11 +57,12 @@ class Tensor {
   using Storage = std::vector<T, detail::NoFillAllocator<T>>;
 
   Tensor() = default;
-  explicit Tensor(Shape shape);                // zero-filled
-  Tensor(Shape shape, T fill);                 // every element = fill
-  Tensor(Shape shape, std::vector<T> values);  // throws if values.size() != element_count(shape)
-  // Elements unspecified until written: for a result its caller overwrites in full (a layer's
-  // output), which then costs no zero-fill pass.
+  explicit Tensor(Shape shape);  // zero-filled
+  Tensor(Shape shape, T fill);   // every element = fill
+  // A copy of the values; throws if values.size() != element_count(shape).
+  Tensor(Shape shape, std::vector<T> values);
+  // Elements indeterminate: each must be written before it is read. For a result its caller
+  // overwrites in full (a layer's output), which then costs no zero-fill pass.
   static Tensor uninitialized(Shape shape);
 
   const Shape& shape() const noexcept { return shape_; }

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "model/description_checks.hpp"
 
@@ -18,8 +19,12 @@ Tensor<T> Model<T>::forward(const Tensor<T>& input) {
                                 to_string(description.input_shape).substr(1) + ", got " +
                                 to_string(input.shape()));
   }
-  Tensor<T> activation = input;
-  for (const auto& layer : layers) activation = layer->forward(activation);
+  if (layers.empty()) return input;
+  // The caller's input by const&, then each result handed on (see Layer::forward(Tensor&&)).
+  Tensor<T> activation = layers.front()->forward(input);
+  for (std::size_t i = 1; i < layers.size(); ++i) {
+    activation = layers[i]->forward(std::move(activation));
+  }
   return activation;
 }
 

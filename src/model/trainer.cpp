@@ -7,6 +7,7 @@
 #include <cmath>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace cnnkit {
 
@@ -47,11 +48,11 @@ TrainOutcome train(Model<T>& model, const Dataset<T>& train_set, const Dataset<T
 
     for (std::size_t b = 0; b < batches.batches_per_epoch(); ++b) {
       if (callbacks.stop_requested && callbacks.stop_requested()) return TrainOutcome::kStopped;
-      const Batch<T> batch = batches.next();
+      Batch<T> batch = batches.next();
 
-      // forward
-      Tensor<T> activation = batch.input;
-      for (const auto& layer : model.layers) activation = layer->forward(activation);
+      // forward: each result handed on to the next layer (which may keep it or work in place)
+      Tensor<T> activation = std::move(batch.input);
+      for (const auto& layer : model.layers) activation = layer->forward(std::move(activation));
       const T loss = model.loss->forward(activation, batch.label);
       if (!std::isfinite(loss)) {
         throw std::runtime_error("train: the loss became " + std::to_string(loss) + " in epoch " +
@@ -66,7 +67,7 @@ TrainOutcome train(Model<T>& model, const Dataset<T>& train_set, const Dataset<T
       // backward: the error tensor from the loss back through the layers in reverse order
       Tensor<T> error = model.loss->backward(batch.label);
       for (auto layer = model.layers.rbegin(); layer != model.layers.rend(); ++layer) {
-        error = (*layer)->backward(error);
+        error = (*layer)->backward(std::move(error));
       }
 
       loss_sum += static_cast<double>(loss);
