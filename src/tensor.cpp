@@ -29,12 +29,19 @@ Tensor<T>::Tensor(Shape shape, T fill)
 
 template <typename T>
 Tensor<T>::Tensor(Shape shape, std::vector<T> values)
-    : shape_(std::move(shape)), values_(values.begin(), values.end()) {
-  if (values_.size() != element_count(shape_)) {
-    throw std::invalid_argument("Tensor: expected " + std::to_string(element_count(shape_)) +
-                                " values for shape " + to_string(shape_) + ", got " +
-                                std::to_string(values_.size()));
+    : Tensor(from_storage(std::move(shape), Storage(values.begin(), values.end()))) {}
+
+template <typename T>
+Tensor<T> Tensor<T>::from_storage(Shape shape, Storage values) {
+  if (values.size() != element_count(shape)) {
+    throw std::invalid_argument("Tensor: expected " + std::to_string(element_count(shape)) +
+                                " values for shape " + to_string(shape) + ", got " +
+                                std::to_string(values.size()));
   }
+  Tensor tensor;
+  tensor.shape_ = std::move(shape);
+  tensor.values_ = std::move(values);
+  return tensor;
 }
 
 template <typename T>

@@ -47,6 +47,25 @@ TEST(Tensor, ValuesOfWrongLengthThrow) {
   EXPECT_EQ(Tensor<double>({2, 2}, std::vector<double>{1, 2, 3, 4})(1, 0), 3.0);
 }
 
+TEST(Tensor, FromStorageTakesOverTheBufferAndChecksItsLength) {
+  Tensor<float>::Storage values{1, 2, 3, 4, 5, 6};
+  const float* buffer = values.data();
+  const Tensor<float> t = Tensor<float>::from_storage({2, 3}, std::move(values));
+  EXPECT_EQ(t.data(), buffer);  // no copy
+  EXPECT_EQ(t(1, 0), 4.0F);
+  testing::expect_throw_with<std::invalid_argument>(
+      [] {
+        (void)Tensor<float>::from_storage({2, 2}, Tensor<float>::Storage(3));
+      },
+      {"Tensor: expected 4 values for shape [2, 2], got 3"});
+}
+
+TEST(Tensor, UninitializedHasTheShape) {
+  const Tensor<double> t = Tensor<double>::uninitialized({3, 4});
+  EXPECT_EQ(t.shape(), (Shape{3, 4}));
+  EXPECT_EQ(t.size(), 12u);
+}
+
 TEST(Tensor, ReshapeKeepsValuesAndRejectsNewCount) {
   const Tensor<float> t({2, 3}, std::vector<float>{1, 2, 3, 4, 5, 6});
   const Tensor<float> r = t.reshaped({3, 2});

@@ -64,6 +64,8 @@ class Tensor {
   // Elements indeterminate: each must be written before it is read. For a result its caller
   // overwrites in full (a layer's output), which then costs no zero-fill pass.
   static Tensor uninitialized(Shape shape);
+  // Takes over a buffer of this storage type without a copy (same check as the constructor).
+  static Tensor from_storage(Shape shape, Storage values);
 
   const Shape& shape() const noexcept { return shape_; }
   std::size_t rank() const noexcept { return shape_.size(); }

@@ -150,7 +150,7 @@ class CsvParser {
     constexpr std::string_view kByteOrderMark = "\xEF\xBB\xBF";
     if (text.starts_with(kByteOrderMark)) text.remove_prefix(kByteOrderMark.size());
 
-    std::vector<T> values;
+    typename Tensor<T>::Storage values;  // the tensor's own storage: taken over without a copy
     std::vector<std::string> label_texts;
     std::vector<Position> label_positions;
     std::size_t columns = 0;  // fields per line, fixed by the first non-blank line
@@ -202,7 +202,7 @@ class CsvParser {
     Dataset<T> dataset;
     dataset.labels = labels(label_texts, label_positions, dataset.class_names);
     const std::size_t count = label_texts.size();
-    dataset.inputs = Tensor<T>({count, columns - 1}, std::move(values));
+    dataset.inputs = Tensor<T>::from_storage({count, columns - 1}, std::move(values));
     return dataset;
   }
 
