@@ -174,7 +174,6 @@ def combine(rounds, key):
             if isinstance(value, (int, float)) and not isinstance(value, bool) and field != key:
                 values = [r[field] for r in same if isinstance(r.get(field), (int, float))]
                 merged[field] = statistics.median(values)
-        merged["rounds"] = len(same)
         combined.append(merged)
     return combined
 
