@@ -30,6 +30,13 @@ inline void require(bool condition, std::string_view component, std::string_view
   if (!condition) fail(component, expected, got);
 }
 
+// The same with a shape for what came, printed only if the check fails: the checks of every
+// forward() and backward() then build no string (and allocate nothing) when they pass.
+inline void require(bool condition, std::string_view component, std::string_view expected,
+                    const Shape& got) {
+  if (!condition) fail(component, expected, to_string(got));
+}
+
 // The tensor must have exactly this shape.
 inline void require_shape(const Shape& actual, const Shape& expected, std::string_view component,
                           std::string_view what) {

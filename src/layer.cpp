@@ -35,8 +35,9 @@ void Layer<T>::set_frozen(bool frozen) {
 }
 
 template <typename T>
-void Layer<T>::keep_input(Tensor<T>& kept, const Tensor<T>& input) const {
+void Layer<T>::keep_input(Tensor<T>& kept, const Tensor<T>& input) {
   if (testing_phase_) {
+    recycle_input(std::move(kept));
     kept = Tensor<T>();
   } else {
     kept = input;  // copy-assignment reuses the buffer once the batch shape is steady
@@ -44,7 +45,8 @@ void Layer<T>::keep_input(Tensor<T>& kept, const Tensor<T>& input) const {
 }
 
 template <typename T>
-void Layer<T>::keep_input(Tensor<T>& kept, Tensor<T>&& input) const {
+void Layer<T>::keep_input(Tensor<T>& kept, Tensor<T>&& input) {
+  recycle_input(std::move(kept));
   kept = testing_phase_ ? Tensor<T>() : std::move(input);  // no copy
 }
 

@@ -81,6 +81,9 @@ T NeuralNetwork<T>::forward() {
 
   // Until this pass has reached the loss, backward() has nothing consistent to start from: the
   // layers may already hold this batch while the label would still be the last one's.
+  // The buffers of the last batch go back to the data layer, which may fill the next one into
+  // them: with the layers' own recycled buffers the steady-state step then allocates nothing.
+  data_layer_->recycle(Batch<T>{std::move(spent_input_), std::move(label_)});
   label_ = Tensor<T>();
   Batch<T> batch = data_layer_->next();
   Tensor<T> output = std::move(batch.input);
@@ -89,7 +92,7 @@ T NeuralNetwork<T>::forward() {
   }
   T loss = 0;
   try {
-    loss = loss_layer_->forward(output, batch.label);
+    loss = loss_layer_->forward(std::move(output), batch.label);
   } catch (const std::invalid_argument& error) {
     throw std::invalid_argument(std::string(caller) + ": loss (" + loss_layer_->type() +
                                 ") rejected the prediction and label: " + error.what());
@@ -106,11 +109,13 @@ void NeuralNetwork<T>::backward() {
   for (auto layer = layers_.rbegin(); layer != layers_.rend(); ++layer) {
     error_tensor = (*layer)->backward(std::move(error_tensor));
   }
+  // The error for the input is of no use, but its buffer has the input's shape: the data
+  // layer gets it back for the next batch.
+  spent_input_ = std::move(error_tensor);
 }
 
 template <typename T>
 void NeuralNetwork<T>::train(std::size_t iterations) {
-  loss_.reserve(loss_.size() + iterations);
   for (std::size_t i = 0; i < iterations; ++i) {
     const T loss = forward();
     loss_.push_back(loss);

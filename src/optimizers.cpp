@@ -67,8 +67,11 @@ Tensor<T> Optimizer<T>::calculate_update(const Tensor<T>& weights, const Tensor<
 
 template <typename T>
 void Optimizer<T>::update(Tensor<T>& weights, const Tensor<T>& gradient) {
-  detail::require_shape(gradient.shape(), weights.shape(), name(),
-                        "gradient with the weights' shape, i.e.");
+  // name() builds a string: only for the message (the update runs every training step).
+  if (gradient.shape() != weights.shape()) {
+    detail::require_shape(gradient.shape(), weights.shape(), name(),
+                          "gradient with the weights' shape, i.e.");
+  }
   apply(weights, gradient);
 }
 

@@ -6,12 +6,24 @@
 
 namespace cnnkit {
 
-std::string to_string(const Shape& shape) {
+namespace {
+
+std::string extents_to_string(const std::size_t* extents, std::size_t rank) {
   std::ostringstream out;
   out << '[';
-  for (std::size_t i = 0; i < shape.size(); ++i) out << (i ? ", " : "") << shape[i];
+  for (std::size_t i = 0; i < rank; ++i) out << (i ? ", " : "") << extents[i];
   out << ']';
   return out.str();
+}
+
+}  // namespace
+
+std::string to_string(const Shape& shape) {
+  return extents_to_string(shape.begin(), shape.size());
+}
+
+std::string to_string(const std::vector<std::size_t>& extents) {
+  return extents_to_string(extents.data(), extents.size());
 }
 
 std::size_t element_count(const Shape& shape) {
@@ -49,6 +61,20 @@ Tensor<T> Tensor<T>::uninitialized(Shape shape) {
   Tensor tensor;
   tensor.values_.resize(element_count(shape));  // default-initialised: no fill (NoFillAllocator)
   tensor.shape_ = std::move(shape);
+  return tensor;
+}
+
+template <typename T>
+Tensor<T> Tensor<T>::uninitialized(Shape shape, Tensor&& recycled) {
+  Tensor tensor;
+  tensor.values_ = std::move(recycled.values_);
+  recycled.values_.clear();  // a moved-from vector is only "valid": make it empty for sure
+  recycled.shape_ = Shape{0};
+  // clear() keeps the capacity, so the resize allocates only if the buffer is too small, and
+  // then without copying the old values; growth leaves the new elements uninitialised.
+  tensor.values_.clear();
+  tensor.values_.resize(element_count(shape));
+  tensor.shape_ = shape;
   return tensor;
 }
 

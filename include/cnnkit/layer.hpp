@@ -20,6 +20,7 @@
 #include "cnnkit/initializers.hpp"
 #include "cnnkit/optimizers.hpp"
 #include "cnnkit/parameter.hpp"
+#include "cnnkit/spare_buffer.hpp"
 #include "cnnkit/tensor.hpp"
 
 namespace cnnkit {
@@ -78,12 +79,25 @@ class Layer {
   void apply_updates();
 
   // For forward(): `kept` becomes the input for backward() (a copy of it, or the handed-over
-  // tensor itself), or, in the testing phase, the empty default tensor (rank 1).
-  void keep_input(Tensor<T>& kept, const Tensor<T>& input) const;
-  void keep_input(Tensor<T>& kept, Tensor<T>&& input) const;
+  // tensor itself), or, in the testing phase, the empty default tensor (rank 1). The buffer
+  // `kept` held before becomes the spare for the next input error (recycle_input).
+  void keep_input(Tensor<T>& kept, const Tensor<T>& input);
+  void keep_input(Tensor<T>& kept, Tensor<T>&& input);
+
+  // Recycled buffers (spare_buffer.hpp), which keep the steady-state training step free of
+  // allocations: a backward() that was handed its error tensor gives it to recycle_error(), and
+  // the next forward() takes its result from new_output(); an input forward() no longer needs
+  // goes to recycle_input(), and the next backward() writes its input error into
+  // new_input_error(). Both return tensors with indeterminate values, to be written in full.
+  Tensor<T> new_output(const Shape& shape) { return output_spare_.take(shape); }
+  Tensor<T> new_input_error(const Shape& shape) { return input_error_spare_.take(shape); }
+  void recycle_error(Tensor<T>&& error_tensor) { output_spare_.give(std::move(error_tensor)); }
+  void recycle_input(Tensor<T>&& input) { input_error_spare_.give(std::move(input)); }
 
  private:
   bool testing_phase_ = false;
+  SpareBuffer<T> output_spare_;
+  SpareBuffer<T> input_error_spare_;
 };
 
 // Puts every layer of a range into the testing phase for the scope's lifetime and then restores

@@ -47,8 +47,9 @@ class NeuralNetwork {
   std::vector<std::unique_ptr<Layer<T>>> layers_;
   std::unique_ptr<DataLayer<T>> data_layer_;
   std::unique_ptr<Loss<T>> loss_layer_;
-  Tensor<T> label_;      // the label of the batch forward() drew, for backward()
-  std::vector<T> loss_;  // one entry per train() iteration
+  Tensor<T> label_;        // the label of the batch forward() drew, for backward()
+  Tensor<T> spent_input_;  // the last backward()'s input error: a buffer for the data layer
+  std::vector<T> loss_;    // one entry per train() iteration
 };
 
 extern template class NeuralNetwork<float>;

@@ -12,15 +12,9 @@
 #include <utility>
 #include <vector>
 
+#include "cnnkit/shape.hpp"
+
 namespace cnnkit {
-
-using Shape = std::vector<std::size_t>;
-
-// "[2, 3, 5]": how every error message prints a shape.
-std::string to_string(const Shape& shape);
-
-// Number of elements a tensor of this shape holds (1 for the empty shape, a scalar).
-std::size_t element_count(const Shape& shape);
 
 namespace detail {
 
@@ -64,6 +58,8 @@ class Tensor {
   // Elements indeterminate: each must be written before it is read. For a result its caller
   // overwrites in full (a layer's output), which then costs no zero-fill pass.
   static Tensor uninitialized(Shape shape);
+  // The same, in the buffer of `recycled` (left empty) when that is large enough: no allocation.
+  static Tensor uninitialized(Shape shape, Tensor&& recycled);
   // Takes over a buffer of this storage type without a copy (same check as the constructor).
   static Tensor from_storage(Shape shape, Storage values);
 

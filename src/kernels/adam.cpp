@@ -6,6 +6,7 @@
 #include <cstddef>
 
 #include "kernels/conv2d_fast.hpp"
+#include "kernels/parallel.hpp"
 
 namespace cnnkit::kernels {
 
@@ -58,7 +59,11 @@ void adam_range_widest(T* w, T* v, T* r, const T* g, std::size_t begin, std::siz
 template <typename T>
 void adam_update(T* w, T* v, T* r, const T* g, std::size_t n, const AdamStep<T>& step) {
   const SimdLevel level = best_simd_level();
-#pragma omp parallel if (n >= kParallelWeights)
+  if (!worth_a_team(n >= kParallelWeights)) {
+    adam_range_widest(w, v, r, g, 0, n, step, level);
+    return;
+  }
+#pragma omp parallel
   {
     const auto thread = static_cast<std::size_t>(omp_get_thread_num());
     const auto threads = static_cast<std::size_t>(omp_get_num_threads());

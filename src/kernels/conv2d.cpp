@@ -22,6 +22,7 @@
 #include "kernels/conv2d_fast.hpp"
 #include "kernels/gemm.hpp"
 #include "kernels/im2col.hpp"
+#include "kernels/parallel.hpp"
 
 namespace cnnkit::kernels {
 
@@ -60,8 +61,7 @@ void conv2d_forward_gemm(const ConvGeometry& g, const T* input, const T* weights
   grow(workspace, slice * max_threads());
   T* const columns_base = workspace.data();
 
-#pragma omp parallel for schedule(static)
-  for (std::size_t b = 0; b < g.batch; ++b) {
+  parallel_for(g.batch, true, [&](std::size_t b) {
     const T* sample = input + b * g.channels * g.in_y * g.in_x;
     T* out = output + b * g.kernels * cols;
     const T* columns = sample;
@@ -76,7 +76,7 @@ void conv2d_forward_gemm(const ConvGeometry& g, const T* input, const T* weights
       std::fill(out + k * cols, out + (k + 1) * cols, bias[k]);
     gemm<T>(Transpose::kNo, Transpose::kNo, g.kernels, cols, rows, T(1), weights, columns, T(1),
             out);
-  }
+  });
 }
 
 template <typename T>
@@ -112,8 +112,7 @@ void conv2d_backward_gemm(const ConvGeometry& g, const T* input, const T* weight
   T* const partials = workspace.data() + slice * threads;
   std::fill(partials, partials + weight_count * threads, T(0));
 
-#pragma omp parallel for schedule(static)
-  for (std::size_t b = 0; b < g.batch; ++b) {
+  parallel_for(g.batch, true, [&](std::size_t b) {
     const std::size_t t = this_thread();
     const T* sample = input + b * g.channels * g.in_y * g.in_x;
     const T* error_b = error + b * g.kernels * cols;
@@ -139,7 +138,7 @@ void conv2d_backward_gemm(const ConvGeometry& g, const T* input, const T* weight
               own);
       col2im(g, own, sample_error);
     }
-  }
+  });
 
   // Deterministic reduction: partial sums added in thread order.
   std::copy(partials, partials + weight_count, weight_gradient);

@@ -210,24 +210,35 @@ inline void conv2d_forward_fast(const FastForwardPlan& p, const float* input, co
   const ConvGeometry& g = p.g;
   const std::size_t in_size = g.channels * g.in_y * g.in_x;
   const std::size_t out_size = g.kernels * g.out_y() * g.out_x();
-#pragma omp parallel num_threads(static_cast <int>(p.threads))
-  {
-    const auto thread = static_cast<std::size_t>(omp_get_thread_num());
-    const auto threads = static_cast<std::size_t>(omp_get_num_threads());
+  // What one thread of the team does, or the calling thread alone (in_team false): one thread
+  // does not enter a parallel region at all (kernels/parallel.hpp says why).
+  const auto work = [&](std::size_t thread, std::size_t threads, bool in_team) {
     forward_tables(p, weights, bias, ws, thread, threads);
     float* padded = region(ws, p.input, thread);
     std::memset(padded, 0, p.input.size * sizeof(float));
-#pragma omp barrier
-#pragma omp for schedule(dynamic, 1) nowait
-    for (std::size_t b = 0; b < g.batch; ++b) {
+    const auto sample = [&](std::size_t b) {
       fill_polyphase(p, input + b * in_size, padded);
       if (p.mode == FastMode::kOutputVector) {
         forward_sample_ovec(p, padded, ws, region(ws, p.output, thread), output + b * out_size);
       } else {
         forward_sample_pvec(p, padded, ws, bias, output + b * out_size);
       }
+    };
+    if (!in_team) {
+      for (std::size_t b = 0; b < g.batch; ++b) sample(b);
+      return;
     }
+#pragma omp barrier
+#pragma omp for schedule(dynamic, 1) nowait
+    for (std::size_t b = 0; b < g.batch; ++b) sample(b);
+  };
+  if (p.threads == 1) {
+    work(0, 1, false);
+    return;
   }
+#pragma omp parallel num_threads(static_cast <int>(p.threads))
+  work(static_cast<std::size_t>(omp_get_thread_num()),
+       static_cast<std::size_t>(omp_get_num_threads()), true);
 }
 
 // ------------------------------------------------------------------------------ backward ----
@@ -464,10 +475,9 @@ inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
       }
     }
   }
-#pragma omp parallel num_threads(static_cast <int>(p.threads))
-  {
-    const auto thread = static_cast<std::size_t>(omp_get_thread_num());
-    const auto threads = static_cast<std::size_t>(omp_get_num_threads());
+  // What one thread of the team does, or the calling thread alone (in_team false): one thread
+  // does not enter a parallel region at all (kernels/parallel.hpp says why).
+  const auto work = [&](std::size_t thread, std::size_t threads, bool in_team) {
     backward_tables(p, weights, ws, thread, threads);
     float* padded_error = region(ws, p.error, thread);
     float* blocked = region(ws, p.dx_blocked, thread);
@@ -476,9 +486,7 @@ inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
     std::memset(padded_error, 0, p.error.size * sizeof(float));
     std::memset(dw_input, 0, p.dw_input.size * sizeof(float));
     std::memset(error_t, 0, p.dw_error.size * sizeof(float));
-#pragma omp barrier
-#pragma omp for schedule(dynamic, 1)
-    for (std::size_t group = 0; group < p.groups; ++group) {
+    const auto group_work = [&](std::size_t group) {
       float* partial = region(ws, p.dw_partial, group);
       float* bias_partial = region(ws, p.db_partial, group);
       std::memset(partial, 0, p.dw_partial.size * sizeof(float));
@@ -519,7 +527,15 @@ inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
         }
         weight_gradient_pass(p, ws, samples, dw_input, error_t, error + pass * out_size, partial);
       }
-    }  // the end of the loop waits for every group
+    };
+    if (in_team) {
+#pragma omp barrier
+#pragma omp for schedule(dynamic, 1)
+      for (std::size_t group = 0; group < p.groups; ++group) group_work(group);
+      // the end of the loop waits for every group
+    } else {
+      for (std::size_t group = 0; group < p.groups; ++group) group_work(group);
+    }
     if (p.dw_mode == FastMode::kPixelVector) {
       // dW[k, c, u, v] = sum over groups (in order) of the sum over lanes (in order) of the
       // partial (c, u, k, v, lane); each thread takes a share of the elements.
@@ -565,7 +581,14 @@ inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
         bias_gradient[k] = sum;
       }
     }
+  };
+  if (p.threads == 1) {
+    work(0, 1, false);
+    return;
   }
+#pragma omp parallel num_threads(static_cast <int>(p.threads))
+  work(static_cast<std::size_t>(omp_get_thread_num()),
+       static_cast<std::size_t>(omp_get_num_threads()), true);
 }
 
 }  // namespace cnnkit::kernels::CNNKIT_SIMD_NAMESPACE

@@ -1,46 +1,60 @@
 #include "kernels/elementwise.hpp"
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
 
 #include "kernels/conv2d_fast.hpp"
+#include "kernels/parallel.hpp"
 
 namespace cnnkit::kernels {
 
 namespace {
 
 // Below this many elements a parallel region costs more than it saves.
-constexpr std::ptrdiff_t kParallelElements = 1 << 16;
+constexpr std::size_t kParallelElements = std::size_t{1} << 16;
+// Elements per piece of work: a plain loop each (vectorised), shared among the threads.
+constexpr std::size_t kChunk = std::size_t{1} << 14;
+
+// body(begin, end) over [0, n) in chunks, on the threads when n is large enough.
+template <typename Body>
+void for_chunks(std::size_t n, const Body& body) {
+  parallel_for((n + kChunk - 1) / kChunk, n >= kParallelElements, [&](std::size_t chunk) {
+    const std::size_t begin = chunk * kChunk;
+    body(begin, std::min(n, begin + kChunk));
+  });
+}
 
 }  // namespace
 
 // Element-wise: each element is written by one thread, the same value on any thread count.
 template <typename T>
 void relu_forward(const T* x, T* y, std::uint8_t* passes, std::size_t n) {
-  const auto count = static_cast<std::ptrdiff_t>(n);
   if (passes == nullptr) {
-#pragma omp parallel for schedule(static) if (count >= kParallelElements)
-    for (std::ptrdiff_t i = 0; i < count; ++i) y[i] = x[i] > T(0) ? x[i] : T(0);
+    for_chunks(n, [&](std::size_t begin, std::size_t end) {
+      for (std::size_t i = begin; i < end; ++i) y[i] = x[i] > T(0) ? x[i] : T(0);
+    });
     return;
   }
-#pragma omp parallel for schedule(static) if (count >= kParallelElements)
-  for (std::ptrdiff_t i = 0; i < count; ++i) {
-    const bool positive = x[i] > T(0);
-    y[i] = positive ? x[i] : T(0);
-    passes[i] = positive ? 1 : 0;
-  }
+  for_chunks(n, [&](std::size_t begin, std::size_t end) {
+    for (std::size_t i = begin; i < end; ++i) {
+      const bool positive = x[i] > T(0);
+      y[i] = positive ? x[i] : T(0);
+      passes[i] = positive ? 1 : 0;
+    }
+  });
 }
 
 template <typename T>
 void relu_backward(const std::uint8_t* passes, const T* error, T* input_error, std::size_t n) {
-  const auto count = static_cast<std::ptrdiff_t>(n);
-#pragma omp parallel for schedule(static) if (count >= kParallelElements)
-  for (std::ptrdiff_t i = 0; i < count; ++i) {
-    // Both values are read unconditionally, so the choice is a select, not a branch.
-    const T e = error[i];
-    input_error[i] = passes[i] != 0 ? e : T(0);
-  }
+  for_chunks(n, [&](std::size_t begin, std::size_t end) {
+    for (std::size_t i = begin; i < end; ++i) {
+      // Both values are read unconditionally, so the choice is a select, not a branch.
+      const T e = error[i];
+      input_error[i] = passes[i] != 0 ? e : T(0);
+    }
+  });
 }
 
 template <typename T>

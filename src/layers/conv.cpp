@@ -102,20 +102,19 @@ Shape Conv<T>::output_shape(const Shape& input_shape) const {
   const bool two_d = is_2d(convolution_shape_);
   if (two_d) {
     detail::require(input_shape.size() == 4, kName,
-                    "input of rank 4 (batch, channels, y, x) for a 2-D convolution",
-                    to_string(input_shape));
+                    "input of rank 4 (batch, channels, y, x) for a 2-D convolution", input_shape);
   } else {
     detail::require(input_shape.size() == 3, kName,
-                    "input of rank 3 (batch, channels, y) for a 1-D convolution",
-                    to_string(input_shape));
+                    "input of rank 3 (batch, channels, y) for a 1-D convolution", input_shape);
   }
   const std::size_t channels = convolution_shape_[0];
-  detail::require(input_shape[1] == channels, kName,
-                  "input with " + std::to_string(channels) + " channels (axis 1)",
-                  to_string(input_shape));
+  if (input_shape[1] != channels) {
+    detail::fail(kName, "input with " + std::to_string(channels) + " channels (axis 1)",
+                 to_string(input_shape));
+  }
   detail::require(std::all_of(input_shape.begin() + 2, input_shape.end(),
                               [](std::size_t extent) { return extent > 0; }),
-                  kName, "input with nonzero spatial sizes", to_string(input_shape));
+                  kName, "input with nonzero spatial sizes", input_shape);
   const kernels::ConvGeometry g =
       geometry(input_shape, stride_shape_, convolution_shape_, num_kernels_);
   Shape out{g.batch, g.kernels, g.out_y()};
@@ -131,8 +130,8 @@ std::size_t Conv<T>::forward_flops(const Shape& input_shape) const {
 
 template <typename T>
 Tensor<T> Conv<T>::compute_output(const Tensor<T>& input) {
-  // Every element is written by the kernel.
-  auto output = Tensor<T>::uninitialized(output_shape(input.shape()));
+  // Every element is written by the kernel (a recycled buffer in the steady state).
+  Tensor<T> output = this->new_output(output_shape(input.shape()));
   // The kernels trust these shapes; parameters() hands out the tensors, so check them here.
   detail::require_shape(weights_.value.shape(), weights_shape(convolution_shape_, num_kernels_),
                         kName, "weights");
@@ -160,6 +159,18 @@ Tensor<T> Conv<T>::forward(Tensor<T>&& input) {
 
 template <typename T>
 Tensor<T> Conv<T>::backward(const Tensor<T>& error_tensor) {
+  return compute_input_error(error_tensor);
+}
+
+template <typename T>
+Tensor<T> Conv<T>::backward(Tensor<T>&& error_tensor) {
+  Tensor<T> input_error = compute_input_error(error_tensor);
+  this->recycle_error(std::move(error_tensor));  // the buffer of the next forward()'s output
+  return input_error;
+}
+
+template <typename T>
+Tensor<T> Conv<T>::compute_input_error(const Tensor<T>& error_tensor) {
   // forward() always stores an input of rank 3 or 4; the default tensor has rank 1.
   detail::require_training_forward_done(input_.rank() >= 3, kName);
   detail::require_shape(error_tensor.shape(), output_shape(input_.shape()), kName, "error tensor");
@@ -171,12 +182,13 @@ Tensor<T> Conv<T>::backward(const Tensor<T>& error_tensor) {
 
   const kernels::ConvGeometry g =
       geometry(input_.shape(), stride_shape_, convolution_shape_, num_kernels_);
-  auto input_error = Tensor<T>::uninitialized(input_.shape());  // written in full
+  Tensor<T> input_error = this->new_input_error(input_.shape());  // written in full
   // All three gradients use the weights forward() used: the update comes only afterwards.
   kernels::conv2d_backward(g, input_.data(), weights_.value.data(), error_tensor.data(),
                            input_error.data(), weights_.gradient.data(), bias_.gradient.data(),
                            workspace_);
-  this->apply_updates();
+  weights_.apply_update();
+  bias_.apply_update();
   return input_error;
 }
 

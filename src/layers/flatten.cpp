@@ -19,7 +19,7 @@ constexpr const char* kName = "Flatten";
 template <typename T>
 Shape Flatten<T>::output_shape(const Shape& input_shape) const {
   detail::require(input_shape.size() >= 2, kName, "input of rank 2 or more (batch first)",
-                  to_string(input_shape));
+                  input_shape);
   std::size_t features = 1;
   for (std::size_t axis = 1; axis < input_shape.size(); ++axis) features *= input_shape[axis];
   return {input_shape[0], features};

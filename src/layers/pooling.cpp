@@ -14,6 +14,7 @@
 
 #include "check.hpp"
 #include "kernels/elementwise.hpp"
+#include "kernels/parallel.hpp"
 
 namespace cnnkit {
 
@@ -45,16 +46,17 @@ Pooling<T>::Pooling(Shape stride_shape, Shape pooling_shape)
 template <typename T>
 Shape Pooling<T>::output_shape(const Shape& input_shape) const {
   detail::require(input_shape.size() == 4, kName, "input of rank 4 (batch, channels, y, x)",
-                  to_string(input_shape));
+                  input_shape);
   const std::size_t in_y = input_shape[2];
   const std::size_t in_x = input_shape[3];
-  detail::require(
-      in_y >= pooling_shape_[0] && in_x >= pooling_shape_[1], kName,
-      "input planes at least as large as the pooling shape " + to_string(pooling_shape_),
-      to_string(input_shape));
+  if (in_y < pooling_shape_[0] || in_x < pooling_shape_[1]) {
+    detail::fail(kName,
+                 "input planes at least as large as the pooling shape " + to_string(pooling_shape_),
+                 to_string(input_shape));
+  }
   // argmax_ stores positions inside one input plane as 32-bit indices.
   detail::require(in_y * in_x <= std::numeric_limits<std::uint32_t>::max(), kName,
-                  "input planes of at most 2^32 - 1 elements", to_string(input_shape));
+                  "input planes of at most 2^32 - 1 elements", input_shape);
   return {input_shape[0], input_shape[1], (in_y - pooling_shape_[0]) / stride_shape_[0] + 1,
           (in_x - pooling_shape_[1]) / stride_shape_[1] + 1};
 }
@@ -74,17 +76,16 @@ Tensor<T> Pooling<T>::forward(const Tensor<T>& input) {
   const std::size_t py = pooling_shape_[0];
   const std::size_t px = pooling_shape_[1];
 
-  auto output = Tensor<T>::uninitialized(shape);  // every output is a window's maximum
+  Tensor<T> output = this->new_output(shape);  // every output is a window's maximum
   argmax_.resize(output.size());
   // Planes are independent and each writes only its own outputs: same result on any thread count.
-#pragma omp parallel for schedule(static) if (input.size() >= kParallelThreshold)
-  for (std::ptrdiff_t plane = 0; plane < static_cast<std::ptrdiff_t>(planes); ++plane) {
-    const T* in = input.data() + static_cast<std::size_t>(plane) * in_plane;
-    T* out = output.data() + static_cast<std::size_t>(plane) * out_plane;
-    std::uint32_t* arg = argmax_.data() + static_cast<std::size_t>(plane) * out_plane;
+  kernels::parallel_for(planes, input.size() >= kParallelThreshold, [&](std::size_t plane) {
+    const T* in = input.data() + plane * in_plane;
+    T* out = output.data() + plane * out_plane;
+    std::uint32_t* arg = argmax_.data() + plane * out_plane;
     // Row-major scan with a strict '>': on ties the first maximum wins.
     kernels::max_pool_plane(in, in_x, py, px, sy, sx, out_y, out_x, out, arg);
-  }
+  });
   // The argmax indices are written either way; the testing phase only withholds the shape that
   // lets backward() use them.
   input_shape_ = this->testing_phase() ? Shape{} : input.shape();
@@ -104,16 +105,29 @@ Tensor<T> Pooling<T>::backward(const Tensor<T>& error_tensor) {
   // Lecture: "winner takes it all". Each error goes to the position of its window's maximum;
   // where windows overlap one input may win several times and receives the sum.
   // Zeroed plane by plane inside the parallel loop rather than as a whole up front (serially).
-  auto input_error = Tensor<T>::uninitialized(input_shape_);
-#pragma omp parallel for schedule(static) if (input_error.size() >= kParallelThreshold)
-  for (std::ptrdiff_t plane = 0; plane < static_cast<std::ptrdiff_t>(planes); ++plane) {
-    const std::size_t p = static_cast<std::size_t>(plane);
+  Tensor<T> input_error = this->new_input_error(input_shape_);
+  kernels::parallel_for(planes, input_error.size() >= kParallelThreshold, [&](std::size_t p) {
     T* in_error = input_error.data() + p * in_plane;
     std::fill(in_error, in_error + in_plane, T(0));
     const T* error = error_tensor.data() + p * out_plane;
     const std::uint32_t* arg = argmax_.data() + p * out_plane;
     for (std::size_t o = 0; o < out_plane; ++o) in_error[arg[o]] += error[o];
-  }
+  });
+  return input_error;
+}
+
+template <typename T>
+Tensor<T> Pooling<T>::forward(Tensor<T>&& input) {
+  Tensor<T> output = forward(std::as_const(input));
+  // backward() needs only the argmax indices: the input's buffer can take the next input error.
+  this->recycle_input(std::move(input));
+  return output;
+}
+
+template <typename T>
+Tensor<T> Pooling<T>::backward(Tensor<T>&& error_tensor) {
+  Tensor<T> input_error = backward(std::as_const(error_tensor));
+  this->recycle_error(std::move(error_tensor));  // the buffer of the next forward()'s output
   return input_error;
 }
 

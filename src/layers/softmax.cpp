@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <utility>
 
 #include "check.hpp"
 
@@ -20,8 +21,7 @@ constexpr const char* kName = "SoftMax";
 template <typename T>
 Shape SoftMax<T>::output_shape(const Shape& input_shape) const {
   detail::require(input_shape.size() == 2 && input_shape[1] > 0, kName,
-                  "input of shape [batch, categories] with categories above 0",
-                  to_string(input_shape));
+                  "input of shape [batch, categories] with categories above 0", input_shape);
   return input_shape;
 }
 
@@ -32,15 +32,13 @@ std::size_t SoftMax<T>::forward_flops(const Shape& input_shape) const {
 }
 
 template <typename T>
-Tensor<T> SoftMax<T>::forward(const Tensor<T>& input) {
+void SoftMax<T>::compute(const Tensor<T>& input, T* y_all) const {
   const Shape shape = output_shape(input.shape());
   const std::size_t batch = shape[0];
   const std::size_t categories = shape[1];
-  // Every element is overwritten below: reuse the buffer while the shape stays.
-  if (output_.shape() != shape) output_ = Tensor<T>(shape);
   for (std::size_t n = 0; n < batch; ++n) {
     const T* x = input.data() + n * categories;
-    T* y = output_.data() + n * categories;
+    T* y = y_all + n * categories;  // may be x itself: each x_k is read before y_k is written
     // exp(x_k - max x) <= 1, so no overflow; the shift cancels in the quotient.
     const T row_max = *std::max_element(x, x + categories);
     T sum = 0;
@@ -50,27 +48,52 @@ Tensor<T> SoftMax<T>::forward(const Tensor<T>& input) {
     }
     for (std::size_t k = 0; k < categories; ++k) y[k] /= sum;
   }
-  return output_;
 }
 
 template <typename T>
-Tensor<T> SoftMax<T>::backward(const Tensor<T>& error_tensor) {
+Tensor<T> SoftMax<T>::forward(const Tensor<T>& input) {
+  Tensor<T> output = Tensor<T>::uninitialized(output_shape(input.shape()));  // written in full
+  compute(input, output.data());
+  output_ = output;  // copy-assignment reuses the buffer while the shape stays
+  return output;
+}
+
+template <typename T>
+Tensor<T> SoftMax<T>::forward(Tensor<T>&& input) {
+  compute(input, input.data());  // handed over: computed in place
+  output_ = input;
+  return std::move(input);
+}
+
+template <typename T>
+void SoftMax<T>::pass_errors(const Tensor<T>& error_tensor, T* input_error) const {
   // output_ keeps its default shape [0] (rank 1) until forward() has run.
   detail::require_forward_done(output_.rank() == 2, kName);
   detail::require_shape(error_tensor.shape(), output_.shape(), kName, "error_tensor");
   const std::size_t batch = output_.dim(0);
   const std::size_t categories = output_.dim(1);
-  auto input_error = Tensor<T>::uninitialized(output_.shape());  // written row by row
   for (std::size_t n = 0; n < batch; ++n) {
     const T* y = output_.data() + n * categories;
     const T* e = error_tensor.data() + n * categories;
-    T* input_e = input_error.data() + n * categories;
+    T* input_e = input_error + n * categories;  // may be e itself: the sum is taken first
     // Lecture: E_{n-1} = y * (E_n - sum_j E_n,j y_j), row by row.
     T weighted_sum = 0;
     for (std::size_t k = 0; k < categories; ++k) weighted_sum += e[k] * y[k];
     for (std::size_t k = 0; k < categories; ++k) input_e[k] = y[k] * (e[k] - weighted_sum);
   }
+}
+
+template <typename T>
+Tensor<T> SoftMax<T>::backward(const Tensor<T>& error_tensor) {
+  Tensor<T> input_error = Tensor<T>::uninitialized(error_tensor.shape());  // written in full
+  pass_errors(error_tensor, input_error.data());
   return input_error;
+}
+
+template <typename T>
+Tensor<T> SoftMax<T>::backward(Tensor<T>&& error_tensor) {
+  pass_errors(error_tensor, error_tensor.data());  // handed over: computed in place
+  return std::move(error_tensor);
 }
 
 template class SoftMax<float>;

@@ -4,6 +4,8 @@
 // each gets its own optimizer copy and initializer.
 #pragma once
 
+#include <vector>
+
 #include "cnnkit/layer.hpp"
 
 namespace cnnkit {
@@ -20,6 +22,7 @@ class FullyConnected : public Layer<T> {
   Tensor<T> forward(const Tensor<T>& input) override;
   Tensor<T> forward(Tensor<T>&& input) override;
   Tensor<T> backward(const Tensor<T>& error_tensor) override;
+  Tensor<T> backward(Tensor<T>&& error_tensor) override;
   Shape output_shape(const Shape& input_shape) const override;
   std::size_t forward_flops(const Shape& input_shape) const override;
   std::vector<Parameter<T>*> parameters() override { return {&weights_, &bias_}; }
@@ -39,11 +42,13 @@ class FullyConnected : public Layer<T> {
 
   std::size_t input_size_;
   std::size_t output_size_;
-  Parameter<T> weights_;                                   // (input_size, output_size)
-  Parameter<T> bias_;                                      // (1, output_size)
-  Tensor<T> compute_output(const Tensor<T>& input) const;  // forward() without keeping the input
+  Parameter<T> weights_;                             // (input_size, output_size)
+  Parameter<T> bias_;                                // (1, output_size)
+  Tensor<T> compute_output(const Tensor<T>& input);  // forward() without keeping the input
+  Tensor<T> compute_input_error(const Tensor<T>& error_tensor);  // backward(), either form
 
-  Tensor<T> input_;  // forward's input, for the weight gradient x^T E
+  Tensor<T> input_;                   // forward's input, for the weight gradient x^T E
+  std::vector<T> transposed_output_;  // forward's workspace: x W as (output_size, batch rows)
 };
 
 extern template class FullyConnected<float>;
