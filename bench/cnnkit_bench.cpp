@@ -215,10 +215,11 @@ class ByteImageBatches : public cnnkit::DataLayer<float> {
       position_ = 0;
     }
     const std::size_t n = std::min(batch_, count - position_);
-    // Every pixel is written below; the labels start as zeros (one-hot).
-    cnnkit::Batch<float> batch{
-        Tensor<float>::uninitialized({n, 1, images_.dims[1], images_.dims[2]}),
-        Tensor<float>({n, 10})};
+    // In the buffers of the last batch (recycle): every pixel is written below; the labels
+    // start as zeros (one-hot).
+    cnnkit::Batch<float> batch{spare_input_.take({n, 1, images_.dims[1], images_.dims[2]}),
+                               spare_label_.take({n, 10})};
+    batch.label.fill(0.0f);
     for (std::size_t i = 0; i < n; ++i) {
       const std::size_t sample = order_[position_ + i];
       const unsigned char* src = images_.bytes.data() + sample * pixels_;
@@ -229,8 +230,14 @@ class ByteImageBatches : public cnnkit::DataLayer<float> {
     position_ += n;
     return batch;
   }
+  void recycle(cnnkit::Batch<float>&& spent) override {
+    spare_input_.give(std::move(spent.input));
+    spare_label_.give(std::move(spent.label));
+  }
 
  private:
+  cnnkit::SpareBuffer<float> spare_input_;
+  cnnkit::SpareBuffer<float> spare_label_;
   const cnnkit::IdxArray& images_;
   const cnnkit::IdxArray& labels_;
   std::size_t batch_;
@@ -253,12 +260,28 @@ class RandomDraws : public cnnkit::DataLayer<float> {
       std::uniform_int_distribution<std::size_t> pick(i, order_.size() - 1);
       std::swap(order_[i], order_[pick(engine)]);
     }
-    const std::vector<std::size_t> drawn(order_.begin(), order_.begin() + batch_);
-    cnnkit::Dataset<float> subset = data_.subset(drawn);
-    return {std::move(subset.inputs), cnnkit::one_hot<float>(subset.labels, 10)};
+    // The drawn rows and their one-hot labels, in the buffers of the last batch (recycle).
+    const std::size_t features = data_.inputs.size() / data_.size();
+    Shape shape{batch_};
+    const Shape sample = data_.sample_shape();
+    shape.insert(shape.end(), sample.begin(), sample.end());
+    cnnkit::Batch<float> batch{spare_input_.take(shape), spare_label_.take({batch_, 10})};
+    batch.label.fill(0.0f);
+    for (std::size_t i = 0; i < batch_; ++i) {
+      const float* row = data_.inputs.data() + order_[i] * features;
+      std::copy(row, row + features, batch.input.data() + i * features);
+      batch.label[i * 10 + data_.labels[order_[i]]] = 1.0f;
+    }
+    return batch;
+  }
+  void recycle(cnnkit::Batch<float>&& spent) override {
+    spare_input_.give(std::move(spent.input));
+    spare_label_.give(std::move(spent.label));
   }
 
  private:
+  cnnkit::SpareBuffer<float> spare_input_;
+  cnnkit::SpareBuffer<float> spare_label_;
   const cnnkit::Dataset<float>& data_;
   std::size_t batch_;
   std::vector<std::size_t> order_;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <random>
 #include <stdexcept>
@@ -18,6 +19,7 @@
 #include "cnnkit/layers/pooling.hpp"
 #include "cnnkit/layers/relu.hpp"
 #include "cnnkit/layers/softmax.hpp"
+#include "cnnkit/loss.hpp"
 #include "cnnkit/optimizers.hpp"
 #include "cnnkit/random.hpp"
 #include "layer_test_helpers.hpp"
@@ -57,7 +59,7 @@ std::vector<LayerCase> layer_cases() {
 }
 
 // Forward, then backward, through each form; trainable layers update with Sgd, so the updated
-// weights must agree as well (the second forward sees them).
+// weights must agree as well (the next forward sees them).
 TEST(Handover, SameNumbersAsTheConstForms) {
   for (const LayerCase& c : layer_cases()) {
     SCOPED_TRACE(c.name);
@@ -67,9 +69,12 @@ TEST(Handover, SameNumbersAsTheConstForms) {
     const std::unique_ptr<Layer<float>> handed_over = c.make();
     by_reference->set_optimizer(Sgd<float>(0.5F));
     handed_over->set_optimizer(Sgd<float>(0.5F));
-    const Tensor<float> input = random_tensor(c.input_shape, 11);
-    const Tensor<float> error = random_tensor(by_reference->output_shape(c.input_shape), 13);
-    for (int step = 0; step < 2; ++step) {
+    // New values every step: from the second step on, the hand-over forms compute in recycled
+    // buffers (the last step's error tensor and input), whose old values must not show through.
+    for (unsigned step = 0; step < 3; ++step) {
+      const Tensor<float> input = random_tensor(c.input_shape, 11 + 2 * step);
+      const Tensor<float> error =
+          random_tensor(by_reference->output_shape(c.input_shape), 12 + 2 * step);
       const Tensor<float> expected_output = by_reference->forward(input);
       const Tensor<float> expected_error = by_reference->backward(error);
       Tensor<float> input_copy = input;
@@ -155,6 +160,30 @@ TEST(Handover, TestingPhaseKeepsNothing) {
   relu.set_testing_phase(true);
   (void)relu.forward(random_tensor({2, 3}, 2));
   EXPECT_THROW((void)relu.backward(Tensor<float>({2, 3})), std::logic_error);
+}
+
+// The losses keep a handed-over prediction, and their next error tensor reuses the buffer of
+// the prediction before: the same numbers as with copies, step after step.
+TEST(Handover, LossesGiveTheSameNumbersAsTheConstForms) {
+  const std::vector<std::pair<const char*, std::function<std::unique_ptr<Loss<float>>()>>> losses{
+      {"CrossEntropyLoss", [] { return std::make_unique<CrossEntropyLoss<float>>(); }},
+      {"L2Loss", [] { return std::make_unique<L2Loss<float>>(); }},
+  };
+  for (const auto& [name, make] : losses) {
+    SCOPED_TRACE(name);
+    const std::unique_ptr<Loss<float>> by_reference = make();
+    const std::unique_ptr<Loss<float>> handed_over = make();
+    for (unsigned step = 0; step < 3; ++step) {
+      Tensor<float> prediction = random_tensor({4, 3}, 21 + step);
+      for (float& p : prediction) p = p * 0.25F + 0.5F;  // in (0, 1), as after a SoftMax
+      Tensor<float> label({4, 3});
+      for (std::size_t b = 0; b < 4; ++b) label(b, (b + step) % 3) = 1.0F;
+      const float expected_loss = by_reference->forward(prediction, label);
+      const Tensor<float> expected_error = by_reference->backward(label);
+      EXPECT_EQ(handed_over->forward(std::move(prediction), label), expected_loss);
+      expect_bitwise_equal(handed_over->backward(label), expected_error);
+    }
+  }
 }
 
 }  // namespace

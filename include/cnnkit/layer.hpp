@@ -35,10 +35,17 @@ class Layer {
 
   virtual Tensor<T> forward(const Tensor<T>& input) = 0;
   virtual Tensor<T> backward(const Tensor<T>& error_tensor) = 0;
-  // The same results for a tensor the caller no longer needs; by default the const& forms.
-  virtual Tensor<T> forward(Tensor<T>&& input) { return forward(std::as_const(input)); }
+  // The same results for a tensor the caller no longer needs. By default the const& forms,
+  // after which the given tensor's buffer is recycled (see new_output and new_input_error).
+  virtual Tensor<T> forward(Tensor<T>&& input) {
+    Tensor<T> output = forward(std::as_const(input));
+    if (!testing_phase_) recycle_input(std::move(input));
+    return output;
+  }
   virtual Tensor<T> backward(Tensor<T>&& error_tensor) {
-    return backward(std::as_const(error_tensor));
+    Tensor<T> input_error = backward(std::as_const(error_tensor));
+    recycle_error(std::move(error_tensor));
+    return input_error;
   }
 
   // The shape forward() returns for an input of this shape (batch axis included); throws
@@ -85,10 +92,12 @@ class Layer {
   void keep_input(Tensor<T>& kept, Tensor<T>&& input);
 
   // Recycled buffers (spare_buffer.hpp), which keep the steady-state training step free of
-  // allocations: a backward() that was handed its error tensor gives it to recycle_error(), and
-  // the next forward() takes its result from new_output(); an input forward() no longer needs
-  // goes to recycle_input(), and the next backward() writes its input error into
-  // new_input_error(). Both return tensors with indeterminate values, to be written in full.
+  // allocations: the error tensor handed to backward() goes to recycle_error() (the default
+  // hand-over backward does it), and the next forward() takes its result from new_output(); an
+  // input forward() no longer needs goes to recycle_input() (the default hand-over forward
+  // does it, and keep_input for the input it replaces), and the next backward() writes its
+  // input error into new_input_error(). Both return tensors with indeterminate values, to be
+  // written in full.
   Tensor<T> new_output(const Shape& shape) { return output_spare_.take(shape); }
   Tensor<T> new_input_error(const Shape& shape) { return input_error_spare_.take(shape); }
   void recycle_error(Tensor<T>&& error_tensor) { output_spare_.give(std::move(error_tensor)); }

@@ -116,17 +116,30 @@ Batch<T> BatchIterator<T>::next() {
   Shape shape{count};
   shape.insert(shape.end(), sample.begin(), sample.end());
 
-  Batch<T> batch{Tensor<T>::uninitialized(shape), {}};  // every row is copied in below
+  // In the buffers of a recycled batch where there is one (no allocation in the steady state).
+  const std::size_t classes = dataset_.num_classes();
+  Batch<T> batch{spare_input_.take(shape), spare_label_.take({count, classes})};
+  batch.label.fill(T(0));  // one-hot rows; the inputs are copied in row by row
   last_labels_.resize(count);
   for (std::size_t i = 0; i < count; ++i) {
     const std::size_t index = order_[position_ + i];
     std::copy_n(dataset_.inputs.data() + index * sample_size, sample_size,
                 batch.input.data() + i * sample_size);
     last_labels_[i] = dataset_.labels[index];
+    if (last_labels_[i] >= classes) {  // the dataset changed since validate()
+      detail::fail("BatchIterator", "class indices below " + std::to_string(classes),
+                   std::to_string(last_labels_[i]) + " for sample " + std::to_string(index));
+    }
+    batch.label[i * classes + last_labels_[i]] = T(1);
   }
-  batch.label = one_hot<T>(last_labels_, dataset_.num_classes());
   position_ += count;
   return batch;
+}
+
+template <typename T>
+void BatchIterator<T>::recycle(Batch<T>&& spent) {
+  spare_input_.give(std::move(spent.input));
+  spare_label_.give(std::move(spent.label));
 }
 
 template <typename T>

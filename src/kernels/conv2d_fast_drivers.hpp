@@ -19,6 +19,7 @@
 
 #include "kernels/conv2d_fast_blocks.hpp"
 #include "kernels/conv2d_fast_plan.hpp"
+#include "kernels/parallel.hpp"
 
 namespace cnnkit::kernels::CNNKIT_SIMD_NAMESPACE {
 
@@ -232,13 +233,7 @@ inline void conv2d_forward_fast(const FastForwardPlan& p, const float* input, co
 #pragma omp for schedule(dynamic, 1) nowait
     for (std::size_t b = 0; b < g.batch; ++b) sample(b);
   };
-  if (p.threads == 1) {
-    work(0, 1, false);
-    return;
-  }
-#pragma omp parallel num_threads(static_cast <int>(p.threads))
-  work(static_cast<std::size_t>(omp_get_thread_num()),
-       static_cast<std::size_t>(omp_get_num_threads()), true);
+  on_team(p.threads, work);
 }
 
 // ------------------------------------------------------------------------------ backward ----
@@ -582,13 +577,7 @@ inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
       }
     }
   };
-  if (p.threads == 1) {
-    work(0, 1, false);
-    return;
-  }
-#pragma omp parallel num_threads(static_cast <int>(p.threads))
-  work(static_cast<std::size_t>(omp_get_thread_num()),
-       static_cast<std::size_t>(omp_get_num_threads()), true);
+  on_team(p.threads, work);
 }
 
 }  // namespace cnnkit::kernels::CNNKIT_SIMD_NAMESPACE

@@ -31,4 +31,18 @@ void parallel_for(std::size_t count, bool enough_work, const Body& body) {
   for (std::size_t i = 0; i < count; ++i) body(i);
 }
 
+// work(thread, threads, true) on each thread of a team of `threads`, or work(0, 1, false) on
+// the calling thread when there is one; `work` may use orphaned worksharing (omp for, barrier)
+// only when its third argument is true (libgomp allocates for a dynamic loop outside a team).
+template <typename Work>
+void on_team(std::size_t threads, const Work& work) {
+  if (threads <= 1) {
+    work(std::size_t{0}, std::size_t{1}, false);
+    return;
+  }
+#pragma omp parallel num_threads(static_cast <int>(threads))
+  work(static_cast<std::size_t>(omp_get_thread_num()),
+       static_cast<std::size_t>(omp_get_num_threads()), true);
+}
+
 }  // namespace cnnkit::kernels

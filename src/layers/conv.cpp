@@ -159,18 +159,6 @@ Tensor<T> Conv<T>::forward(Tensor<T>&& input) {
 
 template <typename T>
 Tensor<T> Conv<T>::backward(const Tensor<T>& error_tensor) {
-  return compute_input_error(error_tensor);
-}
-
-template <typename T>
-Tensor<T> Conv<T>::backward(Tensor<T>&& error_tensor) {
-  Tensor<T> input_error = compute_input_error(error_tensor);
-  this->recycle_error(std::move(error_tensor));  // the buffer of the next forward()'s output
-  return input_error;
-}
-
-template <typename T>
-Tensor<T> Conv<T>::compute_input_error(const Tensor<T>& error_tensor) {
   // forward() always stores an input of rank 3 or 4; the default tensor has rank 1.
   detail::require_training_forward_done(input_.rank() >= 3, kName);
   detail::require_shape(error_tensor.shape(), output_shape(input_.shape()), kName, "error tensor");

@@ -137,18 +137,6 @@ Tensor<T> FullyConnected<T>::forward(Tensor<T>&& input) {
 
 template <typename T>
 Tensor<T> FullyConnected<T>::backward(const Tensor<T>& error_tensor) {
-  return compute_input_error(error_tensor);
-}
-
-template <typename T>
-Tensor<T> FullyConnected<T>::backward(Tensor<T>&& error_tensor) {
-  Tensor<T> input_error = compute_input_error(error_tensor);
-  this->recycle_error(std::move(error_tensor));  // the buffer of the next forward()'s output
-  return input_error;
-}
-
-template <typename T>
-Tensor<T> FullyConnected<T>::compute_input_error(const Tensor<T>& error_tensor) {
   // input_ keeps its default shape [0] (rank 1) until forward() has run.
   detail::require_training_forward_done(input_.rank() == 2, kName);
   const std::size_t batch = input_.dim(0);

@@ -116,21 +116,6 @@ Tensor<T> Pooling<T>::backward(const Tensor<T>& error_tensor) {
   return input_error;
 }
 
-template <typename T>
-Tensor<T> Pooling<T>::forward(Tensor<T>&& input) {
-  Tensor<T> output = forward(std::as_const(input));
-  // backward() needs only the argmax indices: the input's buffer can take the next input error.
-  this->recycle_input(std::move(input));
-  return output;
-}
-
-template <typename T>
-Tensor<T> Pooling<T>::backward(Tensor<T>&& error_tensor) {
-  Tensor<T> input_error = backward(std::as_const(error_tensor));
-  this->recycle_error(std::move(error_tensor));  // the buffer of the next forward()'s output
-  return input_error;
-}
-
 template class Pooling<float>;
 template class Pooling<double>;
 

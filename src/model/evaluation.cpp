@@ -38,17 +38,23 @@ void require_data_fits(const Model<T>& model, const Dataset<T>& data, const std:
 }
 
 template <typename T>
-std::vector<std::size_t> argmax_rows(const Tensor<T>& rows) {
+void argmax_rows(const Tensor<T>& rows, std::vector<std::size_t>& into) {
   if (rows.rank() != 2 || rows.dim(1) == 0) {
     throw std::invalid_argument("argmax_rows: expected (batch, categories), got " +
                                 to_string(rows.shape()));
   }
   const std::size_t categories = rows.dim(1);
-  std::vector<std::size_t> result;
+  into.resize(rows.dim(0));
   for (std::size_t n = 0; n < rows.dim(0); ++n) {
     const T* row = rows.data() + n * categories;
-    result.push_back(static_cast<std::size_t>(std::max_element(row, row + categories) - row));
+    into[n] = static_cast<std::size_t>(std::max_element(row, row + categories) - row);
   }
+}
+
+template <typename T>
+std::vector<std::size_t> argmax_rows(const Tensor<T>& rows) {
+  std::vector<std::size_t> result;
+  argmax_rows(rows, result);
   return result;
 }
 
@@ -92,5 +98,7 @@ template void require_data_fits<double>(const Model<double>&, const Dataset<doub
                                         const std::string&);
 template std::vector<std::size_t> argmax_rows<float>(const Tensor<float>&);
 template std::vector<std::size_t> argmax_rows<double>(const Tensor<double>&);
+template void argmax_rows<float>(const Tensor<float>&, std::vector<std::size_t>&);
+template void argmax_rows<double>(const Tensor<double>&, std::vector<std::size_t>&);
 
 }  // namespace cnnkit

@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace cnnkit {
 
@@ -45,6 +46,7 @@ TrainOutcome train(Model<T>& model, const Dataset<T>& train_set, const Dataset<T
         epoch, options.epochs, 0, batches.batches_per_epoch(), 0, train_set.size(), 0.0, 0.0, 0.0};
     double loss_sum = 0.0;
     std::size_t correct = 0;
+    std::vector<std::size_t> predicted;  // per batch, reused
 
     for (std::size_t b = 0; b < batches.batches_per_epoch(); ++b) {
       if (callbacks.stop_requested && callbacks.stop_requested()) return TrainOutcome::kStopped;
@@ -53,15 +55,16 @@ TrainOutcome train(Model<T>& model, const Dataset<T>& train_set, const Dataset<T
       // forward: each result handed on to the next layer (which may keep it or work in place)
       Tensor<T> activation = std::move(batch.input);
       for (const auto& layer : model.layers) activation = layer->forward(std::move(activation));
-      const T loss = model.loss->forward(activation, batch.label);
+      argmax_rows(activation, predicted);
+      for (std::size_t n = 0; n < predicted.size(); ++n) {
+        if (predicted[n] == batches.last_labels()[n]) ++correct;
+      }
+      // Handed on: the loss keeps the prediction without a copy.
+      const T loss = model.loss->forward(std::move(activation), batch.label);
       if (!std::isfinite(loss)) {
         throw std::runtime_error("train: the loss became " + std::to_string(loss) + " in epoch " +
                                  std::to_string(epoch) + ", batch " + std::to_string(b + 1) +
                                  " (the run diverged: lower the learning rate)");
-      }
-      const std::vector<std::size_t> predicted = argmax_rows(activation);
-      for (std::size_t n = 0; n < predicted.size(); ++n) {
-        if (predicted[n] == batches.last_labels()[n]) ++correct;
       }
 
       // backward: the error tensor from the loss back through the layers in reverse order
@@ -69,6 +72,8 @@ TrainOutcome train(Model<T>& model, const Dataset<T>& train_set, const Dataset<T
       for (auto layer = model.layers.rbegin(); layer != model.layers.rend(); ++layer) {
         error = (*layer)->backward(std::move(error));
       }
+      // The buffers of this batch take the next one (the input error has the input's shape).
+      batches.recycle(Batch<T>{std::move(error), std::move(batch.label)});
 
       loss_sum += static_cast<double>(loss);
       progress.batch = b + 1;

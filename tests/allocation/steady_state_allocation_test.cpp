@@ -123,7 +123,7 @@ class FixedBatches : public cnnkit::DataLayer<float> {
   cnnkit::SpareBuffer<float> spare_label_;
 };
 
-// W1's network (WORKLOADS.md), Adam, batch 64, 28x28 images.
+// W1's network (WORKLOADS.md), batch 64, 28x28 images, with a given optimizer.
 cnnkit::NeuralNetwork<float> w1_network(const cnnkit::Optimizer<float>& optimizer) {
   cnnkit::NeuralNetwork<float> net(optimizer, cnnkit::He<float>(), cnnkit::Constant<float>(0.1f));
   net.append_layer(std::make_unique<cnnkit::Conv<float>>(Shape{1, 1}, Shape{1, 5, 5}, 6));
@@ -144,24 +144,112 @@ cnnkit::NeuralNetwork<float> w1_network(const cnnkit::Optimizer<float>& optimize
   return net;
 }
 
-TEST(SteadyStateAllocation, W1TrainingStepAllocatesNothing) {
-  for (const int threads : {1, 2}) {
-    const ThreadCountGuard guard;
-    cnnkit::set_num_threads(static_cast<std::size_t>(threads));
-    auto net = w1_network(cnnkit::Adam<float>(1e-3f, 0.9f, 0.999f, 1e-8f));
-    // Warm-up: buffers, workspaces, optimizer state, OpenMP's team.
-    for (int i = 0; i < 3; ++i) {
-      net.forward();
-      net.backward();
-    }
-    EXPECT_EQ(allocations_during(5,
-                                 [&] {
-                                   net.forward();
-                                   net.backward();
-                                 }),
-              0)
-        << threads << " thread(s)";
+// Mallocs of `steps` training steps after three warm-up steps (buffers, workspaces, optimizer
+// state and OpenMP's team all exist by then).
+long steady_state_allocations(cnnkit::NeuralNetwork<float>& net, int steps) {
+  for (int i = 0; i < 3; ++i) {
+    net.forward();
+    net.backward();
   }
+  return allocations_during(steps, [&] {
+    net.forward();
+    net.backward();
+  });
+}
+
+TEST(SteadyStateAllocation, W1TrainingStepAllocatesNothingOnAnyThreadCount) {
+  for (const std::size_t threads : {1, 2, 4}) {
+    const ThreadCountGuard guard;
+    cnnkit::set_num_threads(threads);
+    auto net = w1_network(cnnkit::Adam<float>(1e-3f, 0.9f, 0.999f, 1e-8f));
+    EXPECT_EQ(steady_state_allocations(net, 5), 0) << threads << " thread(s)";
+  }
+}
+
+TEST(SteadyStateAllocation, EveryOptimizerUpdatesWithoutAllocating) {
+  const ThreadCountGuard guard;
+  cnnkit::set_num_threads(2);
+  auto sgd = w1_network(cnnkit::Sgd<float>(1e-3f));
+  EXPECT_EQ(steady_state_allocations(sgd, 3), 0) << "Sgd";
+  auto momentum = w1_network(cnnkit::SgdWithMomentum<float>(1e-3f, 0.9f));
+  EXPECT_EQ(steady_state_allocations(momentum, 3), 0) << "SgdWithMomentum";
+}
+
+TEST(SteadyStateAllocation, StridedAnd1DConvolutionsWithL2LossAllocateNothing) {
+  const ThreadCountGuard guard;
+  cnnkit::set_num_threads(2);
+  // 2-D, stride 2 -> flatten -> FC -> L2 loss.
+  cnnkit::NeuralNetwork<float> strided(cnnkit::Adam<float>(1e-3f, 0.9f, 0.999f, 1e-8f),
+                                       cnnkit::He<float>(), cnnkit::Constant<float>(0.1f));
+  strided.append_layer(std::make_unique<cnnkit::Conv<float>>(Shape{2, 2}, Shape{3, 3, 3}, 8));
+  strided.append_layer(std::make_unique<cnnkit::ReLU<float>>());
+  strided.append_layer(std::make_unique<cnnkit::Flatten<float>>());
+  strided.append_layer(std::make_unique<cnnkit::FullyConnected<float>>(8 * 8 * 8, 5));
+  strided.set_loss_layer(std::make_unique<cnnkit::L2Loss<float>>());
+  strided.set_data_layer(std::make_unique<FixedBatches>(Shape{16, 3, 16, 16}, 5));
+  EXPECT_EQ(steady_state_allocations(strided, 3), 0) << "2-D, stride 2";
+  // 1-D convolution over (batch, channels, y).
+  cnnkit::NeuralNetwork<float> one_d(cnnkit::SgdWithMomentum<float>(1e-3f, 0.9f),
+                                     cnnkit::Xavier<float>(), cnnkit::Constant<float>(0.0f));
+  one_d.append_layer(std::make_unique<cnnkit::Conv<float>>(Shape{1}, Shape{2, 5}, 4));
+  one_d.append_layer(std::make_unique<cnnkit::ReLU<float>>());
+  one_d.append_layer(std::make_unique<cnnkit::Flatten<float>>());
+  one_d.append_layer(std::make_unique<cnnkit::FullyConnected<float>>(4 * 30, 3));
+  one_d.append_layer(std::make_unique<cnnkit::SoftMax<float>>());
+  one_d.set_loss_layer(std::make_unique<cnnkit::CrossEntropyLoss<float>>());
+  one_d.set_data_layer(std::make_unique<FixedBatches>(Shape{8, 2, 30}, 3));
+  EXPECT_EQ(steady_state_allocations(one_d, 3), 0) << "1-D";
+}
+
+// The counter counts: a data layer that makes new tensors for every batch (and ignores the
+// buffers handed back) costs allocations every step.
+class AllocatingBatches : public cnnkit::DataLayer<float> {
+ public:
+  cnnkit::Batch<float> next() override {
+    Tensor<float> label(Shape{64, 10});
+    for (std::size_t b = 0; b < 64; ++b) label(b, b % 10) = 1.0f;
+    return {Tensor<float>(Shape{64, 1, 28, 28}, 0.5f), std::move(label)};
+  }
+};
+
+TEST(SteadyStateAllocation, ADataLayerThatDoesNotRecycleIsCounted) {
+  auto net = w1_network(cnnkit::Adam<float>(1e-3f, 0.9f, 0.999f, 1e-8f));
+  net.set_data_layer(std::make_unique<AllocatingBatches>());
+  // Two tensors per step (input and label); the layers' own buffers still circulate.
+  EXPECT_EQ(steady_state_allocations(net, 4), 8);
+}
+
+// The tool's training loop (cnnkit::train on a Model, what `cnnkit train` runs): the mallocs
+// between the end of batch 4 and the end of batch 9 of the epoch are those of five steps.
+TEST(SteadyStateAllocation, TheToolsTrainingLoopAllocatesNothingBetweenBatches) {
+  const ThreadCountGuard guard;
+  cnnkit::set_num_threads(2);
+  cnnkit::Model<float> model = cnnkit::build_model<float>(cnnkit::preset("fashion-lenet"));
+  cnnkit::Dataset<float> train_set;
+  train_set.inputs = cnnkit::UniformRandom<float>().initialize(Shape{640, 1, 28, 28}, 1, 1);
+  for (std::size_t i = 0; i < 640; ++i) train_set.labels.push_back(i % 10);
+  for (int c = 0; c < 10; ++c) train_set.class_names.push_back(std::to_string(c));
+
+  cnnkit::TrainOptions options;
+  options.epochs = 1;
+  options.batch_size = 64;
+  cnnkit::TrainingState state;
+  cnnkit::TrainCallbacks<float> callbacks;
+  long counted = -1;
+  std::size_t batches = 0;
+  callbacks.on_batch = [&](const cnnkit::BatchProgress& progress) {
+    batches = progress.batch;
+    if (progress.batch == 4) {
+      allocations = 0;
+      counting = true;
+    } else if (progress.batch == 9) {
+      counting = false;
+      counted = allocations.load();
+    }
+  };
+  cnnkit::train(model, train_set, cnnkit::Dataset<float>{}, options, state, callbacks);
+  EXPECT_EQ(batches, 10u);
+  EXPECT_EQ(counted, 0);
 }
 
 }  // namespace

@@ -8,14 +8,15 @@
 #include <vector>
 
 #include "cnnkit/data_layer.hpp"
+#include "cnnkit/spare_buffer.hpp"
 #include "cnnkit/tensor.hpp"
 
 namespace cnnkit {
 
 template <typename T>
 struct Dataset {
-  Tensor<T> inputs;                     // (count, ...) e.g. (count, 1, 28, 28) or (count, 4)
-  std::vector<std::size_t> labels;      // class index per sample, each < class_names.size()
+  Tensor<T> inputs;                      // (count, ...) e.g. (count, 1, 28, 28) or (count, 4)
+  std::vector<std::size_t> labels;       // class index per sample, each < class_names.size()
   std::vector<std::string> class_names;  // one per class ("0".."9", "T-shirt/top", ...)
 
   std::size_t size() const { return labels.size(); }
@@ -41,9 +42,11 @@ class BatchIterator : public DataLayer<T> {
   BatchIterator(const Dataset<T>& dataset, std::size_t batch_size, bool shuffle = true);
 
   Batch<T> next() override;
+  // The next batch is filled into these buffers (see DataLayer::recycle).
+  void recycle(Batch<T>&& spent) override;
 
   std::size_t batch_size() const { return batch_size_; }
-  std::size_t batches_per_epoch() const;  // ceil(size / batch_size)
+  std::size_t batches_per_epoch() const;        // ceil(size / batch_size)
   std::size_t epoch() const { return epoch_; }  // epochs begun so far (1 after the first next())
   // Class indices of the batch the last next() returned (for accuracy counts).
   const std::vector<std::size_t>& last_labels() const { return last_labels_; }
@@ -60,6 +63,8 @@ class BatchIterator : public DataLayer<T> {
   std::size_t position_ = 0;        // next index into order_
   std::size_t epoch_ = 0;
   std::vector<std::size_t> last_labels_;
+  SpareBuffer<T> spare_input_;  // recycled buffers for the next batch
+  SpareBuffer<T> spare_label_;
 };
 
 extern template struct Dataset<float>;

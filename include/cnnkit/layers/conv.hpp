@@ -21,7 +21,6 @@ class Conv : public Layer<T> {
   Tensor<T> forward(const Tensor<T>& input) override;
   Tensor<T> forward(Tensor<T>&& input) override;
   Tensor<T> backward(const Tensor<T>& error_tensor) override;
-  Tensor<T> backward(Tensor<T>&& error_tensor) override;
   Shape output_shape(const Shape& input_shape) const override;
   std::size_t forward_flops(const Shape& input_shape) const override;
   std::vector<Parameter<T>*> parameters() override { return {&weights_, &bias_}; }
@@ -46,7 +45,6 @@ class Conv : public Layer<T> {
   Parameter<T> weights_;
   Parameter<T> bias_;
   Tensor<T> compute_output(const Tensor<T>& input);  // forward() without keeping the input
-  Tensor<T> compute_input_error(const Tensor<T>& error_tensor);  // backward(), either form
 
   Tensor<T> input_;  // forward's input, for the weight gradient
   // Kernel workspaces (lowered input columns and the like), kept between calls so that a

@@ -22,7 +22,6 @@ class FullyConnected : public Layer<T> {
   Tensor<T> forward(const Tensor<T>& input) override;
   Tensor<T> forward(Tensor<T>&& input) override;
   Tensor<T> backward(const Tensor<T>& error_tensor) override;
-  Tensor<T> backward(Tensor<T>&& error_tensor) override;
   Shape output_shape(const Shape& input_shape) const override;
   std::size_t forward_flops(const Shape& input_shape) const override;
   std::vector<Parameter<T>*> parameters() override { return {&weights_, &bias_}; }
@@ -45,7 +44,6 @@ class FullyConnected : public Layer<T> {
   Parameter<T> weights_;                             // (input_size, output_size)
   Parameter<T> bias_;                                // (1, output_size)
   Tensor<T> compute_output(const Tensor<T>& input);  // forward() without keeping the input
-  Tensor<T> compute_input_error(const Tensor<T>& error_tensor);  // backward(), either form
 
   Tensor<T> input_;                   // forward's input, for the weight gradient x^T E
   std::vector<T> transposed_output_;  // forward's workspace: x W as (output_size, batch rows)

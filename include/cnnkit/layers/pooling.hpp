@@ -20,9 +20,7 @@ class Pooling : public Layer<T> {
   using Layer<T>::forward;
   using Layer<T>::backward;
   Tensor<T> forward(const Tensor<T>& input) override;
-  Tensor<T> forward(Tensor<T>&& input) override;
   Tensor<T> backward(const Tensor<T>& error_tensor) override;
-  Tensor<T> backward(Tensor<T>&& error_tensor) override;
   Shape output_shape(const Shape& input_shape) const override;
 
   const Shape& stride_shape() const { return stride_shape_; }

@@ -35,6 +35,9 @@ void require_data_fits(const Model<T>& model, const Dataset<T>& data, const std:
 // Index of the largest value in each row of (batch, categories); the first on ties.
 template <typename T>
 std::vector<std::size_t> argmax_rows(const Tensor<T>& rows);
+// The same into a vector the caller keeps (resized; no allocation once it is large enough).
+template <typename T>
+void argmax_rows(const Tensor<T>& rows, std::vector<std::size_t>& into);
 
 extern template Evaluation evaluate<float>(Model<float>&, const Dataset<float>&, std::size_t);
 extern template Evaluation evaluate<double>(Model<double>&, const Dataset<double>&, std::size_t);
@@ -44,5 +47,7 @@ extern template void require_data_fits<double>(const Model<double>&, const Datas
                                                const std::string&);
 extern template std::vector<std::size_t> argmax_rows<float>(const Tensor<float>&);
 extern template std::vector<std::size_t> argmax_rows<double>(const Tensor<double>&);
+extern template void argmax_rows<float>(const Tensor<float>&, std::vector<std::size_t>&);
+extern template void argmax_rows<double>(const Tensor<double>&, std::vector<std::size_t>&);
 
 }  // namespace cnnkit
