@@ -26,34 +26,53 @@ void for_chunks(std::size_t n, const Body& body) {
   });
 }
 
+// One chunk of relu_forward. The pointers come as arguments and `passes` is restrict: a byte
+// store may alias anything, and without both the compiler reloaded x and y from the lambda's
+// captures after every mask byte and kept the loop scalar (10x slower). x and y may be the same
+// buffer (in place).
+template <typename T>
+void rectify_chunk(const T* x, T* y, std::uint8_t* __restrict passes, std::size_t begin,
+                   std::size_t end) {
+  for (std::size_t i = begin; i < end; ++i) {
+    const T value = x[i];
+    const bool positive = value > T(0);
+    y[i] = positive ? value : T(0);
+    passes[i] = static_cast<std::uint8_t>(positive);
+  }
+}
+
+template <typename T>
+void rectify_chunk(const T* x, T* y, std::size_t begin, std::size_t end) {
+  for (std::size_t i = begin; i < end; ++i) y[i] = x[i] > T(0) ? x[i] : T(0);
+}
+
+template <typename T>
+void pass_chunk(const std::uint8_t* passes, const T* error, T* input_error, std::size_t begin,
+                std::size_t end) {
+  for (std::size_t i = begin; i < end; ++i) {
+    // Both values are read unconditionally, so the choice is a select, not a branch.
+    const T e = error[i];
+    input_error[i] = passes[i] != 0 ? e : T(0);
+  }
+}
+
 }  // namespace
 
 // Element-wise: each element is written by one thread, the same value on any thread count.
 template <typename T>
 void relu_forward(const T* x, T* y, std::uint8_t* passes, std::size_t n) {
   if (passes == nullptr) {
-    for_chunks(n, [&](std::size_t begin, std::size_t end) {
-      for (std::size_t i = begin; i < end; ++i) y[i] = x[i] > T(0) ? x[i] : T(0);
-    });
+    for_chunks(n, [=](std::size_t begin, std::size_t end) { rectify_chunk(x, y, begin, end); });
     return;
   }
-  for_chunks(n, [&](std::size_t begin, std::size_t end) {
-    for (std::size_t i = begin; i < end; ++i) {
-      const bool positive = x[i] > T(0);
-      y[i] = positive ? x[i] : T(0);
-      passes[i] = positive ? 1 : 0;
-    }
-  });
+  for_chunks(n,
+             [=](std::size_t begin, std::size_t end) { rectify_chunk(x, y, passes, begin, end); });
 }
 
 template <typename T>
 void relu_backward(const std::uint8_t* passes, const T* error, T* input_error, std::size_t n) {
-  for_chunks(n, [&](std::size_t begin, std::size_t end) {
-    for (std::size_t i = begin; i < end; ++i) {
-      // Both values are read unconditionally, so the choice is a select, not a branch.
-      const T e = error[i];
-      input_error[i] = passes[i] != 0 ? e : T(0);
-    }
+  for_chunks(n, [=](std::size_t begin, std::size_t end) {
+    pass_chunk(passes, error, input_error, begin, end);
   });
 }
 
