@@ -1,11 +1,12 @@
 // Google Benchmark cases for the convolution kernels: the W3 shapes of WORKLOADS.md (a and b are
 // also W1's two convolutions), forward and backward, through the fast SIMD kernels at every
-// level this CPU runs and through the im2col + GEMM path. GFLOP/s count a forward as
-// 2*N*K*C*m*n*Y'*X' and a backward as twice that, as WORKLOADS.md does.
+// level this CPU runs and through the im2col + GEMM path; and ReLU on W1's first activation.
+// GFLOP/s count a forward as 2*N*K*C*m*n*Y'*X' and a backward as twice that, as WORKLOADS.md does.
 //   cnnkit_kernels_bench [--benchmark_filter=c/] [--threads=N]   (default: all cores)
 #include <benchmark/benchmark.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <random>
@@ -15,6 +16,7 @@
 #include "cnnkit/threading.hpp"
 #include "kernels/conv2d.hpp"
 #include "kernels/conv2d_fast.hpp"
+#include "kernels/elementwise.hpp"
 
 namespace {
 
@@ -90,7 +92,37 @@ void run(benchmark::State& state, const ConvGeometry& g, Path path, bool backwar
   state.counters["threads"] = static_cast<double>(cnnkit::num_threads());
 }
 
+// ReLU on W1's first activation (64 x 6 x 28 x 28), in place as the network runs it. Memory
+// bound: bytes/s counts the float read and written and the mask byte (forward) or the float
+// error read and written and the mask read (backward).
+void run_relu(benchmark::State& state, bool backward) {
+  const std::size_t n = std::size_t{64} * 6 * 28 * 28;
+  std::vector<float> values(n);
+  std::vector<std::uint8_t> passes(n);
+  std::mt19937 engine(0);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  for (float& v : values) v = normal(engine);
+  cnnkit::kernels::relu_forward(values.data(), values.data(), passes.data(), n);
+  for (auto _ : state) {
+    if (backward) {
+      cnnkit::kernels::relu_backward(passes.data(), values.data(), values.data(), n);
+    } else {
+      cnnkit::kernels::relu_forward(values.data(), values.data(), passes.data(), n);
+    }
+    benchmark::ClobberMemory();
+  }
+  state.counters["bytes/s"] = benchmark::Counter(static_cast<double>(n * (2 * sizeof(float) + 1)),
+                                                 benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["threads"] = static_cast<double>(cnnkit::num_threads());
+}
+
 void register_all() {
+  for (const bool backward : {false, true}) {
+    benchmark::RegisterBenchmark(backward ? "relu/w1/backward" : "relu/w1/forward",
+                                 [backward](benchmark::State& s) { run_relu(s, backward); })
+        ->Unit(benchmark::kMicrosecond)
+        ->UseRealTime();
+  }
   const std::pair<Path, const char*> paths[] = {
       {Path::kFastAvx512, "avx512"}, {Path::kFastAvx2, "avx2"}, {Path::kGemm, "gemm"}};
   for (const W3Case& c : kCases) {
