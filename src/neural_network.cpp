@@ -79,12 +79,11 @@ T NeuralNetwork<T>::forward() {
                            ": expected at least one layer (append_layer), got none");
   }
 
-  // Until this pass has reached the loss, backward() has nothing consistent to start from: the
-  // layers may already hold this batch while the label would still be the last one's.
   // The buffers of the last batch go back to the data layer, which may fill the next one into
   // them: with the layers' own recycled buffers the steady-state step then allocates nothing.
+  // That also leaves label_ empty: until this pass has reached the loss, backward() has nothing
+  // consistent to start from (the layers may already hold this batch, the label the last one).
   data_layer_->recycle(Batch<T>{std::move(spent_input_), std::move(label_)});
-  label_ = Tensor<T>();
   Batch<T> batch = data_layer_->next();
   Tensor<T> output = std::move(batch.input);
   for (std::size_t i = 0; i < layers_.size(); ++i) {

@@ -68,8 +68,7 @@ template <typename T>
 Tensor<T> Tensor<T>::uninitialized(Shape shape, Tensor&& recycled) {
   Tensor tensor;
   tensor.values_ = std::move(recycled.values_);
-  recycled.values_.clear();  // a moved-from vector is only "valid": make it empty for sure
-  recycled.shape_ = Shape{0};
+  recycled.reset();
   // clear() keeps the capacity, so the resize allocates only if the buffer is too small, and
   // then without copying the old values; growth leaves the new elements uninitialised.
   tensor.values_.clear();

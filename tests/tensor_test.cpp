@@ -94,5 +94,21 @@ TEST(Shape, PrintsAsList) {
   EXPECT_EQ(to_string(Shape{2, 3, 5}), "[2, 3, 5]");
 }
 
+TEST(Tensor, AMovedFromTensorIsTheDefaultTensor) {
+  Tensor<float> source(Shape{3, 4}, 2.0f);
+  Tensor<float> moved(std::move(source));
+  EXPECT_EQ(moved.shape(), (Shape{3, 4}));
+  EXPECT_EQ(moved.size(), 12u);
+  // NOLINTBEGIN(bugprone-use-after-move): the state after a move is the contract under test
+  EXPECT_EQ(source, Tensor<float>());
+  EXPECT_EQ(source.shape(), (Shape{0}));
+  Tensor<float> target(Shape{2}, 1.0f);
+  target = std::move(moved);
+  EXPECT_EQ(target.shape(), (Shape{3, 4}));
+  EXPECT_EQ(target[11], 2.0f);
+  EXPECT_EQ(moved, Tensor<float>());
+  // NOLINTEND(bugprone-use-after-move)
+}
+
 }  // namespace
 }  // namespace cnnkit

@@ -51,6 +51,22 @@ class Tensor {
   using Storage = std::vector<T, detail::NoFillAllocator<T>>;
 
   Tensor() = default;
+  Tensor(const Tensor&) = default;
+  Tensor& operator=(const Tensor&) = default;
+  // A moved-from tensor is the default tensor (shape [0], no values), so that its shape never
+  // claims values it no longer has (Shape is stored inline and would otherwise stay).
+  Tensor(Tensor&& other) noexcept : shape_(other.shape_), values_(std::move(other.values_)) {
+    other.reset();
+  }
+  Tensor& operator=(Tensor&& other) noexcept {
+    if (this != &other) {
+      shape_ = other.shape_;
+      values_ = std::move(other.values_);
+      other.reset();
+    }
+    return *this;
+  }
+  ~Tensor() = default;
   explicit Tensor(Shape shape);  // zero-filled
   Tensor(Shape shape, T fill);   // every element = fill
   // A copy of the values; throws if values.size() != element_count(shape).
@@ -104,6 +120,11 @@ class Tensor {
   bool operator==(const Tensor& other) const = default;
 
  private:
+  void reset() noexcept {
+    shape_ = Shape{0};
+    values_.clear();  // a moved-from vector is only "valid": make it empty for sure
+  }
+
   Shape shape_{0};  // a default tensor is empty: shape [0], no values
   Storage values_;
 };
