@@ -7,6 +7,7 @@
 #include "cnnkit/data/idx.hpp"
 #include "cnnkit/data/image_folder.hpp"
 #include "cnnkit/data_layer.hpp"
+#include "cnnkit/float_environment.hpp"
 #include "cnnkit/gradient_check.hpp"
 #include "cnnkit/initializers.hpp"
 #include "cnnkit/io/atomic_file.hpp"
