@@ -2,15 +2,15 @@
 // steps, a training step (next batch, forward, loss, backward, every optimizer update) must not
 // call malloc at all. This binary interposes malloc and friends (so it counts C++ new, the
 // OpenMP runtime and BLAS alike) and is therefore its own executable, apart from cnnkit_tests.
-#include <dlfcn.h>
 #include <execinfo.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
-#include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <string>
 
 #include "cnnkit/cnnkit.hpp"
 #include "thread_count_guard.hpp"
