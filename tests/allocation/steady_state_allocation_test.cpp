@@ -201,6 +201,51 @@ TEST(SteadyStateAllocation, StridedAnd1DConvolutionsWithL2LossAllocateNothing) {
   EXPECT_EQ(steady_state_allocations(one_d, 3), 0) << "1-D";
 }
 
+// double takes the im2col + BLAS convolution path (the SIMD kernels are float only).
+class ConstantBatches : public cnnkit::DataLayer<double> {
+ public:
+  cnnkit::Batch<double> next() override {
+    cnnkit::Batch<double> batch{spare_input_.take({16, 1, 12, 12}), spare_label_.take({16, 4})};
+    batch.input.fill(0.5);
+    batch.label.fill(0.0);
+    for (std::size_t b = 0; b < 16; ++b) batch.label(b, b % 4) = 1.0;
+    return batch;
+  }
+  void recycle(cnnkit::Batch<double>&& spent) override {
+    spare_input_.give(std::move(spent.input));
+    spare_label_.give(std::move(spent.label));
+  }
+
+ private:
+  cnnkit::SpareBuffer<double> spare_input_;
+  cnnkit::SpareBuffer<double> spare_label_;
+};
+
+TEST(SteadyStateAllocation, TheIm2colPathOfDoubleAllocatesNothing) {
+  const ThreadCountGuard guard;
+  cnnkit::set_num_threads(2);
+  cnnkit::NeuralNetwork<double> net(cnnkit::Adam<double>(1e-3, 0.9, 0.999, 1e-8),
+                                    cnnkit::He<double>(), cnnkit::Constant<double>(0.1));
+  net.append_layer(std::make_unique<cnnkit::Conv<double>>(Shape{1, 1}, Shape{1, 3, 3}, 6));
+  net.append_layer(std::make_unique<cnnkit::ReLU<double>>());
+  net.append_layer(std::make_unique<cnnkit::Pooling<double>>(Shape{2, 2}, Shape{2, 2}));
+  net.append_layer(std::make_unique<cnnkit::Flatten<double>>());
+  net.append_layer(std::make_unique<cnnkit::FullyConnected<double>>(6 * 6 * 6, 4));
+  net.append_layer(std::make_unique<cnnkit::SoftMax<double>>());
+  net.set_loss_layer(std::make_unique<cnnkit::CrossEntropyLoss<double>>());
+  net.set_data_layer(std::make_unique<ConstantBatches>());
+  for (int i = 0; i < 3; ++i) {
+    net.forward();
+    net.backward();
+  }
+  EXPECT_EQ(allocations_during(3,
+                               [&] {
+                                 net.forward();
+                                 net.backward();
+                               }),
+            0);
+}
+
 // The counter counts: a data layer that makes new tensors for every batch (and ignores the
 // buffers handed back) costs allocations every step.
 class AllocatingBatches : public cnnkit::DataLayer<float> {
