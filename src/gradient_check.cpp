@@ -89,11 +89,20 @@ GradientCheckResult gradient_check(const std::vector<Layer<T>*>& layers, Loss<T>
   }
 
   // Analytic gradients: one forward and one backward pass, copied before the finite
-  // differences overwrite the layers' caches.
+  // differences overwrite the layers' caches. The input's gradient is checked too, so every
+  // layer computes its input error for this pass (a network's first layer normally skips it).
   evaluate_loss(layers, loss, input, label);
   Tensor<T> input_gradient = loss.backward(label);
   for (auto layer = layers.rbegin(); layer != layers.rend(); ++layer) {
-    input_gradient = (*layer)->backward(input_gradient);
+    const bool needed = (*layer)->input_error_needed();
+    (*layer)->set_input_error_needed(true);
+    try {
+      input_gradient = (*layer)->backward(input_gradient);
+    } catch (...) {
+      (*layer)->set_input_error_needed(needed);
+      throw;
+    }
+    (*layer)->set_input_error_needed(needed);
   }
   detail::require_shape(input_gradient.shape(), input.shape(), kComponent, "an input gradient");
   std::vector<std::vector<Tensor<T>>> parameter_gradients;

@@ -46,6 +46,8 @@ void NeuralNetwork<T>::append_layer(std::unique_ptr<Layer<T>> layer) {
     layer->initialize(*weights_init_, *bias_init_);
     layer->set_optimizer(*optimizer_);
   }
+  // Nothing reads the error for the network's input: the first layer may skip it.
+  layer->set_input_error_needed(!layers_.empty());
   layers_.push_back(std::move(layer));
 }
 
@@ -108,8 +110,8 @@ void NeuralNetwork<T>::backward() {
   for (auto layer = layers_.rbegin(); layer != layers_.rend(); ++layer) {
     error_tensor = (*layer)->backward(std::move(error_tensor));
   }
-  // The error for the input is of no use, but its buffer has the input's shape: the data
-  // layer gets it back for the next batch.
+  // The error for the input is of no use (the first layer skips it where it can), but its buffer
+  // has the input's shape: the data layer gets it back for the next batch.
   spent_input_ = std::move(error_tensor);
 }
 

@@ -71,6 +71,14 @@ class Layer {
   // A frozen layer still passes errors down but never changes its parameters.
   void set_frozen(bool frozen);
 
+  // Whether backward() must compute the error for the layer below (on by default). Nothing
+  // reads the error for a network's input: NeuralNetwork and build_model turn it off for the
+  // first layer. A layer that can skip the work (Conv, FullyConnected) then returns a tensor of
+  // the input's shape with unspecified values from backward() (a buffer for the caller to
+  // reuse); the others compute the error anyway.
+  void set_input_error_needed(bool needed) { input_error_needed_ = needed; }
+  bool input_error_needed() const { return input_error_needed_; }
+
   // Testing phase: forward() skips storing what backward() needs (inference only).
   void set_testing_phase(bool testing) { testing_phase_ = testing; }
   bool testing_phase() const { return testing_phase_; }
@@ -105,6 +113,7 @@ class Layer {
 
  private:
   bool testing_phase_ = false;
+  bool input_error_needed_ = true;
   SpareBuffer<T> output_spare_;
   SpareBuffer<T> input_error_spare_;
 };

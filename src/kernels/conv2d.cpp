@@ -97,7 +97,7 @@ void conv2d_backward_gemm(const ConvGeometry& g, const T* input, const T* weight
     bias_gradient[k] = sum;
   }
   if (cols == 0) {  // no output positions: nothing flowed forward, nothing flows back
-    std::fill(input_error, input_error + g.input_size(), T(0));
+    if (input_error != nullptr) std::fill(input_error, input_error + g.input_size(), T(0));
     std::fill(weight_gradient, weight_gradient + weight_count, T(0));
     return;
   }
@@ -116,7 +116,6 @@ void conv2d_backward_gemm(const ConvGeometry& g, const T* input, const T* weight
     const std::size_t t = this_thread();
     const T* sample = input + b * g.channels * g.in_y * g.in_x;
     const T* error_b = error + b * g.kernels * cols;
-    T* sample_error = input_error + b * g.channels * g.in_y * g.in_x;
     T* own = columns_base + t * slice;
 
     const T* columns = sample;
@@ -127,6 +126,8 @@ void conv2d_backward_gemm(const ConvGeometry& g, const T* input, const T* weight
     // nabla W += E_b * cols_b^T: "correlate the channels of E with those of X".
     gemm<T>(Transpose::kNo, Transpose::kYes, g.kernels, rows, cols, T(1), error_b, columns, T(1),
             partials + t * weight_count);
+    if (input_error == nullptr) return;  // not wanted (the first layer of a network)
+    T* sample_error = input_error + b * g.channels * g.in_y * g.in_x;
     // E_{n-1} = W^T E_n in the lowered space, then scattered back onto the image: col2im is the
     // "transposed convolution" and, for strides, also the upsampling (skipped positions get
     // nothing).

@@ -17,7 +17,8 @@ void conv2d_forward_reference(const ConvGeometry& g, const T* input, const T* we
 
 // From the error E (N,K,Y',X'):  input_error = dL/dinput (N,C,Y,X),
 // weight_gradient = dL/dweights (K,C,m,n), bias_gradient[k] = sum over b,i,j of E[b,k,i,j].
-// All three are overwritten, not accumulated into.
+// All three are overwritten, not accumulated into. input_error may be null: the input error is
+// then not computed (nobody reads the error for a network's input).
 template <typename T>
 void conv2d_backward_reference(const ConvGeometry& g, const T* input, const T* weights,
                                const T* error, T* input_error, T* weight_gradient,

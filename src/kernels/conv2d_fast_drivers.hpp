@@ -492,8 +492,10 @@ inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
         const std::size_t samples = std::min(p.samples_per_pass, b1 - pass);
         for (std::size_t s = 0; s < samples; ++s) {
           const std::size_t b = pass + s;
-          input_error_sample(p, ws, starts, error + b * out_size, padded_error, blocked,
-                             input_error + b * in_size);
+          if (input_error != nullptr) {  // null: not wanted (the first layer of a network)
+            input_error_sample(p, ws, starts, error + b * out_size, padded_error, blocked,
+                               input_error + b * in_size);
+          }
           // The pass's copies: padded input and pixel-major E (its bias sums on the way).
           const float* image = input + b * in_size;
           float* padded = dw_input + s * g.channels * p.plain_plane;

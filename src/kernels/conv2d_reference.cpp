@@ -122,6 +122,8 @@ void conv2d_backward_reference(const ConvGeometry& g, const T* input, const T* w
     }
   }
 
+  if (input_error == nullptr) return;  // not wanted
+
   // Input error: a correlation of the upsampled E with S = C new kernels, made by "combining
   // the channels of the H kernels" (kernel c takes channel c of every forward kernel k) and
   // flipping them spatially (rotated 180 degrees) -- equivalently a true convolution with the

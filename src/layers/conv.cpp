@@ -170,10 +170,12 @@ Tensor<T> Conv<T>::backward(const Tensor<T>& error_tensor) {
 
   const kernels::ConvGeometry g =
       geometry(input_.shape(), stride_shape_, convolution_shape_, num_kernels_);
-  Tensor<T> input_error = this->new_input_error(input_.shape());  // written in full
+  // Written in full, unless the layer below needs no error (input_error_needed()).
+  Tensor<T> input_error = this->new_input_error(input_.shape());
+  T* const input_error_data = this->input_error_needed() ? input_error.data() : nullptr;
   // All three gradients use the weights forward() used: the update comes only afterwards.
   kernels::conv2d_backward(g, input_.data(), weights_.value.data(), error_tensor.data(),
-                           input_error.data(), weights_.gradient.data(), bias_.gradient.data(),
+                           input_error_data, weights_.gradient.data(), bias_.gradient.data(),
                            workspace_);
   weights_.apply_update();
   bias_.apply_update();

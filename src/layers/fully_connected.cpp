@@ -152,13 +152,16 @@ Tensor<T> FullyConnected<T>::backward(const Tensor<T>& error_tensor) {
   // E_{n-1} = E_n W^T: (batch, out) x (out, in), with the weights forward() used; the batch rows
   // split across threads.
   // Written in full (beta = 0).
+  // (Skipped, its values left unspecified, when the layer below needs no error.)
   Tensor<T> input_error = this->new_input_error({batch, input_size_});
-  for_row_blocks(batch, input_size_ * output_size_, [&](std::size_t first, std::size_t rows) {
-    kernels::gemm<T>(kernels::Transpose::kNo, kernels::Transpose::kYes, rows, input_size_,
-                     output_size_, T(1), error_tensor.data() + first * output_size_, output_size_,
-                     weights_.value.data(), output_size_, T(0),
-                     input_error.data() + first * input_size_, input_size_);
-  });
+  if (this->input_error_needed()) {
+    for_row_blocks(batch, input_size_ * output_size_, [&](std::size_t first, std::size_t rows) {
+      kernels::gemm<T>(kernels::Transpose::kNo, kernels::Transpose::kYes, rows, input_size_,
+                       output_size_, T(1), error_tensor.data() + first * output_size_,
+                       output_size_, weights_.value.data(), output_size_, T(0),
+                       input_error.data() + first * input_size_, input_size_);
+    });
+  }
   // grad W = x^T E_n: (in, batch) x (batch, out); the rows of grad W (one per input) split
   // across threads, each row a sum over the whole batch in batch order.
   for_row_blocks(input_size_, batch * output_size_, [&](std::size_t first, std::size_t rows) {

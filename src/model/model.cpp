@@ -85,6 +85,8 @@ Model<T> build_model(const ModelDescription& description) {
     layer->initialize(*weights_init, *bias_init);
     layer->set_optimizer(*optimizer);
   }
+  // As NeuralNetwork::append_layer: nothing reads the error for the model's input.
+  if (!model.layers.empty()) model.layers.front()->set_input_error_needed(false);
   return model;
 }
 
