@@ -216,8 +216,7 @@ class ByteImageBatches : public cnnkit::DataLayer<float> {
     const std::size_t n = std::min(batch_, count - position_);
     // In the buffers of the last batch (recycle): every pixel is written below; the labels
     // start as zeros (one-hot).
-    cnnkit::Batch<float> batch{spare_input_.take({n, 1, images_.dims[1], images_.dims[2]}),
-                               spare_label_.take({n, 10})};
+    cnnkit::Batch<float> batch = buffers_.take({n, 1, images_.dims[1], images_.dims[2]}, {n, 10});
     batch.label.fill(0.0f);
     for (std::size_t i = 0; i < n; ++i) {
       const std::size_t sample = order_[position_ + i];
@@ -229,14 +228,10 @@ class ByteImageBatches : public cnnkit::DataLayer<float> {
     position_ += n;
     return batch;
   }
-  void recycle(cnnkit::Batch<float>&& spent) override {
-    spare_input_.give(std::move(spent.input));
-    spare_label_.give(std::move(spent.label));
-  }
+  void recycle(cnnkit::Batch<float>&& spent) override { buffers_.give(std::move(spent)); }
 
  private:
-  cnnkit::SpareBuffer<float> spare_input_;
-  cnnkit::SpareBuffer<float> spare_label_;
+  cnnkit::BatchBuffers<float> buffers_;
   const cnnkit::IdxArray& images_;
   const cnnkit::IdxArray& labels_;
   std::size_t batch_;
@@ -264,7 +259,7 @@ class RandomDraws : public cnnkit::DataLayer<float> {
     Shape shape{batch_};
     const Shape sample = data_.sample_shape();
     shape.insert(shape.end(), sample.begin(), sample.end());
-    cnnkit::Batch<float> batch{spare_input_.take(shape), spare_label_.take({batch_, 10})};
+    cnnkit::Batch<float> batch = buffers_.take(shape, {batch_, 10});
     batch.label.fill(0.0f);
     for (std::size_t i = 0; i < batch_; ++i) {
       const float* row = data_.inputs.data() + order_[i] * features;
@@ -273,14 +268,10 @@ class RandomDraws : public cnnkit::DataLayer<float> {
     }
     return batch;
   }
-  void recycle(cnnkit::Batch<float>&& spent) override {
-    spare_input_.give(std::move(spent.input));
-    spare_label_.give(std::move(spent.label));
-  }
+  void recycle(cnnkit::Batch<float>&& spent) override { buffers_.give(std::move(spent)); }
 
  private:
-  cnnkit::SpareBuffer<float> spare_input_;
-  cnnkit::SpareBuffer<float> spare_label_;
+  cnnkit::BatchBuffers<float> buffers_;
   const cnnkit::Dataset<float>& data_;
   std::size_t batch_;
   std::vector<std::size_t> order_;

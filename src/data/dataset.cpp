@@ -118,7 +118,7 @@ Batch<T> BatchIterator<T>::next() {
 
   // In the buffers of a recycled batch where there is one (no allocation in the steady state).
   const std::size_t classes = dataset_.num_classes();
-  Batch<T> batch{spare_input_.take(shape), spare_label_.take({count, classes})};
+  Batch<T> batch = buffers_.take(shape, {count, classes});
   batch.label.fill(T(0));  // one-hot rows; the inputs are copied in row by row
   last_labels_.resize(count);
   for (std::size_t i = 0; i < count; ++i) {
@@ -138,8 +138,7 @@ Batch<T> BatchIterator<T>::next() {
 
 template <typename T>
 void BatchIterator<T>::recycle(Batch<T>&& spent) {
-  spare_input_.give(std::move(spent.input));
-  spare_label_.give(std::move(spent.label));
+  buffers_.give(std::move(spent));
 }
 
 template <typename T>

@@ -105,22 +105,17 @@ class FixedBatches : public cnnkit::DataLayer<float> {
     for (std::size_t b = 0; b < input_shape[0]; ++b) label_(b, b % classes) = 1.0f;
   }
   cnnkit::Batch<float> next() override {
-    cnnkit::Batch<float> batch{spare_input_.take(input_.shape()),
-                               spare_label_.take(label_.shape())};
+    cnnkit::Batch<float> batch = buffers_.take(input_.shape(), label_.shape());
     std::copy(input_.begin(), input_.end(), batch.input.begin());
     std::copy(label_.begin(), label_.end(), batch.label.begin());
     return batch;
   }
-  void recycle(cnnkit::Batch<float>&& spent) override {
-    spare_input_.give(std::move(spent.input));
-    spare_label_.give(std::move(spent.label));
-  }
+  void recycle(cnnkit::Batch<float>&& spent) override { buffers_.give(std::move(spent)); }
 
  private:
   Tensor<float> input_;
   Tensor<float> label_;
-  cnnkit::SpareBuffer<float> spare_input_;
-  cnnkit::SpareBuffer<float> spare_label_;
+  cnnkit::BatchBuffers<float> buffers_;
 };
 
 // W1's network (WORKLOADS.md), batch 64, 28x28 images, with a given optimizer.
@@ -205,20 +200,16 @@ TEST(SteadyStateAllocation, StridedAnd1DConvolutionsWithL2LossAllocateNothing) {
 class ConstantBatches : public cnnkit::DataLayer<double> {
  public:
   cnnkit::Batch<double> next() override {
-    cnnkit::Batch<double> batch{spare_input_.take({16, 1, 12, 12}), spare_label_.take({16, 4})};
+    cnnkit::Batch<double> batch = buffers_.take({16, 1, 12, 12}, {16, 4});
     batch.input.fill(0.5);
     batch.label.fill(0.0);
     for (std::size_t b = 0; b < 16; ++b) batch.label(b, b % 4) = 1.0;
     return batch;
   }
-  void recycle(cnnkit::Batch<double>&& spent) override {
-    spare_input_.give(std::move(spent.input));
-    spare_label_.give(std::move(spent.label));
-  }
+  void recycle(cnnkit::Batch<double>&& spent) override { buffers_.give(std::move(spent)); }
 
  private:
-  cnnkit::SpareBuffer<double> spare_input_;
-  cnnkit::SpareBuffer<double> spare_label_;
+  cnnkit::BatchBuffers<double> buffers_;
 };
 
 TEST(SteadyStateAllocation, TheIm2colPathOfDoubleAllocatesNothing) {

@@ -63,8 +63,7 @@ class BatchIterator : public DataLayer<T> {
   std::size_t position_ = 0;        // next index into order_
   std::size_t epoch_ = 0;
   std::vector<std::size_t> last_labels_;
-  SpareBuffer<T> spare_input_;  // recycled buffers for the next batch
-  SpareBuffer<T> spare_label_;
+  BatchBuffers<T> buffers_;  // recycled buffers for the next batch
 };
 
 extern template struct Dataset<float>;
