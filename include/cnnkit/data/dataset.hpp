@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "cnnkit/data_layer.hpp"
-#include "cnnkit/spare_buffer.hpp"
 #include "cnnkit/tensor.hpp"
 
 namespace cnnkit {
