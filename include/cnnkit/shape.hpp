@@ -39,7 +39,6 @@ class Shape {
 
   std::size_t size() const noexcept { return rank_; }
   bool empty() const noexcept { return rank_ == 0; }
-  static constexpr std::size_t max_size() noexcept { return kMaxRank; }
 
   std::size_t& operator[](std::size_t axis) noexcept { return extents_[axis]; }
   const std::size_t& operator[](std::size_t axis) const noexcept { return extents_[axis]; }

@@ -97,25 +97,26 @@ long allocations_during(int steps, Step&& step) {
 
 // Random images and one-hot labels, the same every call: a data layer that recycles the
 // buffers the network hands back (what a data layer must do for an allocation-free step).
-class FixedBatches : public cnnkit::DataLayer<float> {
+template <typename T>
+class FixedBatches : public cnnkit::DataLayer<T> {
  public:
   FixedBatches(Shape input_shape, std::size_t classes)
-      : input_(cnnkit::UniformRandom<float>().initialize(input_shape, 1, 1)),
+      : input_(cnnkit::UniformRandom<T>().initialize(input_shape, 1, 1)),
         label_(Shape{input_shape[0], classes}) {
-    for (std::size_t b = 0; b < input_shape[0]; ++b) label_(b, b % classes) = 1.0f;
+    for (std::size_t b = 0; b < input_shape[0]; ++b) label_(b, b % classes) = T(1);
   }
-  cnnkit::Batch<float> next() override {
-    cnnkit::Batch<float> batch = buffers_.take(input_.shape(), label_.shape());
+  cnnkit::Batch<T> next() override {
+    cnnkit::Batch<T> batch = buffers_.take(input_.shape(), label_.shape());
     std::copy(input_.begin(), input_.end(), batch.input.begin());
     std::copy(label_.begin(), label_.end(), batch.label.begin());
     return batch;
   }
-  void recycle(cnnkit::Batch<float>&& spent) override { buffers_.give(std::move(spent)); }
+  void recycle(cnnkit::Batch<T>&& spent) override { buffers_.give(std::move(spent)); }
 
  private:
-  Tensor<float> input_;
-  Tensor<float> label_;
-  cnnkit::BatchBuffers<float> buffers_;
+  Tensor<T> input_;
+  Tensor<T> label_;
+  cnnkit::BatchBuffers<T> buffers_;
 };
 
 // W1's network (WORKLOADS.md), batch 64, 28x28 images, with a given optimizer.
@@ -135,13 +136,14 @@ cnnkit::NeuralNetwork<float> w1_network(const cnnkit::Optimizer<float>& optimize
   net.append_layer(std::make_unique<cnnkit::FullyConnected<float>>(84, 10));
   net.append_layer(std::make_unique<cnnkit::SoftMax<float>>());
   net.set_loss_layer(std::make_unique<cnnkit::CrossEntropyLoss<float>>());
-  net.set_data_layer(std::make_unique<FixedBatches>(Shape{64, 1, 28, 28}, 10));
+  net.set_data_layer(std::make_unique<FixedBatches<float>>(Shape{64, 1, 28, 28}, 10));
   return net;
 }
 
 // Mallocs of `steps` training steps after three warm-up steps (buffers, workspaces, optimizer
 // state and OpenMP's team all exist by then).
-long steady_state_allocations(cnnkit::NeuralNetwork<float>& net, int steps) {
+template <typename T>
+long steady_state_allocations(cnnkit::NeuralNetwork<T>& net, int steps) {
   for (int i = 0; i < 3; ++i) {
     net.forward();
     net.backward();
@@ -181,7 +183,7 @@ TEST(SteadyStateAllocation, StridedAnd1DConvolutionsWithL2LossAllocateNothing) {
   strided.append_layer(std::make_unique<cnnkit::Flatten<float>>());
   strided.append_layer(std::make_unique<cnnkit::FullyConnected<float>>(8 * 8 * 8, 5));
   strided.set_loss_layer(std::make_unique<cnnkit::L2Loss<float>>());
-  strided.set_data_layer(std::make_unique<FixedBatches>(Shape{16, 3, 16, 16}, 5));
+  strided.set_data_layer(std::make_unique<FixedBatches<float>>(Shape{16, 3, 16, 16}, 5));
   EXPECT_EQ(steady_state_allocations(strided, 3), 0) << "2-D, stride 2";
   // 1-D convolution over (batch, channels, y).
   cnnkit::NeuralNetwork<float> one_d(cnnkit::SgdWithMomentum<float>(1e-3f, 0.9f),
@@ -192,26 +194,11 @@ TEST(SteadyStateAllocation, StridedAnd1DConvolutionsWithL2LossAllocateNothing) {
   one_d.append_layer(std::make_unique<cnnkit::FullyConnected<float>>(4 * 30, 3));
   one_d.append_layer(std::make_unique<cnnkit::SoftMax<float>>());
   one_d.set_loss_layer(std::make_unique<cnnkit::CrossEntropyLoss<float>>());
-  one_d.set_data_layer(std::make_unique<FixedBatches>(Shape{8, 2, 30}, 3));
+  one_d.set_data_layer(std::make_unique<FixedBatches<float>>(Shape{8, 2, 30}, 3));
   EXPECT_EQ(steady_state_allocations(one_d, 3), 0) << "1-D";
 }
 
 // double takes the im2col + BLAS convolution path (the SIMD kernels are float only).
-class ConstantBatches : public cnnkit::DataLayer<double> {
- public:
-  cnnkit::Batch<double> next() override {
-    cnnkit::Batch<double> batch = buffers_.take({16, 1, 12, 12}, {16, 4});
-    batch.input.fill(0.5);
-    batch.label.fill(0.0);
-    for (std::size_t b = 0; b < 16; ++b) batch.label(b, b % 4) = 1.0;
-    return batch;
-  }
-  void recycle(cnnkit::Batch<double>&& spent) override { buffers_.give(std::move(spent)); }
-
- private:
-  cnnkit::BatchBuffers<double> buffers_;
-};
-
 TEST(SteadyStateAllocation, TheIm2colPathOfDoubleAllocatesNothing) {
   const ThreadCountGuard guard;
   cnnkit::set_num_threads(2);
@@ -224,17 +211,8 @@ TEST(SteadyStateAllocation, TheIm2colPathOfDoubleAllocatesNothing) {
   net.append_layer(std::make_unique<cnnkit::FullyConnected<double>>(6 * 6 * 6, 4));
   net.append_layer(std::make_unique<cnnkit::SoftMax<double>>());
   net.set_loss_layer(std::make_unique<cnnkit::CrossEntropyLoss<double>>());
-  net.set_data_layer(std::make_unique<ConstantBatches>());
-  for (int i = 0; i < 3; ++i) {
-    net.forward();
-    net.backward();
-  }
-  EXPECT_EQ(allocations_during(3,
-                               [&] {
-                                 net.forward();
-                                 net.backward();
-                               }),
-            0);
+  net.set_data_layer(std::make_unique<FixedBatches<double>>(Shape{16, 1, 12, 12}, 4));
+  EXPECT_EQ(steady_state_allocations(net, 3), 0);
 }
 
 // The counter counts: a data layer that makes new tensors for every batch (and ignores the
