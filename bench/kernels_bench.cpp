@@ -59,18 +59,25 @@ struct Buffers {
 
 enum class Path { kFastAvx512, kFastAvx2, kGemm };
 
-void run(benchmark::State& state, const ConvGeometry& g, Path path, bool backward) {
+// What a case runs: the forward pass, the whole backward pass, or the backward pass without the
+// input error (what a network's first layer runs; with the whole pass it splits the time between
+// the weight gradient and the input error).
+enum class Pass { kForward, kBackward, kWeightsOnly };
+
+void run(benchmark::State& state, const ConvGeometry& g, Path path, Pass pass) {
+  const bool backward = pass != Pass::kForward;
   const SimdLevel level = path == Path::kFastAvx512 ? SimdLevel::kAvx512 : SimdLevel::kAvx2;
   if (path != Path::kGemm && !cnnkit::kernels::conv2d_fast_covers(g, level)) {
     state.SkipWithError("this CPU lacks the instructions");
     return;
   }
   Buffers b(g);
+  float* const input_error = pass == Pass::kWeightsOnly ? nullptr : b.input_error.data();
   for (auto _ : state) {
     if (path == Path::kGemm) {
       if (backward) {
         cnnkit::kernels::conv2d_backward_gemm(g, b.input.data(), b.weights.data(), b.error.data(),
-                                              b.input_error.data(), b.weight_gradient.data(),
+                                              input_error, b.weight_gradient.data(),
                                               b.bias_gradient.data(), b.workspace);
       } else {
         cnnkit::kernels::conv2d_forward_gemm(g, b.input.data(), b.weights.data(), b.bias.data(),
@@ -78,7 +85,7 @@ void run(benchmark::State& state, const ConvGeometry& g, Path path, bool backwar
       }
     } else if (backward) {
       cnnkit::kernels::conv2d_backward_fast(g, b.input.data(), b.weights.data(), b.error.data(),
-                                            b.input_error.data(), b.weight_gradient.data(),
+                                            input_error, b.weight_gradient.data(),
                                             b.bias_gradient.data(), b.workspace, level);
     } else {
       cnnkit::kernels::conv2d_forward_fast(g, b.input.data(), b.weights.data(), b.bias.data(),
@@ -86,7 +93,9 @@ void run(benchmark::State& state, const ConvGeometry& g, Path path, bool backwar
     }
     benchmark::ClobberMemory();
   }
-  const double flops = static_cast<double>(g.forward_flops()) * (backward ? 2.0 : 1.0);
+  // A forward's worth of FLOPs per product: the backward pass has two, or one without dX.
+  const double flops =
+      static_cast<double>(g.forward_flops()) * (pass == Pass::kBackward ? 2.0 : 1.0);
   state.counters["FLOP/s"] =
       benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate);
   state.counters["threads"] = static_cast<double>(cnnkit::num_threads());
@@ -127,12 +136,14 @@ void register_all() {
       {Path::kFastAvx512, "avx512"}, {Path::kFastAvx2, "avx2"}, {Path::kGemm, "gemm"}};
   for (const W3Case& c : kCases) {
     for (const auto& [path, path_name] : paths) {
-      for (const bool backward : {false, true}) {
-        const std::string name = std::string("conv/") + c.name + "/" +
-                                 (backward ? "backward" : "forward") + "/" + path_name;
+      const std::pair<Pass, const char*> passes[] = {{Pass::kForward, "forward"},
+                                                     {Pass::kBackward, "backward"},
+                                                     {Pass::kWeightsOnly, "weights"}};
+      for (const auto& [pass, pass_name] : passes) {
+        const std::string name = std::string("conv/") + c.name + "/" + pass_name + "/" + path_name;
         benchmark::RegisterBenchmark(
             name.c_str(),
-            [g = c.g, path = path, backward](benchmark::State& s) { run(s, g, path, backward); })
+            [g = c.g, path = path, pass = pass](benchmark::State& s) { run(s, g, path, pass); })
             ->Unit(benchmark::kMillisecond)
             ->UseRealTime();
       }

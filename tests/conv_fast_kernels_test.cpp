@@ -243,6 +243,13 @@ TEST(ConvFastKernels, PlansPickTheVectorisationThatFillsTheLanes) {
   // W3 a: 6 kernels would fill 6 of 16 lanes; 28-pixel rows fill 28 of 32.
   EXPECT_EQ(plan_forward({64, 1, 28, 28, 6, 5, 5, 1, 1}, SimdLevel::kAvx512, 2).mode,
             FastMode::kPixelVector);
+  // W3 b: 16 kernels fill one register, but a block of one register is held to 0.8 of its lanes
+  // (a broadcast per FMA); 14-pixel rows fill 14 of 16.
+  EXPECT_EQ(plan_forward({64, 6, 14, 14, 16, 5, 5, 1, 1}, SimdLevel::kAvx512, 2).mode,
+            FastMode::kPixelVector);
+  // 48 kernels (three registers) against 5-pixel rows: output vectors.
+  EXPECT_EQ(plan_forward({3, 32, 10, 9, 48, 3, 3, 2, 2}, SimdLevel::kAvx512, 2).mode,
+            FastMode::kOutputVector);
   // W3 c: 64 kernels in registers of 16, two registers per block.
   const FastForwardPlan c = plan_forward({32, 64, 32, 32, 64, 3, 3, 1, 1}, SimdLevel::kAvx512, 2);
   EXPECT_EQ(c.mode, FastMode::kOutputVector);

@@ -52,6 +52,16 @@ std::size_t register_blocks(std::size_t count, std::size_t lanes) {
   return count > lanes && ceil_div(count, lanes) % 2 == 0 ? 2 : 1;
 }
 
+// What an output-vector block over `count` outputs gets of the FMA pipes, for choosing between
+// the two ways to vectorise: its lane use, and with a single register per block (no second
+// register for a broadcast to feed) 0.8 of that. Such a block issues one broadcast load per FMA,
+// which a core with two 512-bit FMA pipes cannot keep up with (Zen 5, measured:
+// ovec_block<1, 14> at 60-70 % of the core's peak, <2, 7> and <2, 14> at 100 %; W3 b forward
+// 0.36 ms on one thread as ovec, 0.31 ms as pvec with 14 of 16 lanes used).
+double output_vector_efficiency(std::size_t count, std::size_t lanes) {
+  return utilisation(count, lanes) * (register_blocks(count, lanes) == 1 ? 0.8 : 1.0);
+}
+
 // Rows of a pixel-vector block for `outputs` outputs per block: accumulators, one register per
 // row of inputs and one broadcast must fit the register file.
 std::size_t pixel_block_rows(std::size_t outputs, std::size_t registers) {
@@ -133,7 +143,7 @@ FastForwardPlan plan_forward(const ConvGeometry& geometry, SimdLevel level, std:
   p.lanes = isa.lanes;
   p.threads = std::clamp<std::size_t>(threads, 1, g.batch);
   const std::size_t out_x = g.out_x(), pixels = g.out_y() * out_x;
-  p.mode = utilisation(out_x, isa.lanes) > utilisation(g.kernels, isa.lanes)
+  p.mode = utilisation(out_x, isa.lanes) > output_vector_efficiency(g.kernels, isa.lanes)
                ? FastMode::kPixelVector
                : FastMode::kOutputVector;
   p.padded_y = g.in_y + g.kernel_y - 1;
@@ -171,7 +181,8 @@ FastBackwardPlan plan_backward(const ConvGeometry& geometry, SimdLevel level, st
   p.threads = std::clamp<std::size_t>(threads, 1, g.batch);
   const std::size_t out_y = g.out_y(), out_x = g.out_x(), pixels = out_y * out_x;
   const bool unit_stride = g.stride_y == 1 && g.stride_x == 1;
-  p.mode = unit_stride && utilisation(g.in_x, isa.lanes) > utilisation(g.channels, isa.lanes)
+  p.mode = unit_stride &&
+                   utilisation(g.in_x, isa.lanes) > output_vector_efficiency(g.channels, isa.lanes)
                ? FastMode::kPixelVector
                : FastMode::kOutputVector;
 
