@@ -43,12 +43,26 @@ struct Simd {
   }
 
   // n <= 32 floats -> the (n + 1) / 2 at even positions and the n / 2 at odd positions.
+  // Full (32) and half (16) inputs, the common row lengths, take a branch-free path of their own:
+  // the general one costs three times as much per row (measured on the 16-float rows of W3 d).
   static void split_even_odd(const float* p, int n, float* even, float* odd) {
-    const Reg a = load_first(p, n < 16 ? n : 16), b = load_first(p + 16, n > 16 ? n - 16 : 0);
     const __m512i even_index =
         _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     const __m512i odd_index =
         _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    if (n == 2 * kLanes) {
+      const Reg a = load(p), b = load(p + kLanes);
+      store(even, _mm512_permutex2var_ps(a, even_index, b));
+      store(odd, _mm512_permutex2var_ps(a, odd_index, b));
+      return;
+    }
+    if (n == kLanes) {
+      const Reg a = load(p);
+      _mm256_storeu_ps(even, _mm512_castps512_ps256(_mm512_permutexvar_ps(even_index, a)));
+      _mm256_storeu_ps(odd, _mm512_castps512_ps256(_mm512_permutexvar_ps(odd_index, a)));
+      return;
+    }
+    const Reg a = load_first(p, n < 16 ? n : 16), b = load_first(p + 16, n > 16 ? n - 16 : 0);
     store_first(even, _mm512_permutex2var_ps(a, even_index, b), (n + 1) / 2);
     store_first(odd, _mm512_permutex2var_ps(a, odd_index, b), n / 2);
   }
