@@ -29,22 +29,39 @@ inline void set_offset(float* table, std::size_t index, std::ptrdiff_t value) {
   std::memcpy(table + index, &narrow, sizeof narrow);
 }
 
-// dst[c * dst_ld + r] = src[r * src_ld + c] for r < rows, c < cols, in kLanes x kLanes tiles
-// (masked at the edges: nothing outside the two matrices is read or written).
-inline void transpose(const float* src, std::size_t rows, std::size_t cols, std::size_t src_ld,
-                      float* dst, std::size_t dst_ld) {
+// The transpose (below) of the element-wise sum of `count` matrices of the same shape that lie
+// `src_stride` floats apart, added in order (src + src + src_stride + ...): the weight
+// gradient's per-group partial sums reduced on the way out, with no pass of their own.
+inline void transpose_sum(const float* src, std::size_t count, std::size_t src_stride,
+                          std::size_t rows, std::size_t cols, std::size_t src_ld, float* dst,
+                          std::size_t dst_ld) {
   for (std::size_t r0 = 0; r0 < rows; r0 += kLanes) {
     const int nr = static_cast<int>(rows - r0 < kLanes ? rows - r0 : kLanes);
     for (std::size_t c0 = 0; c0 < cols; c0 += kLanes) {
       const int nc = static_cast<int>(cols - c0 < kLanes ? cols - c0 : kLanes);
       Reg tile[kLanes];
       for (int i = 0; i < kLanes; ++i) {
-        tile[i] = i < nr ? Simd::load_first(src + (r0 + i) * src_ld + c0, nc) : Simd::zero();
+        if (i >= nr) {
+          tile[i] = Simd::zero();
+          continue;
+        }
+        const std::size_t at = (r0 + i) * src_ld + c0;
+        tile[i] = Simd::load_first(src + at, nc);
+        for (std::size_t s = 1; s < count; ++s) {
+          tile[i] = Simd::add(tile[i], Simd::load_first(src + s * src_stride + at, nc));
+        }
       }
       Simd::transpose(tile);
       for (int c = 0; c < nc; ++c) Simd::store_first(dst + (c0 + c) * dst_ld + r0, tile[c], nr);
     }
   }
+}
+
+// dst[c * dst_ld + r] = src[r * src_ld + c] for r < rows, c < cols, in kLanes x kLanes tiles
+// (masked at the edges: nothing outside the two matrices is read or written).
+inline void transpose(const float* src, std::size_t rows, std::size_t cols, std::size_t src_ld,
+                      float* dst, std::size_t dst_ld) {
+  transpose_sum(src, 1, 0, rows, cols, src_ld, dst, dst_ld);
 }
 
 // ---- output-vector block: KB registers of kLanes output channels for each of R pixels.
@@ -130,11 +147,12 @@ void pvec_block(const float* src, std::size_t src_row_step, const float* taps,
 // ---- weight-gradient block: KB registers of kLanes kernels for each of CU kernel rows (c, u)
 // times NV columns v. For every pixel p (of every sample in the pass):
 //   acc[kb][cu][v] += error_t[p*error_step + kb*L .. +L] * base[cu][pixel_offset[p] + v]
-// accumulated onto what acc_mem holds (acc_mem + cu*row_stride + v*v_stride + kb*L).
+// accumulated onto what acc_mem holds (acc_mem + cu*row_stride + v*v_stride + kb*L), or from
+// zero when `fresh` (a group's first pass: its partial sums need no zeroing beforehand).
 template <int KB, int CU, int NV>
 void dw_block(const float* const* bases, const float* pixel_offsets, std::size_t pixel_count,
-              const float* error_t, std::size_t error_step, float* acc_mem, std::size_t row_stride,
-              std::size_t v_stride) {
+              const float* error_t, std::size_t error_step, bool fresh, float* acc_mem,
+              std::size_t row_stride, std::size_t v_stride) {
   const float* base[CU];
 #pragma GCC unroll 32
   for (int cu = 0; cu < CU; ++cu) base[cu] = bases[cu];
@@ -145,7 +163,8 @@ void dw_block(const float* const* bases, const float* pixel_offsets, std::size_t
     for (int cu = 0; cu < CU; ++cu) {
 #pragma GCC unroll 8
       for (int v = 0; v < NV; ++v) {
-        acc[kb][cu][v] = Simd::load(acc_mem + cu * row_stride + v * v_stride + kb * kLanes);
+        acc[kb][cu][v] = fresh ? Simd::zero()
+                               : Simd::load(acc_mem + cu * row_stride + v * v_stride + kb * kLanes);
       }
     }
   }
@@ -180,16 +199,19 @@ void dw_block(const float* const* bases, const float* pixel_offsets, std::size_t
 // NV columns v of one kernel row (c, u), each accumulator a register of kLanes neighbouring
 // output columns j whose lanes are summed only at the very end:
 //   acc[kr][v][lane] += E[s, k0 + kr, i, j] * X[s, c, i*sy + u, j + v]   (j = j0 + lane)
-// over every sample s of the pass, output row i and column chunk j0 (masked past out_x).
+// over every sample s of the pass, output row i and column chunk j0 (masked past out_x); onto
+// what acc_mem holds, or from zero when `fresh` (as in dw_block).
 template <int KR, int NV>
 void dwp_block(const float* x, std::size_t x_sample, std::size_t x_row, const float* e,
                std::size_t e_sample, std::size_t e_kernel, std::size_t samples, std::size_t out_y,
-               std::size_t out_x, float* acc_mem) {
+               std::size_t out_x, bool fresh, float* acc_mem) {
   Reg acc[KR][NV];
 #pragma GCC unroll 8
   for (int kr = 0; kr < KR; ++kr) {
 #pragma GCC unroll 8
-    for (int v = 0; v < NV; ++v) acc[kr][v] = Simd::load(acc_mem + (kr * NV + v) * kLanes);
+    for (int v = 0; v < NV; ++v) {
+      acc[kr][v] = fresh ? Simd::zero() : Simd::load(acc_mem + (kr * NV + v) * kLanes);
+    }
   }
   for (std::size_t s = 0; s < samples; ++s) {
     for (std::size_t i = 0; i < out_y; ++i) {
@@ -222,9 +244,9 @@ using OvecFn = void (*)(const float*, const float*, std::size_t, const float*, c
 using PvecFn = void (*)(const float*, std::size_t, const float*, std::size_t, const float*,
                         const float*, int, float*, std::size_t, std::size_t);
 using DwFn = void (*)(const float* const*, const float*, std::size_t, const float*, std::size_t,
-                      float*, std::size_t, std::size_t);
+                      bool, float*, std::size_t, std::size_t);
 using DwpFn = void (*)(const float*, std::size_t, std::size_t, const float*, std::size_t,
-                       std::size_t, std::size_t, std::size_t, std::size_t, float*);
+                       std::size_t, std::size_t, std::size_t, std::size_t, bool, float*);
 
 inline constexpr int kMaxOvecPixels = Simd::kMaxAccumulators;
 inline constexpr int kMaxPvecSide = 8;  // outputs and rows of a pixel-vector block

@@ -429,7 +429,7 @@ inline void input_error_sample(const FastBackwardPlan& p, const float* ws,
 // (pixel-major), adding onto this thread's partial sums.
 inline void weight_gradient_pass(const FastBackwardPlan& p, const float* ws, std::size_t samples,
                                  const float* input, const float* error_t, const float* error,
-                                 float* partial) {
+                                 bool fresh, float* partial) {
   const ConvGeometry& g = p.g;
   if (p.dw_mode == FastMode::kPixelVector) {
     // error: E of the pass's first sample, (K, Y', X') per sample, as given.
@@ -444,7 +444,7 @@ inline void weight_gradient_pass(const FastBackwardPlan& p, const float* ws, std
           const std::size_t k1 = piece_begin(g.kernels, pieces, piece + 1);
           dwp_kernel(static_cast<int>(k1 - k0), static_cast<int>(g.kernel_x))(
               x, g.channels * p.plain_plane, g.stride_y * p.plain_x, error + k0 * out_pixels,
-              g.kernels * out_pixels, out_pixels, samples, g.out_y(), g.out_x(),
+              g.kernels * out_pixels, out_pixels, samples, g.out_y(), g.out_x(), fresh,
               row_partial + k0 * g.kernel_x * kLanes);
         }
       }
@@ -468,7 +468,7 @@ inline void weight_gradient_pass(const FastBackwardPlan& p, const float* ws, std
         bases[r] = input + c * p.plain_plane + u * p.plain_x;
       }
       (rows == p.dw_rows ? full : single)(bases, pixel_table, pixels, error_t + k0, p.dw_padded_k,
-                                          partial + r0 * row_stride + k0, row_stride,
+                                          fresh, partial + r0 * row_stride + k0, row_stride,
                                           p.dw_padded_k);
       r0 += rows;
     }
@@ -503,18 +503,20 @@ inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
   // What one thread of the team does, or the calling thread alone (in_team false): one thread
   // does not enter a parallel region at all (kernels/parallel.hpp says why).
   const auto work = [&](std::size_t thread, std::size_t threads, bool in_team) {
-    backward_tables(p, weights, ws, thread, threads);
     float* padded_error = region(ws, p.error, thread);
     float* blocked = region(ws, p.dx_blocked, thread);
     float* dw_input = region(ws, p.dw_input, thread);
     float* error_t = region(ws, p.dw_error, thread);
-    std::memset(padded_error, 0, p.error.size * sizeof(float));
+    if (input_error != nullptr) {  // null: not wanted (the first layer of a network)
+      backward_tables(p, weights, ws, thread, threads);
+      std::memset(padded_error, 0, p.error.size * sizeof(float));
+    }
     std::memset(dw_input, 0, p.dw_input.size * sizeof(float));
     std::memset(error_t, 0, p.dw_error.size * sizeof(float));
     const auto group_work = [&](std::size_t group) {
+      // The group's partial sums start from zero in its first pass (no memset of its own).
       float* partial = region(ws, p.dw_partial, group);
       float* bias_partial = region(ws, p.db_partial, group);
-      std::memset(partial, 0, p.dw_partial.size * sizeof(float));
       std::memset(bias_partial, 0, p.db_partial.size * sizeof(float));
       const std::size_t b0 = share(g.batch, p.groups, group);
       const std::size_t b1 = share(g.batch, p.groups, group + 1);
@@ -522,7 +524,7 @@ inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
         const std::size_t samples = std::min(p.samples_per_pass, b1 - pass);
         for (std::size_t s = 0; s < samples; ++s) {
           const std::size_t b = pass + s;
-          if (input_error != nullptr) {  // null: not wanted (the first layer of a network)
+          if (input_error != nullptr) {
             input_error_sample(p, ws, starts, error + b * out_size, padded_error, blocked,
                                input_error + b * in_size);
           }
@@ -552,7 +554,8 @@ inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
             Simd::store(bias_partial + k0, sum);
           }
         }
-        weight_gradient_pass(p, ws, samples, dw_input, error_t, error + pass * out_size, partial);
+        weight_gradient_pass(p, ws, samples, dw_input, error_t, error + pass * out_size, pass == b0,
+                             partial);
       }
     };
     if (in_team) {
@@ -582,22 +585,15 @@ inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
         weight_gradient[(k * rows + row) * g.kernel_x + v] = sum;
       }
     }
-    // Sum the partials in group order, each thread over its share of the kernel rows, and
-    // transpose (C*m*n, K) -> (K, C*m*n).
+    // Sum the partials in group order while transposing (C*m*n, K) -> (K, C*m*n), each thread
+    // over its share of the kernel rows.
     const std::size_t r0 =
         p.dw_mode == FastMode::kPixelVector ? 0 : share(dw_rows_total, threads, thread);
     const std::size_t r1 =
         p.dw_mode == FastMode::kPixelVector ? 0 : share(dw_rows_total, threads, thread + 1);
-    float* total = region(ws, p.dw_partial, 0);
-    for (std::size_t group = 1; group < p.groups; ++group) {
-      const float* add = region(ws, p.dw_partial, group);
-      for (std::size_t i = r0 * p.dw_padded_k; i < r1 * p.dw_padded_k; i += kLanes) {
-        Simd::store(total + i, Simd::add(Simd::load(total + i), Simd::load(add + i)));
-      }
-    }
     if (r1 > r0) {
-      transpose(total + r0 * p.dw_padded_k, r1 - r0, g.kernels, p.dw_padded_k, weight_gradient + r0,
-                dw_rows_total);
+      transpose_sum(region(ws, p.dw_partial) + r0 * p.dw_padded_k, p.groups, p.dw_partial.size,
+                    r1 - r0, g.kernels, p.dw_padded_k, weight_gradient + r0, dw_rows_total);
     }
     if (thread == 0) {
       for (std::size_t k = 0; k < g.kernels; ++k) {
