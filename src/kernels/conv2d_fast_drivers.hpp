@@ -45,6 +45,28 @@ inline void prefetch_ahead(const float* p) {
   _mm_prefetch(reinterpret_cast<const char*>(p) + 4096, _MM_HINT_T0);
 }
 
+// Software prefetch spread over work that runs meanwhile: the lines of [begin, begin + floats),
+// a few at each step, for data whose turn comes later (the output or input error that a
+// transpose writes at the end of a sample: W3 d's backward 3 % faster with it).
+class PrefetchStream {
+ public:
+  PrefetchStream(const float* begin, std::size_t floats, std::size_t steps)
+      : next_(reinterpret_cast<const char*>(begin)),
+        end_(next_ + floats * sizeof(float)),
+        per_step_((floats * sizeof(float) / 64 + steps) / std::max<std::size_t>(steps, 1)) {}
+  // The next lines of the stream, to be written.
+  void step_for_write() {
+    for (std::size_t n = 0; n < per_step_ && next_ < end_; ++n, next_ += 64) {
+      _mm_prefetch(next_, _MM_HINT_ET0);
+    }
+  }
+
+ private:
+  const char* next_;
+  const char* end_;
+  std::size_t per_step_;
+};
+
 // n floats from src to dst in registers: the row copies into padded buffers are short (8 to 32
 // floats) and many (one per channel and row), where a call to memcpy costs more than the copy.
 inline void copy_row(const float* src, std::size_t n, float* dst) {
@@ -189,6 +211,9 @@ inline void forward_sample_ovec(const FastForwardPlan& p, const float* padded, c
   const float* bias = ws + p.bias.offset;
   const std::size_t pieces = (out_x + p.max_pixels - 1) / p.max_pixels;
   const std::size_t taps_per_channel = g.kernel_y * g.kernel_x;
+  PrefetchStream destination(
+      output, g.kernels * pixels,
+      p.padded_k / p.block_k * ((g.channels + p.chunk - 1) / p.chunk) * out_y * pieces);
   for (std::size_t k0 = 0; k0 < p.padded_k; k0 += p.block_k) {
     float* group_out = blocked + k0 * pixels;
     for (std::size_t c0 = 0; c0 < g.channels; c0 += p.chunk) {
@@ -200,6 +225,7 @@ inline void forward_sample_ovec(const FastForwardPlan& p, const float* padded, c
           const std::size_t j0 = piece_begin(out_x, pieces, piece);
           const std::size_t j1 = piece_begin(out_x, pieces, piece + 1);
           float* dst = group_out + (i * out_x + j0) * kLanes;
+          destination.step_for_write();
           ovec_kernel(static_cast<int>(p.blocks_k), static_cast<int>(j1 - j0))(
               row + j0, taps + 2 * t0, count, table + k0 * p.taps, c0 == 0 ? bias + k0 : dst, dst,
               kLanes, pixels * kLanes);
@@ -390,6 +416,16 @@ inline void input_error_sample(const FastBackwardPlan& p, const float* ws,
     return;
   }
   const std::size_t sy = g.stride_y, sx = g.stride_x;
+  std::size_t steps = 0;  // register-block calls below, over which to prefetch input_error
+  for (std::size_t py = 0; py < std::min(sy, g.in_y); ++py) {
+    for (std::size_t px = 0; px < std::min(sx, g.in_x); ++px) {
+      const std::size_t phase_x = (g.in_x - px + sx - 1) / sx;
+      steps += (g.in_y - py + sy - 1) / sy * ((phase_x + p.max_pixels - 1) / p.max_pixels);
+    }
+  }
+  PrefetchStream destination(
+      input_error, g.channels * plane,
+      steps * (p.padded_c / p.block_c) * ((g.kernels + p.chunk - 1) / p.chunk));
   for (std::size_t c0 = 0; c0 < p.padded_c; c0 += p.block_c) {
     const float* group = table + (c0 / p.block_c) * g.kernels * g.kernel_y * g.kernel_x * p.block_c;
     for (std::size_t k0 = 0; k0 < g.kernels; k0 += p.chunk) {
@@ -410,6 +446,7 @@ inline void input_error_sample(const FastBackwardPlan& p, const float* ws,
               const std::size_t x0 = piece_begin(phase_x, pieces, piece);
               const std::size_t x1 = piece_begin(phase_x, pieces, piece + 1);
               float* dst = blocked + c0 * plane + ((py + sy * yy) * g.in_x + px + sx * x0) * kLanes;
+              destination.step_for_write();
               ovec_kernel(static_cast<int>(p.blocks_c), static_cast<int>(x1 - x0))(
                   row + x0, phase_taps, kernels * per_kernel, group, k0 == 0 ? nullptr : dst, dst,
                   sx * kLanes, plane * kLanes);
