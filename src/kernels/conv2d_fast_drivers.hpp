@@ -76,6 +76,7 @@ inline void copy_row(const float* src, std::size_t n, float* dst) {
     Simd::store(dst + x, Simd::load(src + x));
   }
   if (x < n) {
+    prefetch_ahead(src + x);
     const int rest = static_cast<int>(n - x);
     Simd::store_first(dst + x, Simd::load_first(src + x, rest), rest);
   }
@@ -365,15 +366,16 @@ inline void backward_tables(const FastBackwardPlan& p, const float* weights, flo
     }
   }
   if (!ovec) return;
-#pragma omp barrier
-  // Staging (tap order) -> phase order.
+  // Staging (tap order) -> phase order, each thread for the taps of its own kernels (which it
+  // staged above: no need to wait for the other threads).
   const float* order = ws + p.dx_order.offset;
   float* phased = region(ws, p.dx_weights);
-  const std::size_t t0 = share(taps, threads, thread), t1 = share(taps, threads, thread + 1);
-  for (std::size_t c0 = 0; c0 < p.padded_c; c0 += p.block_c) {
-    const std::size_t group = (c0 / p.block_c) * taps * p.block_c;
-    for (std::size_t t = t0; t < t1; ++t) {
-      const auto tap = static_cast<std::size_t>(offset_at(order, t));
+  for (std::size_t t = 0; t < taps; ++t) {
+    const auto tap = static_cast<std::size_t>(offset_at(order, t));
+    const std::size_t k = tap / per_kernel;
+    if (k < k0 || k >= k1) continue;
+    for (std::size_t c0 = 0; c0 < p.padded_c; c0 += p.block_c) {
+      const std::size_t group = (c0 / p.block_c) * taps * p.block_c;
       std::memcpy(phased + group + t * p.block_c, table + group + tap * p.block_c,
                   p.block_c * sizeof(float));
     }
