@@ -56,6 +56,8 @@ std::vector<Case> fixed_cases() {
       {{3, 40, 7, 37, 2, 3, 3, 1, 1}, "many channels, two kernels"},
       {{2, 2, 33, 35, 19, 3, 3, 1, 1}, "few channels, long rows (pixel-vector input error)"},
       {{7, 3, 4, 4, 5, 3, 3, 1, 1}, "more samples than threads, odd split"},
+      {{12, 3, 16, 16, 32, 3, 3, 1, 1}, "three weight-gradient passes per sample group"},
+      {{20, 1, 32, 32, 4, 3, 3, 1, 1}, "two pixel-vector weight-gradient passes per group"},
   };
 }
 
