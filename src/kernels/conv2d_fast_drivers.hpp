@@ -563,10 +563,6 @@ inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
         const std::size_t samples = std::min(p.samples_per_pass, b1 - pass);
         for (std::size_t s = 0; s < samples; ++s) {
           const std::size_t b = pass + s;
-          if (input_error != nullptr) {
-            input_error_sample(p, ws, starts, error + b * out_size, padded_error, blocked,
-                               input_error + b * in_size);
-          }
           // The pass's copies: padded input and pixel-major E (its bias sums on the way).
           const float* image = input + b * in_size;
           float* padded = dw_input + s * g.channels * p.plain_plane;
@@ -597,13 +593,30 @@ inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
                              partial);
       }
     };
+    const auto sample_work = [&](std::size_t b) {
+      input_error_sample(p, ws, starts, error + b * out_size, padded_error, blocked,
+                         input_error + b * in_size);
+    };
+    // The weight-gradient groups first, then the input error sample by sample: a thread done
+    // with its groups goes on to samples, and the small pieces at the end even out what the
+    // few big ones left uneven (one group per thread or two: a core slowed down for a while
+    // left the other waiting up to a tenth of the call).
     if (in_team) {
 #pragma omp barrier
-#pragma omp for schedule(dynamic, 1)
+#pragma omp for schedule(dynamic, 1) nowait
       for (std::size_t group = 0; group < p.groups; ++group) group_work(group);
-      // the end of the loop waits for every group
+      if (input_error != nullptr) {
+#pragma omp for schedule(dynamic, 1)
+        for (std::size_t b = 0; b < g.batch; ++b) sample_work(b);
+      } else {
+#pragma omp barrier
+      }
+      // either way every group and sample is done here
     } else {
       for (std::size_t group = 0; group < p.groups; ++group) group_work(group);
+      if (input_error != nullptr) {
+        for (std::size_t b = 0; b < g.batch; ++b) sample_work(b);
+      }
     }
     if (p.dw_mode == FastMode::kPixelVector) {
       // dW[k, c, u, v] = sum over groups (in order) of the sum over lanes (in order) of the
