@@ -218,8 +218,8 @@ FastBackwardPlan plan_backward(const ConvGeometry& geometry, SimdLevel level, st
     p.max_pixels = isa.max_acc / p.blocks_c;
     p.chunk = chunk_for(g.kernel_y * g.kernel_x * p.block_c);
     p.dx_weights = layout.add(p.padded_c * taps);
-    p.dx_staging = layout.add(p.padded_c * taps);
-    p.dx_order = layout.add(taps);
+    p.dx_staging = layout.add(g.kernel_y * g.kernel_x * p.block_c, p.threads);
+    p.dx_position = layout.add(taps);
   } else {
     p.block_out = ceil_div(g.channels, ceil_div(g.channels, 8));
     p.block_rows = pixel_block_rows(p.block_out, isa.registers);

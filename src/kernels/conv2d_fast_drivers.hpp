@@ -300,7 +300,7 @@ inline void conv2d_forward_fast(const FastForwardPlan& p, const float* input, co
 // x): for phase pixel (yy, xx) that is i = yy + du with du = (py + pad_y_before - u) / sy.
 // Writes the taps of every phase in order and their start indices to `starts`
 // (sy*sx + 1 entries).
-inline void backward_taps(const FastBackwardPlan& p, float* taps, float* order,
+inline void backward_taps(const FastBackwardPlan& p, float* taps, float* position,
                           std::size_t* starts) {
   const ConvGeometry& g = p.g;
   const auto sy = static_cast<std::ptrdiff_t>(g.stride_y);
@@ -329,7 +329,7 @@ inline void backward_taps(const FastBackwardPlan& p, float* taps, float* order,
             set_offset(taps, 2 * t, source);
             set_offset(taps, 2 * t + 1, static_cast<std::ptrdiff_t>(weight));
             if (p.mode == FastMode::kOutputVector) {
-              set_offset(order, t, static_cast<std::ptrdiff_t>(tap));
+              set_offset(position, tap, static_cast<std::ptrdiff_t>(t));
             }
             ++t;
           }
@@ -345,39 +345,43 @@ inline void backward_tables(const FastBackwardPlan& p, const float* weights, flo
   const ConvGeometry& g = p.g;
   const std::size_t per_kernel = g.kernel_y * g.kernel_x;
   const std::size_t taps = g.kernels * per_kernel;
-  // Kernel k's (C, m*n) slice -> (m*n, C): per channel group (K*m*n, block_c), or (K*m*n, C).
+  // Kernel k's (C, m*n) slice -> (m*n, C): for the output-vector kernel per channel group, each
+  // row to its place in phase order (C/block_c, taps in phase order, block_c) by way of a
+  // scratch of one kernel's rows; for the pixel-vector kernel (K*m*n, C) in tap order.
   const bool ovec = p.mode == FastMode::kOutputVector;
-  float* table = region(ws, ovec ? p.dx_staging : p.dx_weights);
+  float* table = region(ws, p.dx_weights);
+  float* rows_of_kernel = region(ws, p.dx_staging, thread);
+  const float* position = ws + p.dx_position.offset;
   const std::size_t k0 = share(g.kernels, threads, thread);
   const std::size_t k1 = share(g.kernels, threads, thread + 1);
   for (std::size_t k = k0; k < k1; ++k) {
     const float* slice = weights + k * g.channels * per_kernel;
-    if (ovec) {
-      for (std::size_t c0 = 0; c0 < p.padded_c; c0 += p.block_c) {
-        float* dst = table + ((c0 / p.block_c) * taps + k * per_kernel) * p.block_c;
-        if (p.padded_c != g.channels) std::memset(dst, 0, per_kernel * p.block_c * sizeof(float));
-        const std::size_t rows = c0 < g.channels ? std::min(p.block_c, g.channels - c0) : 0;
-        if (rows > 0)
-          transpose(slice + c0 * per_kernel, rows, per_kernel, per_kernel, dst, p.block_c);
+    // The next kernel's slice while this one is reordered (prefetch_ahead says why).
+    if (k + 1 < k1) {
+      for (std::size_t q = 0; q < g.channels * per_kernel; q += 16) {
+        _mm_prefetch(reinterpret_cast<const char*>(slice + g.channels * per_kernel + q),
+                     _MM_HINT_T0);
       }
-    } else {
+    }
+    if (!ovec) {
       transpose(slice, g.channels, per_kernel, per_kernel, table + k * per_kernel * g.channels,
                 g.channels);
+      continue;
     }
-  }
-  if (!ovec) return;
-  // Staging (tap order) -> phase order, each thread for the taps of its own kernels (which it
-  // staged above: no need to wait for the other threads).
-  const float* order = ws + p.dx_order.offset;
-  float* phased = region(ws, p.dx_weights);
-  for (std::size_t t = 0; t < taps; ++t) {
-    const auto tap = static_cast<std::size_t>(offset_at(order, t));
-    const std::size_t k = tap / per_kernel;
-    if (k < k0 || k >= k1) continue;
     for (std::size_t c0 = 0; c0 < p.padded_c; c0 += p.block_c) {
-      const std::size_t group = (c0 / p.block_c) * taps * p.block_c;
-      std::memcpy(phased + group + t * p.block_c, table + group + tap * p.block_c,
-                  p.block_c * sizeof(float));
+      const std::size_t channels = c0 < g.channels ? std::min(p.block_c, g.channels - c0) : 0;
+      if (channels < p.block_c) {
+        std::memset(rows_of_kernel, 0, per_kernel * p.block_c * sizeof(float));
+      }
+      if (channels > 0) {
+        transpose(slice + c0 * per_kernel, channels, per_kernel, per_kernel, rows_of_kernel,
+                  p.block_c);
+      }
+      float* group = table + (c0 / p.block_c) * taps * p.block_c;
+      for (std::size_t uv = 0; uv < per_kernel; ++uv) {
+        const auto t = static_cast<std::size_t>(offset_at(position, k * per_kernel + uv));
+        copy_row(rows_of_kernel + uv * p.block_c, p.block_c, group + t * p.block_c);
+      }
     }
   }
 }
@@ -523,7 +527,7 @@ inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
   const std::size_t out_size = g.kernels * pixels;
   const std::size_t dw_rows_total = g.channels * g.kernel_y * g.kernel_x;
   std::size_t starts[kFastMaxStride * kFastMaxStride + 1];
-  backward_taps(p, region(ws, p.dx_taps), region(ws, p.dx_order), starts);
+  backward_taps(p, region(ws, p.dx_taps), region(ws, p.dx_position), starts);
   {
     // Pixel offsets of a weight-gradient pass: sample s, output pixel (i, j).
     float* table = region(ws, p.pixel_table);

@@ -73,11 +73,11 @@ struct FastBackwardPlan {
   // ovec: (C/block_c, taps in phase order, block_c), so that each phase streams its weights
   // contiguously; pvec: (K*m*n, C).
   FastRegion dx_weights;
-  FastRegion dx_staging;  // ovec: (C/block_c, K*m*n, block_c), on the way to dx_weights
-  FastRegion dx_taps;     // 2 ints per tap and phase
-  FastRegion dx_order;    // ovec: per tap in phase order, its index (k*m + u)*n + v
-  FastRegion error;       // per thread: padded E of one sample (+ slack)
-  FastRegion dx_blocked;  // per thread (ovec): channel-blocked input error of one sample
+  FastRegion dx_staging;   // ovec, per thread: one kernel's (m*n, block_c) on the way there
+  FastRegion dx_taps;      // 2 ints per tap and phase
+  FastRegion dx_position;  // ovec: per tap (k*m + u)*n + v, its index in phase order
+  FastRegion error;        // per thread: padded E of one sample (+ slack)
+  FastRegion dx_blocked;   // per thread (ovec): channel-blocked input error of one sample
   // ---- weight and bias gradient: output-vector (registers of kernels) or, for few kernels and
   // horizontal stride 1, pixel-vector (registers of output columns, dwp_block)
   FastMode dw_mode = FastMode::kOutputVector;
