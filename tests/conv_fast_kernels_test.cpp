@@ -56,6 +56,10 @@ std::vector<Case> fixed_cases() {
       {{3, 40, 7, 37, 2, 3, 3, 1, 1}, "many channels, two kernels"},
       {{2, 2, 33, 35, 19, 3, 3, 1, 1}, "few channels, long rows (pixel-vector input error)"},
       {{7, 3, 4, 4, 5, 3, 3, 1, 1}, "more samples than threads, odd split"},
+      {{2, 5, 6, 6, 24, 3, 3, 1, 1}, "pixel pairs (one register of 8 kernels x 2 pixels)"},
+      {{3, 4, 11, 12, 40, 3, 3, 2, 2}, "pixel pairs, stride 2"},
+      {{2, 3, 7, 6, 20, 3, 3, 1, 1}, "pixel pairs, kernels padded to the block"},
+      {{2, 3, 5, 32, 16, 3, 3, 1, 1}, "pixel pairs, two blocks per row"},
       {{12, 3, 16, 16, 32, 3, 3, 1, 1}, "three weight-gradient passes per sample group"},
       {{20, 1, 32, 32, 4, 3, 3, 1, 1}, "two pixel-vector weight-gradient passes per group"},
   };
@@ -246,8 +250,14 @@ TEST(ConvFastKernels, PlansPickTheVectorisationThatFillsTheLanes) {
   EXPECT_EQ(plan_forward({64, 1, 28, 28, 6, 5, 5, 1, 1}, SimdLevel::kAvx512, 2).mode,
             FastMode::kPixelVector);
   // W3 b: 16 kernels fill one register, but a block of one register is held to 0.8 of its lanes
-  // (a broadcast per FMA); 14-pixel rows fill 14 of 16.
-  EXPECT_EQ(plan_forward({64, 6, 14, 14, 16, 5, 5, 1, 1}, SimdLevel::kAvx512, 2).mode,
+  // (a broadcast per FMA) and 14-pixel rows fill 14 of 16; in pixel pairs they fill two
+  // registers of 8 kernels x 2 pixels.
+  const FastForwardPlan b = plan_forward({64, 6, 14, 14, 16, 5, 5, 1, 1}, SimdLevel::kAvx512, 2);
+  EXPECT_EQ(b.mode, FastMode::kOutputVector);
+  EXPECT_TRUE(b.pixel_pairs);
+  EXPECT_EQ(b.blocks_k, 2u);
+  // Odd rows cannot be cut into pairs: 15-pixel rows (15 of 16 lanes) take pixel vectors.
+  EXPECT_EQ(plan_forward({64, 6, 15, 15, 16, 5, 5, 1, 1}, SimdLevel::kAvx512, 2).mode,
             FastMode::kPixelVector);
   // 48 kernels (three registers) against 5-pixel rows: output vectors.
   EXPECT_EQ(plan_forward({3, 32, 10, 9, 48, 3, 3, 2, 2}, SimdLevel::kAvx512, 2).mode,
@@ -255,6 +265,7 @@ TEST(ConvFastKernels, PlansPickTheVectorisationThatFillsTheLanes) {
   // W3 c: 64 kernels in registers of 16, two registers per block.
   const FastForwardPlan c = plan_forward({32, 64, 32, 32, 64, 3, 3, 1, 1}, SimdLevel::kAvx512, 2);
   EXPECT_EQ(c.mode, FastMode::kOutputVector);
+  EXPECT_FALSE(c.pixel_pairs);
   EXPECT_EQ(c.blocks_k, 2u);
   // W3 d backward: stride 2 rules out the pixel-vector input error.
   EXPECT_EQ(plan_backward({32, 128, 16, 16, 128, 3, 3, 2, 2}, SimdLevel::kAvx512, 2).mode,

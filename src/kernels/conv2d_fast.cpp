@@ -143,9 +143,12 @@ FastForwardPlan plan_forward(const ConvGeometry& geometry, SimdLevel level, std:
   p.lanes = isa.lanes;
   p.threads = std::clamp<std::size_t>(threads, 1, g.batch);
   const std::size_t out_x = g.out_x(), pixels = g.out_y() * out_x;
-  p.mode = utilisation(out_x, isa.lanes) > output_vector_efficiency(g.kernels, isa.lanes)
-               ? FastMode::kPixelVector
-               : FastMode::kOutputVector;
+  // Pixel pairs (half the channels per register, two pixels each) want rows of even length.
+  const double ovec = output_vector_efficiency(g.kernels, isa.lanes);
+  const double pairs = out_x % 2 == 0 ? output_vector_efficiency(g.kernels, isa.lanes / 2) : 0.0;
+  p.mode = utilisation(out_x, isa.lanes) > std::max(ovec, pairs) ? FastMode::kPixelVector
+                                                                 : FastMode::kOutputVector;
+  p.pixel_pairs = p.mode == FastMode::kOutputVector && pairs > ovec;
   p.padded_y = g.in_y + g.kernel_y - 1;
   p.phase_x = ceil_div(g.in_x + g.kernel_x - 1, g.stride_x);
   p.row = g.stride_x * p.phase_x;
@@ -153,13 +156,15 @@ FastForwardPlan plan_forward(const ConvGeometry& geometry, SimdLevel level, std:
   p.taps = g.channels * g.kernel_y * g.kernel_x;
   Layout layout;
   if (p.mode == FastMode::kOutputVector) {
-    p.blocks_k = register_blocks(g.kernels, isa.lanes);
-    p.block_k = p.blocks_k * isa.lanes;
+    const std::size_t channel_lanes = p.pixel_pairs ? isa.lanes / 2 : isa.lanes;
+    const std::size_t copies = p.pixel_pairs ? 2 : 1;  // of each weight and bias
+    p.blocks_k = register_blocks(g.kernels, channel_lanes);
+    p.block_k = p.blocks_k * channel_lanes;
     p.padded_k = round_up(g.kernels, p.block_k);
     p.max_pixels = isa.max_acc / p.blocks_k;
-    p.chunk = chunk_for(g.kernel_y * g.kernel_x * p.block_k);
-    p.weights = layout.add(p.padded_k * p.taps);
-    p.bias = layout.add(p.padded_k);
+    p.chunk = chunk_for(g.kernel_y * g.kernel_x * p.block_k * copies);
+    p.weights = layout.add(p.padded_k * p.taps * copies);
+    p.bias = layout.add(p.padded_k * copies);
   } else {
     p.block_out = ceil_div(g.kernels, ceil_div(g.kernels, 8));
     p.block_rows = pixel_block_rows(p.block_out, isa.registers);

@@ -64,6 +64,25 @@ inline void transpose(const float* src, std::size_t rows, std::size_t cols, std:
   transpose_sum(src, 1, 0, rows, cols, src_ld, dst, dst_ld);
 }
 
+// The blocked output of pixel-pair registers back to rows: src holds `pairs` registers
+// (kLanes floats each: kLanes/2 channels, two neighbouring pixels each); channel c's pixel pair
+// p goes to dst + c * dst_ld + 2p, for c < channels.
+inline void transpose_pairs(const float* src, std::size_t pairs, std::size_t channels, float* dst,
+                            std::size_t dst_ld) {
+  constexpr std::size_t kPairs = kLanes / 2;
+  for (std::size_t p0 = 0; p0 < pairs; p0 += kPairs) {
+    const std::size_t n = pairs - p0 < kPairs ? pairs - p0 : kPairs;
+    Reg tile[kPairs];
+    for (std::size_t i = 0; i < kPairs; ++i) {
+      tile[i] = i < n ? Simd::load(src + (p0 + i) * kLanes) : Simd::zero();
+    }
+    Simd::transpose_pairs(tile);
+    for (std::size_t c = 0; c < channels; ++c) {
+      Simd::store_first(dst + c * dst_ld + 2 * p0, tile[c], static_cast<int>(2 * n));
+    }
+  }
+}
+
 // ---- output-vector block: KB registers of kLanes output channels for each of R pixels.
 // For every tap t (an input channel and kernel position, or for the input error a kernel and
 // position): out[kb][r] += vec[tap.vec + kb*L .. +L] * src[tap.src + r]. The R pixels read
@@ -71,7 +90,10 @@ inline void transpose(const float* src, std::size_t rows, std::size_t cols, std:
 // Results go to dst + kb * dst_block_stride + r * dst_pixel_stride (kLanes floats each). The
 // sums start from what dst holds (init == dst, a later chunk of taps), from the KB vectors at
 // init, or from zero (init == nullptr).
-template <int KB, int R>
+// With P = 2 a register holds kLanes/2 channels of two neighbouring pixels (lane 2c + q: channel
+// c, pixel 2r + q), each weight stored twice in vec, and r counts pixel pairs: one broadcast of
+// two floats then feeds KB FMAs where a single-pixel block of half as many channels feeds one.
+template <int KB, int R, int P = 1>
 void ovec_block(const float* src, const float* taps, std::size_t tap_count, const float* vec,
                 const float* init, float* dst, std::size_t dst_pixel_stride,
                 std::size_t dst_block_stride) {
@@ -94,7 +116,7 @@ void ovec_block(const float* src, const float* taps, std::size_t tap_count, cons
     for (int kb = 0; kb < KB; ++kb) wv[kb] = Simd::load(w + kb * kLanes);
 #pragma GCC unroll 32
     for (int r = 0; r < R; ++r) {
-      const Reg x = Simd::broadcast(s + r);
+      const Reg x = P == 1 ? Simd::broadcast(s + r) : Simd::broadcast_pair(s + 2 * r);
 #pragma GCC unroll 4
       for (int kb = 0; kb < KB; ++kb) acc[kb][r] = Simd::fmadd(wv[kb], x, acc[kb][r]);
     }
@@ -251,16 +273,18 @@ using DwpFn = void (*)(const float*, std::size_t, std::size_t, const float*, std
 inline constexpr int kMaxOvecPixels = Simd::kMaxAccumulators;
 inline constexpr int kMaxPvecSide = 8;  // outputs and rows of a pixel-vector block
 
-template <int KB, std::size_t... I>
+template <int KB, int P, std::size_t... I>
 OvecFn ovec_fn(int pixels, std::index_sequence<I...>) {
-  static constexpr OvecFn table[] = {&ovec_block<KB, static_cast<int>(I) + 1>...};
+  static constexpr OvecFn table[] = {&ovec_block<KB, static_cast<int>(I) + 1, P>...};
   return table[pixels - 1];
 }
 
-// pixels in [1, kMaxAccumulators / blocks]; blocks 1 or 2.
-inline OvecFn ovec_kernel(int blocks, int pixels) {
-  if (blocks == 2) return ovec_fn<2>(pixels, std::make_index_sequence<kMaxOvecPixels / 2>{});
-  return ovec_fn<1>(pixels, std::make_index_sequence<kMaxOvecPixels>{});
+// pixels (or pixel pairs) in [1, kMaxAccumulators / blocks]; blocks 1 or 2.
+inline OvecFn ovec_kernel(int blocks, int pixels, bool pairs = false) {
+  constexpr auto kOne = std::make_index_sequence<kMaxOvecPixels>{};
+  constexpr auto kTwo = std::make_index_sequence<kMaxOvecPixels / 2>{};
+  if (pairs) return blocks == 2 ? ovec_fn<2, 2>(pixels, kTwo) : ovec_fn<1, 2>(pixels, kOne);
+  return blocks == 2 ? ovec_fn<2, 1>(pixels, kTwo) : ovec_fn<1, 1>(pixels, kOne);
 }
 
 template <std::size_t... I>

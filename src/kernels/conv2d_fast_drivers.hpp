@@ -166,7 +166,20 @@ inline void forward_tables(const FastForwardPlan& p, const float* weights, const
   // for the pixel-vector kernel (taps, K).
   const std::size_t t0 = share(taps, threads, thread), t1 = share(taps, threads, thread + 1);
   float* table = region(ws, p.weights);
-  if (p.mode == FastMode::kOutputVector) {
+  if (p.pixel_pairs) {
+    // Per group (taps, block_k, 2): every weight twice, for the two pixels of a lane pair.
+    // (Pairs are for few kernels: a plain loop, reading down the columns of W.)
+    for (std::size_t k0 = 0; k0 < p.padded_k; k0 += p.block_k) {
+      float* group = table + (k0 / p.block_k) * taps * 2 * p.block_k;
+      for (std::size_t t = t0; t < t1; ++t) {
+        for (std::size_t k = 0; k < p.block_k; ++k) {
+          const float w = k0 + k < g.kernels ? weights[(k0 + k) * taps + t] : 0.0f;
+          group[(t * p.block_k + k) * 2] = w;
+          group[(t * p.block_k + k) * 2 + 1] = w;
+        }
+      }
+    }
+  } else if (p.mode == FastMode::kOutputVector) {
     for (std::size_t k0 = 0; k0 < p.padded_k; k0 += p.block_k) {
       float* group = table + (k0 / p.block_k) * taps * p.block_k;
       if (p.padded_k != g.kernels) {
@@ -183,7 +196,10 @@ inline void forward_tables(const FastForwardPlan& p, const float* weights, const
   if (thread == 0) {
     if (p.mode == FastMode::kOutputVector) {
       float* padded_bias = region(ws, p.bias);
-      for (std::size_t k = 0; k < p.padded_k; ++k) padded_bias[k] = k < g.kernels ? bias[k] : 0.0f;
+      const std::size_t copies = p.pixel_pairs ? 2 : 1;
+      for (std::size_t k = 0; k < p.padded_k * copies; ++k) {
+        padded_bias[k] = k / copies < g.kernels ? bias[k / copies] : 0.0f;
+      }
     }
     // Tap (c, u, v) reads padded row u, phase v % sx, position v / sx of channel c.
     float* tap_table = region(ws, p.tap_table);
@@ -193,8 +209,9 @@ inline void forward_tables(const FastForwardPlan& p, const float* weights, const
         for (std::size_t v = 0; v < g.kernel_x; ++v, ++t) {
           const std::size_t source =
               c * p.plane + u * p.row + (v % g.stride_x) * p.phase_x + v / g.stride_x;
-          const std::size_t weight =
-              p.mode == FastMode::kOutputVector ? t * p.block_k : t * g.kernels;
+          const std::size_t weight = p.mode == FastMode::kOutputVector
+                                         ? t * p.block_k * (p.pixel_pairs ? 2 : 1)
+                                         : t * g.kernels;
           set_offset(tap_table, 2 * t, static_cast<std::ptrdiff_t>(source));
           set_offset(tap_table, 2 * t + 1, static_cast<std::ptrdiff_t>(weight));
         }
@@ -210,7 +227,10 @@ inline void forward_sample_ovec(const FastForwardPlan& p, const float* padded, c
   const float* taps = ws + p.tap_table.offset;
   const float* table = ws + p.weights.offset;
   const float* bias = ws + p.bias.offset;
-  const std::size_t pieces = (out_x + p.max_pixels - 1) / p.max_pixels;
+  // A block's units along a row: pixels, or pixel pairs (then every row has even length).
+  const std::size_t per_unit = p.pixel_pairs ? 2 : 1;
+  const std::size_t units = out_x / per_unit;
+  const std::size_t pieces = (units + p.max_pixels - 1) / p.max_pixels;
   const std::size_t taps_per_channel = g.kernel_y * g.kernel_x;
   PrefetchStream destination(
       output, g.kernels * pixels,
@@ -223,16 +243,26 @@ inline void forward_sample_ovec(const FastForwardPlan& p, const float* padded, c
       for (std::size_t i = 0; i < out_y; ++i) {
         const float* row = padded + i * g.stride_y * p.row;
         for (std::size_t piece = 0; piece < pieces; ++piece) {
-          const std::size_t j0 = piece_begin(out_x, pieces, piece);
-          const std::size_t j1 = piece_begin(out_x, pieces, piece + 1);
-          float* dst = group_out + (i * out_x + j0) * kLanes;
+          const std::size_t j0 = piece_begin(units, pieces, piece);
+          const std::size_t j1 = piece_begin(units, pieces, piece + 1);
+          float* dst = group_out + (i * units + j0) * kLanes;
           destination.step_for_write();
-          ovec_kernel(static_cast<int>(p.blocks_k), static_cast<int>(j1 - j0))(
-              row + j0, taps + 2 * t0, count, table + k0 * p.taps, c0 == 0 ? bias + k0 : dst, dst,
-              kLanes, pixels * kLanes);
+          ovec_kernel(static_cast<int>(p.blocks_k), static_cast<int>(j1 - j0), p.pixel_pairs)(
+              row + j0 * per_unit, taps + 2 * t0, count, table + k0 * p.taps * per_unit,
+              c0 == 0 ? bias + k0 * per_unit : dst, dst, kLanes, pixels / per_unit * kLanes);
         }
       }
     }
+  }
+  if (p.pixel_pairs) {
+    // (K/(L/2), pixel pairs, L/2 channels, 2) -> (K, pixels): the two pixels of a channel's
+    // lane pair are neighbours in the output too, so they move together (a transpose of pairs).
+    constexpr std::size_t kChannels = kLanes / 2;
+    for (std::size_t k0 = 0; k0 < g.kernels; k0 += kChannels) {
+      transpose_pairs(blocked + k0 * pixels, pixels / 2, std::min(kChannels, g.kernels - k0),
+                      output + k0 * pixels, pixels);
+    }
+    return;
   }
   // Channel-blocked (K/L, pixels, L) -> (K, pixels).
   for (std::size_t k0 = 0; k0 < g.kernels; k0 += kLanes) {

@@ -42,16 +42,20 @@ struct FastForwardPlan {
   // stride_x phases of the padded row one after the other, phase_x floats each.
   std::size_t padded_y = 0, phase_x = 0, row = 0, plane = 0;
   std::size_t taps = 0;  // C*m*n
-  // ovec: output channels per block (lanes * blocks_k) and the K rounded up to it.
+  // ovec: output channels per block (lanes * blocks_k, or lanes / 2 * blocks_k in pairs) and
+  // the K rounded up to it.
   std::size_t blocks_k = 1, block_k = 0, padded_k = 0;
-  std::size_t max_pixels = 0;  // ovec: pixels per register block
+  // ovec in pixel pairs: each register holds lanes / 2 channels of two neighbouring pixels
+  // (ovec_block with P = 2; for even rows), and the weights and biases are stored twice.
+  bool pixel_pairs = false;
+  std::size_t max_pixels = 0;  // ovec: pixels (or pairs) per register block
   // ovec: input channels per chunk of taps, so that a chunk's weights stay in the L1 cache
   // while every output row of the sample runs over them (sums are carried in `output`).
   std::size_t chunk = 0;
   // pvec: outputs and rows per register block
   std::size_t block_out = 0, block_rows = 0;
-  FastRegion weights;     // ovec: (K/block_k, taps, block_k); pvec: (taps, K)
-  FastRegion bias;        // ovec: padded_k
+  FastRegion weights;     // ovec: (K/block_k, taps, block_k, pairs ? 2 : 1); pvec: (taps, K)
+  FastRegion bias;        // ovec: padded_k (pairs: each twice)
   FastRegion tap_table;   // 2 ints per tap (source offset, weight offset), stored as float bits
   FastRegion input;       // per thread: one padded sample (+ slack for the last vector)
   FastRegion output;      // per thread (ovec): channel-blocked output of one sample

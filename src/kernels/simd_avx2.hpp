@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 namespace cnnkit::kernels::avx2 {
 
@@ -20,6 +21,12 @@ struct Simd {
   static Reg load(const float* p) { return _mm256_loadu_ps(p); }
   static void store(float* p, Reg v) { _mm256_storeu_ps(p, v); }
   static Reg broadcast(const float* p) { return _mm256_broadcast_ss(p); }
+  // p[0], p[1], p[0], p[1], ...: two neighbouring floats in every pair of lanes.
+  static Reg broadcast_pair(const float* p) {
+    double pair;
+    std::memcpy(&pair, p, sizeof pair);
+    return _mm256_castpd_ps(_mm256_set1_pd(pair));
+  }
   static Reg set1(float x) { return _mm256_set1_ps(x); }
   static Reg fmadd(Reg a, Reg b, Reg c) { return _mm256_fmadd_ps(a, b, c); }
   static Reg add(Reg a, Reg b) { return _mm256_add_ps(a, b); }
@@ -47,6 +54,18 @@ struct Simd {
     store_first(even, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e), 0xd8)),
                 (n + 1) / 2);
     store_first(odd, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(o), 0xd8)), n / 2);
+  }
+
+  // In-register 4x4 transpose of float pairs (64-bit elements): r[i] pair j -> r[j] pair i.
+  static void transpose_pairs(Reg* r) {
+    const __m256d t0 = _mm256_unpacklo_pd(_mm256_castps_pd(r[0]), _mm256_castps_pd(r[1]));
+    const __m256d t1 = _mm256_unpackhi_pd(_mm256_castps_pd(r[0]), _mm256_castps_pd(r[1]));
+    const __m256d t2 = _mm256_unpacklo_pd(_mm256_castps_pd(r[2]), _mm256_castps_pd(r[3]));
+    const __m256d t3 = _mm256_unpackhi_pd(_mm256_castps_pd(r[2]), _mm256_castps_pd(r[3]));
+    r[0] = _mm256_castpd_ps(_mm256_permute2f128_pd(t0, t2, 0x20));
+    r[1] = _mm256_castpd_ps(_mm256_permute2f128_pd(t1, t3, 0x20));
+    r[2] = _mm256_castpd_ps(_mm256_permute2f128_pd(t0, t2, 0x31));
+    r[3] = _mm256_castpd_ps(_mm256_permute2f128_pd(t1, t3, 0x31));
   }
 
   // In-register 8x8 transpose: r[i] lane j  ->  r[j] lane i.

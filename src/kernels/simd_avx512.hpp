@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 namespace cnnkit::kernels::avx512 {
 
@@ -20,6 +21,12 @@ struct Simd {
   static Reg load(const float* p) { return _mm512_loadu_ps(p); }
   static void store(float* p, Reg v) { _mm512_storeu_ps(p, v); }
   static Reg broadcast(const float* p) { return _mm512_set1_ps(*p); }
+  // p[0], p[1], p[0], p[1], ...: two neighbouring floats in every pair of lanes.
+  static Reg broadcast_pair(const float* p) {
+    double pair;
+    std::memcpy(&pair, p, sizeof pair);
+    return _mm512_castpd_ps(_mm512_set1_pd(pair));
+  }
   static Reg set1(float x) { return _mm512_set1_ps(x); }
   static Reg fmadd(Reg a, Reg b, Reg c) { return _mm512_fmadd_ps(a, b, c); }
   static Reg add(Reg a, Reg b) { return _mm512_add_ps(a, b); }
@@ -65,6 +72,31 @@ struct Simd {
     const Reg a = load_first(p, n < 16 ? n : 16), b = load_first(p + 16, n > 16 ? n - 16 : 0);
     store_first(even, _mm512_permutex2var_ps(a, even_index, b), (n + 1) / 2);
     store_first(odd, _mm512_permutex2var_ps(a, odd_index, b), n / 2);
+  }
+
+  // In-register 8x8 transpose of float pairs (64-bit elements): r[i] pair j -> r[j] pair i.
+  static void transpose_pairs(Reg* r) {
+    __m512d t[8], u[8];
+    for (int i = 0; i < 8; i += 2) {
+      t[i] = _mm512_unpacklo_pd(_mm512_castps_pd(r[i]), _mm512_castps_pd(r[i + 1]));
+      t[i + 1] = _mm512_unpackhi_pd(_mm512_castps_pd(r[i]), _mm512_castps_pd(r[i + 1]));
+    }
+    for (int h = 0; h < 8; h += 4) {  // 128-bit pieces of rows h..h+3
+      u[h] = _mm512_shuffle_f64x2(t[h], t[h + 2], 0x88);
+      u[h + 1] = _mm512_shuffle_f64x2(t[h], t[h + 2], 0xdd);
+      u[h + 2] = _mm512_shuffle_f64x2(t[h + 1], t[h + 3], 0x88);
+      u[h + 3] = _mm512_shuffle_f64x2(t[h + 1], t[h + 3], 0xdd);
+    }
+    // u[0]: pairs 0 and 4 of rows 0-3, u[1]: 2 and 6, u[2]: 1 and 5, u[3]: 3 and 7 (u[4..7]:
+    // rows 4-7).
+    r[0] = _mm512_castpd_ps(_mm512_shuffle_f64x2(u[0], u[4], 0x88));
+    r[4] = _mm512_castpd_ps(_mm512_shuffle_f64x2(u[0], u[4], 0xdd));
+    r[2] = _mm512_castpd_ps(_mm512_shuffle_f64x2(u[1], u[5], 0x88));
+    r[6] = _mm512_castpd_ps(_mm512_shuffle_f64x2(u[1], u[5], 0xdd));
+    r[1] = _mm512_castpd_ps(_mm512_shuffle_f64x2(u[2], u[6], 0x88));
+    r[5] = _mm512_castpd_ps(_mm512_shuffle_f64x2(u[2], u[6], 0xdd));
+    r[3] = _mm512_castpd_ps(_mm512_shuffle_f64x2(u[3], u[7], 0x88));
+    r[7] = _mm512_castpd_ps(_mm512_shuffle_f64x2(u[3], u[7], 0xdd));
   }
 
   // In-register 16x16 transpose: r[i] lane j  ->  r[j] lane i.
