@@ -21,7 +21,8 @@
 
 #define CNNKIT_SIMD_NAMESPACE avx2
 #include "kernels/conv2d_fast_blocks.hpp"
-#include "kernels/conv2d_fast_drivers.hpp"
+#include "kernels/conv2d_fast_backward.hpp"
+#include "kernels/conv2d_fast_forward.hpp"
 #include "kernels/pooling_simd.hpp"
 #undef CNNKIT_SIMD_NAMESPACE
 

@@ -2,7 +2,8 @@
 // convolution in SIMD register blocks, no im2col matrix. Same contract as conv2d_forward /
 // conv2d_backward in conv2d.hpp; these return false, touching nothing, when the geometry or the
 // CPU is outside what they cover (the caller then takes the GEMM path). How they work:
-// conv2d_fast_plan.hpp; the blocks: conv2d_fast_blocks.hpp; the drivers: conv2d_fast_drivers.hpp.
+// conv2d_fast_plan.hpp; the blocks: conv2d_fast_blocks.hpp; the drivers: conv2d_fast_forward.hpp
+// and conv2d_fast_backward.hpp (their common parts: conv2d_fast_memory.hpp).
 #pragma once
 
 #include <cstddef>

@@ -1,0 +1,243 @@
+// The forward driver of the fast convolution kernels: lay one call out as its FastForwardPlan
+// says (weight tables, the padded polyphase copy of each sample), run the register blocks
+// (conv2d_fast_blocks.hpp) over every sample and scatter the results back to (N, K, Y', X').
+// Compiled once per ISA, like the blocks.
+//
+// Threads: one OpenMP team per call; the threads take samples one at a time as they finish the
+// last, so that a core the machine takes away for a while leaves its share to the others. A
+// sample's arithmetic is the same in the same order whatever thread computes it, so the output
+// is the same bit for bit on any number of threads.
+#pragma once
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
+
+#include "kernels/conv2d_fast_blocks.hpp"
+#include "kernels/conv2d_fast_memory.hpp"
+#include "kernels/conv2d_fast_plan.hpp"
+#include "kernels/parallel.hpp"
+
+namespace cnnkit::kernels::CNNKIT_SIMD_NAMESPACE {
+
+// One (C, Y, X) sample into the zero-padded polyphase layout of the forward plan: padded column
+// xp = x + pad_x_before goes to phase xp % sx, position xp / sx. Padding is never written here
+// (the buffer is zeroed once per call).
+inline void fill_polyphase(const FastForwardPlan& p, const float* image, float* padded) {
+  const ConvGeometry& g = p.g;
+  const std::size_t sx = g.stride_x, pbx = g.pad_x_before(), pby = g.pad_y_before();
+  if (sx == 2 && g.in_x <= 2 * kLanes) {
+    // Rows of at most two registers (the common case) in one pass over every row of every
+    // channel, with nothing per row but the split: the general loop below, with its row setup
+    // and its loop over pieces, took three times as long on W3 d's 16-float rows.
+    const int n = static_cast<int>(g.in_x);
+    float* const even = padded + pby * p.row + (pbx % 2) * p.phase_x + pbx / 2;
+    float* const odd = padded + pby * p.row + ((pbx + 1) % 2) * p.phase_x + (pbx + 1) / 2;
+    for (std::size_t c = 0; c < g.channels; ++c) {
+      for (std::size_t y = 0; y < g.in_y; ++y) {
+        const float* src = image + (c * g.in_y + y) * g.in_x;
+        const std::size_t at = c * p.plane + y * p.row;
+        prefetch_ahead(src);
+        if (n > kLanes) prefetch_ahead(src + kLanes);
+        Simd::split_even_odd(src, n, even + at, odd + at);
+      }
+    }
+    return;
+  }
+  for (std::size_t c = 0; c < g.channels; ++c) {
+    for (std::size_t y = 0; y < g.in_y; ++y) {
+      const float* src = image + (c * g.in_y + y) * g.in_x;
+      float* dst = padded + c * p.plane + (y + pby) * p.row;
+      if (sx == 1) {
+        copy_row(src, g.in_x, dst + pbx);
+        continue;
+      }
+      if (sx == 2) {
+        // Even source columns land in phase pbx % 2 from position pbx / 2 on, odd ones in
+        // phase (pbx + 1) % 2 from (pbx + 1) / 2 on.
+        float* even = dst + (pbx % 2) * p.phase_x + pbx / 2;
+        float* odd = dst + ((pbx + 1) % 2) * p.phase_x + (pbx + 1) / 2;
+        for (std::size_t x = 0; x < g.in_x; x += 2 * kLanes) {
+          const int n = static_cast<int>(std::min<std::size_t>(2 * kLanes, g.in_x - x));
+          Simd::split_even_odd(src + x, n, even + x / 2, odd + x / 2);
+        }
+        continue;
+      }
+      // Phase by phase: source columns x = first, first + sx, ... (no division per element).
+      for (std::size_t phase = 0; phase < sx; ++phase) {
+        const std::size_t first = (phase + sx - pbx % sx) % sx;
+        float* target = dst + phase * p.phase_x + (first + pbx) / sx;
+        for (std::size_t x = first; x < g.in_x; x += sx) *target++ = src[x];
+      }
+    }
+  }
+}
+
+inline void forward_tables(const FastForwardPlan& p, const float* weights, const float* bias,
+                           float* ws, std::size_t thread, std::size_t threads) {
+  const ConvGeometry& g = p.g;
+  const std::size_t taps = p.taps;
+  // Each thread transposes its share of the taps: (K, taps) -> per group (taps, block_k), or
+  // for the pixel-vector kernel (taps, K).
+  const std::size_t t0 = share(taps, threads, thread), t1 = share(taps, threads, thread + 1);
+  float* table = region(ws, p.weights);
+  if (p.pixel_pairs) {
+    // Per group (taps, block_k, 2): every weight twice, for the two pixels of a lane pair.
+    // (Pairs are for few kernels: a plain loop, reading down the columns of W.)
+    for (std::size_t k0 = 0; k0 < p.padded_k; k0 += p.block_k) {
+      float* group = table + (k0 / p.block_k) * taps * 2 * p.block_k;
+      for (std::size_t t = t0; t < t1; ++t) {
+        for (std::size_t k = 0; k < p.block_k; ++k) {
+          const float w = k0 + k < g.kernels ? weights[(k0 + k) * taps + t] : 0.0f;
+          group[(t * p.block_k + k) * 2] = w;
+          group[(t * p.block_k + k) * 2 + 1] = w;
+        }
+      }
+    }
+  } else if (p.mode == FastMode::kOutputVector) {
+    for (std::size_t k0 = 0; k0 < p.padded_k; k0 += p.block_k) {
+      float* group = table + (k0 / p.block_k) * taps * p.block_k;
+      if (p.padded_k != g.kernels) {
+        std::memset(group + t0 * p.block_k, 0, (t1 - t0) * p.block_k * sizeof(float));
+      }
+      const std::size_t rows = k0 < g.kernels ? std::min(p.block_k, g.kernels - k0) : 0;
+      if (rows > 0 && t1 > t0) {
+        transpose(weights + k0 * taps + t0, rows, t1 - t0, taps, group + t0 * p.block_k, p.block_k);
+      }
+    }
+  } else if (t1 > t0) {
+    transpose(weights + t0, g.kernels, t1 - t0, taps, table + t0 * g.kernels, g.kernels);
+  }
+  if (thread == 0) {
+    if (p.mode == FastMode::kOutputVector) {
+      float* padded_bias = region(ws, p.bias);
+      const std::size_t copies = p.pixel_pairs ? 2 : 1;
+      for (std::size_t k = 0; k < p.padded_k * copies; ++k) {
+        padded_bias[k] = k / copies < g.kernels ? bias[k / copies] : 0.0f;
+      }
+    }
+    // Tap (c, u, v) reads padded row u, phase v % sx, position v / sx of channel c.
+    float* tap_table = region(ws, p.tap_table);
+    std::size_t t = 0;
+    for (std::size_t c = 0; c < g.channels; ++c) {
+      for (std::size_t u = 0; u < g.kernel_y; ++u) {
+        for (std::size_t v = 0; v < g.kernel_x; ++v, ++t) {
+          const std::size_t source =
+              c * p.plane + u * p.row + (v % g.stride_x) * p.phase_x + v / g.stride_x;
+          const std::size_t weight = p.mode == FastMode::kOutputVector
+                                         ? t * p.block_k * (p.pixel_pairs ? 2 : 1)
+                                         : t * g.kernels;
+          set_offset(tap_table, 2 * t, static_cast<std::ptrdiff_t>(source));
+          set_offset(tap_table, 2 * t + 1, static_cast<std::ptrdiff_t>(weight));
+        }
+      }
+    }
+  }
+}
+
+inline void forward_sample_ovec(const FastForwardPlan& p, const float* padded, const float* ws,
+                                float* blocked, float* output) {
+  const ConvGeometry& g = p.g;
+  const std::size_t out_y = g.out_y(), out_x = g.out_x(), pixels = out_y * out_x;
+  const float* taps = ws + p.tap_table.offset;
+  const float* table = ws + p.weights.offset;
+  const float* bias = ws + p.bias.offset;
+  // A block's units along a row: pixels, or pixel pairs (then every row has even length).
+  const std::size_t per_unit = p.pixel_pairs ? 2 : 1;
+  const std::size_t units = out_x / per_unit;
+  const std::size_t pieces = (units + p.max_pixels - 1) / p.max_pixels;
+  const std::size_t taps_per_channel = g.kernel_y * g.kernel_x;
+  PrefetchStream destination(
+      output, g.kernels * pixels,
+      p.padded_k / p.block_k * ((g.channels + p.chunk - 1) / p.chunk) * out_y * pieces);
+  for (std::size_t k0 = 0; k0 < p.padded_k; k0 += p.block_k) {
+    float* group_out = blocked + k0 * pixels;
+    for (std::size_t c0 = 0; c0 < g.channels; c0 += p.chunk) {
+      const std::size_t t0 = c0 * taps_per_channel;
+      const std::size_t count = std::min(p.chunk, g.channels - c0) * taps_per_channel;
+      for (std::size_t i = 0; i < out_y; ++i) {
+        const float* row = padded + i * g.stride_y * p.row;
+        for (std::size_t piece = 0; piece < pieces; ++piece) {
+          const std::size_t j0 = piece_begin(units, pieces, piece);
+          const std::size_t j1 = piece_begin(units, pieces, piece + 1);
+          float* dst = group_out + (i * units + j0) * kLanes;
+          destination.step_for_write();
+          ovec_kernel(static_cast<int>(p.blocks_k), static_cast<int>(j1 - j0), p.pixel_pairs)(
+              row + j0 * per_unit, taps + 2 * t0, count, table + k0 * p.taps * per_unit,
+              c0 == 0 ? bias + k0 * per_unit : dst, dst, kLanes, pixels / per_unit * kLanes);
+        }
+      }
+    }
+  }
+  if (p.pixel_pairs) {
+    // (K/(L/2), pixel pairs, L/2 channels, 2) -> (K, pixels): the two pixels of a channel's
+    // lane pair are neighbours in the output too, so they move together (a transpose of pairs).
+    constexpr std::size_t kChannels = kLanes / 2;
+    for (std::size_t k0 = 0; k0 < g.kernels; k0 += kChannels) {
+      transpose_pairs(blocked + k0 * pixels, pixels / 2, std::min(kChannels, g.kernels - k0),
+                      output + k0 * pixels, pixels);
+    }
+    return;
+  }
+  // Channel-blocked (K/L, pixels, L) -> (K, pixels).
+  for (std::size_t k0 = 0; k0 < g.kernels; k0 += kLanes) {
+    transpose(blocked + k0 * pixels, pixels, std::min<std::size_t>(kLanes, g.kernels - k0), kLanes,
+              output + k0 * pixels, pixels);
+  }
+}
+
+inline void forward_sample_pvec(const FastForwardPlan& p, const float* padded, const float* ws,
+                                const float* bias, float* output) {
+  const ConvGeometry& g = p.g;
+  const std::size_t out_y = g.out_y(), out_x = g.out_x(), pixels = out_y * out_x;
+  const float* taps = ws + p.tap_table.offset;
+  const float* table = ws + p.weights.offset;
+  const std::size_t out_pieces = (g.kernels + p.block_out - 1) / p.block_out;
+  for (std::size_t j0 = 0; j0 < out_x; j0 += kLanes) {
+    const int valid = static_cast<int>(std::min<std::size_t>(kLanes, out_x - j0));
+    for (std::size_t i0 = 0; i0 < out_y; i0 += p.block_rows) {
+      const std::size_t rows = std::min(p.block_rows, out_y - i0);
+      for (std::size_t piece = 0; piece < out_pieces; ++piece) {
+        const std::size_t k0 = piece_begin(g.kernels, out_pieces, piece);
+        const std::size_t k1 = piece_begin(g.kernels, out_pieces, piece + 1);
+        pvec_kernel(static_cast<int>(k1 - k0), static_cast<int>(rows))(
+            padded + i0 * g.stride_y * p.row + j0, g.stride_y * p.row, taps, p.taps, table + k0,
+            bias + k0, valid, output + k0 * pixels + i0 * out_x + j0, pixels, out_x);
+      }
+    }
+  }
+}
+
+inline void conv2d_forward_fast(const FastForwardPlan& p, const float* input, const float* weights,
+                                const float* bias, float* output, float* ws) {
+  const ConvGeometry& g = p.g;
+  const std::size_t in_size = g.channels * g.in_y * g.in_x;
+  const std::size_t out_size = g.kernels * g.out_y() * g.out_x();
+  // What one thread of the team does, or the calling thread alone (in_team false): one thread
+  // does not enter a parallel region at all (kernels/parallel.hpp says why).
+  const auto work = [&](std::size_t thread, std::size_t threads, bool in_team) {
+    forward_tables(p, weights, bias, ws, thread, threads);
+    float* padded = region(ws, p.input, thread);
+    std::memset(padded, 0, p.input.size * sizeof(float));
+    const auto sample = [&](std::size_t b) {
+      fill_polyphase(p, input + b * in_size, padded);
+      if (p.mode == FastMode::kOutputVector) {
+        forward_sample_ovec(p, padded, ws, region(ws, p.output, thread), output + b * out_size);
+      } else {
+        forward_sample_pvec(p, padded, ws, bias, output + b * out_size);
+      }
+    };
+    if (!in_team) {
+      for (std::size_t b = 0; b < g.batch; ++b) sample(b);
+      return;
+    }
+#pragma omp barrier
+#pragma omp for schedule(dynamic, 1) nowait
+    for (std::size_t b = 0; b < g.batch; ++b) sample(b);
+  };
+  on_team(p.threads, work);
+}
+
+}  // namespace cnnkit::kernels::CNNKIT_SIMD_NAMESPACE
