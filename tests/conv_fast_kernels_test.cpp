@@ -60,6 +60,9 @@ std::vector<Case> fixed_cases() {
       {{3, 4, 11, 12, 40, 3, 3, 2, 2}, "pixel pairs, stride 2"},
       {{2, 3, 7, 6, 20, 3, 3, 1, 1}, "pixel pairs, kernels padded to the block"},
       {{2, 3, 5, 32, 16, 3, 3, 1, 1}, "pixel pairs, two blocks per row"},
+      {{1, 70, 6, 6, 32, 5, 5, 1, 1}, "taps in two chunks (sums carried between them)"},
+      {{1, 100, 6, 6, 16, 7, 7, 1, 1}, "pixel pairs, taps in four chunks"},
+      {{1, 16, 5, 6, 130, 7, 7, 1, 1}, "input error with its kernels in three chunks"},
       {{12, 3, 16, 16, 32, 3, 3, 1, 1}, "three weight-gradient passes per sample group"},
       {{20, 1, 32, 32, 4, 3, 3, 1, 1}, "two pixel-vector weight-gradient passes per group"},
   };

@@ -52,8 +52,8 @@ std::size_t register_blocks(std::size_t count, std::size_t lanes) {
   return count > lanes && ceil_div(count, lanes) % 2 == 0 ? 2 : 1;
 }
 
-// What an output-vector block over `count` outputs gets of the FMA pipes, for choosing between
-// the two ways to vectorise: its lane use, and with a single register per block (no second
+// What an output-vector block over `count` outputs gets of the FMA pipes, for choosing how to
+// vectorise (conv2d_fast_plan.hpp): its lane use, and with a single register per block (no second
 // register for a broadcast to feed) 0.8 of that. Such a block issues one broadcast load per FMA,
 // which a core with two 512-bit FMA pipes cannot keep up with (Zen 5, measured:
 // ovec_block<1, 14> at 60-70 % of the core's peak, <2, 7> and <2, 14> at 100 %; W3 b forward

@@ -3,14 +3,19 @@
 // workspace. Plain data, filled by plan_forward / plan_backward in conv2d_fast.cpp (compiled for
 // the baseline CPU) and read by the per-ISA kernels (conv2d_avx512.cpp, conv2d_avx2.cpp).
 //
-// Two ways to vectorise, chosen per call by lane utilisation:
+// Two ways to vectorise, chosen per call by lane utilisation (a block of a single register of
+// channels counted at 0.8 of it, see output_vector_efficiency in conv2d_fast.cpp):
 //  * output-vector ("ovec"): one SIMD register holds `lanes` output channels of one pixel; input
 //    values are broadcast. Any spatial size, any stride; wastes lanes when the channel count is
 //    small. Results go to a channel-blocked scratch and are transposed to (N, K, Y', X').
+//    Forward, for few kernels and rows of even length, a register can instead hold lanes / 2
+//    channels of two neighbouring pixels ("pixel pairs"), so that one broadcast of two input
+//    floats feeds two registers where a single register of channels would have only one.
 //  * pixel-vector ("pvec"): one register holds `lanes` neighbouring pixels of one output row;
 //    weights are broadcast. Wants few channels and a horizontal input step of 1 (polyphase
 //    input makes strided forward passes fit); writes (N, K, Y', X') directly.
-// The weight gradient always vectorises over the kernels K ("dW" blocks of kernel rows).
+// The weight gradient vectorises over the kernels K ("dW" blocks of kernel rows), or for few
+// kernels and horizontal stride 1 over output columns ("dwp" blocks).
 #pragma once
 
 #include <cstddef>
