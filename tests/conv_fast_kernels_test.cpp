@@ -42,6 +42,7 @@ std::vector<Case> fixed_cases() {
       {{2, 64, 9, 11, 64, 3, 3, 1, 1}, "two registers of kernels (W3 c)"},
       {{3, 64, 8, 10, 64, 3, 3, 2, 2}, "stride 2, two registers (W3 d)"},
       {{3, 32, 10, 9, 48, 3, 3, 2, 2}, "stride 2, three kernel registers"},
+      {{2, 8, 16, 16, 32, 3, 3, 2, 2}, "stride 2, rows of 16 floats (W3 d's split)"},
       {{2, 5, 13, 17, 7, 4, 2, 3, 1}, "even kernel, strides 3 and 1"},
       {{2, 3, 7, 1, 5, 3, 1, 2, 1}, "1-D (x = 1), stride 2"},
       {{2, 4, 9, 1, 4, 4, 1, 1, 1}, "1-D even kernel"},
