@@ -17,7 +17,9 @@ kernels (4x slower sgemm); --openblas-coretype auto (the default) then sets OPEN
 SkylakeX (AVX-512) or Haswell (AVX2) for both frameworks alike (PyTorch's Linear layers use the
 same OpenBLAS), and the table says so. Every command runs under a small wrapper that reports the child's peak resident memory
 (wait4 ru_maxrss), and with --quiet under ../shared/bench/quiet_run.py, which waits for an idle
-machine and repeats runs that other processes disturbed. Prints a markdown table with one row per
+machine and repeats runs that other processes disturbed (when every attempt of a run was
+disturbed, as a W2 run of 0.1 s is by one clock tick of another process, it is called again,
+and at worst the least disturbed attempt is kept and the notes under the table say so). Prints a markdown table with one row per
 goal of issue 4, each marked met or NOT MET, and saves every raw JSON line with --json FILE.
 Python standard library only.
 """
@@ -26,6 +28,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -79,19 +82,13 @@ class Runner:
                        "--max-wait", str(self.args.max_wait), "--tries", str(self.args.tries),
                        "--"] + wrapped
         print(f"# running {label}: {' '.join(cmd)}", file=sys.stderr, flush=True)
-        proc = subprocess.run(wrapped, stdout=subprocess.PIPE, text=True)
-        if proc.returncode != 0:
-            raise SystemExit(f"compare.py: {label} failed (exit {proc.returncode})")
-        lines = proc.stdout.splitlines()
-        # quiet_run repeats disturbed runs and prints every attempt's output: keep the last.
         if self.args.quiet:
-            last = max((i for i, l in enumerate(lines) if l.startswith("# quiet_run")), default=None)
-            attempts = [l for l in lines if l.startswith("# quiet_run")]
-            if attempts:
-                self.notes.append(f"{label}: {attempts[-1][2:]}")
-            if last is not None:
-                starts = [i for i, l in enumerate(lines[:last]) if l.startswith("# quiet_run")]
-                lines = lines[(starts[-1] + 1 if starts else 0):last]
+            lines = self.quiet_lines(label, wrapped)
+        else:
+            proc = subprocess.run(wrapped, stdout=subprocess.PIPE, text=True)
+            if proc.returncode != 0:
+                raise SystemExit(f"compare.py: {label} failed (exit {proc.returncode})")
+            lines = proc.stdout.splitlines()
         if not parse_json:
             return lines
         results, peak = [], None
@@ -108,6 +105,36 @@ class Runner:
             obj["wrapped_peak_rss_mb"] = peak
             self.raw.append({"source": label, **obj})
         return results
+
+
+    def quiet_lines(self, label, wrapped, calls=3):
+        """The output of the run quiet_run.py kept. quiet_run prints every attempt's output, each
+        followed by its verdict line, and exits 1 when every attempt was disturbed: a run of a
+        tenth of a second (W2) is disturbed by a single clock tick of another process. Then it
+        is called again, up to `calls` times in all; if no attempt passes, the least disturbed
+        one is kept and the note says so. Any other failure ends compare.py."""
+        attempts = []  # (foreign load, verdict line, output lines)
+        for _ in range(calls):
+            proc = subprocess.run(wrapped, stdout=subprocess.PIPE, text=True)
+            segment = []
+            for line in proc.stdout.splitlines():
+                if not line.startswith("# quiet_run"):
+                    segment.append(line)
+                    continue
+                found = re.search(r"foreign load ([0-9.]+)%", line)
+                load = float(found.group(1)) if found else float("inf")
+                attempts.append((load, line, segment))
+                segment = []
+            if proc.returncode == 0 and attempts and attempts[-1][1].endswith("OK"):
+                self.notes.append(f"{label}: {attempts[-1][1][2:]}")
+                return attempts[-1][2]
+            disturbed = attempts and all(a[1].endswith("DISCARD") for a in attempts)
+            if proc.returncode != 1 or not disturbed:
+                raise SystemExit(f"compare.py: {label} failed (exit {proc.returncode})")
+        load, line, kept = min(attempts, key=lambda a: a[0])
+        self.notes.append(f"{label}: every one of {len(attempts)} attempts disturbed; kept the "
+                          f"least disturbed: {line[2:]}")
+        return kept
 
 
 def fma_peak(runner, build):
