@@ -30,8 +30,8 @@ inline void set_offset(float* table, std::size_t index, std::ptrdiff_t value) {
 }
 
 // The transpose (below) of the element-wise sum of `count` matrices of the same shape that lie
-// `src_stride` floats apart, added in order (src + src + src_stride + ...): the weight
-// gradient's per-group partial sums reduced on the way out, with no pass of their own.
+// `src_stride` floats apart, added in order (the one at src, then src + src_stride, ...): the
+// weight gradient's per-group partial sums reduced on the way out, with no pass of their own.
 inline void transpose_sum(const float* src, std::size_t count, std::size_t src_stride,
                           std::size_t rows, std::size_t cols, std::size_t src_ld, float* dst,
                           std::size_t dst_ld) {

@@ -30,8 +30,9 @@ inline void fill_polyphase(const FastForwardPlan& p, const float* image, float* 
   const std::size_t sx = g.stride_x, pbx = g.pad_x_before(), pby = g.pad_y_before();
   if (sx == 2 && g.in_x <= 2 * kLanes) {
     // Rows of at most two registers (the common case) in one pass over every row of every
-    // channel, with nothing per row but the split: the general loop below, with its row setup
-    // and its loop over pieces, took three times as long on W3 d's 16-float rows.
+    // channel, with nothing per row but the split: with the general loop below (its row setup
+    // and its loop over pieces) a W3 d sample's copy took 19.7 us, with this one 14.5 (both
+    // before the prefetch of prefetch_ahead).
     const int n = static_cast<int>(g.in_x);
     float* const even = padded + pby * p.row + (pbx % 2) * p.phase_x + pbx / 2;
     float* const odd = padded + pby * p.row + ((pbx + 1) % 2) * p.phase_x + (pbx + 1) / 2;

@@ -51,7 +51,8 @@ struct Simd {
 
   // n <= 32 floats -> the (n + 1) / 2 at even positions and the n / 2 at odd positions.
   // Full (32) and half (16) inputs, the common row lengths, take a branch-free path of their own:
-  // the general one costs three times as much per row (measured on the 16-float rows of W3 d).
+  // the general one took about twice as long (a stand-alone loop over a W3 d sample's 2048 rows
+  // of 16 floats: 7.2 us, 3.9 with this path).
   static void split_even_odd(const float* p, int n, float* even, float* odd) {
     const __m512i even_index =
         _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
