@@ -1,6 +1,7 @@
 // Google Benchmark cases for the convolution kernels: the W3 shapes of WORKLOADS.md (a and b are
 // also W1's two convolutions), forward and backward, through the fast SIMD kernels at every
-// level this CPU runs and through the im2col + GEMM path; and ReLU on W1's first activation.
+// level this CPU runs and through the im2col + GEMM path; ReLU on W1's first activation; W1's
+// first fully connected layer (784 -> 120) and Adam's update of its weights.
 // GFLOP/s count a forward as 2*N*K*C*m*n*Y'*X' and a backward as twice that, as WORKLOADS.md does.
 //   cnnkit_kernels_bench [--benchmark_filter=c/] [--threads=N]   (default: all cores)
 #include <benchmark/benchmark.h>
@@ -13,7 +14,10 @@
 #include <string>
 #include <vector>
 
+#include "cnnkit/layers/fully_connected.hpp"
+#include "cnnkit/optimizers.hpp"
 #include "cnnkit/threading.hpp"
+#include "kernels/adam.hpp"
 #include "kernels/conv2d.hpp"
 #include "kernels/conv2d_fast.hpp"
 #include "kernels/elementwise.hpp"
@@ -125,7 +129,62 @@ void run_relu(benchmark::State& state, bool backward) {
   state.counters["threads"] = static_cast<double>(cnnkit::num_threads());
 }
 
+// W1's first fully connected layer (784 -> 120, batch 64) as the network runs it: forward, or
+// backward with its Adam update (the weight gradient, the input error and the update).
+void run_fully_connected(benchmark::State& state, bool backward) {
+  const std::size_t batch = 64, inputs = 784, outputs = 120;
+  cnnkit::FullyConnected<float> layer(inputs, outputs);
+  layer.set_optimizer(cnnkit::Adam<float>(1e-3f, 0.9f, 0.999f));
+  cnnkit::Tensor<float> input({batch, inputs}), error({batch, outputs});
+  std::mt19937 engine(0);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  for (float& v : input) v = normal(engine);
+  for (float& v : error) v = 1e-3f * normal(engine);
+  (void)layer.forward(input);
+  for (auto _ : state) {
+    if (backward) {
+      benchmark::DoNotOptimize(layer.backward(error));
+    } else {
+      benchmark::DoNotOptimize(layer.forward(input));
+    }
+    benchmark::ClobberMemory();
+  }
+  const double multiply_adds = static_cast<double>(batch * inputs * outputs);
+  state.counters["FLOP/s"] = benchmark::Counter(2.0 * multiply_adds * (backward ? 2.0 : 1.0),
+                                                benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["threads"] = static_cast<double>(cnnkit::num_threads());
+}
+
+// Adam's update of W1's largest parameter, the 784 x 120 weights of the first fully connected
+// layer: bytes/s counts the four arrays read and the three written.
+void run_adam(benchmark::State& state) {
+  const std::size_t n = std::size_t{784} * 120;
+  std::vector<float> w(n), v(n, 0.0f), r(n, 0.0f), g(n);
+  std::mt19937 engine(0);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  for (float& x : w) x = normal(engine);
+  for (float& x : g) x = 1e-3f * normal(engine);
+  const cnnkit::kernels::AdamStep<float> step{0.9f, 0.999f, 1e-3f, 1e-8f, 10.0f, 1000.0f};
+  for (auto _ : state) {
+    cnnkit::kernels::adam_update(w.data(), v.data(), r.data(), g.data(), n, step);
+    benchmark::ClobberMemory();
+  }
+  state.counters["bytes/s"] = benchmark::Counter(static_cast<double>(n * 7 * sizeof(float)),
+                                                 benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["threads"] = static_cast<double>(cnnkit::num_threads());
+}
+
 void register_all() {
+  benchmark::RegisterBenchmark("adam/w1_fc1", run_adam)
+      ->Unit(benchmark::kMicrosecond)
+      ->UseRealTime();
+  for (const bool backward : {false, true}) {
+    benchmark::RegisterBenchmark(
+        backward ? "fc/w1/backward" : "fc/w1/forward",
+        [backward](benchmark::State& s) { run_fully_connected(s, backward); })
+        ->Unit(benchmark::kMicrosecond)
+        ->UseRealTime();
+  }
   for (const bool backward : {false, true}) {
     benchmark::RegisterBenchmark(backward ? "relu/w1/backward" : "relu/w1/forward",
                                  [backward](benchmark::State& s) { run_relu(s, backward); })
