@@ -27,6 +27,14 @@ namespace {
 using cnnkit::kernels::ConvGeometry;
 using cnnkit::kernels::SimdLevel;
 
+// Every value of a float range drawn from N(0, scale^2), one engine per case (seeded 0), so
+// every run benchmarks the same numbers.
+template <typename Range>
+void fill_normal(Range& values, std::mt19937& engine, float scale = 1.0f) {
+  std::normal_distribution<float> normal(0.0f, scale);
+  for (float& v : values) v = normal(engine);
+}
+
 struct W3Case {
   const char* name;
   ConvGeometry g;
@@ -45,10 +53,9 @@ struct Buffers {
       bias_gradient, workspace;
   explicit Buffers(const ConvGeometry& g) {
     std::mt19937 engine(0);
-    std::normal_distribution<float> normal(0.0f, 1.0f);
     auto fill = [&](std::vector<float>& v, std::size_t n) {
       v.resize(n);
-      for (float& x : v) x = normal(engine);
+      fill_normal(v, engine);
     };
     fill(input, g.input_size());
     fill(weights, g.weights_size());
@@ -113,8 +120,7 @@ void run_relu(benchmark::State& state, bool backward) {
   std::vector<float> values(n);
   std::vector<std::uint8_t> passes(n);
   std::mt19937 engine(0);
-  std::normal_distribution<float> normal(0.0f, 1.0f);
-  for (float& v : values) v = normal(engine);
+  fill_normal(values, engine);
   cnnkit::kernels::relu_forward(values.data(), values.data(), passes.data(), n);
   for (auto _ : state) {
     if (backward) {
@@ -139,9 +145,8 @@ void run_fully_connected(benchmark::State& state, bool backward) {
   layer.set_optimizer(cnnkit::Adam<float>(1e-3f, 0.9f, 0.999f));
   cnnkit::Tensor<float> input({batch, inputs}), error({batch, outputs});
   std::mt19937 engine(0);
-  std::normal_distribution<float> normal(0.0f, 1.0f);
-  for (float& v : input) v = normal(engine);
-  for (float& v : error) v = 1e-3f * normal(engine);
+  fill_normal(input, engine);
+  fill_normal(error, engine, 1e-3f);
   (void)layer.forward(input);
   for (auto _ : state) {
     if (backward) {
@@ -163,9 +168,8 @@ void run_adam(benchmark::State& state) {
   const std::size_t n = std::size_t{784} * 120;
   std::vector<float> w(n), v(n, 0.0f), r(n, 0.0f), g(n);
   std::mt19937 engine(0);
-  std::normal_distribution<float> normal(0.0f, 1.0f);
-  for (float& x : w) x = normal(engine);
-  for (float& x : g) x = 1e-3f * normal(engine);
+  fill_normal(w, engine);
+  fill_normal(g, engine, 1e-3f);
   const cnnkit::kernels::AdamStep<float> step{0.9f, 0.999f, 1e-3f, 1e-8f, 10.0f, 1000.0f};
   for (auto _ : state) {
     cnnkit::kernels::adam_update(w.data(), v.data(), r.data(), g.data(), n, step);
