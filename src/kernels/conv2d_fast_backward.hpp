@@ -295,6 +295,10 @@ inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
       }
     }
   }
+  // Groups and samples stay on the thread that has them in its cache (AffineShare, in
+  // kernels/parallel.hpp); the groups are contiguous runs of samples, so a thread's first
+  // groups are the samples it computed in the forward pass.
+  AffineShare groups(p.groups, p.threads), samples(g.batch, p.threads);
   // What one thread of the team does, or the calling thread alone (in_team false): one thread
   // does not enter a parallel region at all (kernels/parallel.hpp says why).
   const auto work = [&](std::size_t thread, std::size_t threads, bool in_team) {
@@ -359,15 +363,10 @@ inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
     // left the other waiting up to a tenth of the call).
     if (in_team) {
 #pragma omp barrier
-#pragma omp for schedule(dynamic, 1) nowait
-      for (std::size_t group = 0; group < p.groups; ++group) group_work(group);
-      if (input_error != nullptr) {
-#pragma omp for schedule(dynamic, 1)
-        for (std::size_t b = 0; b < g.batch; ++b) sample_work(b);
-      } else {
+      groups.run(thread, group_work);
+      if (input_error != nullptr) samples.run(thread, sample_work);
 #pragma omp barrier
-      }
-      // either way every group and sample is done here
+      // every group and sample is done here
     } else {
       for (std::size_t group = 0; group < p.groups; ++group) group_work(group);
       if (input_error != nullptr) {

@@ -3,8 +3,10 @@
 // (conv2d_fast_blocks.hpp) over every sample and scatter the results back to (N, K, Y', X').
 // Compiled once per ISA, like the blocks.
 //
-// Threads: one OpenMP team per call; the threads take samples one at a time as they finish the
-// last, so that a core the machine takes away for a while leaves its share to the others. A
+// Threads: one OpenMP team per call; each thread takes its own contiguous share of the samples
+// first, then helps with the others' (AffineShare in kernels/parallel.hpp: the samples stay on
+// the core whose cache holds them, and a core the machine takes away for a while leaves its
+// share to the others). A
 // sample's arithmetic is the same in the same order whatever thread computes it, so the output
 // is the same bit for bit on any number of threads.
 #pragma once
@@ -216,6 +218,7 @@ inline void conv2d_forward_fast(const FastForwardPlan& p, const float* input, co
   const ConvGeometry& g = p.g;
   const std::size_t in_size = g.channels * g.in_y * g.in_x;
   const std::size_t out_size = g.kernels * g.out_y() * g.out_x();
+  AffineShare samples(g.batch, p.threads);
   // What one thread of the team does, or the calling thread alone (in_team false): one thread
   // does not enter a parallel region at all (kernels/parallel.hpp says why).
   const auto work = [&](std::size_t thread, std::size_t threads, bool in_team) {
@@ -235,8 +238,7 @@ inline void conv2d_forward_fast(const FastForwardPlan& p, const float* input, co
       return;
     }
 #pragma omp barrier
-#pragma omp for schedule(dynamic, 1) nowait
-    for (std::size_t b = 0; b < g.batch; ++b) sample(b);
+    samples.run(thread, sample);
   };
   on_team(p.threads, work);
 }

@@ -8,6 +8,8 @@
 
 #include <omp.h>
 
+#include <array>
+#include <atomic>
 #include <cstddef>
 
 namespace cnnkit::kernels {
@@ -44,5 +46,52 @@ void on_team(std::size_t threads, const Work& work) {
   work(static_cast<std::size_t>(omp_get_thread_num()),
        static_cast<std::size_t>(omp_get_num_threads()), true);
 }
+
+// Items [0, count) shared among the threads of a team with affinity: [0, count) is cut into one
+// contiguous range per thread (range t = [count * t / ranges, count * (t + 1) / ranges)); each
+// thread takes the items of its own range in order, then helps with what is left of the others
+// (from their front, the next range first). So the same samples go to the same core call after
+// call and layer after layer: the element-wise loops and the pooling split the batch into the
+// same halves, and each core finds in its own L2 cache what it wrote in the layer before (W1 at
+// 2 threads on a Xeon: with samples taken one at a time by whichever thread was free, Conv2's
+// forward took 0.31 ms in the network against 0.22 ms on its own, the output's cache lines
+// moving between the cores). Yet a core that the machine takes away for a while still leaves
+// its remaining items to the others. Which thread runs an item never changes what it computes.
+//
+// Construct it before the team (one object shared by the team), call run() on every thread of
+// the team; run() has no barrier of its own.
+class AffineShare {
+ public:
+  static constexpr std::size_t kMaxRanges = 64;  // more threads than this start by helping
+
+  AffineShare(std::size_t count, std::size_t threads)
+      : ranges_count_(threads < 1 ? 1 : (threads > kMaxRanges ? kMaxRanges : threads)) {
+    for (std::size_t t = 0; t < ranges_count_; ++t) {
+      ranges_[t].next.store(count * t / ranges_count_, std::memory_order_relaxed);
+      ranges_[t].end = count * (t + 1) / ranges_count_;
+    }
+  }
+
+  template <typename Body>
+  void run(std::size_t thread, const Body& body) {
+    for (std::size_t i = 0; i < ranges_count_; ++i) {
+      Range& range = ranges_[(thread + i) % ranges_count_];
+      // Relaxed is enough: the claim only has to be unique; the results are published by the
+      // team's barriers.
+      for (std::size_t item = range.next.fetch_add(1, std::memory_order_relaxed); item < range.end;
+           item = range.next.fetch_add(1, std::memory_order_relaxed)) {
+        body(item);
+      }
+    }
+  }
+
+ private:
+  struct alignas(64) Range {  // one cache line each: the owners do not contend
+    std::atomic<std::size_t> next{0};
+    std::size_t end = 0;
+  };
+  std::array<Range, kMaxRanges> ranges_{};
+  std::size_t ranges_count_;
+};
 
 }  // namespace cnnkit::kernels
