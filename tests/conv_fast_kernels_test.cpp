@@ -40,6 +40,8 @@ std::vector<Case> fixed_cases() {
       {{2, 1, 28, 28, 6, 5, 5, 1, 1}, "W1 conv1 / W3 a (pixel-vector)"},
       {{3, 6, 14, 14, 16, 5, 5, 1, 1}, "W1 conv2 / W3 b"},
       {{2, 64, 9, 11, 64, 3, 3, 1, 1}, "two registers of kernels (W3 c)"},
+      {{2, 5, 4, 33, 96, 3, 3, 1, 1}, "planar output: three groups, three blocks per row"},
+      {{3, 7, 5, 17, 32, 3, 3, 1, 1}, "planar output: a block of 8 pixels and one of 9"},
       {{3, 64, 8, 10, 64, 3, 3, 2, 2}, "stride 2, two registers (W3 d)"},
       {{3, 32, 10, 9, 48, 3, 3, 2, 2}, "stride 2, three kernel registers"},
       {{2, 8, 16, 16, 32, 3, 3, 2, 2}, "stride 2, rows of 16 floats (W3 d's split)"},
@@ -266,11 +268,22 @@ TEST(ConvFastKernels, PlansPickTheVectorisationThatFillsTheLanes) {
   // 48 kernels (three registers) against 5-pixel rows: output vectors.
   EXPECT_EQ(plan_forward({3, 32, 10, 9, 48, 3, 3, 2, 2}, SimdLevel::kAvx512, 2).mode,
             FastMode::kOutputVector);
-  // W3 c: 64 kernels in registers of 16, two registers per block.
+  // W3 c: 64 kernels in registers of 16, two registers per block; every tap in one chunk, so
+  // the blocks store straight into the output planes.
   const FastForwardPlan c = plan_forward({32, 64, 32, 32, 64, 3, 3, 1, 1}, SimdLevel::kAvx512, 2);
   EXPECT_EQ(c.mode, FastMode::kOutputVector);
   EXPECT_FALSE(c.pixel_pairs);
   EXPECT_EQ(c.blocks_k, 2u);
+  EXPECT_TRUE(c.planar_output);
+  EXPECT_EQ(c.output.size, 0u);  // no channel-blocked scratch
+  // Not planar: taps in two chunks (sums carried in the scratch), 24 kernels padded to a block
+  // of 32, or 40 kernels in blocks of one register.
+  EXPECT_FALSE(plan_forward({1, 70, 6, 6, 32, 5, 5, 1, 1}, SimdLevel::kAvx512, 1).planar_output);
+  const FastForwardPlan padded = plan_forward({1, 8, 7, 7, 24, 3, 3, 1, 1}, SimdLevel::kAvx512, 1);
+  EXPECT_EQ(padded.mode, FastMode::kOutputVector);
+  EXPECT_EQ(padded.blocks_k, 2u);
+  EXPECT_FALSE(padded.planar_output);
+  EXPECT_FALSE(plan_forward({1, 8, 6, 6, 40, 3, 3, 1, 1}, SimdLevel::kAvx512, 1).planar_output);
   // W3 d backward: stride 2 rules out the pixel-vector input error.
   EXPECT_EQ(plan_backward({32, 128, 16, 16, 128, 3, 3, 2, 2}, SimdLevel::kAvx512, 2).mode,
             FastMode::kOutputVector);

@@ -16,9 +16,11 @@
 #if defined(__x86_64__) || defined(__i386__)
 
 #pragma GCC target("avx512f,fma")
-// GCC 12 reports its own _mm512_undefined_ps() (behind masked loads and permutes) as "may be
-// used uninitialized" (GCC bug 105593, fixed in GCC 13): silence that false alarm here only.
+// GCC 12 reports its own _mm512_undefined_ps() (behind masked loads, permutes and, in the
+// planar ovec blocks' transpose, unpacks) as "may be used uninitialized" or "is used
+// uninitialized" (GCC bug 105593, fixed in GCC 13): silence that false alarm here only.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 
 #include "kernels/simd_avx512.hpp"
 

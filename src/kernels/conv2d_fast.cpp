@@ -163,6 +163,9 @@ FastForwardPlan plan_forward(const ConvGeometry& geometry, SimdLevel level, std:
     p.padded_k = round_up(g.kernels, p.block_k);
     p.max_pixels = isa.max_acc / p.blocks_k;
     p.chunk = chunk_for(g.kernel_y * g.kernel_x * p.block_k * copies);
+    // (max_pixels <= lanes for two registers: 14 of 16, 6 of 8.)
+    p.planar_output =
+        !p.pixel_pairs && p.blocks_k == 2 && p.chunk >= g.channels && g.kernels % p.block_k == 0;
     p.weights = layout.add(p.padded_k * p.taps * copies);
     p.bias = layout.add(p.padded_k * copies);
   } else {
@@ -172,7 +175,9 @@ FastForwardPlan plan_forward(const ConvGeometry& geometry, SimdLevel level, std:
   }
   p.tap_table = layout.add(2 * p.taps);
   p.input = layout.add(g.channels * p.plane + 2 * isa.lanes, p.threads);
-  if (p.mode == FastMode::kOutputVector) p.output = layout.add(p.padded_k * pixels, p.threads);
+  if (p.mode == FastMode::kOutputVector && !p.planar_output) {
+    p.output = layout.add(p.padded_k * pixels, p.threads);
+  }
   p.total = layout.total;
   return p;
 }

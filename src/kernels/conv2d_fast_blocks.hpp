@@ -93,7 +93,11 @@ inline void transpose_pairs(const float* src, std::size_t pairs, std::size_t cha
 // With P = 2 a register holds kLanes/2 channels of two neighbouring pixels (lane 2c + q: channel
 // c, pixel 2r + q), each weight stored twice in vec, and r counts pixel pairs: one broadcast of
 // two floats then feeds KB FMAs where a single-pixel block of half as many channels feeds one.
-template <int KB, int R, int P = 1>
+// Planar (P = 1, R <= kLanes): the results go straight to channel planes instead, channel l of
+// register kb to dst + kb * dst_block_stride + l * dst_pixel_stride (R consecutive floats; the
+// pixel stride is then the distance between planes), transposed in registers on the way out;
+// the sums start from init or zero, never from dst.
+template <int KB, int R, int P = 1, bool Planar = false>
 void ovec_block(const float* src, const float* taps, std::size_t tap_count, const float* vec,
                 const float* init, float* dst, std::size_t dst_pixel_stride,
                 std::size_t dst_block_stride) {
@@ -121,11 +125,29 @@ void ovec_block(const float* src, const float* taps, std::size_t tap_count, cons
       for (int kb = 0; kb < KB; ++kb) acc[kb][r] = Simd::fmadd(wv[kb], x, acc[kb][r]);
     }
   }
+  if constexpr (Planar) {
+    static_assert(P == 1 && R <= kLanes, "a planar block stores one tile of pixels per register");
+    // acc[kb][r] lane l is channel l of pixel r: a kLanes x kLanes tile of pixels x channels,
+    // transposed to channels x pixels. The rows past R repeat pixel R - 1 (no register to
+    // zero): their columns are never stored.
 #pragma GCC unroll 4
-  for (int kb = 0; kb < KB; ++kb) {
+    for (int kb = 0; kb < KB; ++kb) {
+      Reg tile[kLanes];
 #pragma GCC unroll 32
-    for (int r = 0; r < R; ++r) {
-      Simd::store(dst + kb * dst_block_stride + r * dst_pixel_stride, acc[kb][r]);
+      for (int r = 0; r < kLanes; ++r) tile[r] = acc[kb][r < R ? r : R - 1];
+      Simd::transpose(tile);
+#pragma GCC unroll 32
+      for (int l = 0; l < kLanes; ++l) {
+        Simd::store_first(dst + kb * dst_block_stride + l * dst_pixel_stride, tile[l], R);
+      }
+    }
+  } else {
+#pragma GCC unroll 4
+    for (int kb = 0; kb < KB; ++kb) {
+#pragma GCC unroll 32
+      for (int r = 0; r < R; ++r) {
+        Simd::store(dst + kb * dst_block_stride + r * dst_pixel_stride, acc[kb][r]);
+      }
     }
   }
 }
@@ -285,6 +307,18 @@ inline OvecFn ovec_kernel(int blocks, int pixels, bool pairs = false) {
   constexpr auto kTwo = std::make_index_sequence<kMaxOvecPixels / 2>{};
   if (pairs) return blocks == 2 ? ovec_fn<2, 2>(pixels, kTwo) : ovec_fn<1, 2>(pixels, kOne);
   return blocks == 2 ? ovec_fn<2, 1>(pixels, kTwo) : ovec_fn<1, 1>(pixels, kOne);
+}
+
+template <std::size_t... I>
+OvecFn ovec_planar_fn(int pixels, std::index_sequence<I...>) {
+  static constexpr OvecFn table[] = {&ovec_block<2, static_cast<int>(I) + 1, 1, true>...};
+  return table[pixels - 1];
+}
+
+// The planar block of two registers of channels; pixels in [1, min(kLanes, kMaxAccumulators / 2)].
+inline OvecFn ovec_planar_kernel(int pixels) {
+  constexpr int kMax = kLanes < kMaxOvecPixels / 2 ? kLanes : kMaxOvecPixels / 2;
+  return ovec_planar_fn(pixels, std::make_index_sequence<kMax>{});
 }
 
 template <std::size_t... I>

@@ -152,6 +152,27 @@ inline void forward_sample_ovec(const FastForwardPlan& p, const float* padded, c
   const std::size_t units = out_x / per_unit;
   const std::size_t pieces = (units + p.max_pixels - 1) / p.max_pixels;
   const std::size_t taps_per_channel = g.kernel_y * g.kernel_x;
+  if (p.planar_output) {
+    // One chunk of all the taps, whole groups of kernels: every block's sums are final and go
+    // straight to the rows of their kernels' planes, with no channel-blocked copy and no
+    // transpose pass (W3 c forward on one thread 14.7 -> 14.0 ms on a Xeon). (A prefetch for
+    // writing of the group's next row, as PrefetchStream does for the blocked path, measured
+    // the same with and without.)
+    for (std::size_t k0 = 0; k0 < g.kernels; k0 += p.block_k) {
+      float* group_out = output + k0 * pixels;
+      for (std::size_t i = 0; i < out_y; ++i) {
+        const float* row = padded + i * g.stride_y * p.row;
+        for (std::size_t piece = 0; piece < pieces; ++piece) {
+          const std::size_t j0 = piece_begin(units, pieces, piece);
+          const std::size_t j1 = piece_begin(units, pieces, piece + 1);
+          ovec_planar_kernel(static_cast<int>(j1 - j0))(row + j0, taps, p.taps, table + k0 * p.taps,
+                                                        bias + k0, group_out + i * out_x + j0,
+                                                        pixels, kLanes * pixels);
+        }
+      }
+    }
+    return;
+  }
   PrefetchStream destination(
       output, g.kernels * pixels,
       p.padded_k / p.block_k * ((g.channels + p.chunk - 1) / p.chunk) * out_y * pieces);
@@ -228,7 +249,8 @@ inline void conv2d_forward_fast(const FastForwardPlan& p, const float* input, co
     const auto sample = [&](std::size_t b) {
       fill_polyphase(p, input + b * in_size, padded);
       if (p.mode == FastMode::kOutputVector) {
-        forward_sample_ovec(p, padded, ws, region(ws, p.output, thread), output + b * out_size);
+        float* blocked = p.planar_output ? nullptr : region(ws, p.output, thread);
+        forward_sample_ovec(p, padded, ws, blocked, output + b * out_size);
       } else {
         forward_sample_pvec(p, padded, ws, bias, output + b * out_size);
       }

@@ -54,6 +54,10 @@ struct FastForwardPlan {
   // (ovec_block with P = 2; for even rows), and the weights and biases are stored twice.
   bool pixel_pairs = false;
   std::size_t max_pixels = 0;  // ovec: pixels (or pairs) per register block
+  // ovec, two registers of channels, all taps in one chunk and K a multiple of block_k: each
+  // block's sums are final, and it stores them straight into the output planes (transposed in
+  // registers) instead of into the channel-blocked scratch `output`.
+  bool planar_output = false;
   // ovec: input channels per chunk of taps, so that a chunk's weights stay in the L1 cache
   // while every output row of the sample runs over them (sums are carried in `output`).
   std::size_t chunk = 0;
@@ -63,7 +67,7 @@ struct FastForwardPlan {
   FastRegion bias;        // ovec: padded_k (pairs: each twice)
   FastRegion tap_table;   // 2 ints per tap (source offset, weight offset), stored as float bits
   FastRegion input;       // per thread: one padded sample (+ slack for the last vector)
-  FastRegion output;      // per thread (ovec): channel-blocked output of one sample
+  FastRegion output;      // per thread (ovec, not planar): channel-blocked output of one sample
   std::size_t total = 0;  // floats the workspace needs
 };
 
