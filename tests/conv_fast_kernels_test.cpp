@@ -262,6 +262,7 @@ TEST(ConvFastKernels, PlansPickTheVectorisationThatFillsTheLanes) {
   EXPECT_EQ(b.mode, FastMode::kOutputVector);
   EXPECT_TRUE(b.pixel_pairs);
   EXPECT_EQ(b.blocks_k, 2u);
+  EXPECT_TRUE(b.planar_output);  // 7 pairs per row: one tile of 8 pairs x 8 channels
   // Odd rows cannot be cut into pairs: 15-pixel rows (15 of 16 lanes) take pixel vectors.
   EXPECT_EQ(plan_forward({64, 6, 15, 15, 16, 5, 5, 1, 1}, SimdLevel::kAvx512, 2).mode,
             FastMode::kPixelVector);

@@ -163,9 +163,13 @@ FastForwardPlan plan_forward(const ConvGeometry& geometry, SimdLevel level, std:
     p.padded_k = round_up(g.kernels, p.block_k);
     p.max_pixels = isa.max_acc / p.blocks_k;
     p.chunk = chunk_for(g.kernel_y * g.kernel_x * p.block_k * copies);
-    // (max_pixels <= lanes for two registers: 14 of 16, 6 of 8.)
-    p.planar_output =
-        !p.pixel_pairs && p.blocks_k == 2 && p.chunk >= g.channels && g.kernels % p.block_k == 0;
+    // A planar block stores one register tile: at most `lanes` pixels (always so for two
+    // registers: 14 of 16, 6 of 8) or lanes / 2 pixel pairs (the widest block of a row counts).
+    const std::size_t units = out_x / copies;
+    const std::size_t widest =
+        ceil_div(units, std::max<std::size_t>(1, ceil_div(units, p.max_pixels)));
+    p.planar_output = p.blocks_k == 2 && p.chunk >= g.channels && g.kernels % p.block_k == 0 &&
+                      widest <= isa.lanes / copies;
     p.weights = layout.add(p.padded_k * p.taps * copies);
     p.bias = layout.add(p.padded_k * copies);
   } else {

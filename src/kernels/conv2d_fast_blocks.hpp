@@ -93,10 +93,10 @@ inline void transpose_pairs(const float* src, std::size_t pairs, std::size_t cha
 // With P = 2 a register holds kLanes/2 channels of two neighbouring pixels (lane 2c + q: channel
 // c, pixel 2r + q), each weight stored twice in vec, and r counts pixel pairs: one broadcast of
 // two floats then feeds KB FMAs where a single-pixel block of half as many channels feeds one.
-// Planar (P = 1, R <= kLanes): the results go straight to channel planes instead, channel l of
-// register kb to dst + kb * dst_block_stride + l * dst_pixel_stride (R consecutive floats; the
-// pixel stride is then the distance between planes), transposed in registers on the way out;
-// the sums start from init or zero, never from dst.
+// Planar (R <= kLanes / P): the results go straight to channel planes instead, channel l of
+// register kb to dst + kb * dst_block_stride + l * dst_pixel_stride (R * P consecutive floats;
+// the pixel stride is then the distance between planes), transposed in registers on the way
+// out; the sums start from init or zero, never from dst.
 template <int KB, int R, int P = 1, bool Planar = false>
 void ovec_block(const float* src, const float* taps, std::size_t tap_count, const float* vec,
                 const float* init, float* dst, std::size_t dst_pixel_stride,
@@ -126,19 +126,25 @@ void ovec_block(const float* src, const float* taps, std::size_t tap_count, cons
     }
   }
   if constexpr (Planar) {
-    static_assert(P == 1 && R <= kLanes, "a planar block stores one tile of pixels per register");
     // acc[kb][r] lane l is channel l of pixel r: a kLanes x kLanes tile of pixels x channels,
-    // transposed to channels x pixels. The rows past R repeat pixel R - 1 (no register to
-    // zero): their columns are never stored.
+    // transposed to channels x pixels (in pairs: kLanes/2 x kLanes/2 pixel pairs x channels,
+    // each pair moving as one 64-bit element). The rows past R repeat row R - 1 (no register
+    // to zero): their columns are never stored.
+    constexpr int kRows = kLanes / P;
+    static_assert(R <= kRows, "a planar block stores one tile of pixels per register");
 #pragma GCC unroll 4
     for (int kb = 0; kb < KB; ++kb) {
-      Reg tile[kLanes];
+      Reg tile[kRows];
 #pragma GCC unroll 32
-      for (int r = 0; r < kLanes; ++r) tile[r] = acc[kb][r < R ? r : R - 1];
-      Simd::transpose(tile);
+      for (int r = 0; r < kRows; ++r) tile[r] = acc[kb][r < R ? r : R - 1];
+      if constexpr (P == 1) {
+        Simd::transpose(tile);
+      } else {
+        Simd::transpose_pairs(tile);
+      }
 #pragma GCC unroll 32
-      for (int l = 0; l < kLanes; ++l) {
-        Simd::store_first(dst + kb * dst_block_stride + l * dst_pixel_stride, tile[l], R);
+      for (int l = 0; l < kRows; ++l) {
+        Simd::store_first(dst + kb * dst_block_stride + l * dst_pixel_stride, tile[l], R * P);
       }
     }
   } else {
@@ -309,16 +315,18 @@ inline OvecFn ovec_kernel(int blocks, int pixels, bool pairs = false) {
   return blocks == 2 ? ovec_fn<2, 1>(pixels, kTwo) : ovec_fn<1, 1>(pixels, kOne);
 }
 
-template <std::size_t... I>
+template <int P, std::size_t... I>
 OvecFn ovec_planar_fn(int pixels, std::index_sequence<I...>) {
-  static constexpr OvecFn table[] = {&ovec_block<2, static_cast<int>(I) + 1, 1, true>...};
+  static constexpr OvecFn table[] = {&ovec_block<2, static_cast<int>(I) + 1, P, true>...};
   return table[pixels - 1];
 }
 
-// The planar block of two registers of channels; pixels in [1, min(kLanes, kMaxAccumulators / 2)].
-inline OvecFn ovec_planar_kernel(int pixels) {
-  constexpr int kMax = kLanes < kMaxOvecPixels / 2 ? kLanes : kMaxOvecPixels / 2;
-  return ovec_planar_fn(pixels, std::make_index_sequence<kMax>{});
+// The planar block of two registers of channels: pixels (or pixel pairs) in [1,
+// kMaxPlanarPixels] (or [1, kLanes / 2]).
+inline constexpr int kMaxPlanarPixels = kLanes < kMaxOvecPixels / 2 ? kLanes : kMaxOvecPixels / 2;
+inline OvecFn ovec_planar_kernel(int pixels, bool pairs) {
+  if (pairs) return ovec_planar_fn<2>(pixels, std::make_index_sequence<kLanes / 2>{});
+  return ovec_planar_fn<1>(pixels, std::make_index_sequence<kMaxPlanarPixels>{});
 }
 
 template <std::size_t... I>

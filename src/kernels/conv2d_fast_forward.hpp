@@ -158,6 +158,7 @@ inline void forward_sample_ovec(const FastForwardPlan& p, const float* padded, c
     // transpose pass (W3 c forward on one thread 14.7 -> 14.0 ms on a Xeon). (A prefetch for
     // writing of the group's next row, as PrefetchStream does for the blocked path, measured
     // the same with and without.)
+    const std::size_t channels_per_register = kLanes / per_unit;
     for (std::size_t k0 = 0; k0 < g.kernels; k0 += p.block_k) {
       float* group_out = output + k0 * pixels;
       for (std::size_t i = 0; i < out_y; ++i) {
@@ -165,9 +166,10 @@ inline void forward_sample_ovec(const FastForwardPlan& p, const float* padded, c
         for (std::size_t piece = 0; piece < pieces; ++piece) {
           const std::size_t j0 = piece_begin(units, pieces, piece);
           const std::size_t j1 = piece_begin(units, pieces, piece + 1);
-          ovec_planar_kernel(static_cast<int>(j1 - j0))(row + j0, taps, p.taps, table + k0 * p.taps,
-                                                        bias + k0, group_out + i * out_x + j0,
-                                                        pixels, kLanes * pixels);
+          ovec_planar_kernel(static_cast<int>(j1 - j0), p.pixel_pairs)(
+              row + j0 * per_unit, taps, p.taps, table + k0 * p.taps * per_unit,
+              bias + k0 * per_unit, group_out + i * out_x + j0 * per_unit, pixels,
+              channels_per_register * pixels);
         }
       }
     }

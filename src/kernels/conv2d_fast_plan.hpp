@@ -54,9 +54,10 @@ struct FastForwardPlan {
   // (ovec_block with P = 2; for even rows), and the weights and biases are stored twice.
   bool pixel_pairs = false;
   std::size_t max_pixels = 0;  // ovec: pixels (or pairs) per register block
-  // ovec, two registers of channels, all taps in one chunk and K a multiple of block_k: each
-  // block's sums are final, and it stores them straight into the output planes (transposed in
-  // registers) instead of into the channel-blocked scratch `output`.
+  // ovec, two registers of channels, all taps in one chunk, K a multiple of block_k and blocks
+  // of at most one register tile (lanes pixels or lanes / 2 pairs): each block's sums are
+  // final, and it stores them straight into the output planes (transposed in registers)
+  // instead of into the channel-blocked scratch `output`.
   bool planar_output = false;
   // ovec: input channels per chunk of taps, so that a chunk's weights stay in the L1 cache
   // while every output row of the sample runs over them (sums are carried in `output`).
