@@ -42,6 +42,7 @@ std::vector<Case> fixed_cases() {
       {{2, 64, 9, 11, 64, 3, 3, 1, 1}, "two registers of kernels (W3 c)"},
       {{2, 5, 4, 33, 96, 3, 3, 1, 1}, "planar output: three groups, three blocks per row"},
       {{3, 7, 5, 17, 32, 3, 3, 1, 1}, "planar output: a block of 8 pixels and one of 9"},
+      {{2, 96, 9, 20, 8, 3, 3, 2, 1}, "planar input error: three groups, vertical stride 2"},
       {{3, 64, 8, 10, 64, 3, 3, 2, 2}, "stride 2, two registers (W3 d)"},
       {{3, 32, 10, 9, 48, 3, 3, 2, 2}, "stride 2, three kernel registers"},
       {{2, 8, 16, 16, 32, 3, 3, 2, 2}, "stride 2, rows of 16 floats (W3 d's split)"},
@@ -285,9 +286,18 @@ TEST(ConvFastKernels, PlansPickTheVectorisationThatFillsTheLanes) {
   EXPECT_EQ(padded.blocks_k, 2u);
   EXPECT_FALSE(padded.planar_output);
   EXPECT_FALSE(plan_forward({1, 8, 6, 6, 40, 3, 3, 1, 1}, SimdLevel::kAvx512, 1).planar_output);
-  // W3 d backward: stride 2 rules out the pixel-vector input error.
-  EXPECT_EQ(plan_backward({32, 128, 16, 16, 128, 3, 3, 2, 2}, SimdLevel::kAvx512, 2).mode,
-            FastMode::kOutputVector);
+  // W3 d backward: stride 2 rules out the pixel-vector input error, and its horizontal stride
+  // the planar one (a block's pixels are two apart in the planes).
+  const FastBackwardPlan d =
+      plan_backward({32, 128, 16, 16, 128, 3, 3, 2, 2}, SimdLevel::kAvx512, 2);
+  EXPECT_EQ(d.mode, FastMode::kOutputVector);
+  EXPECT_FALSE(d.dx_planar);
+  // W3 c backward: the input error goes straight into its planes.
+  const FastBackwardPlan cb =
+      plan_backward({32, 64, 32, 32, 64, 3, 3, 1, 1}, SimdLevel::kAvx512, 2);
+  EXPECT_EQ(cb.mode, FastMode::kOutputVector);
+  EXPECT_TRUE(cb.dx_planar);
+  EXPECT_EQ(cb.dx_blocked.size, 0u);
 }
 
 }  // namespace

@@ -231,6 +231,10 @@ FastBackwardPlan plan_backward(const ConvGeometry& geometry, SimdLevel level, st
     p.padded_c = round_up(g.channels, p.block_c);
     p.max_pixels = isa.max_acc / p.blocks_c;
     p.chunk = chunk_for(g.kernel_y * g.kernel_x * p.block_c);
+    // As the forward's planar output (max_pixels <= lanes for two registers); the pixels of a
+    // block lie side by side in the planes only for a horizontal stride of 1.
+    p.dx_planar =
+        g.stride_x == 1 && p.blocks_c == 2 && p.chunk >= g.kernels && g.channels % p.block_c == 0;
     p.dx_weights = layout.add(p.padded_c * taps);
     p.dx_staging = layout.add(g.kernel_y * g.kernel_x * p.block_c, p.threads);
     p.dx_position = layout.add(taps);
@@ -241,7 +245,7 @@ FastBackwardPlan plan_backward(const ConvGeometry& geometry, SimdLevel level, st
   }
   p.dx_taps = layout.add(2 * taps);
   p.error = layout.add(g.kernels * p.error_plane + 2 * isa.lanes, p.threads);
-  if (p.mode == FastMode::kOutputVector) {
+  if (p.mode == FastMode::kOutputVector && !p.dx_planar) {
     p.dx_blocked = layout.add(p.padded_c * g.in_y * g.in_x, p.threads);
   }
 

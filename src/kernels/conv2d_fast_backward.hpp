@@ -203,6 +203,13 @@ inline void input_error_sample(const FastBackwardPlan& p, const float* ws,
             for (std::size_t piece = 0; piece < pieces; ++piece) {
               const std::size_t x0 = piece_begin(phase_x, pieces, piece);
               const std::size_t x1 = piece_begin(phase_x, pieces, piece + 1);
+              if (p.dx_planar) {
+                ovec_planar_kernel(static_cast<int>(x1 - x0), false)(
+                    row + x0, phase_taps, kernels * per_kernel, group, nullptr,
+                    input_error + c0 * plane + (py + sy * yy) * g.in_x + px + x0, plane,
+                    kLanes * plane);
+                continue;
+              }
               float* dst = blocked + c0 * plane + ((py + sy * yy) * g.in_x + px + sx * x0) * kLanes;
               destination.step_for_write();
               ovec_kernel(static_cast<int>(p.blocks_c), static_cast<int>(x1 - x0))(
@@ -214,6 +221,7 @@ inline void input_error_sample(const FastBackwardPlan& p, const float* ws,
       }
     }
   }
+  if (p.dx_planar) return;
   for (std::size_t c0 = 0; c0 < g.channels; c0 += kLanes) {
     transpose(blocked + c0 * plane, plane, std::min<std::size_t>(kLanes, g.channels - c0), kLanes,
               input_error + c0 * plane, plane);
@@ -303,7 +311,7 @@ inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
   // does not enter a parallel region at all (kernels/parallel.hpp says why).
   const auto work = [&](std::size_t thread, std::size_t threads, bool in_team) {
     float* padded_error = region(ws, p.error, thread);
-    float* blocked = region(ws, p.dx_blocked, thread);
+    float* blocked = p.dx_planar ? nullptr : region(ws, p.dx_blocked, thread);
     float* dw_input = region(ws, p.dw_input, thread);
     float* error_t = region(ws, p.dw_error, thread);
     if (input_error != nullptr) {  // null: not wanted (the first layer of a network)

@@ -83,6 +83,9 @@ struct FastBackwardPlan {
   std::size_t blocks_c = 1, block_c = 0, padded_c = 0;         // ovec: channels per block
   std::size_t max_pixels = 0;
   std::size_t chunk = 0;  // ovec: kernels per chunk of taps (as chunk in FastForwardPlan)
+  // ovec with horizontal stride 1, otherwise as FastForwardPlan::planar_output: the blocks
+  // store straight into the input error's planes (no dx_blocked, no transpose).
+  bool dx_planar = false;
   std::size_t block_out = 0, block_rows = 0;  // pvec
   // ovec: (C/block_c, taps in phase order, block_c), so that each phase streams its weights
   // contiguously; pvec: (K*m*n, C).
@@ -91,7 +94,7 @@ struct FastBackwardPlan {
   FastRegion dx_taps;      // 2 ints per tap and phase
   FastRegion dx_position;  // ovec: per tap (k*m + u)*n + v, its index in phase order
   FastRegion error;        // per thread: padded E of one sample (+ slack)
-  FastRegion dx_blocked;   // per thread (ovec): channel-blocked input error of one sample
+  FastRegion dx_blocked;   // per thread (ovec, not planar): channel-blocked input error
   // ---- weight and bias gradient: output-vector (registers of kernels) or, for few kernels and
   // horizontal stride 1, pixel-vector (registers of output columns, dwp_block)
   FastMode dw_mode = FastMode::kOutputVector;
