@@ -218,6 +218,9 @@ void register_all() {
 
 }  // namespace
 
+// bench/blocks_bench_avx512.cpp (compiled for AVX-512; registers nothing on other CPUs).
+void register_block_benchmarks();
+
 int main(int argc, char** argv) {
   std::size_t threads = 0;  // all cores
   for (int i = 1; i < argc; ++i) {
@@ -227,6 +230,7 @@ int main(int argc, char** argv) {
   cnnkit::set_num_threads(threads);
   benchmark::Initialize(&argc, argv);
   register_all();
+  register_block_benchmarks();
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

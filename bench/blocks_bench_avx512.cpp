@@ -1,0 +1,97 @@
+// One AVX-512 output-vector register block (kernels/conv2d_fast_blocks.hpp) alone, against a
+// plain FMA loop in the same process: how close a block's loop comes to the core's FMA limit
+// with everything in L1 ("l1": 8 input rows, 16 weight vectors reused) and with W3 c's layout
+// ("w3c": 576 taps over 64 padded 34 x 34 planes, 72 KiB of weights per group). Compare the
+// FLOP/s counters of block/... with block/fma_loop (one thread: --threads=1).
+#include <benchmark/benchmark.h>
+#include <immintrin.h>
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "kernels/conv2d_fast.hpp"
+
+#pragma GCC target("avx512f,fma")
+// As in src/kernels/conv2d_avx512.cpp: GCC 12's false alarms on its own _mm512_undefined_ps().
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+
+#include "kernels/simd_avx512.hpp"
+
+#define CNNKIT_SIMD_NAMESPACE avx512
+#include "kernels/conv2d_fast_blocks.hpp"
+#undef CNNKIT_SIMD_NAMESPACE
+
+namespace {
+
+using cnnkit::kernels::avx512::ovec_block;
+using cnnkit::kernels::avx512::OvecFn;
+using cnnkit::kernels::avx512::set_offset;
+
+// 24 independent FMA chains (more than latency x pipes on any core here): the FMA limit.
+void fma_loop(benchmark::State& state) {
+  constexpr int kChains = 24;
+  constexpr long kSteps = 100000;
+  __m512 acc[kChains];
+  for (int i = 0; i < kChains; ++i) acc[i] = _mm512_set1_ps(1.0f + 1e-3f * static_cast<float>(i));
+  const __m512 x = _mm512_set1_ps(0.999999f), y = _mm512_set1_ps(1e-7f);
+  for (auto _ : state) {
+    for (long k = 0; k < kSteps; ++k) {
+#pragma GCC unroll 24
+      for (int i = 0; i < kChains; ++i) acc[i] = _mm512_fmadd_ps(acc[i], x, y);
+    }
+    benchmark::DoNotOptimize(acc);
+  }
+  state.counters["FLOP/s"] = benchmark::Counter(2.0 * 16 * kChains * kSteps,
+                                                benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void block(benchmark::State& state, OvecFn fn, int registers, int pixels, bool w3c_layout) {
+  constexpr std::size_t kTaps = 576, kRow = 34, kPlane = 34 * 34;  // W3 c: 64 channels x 3 x 3
+  const std::size_t channels = 16 * static_cast<std::size_t>(registers);
+  std::vector<float> input(66 * kPlane, 0.5f), weights(kTaps * channels, 0.25f);
+  std::vector<float> taps(2 * kTaps), bias(channels, 0.0f);
+  std::vector<float> output(5 * 16 * 1024);  // channel-blocked: block stride 16 x 1024
+  for (std::size_t t = 0; t < kTaps; ++t) {
+    const std::size_t c = t / 9, u = t % 9 / 3, v = t % 3;
+    set_offset(taps.data(), 2 * t, w3c_layout ? c * kPlane + u * kRow + v : (t % 8) * 16);
+    set_offset(taps.data(), 2 * t + 1, (w3c_layout ? t : t % 16) * channels);
+  }
+  std::size_t row = 0;
+  for (auto _ : state) {
+    // A different output row each call, as a sample's blocks go down the rows.
+    fn(input.data() + row * kRow, taps.data(), kTaps, weights.data(), bias.data(),
+       output.data() + row * 32, 16, 16 * 1024);
+    row = (row + 1) % 30;
+  }
+  benchmark::DoNotOptimize(output.data());
+  state.counters["FLOP/s"] =
+      benchmark::Counter(2.0 * static_cast<double>(channels) * pixels * kTaps,
+                         benchmark::Counter::kIsIterationInvariantRate);
+}
+
+}  // namespace
+
+void register_block_benchmarks() {
+  if (cnnkit::kernels::best_simd_level() != cnnkit::kernels::SimdLevel::kAvx512) return;
+  benchmark::RegisterBenchmark("block/fma_loop", fma_loop)->Unit(benchmark::kMicrosecond);
+  struct Block {
+    const char* name;
+    OvecFn fn;
+    int registers, pixels;
+  };
+  const Block blocks[] = {
+      {"ovec<2,14>", &ovec_block<2, 14>, 2, 14}, {"ovec<2,11>", &ovec_block<2, 11>, 2, 11},
+      {"ovec<2,8>", &ovec_block<2, 8>, 2, 8},    {"ovec<1,28>", &ovec_block<1, 28>, 1, 28},
+      {"ovec<4,7>", &ovec_block<4, 7>, 4, 7},
+  };
+  for (const Block& b : blocks) {
+    for (const bool w3c : {false, true}) {
+      const std::string name = std::string("block/") + b.name + (w3c ? "/w3c" : "/l1");
+      benchmark::RegisterBenchmark(name.c_str(), [b, w3c](benchmark::State& s) {
+        block(s, b.fn, b.registers, b.pixels, w3c);
+      })->Unit(benchmark::kMicrosecond);
+    }
+  }
+}
