@@ -67,7 +67,8 @@ void adam_update(T* w, T* v, T* r, const T* g, std::size_t n, const AdamStep<T>&
   {
     const auto thread = static_cast<std::size_t>(omp_get_thread_num());
     const auto threads = static_cast<std::size_t>(omp_get_num_threads());
-    adam_range_widest(w, v, r, g, n * thread / threads, n * (thread + 1) / threads, step, level);
+    adam_range_widest(w, v, r, g, share(n, threads, thread), share(n, threads, thread + 1), step,
+                      level);
   }
 }
 

@@ -1,7 +1,7 @@
 // What both drivers of the fast convolution kernels (conv2d_fast_forward.hpp,
 // conv2d_fast_backward.hpp) use: the workspace regions of a plan, work cut into near-equal
-// shares, row copies in registers and software prefetch. Compiled once per ISA, like the blocks
-// (conv2d_fast_blocks.hpp says how).
+// shares (kernels::share, parallel.hpp), row copies in registers and software prefetch. Compiled
+// once per ISA, like the blocks (conv2d_fast_blocks.hpp says how).
 #pragma once
 
 #include <immintrin.h>
@@ -12,12 +12,9 @@
 
 #include "kernels/conv2d_fast_blocks.hpp"
 #include "kernels/conv2d_fast_plan.hpp"
+#include "kernels/parallel.hpp"  // share
 
 namespace cnnkit::kernels::CNNKIT_SIMD_NAMESPACE {
-
-inline std::size_t share(std::size_t n, std::size_t parts, std::size_t part) {
-  return n * part / parts;
-}
 
 inline float* region(float* workspace, const FastRegion& r, std::size_t thread = 0) {
   return workspace + r.offset + thread * r.size;

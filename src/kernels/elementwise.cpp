@@ -16,16 +16,17 @@ namespace {
 constexpr std::size_t kParallelElements = std::size_t{1} << 16;
 
 // body(begin, end) over [0, n): on the threads when n is large enough, one contiguous piece
-// per thread, piece t = [n * t / threads, n * (t + 1) / threads) on thread t. A batch splits
-// there at the same samples as the convolutions' AffineShare and the pooling's static loop,
+// per thread, piece t = [share(n, threads, t), share(n, threads, t + 1)) on thread t. A batch
+// splits there at the same samples as the convolutions' AffineShare and the pooling's static loop,
 // so each core works on what it wrote itself, still in its own cache (with pieces of 16 K
 // elements handed out in order the split fell up to three W1 samples off).
 template <typename Body>
 void for_chunks(std::size_t n, const Body& body) {
   const bool team = worth_a_team(n >= kParallelElements);
   const std::size_t pieces = team ? static_cast<std::size_t>(omp_get_max_threads()) : 1;
-  parallel_for(pieces, team,
-               [&](std::size_t piece) { body(n * piece / pieces, n * (piece + 1) / pieces); });
+  parallel_for(pieces, team, [&](std::size_t piece) {
+    body(share(n, pieces, piece), share(n, pieces, piece + 1));
+  });
 }
 
 // One chunk of relu_forward. The pointers come as arguments and `passes` is restrict: a byte

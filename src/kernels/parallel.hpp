@@ -14,6 +14,13 @@
 
 namespace cnnkit::kernels {
 
+// Where part `part` of `n` items cut into `parts` near-equal contiguous parts begins (part
+// `parts` ends at n). AffineShare, the element-wise loops and the convolution drivers all cut
+// this way, so the same samples fall to the same thread in every layer.
+inline std::size_t share(std::size_t n, std::size_t parts, std::size_t part) {
+  return n * part / parts;
+}
+
 // Whether work of this size goes to a team: more than one thread set, and enough work.
 inline bool worth_a_team(bool enough_work) {
   return enough_work && omp_get_max_threads() > 1;
@@ -48,8 +55,8 @@ void on_team(std::size_t threads, const Work& work) {
 }
 
 // Items [0, count) shared among the threads of a team with affinity: [0, count) is cut into one
-// contiguous range per thread (range t = [count * t / ranges, count * (t + 1) / ranges)); each
-// thread takes the items of its own range in order, then helps with what is left of the others
+// contiguous range per thread (range t = [share(count, ranges, t), share(count, ranges, t + 1)));
+// each thread takes the items of its own range in order, then helps with what is left of the others
 // (from their front, the next range first). So the same samples go to the same core call after
 // call and layer after layer: the element-wise loops and the pooling split the batch into the
 // same halves, and each core finds in its own L2 cache what it wrote in the layer before (W1 at
@@ -67,8 +74,8 @@ class AffineShare {
   AffineShare(std::size_t count, std::size_t threads)
       : ranges_count_(threads < 1 ? 1 : (threads > kMaxRanges ? kMaxRanges : threads)) {
     for (std::size_t t = 0; t < ranges_count_; ++t) {
-      ranges_[t].next.store(count * t / ranges_count_, std::memory_order_relaxed);
-      ranges_[t].end = count * (t + 1) / ranges_count_;
+      ranges_[t].next.store(share(count, ranges_count_, t), std::memory_order_relaxed);
+      ranges_[t].end = share(count, ranges_count_, t + 1);
     }
   }
 

@@ -54,8 +54,8 @@ void for_row_blocks(std::size_t rows, std::size_t multiply_adds_per_row, const B
   // One block per thread at most (blocks <= kMaxBlocks); kernels/parallel.hpp says why a
   // single block does not enter a parallel region.
   kernels::parallel_for(blocks, true, [&](std::size_t b) {
-    const std::size_t first = rows * b / blocks;
-    const std::size_t last = rows * (b + 1) / blocks;
+    const std::size_t first = kernels::share(rows, blocks, b);
+    const std::size_t last = kernels::share(rows, blocks, b + 1);
     block(first, last - first);
   });
 }
@@ -157,8 +157,8 @@ Tensor<T> FullyConnected<T>::backward(const Tensor<T>& error_tensor) {
   if (this->input_error_needed()) {
     for_row_blocks(batch, input_size_ * output_size_, [&](std::size_t first, std::size_t rows) {
       kernels::gemm<T>(kernels::Transpose::kNo, kernels::Transpose::kYes, rows, input_size_,
-                       output_size_, T(1), error_tensor.data() + first * output_size_,
-                       output_size_, weights_.value.data(), output_size_, T(0),
+                       output_size_, T(1), error_tensor.data() + first * output_size_, output_size_,
+                       weights_.value.data(), output_size_, T(0),
                        input_error.data() + first * input_size_, input_size_);
     });
   }
