@@ -9,6 +9,9 @@ Runs, one process per figure so that each has its own peak memory:
      figure), W2 and W3 at --threads;
   3. ../shared/bench/torch_ref.py with Debian's /usr/bin/python3 at its best 2-core setting
      (--threads N --blas-threads 1 --malloc-keep): the same workloads.
+W1 also runs --accuracy-seeds seeds in all (once each, 3 epochs) for both frameworks: a single
+run's test accuracy moves by about half a point from seed to seed, so "the same accuracy" is a
+comparison of the two means (Welch's t) next to the one-seed rows.
 With --rounds R every measurement runs R times, cnnkit and PyTorch alternating workload by
 workload, and each figure of the table is the median over the rounds (a shared VM's noise comes
 in bursts of seconds: one round can catch one for either side).
@@ -62,6 +65,9 @@ def parse_args():
     p.add_argument("--quiet", action="store_true", help="run everything through quiet_run.py")
     p.add_argument("--max-wait", type=float, default=300, help="quiet_run.py --max-wait (s)")
     p.add_argument("--tries", type=int, default=3, help="quiet_run.py --tries")
+    p.add_argument("--accuracy-seeds", type=int, default=5,
+                   help="W1 test accuracy over this many seeds (from --seed on) for both "
+                        "frameworks, mean and spread (0 or 1: the one seed only)")
     p.add_argument("--skip-torch", action="store_true")
     p.add_argument("--json", help="also write every raw result line to this file")
     p.add_argument("--openblas-coretype", default="auto",
@@ -220,6 +226,27 @@ def cpu_model():
     return platform.processor() or "unknown CPU"
 
 
+def accuracies(main_run, seed_runs, epoch):
+    """W1 test accuracy after `epoch` epochs: the main run's seed first, then one per seed run."""
+    runs = [main_run] + list(seed_runs)
+    return [r["test_accuracy"] for run in runs for r in run if r["epoch"] == epoch]
+
+
+def spread(values):
+    if len(values) < 2:
+        return None
+    return f"{statistics.mean(values):.4f} +- {statistics.stdev(values):.4f}"
+
+
+def welch_t(a, b):
+    """Welch's t statistic of mean(a) - mean(b) (unequal variances); None without two of each."""
+    if len(a) < 2 or len(b) < 2:
+        return None
+    se = (statistics.variance(a) / len(a) + statistics.variance(b) / len(b)) ** 0.5
+    diff = statistics.mean(a) - statistics.mean(b)
+    return diff / se if se > 0 else (0.0 if diff == 0 else float("inf") * diff)
+
+
 class Table:
     def __init__(self):
         self.rows = []
@@ -276,6 +303,18 @@ def main():
             ours_rounds[name].append(runner.run(label + tag, cmd))
             if name in torch_commands and not args.skip_torch:
                 theirs_rounds[name].append(runner.run(f"torch {name}{tag}", torch_commands[name]))
+    # W1's accuracy over more seeds (the seed of the rounds is the first): each seed once, as a
+    # run is the same bits every time for cnnkit (and its accuracy is all that is read).
+    seed_runs = {"cnnkit": [], "torch": []}
+    accuracy_epochs = str(max(3, args.epochs))
+    for extra in range(args.seed + 1, args.seed + max(args.accuracy_seeds, 1)):
+        seed_cmd = commands["w1"][:-4] + ["--epochs", accuracy_epochs, "--seed", str(extra)]
+        seed_runs["cnnkit"].append(runner.run(f"cnnkit w1 seed {extra}", seed_cmd))
+        if not args.skip_torch:
+            torch_cmd = torch_commands["w1"][:]
+            torch_cmd[torch_cmd.index("--seed") + 1] = str(extra)
+            torch_cmd[torch_cmd.index("--epochs") + 1] = accuracy_epochs
+            seed_runs["torch"].append(runner.run(f"torch w1 seed {extra}", torch_cmd))
     keys = {"w1": "epoch", "w1_1t": "epoch", "w2": "workload", "w3": "case"}
     ours = {name: combine(rounds, keys[name]) for name, rounds in ours_rounds.items()}
     theirs = {w: combine(rounds, keys[w]) for w, rounds in theirs_rounds.items()}
@@ -298,7 +337,26 @@ def main():
         tacc = next((r["test_accuracy"] for r in tw1 if r["epoch"] == epoch), None)
         table.add(f"W1 test accuracy after {epoch} epoch(s)", acc, tacc, None, f">= {need}",
                   None if acc is None else acc >= need)
+    if seed_runs["cnnkit"]:
+        count = len(seed_runs["cnnkit"]) + 1
+        for epoch, need in ((1, 0.86), (3, 0.89)):
+            ours_acc = accuracies(w1, seed_runs["cnnkit"], epoch)
+            theirs_acc = accuracies(tw1, seed_runs["torch"], epoch) if tw1 else []
+            t_stat = welch_t(ours_acc, theirs_acc)
+            table.add(f"W1 test accuracy after {epoch} epoch(s), mean +- sd over {count} seeds "
+                      f"(ratio: Welch's t of cnnkit - PyTorch)", spread(ours_acc),
+                      spread(theirs_acc), t_stat, f"not below PyTorch (t > -2); >= {need}",
+                      None if t_stat is None else t_stat > -2)
+            runner.notes.append(f"W1 test accuracy after {epoch} epoch(s), seed by seed from "
+                                f"{args.seed}: cnnkit {ours_acc}, PyTorch {theirs_acc}")
     one = median([r["train_images_per_s"] for r in ours["w1_1t"]])
+    if args.rounds > 1:
+        per_round = [median([r["train_images_per_s"] for r in two]) /
+                     median([r["train_images_per_s"] for r in single])
+                     for two, single in zip(ours_rounds["w1"], ours_rounds["w1_1t"])]
+        runner.notes.append("W1 training scaling round by round (each round's 2-thread median "
+                            "epoch / its 1-thread epoch): "
+                            + ", ".join(f"{x:.3f}" for x in per_round))
     table.add(f"W1 training scaling, images/s on {t} threads / on 1 thread (cnnkit)",
               f"{train:,.0f} / {one:,.0f}", None, train / one, ">= 1.8", train / one >= 1.8)
     rss = max(r["wrapped_peak_rss_mb"] for r in w1)
