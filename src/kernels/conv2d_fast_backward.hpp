@@ -1,7 +1,8 @@
 // The backward driver of the fast convolution kernels: lay one call out as its FastBackwardPlan
 // says (the input error's weight tables and phases, padded copies of the error and the input),
-// run the register blocks (conv2d_fast_blocks.hpp) for the input error and the weight gradient
-// and reduce the gradients. Compiled once per ISA, like the blocks.
+// run the register blocks (conv2d_fast_blocks.hpp) for the input error
+// (conv2d_fast_input_error.hpp) and the weight gradient, and reduce the gradients. Compiled once
+// per ISA, like the blocks.
 //
 // Threads: one OpenMP team per call; the threads take groups of samples for the weight gradient
 // and then single samples for the input error, one at a time as they finish the last, so that a
@@ -12,7 +13,6 @@
 // kFastGradientGroups threads.
 #pragma once
 
-#include <immintrin.h>
 #include <omp.h>
 
 #include <algorithm>
@@ -20,6 +20,7 @@
 #include <cstring>
 
 #include "kernels/conv2d_fast_blocks.hpp"
+#include "kernels/conv2d_fast_input_error.hpp"
 #include "kernels/conv2d_fast_memory.hpp"
 #include "kernels/conv2d_fast_plan.hpp"
 #include "kernels/parallel.hpp"
@@ -45,187 +46,6 @@ inline float sum_of(const float* values, std::size_t n) {
   float sum = 0.0f;
   for (const float lane : lanes) sum += lane;
   return sum;
-}
-
-// Taps of the input error, phase by phase. Output pixel (y, x) with y % sy = py, x % sx = px
-// receives W[k, c, u, v] * E[k, i, j] exactly where i*sy + u = y + pad_y_before (and likewise in
-// x): for phase pixel (yy, xx) that is i = yy + du with du = (py + pad_y_before - u) / sy.
-// Writes the taps of every phase in order and their start indices to `starts`
-// (sy*sx + 1 entries).
-inline void backward_taps(const FastBackwardPlan& p, float* taps, float* position,
-                          std::size_t* starts) {
-  const ConvGeometry& g = p.g;
-  const auto sy = static_cast<std::ptrdiff_t>(g.stride_y);
-  const auto sx = static_cast<std::ptrdiff_t>(g.stride_x);
-  const auto pby = static_cast<std::ptrdiff_t>(g.pad_y_before());
-  const auto pbx = static_cast<std::ptrdiff_t>(g.pad_x_before());
-  const std::size_t per_kernel = g.kernel_y * g.kernel_x;
-  std::size_t t = 0;
-  for (std::ptrdiff_t py = 0; py < sy; ++py) {
-    for (std::ptrdiff_t px = 0; px < sx; ++px) {
-      starts[py * sx + px] = t;
-      for (std::size_t k = 0; k < g.kernels; ++k) {
-        for (std::size_t u = 0; u < g.kernel_y; ++u) {
-          const std::ptrdiff_t ny = py + pby - static_cast<std::ptrdiff_t>(u);
-          if (((ny % sy) + sy) % sy != 0) continue;
-          for (std::size_t v = 0; v < g.kernel_x; ++v) {
-            const std::ptrdiff_t nx = px + pbx - static_cast<std::ptrdiff_t>(v);
-            if (((nx % sx) + sx) % sx != 0) continue;
-            const std::ptrdiff_t source = static_cast<std::ptrdiff_t>(k * p.error_plane) +
-                                          (ny / sy) * static_cast<std::ptrdiff_t>(p.error_x) +
-                                          nx / sx;
-            const std::size_t tap = k * per_kernel + u * g.kernel_x + v;
-            // ovec: weights stored in phase order (t); pvec (one phase): in tap order.
-            const std::size_t weight =
-                p.mode == FastMode::kOutputVector ? t * p.block_c : tap * g.channels;
-            set_offset(taps, 2 * t, source);
-            set_offset(taps, 2 * t + 1, static_cast<std::ptrdiff_t>(weight));
-            if (p.mode == FastMode::kOutputVector) {
-              set_offset(position, tap, static_cast<std::ptrdiff_t>(t));
-            }
-            ++t;
-          }
-        }
-      }
-    }
-  }
-  starts[sy * sx] = t;
-}
-
-inline void backward_tables(const FastBackwardPlan& p, const float* weights, float* ws,
-                            std::size_t thread, std::size_t threads) {
-  const ConvGeometry& g = p.g;
-  const std::size_t per_kernel = g.kernel_y * g.kernel_x;
-  const std::size_t taps = g.kernels * per_kernel;
-  // Kernel k's (C, m*n) slice -> (m*n, C): for the output-vector kernel per channel group, each
-  // row to its place in phase order (C/block_c, taps in phase order, block_c) by way of a
-  // scratch of one kernel's rows; for the pixel-vector kernel (K*m*n, C) in tap order.
-  const bool ovec = p.mode == FastMode::kOutputVector;
-  float* table = region(ws, p.dx_weights);
-  float* rows_of_kernel = region(ws, p.dx_staging, thread);
-  const float* position = ws + p.dx_position.offset;
-  const std::size_t k0 = share(g.kernels, threads, thread);
-  const std::size_t k1 = share(g.kernels, threads, thread + 1);
-  for (std::size_t k = k0; k < k1; ++k) {
-    const float* slice = weights + k * g.channels * per_kernel;
-    // The next kernel's slice while this one is reordered (prefetch_ahead says why).
-    if (k + 1 < k1) {
-      for (std::size_t q = 0; q < g.channels * per_kernel; q += 16) {
-        _mm_prefetch(reinterpret_cast<const char*>(slice + g.channels * per_kernel + q),
-                     _MM_HINT_T0);
-      }
-    }
-    if (!ovec) {
-      transpose(slice, g.channels, per_kernel, per_kernel, table + k * per_kernel * g.channels,
-                g.channels);
-      continue;
-    }
-    for (std::size_t c0 = 0; c0 < p.padded_c; c0 += p.block_c) {
-      const std::size_t channels = c0 < g.channels ? std::min(p.block_c, g.channels - c0) : 0;
-      if (channels < p.block_c) {
-        std::memset(rows_of_kernel, 0, per_kernel * p.block_c * sizeof(float));
-      }
-      if (channels > 0) {
-        transpose(slice + c0 * per_kernel, channels, per_kernel, per_kernel, rows_of_kernel,
-                  p.block_c);
-      }
-      float* group = table + (c0 / p.block_c) * taps * p.block_c;
-      for (std::size_t uv = 0; uv < per_kernel; ++uv) {
-        const auto t = static_cast<std::size_t>(offset_at(position, k * per_kernel + uv));
-        copy_row(rows_of_kernel + uv * p.block_c, p.block_c, group + t * p.block_c);
-      }
-    }
-  }
-}
-
-// Input error of one sample: E (K, Y', X') padded into `error`, result into input_error.
-inline void input_error_sample(const FastBackwardPlan& p, const float* ws,
-                               const std::size_t* starts, const float* error, float* padded_error,
-                               float* blocked, float* input_error) {
-  const ConvGeometry& g = p.g;
-  const std::size_t out_y = g.out_y(), out_x = g.out_x();
-  for (std::size_t k = 0; k < g.kernels; ++k) {
-    for (std::size_t i = 0; i < out_y; ++i) {
-      copy_row(error + (k * out_y + i) * out_x, out_x,
-               padded_error + k * p.error_plane + (i + p.error_pad_y_before) * p.error_x +
-                   p.error_pad_x_before);
-    }
-  }
-  const float* taps = ws + p.dx_taps.offset;
-  const float* table = ws + p.dx_weights.offset;
-  const std::size_t plane = g.in_y * g.in_x;
-  if (p.mode == FastMode::kPixelVector) {
-    // Stride 1: one phase, pixels (y, x) read E rows y + du and columns x + dv.
-    const std::size_t pieces = (g.channels + p.block_out - 1) / p.block_out;
-    for (std::size_t x0 = 0; x0 < g.in_x; x0 += kLanes) {
-      const int valid = static_cast<int>(std::min<std::size_t>(kLanes, g.in_x - x0));
-      for (std::size_t y0 = 0; y0 < g.in_y; y0 += p.block_rows) {
-        const std::size_t rows = std::min(p.block_rows, g.in_y - y0);
-        for (std::size_t piece = 0; piece < pieces; ++piece) {
-          const std::size_t c0 = piece_begin(g.channels, pieces, piece);
-          const std::size_t c1 = piece_begin(g.channels, pieces, piece + 1);
-          pvec_kernel(static_cast<int>(c1 - c0), static_cast<int>(rows))(
-              padded_error + (y0 + p.error_pad_y_before) * p.error_x + x0 + p.error_pad_x_before,
-              p.error_x, taps, starts[1], table + c0, nullptr, valid,
-              input_error + c0 * plane + y0 * g.in_x + x0, plane, g.in_x);
-        }
-      }
-    }
-    return;
-  }
-  const std::size_t sy = g.stride_y, sx = g.stride_x;
-  std::size_t steps = 0;  // register-block calls below, over which to prefetch input_error
-  for (std::size_t py = 0; py < std::min(sy, g.in_y); ++py) {
-    for (std::size_t px = 0; px < std::min(sx, g.in_x); ++px) {
-      const std::size_t phase_x = (g.in_x - px + sx - 1) / sx;
-      steps += (g.in_y - py + sy - 1) / sy * ((phase_x + p.max_pixels - 1) / p.max_pixels);
-    }
-  }
-  PrefetchStream destination(
-      input_error, g.channels * plane,
-      steps * (p.padded_c / p.block_c) * ((g.kernels + p.chunk - 1) / p.chunk));
-  for (std::size_t c0 = 0; c0 < p.padded_c; c0 += p.block_c) {
-    const float* group = table + (c0 / p.block_c) * g.kernels * g.kernel_y * g.kernel_x * p.block_c;
-    for (std::size_t k0 = 0; k0 < g.kernels; k0 += p.chunk) {
-      const std::size_t kernels = std::min(p.chunk, g.kernels - k0);
-      for (std::size_t py = 0; py < std::min(sy, g.in_y); ++py) {
-        for (std::size_t px = 0; px < std::min(sx, g.in_x); ++px) {
-          // The phase's taps are kernel-major, the same number for every kernel.
-          const std::size_t phase = py * sx + px;
-          const std::size_t per_kernel = (starts[phase + 1] - starts[phase]) / g.kernels;
-          const float* phase_taps = taps + 2 * (starts[phase] + k0 * per_kernel);
-          const std::size_t phase_y = (g.in_y - py + sy - 1) / sy;
-          const std::size_t phase_x = (g.in_x - px + sx - 1) / sx;
-          const std::size_t pieces = (phase_x + p.max_pixels - 1) / p.max_pixels;
-          for (std::size_t yy = 0; yy < phase_y; ++yy) {
-            const float* row =
-                padded_error + (yy + p.error_pad_y_before) * p.error_x + p.error_pad_x_before;
-            for (std::size_t piece = 0; piece < pieces; ++piece) {
-              const std::size_t x0 = piece_begin(phase_x, pieces, piece);
-              const std::size_t x1 = piece_begin(phase_x, pieces, piece + 1);
-              if (p.dx_planar) {
-                ovec_planar_kernel(static_cast<int>(x1 - x0), false)(
-                    row + x0, phase_taps, kernels * per_kernel, group, nullptr,
-                    input_error + c0 * plane + (py + sy * yy) * g.in_x + px + x0, plane,
-                    kLanes * plane);
-                continue;
-              }
-              float* dst = blocked + c0 * plane + ((py + sy * yy) * g.in_x + px + sx * x0) * kLanes;
-              destination.step_for_write();
-              ovec_kernel(static_cast<int>(p.blocks_c), static_cast<int>(x1 - x0))(
-                  row + x0, phase_taps, kernels * per_kernel, group, k0 == 0 ? nullptr : dst, dst,
-                  sx * kLanes, plane * kLanes);
-            }
-          }
-        }
-      }
-    }
-  }
-  if (p.dx_planar) return;
-  for (std::size_t c0 = 0; c0 < g.channels; c0 += kLanes) {
-    transpose(blocked + c0 * plane, plane, std::min<std::size_t>(kLanes, g.channels - c0), kLanes,
-              input_error + c0 * plane, plane);
-  }
 }
 
 // Weight-gradient pass over the samples now in `input` (zero-padded, no phases) and `error_t`
