@@ -338,14 +338,15 @@ def main():
         table.add(f"W1 test accuracy after {epoch} epoch(s)", acc, tacc, None, f">= {need}",
                   None if acc is None else acc >= need)
     if seed_runs["cnnkit"]:
-        count = len(seed_runs["cnnkit"]) + 1
-        for epoch, need in ((1, 0.86), (3, 0.89)):
+        # "The same accuracy" as PyTorch's: the means over the seeds, not significantly lower
+        # (the one-seed rows above keep the thresholds).
+        for epoch in (1, 3):
             ours_acc = accuracies(w1, seed_runs["cnnkit"], epoch)
             theirs_acc = accuracies(tw1, seed_runs["torch"], epoch) if tw1 else []
             t_stat = welch_t(ours_acc, theirs_acc)
-            table.add(f"W1 test accuracy after {epoch} epoch(s), mean +- sd over {count} seeds "
-                      f"(ratio: Welch's t of cnnkit - PyTorch)", spread(ours_acc),
-                      spread(theirs_acc), t_stat, f"not below PyTorch (t > -2); >= {need}",
+            table.add(f"W1 test accuracy after {epoch} epoch(s), mean +- sd over "
+                      f"{len(ours_acc)} seeds (ratio: Welch's t of cnnkit - PyTorch)",
+                      spread(ours_acc), spread(theirs_acc), t_stat, "not below PyTorch's (t > -2)",
                       None if t_stat is None else t_stat > -2)
             runner.notes.append(f"W1 test accuracy after {epoch} epoch(s), seed by seed from "
                                 f"{args.seed}: cnnkit {ours_acc}, PyTorch {theirs_acc}")
