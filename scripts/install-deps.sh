@@ -13,7 +13,10 @@ for argument in "$@"; do
   fi
 done
 
-packages=(g++ cmake make pkg-config libopenblas-dev libgtest-dev libgmock-dev libbenchmark-dev
+# libopenblas0-openmp and -serial: the other two builds of OpenBLAS, which the tests run against
+# too (the system keeps the pthreads one, of the highest priority, as its choice).
+packages=(g++ cmake make pkg-config libopenblas-dev libopenblas0-openmp libopenblas0-serial
+          libgtest-dev libgmock-dev libbenchmark-dev
           nlohmann-json3-dev libcli11-dev libstb-dev zlib1g-dev libcairo2-dev fonts-dejavu-core
           "${extra[@]}")
 

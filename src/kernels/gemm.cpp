@@ -4,16 +4,16 @@
 
 #include <mutex>
 
-extern "C" void openblas_set_num_threads(int threads);
+#include "kernels/blas_threads.hpp"
 
 namespace cnnkit::kernels {
 
 namespace {
 
 // BLAS stays single-threaded: cnnkit's OpenMP loops are the only thread pool (threading.hpp).
-void keep_blas_single_threaded() {
+void blas_single_threaded_once() {
   static std::once_flag once;
-  std::call_once(once, [] { openblas_set_num_threads(1); });
+  std::call_once(once, keep_blas_single_threaded);
 }
 
 CBLAS_TRANSPOSE to_cblas(Transpose t) {
@@ -31,7 +31,8 @@ void gemm<float>(Transpose ta, Transpose tb, std::size_t m, std::size_t n, std::
                  float alpha, const float* a, std::size_t lda, const float* b, std::size_t ldb,
                  float beta, float* c, std::size_t ldc) {
   if (m == 0 || n == 0) return;
-  keep_blas_single_threaded();
+  blas_single_threaded_once();
+  const auto lock = lock_for_blas_call();
   cblas_sgemm(CblasRowMajor, to_cblas(ta), to_cblas(tb), as_int(m), as_int(n), as_int(k), alpha, a,
               as_int(lda), b, as_int(ldb), beta, c, as_int(ldc));
 }
@@ -41,7 +42,8 @@ void gemm<double>(Transpose ta, Transpose tb, std::size_t m, std::size_t n, std:
                   double alpha, const double* a, std::size_t lda, const double* b, std::size_t ldb,
                   double beta, double* c, std::size_t ldc) {
   if (m == 0 || n == 0) return;
-  keep_blas_single_threaded();
+  blas_single_threaded_once();
+  const auto lock = lock_for_blas_call();
   cblas_dgemm(CblasRowMajor, to_cblas(ta), to_cblas(tb), as_int(m), as_int(n), as_int(k), alpha, a,
               as_int(lda), b, as_int(ldb), beta, c, as_int(ldc));
 }

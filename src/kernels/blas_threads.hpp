@@ -1,0 +1,29 @@
+// How cnnkit lives with the OpenBLAS it is linked against. Debian ships three builds of the same
+// library behind one name (the alternatives libopenblas0-pthread, -openmp and -serial), and each
+// needs something else so that cnnkit's OpenMP loops stay the only pool of threads and its
+// concurrent BLAS calls (one per block of rows, threading.hpp) stay correct:
+//  * pthreads (the default): an own pool of threads, kept at one thread;
+//  * OpenMP: shares libgomp with cnnkit, and its openblas_set_num_threads(n) also sets OpenMP's
+//    thread count to n: cnnkit's count is put back after it (else every cnnkit loop ran on one
+//    thread: W1 training at half speed on 2 cores);
+//  * sequential: not safe for calls from several threads at once (Debian 12's 0.3.21 gave wrong
+//    products from two threads): its calls are serialised.
+#pragma once
+
+#include <mutex>
+
+namespace cnnkit::kernels {
+
+enum class BlasThreading { kSequential, kPthreads, kOpenMP };
+
+// What the loaded library was built with (openblas_get_parallel).
+BlasThreading blas_threading();
+const char* to_string(BlasThreading threading);
+
+// BLAS computes on the calling thread only; OpenMP's thread count is left as it was.
+void keep_blas_single_threaded();
+
+// Held around every BLAS call: locks one mutex for a sequential OpenBLAS, nothing otherwise.
+std::unique_lock<std::mutex> lock_for_blas_call();
+
+}  // namespace cnnkit::kernels
