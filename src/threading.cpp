@@ -22,4 +22,8 @@ std::size_t num_threads() {
   return static_cast<std::size_t>(omp_get_max_threads());
 }
 
+std::string blas_speed_hint() {
+  return kernels::generic_kernels_hint();
+}
+
 }  // namespace cnnkit

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdlib>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "cnnkit/threading.hpp"
@@ -23,6 +24,20 @@ TEST(BlasThreads, ReportsTheLoadedBuild) {
   const char* expected = std::getenv("CNNKIT_EXPECTED_BLAS");
   if (expected == nullptr) GTEST_SKIP() << "CNNKIT_EXPECTED_BLAS not set (run by CTest per build)";
   EXPECT_STREQ(cnnkit::kernels::to_string(cnnkit::kernels::blas_threading()), expected);
+}
+
+// CTest runs this once more with OPENBLAS_CORETYPE=Prescott (the generic kernels) and
+// CNNKIT_EXPECTED_BLAS_HINT=1; on its own the hint depends on what OpenBLAS makes of the CPU.
+TEST(BlasThreads, HintsAtTheCoreTypeWhenOpenblasRunsGenericKernels) {
+  if (std::getenv("CNNKIT_EXPECTED_BLAS_HINT") == nullptr) {
+    GTEST_SKIP() << "CNNKIT_EXPECTED_BLAS_HINT not set (run by CTest with OPENBLAS_CORETYPE)";
+  }
+  const std::string hint = cnnkit::blas_speed_hint();
+  EXPECT_NE(hint.find("\"Prescott\""), std::string::npos) << hint;
+  EXPECT_NE(hint.find(__builtin_cpu_supports("avx512f") ? "OPENBLAS_CORETYPE=SkylakeX"
+                                                        : "OPENBLAS_CORETYPE=Haswell"),
+            std::string::npos)
+      << hint;
 }
 
 int threads_of_a_parallel_region() {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cnnkit/float_environment.hpp"
+#include "cnnkit/threading.hpp"
 #include "command.hpp"
 
 namespace {
@@ -60,6 +61,10 @@ int main(int argc, char** argv) {
   }
 
   const Command* command = chosen();
+  // A BLAS that fell back to generic kernels makes training slower without any error: say so.
+  if (const std::string hint = cnnkit::blas_speed_hint(); !hint.empty()) {
+    std::cerr << "cnnkit: note: " << hint << "\n";
+  }
   try {
     return command->run();
   } catch (const UsageError& error) {

@@ -2,9 +2,14 @@
 
 #include <omp.h>
 
+#include <array>
+#include <cctype>
+#include <string>
+
 // OpenBLAS's own functions, declared here so that cnnkit builds against any cblas.h.
 extern "C" void openblas_set_num_threads(int threads);
 extern "C" int openblas_get_parallel(void);
+extern "C" char* openblas_get_corename(void);
 
 namespace cnnkit::kernels {
 
@@ -41,6 +46,30 @@ void keep_blas_single_threaded() {
   const int threads = omp_get_max_threads();
   openblas_set_num_threads(1);
   omp_set_num_threads(threads);
+}
+
+std::string generic_kernels_hint() {
+  std::string core = openblas_get_corename();
+  for (char& c : core) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  // The cores OpenBLAS falls back to when it does not know the CPU (none of them has AVX2).
+  constexpr std::array<const char*, 5> kGeneric = {"prescott", "core2", "nehalem", "katmai",
+                                                   "unknown"};
+  bool generic = false;
+  for (const char* name : kGeneric) generic = generic || core == name;
+  if (!generic) return {};
+  const char* wanted = nullptr;
+#if defined(__x86_64__) || defined(__i386__)
+  if (__builtin_cpu_supports("avx512f")) {
+    wanted = "SkylakeX";
+  } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    wanted = "Haswell";
+  }
+#endif
+  if (wanted == nullptr) return {};
+  return std::string("OpenBLAS runs its generic \"") + openblas_get_corename() +
+         "\" kernels on this CPU (fully connected layers up to 4x slower); "
+         "set OPENBLAS_CORETYPE=" +
+         wanted + " in the environment before starting for its " + wanted + " kernels";
 }
 
 std::unique_lock<std::mutex> lock_for_blas_call() {

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <mutex>
+#include <string>
 
 namespace cnnkit::kernels {
 
@@ -22,6 +23,11 @@ const char* to_string(BlasThreading threading);
 
 // BLAS computes on the calling thread only; OpenMP's thread count is left as it was.
 void keep_blas_single_threaded();
+
+// What to tell the user when OpenBLAS runs its generic kernels on a CPU with AVX2 or AVX-512
+// (OpenBLAS 0.3.21 does not recognise some recent Xeons and falls back to "Prescott": its sgemm
+// 4x slower, so the fully connected layers too): the OPENBLAS_CORETYPE to set. Empty otherwise.
+std::string generic_kernels_hint();
 
 // Held around every BLAS call: locks one mutex for a sequential OpenBLAS, nothing otherwise.
 std::unique_lock<std::mutex> lock_for_blas_call();
