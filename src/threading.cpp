@@ -1,6 +1,7 @@
 #include "cnnkit/threading.hpp"
 
 #include <omp.h>
+#include <sched.h>
 
 #include <algorithm>
 #include <thread>
@@ -9,8 +10,24 @@
 
 namespace cnnkit {
 
+namespace {
+
+// The cores this process may run on: its CPU affinity (taskset, a container's cpuset), which
+// can be far fewer than the machine has; a thread per core of the machine would then share a
+// few cores between many threads.
+std::size_t cores_available() {
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  if (sched_getaffinity(0, sizeof allowed, &allowed) == 0 && CPU_COUNT(&allowed) > 0) {
+    return static_cast<std::size_t>(CPU_COUNT(&allowed));
+  }
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+}  // namespace
+
 void set_num_threads(std::size_t threads) {
-  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  if (threads == 0) threads = cores_available();
   // cnnkit calls BLAS from inside its own parallel loops (one call per block of rows): a second,
   // BLAS-owned pool would oversubscribe the cores. (First: with OpenMP OpenBLAS the BLAS setter
   // sets OpenMP's count as well; kernels/blas_threads.hpp.)

@@ -7,7 +7,8 @@
 
 namespace cnnkit {
 
-// Threads used by every kernel from now on; 0 means all cores of the machine.
+// Threads used by every kernel from now on; 0 means all cores this process may run on (the
+// machine's, or fewer under taskset or a container's cpuset).
 void set_num_threads(std::size_t threads);
 
 // Threads the kernels currently use.
