@@ -1,6 +1,7 @@
 // The shipped Iris and digits files through their loaders (counts and values checked against the
 // files themselves), the W2 split, and the errors for missing and corrupt files.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -31,7 +32,8 @@ class TempFile {
   explicit TempFile(const std::string& suffix)
       : path_(std::filesystem::temp_directory_path() /
               (std::string("cnnkit_") +
-               ::testing::UnitTest::GetInstance()->current_test_info()->name() + suffix)) {}
+               ::testing::UnitTest::GetInstance()->current_test_info()->name() + "_" +
+               std::to_string(::getpid()) + suffix)) {}
   TempFile(const TempFile&) = delete;
   TempFile& operator=(const TempFile&) = delete;
   ~TempFile() {

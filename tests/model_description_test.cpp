@@ -1,6 +1,7 @@
 // Model descriptions: presets, shape inference, the summary's numbers (computed by hand), JSON
 // round trips, and one message per kind of bad file.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -306,7 +307,8 @@ TEST(ModelDescription, MissingFileNamesThePath) {
 }
 
 TEST(ModelDescription, FileUsesItsPathInMessages) {
-  const auto path = std::filesystem::temp_directory_path() / "cnnkit_model_description_test.json";
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("cnnkit_model_description_test_" + std::to_string(::getpid()) + ".json");
   {
     std::ofstream file(path);
     file << with_layers(R"({"type": "Conv", "kernels": 4, "kernal": 3})");

@@ -1,6 +1,7 @@
 // Model files and checkpoints: bit-exact round trips, resuming a run bit for bit, and a clear
 // message for every way a file can be wrong.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
@@ -30,7 +31,8 @@ class ModelFileTest : public ::testing::Test {
  protected:
   void SetUp() override {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() / (std::string("cnnkit_model_file_") + info->name());
+    dir_ = fs::temp_directory_path() /
+           (std::string("cnnkit_model_file_") + info->name() + "_" + std::to_string(::getpid()));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
