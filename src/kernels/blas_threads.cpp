@@ -49,13 +49,15 @@ void keep_blas_single_threaded() {
 }
 
 std::string generic_kernels_hint() {
-  std::string core = openblas_get_corename();
+  const char* name = openblas_get_corename();
+  if (name == nullptr) return {};
+  std::string core = name;
   for (char& c : core) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   // The cores OpenBLAS falls back to when it does not know the CPU (none of them has AVX2).
   constexpr std::array<const char*, 5> kGeneric = {"prescott", "core2", "nehalem", "katmai",
                                                    "unknown"};
   bool generic = false;
-  for (const char* name : kGeneric) generic = generic || core == name;
+  for (const char* generic_core : kGeneric) generic = generic || core == generic_core;
   if (!generic) return {};
   const char* wanted = nullptr;
 #if defined(__x86_64__) || defined(__i386__)
@@ -66,7 +68,7 @@ std::string generic_kernels_hint() {
   }
 #endif
   if (wanted == nullptr) return {};
-  return std::string("OpenBLAS runs its generic \"") + openblas_get_corename() +
+  return std::string("OpenBLAS runs its generic \"") + name +
          "\" kernels on this CPU (fully connected layers up to 4x slower); "
          "set OPENBLAS_CORETYPE=" +
          wanted + " in the environment before starting for its " + wanted + " kernels";
