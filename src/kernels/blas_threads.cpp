@@ -29,15 +29,16 @@ BlasThreading blas_threading() {
 }
 
 const char* to_string(BlasThreading threading) {
+  // Debian's names for the three builds (their folders /usr/lib/<arch>/openblas-<name>).
   switch (threading) {
     case BlasThreading::kSequential:
-      return "sequential";
+      return "serial";
     case BlasThreading::kOpenMP:
       return "openmp";
     case BlasThreading::kPthreads:
       break;
   }
-  return "pthreads";
+  return "pthread";
 }
 
 void keep_blas_single_threaded() {
