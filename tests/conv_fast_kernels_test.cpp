@@ -11,6 +11,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cnnkit/threading.hpp"
@@ -69,6 +70,9 @@ std::vector<Case> fixed_cases() {
       {{1, 16, 5, 6, 130, 7, 7, 1, 1}, "input error with its kernels in three chunks"},
       {{12, 3, 16, 16, 32, 3, 3, 1, 1}, "three weight-gradient passes per sample group"},
       {{20, 1, 32, 32, 4, 3, 3, 1, 1}, "two pixel-vector weight-gradient passes per group"},
+      {{2, 3, 2, 9, 20, 5, 5, 1, 1}, "kernel rows in the padding above and below every row"},
+      {{2, 4, 12, 6, 24, 11, 3, 1, 1}, "more edge rows than edge tables (rows 4 and 7)"},
+      {{2, 5, 10, 9, 32, 7, 3, 3, 1}, "edge rows with vertical stride 3"},
   };
 }
 
@@ -251,6 +255,28 @@ TEST(ConvFastKernels, DeclinesWhatItDoesNotCoverAndTouchesNothing) {
   EXPECT_FALSE(conv2d_fast_covers({1, 1, 4, 4, 1, 3, 3, 1, 1}, SimdLevel::kNone));
 }
 
+TEST(ConvFastKernels, ValidKernelRowsLeaveOutThePadding) {
+  const auto rows = [](const ConvGeometry& g, std::size_t i) {
+    const KernelRows r = valid_kernel_rows(g, i);
+    return std::pair{r.begin, r.end};
+  };
+  // W3 b: 5 kernel rows, padding 2 above and below 14 input rows.
+  const ConvGeometry b{64, 6, 14, 14, 16, 5, 5, 1, 1};
+  EXPECT_EQ(rows(b, 0), std::pair(std::size_t{2}, std::size_t{5}));
+  EXPECT_EQ(rows(b, 1), std::pair(std::size_t{1}, std::size_t{5}));
+  EXPECT_EQ(rows(b, 2), std::pair(std::size_t{0}, std::size_t{5}));
+  EXPECT_EQ(rows(b, 12), std::pair(std::size_t{0}, std::size_t{4}));
+  EXPECT_EQ(rows(b, 13), std::pair(std::size_t{0}, std::size_t{3}));
+  // W3 d, stride 2: output row i reads input rows 2i-1 .. 2i+1.
+  const ConvGeometry d{32, 128, 16, 16, 128, 3, 3, 2, 2};
+  EXPECT_EQ(rows(d, 0), std::pair(std::size_t{1}, std::size_t{3}));
+  EXPECT_EQ(rows(d, 7), std::pair(std::size_t{0}, std::size_t{3}));
+  // Two input rows under a 5-row kernel: padding on both sides of each output row.
+  const ConvGeometry flat{1, 1, 2, 9, 1, 5, 5, 1, 1};
+  EXPECT_EQ(rows(flat, 0), std::pair(std::size_t{2}, std::size_t{4}));
+  EXPECT_EQ(rows(flat, 1), std::pair(std::size_t{1}, std::size_t{3}));
+}
+
 TEST(ConvFastKernels, PlansPickTheVectorisationThatFillsTheLanes) {
   if (best_simd_level() != SimdLevel::kAvx512) GTEST_SKIP() << "plans below are for 16 lanes";
   // W3 a: 6 kernels would fill 6 of 16 lanes; 28-pixel rows fill 28 of 32.
@@ -264,6 +290,9 @@ TEST(ConvFastKernels, PlansPickTheVectorisationThatFillsTheLanes) {
   EXPECT_TRUE(b.pixel_pairs);
   EXPECT_EQ(b.blocks_k, 2u);
   EXPECT_TRUE(b.planar_output);  // 7 pairs per row: one tile of 8 pairs x 8 channels
+  // Its rows 0-1 and 12-13 skip the kernel rows that read zero padding.
+  EXPECT_EQ(b.edge_top, 2u);
+  EXPECT_EQ(b.edge_bottom, 2u);
   // Odd rows cannot be cut into pairs: 15-pixel rows (15 of 16 lanes) take pixel vectors.
   EXPECT_EQ(plan_forward({64, 6, 15, 15, 16, 5, 5, 1, 1}, SimdLevel::kAvx512, 2).mode,
             FastMode::kPixelVector);
@@ -278,6 +307,13 @@ TEST(ConvFastKernels, PlansPickTheVectorisationThatFillsTheLanes) {
   EXPECT_EQ(c.blocks_k, 2u);
   EXPECT_TRUE(c.planar_output);
   EXPECT_EQ(c.output.size, 0u);  // no channel-blocked scratch
+  EXPECT_EQ(c.edge_top, 1u);
+  EXPECT_EQ(c.edge_bottom, 1u);
+  // W3 d (stride 2): only output row 0 reads the padding (above); row 7 reads input rows 13-15.
+  const FastForwardPlan df =
+      plan_forward({32, 128, 16, 16, 128, 3, 3, 2, 2}, SimdLevel::kAvx512, 2);
+  EXPECT_EQ(df.edge_top, 1u);
+  EXPECT_EQ(df.edge_bottom, 0u);
   // Not planar: taps in two chunks (sums carried in the scratch), 24 kernels padded to a block
   // of 32, or 40 kernels in blocks of one register.
   EXPECT_FALSE(plan_forward({1, 70, 6, 6, 32, 5, 5, 1, 1}, SimdLevel::kAvx512, 1).planar_output);

@@ -178,6 +178,18 @@ FastForwardPlan plan_forward(const ConvGeometry& geometry, SimdLevel level, std:
     p.weights = layout.add(g.kernels * p.taps);
   }
   p.tap_table = layout.add(2 * p.taps);
+  if (p.mode == FastMode::kOutputVector) {
+    const std::size_t out_y = g.out_y();
+    while (p.edge_top < std::min(kFastMaxEdgeRows, out_y) &&
+           valid_kernel_rows(g, p.edge_top).begin > 0) {
+      ++p.edge_top;
+    }
+    while (p.edge_bottom < std::min(kFastMaxEdgeRows, out_y - p.edge_top) &&
+           valid_kernel_rows(g, out_y - 1 - p.edge_bottom).end < g.kernel_y) {
+      ++p.edge_bottom;
+    }
+    p.edge_taps = layout.add((p.edge_top + p.edge_bottom) * 2 * p.taps);
+  }
   p.input = layout.add(g.channels * p.plane + 2 * isa.lanes, p.threads);
   if (p.mode == FastMode::kOutputVector && !p.planar_output) {
     p.output = layout.add(p.padded_k * pixels, p.threads);

@@ -121,37 +121,59 @@ inline void forward_tables(const FastForwardPlan& p, const float* weights, const
         padded_bias[k] = k / copies < g.kernels ? bias[k / copies] : 0.0f;
       }
     }
-    // Tap (c, u, v) reads padded row u, phase v % sx, position v / sx of channel c.
-    float* tap_table = region(ws, p.tap_table);
-    std::size_t t = 0;
-    for (std::size_t c = 0; c < g.channels; ++c) {
-      for (std::size_t u = 0; u < g.kernel_y; ++u) {
-        for (std::size_t v = 0; v < g.kernel_x; ++v, ++t) {
-          const std::size_t source =
-              c * p.plane + u * p.row + (v % g.stride_x) * p.phase_x + v / g.stride_x;
-          const std::size_t weight = p.mode == FastMode::kOutputVector
-                                         ? t * p.block_k * (p.pixel_pairs ? 2 : 1)
-                                         : t * g.kernels;
-          set_offset(tap_table, 2 * t, static_cast<std::ptrdiff_t>(source));
-          set_offset(tap_table, 2 * t + 1, static_cast<std::ptrdiff_t>(weight));
+    // Tap (c, u, v) reads padded row u, phase v % sx, position v / sx of channel c. The edge
+    // rows' tables keep the taps of their valid kernel rows only.
+    const auto fill = [&](float* tap_table, KernelRows rows) {
+      std::size_t n = 0;
+      for (std::size_t c = 0; c < g.channels; ++c) {
+        for (std::size_t u = rows.begin; u < rows.end; ++u) {
+          for (std::size_t v = 0; v < g.kernel_x; ++v, ++n) {
+            const std::size_t t = (c * g.kernel_y + u) * g.kernel_x + v;
+            const std::size_t source =
+                c * p.plane + u * p.row + (v % g.stride_x) * p.phase_x + v / g.stride_x;
+            const std::size_t weight = p.mode == FastMode::kOutputVector
+                                           ? t * p.block_k * (p.pixel_pairs ? 2 : 1)
+                                           : t * g.kernels;
+            set_offset(tap_table, 2 * n, static_cast<std::ptrdiff_t>(source));
+            set_offset(tap_table, 2 * n + 1, static_cast<std::ptrdiff_t>(weight));
+          }
         }
       }
+    };
+    fill(region(ws, p.tap_table), KernelRows{0, g.kernel_y});
+    for (std::size_t e = 0; e < p.edge_top + p.edge_bottom; ++e) {
+      const std::size_t i = e < p.edge_top ? e : g.out_y() - p.edge_top - p.edge_bottom + e;
+      fill(region(ws, p.edge_taps) + e * 2 * p.taps, valid_kernel_rows(g, i));
     }
   }
+}
+
+// The tap table of output row i and its taps per input channel: an edge row's own table
+// (without the kernel rows that read zero padding) or the full one.
+struct RowTaps {
+  const float* table;
+  std::size_t per_channel;
+};
+inline RowTaps row_taps(const FastForwardPlan& p, const float* ws, std::size_t i) {
+  const ConvGeometry& g = p.g;
+  const std::size_t out_y = g.out_y();
+  const bool top = i < p.edge_top, bottom = i + p.edge_bottom >= out_y && !top;
+  if (!top && !bottom) return {ws + p.tap_table.offset, g.kernel_y * g.kernel_x};
+  const std::size_t e = top ? i : p.edge_top + (i - (out_y - p.edge_bottom));
+  const KernelRows rows = valid_kernel_rows(g, i);
+  return {ws + p.edge_taps.offset + e * 2 * p.taps, (rows.end - rows.begin) * g.kernel_x};
 }
 
 inline void forward_sample_ovec(const FastForwardPlan& p, const float* padded, const float* ws,
                                 float* blocked, float* output) {
   const ConvGeometry& g = p.g;
   const std::size_t out_y = g.out_y(), out_x = g.out_x(), pixels = out_y * out_x;
-  const float* taps = ws + p.tap_table.offset;
   const float* table = ws + p.weights.offset;
   const float* bias = ws + p.bias.offset;
   // A block's units along a row: pixels, or pixel pairs (then every row has even length).
   const std::size_t per_unit = p.pixel_pairs ? 2 : 1;
   const std::size_t units = out_x / per_unit;
   const std::size_t pieces = (units + p.max_pixels - 1) / p.max_pixels;
-  const std::size_t taps_per_channel = g.kernel_y * g.kernel_x;
   if (p.planar_output) {
     // One chunk of all the taps, whole groups of kernels: every block's sums are final and go
     // straight to the rows of their kernels' planes, with no channel-blocked copy and no
@@ -163,13 +185,14 @@ inline void forward_sample_ovec(const FastForwardPlan& p, const float* padded, c
       float* group_out = output + k0 * pixels;
       for (std::size_t i = 0; i < out_y; ++i) {
         const float* row = padded + i * g.stride_y * p.row;
+        const RowTaps row_tap = row_taps(p, ws, i);
         for (std::size_t piece = 0; piece < pieces; ++piece) {
           const std::size_t j0 = piece_begin(units, pieces, piece);
           const std::size_t j1 = piece_begin(units, pieces, piece + 1);
           ovec_planar_kernel(static_cast<int>(j1 - j0), p.pixel_pairs)(
-              row + j0 * per_unit, taps, p.taps, table + k0 * p.taps * per_unit,
-              bias + k0 * per_unit, group_out + i * out_x + j0 * per_unit, pixels,
-              channels_per_register * pixels);
+              row + j0 * per_unit, row_tap.table, g.channels * row_tap.per_channel,
+              table + k0 * p.taps * per_unit, bias + k0 * per_unit,
+              group_out + i * out_x + j0 * per_unit, pixels, channels_per_register * pixels);
         }
       }
     }
@@ -181,17 +204,19 @@ inline void forward_sample_ovec(const FastForwardPlan& p, const float* padded, c
   for (std::size_t k0 = 0; k0 < p.padded_k; k0 += p.block_k) {
     float* group_out = blocked + k0 * pixels;
     for (std::size_t c0 = 0; c0 < g.channels; c0 += p.chunk) {
-      const std::size_t t0 = c0 * taps_per_channel;
-      const std::size_t count = std::min(p.chunk, g.channels - c0) * taps_per_channel;
+      const std::size_t chunk_channels = std::min(p.chunk, g.channels - c0);
       for (std::size_t i = 0; i < out_y; ++i) {
         const float* row = padded + i * g.stride_y * p.row;
+        const RowTaps row_tap = row_taps(p, ws, i);
+        const float* chunk_taps = row_tap.table + 2 * c0 * row_tap.per_channel;
+        const std::size_t count = chunk_channels * row_tap.per_channel;
         for (std::size_t piece = 0; piece < pieces; ++piece) {
           const std::size_t j0 = piece_begin(units, pieces, piece);
           const std::size_t j1 = piece_begin(units, pieces, piece + 1);
           float* dst = group_out + (i * units + j0) * kLanes;
           destination.step_for_write();
           ovec_kernel(static_cast<int>(p.blocks_k), static_cast<int>(j1 - j0), p.pixel_pairs)(
-              row + j0 * per_unit, taps + 2 * t0, count, table + k0 * p.taps * per_unit,
+              row + j0 * per_unit, chunk_taps, count, table + k0 * p.taps * per_unit,
               c0 == 0 ? bias + k0 * per_unit : dst, dst, kLanes, pixels / per_unit * kLanes);
         }
       }
