@@ -73,6 +73,9 @@ std::vector<Case> fixed_cases() {
       {{2, 3, 2, 9, 20, 5, 5, 1, 1}, "kernel rows in the padding above and below every row"},
       {{2, 4, 12, 6, 24, 11, 3, 1, 1}, "more edge rows than edge tables (rows 4 and 7)"},
       {{2, 5, 10, 9, 32, 7, 3, 3, 1}, "edge rows with vertical stride 3"},
+      {{2, 32, 2, 9, 20, 5, 5, 1, 1}, "input error: every row of E's padding on both sides"},
+      {{2, 40, 12, 6, 24, 11, 3, 1, 1}, "input error: more edge rows than edge tables"},
+      {{2, 40, 10, 9, 32, 7, 3, 3, 2}, "input error: edge rows of three row phases"},
   };
 }
 
@@ -328,12 +331,21 @@ TEST(ConvFastKernels, PlansPickTheVectorisationThatFillsTheLanes) {
       plan_backward({32, 128, 16, 16, 128, 3, 3, 2, 2}, SimdLevel::kAvx512, 2);
   EXPECT_EQ(d.mode, FastMode::kOutputVector);
   EXPECT_FALSE(d.dx_planar);
-  // W3 c backward: the input error goes straight into its planes.
+  // Its input error: the even input rows (phase row 0) take kernel row 1 only, from E row yy,
+  // never the padding; the odd ones take kernel rows 0 and 2, and for the last of them (input
+  // row 15, yy = 7) kernel row 0 would read E row 8, past E.
+  EXPECT_EQ(d.dx_edge_top[0] + d.dx_edge_bottom[0], 0u);
+  EXPECT_EQ(d.dx_edge_top[1], 0u);
+  EXPECT_EQ(d.dx_edge_bottom[1], 1u);
+  // W3 c backward: the input error goes straight into its planes; its first and last rows
+  // skip a kernel row.
   const FastBackwardPlan cb =
       plan_backward({32, 64, 32, 32, 64, 3, 3, 1, 1}, SimdLevel::kAvx512, 2);
   EXPECT_EQ(cb.mode, FastMode::kOutputVector);
   EXPECT_TRUE(cb.dx_planar);
   EXPECT_EQ(cb.dx_blocked.size, 0u);
+  EXPECT_EQ(cb.dx_edge_top[0], 1u);
+  EXPECT_EQ(cb.dx_edge_bottom[0], 1u);
 }
 
 }  // namespace

@@ -256,6 +256,24 @@ FastBackwardPlan plan_backward(const ConvGeometry& geometry, SimdLevel level, st
     p.dx_weights = layout.add(g.channels * taps);
   }
   p.dx_taps = layout.add(2 * taps);
+  if (p.mode == FastMode::kOutputVector) {
+    std::size_t edge_tables = 0;
+    for (std::size_t py = 0; py < std::min(g.stride_y, g.in_y); ++py) {
+      const std::size_t rows = ceil_div(g.in_y - py, g.stride_y);
+      const auto edge = [&](std::size_t yy) {
+        for (std::size_t u = 0; u < g.kernel_y; ++u) {
+          if (in_phase(g, py, u) && !reads_error(g, py, yy, u)) return true;
+        }
+        return false;
+      };
+      std::size_t& top = p.dx_edge_top[py];
+      std::size_t& bottom = p.dx_edge_bottom[py];
+      while (top < std::min(kFastMaxEdgeRows, rows) && edge(top)) ++top;
+      while (bottom < std::min(kFastMaxEdgeRows, rows - top) && edge(rows - 1 - bottom)) ++bottom;
+      edge_tables += (top + bottom) * g.stride_x;
+    }
+    p.dx_edge_taps = layout.add(edge_tables * 2 * taps);
+  }
   p.error = layout.add(g.kernels * p.error_plane + 2 * isa.lanes, p.threads);
   if (p.mode == FastMode::kOutputVector && !p.dx_planar) {
     p.dx_blocked = layout.add(p.padded_c * g.in_y * g.in_x, p.threads);

@@ -107,7 +107,8 @@ inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
   const std::size_t out_size = g.kernels * pixels;
   const std::size_t dw_rows_total = g.channels * g.kernel_y * g.kernel_x;
   std::size_t starts[kFastMaxStride * kFastMaxStride + 1];
-  backward_taps(p, region(ws, p.dx_taps), region(ws, p.dx_position), starts);
+  backward_taps(p, region(ws, p.dx_taps), region(ws, p.dx_position), region(ws, p.dx_edge_taps),
+                starts);
   {
     // Pixel offsets of a weight-gradient pass: sample s, output pixel (i, j).
     float* table = region(ws, p.pixel_table);

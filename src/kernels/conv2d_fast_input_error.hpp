@@ -20,8 +20,9 @@ namespace cnnkit::kernels::CNNKIT_SIMD_NAMESPACE {
 // receives W[k, c, u, v] * E[k, i, j] exactly where i*sy + u = y + pad_y_before (and likewise in
 // x): for phase pixel (yy, xx) that is i = yy + du with du = (py + pad_y_before - u) / sy.
 // Writes the taps of every phase in order and their start indices to `starts`
-// (sy*sx + 1 entries).
-inline void backward_taps(const FastBackwardPlan& p, float* taps, float* position,
+// (sy*sx + 1 entries), and for an ovec plan the edge rows' tables (the same taps without the
+// kernel rows that read the zeros around E, each with its position t in the phase order).
+inline void backward_taps(const FastBackwardPlan& p, float* taps, float* position, float* edge_taps,
                           std::size_t* starts) {
   const ConvGeometry& g = p.g;
   const auto sy = static_cast<std::ptrdiff_t>(g.stride_y);
@@ -29,36 +30,66 @@ inline void backward_taps(const FastBackwardPlan& p, float* taps, float* positio
   const auto pby = static_cast<std::ptrdiff_t>(g.pad_y_before());
   const auto pbx = static_cast<std::ptrdiff_t>(g.pad_x_before());
   const std::size_t per_kernel = g.kernel_y * g.kernel_x;
+  const bool ovec = p.mode == FastMode::kOutputVector;
+  // Calls visit(u, tap, t, source) for the taps of phase (py, px) in order, t counting on from
+  // `first`.
+  const auto for_each_tap = [&](std::ptrdiff_t py, std::ptrdiff_t px, std::size_t first,
+                                const auto& visit) {
+    std::size_t t = first;
+    for (std::size_t k = 0; k < g.kernels; ++k) {
+      for (std::size_t u = 0; u < g.kernel_y; ++u) {
+        const std::ptrdiff_t ny = py + pby - static_cast<std::ptrdiff_t>(u);
+        if (((ny % sy) + sy) % sy != 0) continue;
+        for (std::size_t v = 0; v < g.kernel_x; ++v) {
+          const std::ptrdiff_t nx = px + pbx - static_cast<std::ptrdiff_t>(v);
+          if (((nx % sx) + sx) % sx != 0) continue;
+          const std::ptrdiff_t source = static_cast<std::ptrdiff_t>(k * p.error_plane) +
+                                        (ny / sy) * static_cast<std::ptrdiff_t>(p.error_x) +
+                                        nx / sx;
+          visit(u, k * per_kernel + u * g.kernel_x + v, t, source);
+          ++t;
+        }
+      }
+    }
+    return t;
+  };
   std::size_t t = 0;
   for (std::ptrdiff_t py = 0; py < sy; ++py) {
     for (std::ptrdiff_t px = 0; px < sx; ++px) {
       starts[py * sx + px] = t;
-      for (std::size_t k = 0; k < g.kernels; ++k) {
-        for (std::size_t u = 0; u < g.kernel_y; ++u) {
-          const std::ptrdiff_t ny = py + pby - static_cast<std::ptrdiff_t>(u);
-          if (((ny % sy) + sy) % sy != 0) continue;
-          for (std::size_t v = 0; v < g.kernel_x; ++v) {
-            const std::ptrdiff_t nx = px + pbx - static_cast<std::ptrdiff_t>(v);
-            if (((nx % sx) + sx) % sx != 0) continue;
-            const std::ptrdiff_t source = static_cast<std::ptrdiff_t>(k * p.error_plane) +
-                                          (ny / sy) * static_cast<std::ptrdiff_t>(p.error_x) +
-                                          nx / sx;
-            const std::size_t tap = k * per_kernel + u * g.kernel_x + v;
-            // ovec: weights stored in phase order (t); pvec (one phase): in tap order.
-            const std::size_t weight =
-                p.mode == FastMode::kOutputVector ? t * p.block_c : tap * g.channels;
-            set_offset(taps, 2 * t, source);
-            set_offset(taps, 2 * t + 1, static_cast<std::ptrdiff_t>(weight));
-            if (p.mode == FastMode::kOutputVector) {
-              set_offset(position, tap, static_cast<std::ptrdiff_t>(t));
-            }
-            ++t;
-          }
-        }
-      }
+      t = for_each_tap(py, px, t,
+                       [&](std::size_t, std::size_t tap, std::size_t n, std::ptrdiff_t source) {
+                         // ovec: weights stored in phase order (n); pvec (one phase): in tap order.
+                         const std::size_t weight = ovec ? n * p.block_c : tap * g.channels;
+                         set_offset(taps, 2 * n, source);
+                         set_offset(taps, 2 * n + 1, static_cast<std::ptrdiff_t>(weight));
+                         if (ovec) set_offset(position, tap, static_cast<std::ptrdiff_t>(n));
+                       });
     }
   }
   starts[sy * sx] = t;
+  if (!ovec) return;
+  float* table = edge_taps;
+  for (std::size_t py = 0; py < g.stride_y; ++py) {
+    const std::size_t rows = py < g.in_y ? (g.in_y - py + g.stride_y - 1) / g.stride_y : 0;
+    const std::size_t top = p.dx_edge_top[py], bottom = p.dx_edge_bottom[py];
+    for (std::size_t px = 0; px < g.stride_x; ++px) {
+      for (std::size_t e = 0; e < top + bottom; ++e, table += 2 * g.kernels * per_kernel) {
+        const std::size_t yy = e < top ? e : rows - top - bottom + e;
+        std::size_t n = 0;
+        for_each_tap(
+            static_cast<std::ptrdiff_t>(py), static_cast<std::ptrdiff_t>(px),
+            starts[py * g.stride_x + px],
+            [&](std::size_t u, std::size_t, std::size_t position_in_phase, std::ptrdiff_t source) {
+              if (!reads_error(g, py, yy, u)) return;
+              set_offset(table, 2 * n, source);
+              set_offset(table, 2 * n + 1,
+                         static_cast<std::ptrdiff_t>(position_in_phase * p.block_c));
+              ++n;
+            });
+      }
+    }
+  }
 }
 
 inline void backward_tables(const FastBackwardPlan& p, const float* weights, float* ws,
@@ -107,6 +138,18 @@ inline void backward_tables(const FastBackwardPlan& p, const float* weights, flo
   }
 }
 
+// The first edge-row table of phase (py, px) (backward_taps writes them phase by phase).
+inline const float* edge_tables(const FastBackwardPlan& p, const float* ws, std::size_t py,
+                                std::size_t px) {
+  const ConvGeometry& g = p.g;
+  std::size_t first = 0;
+  for (std::size_t y = 0; y < py; ++y) {
+    first += (p.dx_edge_top[y] + p.dx_edge_bottom[y]) * g.stride_x;
+  }
+  first += px * (p.dx_edge_top[py] + p.dx_edge_bottom[py]);
+  return ws + p.dx_edge_taps.offset + first * 2 * g.kernels * g.kernel_y * g.kernel_x;
+}
+
 // Input error of one sample: E (K, Y', X') padded into `error`, result into input_error.
 inline void input_error_sample(const FastBackwardPlan& p, const float* ws,
                                const std::size_t* starts, const float* error, float* padded_error,
@@ -143,6 +186,7 @@ inline void input_error_sample(const FastBackwardPlan& p, const float* ws,
     return;
   }
   const std::size_t sy = g.stride_y, sx = g.stride_x;
+  const std::size_t taps_per_phase = g.kernels * g.kernel_y * g.kernel_x;  // at most
   std::size_t steps = 0;  // register-block calls below, over which to prefetch input_error
   for (std::size_t py = 0; py < std::min(sy, g.in_y); ++py) {
     for (std::size_t px = 0; px < std::min(sx, g.in_x); ++px) {
@@ -162,19 +206,34 @@ inline void input_error_sample(const FastBackwardPlan& p, const float* ws,
           // The phase's taps are kernel-major, the same number for every kernel.
           const std::size_t phase = py * sx + px;
           const std::size_t per_kernel = (starts[phase + 1] - starts[phase]) / g.kernels;
-          const float* phase_taps = taps + 2 * (starts[phase] + k0 * per_kernel);
           const std::size_t phase_y = (g.in_y - py + sy - 1) / sy;
           const std::size_t phase_x = (g.in_x - px + sx - 1) / sx;
           const std::size_t pieces = (phase_x + p.max_pixels - 1) / p.max_pixels;
+          const std::size_t top = p.dx_edge_top[py], bottom = p.dx_edge_bottom[py];
+          std::size_t rows_in_phase = 0;  // kernel rows u that reach phase row py
+          for (std::size_t u = 0; u < g.kernel_y; ++u) rows_in_phase += in_phase(g, py, u);
+          const float* phase_edges = edge_tables(p, ws, py, px);
           for (std::size_t yy = 0; yy < phase_y; ++yy) {
             const float* row =
                 padded_error + (yy + p.error_pad_y_before) * p.error_x + p.error_pad_x_before;
+            // An edge row's own table (without the taps that read the zeros around E).
+            const float* phase_taps = taps + 2 * (starts[phase] + k0 * per_kernel);
+            std::size_t row_per_kernel = per_kernel;
+            if (yy < top || yy + bottom >= phase_y) {
+              const std::size_t e = yy < top ? yy : top + yy - (phase_y - bottom);
+              std::size_t reading = 0;
+              for (std::size_t u = 0; u < g.kernel_y; ++u) {
+                reading += in_phase(g, py, u) && reads_error(g, py, yy, u);
+              }
+              row_per_kernel = per_kernel / rows_in_phase * reading;
+              phase_taps = phase_edges + e * 2 * taps_per_phase + 2 * k0 * row_per_kernel;
+            }
             for (std::size_t piece = 0; piece < pieces; ++piece) {
               const std::size_t x0 = piece_begin(phase_x, pieces, piece);
               const std::size_t x1 = piece_begin(phase_x, pieces, piece + 1);
               if (p.dx_planar) {
                 ovec_planar_kernel(static_cast<int>(x1 - x0), false)(
-                    row + x0, phase_taps, kernels * per_kernel, group, nullptr,
+                    row + x0, phase_taps, kernels * row_per_kernel, group, nullptr,
                     input_error + c0 * plane + (py + sy * yy) * g.in_x + px + x0, plane,
                     kLanes * plane);
                 continue;
@@ -182,8 +241,8 @@ inline void input_error_sample(const FastBackwardPlan& p, const float* ws,
               float* dst = blocked + c0 * plane + ((py + sy * yy) * g.in_x + px + sx * x0) * kLanes;
               destination.step_for_write();
               ovec_kernel(static_cast<int>(p.blocks_c), static_cast<int>(x1 - x0))(
-                  row + x0, phase_taps, kernels * per_kernel, group, k0 == 0 ? nullptr : dst, dst,
-                  sx * kLanes, plane * kLanes);
+                  row + x0, phase_taps, kernels * row_per_kernel, group, k0 == 0 ? nullptr : dst,
+                  dst, sx * kLanes, plane * kLanes);
             }
           }
         }

@@ -44,6 +44,18 @@ inline KernelRows valid_kernel_rows(const ConvGeometry& g, std::size_t i) {
   const std::size_t below = g.in_y + pad - top;  // kernel rows before the padding below
   return {begin, below < g.kernel_y ? below : g.kernel_y};
 }
+// The input error in phases (conv2d_fast_input_error.hpp): kernel row u reaches the rows of
+// phase py (input rows py + sy*yy) when (py + pad - u) is a multiple of sy, from error row
+// yy + du, du = (py + pad - u) / sy; it reads E itself, not the zeros around it, when that row
+// is one of E's out_y rows.
+inline bool in_phase(const ConvGeometry& g, std::size_t py, std::size_t u) {
+  return (py + g.pad_y_before() + g.stride_y * g.kernel_y - u) % g.stride_y == 0;
+}
+inline bool reads_error(const ConvGeometry& g, std::size_t py, std::size_t yy, std::size_t u) {
+  // yy + du in [0, out_y), with du = (py + pad - u) / sy, written without negative numbers.
+  const std::size_t reached = yy * g.stride_y + py + g.pad_y_before();  // = (yy + du)*sy + u
+  return reached >= u && reached - u < g.out_y() * g.stride_y;
+}
 // Edge rows with tap tables of their own (FastForwardPlan::edge_taps), at most this many at the
 // top and as many at the bottom; rows past them use the full table (still right, just slower).
 inline constexpr std::size_t kFastMaxEdgeRows = 4;
@@ -111,11 +123,15 @@ struct FastBackwardPlan {
   // ovec: (C/block_c, taps in phase order, block_c), so that each phase streams its weights
   // contiguously; pvec: (K*m*n, C).
   FastRegion dx_weights;
-  FastRegion dx_staging;   // ovec, per thread: one kernel's (m*n, block_c) on the way there
-  FastRegion dx_taps;      // 2 ints per tap and phase
-  FastRegion dx_position;  // ovec: per tap (k*m + u)*n + v, its index in phase order
-  FastRegion error;        // per thread: padded E of one sample (+ slack)
-  FastRegion dx_blocked;   // per thread (ovec, not planar): channel-blocked input error
+  FastRegion dx_staging;  // ovec, per thread: one kernel's (m*n, block_c) on the way there
+  FastRegion dx_taps;     // 2 ints per tap and phase
+  // ovec: as FastForwardPlan::edge_taps, for each phase (py, px) its first dx_edge_top[py] and
+  // last dx_edge_bottom[py] rows, whose kernel rows partly read the zeros around E
+  std::size_t dx_edge_top[kFastMaxStride] = {}, dx_edge_bottom[kFastMaxStride] = {};
+  FastRegion dx_edge_taps;  // phase by phase, a table of 2 * K*m*n ints per edge row
+  FastRegion dx_position;   // ovec: per tap (k*m + u)*n + v, its index in phase order
+  FastRegion error;         // per thread: padded E of one sample (+ slack)
+  FastRegion dx_blocked;    // per thread (ovec, not planar): channel-blocked input error
   // ---- weight and bias gradient: output-vector (registers of kernels) or, for few kernels and
   // horizontal stride 1, pixel-vector (registers of output columns, dwp_block)
   FastMode dw_mode = FastMode::kOutputVector;
