@@ -1,7 +1,7 @@
-// The fast float convolution (and 2x2 max pooling) kernels compiled for AVX-512 (Skylake-X and
-// later, Zen 4). Only this file is built with those instructions (the pragma below), and
-// conv2d_fast.cpp calls it only on CPUs that have them, so one cnnkit binary runs on any x86-64
-// machine and uses the widest vectors it finds.
+// The fast float convolution kernels (and 2x2 max pooling, and the products of small_gemm.hpp)
+// compiled for AVX-512 (Skylake-X and later, Zen 4). Only this file is built with those
+// instructions (the pragma below), and conv2d_fast.cpp calls it only on CPUs that have them, so one
+// cnnkit binary runs on any x86-64 machine and uses the widest vectors it finds.
 #include <omp.h>
 
 #include <algorithm>
@@ -12,6 +12,7 @@
 
 #include "kernels/conv2d_fast.hpp"
 #include "kernels/conv2d_fast_plan.hpp"
+#include "kernels/small_gemm.hpp"
 
 #if defined(__x86_64__) || defined(__i386__)
 
@@ -29,6 +30,7 @@
 #include "kernels/conv2d_fast_backward.hpp"
 #include "kernels/conv2d_fast_forward.hpp"
 #include "kernels/pooling_simd.hpp"
+#include "kernels/small_gemm_blocks.hpp"
 #undef CNNKIT_SIMD_NAMESPACE
 
 namespace cnnkit::kernels::detail {
@@ -48,6 +50,17 @@ void conv2d_backward_avx512(const FastBackwardPlan& plan, const float* input, co
 void max_pool_2x2_avx512(const float* in, std::size_t in_x, std::size_t out_y, std::size_t out_x,
                          float* out, std::uint32_t* arg) {
   avx512::max_pool_2x2(in, in_x, out_y, out_x, out, arg);
+}
+
+void small_gemm_avx512(std::size_t m, std::size_t n, std::size_t k, const float* a,
+                       std::size_t a_row, std::size_t a_depth, const float* b, std::size_t ldb,
+                       const float* init, float* c, std::size_t ldc) {
+  avx512::small_gemm(m, n, k, a, a_row, a_depth, b, ldb, init, c, ldc);
+}
+
+void transpose_avx512(const float* src, std::size_t rows, std::size_t cols, std::size_t src_ld,
+                      float* dst, std::size_t dst_ld) {
+  avx512::transpose(src, rows, cols, src_ld, dst, dst_ld);
 }
 
 }  // namespace cnnkit::kernels::detail

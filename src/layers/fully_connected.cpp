@@ -5,20 +5,25 @@
 //             grad W  = x^T E_n           (lecture: nabla W = E_n x^T, transposed for row-major)
 //             grad b  = sum over the batch of E_n
 // Only then do the weights and the bias take their optimizer steps.
-// Threads: each product is cut into blocks of rows of its result, one BLAS call per thread, so
-// every element is computed by exactly one thread in the same order as on one thread.
+// Products: for float, cnnkit's own SIMD blocks (kernels/small_gemm.hpp: the same speed whatever
+// BLAS the machine has; every element one chain of FMAs in order); for double, or a CPU without
+// AVX2, BLAS. Threads: each product is cut into blocks of rows of its result, one call per
+// thread, so every element is computed by exactly one thread in the same order as on one thread.
 #include "cnnkit/layers/fully_connected.hpp"
 
 #include <algorithm>
 #include <cstddef>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "check.hpp"
 #include "cnnkit/threading.hpp"
+#include "kernels/conv2d_fast.hpp"  // best_simd_level
 #include "kernels/gemm.hpp"
 #include "kernels/parallel.hpp"
+#include "kernels/small_gemm.hpp"
 
 namespace cnnkit {
 
@@ -58,6 +63,37 @@ void for_row_blocks(std::size_t rows, std::size_t multiply_adds_per_row, const B
     const std::size_t last = kernels::share(rows, blocks, b + 1);
     block(first, last - first);
   });
+}
+
+// C (m x n) = init + A B with A(r, p) = a[r * a_row + p * a_depth], in small_gemm (float only;
+// the callers asked own_products<T>() first).
+template <typename T>
+void own_product(std::size_t m, std::size_t n, std::size_t k, const T* a, std::size_t a_row,
+                 std::size_t a_depth, const T* b, std::size_t ldb, const T* init, T* c,
+                 std::size_t ldc) {
+  if constexpr (std::is_same_v<T, float>) {
+    kernels::small_gemm(m, n, k, a, a_row, a_depth, b, ldb, init, c, ldc);
+  }
+}
+
+// Columns [first, first + columns) of E_{n-1} (batch x in) = E_n (batch x out) W^T: rows
+// [first, first + columns) of W (in x out) into columns of its transpose (out x in), then the
+// product through them (float only; the caller asked own_products<T>()).
+template <typename T>
+void transpose_and_multiply(std::size_t batch, std::size_t columns, std::size_t out, const T* error,
+                            const T* weights, T* transposed, std::size_t first, std::size_t in,
+                            T* input_error) {
+  if constexpr (std::is_same_v<T, float>) {
+    kernels::transpose_matrix(weights + first * out, columns, out, out, transposed + first, in);
+    kernels::small_gemm(batch, columns, out, error, out, 1, transposed + first, in, nullptr,
+                        input_error + first, in);
+  }
+}
+
+// Whether the products go to small_gemm (float on a CPU with AVX2 or AVX-512) or to BLAS.
+template <typename T>
+bool own_products() {
+  return std::is_same_v<T, float> && kernels::best_simd_level() != kernels::SimdLevel::kNone;
 }
 
 }  // namespace
@@ -103,11 +139,19 @@ Tensor<T> FullyConnected<T>::compute_output(const Tensor<T>& input) {
   // scratch memory on every call for about a third of all shapes (W1's 120 -> 84 layer among
   // them), while its other three forms never did in 1890 shapes tried. Same speed within a few
   // per cent on W1's layers.
-  if (transposed_output_.size() < batch * output_size_) {
+  const T* bias = bias_.value.data();
+  const bool own = own_products<T>();
+  if (!own && transposed_output_.size() < batch * output_size_) {
     transposed_output_.resize(batch * output_size_);
   }
-  const T* bias = bias_.value.data();
   for_row_blocks(batch, input_size_ * output_size_, [&](std::size_t first, std::size_t rows) {
+    // y = b + x W, the bias as each row's starting value.
+    if (own) {
+      own_product<T>(rows, output_size_, input_size_, input.data() + first * input_size_,
+                     input_size_, 1, weights_.value.data(), output_size_, bias,
+                     output.data() + first * output_size_, output_size_);
+      return;
+    }
     T* transposed = transposed_output_.data() + first * output_size_;  // (out, rows)
     kernels::gemm<T>(kernels::Transpose::kYes, kernels::Transpose::kYes, output_size_, rows,
                      input_size_, T(1), weights_.value.data(), output_size_,
@@ -149,12 +193,28 @@ Tensor<T> FullyConnected<T>::backward(const Tensor<T>& error_tensor) {
     bias_.gradient = Tensor<T>(bias_.value.shape());
   }
 
-  // E_{n-1} = E_n W^T: (batch, out) x (out, in), with the weights forward() used; the batch rows
-  // split across threads.
-  // Written in full (beta = 0).
-  // (Skipped, its values left unspecified, when the layer below needs no error.)
+  // E_{n-1} = E_n W^T: (batch, out) x (out, in), with the weights forward() used. Written in
+  // full (beta = 0). (Skipped, its values left unspecified, when the layer below needs no error.)
   Tensor<T> input_error = this->new_input_error({batch, input_size_});
-  if (this->input_error_needed()) {
+  const bool own = own_products<T>();
+  if (this->input_error_needed() && own) {
+    // small_gemm reads rows of the right-hand matrix, W^T (output_size, input_size): the columns
+    // of E_{n-1} are cut among the threads in whole registers (16 floats), and each thread
+    // transposes the rows of W its columns need, then multiplies (no thread waits for another's
+    // transpose; the cut changes no bits, every element being one chain of FMAs).
+    transposed_weights_.resize(input_size_ * output_size_);  // no allocation after the first
+    constexpr std::size_t kRegister = 16;
+    const std::size_t registers = (input_size_ + kRegister - 1) / kRegister;
+    for_row_blocks(registers, batch * output_size_ * kRegister,
+                   [&](std::size_t first_register, std::size_t count) {
+                     const std::size_t first = first_register * kRegister;
+                     const std::size_t columns = std::min(count * kRegister, input_size_ - first);
+                     transpose_and_multiply<T>(batch, columns, output_size_, error_tensor.data(),
+                                               weights_.value.data(), transposed_weights_.data(),
+                                               first, input_size_, input_error.data());
+                   });
+  } else if (this->input_error_needed()) {
+    // BLAS: the batch rows split across threads.
     for_row_blocks(batch, input_size_ * output_size_, [&](std::size_t first, std::size_t rows) {
       kernels::gemm<T>(kernels::Transpose::kNo, kernels::Transpose::kYes, rows, input_size_,
                        output_size_, T(1), error_tensor.data() + first * output_size_, output_size_,
@@ -165,6 +225,13 @@ Tensor<T> FullyConnected<T>::backward(const Tensor<T>& error_tensor) {
   // grad W = x^T E_n: (in, batch) x (batch, out); the rows of grad W (one per input) split
   // across threads, each row a sum over the whole batch in batch order.
   for_row_blocks(input_size_, batch * output_size_, [&](std::size_t first, std::size_t rows) {
+    // Row i of grad W gains x[n, i] times row n of E_n for n = 0 .. batch - 1: A = x^T.
+    if (own) {
+      own_product<T>(rows, output_size_, batch, input_.data() + first, 1, input_size_,
+                     error_tensor.data(), output_size_, nullptr,
+                     weights_.gradient.data() + first * output_size_, output_size_);
+      return;
+    }
     kernels::gemm<T>(kernels::Transpose::kYes, kernels::Transpose::kNo, rows, output_size_, batch,
                      T(1), input_.data() + first, input_size_, error_tensor.data(), output_size_,
                      T(0), weights_.gradient.data() + first * output_size_, output_size_);

@@ -45,8 +45,9 @@ class FullyConnected : public Layer<T> {
   Parameter<T> bias_;                                // (1, output_size)
   Tensor<T> compute_output(const Tensor<T>& input);  // forward() without keeping the input
 
-  Tensor<T> input_;                   // forward's input, for the weight gradient x^T E
-  std::vector<T> transposed_output_;  // forward's workspace: x W as (output_size, batch rows)
+  Tensor<T> input_;                    // forward's input, for the weight gradient x^T E
+  std::vector<T> transposed_output_;   // forward's BLAS workspace: x W as (output_size, rows)
+  std::vector<T> transposed_weights_;  // backward's: W^T (output_size, input_size)
 };
 
 extern template class FullyConnected<float>;

@@ -1,0 +1,134 @@
+// small_gemm (kernels/small_gemm.hpp): hand-checked products, and the SIMD blocks of every level
+// the CPU runs held to the plain fma loop bit for bit on random shapes, both forms of A, with and
+// without a bias row, and with leading dimensions wider than the rows (whose extra columns must
+// stay untouched).
+#include "kernels/small_gemm.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstddef>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/conv2d_fast.hpp"  // best_simd_level
+
+namespace cnnkit::kernels {
+namespace {
+
+using GemmEntry = void (*)(std::size_t, std::size_t, std::size_t, const float*, std::size_t,
+                           std::size_t, const float*, std::size_t, const float*, float*,
+                           std::size_t);
+
+struct Level {
+  const char* name;
+  GemmEntry gemm;
+};
+
+// The per-ISA blocks this CPU runs, each called directly (small_gemm itself takes the widest).
+std::vector<Level> levels() {
+  std::vector<Level> result;
+  if (best_simd_level() >= SimdLevel::kAvx2) result.push_back({"avx2", &detail::small_gemm_avx2});
+  if (best_simd_level() >= SimdLevel::kAvx512) {
+    result.push_back({"avx512", &detail::small_gemm_avx512});
+  }
+  return result;
+}
+
+TEST(SmallGemm, HandCheckedProductsWithBias) {
+  // [1 2; 3 4] [5 6; 7 8] + [10 20] = [29 42; 53 70].
+  const std::vector<float> a{1, 2, 3, 4}, b{5, 6, 7, 8}, bias{10, 20};
+  std::vector<float> c(4, -1.0f);
+  small_gemm_reference(2, 2, 2, a.data(), 2, 1, b.data(), 2, bias.data(), c.data(), 2);
+  EXPECT_EQ(c, (std::vector<float>{29, 42, 53, 70}));
+  // A read transposed (a_row 1, a_depth 2): [1 3; 2 4] [5 6; 7 8] = [26 30; 38 44].
+  small_gemm_reference(2, 2, 2, a.data(), 1, 2, b.data(), 2, nullptr, c.data(), 2);
+  EXPECT_EQ(c, (std::vector<float>{26, 30, 38, 44}));
+  for (const Level& level : levels()) {
+    std::vector<float> fast(4, -1.0f);
+    level.gemm(2, 2, 2, a.data(), 2, 1, b.data(), 2, bias.data(), fast.data(), 2);
+    EXPECT_EQ(fast, (std::vector<float>{29, 42, 53, 70})) << level.name;
+    level.gemm(2, 2, 2, a.data(), 1, 2, b.data(), 2, nullptr, fast.data(), 2);
+    EXPECT_EQ(fast, (std::vector<float>{26, 30, 38, 44})) << level.name;
+  }
+}
+
+TEST(SmallGemm, NoReductionGivesTheBiasOrZero) {
+  const std::vector<float> bias{1.5f, -2.0f, 3.0f};
+  for (const Level& level : levels()) {
+    std::vector<float> c(6, 7.0f);
+    level.gemm(2, 3, 0, nullptr, 0, 1, nullptr, 3, bias.data(), c.data(), 3);
+    EXPECT_EQ(c, (std::vector<float>{1.5f, -2.0f, 3.0f, 1.5f, -2.0f, 3.0f})) << level.name;
+    level.gemm(2, 3, 0, nullptr, 0, 1, nullptr, 3, nullptr, c.data(), 3);
+    EXPECT_EQ(c, std::vector<float>(6, 0.0f)) << level.name;
+  }
+}
+
+bool same_bits(float x, float y) {
+  return std::memcmp(&x, &y, sizeof x) == 0;
+}
+
+TEST(SmallGemm, BlocksGiveTheBitsOfThePlainLoop) {
+  std::mt19937 engine(11);
+  auto pick = [&engine](std::size_t lo, std::size_t hi) {
+    return std::uniform_int_distribution<std::size_t>(lo, hi)(engine);
+  };
+  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+  struct Shape {
+    std::size_t m, n, k;
+  };
+  // W1's layers (forward, input error, weight gradient of 784 -> 120 -> 84 -> 10 at batch 64),
+  // then random shapes: odd rows and columns, k past one panel of the reduction.
+  std::vector<Shape> shapes{{64, 120, 784}, {64, 784, 120}, {784, 120, 64}, {64, 84, 120},
+                            {64, 10, 84},   {84, 10, 64},   {1, 1, 1},      {3, 17, 400}};
+  for (int i = 0; i < 40; ++i) shapes.push_back({pick(1, 40), pick(1, 300), pick(1, 200)});
+  for (const Level& level : levels()) {
+    for (const Shape& s : shapes) {
+      for (const bool transposed : {false, true}) {
+        const bool with_bias = pick(0, 1) == 1;
+        const std::size_t lda = (transposed ? s.m : s.k) + pick(0, 3);
+        const std::size_t ldb = s.n + pick(0, 20), ldc = s.n + pick(0, 5);
+        std::vector<float> a((transposed ? s.k : s.m) * lda), b(s.k * ldb), bias(s.n);
+        for (float& v : a) v = uniform(engine);
+        for (float& v : b) v = uniform(engine);
+        for (float& v : bias) v = uniform(engine);
+        const std::size_t a_row = transposed ? 1 : lda, a_depth = transposed ? lda : 1;
+        std::vector<float> fast(s.m * ldc, 42.0f), plain(s.m * ldc, 42.0f);
+        const float* init = with_bias ? bias.data() : nullptr;
+        level.gemm(s.m, s.n, s.k, a.data(), a_row, a_depth, b.data(), ldb, init, fast.data(), ldc);
+        small_gemm_reference(s.m, s.n, s.k, a.data(), a_row, a_depth, b.data(), ldb, init,
+                             plain.data(), ldc);
+        const std::string what = std::string(level.name) + " m " + std::to_string(s.m) + " n " +
+                                 std::to_string(s.n) + " k " + std::to_string(s.k) +
+                                 (transposed ? " A^T" : " A") + (with_bias ? " bias" : "");
+        std::size_t failures = 0;
+        for (std::size_t e = 0; e < fast.size() && failures < 3; ++e) {
+          if (!same_bits(fast[e], plain[e])) {
+            ADD_FAILURE() << what << ": element " << e << " is " << fast[e] << ", the plain loop "
+                          << plain[e];
+            ++failures;
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(SmallGemm, TransposeMatrixMovesEveryElementAndNothingElse) {
+  const std::size_t rows = 37, cols = 21, src_ld = 23, dst_ld = 40;
+  std::vector<float> src(rows * src_ld);
+  for (std::size_t i = 0; i < src.size(); ++i) src[i] = static_cast<float>(i);
+  std::vector<float> dst(cols * dst_ld, -1.0f);
+  transpose_matrix(src.data(), rows, cols, src_ld, dst.data(), dst_ld);
+  for (std::size_t j = 0; j < cols; ++j) {
+    for (std::size_t i = 0; i < dst_ld; ++i) {
+      const float expected = i < rows ? src[i * src_ld + j] : -1.0f;
+      ASSERT_EQ(dst[j * dst_ld + i], expected) << "row " << j << " column " << i;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace cnnkit::kernels
