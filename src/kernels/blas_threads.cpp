@@ -70,7 +70,8 @@ std::string generic_kernels_hint() {
 #endif
   if (wanted == nullptr) return {};
   return std::string("OpenBLAS runs its generic \"") + name +
-         "\" kernels on this CPU (fully connected layers up to 4x slower); "
+         "\" kernels on this CPU (convolutions outside the SIMD kernels' shapes and double "
+         "networks up to 4x slower); "
          "set OPENBLAS_CORETYPE=" +
          wanted + " in the environment before starting for its " + wanted + " kernels";
 }
