@@ -7,8 +7,9 @@
 // Only then do the weights and the bias take their optimizer steps.
 // Products: for float, cnnkit's own SIMD blocks (kernels/small_gemm.hpp: the same speed whatever
 // BLAS the machine has; every element one chain of FMAs in order); for double, or a CPU without
-// AVX2, BLAS. Threads: each product is cut into blocks of rows of its result, one call per
-// thread, so every element is computed by exactly one thread in the same order as on one thread.
+// AVX2, BLAS. Threads: each product is cut into blocks of rows of its result (E_{n-1} through
+// small_gemm: of columns), one call per block, the cut fixed by the sizes, so every element is
+// computed by exactly one thread in the same order as on one thread.
 #include "cnnkit/layers/fully_connected.hpp"
 
 #include <algorithm>
@@ -133,7 +134,8 @@ Tensor<T> FullyConnected<T>::compute_output(const Tensor<T>& input) {
   check_parameter_shapes();
   const std::size_t batch = shape[0];
   Tensor<T> output = this->new_output(shape);  // written in full below
-  // y = x W + b, the batch rows split across threads. BLAS computes it as y^T = W^T x^T (both
+  // y = x W + b, the batch rows split across threads. small_gemm computes it directly, each row
+  // starting from the bias. BLAS computes it as y^T = W^T x^T (both
   // operands transposed) into a workspace, which is then added to the bias row by row: with
   // no operand transposed, OpenBLAS 0.3.21's small-matrix kernel (SkylakeX and later) allocates
   // scratch memory on every call for about a third of all shapes (W1's 120 -> 84 layer among
