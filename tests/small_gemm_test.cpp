@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "kernels/conv2d_fast.hpp"  // best_simd_level
+#include "kernels/simd_level.hpp"
 
 namespace cnnkit::kernels {
 namespace {

@@ -5,8 +5,8 @@
 #include <cmath>
 #include <cstddef>
 
-#include "kernels/conv2d_fast.hpp"
 #include "kernels/parallel.hpp"
+#include "kernels/simd_level.hpp"
 
 namespace cnnkit::kernels {
 

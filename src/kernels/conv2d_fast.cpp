@@ -1,5 +1,5 @@
 // Run-time dispatch and planning for the fast convolution kernels. Compiled for the baseline
-// x86-64 CPU: it only asks the CPU what it has (__builtin_cpu_supports) and calls into
+// x86-64 CPU: it asks best_simd_level (simd_level.hpp) what the CPU has and calls into
 // conv2d_avx512.cpp / conv2d_avx2.cpp when it may.
 #include "kernels/conv2d_fast.hpp"
 
@@ -98,26 +98,6 @@ float* aligned(std::vector<float>& workspace, std::size_t floats) {
 }
 
 }  // namespace
-
-SimdLevel best_simd_level() {
-#if defined(__x86_64__) || defined(__i386__)
-  if (__builtin_cpu_supports("avx512f")) return SimdLevel::kAvx512;
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return SimdLevel::kAvx2;
-#endif
-  return SimdLevel::kNone;
-}
-
-std::string to_string(SimdLevel level) {
-  switch (level) {
-    case SimdLevel::kAvx512:
-      return "avx512";
-    case SimdLevel::kAvx2:
-      return "avx2";
-    case SimdLevel::kNone:
-      break;
-  }
-  return "none";
-}
 
 bool conv2d_fast_covers(const ConvGeometry& geometry, SimdLevel level) {
   if (level == SimdLevel::kNone || level > best_simd_level()) return false;

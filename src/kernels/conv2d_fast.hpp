@@ -8,19 +8,13 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <string>
 #include <vector>
 
 #include "kernels/conv2d_fast_plan.hpp"
 #include "kernels/conv_geometry.hpp"
+#include "kernels/simd_level.hpp"
 
 namespace cnnkit::kernels {
-
-enum class SimdLevel { kNone, kAvx2, kAvx512 };
-
-// The widest level this CPU runs (kNone off x86-64 or without AVX2 + FMA).
-SimdLevel best_simd_level();
-std::string to_string(SimdLevel level);
 
 // True when the fast kernels take this geometry at this level.
 bool conv2d_fast_covers(const ConvGeometry& g, SimdLevel level = best_simd_level());

@@ -5,8 +5,9 @@
 #include <cstdint>
 #include <type_traits>
 
-#include "kernels/conv2d_fast.hpp"
+#include "kernels/conv2d_fast.hpp"  // detail::max_pool_2x2_*
 #include "kernels/parallel.hpp"
+#include "kernels/simd_level.hpp"
 
 namespace cnnkit::kernels {
 

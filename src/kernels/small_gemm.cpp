@@ -5,7 +5,7 @@
 #include <cmath>
 #include <cstddef>
 
-#include "kernels/conv2d_fast.hpp"  // best_simd_level
+#include "kernels/simd_level.hpp"
 
 namespace cnnkit::kernels {
 

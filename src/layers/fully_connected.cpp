@@ -21,9 +21,9 @@
 
 #include "check.hpp"
 #include "cnnkit/threading.hpp"
-#include "kernels/conv2d_fast.hpp"  // best_simd_level
 #include "kernels/gemm.hpp"
 #include "kernels/parallel.hpp"
+#include "kernels/simd_level.hpp"
 #include "kernels/small_gemm.hpp"
 
 namespace cnnkit {
