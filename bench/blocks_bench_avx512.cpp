@@ -1,8 +1,9 @@
-// One AVX-512 output-vector register block (kernels/conv2d_fast_blocks.hpp) alone, against a
-// plain FMA loop in the same process: how close a block's loop comes to the core's FMA limit
-// with everything in L1 ("l1": 8 input rows, 16 weight vectors reused) and with W3 c's layout
-// ("w3c": 576 taps over 64 padded 34 x 34 planes, 72 KiB of weights per group). Compare the
-// FLOP/s counters of block/... with block/fma_loop (one thread: --threads=1).
+// One AVX-512 register block (kernels/conv2d_fast_blocks.hpp) alone, against a plain FMA loop
+// in the same process: how close a block's loop comes to the core's FMA limit. Output-vector
+// blocks with everything in L1 ("l1": 8 input rows, 16 weight vectors reused) and with W3 c's
+// layout ("w3c": 576 taps over 64 padded 34 x 34 planes, 72 KiB of weights per group); W3 d's
+// weight-gradient block (dw). Compare the FLOP/s counters of block/... with block/fma_loop (one
+// thread: --threads=1).
 #include <benchmark/benchmark.h>
 #include <immintrin.h>
 
@@ -25,6 +26,8 @@
 
 namespace {
 
+using cnnkit::kernels::avx512::dw_block;
+using cnnkit::kernels::avx512::DwFn;
 using cnnkit::kernels::avx512::ovec_block;
 using cnnkit::kernels::avx512::OvecFn;
 using cnnkit::kernels::avx512::set_offset;
@@ -71,6 +74,39 @@ void block(benchmark::State& state, OvecFn fn, int registers, int pixels, bool w
                          benchmark::Counter::kIsIterationInvariantRate);
 }
 
+// A weight-gradient block (KB kernel registers, `rows` kernel rows, 3 columns) over one pass
+// of W3 d as the direct weight gradient reads it: 4 samples of 128 unpadded 16 x 16 planes,
+// stride 2, 8 x 8 output pixels each (the padding left out is ignored here); E pixel-major with
+// 128 kernels. "w3d": the rows (c0 .. c0 + rows - 1, u) and kernel blocks in turn, as a pass
+// goes; "l1": one block of rows again and again.
+void dw(benchmark::State& state, DwFn fn, int registers, int rows, bool w3d_layout) {
+  constexpr std::size_t kSamples = 4, kChannels = 128, kK = 128, kRow = 16, kPlane = 16 * 16;
+  constexpr std::size_t kPixels = kSamples * 64;
+  std::vector<float> input(kSamples * kChannels * kPlane + 64, 0.5f);
+  std::vector<float> error_t(kPixels * kK, 0.25f), pixel_table(kPixels);
+  std::vector<float> partial(kChannels * 3 * 3 * kK, 0.0f);
+  for (std::size_t n = 0; n < kPixels; ++n) {
+    const std::size_t s = n / 64, i = n % 64 / 8, j = n % 8;
+    set_offset(pixel_table.data(), n,
+               static_cast<std::ptrdiff_t>(s * kChannels * kPlane + 2 * i * kRow + 2 * j));
+  }
+  const float* bases[28];
+  std::size_t c0 = 0, u = 0, k0 = 0;
+  for (auto _ : state) {
+    for (int r = 0; r < rows; ++r) bases[r] = input.data() + (c0 + r) * kPlane + u * kRow;
+    fn(bases, pixel_table.data(), kPixels, error_t.data() + k0, kK, false,
+       partial.data() + (c0 * 3 + u) * 3 * kK + k0, 9 * kK, kK);
+    if (w3d_layout && ++u == 3) {  // u, then kernel blocks, then channel blocks
+      u = 0;
+      k0 = (k0 + 16 * registers) % kK;
+      if (k0 == 0) c0 = (c0 + rows) % kChannels;
+    }
+  }
+  benchmark::DoNotOptimize(partial.data());
+  state.counters["FLOP/s"] = benchmark::Counter(2.0 * 16 * registers * rows * 3 * kPixels,
+                                                benchmark::Counter::kIsIterationInvariantRate);
+}
+
 }  // namespace
 
 void register_block_benchmarks() {
@@ -86,6 +122,12 @@ void register_block_benchmarks() {
       {"ovec<2,8>", &ovec_block<2, 8>, 2, 8},    {"ovec<1,28>", &ovec_block<1, 28>, 1, 28},
       {"ovec<4,7>", &ovec_block<4, 7>, 4, 7},
   };
+  for (const bool w3d : {false, true}) {
+    const std::string name = std::string("block/dw<2,4,3>") + (w3d ? "/w3d" : "/l1");
+    benchmark::RegisterBenchmark(name.c_str(), [w3d](benchmark::State& s) {
+      dw(s, &dw_block<2, 4, 3>, 2, 4, w3d);
+    })->Unit(benchmark::kMicrosecond);
+  }
   for (const Block& b : blocks) {
     for (const bool w3c : {false, true}) {
       const std::string name = std::string("block/") + b.name + (w3c ? "/w3c" : "/l1");

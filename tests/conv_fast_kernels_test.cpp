@@ -258,26 +258,95 @@ TEST(ConvFastKernels, DeclinesWhatItDoesNotCoverAndTouchesNothing) {
   EXPECT_FALSE(conv2d_fast_covers({1, 1, 4, 4, 1, 3, 3, 1, 1}, SimdLevel::kNone));
 }
 
+using Range = std::pair<std::size_t, std::size_t>;
+Range range(KernelRows r) {
+  return {r.begin, r.end};
+}
+
 TEST(ConvFastKernels, ValidKernelRowsLeaveOutThePadding) {
-  const auto rows = [](const ConvGeometry& g, std::size_t i) {
-    const KernelRows r = valid_kernel_rows(g, i);
-    return std::pair{r.begin, r.end};
-  };
   // W3 b: 5 kernel rows, padding 2 above and below 14 input rows.
   const ConvGeometry b{64, 6, 14, 14, 16, 5, 5, 1, 1};
-  EXPECT_EQ(rows(b, 0), std::pair(std::size_t{2}, std::size_t{5}));
-  EXPECT_EQ(rows(b, 1), std::pair(std::size_t{1}, std::size_t{5}));
-  EXPECT_EQ(rows(b, 2), std::pair(std::size_t{0}, std::size_t{5}));
-  EXPECT_EQ(rows(b, 12), std::pair(std::size_t{0}, std::size_t{4}));
-  EXPECT_EQ(rows(b, 13), std::pair(std::size_t{0}, std::size_t{3}));
-  // W3 d, stride 2: output row i reads input rows 2i-1 .. 2i+1.
+  EXPECT_EQ(range(valid_kernel_rows(b, 0)), Range(2, 5));
+  EXPECT_EQ(range(valid_kernel_rows(b, 1)), Range(1, 5));
+  EXPECT_EQ(range(valid_kernel_rows(b, 2)), Range(0, 5));
+  EXPECT_EQ(range(valid_kernel_rows(b, 12)), Range(0, 4));
+  EXPECT_EQ(range(valid_kernel_rows(b, 13)), Range(0, 3));
+  // W3 d, stride 2: output row i reads input rows 2i-1 .. 2i+1 (and columns likewise).
   const ConvGeometry d{32, 128, 16, 16, 128, 3, 3, 2, 2};
-  EXPECT_EQ(rows(d, 0), std::pair(std::size_t{1}, std::size_t{3}));
-  EXPECT_EQ(rows(d, 7), std::pair(std::size_t{0}, std::size_t{3}));
+  EXPECT_EQ(range(valid_kernel_rows(d, 0)), Range(1, 3));
+  EXPECT_EQ(range(valid_kernel_rows(d, 7)), Range(0, 3));
+  EXPECT_EQ(range(valid_kernel_columns(d, 0)), Range(1, 3));
+  EXPECT_EQ(range(valid_kernel_columns(d, 7)), Range(0, 3));
   // Two input rows under a 5-row kernel: padding on both sides of each output row.
   const ConvGeometry flat{1, 1, 2, 9, 1, 5, 5, 1, 1};
-  EXPECT_EQ(rows(flat, 0), std::pair(std::size_t{2}, std::size_t{4}));
-  EXPECT_EQ(rows(flat, 1), std::pair(std::size_t{1}, std::size_t{3}));
+  EXPECT_EQ(range(valid_kernel_rows(flat, 0)), Range(2, 4));
+  EXPECT_EQ(range(valid_kernel_rows(flat, 1)), Range(1, 3));
+  EXPECT_EQ(range(valid_kernel_columns(flat, 8)), Range(0, 3));
+}
+
+// valid_output_rows is valid_kernel_rows the other way round: the output rows i whose range
+// holds u, for every u (hand-checked for W3 d, brute force for many small geometries).
+TEST(ConvFastKernels, ValidOutputRowsAreTheRowsWhoseKernelRowReadsTheImage) {
+  // W3 d: output row 0 reads input rows -1 .. 1, so kernel row 0 reads padding there only.
+  const ConvGeometry d{32, 128, 16, 16, 128, 3, 3, 2, 2};
+  EXPECT_EQ(range(valid_output_rows(d, 0)), Range(1, 8));
+  EXPECT_EQ(range(valid_output_rows(d, 1)), Range(0, 8));
+  EXPECT_EQ(range(valid_output_rows(d, 2)), Range(0, 8));
+  // W3 b: 2 rows of padding above and below.
+  const ConvGeometry b{64, 6, 14, 14, 16, 5, 5, 1, 1};
+  EXPECT_EQ(range(valid_output_rows(b, 0)), Range(2, 14));
+  EXPECT_EQ(range(valid_output_rows(b, 4)), Range(0, 12));
+  // One input row under a 5-row kernel: only the centre row reads it.
+  const ConvGeometry flat{1, 1, 1, 9, 1, 5, 5, 1, 1};
+  EXPECT_EQ(range(valid_output_rows(flat, 1)), Range(0, 0));
+  EXPECT_EQ(range(valid_output_rows(flat, 2)), Range(0, 1));
+  for (std::size_t in_y = 1; in_y <= 9; ++in_y) {
+    for (std::size_t kernel_y = 1; kernel_y <= 7; ++kernel_y) {
+      for (std::size_t stride = 1; stride <= 4; ++stride) {
+        const ConvGeometry g{1, 1, in_y, 4, 1, kernel_y, 3, stride, 1};
+        for (std::size_t u = 0; u < kernel_y; ++u) {
+          std::size_t begin = g.out_y(), end = 0;
+          for (std::size_t i = 0; i < g.out_y(); ++i) {
+            const KernelRows r = valid_kernel_rows(g, i);
+            if (u >= r.begin && u < r.end) begin = std::min(begin, i), end = i + 1;
+          }
+          if (end == 0) begin = 0;
+          EXPECT_EQ(range(valid_output_rows(g, u)), Range(begin, end))
+              << "Y " << in_y << " m " << kernel_y << " sy " << stride << " u " << u;
+        }
+      }
+    }
+  }
+}
+
+// Direct weight gradients: the column groups of W3 d and W3 c (the full group first) and of a
+// geometry whose rows do not divide into blocks of rows (a padded copy instead).
+TEST(ConvFastKernels, DirectWeightGradientGroupsColumnsByTheKernelColumnsTheyRead) {
+  if (best_simd_level() != SimdLevel::kAvx512) GTEST_SKIP() << "plans below are for 16 lanes";
+  const auto groups = [](const FastBackwardPlan& p) {
+    std::vector<std::vector<std::size_t>> out;
+    for (std::size_t k = 0; k < p.dw_column_groups; ++k) {
+      const DwColumns& c = p.dw_columns[k];
+      out.push_back({c.begin, c.end, c.v_begin, c.v_end, c.before});
+    }
+    return out;
+  };
+  using Groups = std::vector<std::vector<std::size_t>>;
+  // W3 d: output column 0 reads input columns -1 .. 1; the rest read 3 real columns.
+  const FastBackwardPlan d =
+      plan_backward({32, 128, 16, 16, 128, 3, 3, 2, 2}, SimdLevel::kAvx512, 2);
+  EXPECT_TRUE(d.dw_direct);
+  EXPECT_EQ(d.dw_rows, 4u);
+  EXPECT_EQ(groups(d), (Groups{{1, 8, 0, 3, 0}, {0, 1, 1, 3, 7}}));
+  // W3 c: padding on both sides.
+  const FastBackwardPlan c = plan_backward({32, 64, 32, 32, 64, 3, 3, 1, 1}, SimdLevel::kAvx512, 2);
+  EXPECT_TRUE(c.dw_direct);
+  EXPECT_EQ(groups(c), (Groups{{1, 31, 0, 3, 0}, {0, 1, 1, 3, 30}, {31, 32, 0, 2, 31}}));
+  // W3 b: 6 channels, blocks of 5 rows (one register of 16 kernels x 5 columns each).
+  const FastBackwardPlan b = plan_backward({64, 6, 14, 14, 16, 5, 5, 1, 1}, SimdLevel::kAvx512, 2);
+  EXPECT_EQ(b.dw_rows, 5u);
+  EXPECT_FALSE(b.dw_direct);
+  EXPECT_EQ(groups(b), (Groups{{0, 14, 0, 5, 0}}));
 }
 
 TEST(ConvFastKernels, PlansPickTheVectorisationThatFillsTheLanes) {

@@ -97,6 +97,40 @@ float* aligned(std::vector<float>& workspace, std::size_t floats) {
   return workspace.data() + (64 - address % 64) % 64 / sizeof(float);
 }
 
+// The weight gradient's column groups (FastBackwardPlan::dw_columns) and whether its blocks
+// can read the input directly: dw_rows must divide the channels (a block's rows share one u),
+// and one group of columns must read all n kernel columns (its blocks start the partial sums).
+void plan_direct_weight_gradient(FastBackwardPlan& p) {
+  const ConvGeometry& g = p.g;
+  p.dw_columns[0] = {0, g.out_x(), 0, g.kernel_x, 0};  // unless direct: one group of all
+  p.dw_column_groups = 1;
+  DwColumns groups[kFastMaxColumnGroups];
+  std::size_t count = 0;
+  for (std::size_t j = 0; j < g.out_x(); ++j) {
+    const KernelRows reading = valid_kernel_columns(g, j);
+    if (count > 0 && groups[count - 1].v_begin == reading.begin &&
+        groups[count - 1].v_end == reading.end) {
+      groups[count - 1].end = j + 1;
+      continue;
+    }
+    if (count == kFastMaxColumnGroups) return;
+    groups[count++] = {j, j + 1, reading.begin, reading.end, 0};
+  }
+  const auto full = std::find_if(groups, groups + count, [&](const DwColumns& group) {
+    return group.v_begin == 0 && group.v_end == g.kernel_x;
+  });
+  if (g.channels % p.dw_rows != 0 || full == groups + count) return;
+  std::rotate(groups, full, full + 1);  // the full group first, the others in their order
+  std::size_t before = 0;
+  for (std::size_t k = 0; k < count; ++k) {
+    groups[k].before = before;
+    before += groups[k].end - groups[k].begin;
+    p.dw_columns[k] = groups[k];
+  }
+  p.dw_column_groups = count;
+  p.dw_direct = true;
+}
+
 }  // namespace
 
 bool conv2d_fast_covers(const ConvGeometry& geometry, SimdLevel level) {
@@ -267,6 +301,7 @@ FastBackwardPlan plan_backward(const ConvGeometry& geometry, SimdLevel level, st
   p.dw_mode = g.stride_x == 1 && utilisation(out_x, isa.lanes) > utilisation(g.kernels, isa.lanes)
                   ? FastMode::kPixelVector
                   : FastMode::kOutputVector;
+  if (p.dw_mode == FastMode::kOutputVector) plan_direct_weight_gradient(p);
   if (p.dw_mode == FastMode::kPixelVector) {
     // Accumulators, one register of E per kernel and one of X must fit.
     const std::size_t most = std::clamp<std::size_t>((isa.registers - 2) / (g.kernel_x + 1), 1, 8);
@@ -280,9 +315,9 @@ FastBackwardPlan plan_backward(const ConvGeometry& geometry, SimdLevel level, st
   p.plain_y = g.in_y + g.kernel_y - 1;
   p.plain_x = g.in_x + g.kernel_x - 1;
   p.plain_plane = p.plain_y * p.plain_x;
-  p.pixel_table = layout.add(p.samples_per_pass * pixels);
-  p.dw_input =
-      layout.add(p.samples_per_pass * g.channels * p.plain_plane + 2 * isa.lanes, p.threads);
+  p.pixel_table = layout.add(p.samples_per_pass * pixels, p.threads);
+  p.dw_input = layout.add(
+      p.dw_direct ? 0 : p.samples_per_pass * g.channels * p.plain_plane + 2 * isa.lanes, p.threads);
   if (p.dw_mode == FastMode::kOutputVector) {
     p.dw_error = layout.add(p.samples_per_pass * pixels * p.dw_padded_k, p.threads);
     p.dw_partial = layout.add(g.channels * g.kernel_y * g.kernel_x * p.dw_padded_k, p.groups);

@@ -48,11 +48,37 @@ inline float sum_of(const float* values, std::size_t n) {
   return sum;
 }
 
-// Weight-gradient pass over the samples now in `input` (zero-padded, no phases) and `error_t`
-// (pixel-major), adding onto this thread's partial sums.
-inline void weight_gradient_pass(const FastBackwardPlan& p, const float* ws, std::size_t samples,
-                                 const float* input, const float* error_t, const float* error,
-                                 bool fresh, float* partial) {
+// sums[k] += rows[q * ld + k] for q < n, k < ld (ld a multiple of kLanes), q in order for every
+// k: the bias gradient, from the pixel-major copy of E. R registers of sums at a time, so that
+// the adds of one row overlap instead of each waiting for the one before.
+template <int R>
+void add_rows_block(const float* rows, std::size_t n, std::size_t ld, float* sums) {
+  Reg sum[R];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) sum[r] = Simd::load(sums + r * kLanes);
+  for (std::size_t q = 0; q < n; ++q) {
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) sum[r] = Simd::add(sum[r], Simd::load(rows + q * ld + r * kLanes));
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) Simd::store(sums + r * kLanes, sum[r]);
+}
+
+inline void add_rows(const float* rows, std::size_t n, std::size_t ld, float* sums) {
+  constexpr std::size_t kBlock = 8;
+  std::size_t k0 = 0;
+  for (; k0 + kBlock * kLanes <= ld; k0 += kBlock * kLanes) {
+    add_rows_block<kBlock>(rows + k0, n, ld, sums + k0);
+  }
+  for (; k0 < ld; k0 += kLanes) add_rows_block<1>(rows + k0, n, ld, sums + k0);
+}
+
+// Weight-gradient pass over the samples now in `input` (their zero-padded copies, no phases, or
+// with dw_direct the input itself) and `error_t` (pixel-major), adding onto this thread's
+// partial sums.
+inline void weight_gradient_pass(const FastBackwardPlan& p, float* ws, std::size_t thread,
+                                 std::size_t samples, const float* input, const float* error_t,
+                                 const float* error, bool fresh, float* partial) {
   const ConvGeometry& g = p.g;
   if (p.dw_mode == FastMode::kPixelVector) {
     // error: E of the pass's first sample, (K, Y', X') per sample, as given.
@@ -74,28 +100,109 @@ inline void weight_gradient_pass(const FastBackwardPlan& p, const float* ws, std
     }
     return;
   }
-  const std::size_t pixels = samples * g.out_y() * g.out_x();
-  const float* pixel_table = ws + p.pixel_table.offset;
-  const std::size_t kernel_rows = g.channels * g.kernel_y;
-  const std::size_t row_stride = g.kernel_x * p.dw_padded_k;
-  const int columns = static_cast<int>(g.kernel_x);
+  // ovec: the pass's pixels in the order of FastBackwardPlan::dw_columns (column group, output
+  // row i, sample, column j), their offsets in pixel_table and their E in error_t.
+  const float* pixel_table = region(ws, p.pixel_table, thread);
+  const std::size_t row_stride = g.kernel_x * p.dw_padded_k;  // partial: (c, u) rows of (v, k)
   const int blocks = static_cast<int>(p.dw_blocks_k);
-  const DwFn full = dw_kernel(blocks, true, columns);
-  const DwFn single = dw_kernel(blocks, false, columns);
   const float* bases[Simd::kMaxAccumulators];
-  for (std::size_t k0 = 0; k0 < p.dw_padded_k; k0 += p.dw_block_k) {
-    for (std::size_t r0 = 0; r0 < kernel_rows;) {
-      const std::size_t rows = kernel_rows - r0 >= p.dw_rows ? p.dw_rows : 1;
-      for (std::size_t r = 0; r < rows; ++r) {
-        const std::size_t c = (r0 + r) / g.kernel_y, u = (r0 + r) % g.kernel_y;
-        bases[r] = input + c * p.plain_plane + u * p.plain_x;
+  if (!p.dw_direct) {
+    // input: the pass's padded copies; rows (c, u) in order, over every pixel.
+    const std::size_t pixels = samples * g.out_y() * g.out_x();
+    const std::size_t kernel_rows = g.channels * g.kernel_y;
+    const DwFn full = dw_kernel(blocks, true, static_cast<int>(g.kernel_x));
+    const DwFn single = dw_kernel(blocks, false, static_cast<int>(g.kernel_x));
+    for (std::size_t k0 = 0; k0 < p.dw_padded_k; k0 += p.dw_block_k) {
+      for (std::size_t r0 = 0; r0 < kernel_rows;) {
+        const std::size_t rows = kernel_rows - r0 >= p.dw_rows ? p.dw_rows : 1;
+        for (std::size_t r = 0; r < rows; ++r) {
+          const std::size_t c = (r0 + r) / g.kernel_y, u = (r0 + r) % g.kernel_y;
+          bases[r] = input + c * p.plain_plane + u * p.plain_x;
+        }
+        (rows == p.dw_rows ? full : single)(bases, pixel_table, pixels, error_t + k0, p.dw_padded_k,
+                                            fresh, partial + r0 * row_stride + k0, row_stride,
+                                            p.dw_padded_k);
+        r0 += rows;
       }
-      (rows == p.dw_rows ? full : single)(bases, pixel_table, pixels, error_t + k0, p.dw_padded_k,
-                                          fresh, partial + r0 * row_stride + k0, row_stride,
-                                          p.dw_padded_k);
-      r0 += rows;
+    }
+    return;
+  }
+  // Direct: input is the pass's first sample itself. Rows (c0 + r, u) (partial rows kernel_y
+  // apart), each column group over the output rows whose row u reads the image, from its first
+  // kernel column on; the first group (all n columns) starts the partial sums when `fresh`, even
+  // with no rows to read. Channel blocks outermost: a block's planes come from memory once and
+  // stay in L1 for all its kernels, rows and columns (E comes from L2 meanwhile), while the next
+  // block's planes are prefetched a few lines per call.
+  const std::size_t in_plane = g.in_y * g.in_x;
+  const std::size_t calls = p.dw_padded_k / p.dw_block_k * p.dw_column_groups * g.kernel_y;
+  for (std::size_t c0 = 0; c0 < g.channels; c0 += p.dw_rows) {
+    const std::size_t next = c0 + p.dw_rows < g.channels ? c0 + p.dw_rows : c0;
+    PrefetchRuns next_planes(input + next * in_plane, next > c0 ? samples : 0, p.dw_rows * in_plane,
+                             g.channels * in_plane, calls);
+    for (std::size_t k0 = 0; k0 < p.dw_padded_k; k0 += p.dw_block_k) {
+      for (std::size_t group = 0; group < p.dw_column_groups; ++group) {
+        const DwColumns& columns = p.dw_columns[group];
+        const std::size_t row_pixels = samples * (columns.end - columns.begin);  // per output row
+        const DwFn block = dw_kernel_columns(blocks, static_cast<int>(g.kernel_x),
+                                             static_cast<int>(columns.v_end - columns.v_begin));
+        for (std::size_t u = 0; u < g.kernel_y; ++u) {
+          const KernelRows reading = valid_output_rows(g, u);
+          const std::size_t first =
+              samples * g.out_y() * columns.before + reading.begin * row_pixels;
+          for (std::size_t r = 0; r < p.dw_rows; ++r) {
+            bases[r] = input + (c0 + r) * in_plane + u * g.in_x + columns.v_begin;
+          }
+          next_planes.step_for_read();
+          block(bases, pixel_table + first, (reading.end - reading.begin) * row_pixels,
+                error_t + first * p.dw_padded_k + k0, p.dw_padded_k, fresh && group == 0,
+                partial + (c0 * g.kernel_y + u) * row_stride + columns.v_begin * p.dw_padded_k + k0,
+                g.kernel_y * row_stride, p.dw_padded_k);
+        }
+      }
     }
   }
+}
+
+// The offsets of a pass of `samples` samples (ovec, weight gradient), pixel by pixel in the
+// order of FastBackwardPlan::dw_columns: into the pass's padded copies or (direct) into the
+// input itself, less the padding before the image (the blocks' bases add u and v back).
+inline void pixel_offsets(const FastBackwardPlan& p, std::size_t samples, float* table) {
+  const ConvGeometry& g = p.g;
+  const std::size_t sample_stride =
+      p.dw_direct ? g.channels * g.in_y * g.in_x : g.channels * p.plain_plane;
+  const std::size_t row = p.dw_direct ? g.in_x : p.plain_x;
+  const std::ptrdiff_t shift =
+      p.dw_direct ? -static_cast<std::ptrdiff_t>(g.pad_y_before() * g.in_x + g.pad_x_before()) : 0;
+  std::size_t n = 0;
+  for (std::size_t group = 0; group < p.dw_column_groups; ++group) {
+    for (std::size_t i = 0; i < g.out_y(); ++i) {
+      for (std::size_t s = 0; s < samples; ++s) {
+        for (std::size_t j = p.dw_columns[group].begin; j < p.dw_columns[group].end; ++j, ++n) {
+          set_offset(table, n,
+                     static_cast<std::ptrdiff_t>(s * sample_stride + i * g.stride_y * row +
+                                                 j * g.stride_x) +
+                         shift);
+        }
+      }
+    }
+  }
+}
+
+// E of sample s of a pass of `samples` into the pass's pixel-major error_t: pixel (i, j) to its
+// row in the order of FastBackwardPlan::dw_columns.
+inline void pass_error(const FastBackwardPlan& p, const float* error, std::size_t s,
+                       std::size_t samples, float* error_t) {
+  const ConvGeometry& g = p.g;
+  const std::size_t out_x = g.out_x(), pixels = g.out_y() * out_x;
+  transpose_sum_to(error, 1, 0, g.kernels, pixels, pixels, error_t, p.dw_padded_k,
+                   [&](std::size_t q) {
+                     const std::size_t i = q / out_x, j = q % out_x;
+                     const DwColumns* columns = p.dw_columns;
+                     while (j < columns->begin || j >= columns->end) ++columns;
+                     const std::size_t width = columns->end - columns->begin;
+                     return samples * g.out_y() * columns->before + (i * samples + s) * width +
+                            (j - columns->begin);
+                   });
 }
 
 inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
@@ -109,21 +216,6 @@ inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
   std::size_t starts[kFastMaxStride * kFastMaxStride + 1];
   backward_taps(p, region(ws, p.dx_taps), region(ws, p.dx_position), region(ws, p.dx_edge_taps),
                 starts);
-  {
-    // Pixel offsets of a weight-gradient pass: sample s, output pixel (i, j).
-    float* table = region(ws, p.pixel_table);
-    const std::size_t sample_stride = g.channels * p.plain_plane;
-    std::size_t n = 0;
-    for (std::size_t s = 0; s < p.samples_per_pass; ++s) {
-      for (std::size_t i = 0; i < g.out_y(); ++i) {
-        for (std::size_t j = 0; j < g.out_x(); ++j, ++n) {
-          set_offset(table, n,
-                     static_cast<std::ptrdiff_t>(s * sample_stride + i * g.stride_y * p.plain_x +
-                                                 j * g.stride_x));
-        }
-      }
-    }
-  }
   // Groups and samples stay on the thread that has them in its cache (AffineShare, in
   // kernels/parallel.hpp); the groups are contiguous runs of samples, so a thread's first
   // groups are the samples it computed in the forward pass.
@@ -135,7 +227,9 @@ inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
     float* blocked = p.dx_planar ? nullptr : region(ws, p.dx_blocked, thread);
     float* dw_input = region(ws, p.dw_input, thread);
     float* error_t = region(ws, p.dw_error, thread);
-    if (input_error != nullptr) {  // null: not wanted (the first layer of a network)
+    float* pixel_table = region(ws, p.pixel_table, thread);
+    std::size_t table_samples = 0;  // the pass size pixel_table holds the offsets of
+    if (input_error != nullptr) {   // null: not wanted (the first layer of a network)
       backward_tables(p, weights, ws, thread, threads);
       std::memset(padded_error, 0, p.error.size * sizeof(float));
     }
@@ -152,14 +246,17 @@ inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
         const std::size_t samples = std::min(p.samples_per_pass, b1 - pass);
         for (std::size_t s = 0; s < samples; ++s) {
           const std::size_t b = pass + s;
-          // The pass's copies: padded input and pixel-major E (its bias sums on the way).
-          const float* image = input + b * in_size;
-          float* padded = dw_input + s * g.channels * p.plain_plane;
-          for (std::size_t c = 0; c < g.channels; ++c) {
-            for (std::size_t y = 0; y < g.in_y; ++y) {
-              copy_row(image + (c * g.in_y + y) * g.in_x, g.in_x,
-                       padded + c * p.plain_plane + (y + g.pad_y_before()) * p.plain_x +
-                           g.pad_x_before());
+          // The pass's copies: the padded input (unless the blocks read it directly) and
+          // pixel-major E.
+          if (!p.dw_direct) {
+            const float* image = input + b * in_size;
+            float* padded = dw_input + s * g.channels * p.plain_plane;
+            for (std::size_t c = 0; c < g.channels; ++c) {
+              for (std::size_t y = 0; y < g.in_y; ++y) {
+                copy_row(image + (c * g.in_y + y) * g.in_x, g.in_x,
+                         padded + c * p.plain_plane + (y + g.pad_y_before()) * p.plain_x +
+                             g.pad_x_before());
+              }
             }
           }
           if (p.dw_mode == FastMode::kPixelVector) {
@@ -168,18 +265,18 @@ inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
             }
             continue;
           }
-          float* sample_t = error_t + s * pixels * p.dw_padded_k;
-          transpose(error + b * out_size, g.kernels, pixels, pixels, sample_t, p.dw_padded_k);
-          for (std::size_t k0 = 0; k0 < p.dw_padded_k; k0 += kLanes) {
-            Reg sum = Simd::load(bias_partial + k0);
-            for (std::size_t q = 0; q < pixels; ++q) {
-              sum = Simd::add(sum, Simd::load(sample_t + q * p.dw_padded_k + k0));
-            }
-            Simd::store(bias_partial + k0, sum);
-          }
+          pass_error(p, error + b * out_size, s, samples, error_t);
         }
-        weight_gradient_pass(p, ws, samples, dw_input, error_t, error + pass * out_size, pass == b0,
-                             partial);
+        if (p.dw_mode == FastMode::kOutputVector) {
+          if (samples != table_samples) {
+            pixel_offsets(p, samples, pixel_table);
+            table_samples = samples;
+          }
+          add_rows(error_t, samples * pixels, p.dw_padded_k, bias_partial);
+        }
+        weight_gradient_pass(p, ws, thread, samples,
+                             p.dw_direct ? input + pass * in_size : dw_input, error_t,
+                             error + pass * out_size, pass == b0, partial);
       }
     };
     const auto sample_work = [&](std::size_t b) {

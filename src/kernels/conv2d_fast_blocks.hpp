@@ -8,6 +8,8 @@
 // that a call needs no memory besides the caller's workspace.
 #pragma once
 
+#include <immintrin.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -32,9 +34,11 @@ inline void set_offset(float* table, std::size_t index, std::ptrdiff_t value) {
 // The transpose (below) of the element-wise sum of `count` matrices of the same shape that lie
 // `src_stride` floats apart, added in order (the one at src, then src + src_stride, ...): the
 // weight gradient's per-group partial sums reduced on the way out, with no pass of their own.
-inline void transpose_sum(const float* src, std::size_t count, std::size_t src_stride,
-                          std::size_t rows, std::size_t cols, std::size_t src_ld, float* dst,
-                          std::size_t dst_ld) {
+// Source column c goes to destination row dst_row(c).
+template <typename DstRow>
+void transpose_sum_to(const float* src, std::size_t count, std::size_t src_stride, std::size_t rows,
+                      std::size_t cols, std::size_t src_ld, float* dst, std::size_t dst_ld,
+                      DstRow dst_row) {
   for (std::size_t r0 = 0; r0 < rows; r0 += kLanes) {
     const int nr = static_cast<int>(rows - r0 < kLanes ? rows - r0 : kLanes);
     for (std::size_t c0 = 0; c0 < cols; c0 += kLanes) {
@@ -46,15 +50,31 @@ inline void transpose_sum(const float* src, std::size_t count, std::size_t src_s
           continue;
         }
         const std::size_t at = (r0 + i) * src_ld + c0;
+        // The next tile row's lines, a tile ahead: the partial sums come from L3 or the other
+        // cores' caches, whose latency the loads of one tile alone do not hide.
+        for (std::size_t s = 0; s < count; ++s) {
+          _mm_prefetch(reinterpret_cast<const char*>(reinterpret_cast<std::uintptr_t>(
+                           src + s * src_stride + at + kLanes * src_ld)),
+                       _MM_HINT_T0);
+        }
         tile[i] = Simd::load_first(src + at, nc);
         for (std::size_t s = 1; s < count; ++s) {
           tile[i] = Simd::add(tile[i], Simd::load_first(src + s * src_stride + at, nc));
         }
       }
       Simd::transpose(tile);
-      for (int c = 0; c < nc; ++c) Simd::store_first(dst + (c0 + c) * dst_ld + r0, tile[c], nr);
+      for (int c = 0; c < nc; ++c) {
+        Simd::store_first(dst + dst_row(c0 + c) * dst_ld + r0, tile[c], nr);
+      }
     }
   }
+}
+
+inline void transpose_sum(const float* src, std::size_t count, std::size_t src_stride,
+                          std::size_t rows, std::size_t cols, std::size_t src_ld, float* dst,
+                          std::size_t dst_ld) {
+  transpose_sum_to(src, count, src_stride, rows, cols, src_ld, dst, dst_ld,
+                   [](std::size_t c) { return c; });
 }
 
 // dst[c * dst_ld + r] = src[r * src_ld + c] for r < rows, c < cols, in kLanes x kLanes tiles
@@ -371,6 +391,30 @@ DwFn dw_fn(bool full, int columns, std::index_sequence<NV...>) {
 inline DwFn dw_kernel(int blocks, bool full, int columns) {
   if (blocks == 2) return dw_fn<2>(full, columns, std::make_index_sequence<8>{});
   return dw_fn<1>(full, columns, std::make_index_sequence<8>{});
+}
+
+template <int KB, int N, std::size_t... NV>
+DwFn dw_columns_fn(int columns, std::index_sequence<NV...>) {
+  static constexpr DwFn table[] = {&dw_block<KB, dw_rows_for(KB, N), static_cast<int>(NV) + 1>...};
+  return table[columns - 1];
+}
+
+template <int KB, int N>
+DwFn dw_columns_fn(int columns) {
+  return dw_columns_fn<KB, N>(columns, std::make_index_sequence<N>{});
+}
+
+template <int KB, std::size_t... N>
+DwFn dw_columns_fn(int kernel_columns, int columns, std::index_sequence<N...>) {
+  static constexpr DwFn (*table[])(int) = {&dw_columns_fn<KB, static_cast<int>(N) + 1>...};
+  return table[kernel_columns - 1](columns);
+}
+
+// A block of the rows of a full block for kernel_columns columns (dw_rows_for), over `columns`
+// of them (1 <= columns <= kernel_columns <= 8): the edge columns of a direct weight gradient.
+inline DwFn dw_kernel_columns(int blocks, int kernel_columns, int columns) {
+  if (blocks == 2) return dw_columns_fn<2>(kernel_columns, columns, std::make_index_sequence<8>{});
+  return dw_columns_fn<1>(kernel_columns, columns, std::make_index_sequence<8>{});
 }
 
 }  // namespace cnnkit::kernels::CNNKIT_SIMD_NAMESPACE

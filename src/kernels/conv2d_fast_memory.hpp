@@ -59,6 +59,35 @@ class PrefetchStream {
   std::size_t offset_ = 0;
 };
 
+// The same for reading, over `runs` runs of `run` floats each, `stride` floats apart (the next
+// channel block's planes in every sample of a weight-gradient pass), into L1.
+class PrefetchRuns {
+ public:
+  PrefetchRuns(const float* begin, std::size_t runs, std::size_t run, std::size_t stride,
+               std::size_t steps)
+      : begin_(reinterpret_cast<const char*>(begin)),
+        runs_(runs),
+        run_bytes_(run * sizeof(float)),
+        stride_bytes_(stride * sizeof(float)),
+        per_step_((runs * ((run_bytes_ + 63) / 64) + steps - 1) / std::max<std::size_t>(steps, 1)) {
+  }
+  void step_for_read() {
+    for (std::size_t n = 0; n < per_step_ && run_index_ < runs_; ++n) {
+      _mm_prefetch(begin_ + run_index_ * stride_bytes_ + offset_, _MM_HINT_T0);
+      offset_ += 64;
+      if (offset_ >= run_bytes_) {
+        offset_ = 0;
+        ++run_index_;
+      }
+    }
+  }
+
+ private:
+  const char* begin_;
+  std::size_t runs_, run_bytes_, stride_bytes_, per_step_;
+  std::size_t run_index_ = 0, offset_ = 0;
+};
+
 // n floats from src to dst in registers: the row copies into padded buffers are short (8 to 32
 // floats) and many (one per channel and row), where a call to memcpy costs more than the copy.
 inline void copy_row(const float* src, std::size_t n, float* dst) {

@@ -18,6 +18,7 @@
 // kernels and horizontal stride 1 over output columns ("dwp" blocks).
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 
 #include "kernels/conv_geometry.hpp"
@@ -43,6 +44,32 @@ inline KernelRows valid_kernel_rows(const ConvGeometry& g, std::size_t i) {
   const std::size_t begin = pad > top ? pad - top : 0;
   const std::size_t below = g.in_y + pad - top;  // kernel rows before the padding below
   return {begin, below < g.kernel_y ? below : g.kernel_y};
+}
+// Kernel columns v in [begin, end) of output column j that read real input columns, as
+// valid_kernel_rows does for rows.
+inline KernelRows valid_kernel_columns(const ConvGeometry& g, std::size_t j) {
+  const std::size_t left = j * g.stride_x, pad = g.pad_x_before();
+  const std::size_t begin = pad > left ? pad - left : 0;
+  const std::size_t before_right = g.in_x + pad - left;
+  return {begin, before_right < g.kernel_x ? before_right : g.kernel_x};
+}
+// Output columns [begin, end) that share the kernel columns [v_begin, v_end) they read, and the
+// output columns of the groups before them in a pass (FastBackwardPlan::dw_columns).
+struct DwColumns {
+  std::size_t begin = 0, end = 0, v_begin = 0, v_end = 0, before = 0;
+};
+// Column groups at most (a plan with more reads a padded copy): the middle columns and, for
+// kernels up to 8 wide, up to 3 edge columns on either side.
+inline constexpr std::size_t kFastMaxColumnGroups = 8;
+// The other way round, for the weight gradient: the output rows i in [begin, end) whose kernel
+// row u reads real input rows (empty when every one reads padding).
+inline KernelRows valid_output_rows(const ConvGeometry& g, std::size_t u) {
+  // pad <= i*sy + u < in_y + pad, for i < out_y.
+  const std::size_t pad = g.pad_y_before(), sy = g.stride_y;
+  if (u >= g.in_y + pad) return {};
+  const std::size_t begin = std::min(pad > u ? (pad - u + sy - 1) / sy : 0, g.out_y());
+  const std::size_t end = std::min((g.in_y + pad - u + sy - 1) / sy, g.out_y());
+  return begin < end ? KernelRows{begin, end} : KernelRows{};
 }
 // The input error in phases (conv2d_fast_input_error.hpp): kernel row u reaches the rows of
 // phase py (input rows py + sy*yy) when (py + pad - u) is a multiple of sy, from error row
@@ -138,6 +165,17 @@ struct FastBackwardPlan {
   std::size_t dw_block_out = 0;  // pvec: kernels per block
   std::size_t dw_blocks_k = 1, dw_block_k = 0, dw_padded_k = 0;
   std::size_t dw_rows = 0;  // kernel rows (c, u) per register block
+  // ovec, direct: the blocks read the input itself, not a zero-padded copy, and never its
+  // padding. A block's rows share one u (channels c0 .. c0 + dw_rows - 1; dw_rows divides C)
+  // and leave out the output rows whose row u reads only padding (valid_output_rows); the
+  // output columns go in groups whose kernel columns [v_begin, v_end) read the image
+  // (valid_kernel_columns), the first group reading all n. A pass's pixels go group by group,
+  // then output row i, sample, column j, so that every (group, u) is one contiguous run of
+  // them. Otherwise (not direct) one group of all columns, rows (c, u) in order, and a padded
+  // copy of the input.
+  bool dw_direct = false;
+  std::size_t dw_column_groups = 0;
+  DwColumns dw_columns[kFastMaxColumnGroups] = {};
   // Samples are cut into `groups` contiguous groups, each reduced into its own partial sums by
   // whichever thread takes it next; the partials are then added in group order. The cut depends
   // on the batch only (for up to kFastGradientGroups threads), so the gradients are the same bit
@@ -146,8 +184,8 @@ struct FastBackwardPlan {
   std::size_t groups = 1;
   std::size_t samples_per_pass = 1;  // samples whose pixels one pass over the rows reduces
   std::size_t plain_y = 0, plain_x = 0, plain_plane = 0;  // zero-padded input, no phases
-  FastRegion pixel_table;  // one int (offset) per pixel of a pass, as float bits
-  FastRegion dw_input;     // per thread: samples_per_pass padded samples
+  FastRegion pixel_table;  // per thread: one int (offset) per pixel of a pass, as float bits
+  FastRegion dw_input;     // per thread: samples_per_pass padded samples (none when direct)
   FastRegion dw_error;     // per thread: E of those samples, pixel-major (pixel, dw_padded_k)
   FastRegion dw_partial;   // per group: (C*m*n, dw_padded_k) partial sums
   FastRegion db_partial;   // per group: dw_padded_k partial bias sums
