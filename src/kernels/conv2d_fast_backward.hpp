@@ -163,21 +163,34 @@ inline void weight_gradient_pass(const FastBackwardPlan& p, float* ws, std::size
   }
 }
 
-// The offsets of a pass of `samples` samples (ovec, weight gradient), pixel by pixel in the
-// order of FastBackwardPlan::dw_columns: into the pass's padded copies or (direct) into the
-// input itself, less the padding before the image (the blocks' bases add u and v back).
-inline void pixel_offsets(const FastBackwardPlan& p, std::size_t samples, float* table) {
+// The tables of a pass of `samples` samples (ovec, weight gradient; FastBackwardPlan::
+// pixel_table), pixel by pixel in the order of FastBackwardPlan::dw_columns (group, output row i,
+// sample, column j): the offsets into the pass's padded copies or (direct) into the input itself,
+// less the padding before the image (the blocks' bases add u and v back); then where pixel
+// (i, j) of each sample goes in error_t.
+inline void pass_tables(const FastBackwardPlan& p, std::size_t samples, float* table) {
   const ConvGeometry& g = p.g;
   const std::size_t sample_stride =
       p.dw_direct ? g.channels * g.in_y * g.in_x : g.channels * p.plain_plane;
   const std::size_t row = p.dw_direct ? g.in_x : p.plain_x;
   const std::ptrdiff_t shift =
       p.dw_direct ? -static_cast<std::ptrdiff_t>(g.pad_y_before() * g.in_x + g.pad_x_before()) : 0;
+  const std::size_t pixels = g.out_y() * g.out_x();
+  float* error_rows = table + samples * pixels;  // per pixel of a sample: row, rows apart
   std::size_t n = 0;
   for (std::size_t group = 0; group < p.dw_column_groups; ++group) {
+    const DwColumns& columns = p.dw_columns[group];
+    const std::size_t width = columns.end - columns.begin;
     for (std::size_t i = 0; i < g.out_y(); ++i) {
+      for (std::size_t j = columns.begin; j < columns.end; ++j) {
+        const std::size_t q = i * g.out_x() + j;
+        set_offset(error_rows, 2 * q,
+                   static_cast<std::ptrdiff_t>(samples * (g.out_y() * columns.before + i * width) +
+                                               j - columns.begin));
+        set_offset(error_rows, 2 * q + 1, static_cast<std::ptrdiff_t>(width));
+      }
       for (std::size_t s = 0; s < samples; ++s) {
-        for (std::size_t j = p.dw_columns[group].begin; j < p.dw_columns[group].end; ++j, ++n) {
+        for (std::size_t j = columns.begin; j < columns.end; ++j, ++n) {
           set_offset(table, n,
                      static_cast<std::ptrdiff_t>(s * sample_stride + i * g.stride_y * row +
                                                  j * g.stride_x) +
@@ -188,20 +201,18 @@ inline void pixel_offsets(const FastBackwardPlan& p, std::size_t samples, float*
   }
 }
 
-// E of sample s of a pass of `samples` into the pass's pixel-major error_t: pixel (i, j) to its
-// row in the order of FastBackwardPlan::dw_columns.
-inline void pass_error(const FastBackwardPlan& p, const float* error, std::size_t s,
-                       std::size_t samples, float* error_t) {
+// E of sample s of a pass of `samples` into the pass's pixel-major error_t, each pixel to its
+// row there (pass_tables).
+inline void pass_error(const FastBackwardPlan& p, const float* table, const float* error,
+                       std::size_t s, std::size_t samples, float* error_t) {
   const ConvGeometry& g = p.g;
-  const std::size_t out_x = g.out_x(), pixels = g.out_y() * out_x;
+  const std::size_t pixels = g.out_y() * g.out_x();
+  const float* error_rows = table + samples * pixels;
   transpose_sum_to(error, 1, 0, g.kernels, pixels, pixels, error_t, p.dw_padded_k,
-                   [&](std::size_t q) {
-                     const std::size_t i = q / out_x, j = q % out_x;
-                     const DwColumns* columns = p.dw_columns;
-                     while (j < columns->begin || j >= columns->end) ++columns;
-                     const std::size_t width = columns->end - columns->begin;
-                     return samples * g.out_y() * columns->before + (i * samples + s) * width +
-                            (j - columns->begin);
+                   [error_rows, s](std::size_t q) {
+                     return static_cast<std::size_t>(offset_at(error_rows, 2 * q) +
+                                                     static_cast<std::int32_t>(s) *
+                                                         offset_at(error_rows, 2 * q + 1));
                    });
 }
 
@@ -265,13 +276,13 @@ inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
             }
             continue;
           }
-          pass_error(p, error + b * out_size, s, samples, error_t);
-        }
-        if (p.dw_mode == FastMode::kOutputVector) {
           if (samples != table_samples) {
-            pixel_offsets(p, samples, pixel_table);
+            pass_tables(p, samples, pixel_table);
             table_samples = samples;
           }
+          pass_error(p, pixel_table, error + b * out_size, s, samples, error_t);
+        }
+        if (p.dw_mode == FastMode::kOutputVector) {
           add_rows(error_t, samples * pixels, p.dw_padded_k, bias_partial);
         }
         weight_gradient_pass(p, ws, thread, samples,

@@ -39,6 +39,9 @@ template <typename DstRow>
 void transpose_sum_to(const float* src, std::size_t count, std::size_t src_stride, std::size_t rows,
                       std::size_t cols, std::size_t src_ld, float* dst, std::size_t dst_ld,
                       DstRow dst_row) {
+  // Prefetch distance: the next tile row when a row of tiles is short (the partial sums, whose
+  // next rows lie far apart), else 4 tiles ahead along the rows (E, a sample's long rows).
+  const std::size_t ahead = cols <= 16 * kLanes ? kLanes * src_ld : 4 * kLanes;
   for (std::size_t r0 = 0; r0 < rows; r0 += kLanes) {
     const int nr = static_cast<int>(rows - r0 < kLanes ? rows - r0 : kLanes);
     for (std::size_t c0 = 0; c0 < cols; c0 += kLanes) {
@@ -50,11 +53,11 @@ void transpose_sum_to(const float* src, std::size_t count, std::size_t src_strid
           continue;
         }
         const std::size_t at = (r0 + i) * src_ld + c0;
-        // The next tile row's lines, a tile ahead: the partial sums come from L3 or the other
-        // cores' caches, whose latency the loads of one tile alone do not hide.
+        // The sources come from L3 or the other cores' caches, whose latency the loads of one
+        // tile alone do not hide.
         for (std::size_t s = 0; s < count; ++s) {
-          _mm_prefetch(reinterpret_cast<const char*>(reinterpret_cast<std::uintptr_t>(
-                           src + s * src_stride + at + kLanes * src_ld)),
+          _mm_prefetch(reinterpret_cast<const char*>(
+                           reinterpret_cast<std::uintptr_t>(src + s * src_stride + at + ahead)),
                        _MM_HINT_T0);
         }
         tile[i] = Simd::load_first(src + at, nc);

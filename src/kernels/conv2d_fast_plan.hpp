@@ -184,11 +184,13 @@ struct FastBackwardPlan {
   std::size_t groups = 1;
   std::size_t samples_per_pass = 1;  // samples whose pixels one pass over the rows reduces
   std::size_t plain_y = 0, plain_x = 0, plain_plane = 0;  // zero-padded input, no phases
-  FastRegion pixel_table;  // per thread: one int (offset) per pixel of a pass, as float bits
-  FastRegion dw_input;     // per thread: samples_per_pass padded samples (none when direct)
-  FastRegion dw_error;     // per thread: E of those samples, pixel-major (pixel, dw_padded_k)
-  FastRegion dw_partial;   // per group: (C*m*n, dw_padded_k) partial sums
-  FastRegion db_partial;   // per group: dw_padded_k partial bias sums
+  // per thread, ints as float bits: the offset of every pixel of a pass, then for each pixel q
+  // of a sample its row in the pass's error_t (sample 0) and the rows between samples
+  FastRegion pixel_table;
+  FastRegion dw_input;    // per thread: samples_per_pass padded samples (none when direct)
+  FastRegion dw_error;    // per thread: E of those samples, pixel-major (pixel, dw_padded_k)
+  FastRegion dw_partial;  // per group: (C*m*n, dw_padded_k) partial sums
+  FastRegion db_partial;  // per group: dw_padded_k partial bias sums
   std::size_t total = 0;
 };
 
