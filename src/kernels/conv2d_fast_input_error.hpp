@@ -248,11 +248,13 @@ inline void input_error_sample(const FastBackwardPlan& p, const float* ws,
         }
       }
     }
-  }
-  if (p.dx_planar) return;
-  for (std::size_t c0 = 0; c0 < g.channels; c0 += kLanes) {
-    transpose(blocked + c0 * plane, plane, std::min<std::size_t>(kLanes, g.channels - c0), kLanes,
-              input_error + c0 * plane, plane);
+    if (p.dx_planar) continue;
+    // The group's channels are final: back to planes while they are still in L1 (W3 d: 32 KiB
+    // per group, where a whole sample's 128 KiB came from L2).
+    for (std::size_t c = c0; c < std::min(c0 + p.block_c, g.channels); c += kLanes) {
+      transpose(blocked + c * plane, plane, std::min<std::size_t>(kLanes, g.channels - c), kLanes,
+                input_error + c * plane, plane);
+    }
   }
 }
 
