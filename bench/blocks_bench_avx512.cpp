@@ -90,7 +90,7 @@ void dw(benchmark::State& state, DwFn fn, int registers, int rows, bool w3d_layo
     set_offset(pixel_table.data(), n,
                static_cast<std::ptrdiff_t>(s * kChannels * kPlane + 2 * i * kRow + 2 * j));
   }
-  const float* bases[28];
+  const float* bases[cnnkit::kernels::avx512::Simd::kMaxAccumulators];
   std::size_t c0 = 0, u = 0, k0 = 0;
   for (auto _ : state) {
     for (int r = 0; r < rows; ++r) bases[r] = input.data() + (c0 + r) * kPlane + u * kRow;
