@@ -1,9 +1,9 @@
-// One AVX-512 register block (kernels/conv2d_fast_blocks.hpp) alone, against a plain FMA loop
-// in the same process: how close a block's loop comes to the core's FMA limit. Output-vector
-// blocks with everything in L1 ("l1": 8 input rows, 16 weight vectors reused) and with W3 c's
-// layout ("w3c": 576 taps over 64 padded 34 x 34 planes, 72 KiB of weights per group); W3 d's
-// weight-gradient block (dw). Compare the FLOP/s counters of block/... with block/fma_loop (one
-// thread: --threads=1).
+// One AVX-512 register block (kernels/conv2d_fast_blocks.hpp, conv2d_fast_dw_blocks.hpp) alone,
+// against a plain FMA loop in the same process: how close a block's loop comes to the core's FMA
+// limit. Output-vector blocks with everything in L1 ("l1": 8 input rows, 16 weight vectors reused)
+// and with W3 c's layout ("w3c": 576 taps over 64 padded 34 x 34 planes, 72 KiB of weights per
+// group); W3 d's weight-gradient block (dw). Compare the FLOP/s counters of block/... with
+// block/fma_loop (one thread: --threads=1).
 #include <benchmark/benchmark.h>
 #include <immintrin.h>
 
@@ -22,6 +22,7 @@
 
 #define CNNKIT_SIMD_NAMESPACE avx512
 #include "kernels/conv2d_fast_blocks.hpp"
+#include "kernels/conv2d_fast_dw_blocks.hpp"
 #undef CNNKIT_SIMD_NAMESPACE
 
 namespace {
@@ -107,6 +108,31 @@ void dw(benchmark::State& state, DwFn fn, int registers, int rows, bool w3d_layo
                                                 benchmark::Counter::kIsIterationInvariantRate);
 }
 
+// The weight-gradient block of W3 b (one register of 16 kernels, 5 kernel rows, 5 columns) over
+// a pass of its padded copy as the driver reads it: 2 samples of 6 planes of 18 x 18, 14 x 14
+// output pixels each, pixel by pixel or in pairs of neighbouring columns (dw_block's Q); the
+// same 5 rows (c, u) again and again.
+void dw_w3b(benchmark::State& state, DwFn fn) {
+  constexpr std::size_t kSamples = 2, kChannels = 6, kK = 16, kRow = 18, kPlane = 18 * 18;
+  constexpr std::size_t kPixels = kSamples * 14 * 14, kRows = 5;
+  std::vector<float> input(kSamples * kChannels * kPlane + 64, 0.5f);
+  std::vector<float> error_t(kPixels * kK, 0.25f), pixel_table(kPixels);
+  std::vector<float> partial(kChannels * 5 * 5 * kK, 0.0f);
+  for (std::size_t n = 0; n < kPixels; ++n) {  // output row i, sample, column j (as the driver)
+    const std::size_t i = n / (kSamples * 14), s = n / 14 % kSamples, j = n % 14;
+    set_offset(pixel_table.data(), n,
+               static_cast<std::ptrdiff_t>(s * kChannels * kPlane + i * kRow + j));
+  }
+  const float* bases[kRows];
+  for (std::size_t r = 0; r < kRows; ++r) bases[r] = input.data() + r * kRow;  // (0, u) for u < 5
+  for (auto _ : state) {
+    fn(bases, pixel_table.data(), kPixels, error_t.data(), kK, false, partial.data(), 5 * kK, kK);
+  }
+  benchmark::DoNotOptimize(partial.data());
+  state.counters["FLOP/s"] = benchmark::Counter(2.0 * 16 * kRows * 5 * kPixels,
+                                                benchmark::Counter::kIsIterationInvariantRate);
+}
+
 }  // namespace
 
 void register_block_benchmarks() {
@@ -128,6 +154,12 @@ void register_block_benchmarks() {
       dw(s, &dw_block<2, 4, 3>, 2, 4, w3d);
     })->Unit(benchmark::kMicrosecond);
   }
+  benchmark::RegisterBenchmark("block/dw<1,5,5>/w3b", [](benchmark::State& s) {
+    dw_w3b(s, &dw_block<1, 5, 5>);
+  })->Unit(benchmark::kMicrosecond);
+  benchmark::RegisterBenchmark("block/dw<1,5,5,pairs>/w3b", [](benchmark::State& s) {
+    dw_w3b(s, &dw_block<1, 5, 5, 2>);
+  })->Unit(benchmark::kMicrosecond);
   for (const Block& b : blocks) {
     for (const bool w3c : {false, true}) {
       const std::string name = std::string("block/") + b.name + (w3c ? "/w3c" : "/l1");

@@ -1,6 +1,6 @@
 // The backward driver of the fast convolution kernels: lay one call out as its FastBackwardPlan
 // says (the input error's weight tables and phases, padded copies of the error and the input),
-// run the register blocks (conv2d_fast_blocks.hpp) for the input error
+// run the register blocks (conv2d_fast_blocks.hpp, conv2d_fast_dw_blocks.hpp) for the input error
 // (conv2d_fast_input_error.hpp) and the weight gradient, and reduce the gradients. Compiled once
 // per ISA, like the blocks.
 //
@@ -20,6 +20,7 @@
 #include <cstring>
 
 #include "kernels/conv2d_fast_blocks.hpp"
+#include "kernels/conv2d_fast_dw_blocks.hpp"
 #include "kernels/conv2d_fast_input_error.hpp"
 #include "kernels/conv2d_fast_memory.hpp"
 #include "kernels/conv2d_fast_plan.hpp"
@@ -110,8 +111,9 @@ inline void weight_gradient_pass(const FastBackwardPlan& p, float* ws, std::size
     // input: the pass's padded copies; rows (c, u) in order, over every pixel.
     const std::size_t pixels = samples * g.out_y() * g.out_x();
     const std::size_t kernel_rows = g.channels * g.kernel_y;
-    const DwFn full = dw_kernel(blocks, true, static_cast<int>(g.kernel_x));
-    const DwFn single = dw_kernel(blocks, false, static_cast<int>(g.kernel_x));
+    const bool pairs = p.dw_column_pairs && g.out_x() % 2 == 0;
+    const DwFn full = dw_kernel(blocks, true, static_cast<int>(g.kernel_x), pairs);
+    const DwFn single = dw_kernel(blocks, false, static_cast<int>(g.kernel_x), pairs);
     for (std::size_t k0 = 0; k0 < p.dw_padded_k; k0 += p.dw_block_k) {
       for (std::size_t r0 = 0; r0 < kernel_rows;) {
         const std::size_t rows = kernel_rows - r0 >= p.dw_rows ? p.dw_rows : 1;
@@ -143,8 +145,9 @@ inline void weight_gradient_pass(const FastBackwardPlan& p, float* ws, std::size
       for (std::size_t group = 0; group < p.dw_column_groups; ++group) {
         const DwColumns& columns = p.dw_columns[group];
         const std::size_t row_pixels = samples * (columns.end - columns.begin);  // per output row
-        const DwFn block = dw_kernel_columns(blocks, static_cast<int>(g.kernel_x),
-                                             static_cast<int>(columns.v_end - columns.v_begin));
+        const DwFn block = dw_kernel_columns(
+            blocks, static_cast<int>(g.kernel_x), static_cast<int>(columns.v_end - columns.v_begin),
+            p.dw_column_pairs && (columns.end - columns.begin) % 2 == 0);
         for (std::size_t u = 0; u < g.kernel_y; ++u) {
           const KernelRows reading = valid_output_rows(g, u);
           const std::size_t first =

@@ -1,7 +1,8 @@
 // The register blocks of the fast convolution kernels: small fixed-size loops that keep their
-// accumulators in SIMD registers for a whole reduction. Written once against `Simd` (the register
-// traits of one instruction set) and compiled once per ISA: conv2d_avx512.cpp / conv2d_avx2.cpp
-// define CNNKIT_SIMD_NAMESPACE, include their simd_*.hpp and then this file after a
+// accumulators in SIMD registers for a whole reduction (the weight gradient's blocks are in
+// conv2d_fast_dw_blocks.hpp). Written once against `Simd` (the register traits of one
+// instruction set) and compiled once per ISA: conv2d_avx512.cpp / conv2d_avx2.cpp define
+// CNNKIT_SIMD_NAMESPACE, include their simd_*.hpp and then this file after a
 // `#pragma GCC target`, so each ISA gets its own copy in its own namespace.
 //
 // Offsets (taps, pixels) live in the float workspace as raw int32 bits (offset_at/set_offset), so
@@ -217,109 +218,11 @@ void pvec_block(const float* src, std::size_t src_row_step, const float* taps,
   }
 }
 
-// ---- weight-gradient block: KB registers of kLanes kernels for each of CU kernel rows (c, u)
-// times NV columns v. For every pixel p (of every sample in the pass):
-//   acc[kb][cu][v] += error_t[p*error_step + kb*L .. +L] * base[cu][pixel_offset[p] + v]
-// accumulated onto what acc_mem holds (acc_mem + cu*row_stride + v*v_stride + kb*L), or from
-// zero when `fresh` (a group's first pass: its partial sums need no zeroing beforehand).
-template <int KB, int CU, int NV>
-void dw_block(const float* const* bases, const float* pixel_offsets, std::size_t pixel_count,
-              const float* error_t, std::size_t error_step, bool fresh, float* acc_mem,
-              std::size_t row_stride, std::size_t v_stride) {
-  const float* base[CU];
-#pragma GCC unroll 32
-  for (int cu = 0; cu < CU; ++cu) base[cu] = bases[cu];
-  Reg acc[KB][CU][NV];
-#pragma GCC unroll 4
-  for (int kb = 0; kb < KB; ++kb) {
-#pragma GCC unroll 32
-    for (int cu = 0; cu < CU; ++cu) {
-#pragma GCC unroll 8
-      for (int v = 0; v < NV; ++v) {
-        acc[kb][cu][v] = fresh ? Simd::zero()
-                               : Simd::load(acc_mem + cu * row_stride + v * v_stride + kb * kLanes);
-      }
-    }
-  }
-  for (std::size_t p = 0; p < pixel_count; ++p) {
-    const std::int32_t offset = offset_at(pixel_offsets, p);
-    Reg e[KB];
-#pragma GCC unroll 4
-    for (int kb = 0; kb < KB; ++kb) e[kb] = Simd::load(error_t + p * error_step + kb * kLanes);
-#pragma GCC unroll 32
-    for (int cu = 0; cu < CU; ++cu) {
-#pragma GCC unroll 8
-      for (int v = 0; v < NV; ++v) {
-        const Reg x = Simd::broadcast(base[cu] + offset + v);
-#pragma GCC unroll 4
-        for (int kb = 0; kb < KB; ++kb) acc[kb][cu][v] = Simd::fmadd(e[kb], x, acc[kb][cu][v]);
-      }
-    }
-  }
-#pragma GCC unroll 4
-  for (int kb = 0; kb < KB; ++kb) {
-#pragma GCC unroll 32
-    for (int cu = 0; cu < CU; ++cu) {
-#pragma GCC unroll 8
-      for (int v = 0; v < NV; ++v) {
-        Simd::store(acc_mem + cu * row_stride + v * v_stride + kb * kLanes, acc[kb][cu][v]);
-      }
-    }
-  }
-}
-
-// ---- pixel-vector weight-gradient block, for few kernels (K below a register): KR kernels x
-// NV columns v of one kernel row (c, u), each accumulator a register of kLanes neighbouring
-// output columns j whose lanes are summed only at the very end:
-//   acc[kr][v][lane] += E[s, k0 + kr, i, j] * X[s, c, i*sy + u, j + v]   (j = j0 + lane)
-// over every sample s of the pass, output row i and column chunk j0 (masked past out_x); onto
-// what acc_mem holds, or from zero when `fresh` (as in dw_block).
-template <int KR, int NV>
-void dwp_block(const float* x, std::size_t x_sample, std::size_t x_row, const float* e,
-               std::size_t e_sample, std::size_t e_kernel, std::size_t samples, std::size_t out_y,
-               std::size_t out_x, bool fresh, float* acc_mem) {
-  Reg acc[KR][NV];
-#pragma GCC unroll 8
-  for (int kr = 0; kr < KR; ++kr) {
-#pragma GCC unroll 8
-    for (int v = 0; v < NV; ++v) {
-      acc[kr][v] = fresh ? Simd::zero() : Simd::load(acc_mem + (kr * NV + v) * kLanes);
-    }
-  }
-  for (std::size_t s = 0; s < samples; ++s) {
-    for (std::size_t i = 0; i < out_y; ++i) {
-      const float* x_line = x + s * x_sample + i * x_row;
-      const float* e_line = e + s * e_sample + i * out_x;
-      for (std::size_t j0 = 0; j0 < out_x; j0 += kLanes) {
-        const int n = static_cast<int>(out_x - j0 < kLanes ? out_x - j0 : kLanes);
-        Reg ev[KR];
-#pragma GCC unroll 8
-        for (int kr = 0; kr < KR; ++kr) ev[kr] = Simd::load_first(e_line + kr * e_kernel + j0, n);
-#pragma GCC unroll 8
-        for (int v = 0; v < NV; ++v) {
-          const Reg xv = Simd::load_first(x_line + j0 + v, n);
-#pragma GCC unroll 8
-          for (int kr = 0; kr < KR; ++kr) acc[kr][v] = Simd::fmadd(ev[kr], xv, acc[kr][v]);
-        }
-      }
-    }
-  }
-#pragma GCC unroll 8
-  for (int kr = 0; kr < KR; ++kr) {
-#pragma GCC unroll 8
-    for (int v = 0; v < NV; ++v) Simd::store(acc_mem + (kr * NV + v) * kLanes, acc[kr][v]);
-  }
-}
-
 // ---- function tables: the drivers pick block sizes at run time.
 using OvecFn = void (*)(const float*, const float*, std::size_t, const float*, const float*, float*,
                         std::size_t, std::size_t);
 using PvecFn = void (*)(const float*, std::size_t, const float*, std::size_t, const float*,
                         const float*, int, float*, std::size_t, std::size_t);
-using DwFn = void (*)(const float* const*, const float*, std::size_t, const float*, std::size_t,
-                      bool, float*, std::size_t, std::size_t);
-using DwpFn = void (*)(const float*, std::size_t, std::size_t, const float*, std::size_t,
-                       std::size_t, std::size_t, std::size_t, std::size_t, bool, float*);
 
 inline constexpr int kMaxOvecPixels = Simd::kMaxAccumulators;
 inline constexpr int kMaxPvecSide = 8;  // outputs and rows of a pixel-vector block
@@ -362,62 +265,6 @@ PvecFn pvec_fn(int outputs, int rows, std::index_sequence<I...>) {
 // outputs, rows in [1, kMaxPvecSide].
 inline PvecFn pvec_kernel(int outputs, int rows) {
   return pvec_fn(outputs, rows, std::make_index_sequence<kMaxPvecSide * kMaxPvecSide>{});
-}
-
-template <std::size_t... I>
-DwpFn dwp_fn(int kernels, int columns, std::index_sequence<I...>) {
-  static constexpr DwpFn table[] = {
-      &dwp_block<static_cast<int>(I / 8) + 1, static_cast<int>(I % 8) + 1>...};
-  return table[(kernels - 1) * 8 + (columns - 1)];
-}
-
-// kernels, columns in [1, 8].
-inline DwpFn dwp_kernel(int kernels, int columns) {
-  return dwp_fn(kernels, columns, std::make_index_sequence<64>{});
-}
-
-// Kernel rows per weight-gradient block for KB kernel registers and NV columns.
-constexpr int dw_rows_for(int blocks, int columns) {
-  const int rows = Simd::kMaxAccumulators / (blocks * columns);
-  return rows < 1 ? 1 : rows;
-}
-
-template <int KB, std::size_t... NV>
-DwFn dw_fn(bool full, int columns, std::index_sequence<NV...>) {
-  static constexpr DwFn full_table[] = {
-      &dw_block<KB, dw_rows_for(KB, static_cast<int>(NV) + 1), static_cast<int>(NV) + 1>...};
-  static constexpr DwFn single_table[] = {&dw_block<KB, 1, static_cast<int>(NV) + 1>...};
-  return full ? full_table[columns - 1] : single_table[columns - 1];
-}
-
-// A block of dw_rows_for(blocks, columns) rows (full) or of one row; columns in [1, 8].
-inline DwFn dw_kernel(int blocks, bool full, int columns) {
-  if (blocks == 2) return dw_fn<2>(full, columns, std::make_index_sequence<8>{});
-  return dw_fn<1>(full, columns, std::make_index_sequence<8>{});
-}
-
-template <int KB, int N, std::size_t... NV>
-DwFn dw_columns_fn(int columns, std::index_sequence<NV...>) {
-  static constexpr DwFn table[] = {&dw_block<KB, dw_rows_for(KB, N), static_cast<int>(NV) + 1>...};
-  return table[columns - 1];
-}
-
-template <int KB, int N>
-DwFn dw_columns_fn(int columns) {
-  return dw_columns_fn<KB, N>(columns, std::make_index_sequence<N>{});
-}
-
-template <int KB, std::size_t... N>
-DwFn dw_columns_fn(int kernel_columns, int columns, std::index_sequence<N...>) {
-  static constexpr DwFn (*table[])(int) = {&dw_columns_fn<KB, static_cast<int>(N) + 1>...};
-  return table[kernel_columns - 1](columns);
-}
-
-// A block of the rows of a full block for kernel_columns columns (dw_rows_for), over `columns`
-// of them (1 <= columns <= kernel_columns <= 8): the edge columns of a direct weight gradient.
-inline DwFn dw_kernel_columns(int blocks, int kernel_columns, int columns) {
-  if (blocks == 2) return dw_columns_fn<2>(kernel_columns, columns, std::make_index_sequence<8>{});
-  return dw_columns_fn<1>(kernel_columns, columns, std::make_index_sequence<8>{});
 }
 
 }  // namespace cnnkit::kernels::CNNKIT_SIMD_NAMESPACE

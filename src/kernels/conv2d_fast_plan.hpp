@@ -174,6 +174,9 @@ struct FastBackwardPlan {
   // them. Otherwise (not direct) one group of all columns, rows (c, u) in order, and a padded
   // copy of the input.
   bool dw_direct = false;
+  // ovec: the blocks take pixels in pairs of neighbouring columns (dw_block's Q = 2; stride 1,
+  // one register of kernels) wherever a run of columns is even
+  bool dw_column_pairs = false;
   std::size_t dw_column_groups = 0;
   DwColumns dw_columns[kFastMaxColumnGroups] = {};
   // Samples are cut into `groups` contiguous groups, each reduced into its own partial sums by

@@ -1,0 +1,182 @@
+// The plans of the fast convolution kernels (kernels/conv2d_fast_plan.hpp): which rows and columns
+// of a kernel read the image rather than its padding, and which vectorisation, register blocks and
+// weight-gradient layout each reference geometry gets. What the kernels compute with them is
+// checked against the reference in conv_fast_kernels_test.cpp.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <utility>
+#include <vector>
+
+#include "kernels/conv2d_fast.hpp"
+
+namespace cnnkit::kernels {
+namespace {
+
+using Range = std::pair<std::size_t, std::size_t>;
+Range range(KernelRows r) {
+  return {r.begin, r.end};
+}
+
+TEST(ConvFastPlans, ValidKernelRowsLeaveOutThePadding) {
+  // W3 b: 5 kernel rows, padding 2 above and below 14 input rows.
+  const ConvGeometry b{64, 6, 14, 14, 16, 5, 5, 1, 1};
+  EXPECT_EQ(range(valid_kernel_rows(b, 0)), Range(2, 5));
+  EXPECT_EQ(range(valid_kernel_rows(b, 1)), Range(1, 5));
+  EXPECT_EQ(range(valid_kernel_rows(b, 2)), Range(0, 5));
+  EXPECT_EQ(range(valid_kernel_rows(b, 12)), Range(0, 4));
+  EXPECT_EQ(range(valid_kernel_rows(b, 13)), Range(0, 3));
+  // W3 d, stride 2: output row i reads input rows 2i-1 .. 2i+1 (and columns likewise).
+  const ConvGeometry d{32, 128, 16, 16, 128, 3, 3, 2, 2};
+  EXPECT_EQ(range(valid_kernel_rows(d, 0)), Range(1, 3));
+  EXPECT_EQ(range(valid_kernel_rows(d, 7)), Range(0, 3));
+  EXPECT_EQ(range(valid_kernel_columns(d, 0)), Range(1, 3));
+  EXPECT_EQ(range(valid_kernel_columns(d, 7)), Range(0, 3));
+  // Two input rows under a 5-row kernel: padding on both sides of each output row.
+  const ConvGeometry flat{1, 1, 2, 9, 1, 5, 5, 1, 1};
+  EXPECT_EQ(range(valid_kernel_rows(flat, 0)), Range(2, 4));
+  EXPECT_EQ(range(valid_kernel_rows(flat, 1)), Range(1, 3));
+  EXPECT_EQ(range(valid_kernel_columns(flat, 8)), Range(0, 3));
+}
+
+// valid_output_rows is valid_kernel_rows the other way round: the output rows i whose range
+// holds u, for every u (hand-checked for W3 d, brute force for many small geometries).
+TEST(ConvFastPlans, ValidOutputRowsAreTheRowsWhoseKernelRowReadsTheImage) {
+  // W3 d: output row 0 reads input rows -1 .. 1, so kernel row 0 reads padding there only.
+  const ConvGeometry d{32, 128, 16, 16, 128, 3, 3, 2, 2};
+  EXPECT_EQ(range(valid_output_rows(d, 0)), Range(1, 8));
+  EXPECT_EQ(range(valid_output_rows(d, 1)), Range(0, 8));
+  EXPECT_EQ(range(valid_output_rows(d, 2)), Range(0, 8));
+  // W3 b: 2 rows of padding above and below.
+  const ConvGeometry b{64, 6, 14, 14, 16, 5, 5, 1, 1};
+  EXPECT_EQ(range(valid_output_rows(b, 0)), Range(2, 14));
+  EXPECT_EQ(range(valid_output_rows(b, 4)), Range(0, 12));
+  // One input row under a 5-row kernel: only the centre row reads it.
+  const ConvGeometry flat{1, 1, 1, 9, 1, 5, 5, 1, 1};
+  EXPECT_EQ(range(valid_output_rows(flat, 1)), Range(0, 0));
+  EXPECT_EQ(range(valid_output_rows(flat, 2)), Range(0, 1));
+  for (std::size_t in_y = 1; in_y <= 9; ++in_y) {
+    for (std::size_t kernel_y = 1; kernel_y <= 7; ++kernel_y) {
+      for (std::size_t stride = 1; stride <= 4; ++stride) {
+        const ConvGeometry g{1, 1, in_y, 4, 1, kernel_y, 3, stride, 1};
+        for (std::size_t u = 0; u < kernel_y; ++u) {
+          std::size_t begin = g.out_y(), end = 0;
+          for (std::size_t i = 0; i < g.out_y(); ++i) {
+            const KernelRows r = valid_kernel_rows(g, i);
+            if (u >= r.begin && u < r.end) begin = std::min(begin, i), end = i + 1;
+          }
+          if (end == 0) begin = 0;
+          EXPECT_EQ(range(valid_output_rows(g, u)), Range(begin, end))
+              << "Y " << in_y << " m " << kernel_y << " sy " << stride << " u " << u;
+        }
+      }
+    }
+  }
+}
+
+// Direct weight gradients: the column groups of W3 d and W3 c (the full group first) and of a
+// geometry whose rows do not divide into blocks of rows (a padded copy instead).
+TEST(ConvFastPlans, DirectWeightGradientGroupsColumnsByTheKernelColumnsTheyRead) {
+  if (best_simd_level() != SimdLevel::kAvx512) GTEST_SKIP() << "plans below are for 16 lanes";
+  const auto groups = [](const FastBackwardPlan& p) {
+    std::vector<std::vector<std::size_t>> out;
+    for (std::size_t k = 0; k < p.dw_column_groups; ++k) {
+      const DwColumns& c = p.dw_columns[k];
+      out.push_back({c.begin, c.end, c.v_begin, c.v_end, c.before});
+    }
+    return out;
+  };
+  using Groups = std::vector<std::vector<std::size_t>>;
+  // W3 d: output column 0 reads input columns -1 .. 1; the rest read 3 real columns.
+  const FastBackwardPlan d =
+      plan_backward({32, 128, 16, 16, 128, 3, 3, 2, 2}, SimdLevel::kAvx512, 2);
+  EXPECT_TRUE(d.dw_direct);
+  EXPECT_EQ(d.dw_rows, 4u);
+  EXPECT_EQ(groups(d), (Groups{{1, 8, 0, 3, 0}, {0, 1, 1, 3, 7}}));
+  // W3 c: padding on both sides.
+  const FastBackwardPlan c = plan_backward({32, 64, 32, 32, 64, 3, 3, 1, 1}, SimdLevel::kAvx512, 2);
+  EXPECT_TRUE(c.dw_direct);
+  EXPECT_EQ(groups(c), (Groups{{1, 31, 0, 3, 0}, {0, 1, 1, 3, 30}, {31, 32, 0, 2, 31}}));
+  // W3 b: 6 channels, blocks of 5 rows (one register of 16 kernels x 5 columns each).
+  const FastBackwardPlan b = plan_backward({64, 6, 14, 14, 16, 5, 5, 1, 1}, SimdLevel::kAvx512, 2);
+  EXPECT_EQ(b.dw_rows, 5u);
+  EXPECT_FALSE(b.dw_direct);
+  EXPECT_EQ(groups(b), (Groups{{0, 14, 0, 5, 0}}));
+  // Column pairs for one register of kernels at stride 1 (W3 b), not for two (W3 c) or stride 2.
+  EXPECT_TRUE(b.dw_column_pairs);
+  EXPECT_FALSE(c.dw_column_pairs);
+  EXPECT_FALSE(d.dw_column_pairs);
+  EXPECT_FALSE(plan_backward({2, 9, 7, 11, 12, 3, 3, 1, 2}, SimdLevel::kAvx512, 1).dw_column_pairs);
+}
+
+TEST(ConvFastPlans, PlansPickTheVectorisationThatFillsTheLanes) {
+  if (best_simd_level() != SimdLevel::kAvx512) GTEST_SKIP() << "plans below are for 16 lanes";
+  // W3 a: 6 kernels would fill 6 of 16 lanes; 28-pixel rows fill 28 of 32.
+  EXPECT_EQ(plan_forward({64, 1, 28, 28, 6, 5, 5, 1, 1}, SimdLevel::kAvx512, 2).mode,
+            FastMode::kPixelVector);
+  // W3 b: 16 kernels fill one register, but a block of one register is held to 0.8 of its lanes
+  // (a broadcast per FMA) and 14-pixel rows fill 14 of 16; in pixel pairs they fill two
+  // registers of 8 kernels x 2 pixels.
+  const FastForwardPlan b = plan_forward({64, 6, 14, 14, 16, 5, 5, 1, 1}, SimdLevel::kAvx512, 2);
+  EXPECT_EQ(b.mode, FastMode::kOutputVector);
+  EXPECT_TRUE(b.pixel_pairs);
+  EXPECT_EQ(b.blocks_k, 2u);
+  EXPECT_TRUE(b.planar_output);  // 7 pairs per row: one tile of 8 pairs x 8 channels
+  // Its rows 0-1 and 12-13 skip the kernel rows that read zero padding.
+  EXPECT_EQ(b.edge_top, 2u);
+  EXPECT_EQ(b.edge_bottom, 2u);
+  // Odd rows cannot be cut into pairs: 15-pixel rows (15 of 16 lanes) take pixel vectors.
+  EXPECT_EQ(plan_forward({64, 6, 15, 15, 16, 5, 5, 1, 1}, SimdLevel::kAvx512, 2).mode,
+            FastMode::kPixelVector);
+  // 48 kernels (three registers) against 5-pixel rows: output vectors.
+  EXPECT_EQ(plan_forward({3, 32, 10, 9, 48, 3, 3, 2, 2}, SimdLevel::kAvx512, 2).mode,
+            FastMode::kOutputVector);
+  // W3 c: 64 kernels in registers of 16, two registers per block; every tap in one chunk, so
+  // the blocks store straight into the output planes.
+  const FastForwardPlan c = plan_forward({32, 64, 32, 32, 64, 3, 3, 1, 1}, SimdLevel::kAvx512, 2);
+  EXPECT_EQ(c.mode, FastMode::kOutputVector);
+  EXPECT_FALSE(c.pixel_pairs);
+  EXPECT_EQ(c.blocks_k, 2u);
+  EXPECT_TRUE(c.planar_output);
+  EXPECT_EQ(c.output.size, 0u);  // no channel-blocked scratch
+  EXPECT_EQ(c.edge_top, 1u);
+  EXPECT_EQ(c.edge_bottom, 1u);
+  // W3 d (stride 2): only output row 0 reads the padding (above); row 7 reads input rows 13-15.
+  const FastForwardPlan df =
+      plan_forward({32, 128, 16, 16, 128, 3, 3, 2, 2}, SimdLevel::kAvx512, 2);
+  EXPECT_EQ(df.edge_top, 1u);
+  EXPECT_EQ(df.edge_bottom, 0u);
+  // Not planar: taps in two chunks (sums carried in the scratch), 24 kernels padded to a block
+  // of 32, or 40 kernels in blocks of one register.
+  EXPECT_FALSE(plan_forward({1, 70, 6, 6, 32, 5, 5, 1, 1}, SimdLevel::kAvx512, 1).planar_output);
+  const FastForwardPlan padded = plan_forward({1, 8, 7, 7, 24, 3, 3, 1, 1}, SimdLevel::kAvx512, 1);
+  EXPECT_EQ(padded.mode, FastMode::kOutputVector);
+  EXPECT_EQ(padded.blocks_k, 2u);
+  EXPECT_FALSE(padded.planar_output);
+  EXPECT_FALSE(plan_forward({1, 8, 6, 6, 40, 3, 3, 1, 1}, SimdLevel::kAvx512, 1).planar_output);
+  // W3 d backward: stride 2 rules out the pixel-vector input error, and its horizontal stride
+  // the planar one (a block's pixels are two apart in the planes).
+  const FastBackwardPlan d =
+      plan_backward({32, 128, 16, 16, 128, 3, 3, 2, 2}, SimdLevel::kAvx512, 2);
+  EXPECT_EQ(d.mode, FastMode::kOutputVector);
+  EXPECT_FALSE(d.dx_planar);
+  // Its input error: the even input rows (phase row 0) take kernel row 1 only, from E row yy,
+  // never the padding; the odd ones take kernel rows 0 and 2, and for the last of them (input
+  // row 15, yy = 7) kernel row 0 would read E row 8, past E.
+  EXPECT_EQ(d.dx_edge_top[0] + d.dx_edge_bottom[0], 0u);
+  EXPECT_EQ(d.dx_edge_top[1], 0u);
+  EXPECT_EQ(d.dx_edge_bottom[1], 1u);
+  // W3 c backward: the input error goes straight into its planes; its first and last rows
+  // skip a kernel row.
+  const FastBackwardPlan cb =
+      plan_backward({32, 64, 32, 32, 64, 3, 3, 1, 1}, SimdLevel::kAvx512, 2);
+  EXPECT_EQ(cb.mode, FastMode::kOutputVector);
+  EXPECT_TRUE(cb.dx_planar);
+  EXPECT_EQ(cb.dx_blocked.size, 0u);
+  EXPECT_EQ(cb.dx_edge_top[0], 1u);
+  EXPECT_EQ(cb.dx_edge_bottom[0], 1u);
+}
+
+}  // namespace
+}  // namespace cnnkit::kernels
