@@ -45,6 +45,19 @@ class Accuracies(unittest.TestCase):
         self.assertIsNone(compare.spread([0.88]))
 
 
+class ShareOfPeak(unittest.TestCase):
+    def test_each_round_against_its_own_peak(self):
+        # rounds: 450/500 = 90 %, 400/480 = 83.33 %, 430/500 = 86 % -> median 86 %
+        self.assertAlmostEqual(compare.share_of_peak([450, 400, 430], [500, 480, 500]), 86.0)
+
+    def test_one_round(self):
+        self.assertAlmostEqual(compare.share_of_peak([241.5], [483]), 50.0)
+
+    def test_nothing_measured(self):
+        self.assertIsNone(compare.share_of_peak([], []))
+        self.assertIsNone(compare.share_of_peak([None], [480]))
+
+
 class Combine(unittest.TestCase):
     def test_median_over_rounds_matched_by_key(self):
         rounds = [[{"epoch": 1, "ms": 3.0, "name": "x"}, {"epoch": 2, "ms": 10.0, "name": "x"}],
