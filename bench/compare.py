@@ -199,7 +199,7 @@ def openblas_coretype(choice):
 def share_of_peak(gflops_by_round, peaks_by_round):
     """Percent of the FMA peak: each round's GFLOP/s over the peak measured just before that
     round's W3 runs, the median over the rounds. The host of a shared VM runs faster and slower
-    for minutes at a time (fma_peak itself 483-520 GFLOP/s on 2 threads in one afternoon), so a
+    for minutes at a time (fma_peak itself 460-520 GFLOP/s on 2 threads within a day), so a
     share needs its peak from the same minutes, as a ratio against PyTorch needs PyTorch's run
     from the same round."""
     shares = [100.0 * g / p for g, p in zip(gflops_by_round, peaks_by_round) if g and p]

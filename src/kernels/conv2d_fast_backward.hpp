@@ -111,7 +111,7 @@ inline void weight_gradient_pass(const FastBackwardPlan& p, float* ws, std::size
     // input: the pass's padded copies; rows (c, u) in order, over every pixel.
     const std::size_t pixels = samples * g.out_y() * g.out_x();
     const std::size_t kernel_rows = g.channels * g.kernel_y;
-    const bool pairs = p.dw_column_pairs && g.out_x() % 2 == 0;
+    const bool pairs = p.dw_pairs_over(g.out_x());
     const DwFn full = dw_kernel(blocks, true, static_cast<int>(g.kernel_x), pairs);
     const DwFn single = dw_kernel(blocks, false, static_cast<int>(g.kernel_x), pairs);
     for (std::size_t k0 = 0; k0 < p.dw_padded_k; k0 += p.dw_block_k) {
@@ -147,7 +147,7 @@ inline void weight_gradient_pass(const FastBackwardPlan& p, float* ws, std::size
         const std::size_t row_pixels = samples * (columns.end - columns.begin);  // per output row
         const DwFn block = dw_kernel_columns(
             blocks, static_cast<int>(g.kernel_x), static_cast<int>(columns.v_end - columns.v_begin),
-            p.dw_column_pairs && (columns.end - columns.begin) % 2 == 0);
+            p.dw_pairs_over(columns.end - columns.begin));
         for (std::size_t u = 0; u < g.kernel_y; ++u) {
           const KernelRows reading = valid_output_rows(g, u);
           const std::size_t first =

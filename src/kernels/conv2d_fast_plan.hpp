@@ -177,6 +177,8 @@ struct FastBackwardPlan {
   // ovec: the blocks take pixels in pairs of neighbouring columns (dw_block's Q = 2; stride 1,
   // one register of kernels) wherever a run of columns is even
   bool dw_column_pairs = false;
+  // Whether a run of `width` neighbouring columns goes in pairs.
+  bool dw_pairs_over(std::size_t width) const { return dw_column_pairs && width % 2 == 0; }
   std::size_t dw_column_groups = 0;
   DwColumns dw_columns[kFastMaxColumnGroups] = {};
   // Samples are cut into `groups` contiguous groups, each reduced into its own partial sums by
