@@ -65,8 +65,8 @@ void block(benchmark::State& state, OvecFn fn, int registers, int pixels, bool w
   std::size_t row = 0;
   for (auto _ : state) {
     // A different output row each call, as a sample's blocks go down the rows.
-    fn(input.data() + row * kRow, taps.data(), kTaps, weights.data(), bias.data(),
-       output.data() + row * 32, 16, 16 * 1024);
+    fn(input.data() + row * kRow, taps.data(), cnnkit::kernels::avx512::BlockTaps{kTaps},
+       weights.data(), bias.data(), output.data() + row * 32, 16, 16 * 1024);
     row = (row + 1) % 30;
   }
   benchmark::DoNotOptimize(output.data());

@@ -78,6 +78,12 @@ std::vector<Case> fixed_cases() {
       {{2, 40, 12, 6, 24, 11, 3, 1, 1}, "input error: more edge rows than edge tables"},
       {{2, 40, 10, 9, 32, 7, 3, 3, 2}, "input error: edge rows of three row phases"},
       {{2, 9, 10, 12, 16, 3, 3, 1, 1}, "weight gradient read directly, in column pairs"},
+      {{2, 3, 6, 10, 16, 7, 7, 1, 1}, "pixel pairs skipping 2 kernel columns at either end"},
+      {{2, 8, 5, 12, 32, 5, 5, 1, 1}, "planar row of single pixels skipping edge columns"},
+      {{2, 8, 9, 11, 32, 5, 5, 2, 2}, "edge columns skipped at stride 2"},
+      {{2, 4, 6, 9, 32, 4, 4, 1, 1}, "edge columns of an even kernel: 1 left, 2 right"},
+      {{2, 3, 3, 3, 32, 7, 7, 1, 1}, "3 of 7 kernel columns skipped on either side"},
+      {{2, 8, 7, 7, 24, 3, 3, 1, 1}, "edge columns skipped into the channel-blocked scratch"},
   };
 }
 

@@ -110,6 +110,42 @@ TEST(ConvFastPlans, DirectWeightGradientGroupsColumnsByTheKernelColumnsTheyRead)
   EXPECT_FALSE(plan_backward({2, 9, 7, 11, 12, 3, 3, 1, 2}, SimdLevel::kAvx512, 1).dw_column_pairs);
 }
 
+// The kernel columns a block leaves out for its first or last unit (pixel or pair),
+// hand-counted: pixel j's column v reads image column j*sx + v - pad.
+TEST(ConvFastPlans, EdgeUnitsSkipTheKernelColumnsThatReadOnlyPadding) {
+  if (best_simd_level() != SimdLevel::kAvx512) GTEST_SKIP() << "plans below are for 16 lanes";
+  const auto skips = [](const ConvGeometry& g) {
+    const FastForwardPlan p = plan_forward(g, SimdLevel::kAvx512, 1);
+    return Range(p.skip_columns_first, p.skip_columns_last);
+  };
+  // 7x7, pad 3, in pairs: pixel 1 reads columns -3 + v + 1 < 0 for v <= 1; pixel 8 of 10 reads
+  // 8 + v - 3 >= 10 for v >= 5.
+  EXPECT_TRUE(plan_forward({2, 3, 6, 10, 16, 7, 7, 1, 1}, SimdLevel::kAvx512, 1).pixel_pairs);
+  EXPECT_EQ(skips({2, 3, 6, 10, 16, 7, 7, 1, 1}), Range(2, 2));
+  // Single pixels, 5x5: pixel 0 reads v - 2 < 0 for v <= 1, pixel 11 reads 11 + v - 2 >= 12
+  // for v >= 3.
+  EXPECT_EQ(skips({2, 8, 5, 12, 32, 5, 5, 1, 1}), Range(2, 2));
+  // Stride 2, 11 columns, 6 outputs: pixel 5 reads 10 + v - 2 >= 11 for v >= 3.
+  EXPECT_EQ(skips({2, 8, 9, 11, 32, 5, 5, 2, 2}), Range(2, 2));
+  // 4 wide, pad 1 before and 2 after: v = 0 on the left, v >= 2 for pixel 8 of 9.
+  EXPECT_EQ(skips({2, 4, 6, 9, 32, 4, 4, 1, 1}), Range(1, 2));
+  // 3 columns under a 7-wide kernel: only v = 3 reads the image for both end pixels.
+  EXPECT_EQ(skips({2, 3, 3, 3, 32, 7, 7, 1, 1}), Range(3, 3));
+  // Not planar (24 kernels padded to 32, in the channel-blocked scratch): pixel 0 reads only
+  // padding with column 0, pixel 6 of 7 with column 2.
+  EXPECT_FALSE(plan_forward({2, 8, 7, 7, 24, 3, 3, 1, 1}, SimdLevel::kAvx512, 1).planar_output);
+  EXPECT_EQ(skips({2, 8, 7, 7, 24, 3, 3, 1, 1}), Range(1, 1));
+  // Taps in two chunks: their weights stream from L2 (as W3 d's below).
+  EXPECT_EQ(skips({1, 70, 6, 6, 32, 5, 5, 1, 1}), Range(0, 0));
+  // W3 d: pixel 0 reads only padding with column 0, but a group's weights (147 KiB) stream from
+  // L2, where reading them in two runs costs more than the FMAs it saves.
+  EXPECT_EQ(skips({32, 128, 16, 16, 128, 3, 3, 2, 2}), Range(0, 0));
+  EXPECT_EQ(skips({2, 16, 16, 16, 32, 3, 3, 2, 2}), Range(1, 0));  // 18 KiB of weights
+  // Pixel vectors, or rows of more than one block: nothing skipped.
+  EXPECT_EQ(skips({64, 1, 28, 28, 6, 5, 5, 1, 1}), Range(0, 0));
+  EXPECT_EQ(skips({2, 3, 5, 32, 16, 3, 3, 1, 1}), Range(0, 0));
+}
+
 TEST(ConvFastPlans, PlansPickTheVectorisationThatFillsTheLanes) {
   if (best_simd_level() != SimdLevel::kAvx512) GTEST_SKIP() << "plans below are for 16 lanes";
   // W3 a: 6 kernels would fill 6 of 16 lanes; 28-pixel rows fill 28 of 32.
@@ -126,6 +162,10 @@ TEST(ConvFastPlans, PlansPickTheVectorisationThatFillsTheLanes) {
   // Its rows 0-1 and 12-13 skip the kernel rows that read zero padding.
   EXPECT_EQ(b.edge_top, 2u);
   EXPECT_EQ(b.edge_bottom, 2u);
+  // And its first pair (pixels 0, 1) reads only padding with kernel column 0 (image columns -2,
+  // -1), its last one (pixels 12, 13) with column 4 (14, 15).
+  EXPECT_EQ(b.skip_columns_first, 1u);
+  EXPECT_EQ(b.skip_columns_last, 1u);
   // Odd rows cannot be cut into pairs: 15-pixel rows (15 of 16 lanes) take pixel vectors.
   EXPECT_EQ(plan_forward({64, 6, 15, 15, 16, 5, 5, 1, 1}, SimdLevel::kAvx512, 2).mode,
             FastMode::kPixelVector);
@@ -142,6 +182,8 @@ TEST(ConvFastPlans, PlansPickTheVectorisationThatFillsTheLanes) {
   EXPECT_EQ(c.output.size, 0u);  // no channel-blocked scratch
   EXPECT_EQ(c.edge_top, 1u);
   EXPECT_EQ(c.edge_bottom, 1u);
+  // Its 32-pixel rows take three blocks: no block holds both ends of a row, none skips columns.
+  EXPECT_EQ(c.skip_columns_first + c.skip_columns_last, 0u);
   // W3 d (stride 2): only output row 0 reads the padding (above); row 7 reads input rows 13-15.
   const FastForwardPlan df =
       plan_forward({32, 128, 16, 16, 128, 3, 3, 2, 2}, SimdLevel::kAvx512, 2);

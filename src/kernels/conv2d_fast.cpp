@@ -187,6 +187,24 @@ FastForwardPlan plan_forward(const ConvGeometry& geometry, SimdLevel level, std:
         ceil_div(units, std::max<std::size_t>(1, ceil_div(units, p.max_pixels)));
     p.planar_output = p.blocks_k == 2 && p.chunk >= g.channels && g.kernels % p.block_k == 0 &&
                       widest <= isa.lanes / copies;
+    // Edge columns for rows of one block whose chunk of weights stays in L1: the blocks then
+    // read the weights in two or three runs instead of one, which for weights streamed from L2
+    // measured slower than the FMAs it saves (W3 d's forward, 1 of 24 pixel-columns skipped,
+    // 147 KiB of weights per group: 6 % slower; W3 b's, 19 KiB: 4 % faster on one thread).
+    const std::size_t chunk_bytes = std::min(p.chunk, g.channels) * g.kernel_y * g.kernel_x *
+                                    p.block_k * copies * sizeof(float);
+    if (ceil_div(units, p.max_pixels) == 1 && units >= 2 && chunk_bytes <= 32 * 1024) {
+      // Unit 0 holds pixels [0, copies), the last one [out_x - copies, out_x); pixel j's kernel
+      // column v reads padded column j*sx + v, image column j*sx + v - pad.
+      const std::size_t pad = g.pad_x_before(), sx = g.stride_x;
+      while (p.skip_columns_first < g.kernel_x && (copies - 1) * sx + p.skip_columns_first < pad) {
+        ++p.skip_columns_first;
+      }
+      while (p.skip_columns_first + p.skip_columns_last < g.kernel_x &&
+             (out_x - copies) * sx + (g.kernel_x - 1 - p.skip_columns_last) >= pad + g.in_x) {
+        ++p.skip_columns_last;
+      }
+    }
     p.weights = layout.add(p.padded_k * p.taps * copies);
     p.bias = layout.add(p.padded_k * copies);
   } else {

@@ -107,6 +107,34 @@ inline void transpose_pairs(const float* src, std::size_t pairs, std::size_t cha
   }
 }
 
+// The FMAs of taps [begin, end) for the block's units [First, R - Last): ovec_block's main loop,
+// and its loops over the taps whose first or last unit would read only zero padding.
+template <int KB, int R, int P, int First, int Last>
+inline void ovec_taps(Reg (&acc)[KB][R], const float* src, const float* taps, std::size_t begin,
+                      std::size_t end, const float* vec) {
+  for (std::size_t t = begin; t < end; ++t) {
+    const float* s = src + offset_at(taps, 2 * t);
+    const float* w = vec + offset_at(taps, 2 * t + 1);
+    Reg wv[KB];
+#pragma GCC unroll 4
+    for (int kb = 0; kb < KB; ++kb) wv[kb] = Simd::load(w + kb * kLanes);
+#pragma GCC unroll 32
+    for (int r = First; r < R - Last; ++r) {
+      const Reg x = P == 1 ? Simd::broadcast(s + r) : Simd::broadcast_pair(s + 2 * r);
+#pragma GCC unroll 4
+      for (int kb = 0; kb < KB; ++kb) acc[kb][r] = Simd::fmadd(wv[kb], x, acc[kb][r]);
+    }
+  }
+}
+
+// Which taps a block runs: the first `all` for every unit, then `skip_first` taps that leave
+// out the first unit and `skip_last` that leave out the last one (FastForwardPlan's
+// skip_columns_first / skip_columns_last: kernel columns that read only the zero padding left or
+// right of the image there).
+struct BlockTaps {
+  std::size_t all = 0, skip_first = 0, skip_last = 0;
+};
+
 // ---- output-vector block: KB registers of kLanes output channels for each of R pixels.
 // For every tap t (an input channel and kernel position, or for the input error a kernel and
 // position): out[kb][r] += vec[tap.vec + kb*L .. +L] * src[tap.src + r]. The R pixels read
@@ -122,7 +150,7 @@ inline void transpose_pairs(const float* src, std::size_t pairs, std::size_t cha
 // the pixel stride is then the distance between planes), transposed in registers on the way
 // out; the sums start from init or zero, never from dst.
 template <int KB, int R, int P = 1, bool Planar = false>
-void ovec_block(const float* src, const float* taps, std::size_t tap_count, const float* vec,
+void ovec_block(const float* src, const float* taps, BlockTaps tap_count, const float* vec,
                 const float* init, float* dst, std::size_t dst_pixel_stride,
                 std::size_t dst_block_stride) {
   Reg acc[KB][R];
@@ -136,18 +164,12 @@ void ovec_block(const float* src, const float* taps, std::size_t tap_count, cons
           init == dst ? Simd::load(dst + kb * dst_block_stride + r * dst_pixel_stride) : start;
     }
   }
-  for (std::size_t t = 0; t < tap_count; ++t) {
-    const float* s = src + offset_at(taps, 2 * t);
-    const float* w = vec + offset_at(taps, 2 * t + 1);
-    Reg wv[KB];
-#pragma GCC unroll 4
-    for (int kb = 0; kb < KB; ++kb) wv[kb] = Simd::load(w + kb * kLanes);
-#pragma GCC unroll 32
-    for (int r = 0; r < R; ++r) {
-      const Reg x = P == 1 ? Simd::broadcast(s + r) : Simd::broadcast_pair(s + 2 * r);
-#pragma GCC unroll 4
-      for (int kb = 0; kb < KB; ++kb) acc[kb][r] = Simd::fmadd(wv[kb], x, acc[kb][r]);
-    }
+  std::size_t t = tap_count.all;
+  ovec_taps<KB, R, P, 0, 0>(acc, src, taps, 0, t, vec);
+  if constexpr (R > 1) {
+    ovec_taps<KB, R, P, 1, 0>(acc, src, taps, t, t + tap_count.skip_first, vec);
+    t += tap_count.skip_first;
+    ovec_taps<KB, R, P, 0, 1>(acc, src, taps, t, t + tap_count.skip_last, vec);
   }
   if constexpr (Planar) {
     // acc[kb][r] lane l is channel l of pixel r: a kLanes x kLanes tile of pixels x channels,
@@ -219,7 +241,7 @@ void pvec_block(const float* src, std::size_t src_row_step, const float* taps,
 }
 
 // ---- function tables: the drivers pick block sizes at run time.
-using OvecFn = void (*)(const float*, const float*, std::size_t, const float*, const float*, float*,
+using OvecFn = void (*)(const float*, const float*, BlockTaps, const float*, const float*, float*,
                         std::size_t, std::size_t);
 using PvecFn = void (*)(const float*, std::size_t, const float*, std::size_t, const float*,
                         const float*, int, float*, std::size_t, std::size_t);

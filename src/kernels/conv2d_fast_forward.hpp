@@ -122,20 +122,26 @@ inline void forward_tables(const FastForwardPlan& p, const float* weights, const
       }
     }
     // Tap (c, u, v) reads padded row u, phase v % sx, position v / sx of channel c. The edge
-    // rows' tables keep the taps of their valid kernel rows only.
+    // rows' tables keep the taps of their valid kernel rows only. The columns the blocks skip
+    // for their first or last unit go after the others (FastForwardPlan::skip_columns_first;
+    // there is one chunk of taps then).
+    const std::size_t first = p.skip_columns_first, last = g.kernel_x - p.skip_columns_last;
+    const KernelRows column_runs[] = {{first, last}, {0, first}, {last, g.kernel_x}};
     const auto fill = [&](float* tap_table, KernelRows rows) {
       std::size_t n = 0;
-      for (std::size_t c = 0; c < g.channels; ++c) {
-        for (std::size_t u = rows.begin; u < rows.end; ++u) {
-          for (std::size_t v = 0; v < g.kernel_x; ++v, ++n) {
-            const std::size_t t = (c * g.kernel_y + u) * g.kernel_x + v;
-            const std::size_t source =
-                c * p.plane + u * p.row + (v % g.stride_x) * p.phase_x + v / g.stride_x;
-            const std::size_t weight = p.mode == FastMode::kOutputVector
-                                           ? t * p.block_k * (p.pixel_pairs ? 2 : 1)
-                                           : t * g.kernels;
-            set_offset(tap_table, 2 * n, static_cast<std::ptrdiff_t>(source));
-            set_offset(tap_table, 2 * n + 1, static_cast<std::ptrdiff_t>(weight));
+      for (const KernelRows columns : column_runs) {
+        for (std::size_t c = 0; c < g.channels; ++c) {
+          for (std::size_t u = rows.begin; u < rows.end; ++u) {
+            for (std::size_t v = columns.begin; v < columns.end; ++v, ++n) {
+              const std::size_t t = (c * g.kernel_y + u) * g.kernel_x + v;
+              const std::size_t source =
+                  c * p.plane + u * p.row + (v % g.stride_x) * p.phase_x + v / g.stride_x;
+              const std::size_t weight = p.mode == FastMode::kOutputVector
+                                             ? t * p.block_k * (p.pixel_pairs ? 2 : 1)
+                                             : t * g.kernels;
+              set_offset(tap_table, 2 * n, static_cast<std::ptrdiff_t>(source));
+              set_offset(tap_table, 2 * n + 1, static_cast<std::ptrdiff_t>(weight));
+            }
           }
         }
       }
@@ -153,6 +159,13 @@ inline void forward_tables(const FastForwardPlan& p, const float* weights, const
 struct RowTaps {
   const float* table;
   std::size_t per_channel;
+  // The row's taps of a chunk of `channels` input channels for one block (skip_columns_first /
+  // skip_columns_last).
+  BlockTaps of_chunk(const FastForwardPlan& p, std::size_t channels) const {
+    const std::size_t rows = per_channel / p.g.kernel_x, per_column = channels * rows;
+    return {per_column * (p.g.kernel_x - p.skip_columns_first - p.skip_columns_last),
+            per_column * p.skip_columns_first, per_column * p.skip_columns_last};
+  }
 };
 inline RowTaps row_taps(const FastForwardPlan& p, const float* ws, std::size_t i) {
   const ConvGeometry& g = p.g;
@@ -190,7 +203,7 @@ inline void forward_sample_ovec(const FastForwardPlan& p, const float* padded, c
           const std::size_t j0 = piece_begin(units, pieces, piece);
           const std::size_t j1 = piece_begin(units, pieces, piece + 1);
           ovec_planar_kernel(static_cast<int>(j1 - j0), p.pixel_pairs)(
-              row + j0 * per_unit, row_tap.table, g.channels * row_tap.per_channel,
+              row + j0 * per_unit, row_tap.table, row_tap.of_chunk(p, g.channels),
               table + k0 * p.taps * per_unit, bias + k0 * per_unit,
               group_out + i * out_x + j0 * per_unit, pixels, channels_per_register * pixels);
         }
@@ -209,15 +222,15 @@ inline void forward_sample_ovec(const FastForwardPlan& p, const float* padded, c
         const float* row = padded + i * g.stride_y * p.row;
         const RowTaps row_tap = row_taps(p, ws, i);
         const float* chunk_taps = row_tap.table + 2 * c0 * row_tap.per_channel;
-        const std::size_t count = chunk_channels * row_tap.per_channel;
         for (std::size_t piece = 0; piece < pieces; ++piece) {
           const std::size_t j0 = piece_begin(units, pieces, piece);
           const std::size_t j1 = piece_begin(units, pieces, piece + 1);
           float* dst = group_out + (i * units + j0) * kLanes;
           destination.step_for_write();
           ovec_kernel(static_cast<int>(p.blocks_k), static_cast<int>(j1 - j0), p.pixel_pairs)(
-              row + j0 * per_unit, chunk_taps, count, table + k0 * p.taps * per_unit,
-              c0 == 0 ? bias + k0 * per_unit : dst, dst, kLanes, pixels / per_unit * kLanes);
+              row + j0 * per_unit, chunk_taps, row_tap.of_chunk(p, chunk_channels),
+              table + k0 * p.taps * per_unit, c0 == 0 ? bias + k0 * per_unit : dst, dst, kLanes,
+              pixels / per_unit * kLanes);
         }
       }
     }

@@ -233,7 +233,7 @@ inline void input_error_sample(const FastBackwardPlan& p, const float* ws,
               const std::size_t x1 = piece_begin(phase_x, pieces, piece + 1);
               if (p.dx_planar) {
                 ovec_planar_kernel(static_cast<int>(x1 - x0), false)(
-                    row + x0, phase_taps, kernels * row_per_kernel, group, nullptr,
+                    row + x0, phase_taps, BlockTaps{kernels * row_per_kernel}, group, nullptr,
                     input_error + c0 * plane + (py + sy * yy) * g.in_x + px + x0, plane,
                     kLanes * plane);
                 continue;
@@ -241,8 +241,8 @@ inline void input_error_sample(const FastBackwardPlan& p, const float* ws,
               float* dst = blocked + c0 * plane + ((py + sy * yy) * g.in_x + px + sx * x0) * kLanes;
               destination.step_for_write();
               ovec_kernel(static_cast<int>(p.blocks_c), static_cast<int>(x1 - x0))(
-                  row + x0, phase_taps, kernels * row_per_kernel, group, k0 == 0 ? nullptr : dst,
-                  dst, sx * kLanes, plane * kLanes);
+                  row + x0, phase_taps, BlockTaps{kernels * row_per_kernel}, group,
+                  k0 == 0 ? nullptr : dst, dst, sx * kLanes, plane * kLanes);
             }
           }
         }

@@ -126,7 +126,16 @@ struct FastForwardPlan {
   // rows read only zero padding, each get a tap table without those taps (same order, same
   // offsets): W3 b's 5x5 kernels on 14 rows skip 6 of 70 row taps, 8.6 % of the FMAs.
   std::size_t edge_top = 0, edge_bottom = 0;
-  FastRegion edge_taps;   // (edge_top + edge_bottom) tables of 2 * taps ints
+  FastRegion edge_taps;  // (edge_top + edge_bottom) tables of 2 * taps ints
+  // ovec, each row one block of at least two units, a chunk's weights within 32 KiB of L1
+  // (conv2d_fast.cpp says why): the first skip_columns_first kernel columns, whose taps read
+  // only the zero padding left of the image for the block's first unit (pixel or pair), and the
+  // last skip_columns_last, which read only padding right of it for the last unit. (Chunks are
+  // sized for L2, so such weights are all in one chunk.) Every tap table lists the other taps
+  // first (channels, rows, columns in order), then those of the first columns, then those of
+  // the last, and the blocks leave those units out for them (BlockTaps): W3 b's pairs skip 2 of
+  // 35 pair-columns, 5.7 % of the FMAs.
+  std::size_t skip_columns_first = 0, skip_columns_last = 0;
   FastRegion input;       // per thread: one padded sample (+ slack for the last vector)
   FastRegion output;      // per thread (ovec, not planar): channel-blocked output of one sample
   std::size_t total = 0;  // floats the workspace needs
