@@ -131,6 +131,10 @@ inline void ovec_taps(Reg (&acc)[KB][R], const float* src, const float* taps, st
 // out the first unit and `skip_last` that leave out the last one (FastForwardPlan's
 // skip_columns_first / skip_columns_last: kernel columns that read only the zero padding left or
 // right of the image there).
+// Blocks take it by reference: passed by value, the caller wrote it to the stack in 8-byte
+// stores and the callee copied it with one 16-byte load, which cannot be forwarded from two
+// stores and so waited for every store before it to reach L1, a planar block's 32 output
+// rows among them (W3 c's forward spent 6 % of its time there; 2-3 % faster without it).
 struct BlockTaps {
   std::size_t all = 0, skip_first = 0, skip_last = 0;
 };
@@ -150,7 +154,7 @@ struct BlockTaps {
 // the pixel stride is then the distance between planes), transposed in registers on the way
 // out; the sums start from init or zero, never from dst.
 template <int KB, int R, int P = 1, bool Planar = false>
-void ovec_block(const float* src, const float* taps, BlockTaps tap_count, const float* vec,
+void ovec_block(const float* src, const float* taps, const BlockTaps& tap_count, const float* vec,
                 const float* init, float* dst, std::size_t dst_pixel_stride,
                 std::size_t dst_block_stride) {
   Reg acc[KB][R];
@@ -241,8 +245,8 @@ void pvec_block(const float* src, std::size_t src_row_step, const float* taps,
 }
 
 // ---- function tables: the drivers pick block sizes at run time.
-using OvecFn = void (*)(const float*, const float*, BlockTaps, const float*, const float*, float*,
-                        std::size_t, std::size_t);
+using OvecFn = void (*)(const float*, const float*, const BlockTaps&, const float*, const float*,
+                        float*, std::size_t, std::size_t);
 using PvecFn = void (*)(const float*, std::size_t, const float*, std::size_t, const float*,
                         const float*, int, float*, std::size_t, std::size_t);
 
