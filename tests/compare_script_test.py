@@ -69,5 +69,79 @@ class Combine(unittest.TestCase):
         self.assertEqual(combined[0]["name"], "x")
 
 
+class SteadyPeak(unittest.TestCase):
+    def test_same_peak_both_times_and_two_cores_each_time(self):
+        # 451 vs 460: 2 % apart; 451 >= 0.95 * 2 * 231 = 438.9
+        self.assertTrue(compare.steady_peak({1: 231, 2: 451}, {1: 233, 2: 460}, 2, 0.05))
+
+    def test_a_core_taken_away_after(self):
+        # the session-13 round: 2 threads gave the 1-thread figure
+        self.assertFalse(compare.steady_peak({1: 231, 2: 451}, {1: 230, 2: 232}, 2, 0.05))
+
+    def test_a_core_taken_away_for_both_measurements(self):
+        # the two agree, but neither ran on two cores: 240 < 0.95 * 2 * 230
+        self.assertFalse(compare.steady_peak({1: 230, 2: 240}, {1: 231, 2: 239}, 2, 0.05))
+
+    def test_the_peak_moved_more_than_the_tolerance(self):
+        # 500 vs 460: 8 % of 500 apart, each one scaled well
+        self.assertFalse(compare.steady_peak({1: 250, 2: 500}, {1: 235, 2: 460}, 2, 0.05))
+        self.assertTrue(compare.steady_peak({1: 250, 2: 500}, {1: 235, 2: 460}, 2, 0.10))
+
+    def test_a_missing_figure(self):
+        self.assertFalse(compare.steady_peak({2: 451}, {1: 231, 2: 451}, 2, 0.05))
+
+
+class W3Round(unittest.TestCase):
+    """w3_round with the runs replaced by a script of peaks: each W3 attempt sits between two
+    peak measurements, a moved peak repeats it, and the round's peak is the higher of its two."""
+
+    def run_round(self, peaks, tries=3):
+        peaks = list(peaks)
+        runs = []
+
+        class Runner:
+            def __init__(self):
+                self.notes = []
+
+            def run(self, label, cmd, parse_json=True):
+                runs.append(label)
+                return [{"case": "d", "attempt": sum(1 for r in runs if r.startswith("cnnkit"))}]
+
+        class Args:
+            build, threads, w3_tries, peak_tolerance, skip_torch = "b", 2, tries, 0.05, False
+
+        original = compare.fma_peak
+        compare.fma_peak = lambda runner, build, tag="": (runs.append("peak"), peaks.pop(0))[1]
+        try:
+            runner = Runner()
+            ours, theirs, peak = compare.w3_round(runner, Args(), ["w3"], {"w3": ["t"]}, "")
+        finally:
+            compare.fma_peak = original
+        return runs, ours, theirs, peak, runner.notes
+
+    def test_a_steady_round_runs_once(self):
+        runs, ours, theirs, peak, notes = self.run_round([{1: 231, 2: 451}, {1: 232, 2: 460}])
+        self.assertEqual(runs, ["peak", "cnnkit w3", "torch w3", "peak"])
+        self.assertEqual(ours, [{"case": "d", "attempt": 1}])
+        self.assertEqual(peak, 460)
+        self.assertEqual(notes, [])
+
+    def test_a_moved_peak_runs_the_round_again_from_the_last_peak(self):
+        runs, ours, _, peak, notes = self.run_round(
+            [{1: 231, 2: 451}, {1: 230, 2: 232}, {1: 231, 2: 455}, {1: 231, 2: 450}])
+        # attempt 1: 451 -> 232 (moved); attempt 2: 232 -> 455 (moved); attempt 3: 455 -> 450
+        self.assertEqual(runs.count("cnnkit w3"), 3)
+        self.assertEqual(ours, [{"case": "d", "attempt": 3}])
+        self.assertEqual(peak, 455)
+        self.assertEqual(len(notes), 2)
+        self.assertIn("run again", notes[0])
+
+    def test_kept_after_the_last_try_and_said_so(self):
+        _, ours, _, peak, notes = self.run_round(
+            [{1: 231, 2: 451}, {1: 230, 2: 232}], tries=1)
+        self.assertEqual(ours, [{"case": "d", "attempt": 1}])
+        self.assertEqual(peak, 451)
+        self.assertIn("kept anyway", notes[-1])
+
 if __name__ == "__main__":
     unittest.main()
