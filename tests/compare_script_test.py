@@ -69,6 +69,20 @@ class Combine(unittest.TestCase):
         self.assertEqual(combined[0]["name"], "x")
 
 
+class Scaling(unittest.TestCase):
+    def test_median_of_the_rounds_ratios(self):
+        # round 1: median(60k, 62k) / 32k = 61/32 = 1.90625; round 2: 56k / 32k = 1.75;
+        # round 3: 48k / 24k = 2.0 -> median 1.90625 (the rounds' medians over each other:
+        # 56k / 32k = 1.75)
+        two = [[{"train_images_per_s": 60e3}, {"train_images_per_s": 62e3}],
+               [{"train_images_per_s": 56e3}], [{"train_images_per_s": 48e3}]]
+        one = [[{"train_images_per_s": 32e3}], [{"train_images_per_s": 32e3}],
+               [{"train_images_per_s": 24e3}]]
+        ratios, scale = compare.scaling(two, one)
+        self.assertEqual(ratios, [1.90625, 1.75, 2.0])
+        self.assertEqual(scale, 1.90625)
+
+
 class SteadyPeak(unittest.TestCase):
     def test_same_peak_both_times_and_two_cores_each_time(self):
         # 451 vs 460: 2 % apart; 451 >= 0.95 * 2 * 231 = 438.9
