@@ -210,9 +210,10 @@ def w3_round(runner, args, cmd, torch_commands, tag):
                    after.get(args.threads) or max(after.values()))
         if steady_peak(before, after, args.threads, args.peak_tolerance):
             return ours, theirs, peak
-        text = lambda p: ", ".join(f"{v:.0f} on {k}" for k, v in sorted(p.items()))
-        runner.notes.append(f"W3{tag}, attempt {attempt}: the FMA peak moved (before: "
-                            f"{text(before)}; after: {text(after)} GFLOP/s on threads)"
+        threads = " and ".join(str(k) for k in sorted(after))
+        text = lambda p: ", ".join(f"{v:.0f}" for _, v in sorted(p.items()))
+        runner.notes.append(f"W3{tag}, attempt {attempt}: the FMA peak moved (GFLOP/s on "
+                            f"{threads} threads: before {text(before)}, after {text(after)})"
                             + ("; run again" if attempt < args.w3_tries else "; kept anyway"))
         before = after
     return ours, theirs, peak
