@@ -2,8 +2,8 @@
 // against a plain FMA loop in the same process: how close a block's loop comes to the core's FMA
 // limit. Output-vector blocks with everything in L1 ("l1": 8 input rows, 16 weight vectors reused)
 // and with W3 c's layout ("w3c": 576 taps over 64 padded 34 x 34 planes, 72 KiB of weights per
-// group); W3 d's weight-gradient block (dw). Compare the FLOP/s counters of block/... with
-// block/fma_loop (one thread: --threads=1).
+// group); W3 d's forward blocks ("w3d", weights streamed from L2); W3 d's weight-gradient block
+// (dw). Compare the FLOP/s counters of block/... with block/fma_loop (one thread: --threads=1).
 #include <benchmark/benchmark.h>
 #include <immintrin.h>
 
@@ -73,6 +73,42 @@ void block(benchmark::State& state, OvecFn fn, int registers, int pixels, bool w
   state.counters["FLOP/s"] =
       benchmark::Counter(2.0 * static_cast<double>(channels) * pixels * kTaps,
                          benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// W3 d's forward as its planar blocks run it: one sample's 1152 taps (128 channels x 3 x 3) over
+// the 2 x 2 phases (9 x 9 each, padded) of its stride-2 input, each call one 8-pixel output row
+// (R = 8) or two (R = 16, one register of kernels: half the weight traffic from L2; it reads 16
+// consecutive floats where two rows would need a second base, the same number of loads) for one
+// group of 16 * KB kernels, rows then groups in turn, so that the 590 KB of weights stream from
+// L2 as in the kernel (147 KB per group of 32).
+void block_w3d(benchmark::State& state, OvecFn fn, int registers, int pixels) {
+  constexpr std::size_t kTaps = 1152, kK = 128, kPhaseRow = 9, kPhase = 81, kPlane = 4 * kPhase;
+  constexpr std::size_t kOutPixels = 64;
+  const std::size_t group = 16 * static_cast<std::size_t>(registers);
+  std::vector<float> input(128 * kPlane + 64, 0.5f), weights(kTaps * kK, 0.01f);
+  std::vector<float> taps(2 * kTaps), output(kK * kOutPixels);
+  for (std::size_t t = 0; t < kTaps; ++t) {
+    const std::size_t c = t / 9, u = t % 9 / 3, v = t % 3;
+    set_offset(taps.data(), 2 * t,
+               static_cast<std::ptrdiff_t>(c * kPlane + (u % 2 * 2 + v % 2) * kPhase +
+                                           u / 2 * kPhaseRow + v / 2));
+    set_offset(taps.data(), 2 * t + 1, static_cast<std::ptrdiff_t>(t * group));
+  }
+  const std::size_t rows_per_call = static_cast<std::size_t>(pixels) / 8;
+  std::size_t row = 0, k0 = 0;
+  for (auto _ : state) {
+    fn(input.data() + row * kPhaseRow, taps.data(), cnnkit::kernels::avx512::BlockTaps{kTaps},
+       weights.data() + k0 * kTaps, nullptr, output.data() + k0 * kOutPixels + row * 8, kOutPixels,
+       16 * kOutPixels);
+    row += rows_per_call;
+    if (row == 8) {
+      row = 0;
+      k0 = (k0 + group) % kK;
+    }
+  }
+  benchmark::DoNotOptimize(output.data());
+  state.counters["FLOP/s"] = benchmark::Counter(2.0 * static_cast<double>(group) * pixels * kTaps,
+                                                benchmark::Counter::kIsIterationInvariantRate);
 }
 
 // A weight-gradient block (KB kernel registers, `rows` kernel rows, 3 columns) over one pass
@@ -159,6 +195,12 @@ void register_block_benchmarks() {
   })->Unit(benchmark::kMicrosecond);
   benchmark::RegisterBenchmark("block/dw<1,5,5,pairs>/w3b", [](benchmark::State& s) {
     dw_w3b(s, &dw_block<1, 5, 5, 2>);
+  })->Unit(benchmark::kMicrosecond);
+  benchmark::RegisterBenchmark("block/ovec<2,8,planar>/w3d", [](benchmark::State& s) {
+    block_w3d(s, &ovec_block<2, 8, 1, true>, 2, 8);
+  })->Unit(benchmark::kMicrosecond);
+  benchmark::RegisterBenchmark("block/ovec<1,16,planar>/w3d", [](benchmark::State& s) {
+    block_w3d(s, &ovec_block<1, 16, 1, true>, 1, 16);
   })->Unit(benchmark::kMicrosecond);
   for (const Block& b : blocks) {
     for (const bool w3c : {false, true}) {
