@@ -201,10 +201,11 @@ def w3_round(runner, args, cmd, torch_commands, tag):
     dip)."""
     before = fma_peak(runner, args.build, tag)
     for attempt in range(1, args.w3_tries + 1):
-        ours = runner.run("cnnkit w3" + tag, cmd)
+        again = f" attempt {attempt}" if attempt > 1 else ""  # the raw lines tell them apart
+        ours = runner.run("cnnkit w3" + tag + again, cmd)
         theirs = None
         if not args.skip_torch:
-            theirs = runner.run(f"torch w3{tag}", torch_commands["w3"])
+            theirs = runner.run(f"torch w3{tag}{again}", torch_commands["w3"])
         after = fma_peak(runner, args.build, tag + " after W3")
         peak = max(before.get(args.threads) or max(before.values()),
                    after.get(args.threads) or max(after.values()))
