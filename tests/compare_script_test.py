@@ -89,7 +89,7 @@ class SteadyPeak(unittest.TestCase):
         self.assertTrue(compare.steady_peak({1: 231, 2: 451}, {1: 233, 2: 460}, 2, 0.05))
 
     def test_a_core_taken_away_after(self):
-        # the session-13 round: 2 threads gave the 1-thread figure
+        # as a round on 2026-12-04: 2 threads gave the 1-thread figure
         self.assertFalse(compare.steady_peak({1: 231, 2: 451}, {1: 230, 2: 232}, 2, 0.05))
 
     def test_a_core_taken_away_for_both_measurements(self):
@@ -157,6 +157,7 @@ class W3Round(unittest.TestCase):
         self.assertEqual(ours, [{"case": "d", "attempt": 1}])
         self.assertEqual(peak, 451)
         self.assertIn("kept anyway", notes[-1])
+
 
 if __name__ == "__main__":
     unittest.main()
