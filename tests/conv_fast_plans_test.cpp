@@ -137,13 +137,51 @@ TEST(ConvFastPlans, EdgeUnitsSkipTheKernelColumnsThatReadOnlyPadding) {
   EXPECT_EQ(skips({2, 8, 7, 7, 24, 3, 3, 1, 1}), Range(1, 1));
   // Taps in two chunks: their weights stream from L2 (as W3 d's below).
   EXPECT_EQ(skips({1, 70, 6, 6, 32, 5, 5, 1, 1}), Range(0, 0));
-  // W3 d: pixel 0 reads only padding with column 0, but a group's weights (147 KiB) stream from
-  // L2, where reading them in two runs costs more than the FMAs it saves.
-  EXPECT_EQ(skips({32, 128, 16, 16, 128, 3, 3, 2, 2}), Range(0, 0));
+  // W3 d: pixel 0 reads only padding with column 0; a group's weights (147 KiB) stream from L2,
+  // but the input is read in place, which needs the skip (ReadsAStride2InputInPlace).
+  EXPECT_EQ(skips({32, 128, 16, 16, 128, 3, 3, 2, 2}), Range(1, 0));
   EXPECT_EQ(skips({2, 16, 16, 16, 32, 3, 3, 2, 2}), Range(1, 0));  // 18 KiB of weights
+  // Weights from L2 and not in place (stride 1): nothing skipped.
+  EXPECT_EQ(skips({1, 128, 8, 8, 32, 3, 3, 1, 1}), Range(0, 0));
   // Pixel vectors, or rows of more than one block: nothing skipped.
   EXPECT_EQ(skips({64, 1, 28, 28, 6, 5, 5, 1, 1}), Range(0, 0));
   EXPECT_EQ(skips({2, 3, 5, 32, 16, 3, 3, 1, 1}), Range(0, 0));
+}
+
+// Where the forward reads a stride-2 input where it lies, with no polyphase copy: planar
+// single pixels, one block per row, only the end pixels reading padding left and right (pixel j
+// reads columns 2j - pad .. 2j - pad + n - 1), and edge tables for every row reading padding.
+TEST(ConvFastPlans, ReadsAStride2InputInPlace) {
+  if (best_simd_level() != SimdLevel::kAvx512) GTEST_SKIP() << "plans below are for 16 lanes";
+  const auto plan = [](const ConvGeometry& g) { return plan_forward(g, SimdLevel::kAvx512, 1); };
+  const FastForwardPlan d = plan({32, 128, 16, 16, 128, 3, 3, 2, 2});  // W3 d
+  EXPECT_TRUE(d.in_place);
+  EXPECT_EQ(d.edge_top, 1u);     // row 0 reads row -1
+  EXPECT_EQ(d.edge_bottom, 0u);  // row 7 reads rows 13-15
+  EXPECT_EQ(d.input.size, 16u);  // no padded copy (the region's minimum)
+  // 5x5 on 11 columns: pixel 1 reads from column 0, pixel 4 up to 10; rows 0 and 4 of 5 read
+  // padding above and below.
+  const FastForwardPlan five = plan({2, 8, 9, 11, 32, 5, 5, 2, 2});
+  EXPECT_TRUE(five.in_place);
+  EXPECT_EQ(Range(five.skip_columns_first, five.skip_columns_last), Range(2, 2));
+  EXPECT_EQ(Range(five.edge_top, five.edge_bottom), Range(1, 1));
+  EXPECT_TRUE(plan({2, 40, 10, 9, 32, 7, 3, 3, 2}).in_place);  // vertical stride 3
+  // Not: stride 1; 7x7 (pixel 1 reads column -1; on 11 columns pixel 4 also reads column 11);
+  // two blocks per row (20 pixels); pixel pairs;
+  // three registers of kernels (not planar); 19 kernel rows (rows 0-4 read padding above, and
+  // there are 4 edge tables).
+  EXPECT_FALSE(plan({2, 8, 5, 12, 32, 5, 5, 1, 1}).in_place);
+  EXPECT_FALSE(plan({2, 8, 9, 16, 32, 7, 7, 2, 2}).in_place);
+  EXPECT_FALSE(plan({2, 8, 9, 11, 32, 7, 7, 2, 2}).in_place);
+  EXPECT_FALSE(plan({2, 8, 16, 40, 32, 3, 3, 2, 2}).in_place);
+  const FastForwardPlan pairs = plan({3, 4, 11, 12, 40, 3, 3, 2, 2});
+  EXPECT_TRUE(pairs.pixel_pairs);
+  EXPECT_FALSE(pairs.in_place);
+  EXPECT_FALSE(plan({3, 32, 10, 9, 48, 3, 3, 2, 2}).in_place);
+  const FastForwardPlan tall = plan({1, 4, 24, 16, 32, 19, 3, 2, 2});
+  EXPECT_TRUE(tall.planar_output);
+  EXPECT_EQ(tall.edge_top, 4u);
+  EXPECT_FALSE(tall.in_place);
 }
 
 TEST(ConvFastPlans, PlansPickTheVectorisationThatFillsTheLanes) {

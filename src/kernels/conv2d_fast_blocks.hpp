@@ -109,7 +109,7 @@ inline void transpose_pairs(const float* src, std::size_t pairs, std::size_t cha
 
 // The FMAs of taps [begin, end) for the block's units [First, R - Last): ovec_block's main loop,
 // and its loops over the taps whose first or last unit would read only zero padding.
-template <int KB, int R, int P, int First, int Last>
+template <int KB, int R, int P, int First, int Last, int Step>
 inline void ovec_taps(Reg (&acc)[KB][R], const float* src, const float* taps, std::size_t begin,
                       std::size_t end, const float* vec) {
   for (std::size_t t = begin; t < end; ++t) {
@@ -120,7 +120,7 @@ inline void ovec_taps(Reg (&acc)[KB][R], const float* src, const float* taps, st
     for (int kb = 0; kb < KB; ++kb) wv[kb] = Simd::load(w + kb * kLanes);
 #pragma GCC unroll 32
     for (int r = First; r < R - Last; ++r) {
-      const Reg x = P == 1 ? Simd::broadcast(s + r) : Simd::broadcast_pair(s + 2 * r);
+      const Reg x = P == 1 ? Simd::broadcast(s + Step * r) : Simd::broadcast_pair(s + 2 * r);
 #pragma GCC unroll 4
       for (int kb = 0; kb < KB; ++kb) acc[kb][r] = Simd::fmadd(wv[kb], x, acc[kb][r]);
     }
@@ -142,7 +142,8 @@ struct BlockTaps {
 // ---- output-vector block: KB registers of kLanes output channels for each of R pixels.
 // For every tap t (an input channel and kernel position, or for the input error a kernel and
 // position): out[kb][r] += vec[tap.vec + kb*L .. +L] * src[tap.src + r]. The R pixels read
-// consecutive source floats (the polyphase input layout makes that true for any stride).
+// consecutive source floats (the polyphase input layout makes that true for any stride), or
+// with Step = 2 every other float (a stride-2 input read in place: FastForwardPlan::in_place).
 // Results go to dst + kb * dst_block_stride + r * dst_pixel_stride (kLanes floats each). The
 // sums start from what dst holds (init == dst, a later chunk of taps), from the KB vectors at
 // init, or from zero (init == nullptr).
@@ -153,7 +154,7 @@ struct BlockTaps {
 // register kb to dst + kb * dst_block_stride + l * dst_pixel_stride (R * P consecutive floats;
 // the pixel stride is then the distance between planes), transposed in registers on the way
 // out; the sums start from init or zero, never from dst.
-template <int KB, int R, int P = 1, bool Planar = false>
+template <int KB, int R, int P = 1, bool Planar = false, int Step = 1>
 void ovec_block(const float* src, const float* taps, const BlockTaps& tap_count, const float* vec,
                 const float* init, float* dst, std::size_t dst_pixel_stride,
                 std::size_t dst_block_stride) {
@@ -169,11 +170,12 @@ void ovec_block(const float* src, const float* taps, const BlockTaps& tap_count,
     }
   }
   std::size_t t = tap_count.all;
-  ovec_taps<KB, R, P, 0, 0>(acc, src, taps, 0, t, vec);
+  static_assert(P == 1 || Step == 1, "pixel pairs read neighbouring floats");
+  ovec_taps<KB, R, P, 0, 0, Step>(acc, src, taps, 0, t, vec);
   if constexpr (R > 1) {
-    ovec_taps<KB, R, P, 1, 0>(acc, src, taps, t, t + tap_count.skip_first, vec);
+    ovec_taps<KB, R, P, 1, 0, Step>(acc, src, taps, t, t + tap_count.skip_first, vec);
     t += tap_count.skip_first;
-    ovec_taps<KB, R, P, 0, 1>(acc, src, taps, t, t + tap_count.skip_last, vec);
+    ovec_taps<KB, R, P, 0, 1, Step>(acc, src, taps, t, t + tap_count.skip_last, vec);
   }
   if constexpr (Planar) {
     // acc[kb][r] lane l is channel l of pixel r: a kLanes x kLanes tile of pixels x channels,
@@ -267,18 +269,19 @@ inline OvecFn ovec_kernel(int blocks, int pixels, bool pairs = false) {
   return blocks == 2 ? ovec_fn<2, 1>(pixels, kTwo) : ovec_fn<1, 1>(pixels, kOne);
 }
 
-template <int P, std::size_t... I>
+template <int P, int Step, std::size_t... I>
 OvecFn ovec_planar_fn(int pixels, std::index_sequence<I...>) {
-  static constexpr OvecFn table[] = {&ovec_block<2, static_cast<int>(I) + 1, P, true>...};
+  static constexpr OvecFn table[] = {&ovec_block<2, static_cast<int>(I) + 1, P, true, Step>...};
   return table[pixels - 1];
 }
 
 // The planar block of two registers of channels: pixels (or pixel pairs) in [1,
-// kMaxPlanarPixels] (or [1, kLanes / 2]).
+// kMaxPlanarPixels] (or [1, kLanes / 2]); single pixels `step` (1 or 2) floats apart.
 inline constexpr int kMaxPlanarPixels = kLanes < kMaxOvecPixels / 2 ? kLanes : kMaxOvecPixels / 2;
-inline OvecFn ovec_planar_kernel(int pixels, bool pairs) {
-  if (pairs) return ovec_planar_fn<2>(pixels, std::make_index_sequence<kLanes / 2>{});
-  return ovec_planar_fn<1>(pixels, std::make_index_sequence<kMaxPlanarPixels>{});
+inline OvecFn ovec_planar_kernel(int pixels, bool pairs, std::size_t step = 1) {
+  if (pairs) return ovec_planar_fn<2, 1>(pixels, std::make_index_sequence<kLanes / 2>{});
+  if (step == 2) return ovec_planar_fn<1, 2>(pixels, std::make_index_sequence<kMaxPlanarPixels>{});
+  return ovec_planar_fn<1, 1>(pixels, std::make_index_sequence<kMaxPlanarPixels>{});
 }
 
 template <std::size_t... I>

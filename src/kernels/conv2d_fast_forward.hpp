@@ -78,6 +78,23 @@ inline void fill_polyphase(const FastForwardPlan& p, const float* image, float* 
   }
 }
 
+// Where the weights of tap t = (c, u, v) are stored: in place (FastForwardPlan::in_place), at
+// t's position in the full tap table, so that the blocks read the weights streamed from L2 in
+// one run: the kernel columns the blocks run for every unit first, then those they skip for the
+// first unit, then those for the last (skip_columns_first), each run over (c, u, v) in order.
+// Otherwise at t (weights in L1 when columns are skipped: W3 b's forward gained nothing from the
+// table order, 1.02 of the time in eight alternating runs).
+inline std::size_t tap_position(const FastForwardPlan& p, std::size_t t) {
+  if (!p.in_place) return t;
+  const ConvGeometry& g = p.g;
+  const std::size_t first = p.skip_columns_first, last = g.kernel_x - p.skip_columns_last;
+  const std::size_t v = t % g.kernel_x, row = t / g.kernel_x;  // row: c * m + u
+  const std::size_t rows = g.channels * g.kernel_y;
+  if (v >= first && v < last) return row * (last - first) + (v - first);
+  if (v < first) return rows * (last - first) + row * first + v;
+  return rows * last + row * (g.kernel_x - last) + (v - last);
+}
+
 inline void forward_tables(const FastForwardPlan& p, const float* weights, const float* bias,
                            float* ws, std::size_t thread, std::size_t threads) {
   const ConvGeometry& g = p.g;
@@ -92,22 +109,26 @@ inline void forward_tables(const FastForwardPlan& p, const float* weights, const
     for (std::size_t k0 = 0; k0 < p.padded_k; k0 += p.block_k) {
       float* group = table + (k0 / p.block_k) * taps * 2 * p.block_k;
       for (std::size_t t = t0; t < t1; ++t) {
+        const std::size_t at = tap_position(p, t) * p.block_k;
         for (std::size_t k = 0; k < p.block_k; ++k) {
           const float w = k0 + k < g.kernels ? weights[(k0 + k) * taps + t] : 0.0f;
-          group[(t * p.block_k + k) * 2] = w;
-          group[(t * p.block_k + k) * 2 + 1] = w;
+          group[(at + k) * 2] = w;
+          group[(at + k) * 2 + 1] = w;
         }
       }
     }
   } else if (p.mode == FastMode::kOutputVector) {
     for (std::size_t k0 = 0; k0 < p.padded_k; k0 += p.block_k) {
       float* group = table + (k0 / p.block_k) * taps * p.block_k;
-      if (p.padded_k != g.kernels) {
-        std::memset(group + t0 * p.block_k, 0, (t1 - t0) * p.block_k * sizeof(float));
-      }
       const std::size_t rows = k0 < g.kernels ? std::min(p.block_k, g.kernels - k0) : 0;
+      if (rows < p.block_k) {  // the padding kernels' weights are zero
+        for (std::size_t t = t0; t < t1; ++t) {
+          std::memset(group + tap_position(p, t) * p.block_k, 0, p.block_k * sizeof(float));
+        }
+      }
       if (rows > 0 && t1 > t0) {
-        transpose(weights + k0 * taps + t0, rows, t1 - t0, taps, group + t0 * p.block_k, p.block_k);
+        transpose_sum_to(weights + k0 * taps + t0, 1, 0, rows, t1 - t0, taps, group, p.block_k,
+                         [&p, t0](std::size_t c) { return tap_position(p, t0 + c); });
       }
     }
   } else if (t1 > t0) {
@@ -121,10 +142,11 @@ inline void forward_tables(const FastForwardPlan& p, const float* weights, const
         padded_bias[k] = k / copies < g.kernels ? bias[k / copies] : 0.0f;
       }
     }
-    // Tap (c, u, v) reads padded row u, phase v % sx, position v / sx of channel c. The edge
-    // rows' tables keep the taps of their valid kernel rows only. The columns the blocks skip
-    // for their first or last unit go after the others (FastForwardPlan::skip_columns_first;
-    // there is one chunk of taps then).
+    // Tap (c, u, v) reads padded row u, phase v % sx, position v / sx of channel c, or in place
+    // image row u - pad, column v - pad (of the block's first pixel). The edge rows' tables keep
+    // the taps of their valid kernel rows only. The columns the blocks skip for their first or
+    // last unit go after the others (FastForwardPlan::skip_columns_first; there is one chunk
+    // of taps then); the weights of tap t lie at tap_position(t).
     const std::size_t first = p.skip_columns_first, last = g.kernel_x - p.skip_columns_last;
     const KernelRows column_runs[] = {{first, last}, {0, first}, {last, g.kernel_x}};
     const auto fill = [&](float* tap_table, KernelRows rows) {
@@ -134,12 +156,18 @@ inline void forward_tables(const FastForwardPlan& p, const float* weights, const
           for (std::size_t u = rows.begin; u < rows.end; ++u) {
             for (std::size_t v = columns.begin; v < columns.end; ++v, ++n) {
               const std::size_t t = (c * g.kernel_y + u) * g.kernel_x + v;
-              const std::size_t source =
-                  c * p.plane + u * p.row + (v % g.stride_x) * p.phase_x + v / g.stride_x;
-              const std::size_t weight = p.mode == FastMode::kOutputVector
-                                             ? t * p.block_k * (p.pixel_pairs ? 2 : 1)
-                                             : t * g.kernels;
-              set_offset(tap_table, 2 * n, static_cast<std::ptrdiff_t>(source));
+              const auto source =
+                  p.in_place
+                      ? static_cast<std::ptrdiff_t>((c * g.in_y + u) * g.in_x + v) -
+                            static_cast<std::ptrdiff_t>(g.pad_y_before() * g.in_x +
+                                                        g.pad_x_before())
+                      : static_cast<std::ptrdiff_t>(c * p.plane + u * p.row +
+                                                    (v % g.stride_x) * p.phase_x + v / g.stride_x);
+              const std::size_t weight =
+                  p.mode == FastMode::kOutputVector
+                      ? tap_position(p, t) * p.block_k * (p.pixel_pairs ? 2 : 1)
+                      : t * g.kernels;
+              set_offset(tap_table, 2 * n, source);
               set_offset(tap_table, 2 * n + 1, static_cast<std::ptrdiff_t>(weight));
             }
           }
@@ -197,14 +225,15 @@ inline void forward_sample_ovec(const FastForwardPlan& p, const float* padded, c
     for (std::size_t k0 = 0; k0 < g.kernels; k0 += p.block_k) {
       float* group_out = output + k0 * pixels;
       for (std::size_t i = 0; i < out_y; ++i) {
-        const float* row = padded + i * g.stride_y * p.row;
+        // padded: the sample's polyphase copy, or in place the sample itself
+        const float* row = padded + i * g.stride_y * (p.in_place ? g.in_x : p.row);
         const RowTaps row_tap = row_taps(p, ws, i);
         for (std::size_t piece = 0; piece < pieces; ++piece) {
           const std::size_t j0 = piece_begin(units, pieces, piece);
           const std::size_t j1 = piece_begin(units, pieces, piece + 1);
-          ovec_planar_kernel(static_cast<int>(j1 - j0), p.pixel_pairs)(
-              row + j0 * per_unit, row_tap.table, row_tap.of_chunk(p, g.channels),
-              table + k0 * p.taps * per_unit, bias + k0 * per_unit,
+          ovec_planar_kernel(static_cast<int>(j1 - j0), p.pixel_pairs, p.in_place ? 2 : 1)(
+              row + j0 * (p.in_place ? g.stride_x : per_unit), row_tap.table,
+              row_tap.of_chunk(p, g.channels), table + k0 * p.taps * per_unit, bias + k0 * per_unit,
               group_out + i * out_x + j0 * per_unit, pixels, channels_per_register * pixels);
         }
       }
@@ -285,8 +314,12 @@ inline void conv2d_forward_fast(const FastForwardPlan& p, const float* input, co
   const auto work = [&](std::size_t thread, std::size_t threads, bool in_team) {
     forward_tables(p, weights, bias, ws, thread, threads);
     float* padded = region(ws, p.input, thread);
-    std::memset(padded, 0, p.input.size * sizeof(float));
+    if (!p.in_place) std::memset(padded, 0, p.input.size * sizeof(float));
     const auto sample = [&](std::size_t b) {
+      if (p.in_place) {
+        forward_sample_ovec(p, input + b * in_size, ws, nullptr, output + b * out_size);
+        return;
+      }
       fill_polyphase(p, input + b * in_size, padded);
       if (p.mode == FastMode::kOutputVector) {
         float* blocked = p.planar_output ? nullptr : region(ws, p.output, thread);
