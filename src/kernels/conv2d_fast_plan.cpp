@@ -199,7 +199,7 @@ FastForwardPlan plan_forward(const ConvGeometry& geometry, SimdLevel level, std:
                       widest <= isa.lanes / copies;
     // Edge columns for rows of one block whose chunk of weights stays in L1 (W3 b's forward 4 %
     // faster on one thread), or that read a stride-2 input in place (W3 d's, with no polyphase
-    // copy: 3.5 % faster on one thread, 4.5-5 % on two). For weights streamed from L2 alone they
+    // copy: 2-4 % faster on one thread, 4-5 % on two). For weights streamed from L2 alone they
     // measured slower than the FMAs they save (W3 d's forward, 147 KiB of weights per group:
     // 6 % slower, when the weights still lay in tap order and so were read in two runs).
     const std::size_t chunk_bytes = std::min(p.chunk, g.channels) * g.kernel_y * g.kernel_x *

@@ -140,7 +140,7 @@ struct FastForwardPlan {
   // alone read padding left and right, and edge rows for every row that reads padding above or
   // below: the blocks read the input where it lies (pixels two floats apart: ovec_block's Step),
   // the edge rows and columns leaving out every tap that would read outside the image, so there
-  // is no padded polyphase copy (`input`; W3 d's forward 3.5 % faster on one thread, 4.5-5 % on
+  // is no padded polyphase copy (`input`; W3 d's forward 2-4 % faster on one thread, 4-5 % on
   // two). The weights are stored in tap-table order (tap_position), so that they stream in one
   // run.
   bool in_place = false;
