@@ -316,14 +316,13 @@ inline void conv2d_forward_fast(const FastForwardPlan& p, const float* input, co
     float* padded = region(ws, p.input, thread);
     if (!p.in_place) std::memset(padded, 0, p.input.size * sizeof(float));
     const auto sample = [&](std::size_t b) {
-      if (p.in_place) {
-        forward_sample_ovec(p, input + b * in_size, ws, nullptr, output + b * out_size);
-        return;
-      }
-      fill_polyphase(p, input + b * in_size, padded);
+      // In place the blocks read the sample itself, else its polyphase copy.
+      const float* image = input + b * in_size;
+      if (!p.in_place) fill_polyphase(p, image, padded);
+      const float* source = p.in_place ? image : padded;
       if (p.mode == FastMode::kOutputVector) {
         float* blocked = p.planar_output ? nullptr : region(ws, p.output, thread);
-        forward_sample_ovec(p, padded, ws, blocked, output + b * out_size);
+        forward_sample_ovec(p, source, ws, blocked, output + b * out_size);
       } else {
         forward_sample_pvec(p, padded, ws, bias, output + b * out_size);
       }

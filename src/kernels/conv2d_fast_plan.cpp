@@ -181,7 +181,6 @@ FastForwardPlan plan_forward(const ConvGeometry& geometry, SimdLevel level, std:
   p.plane = p.padded_y * p.row;
   p.taps = g.channels * g.kernel_y * g.kernel_x;
   Layout layout;
-  bool skip_for_l1 = false;  // edge columns left out for the weights' sake alone (below)
   if (p.mode == FastMode::kOutputVector) {
     const std::size_t channel_lanes = p.pixel_pairs ? isa.lanes / 2 : isa.lanes;
     const std::size_t copies = p.pixel_pairs ? 2 : 1;  // of each weight and bias
@@ -204,11 +203,26 @@ FastForwardPlan plan_forward(const ConvGeometry& geometry, SimdLevel level, std:
     // 6 % slower, when the weights still lay in tap order and so were read in two runs).
     const std::size_t chunk_bytes = std::min(p.chunk, g.channels) * g.kernel_y * g.kernel_x *
                                     p.block_k * copies * sizeof(float);
+    // The top and bottom output rows whose kernel rows partly read padding (edge_taps).
+    const std::size_t out_y = g.out_y();
+    while (p.edge_top < std::min(kFastMaxEdgeRows, out_y) &&
+           valid_kernel_rows(g, p.edge_top).begin > 0) {
+      ++p.edge_top;
+    }
+    while (p.edge_bottom < std::min(kFastMaxEdgeRows, out_y - p.edge_top) &&
+           valid_kernel_rows(g, out_y - 1 - p.edge_bottom).end < g.kernel_y) {
+      ++p.edge_bottom;
+    }
+    // In place only where the edge rows leave out every kernel row that reads padding: the
+    // rows between them read none (their valid kernel rows only grow towards the middle).
+    const std::size_t middle = p.edge_top, middle_end = out_y - p.edge_bottom;
+    const bool edge_rows_cover_padding =
+        middle >= middle_end || (valid_kernel_rows(g, middle).begin == 0 &&
+                                 valid_kernel_rows(g, middle_end - 1).end == g.kernel_y);
     const bool one_block = ceil_div(units, p.max_pixels) == 1 && units >= 2;
     p.in_place = one_block && p.planar_output && !p.pixel_pairs && g.stride_x == 2 &&
-                 reads_inside_but_at_the_row_ends(g);
-    skip_for_l1 = chunk_bytes <= 32 * 1024;
-    if (one_block && (skip_for_l1 || p.in_place)) {
+                 reads_inside_but_at_the_row_ends(g) && edge_rows_cover_padding;
+    if (one_block && (chunk_bytes <= 32 * 1024 || p.in_place)) {
       // Unit 0 holds pixels [0, copies), the last one [out_x - copies, out_x); pixel j's kernel
       // column v reads padded column j*sx + v, image column j*sx + v - pad.
       const std::size_t pad = g.pad_x_before(), sx = g.stride_x;
@@ -229,23 +243,7 @@ FastForwardPlan plan_forward(const ConvGeometry& geometry, SimdLevel level, std:
   }
   p.tap_table = layout.add(2 * p.taps);
   if (p.mode == FastMode::kOutputVector) {
-    const std::size_t out_y = g.out_y();
-    while (p.edge_top < std::min(kFastMaxEdgeRows, out_y) &&
-           valid_kernel_rows(g, p.edge_top).begin > 0) {
-      ++p.edge_top;
-    }
-    while (p.edge_bottom < std::min(kFastMaxEdgeRows, out_y - p.edge_top) &&
-           valid_kernel_rows(g, out_y - 1 - p.edge_bottom).end < g.kernel_y) {
-      ++p.edge_bottom;
-    }
     p.edge_taps = layout.add((p.edge_top + p.edge_bottom) * 2 * p.taps);
-    // In place only where the edge rows leave out every kernel row that reads padding: the
-    // rows between them read none (their valid kernel rows only grow towards the middle).
-    const std::size_t middle = p.edge_top, middle_end = out_y - p.edge_bottom;
-    p.in_place = p.in_place &&
-                 (middle >= middle_end || (valid_kernel_rows(g, middle).begin == 0 &&
-                                           valid_kernel_rows(g, middle_end - 1).end == g.kernel_y));
-    if (!p.in_place && !skip_for_l1) p.skip_columns_first = p.skip_columns_last = 0;
   }
   p.input = layout.add(p.in_place ? 0 : g.channels * p.plane + 2 * isa.lanes, p.threads);
   if (p.mode == FastMode::kOutputVector && !p.planar_output) {
