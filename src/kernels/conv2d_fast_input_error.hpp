@@ -32,21 +32,24 @@ inline void backward_taps(const FastBackwardPlan& p, float* taps, float* positio
   const std::size_t per_kernel = g.kernel_y * g.kernel_x;
   const bool ovec = p.mode == FastMode::kOutputVector;
   // Calls visit(u, tap, t, source) for the taps of phase (py, px) in order, t counting on from
-  // `first`.
+  // `first`. The kernel rows that reach the phase are u0, u0 + sy, ... with u0 = (py + pad) % sy,
+  // each one E row further up (du falls by one), and likewise the columns: no division per tap
+  // (with one per tap this ran 25 us per W3 d call, before the team starts).
   const auto for_each_tap = [&](std::ptrdiff_t py, std::ptrdiff_t px, std::size_t first,
                                 const auto& visit) {
+    const auto u0 = static_cast<std::size_t>((py + pby) % sy);
+    const auto v0 = static_cast<std::size_t>((px + pbx) % sx);
+    const std::ptrdiff_t du0 = (py + pby - static_cast<std::ptrdiff_t>(u0)) / sy;
+    const std::ptrdiff_t dv0 = (px + pbx - static_cast<std::ptrdiff_t>(v0)) / sx;
+    const auto row = static_cast<std::ptrdiff_t>(p.error_x);
     std::size_t t = first;
     for (std::size_t k = 0; k < g.kernels; ++k) {
-      for (std::size_t u = 0; u < g.kernel_y; ++u) {
-        const std::ptrdiff_t ny = py + pby - static_cast<std::ptrdiff_t>(u);
-        if (((ny % sy) + sy) % sy != 0) continue;
-        for (std::size_t v = 0; v < g.kernel_x; ++v) {
-          const std::ptrdiff_t nx = px + pbx - static_cast<std::ptrdiff_t>(v);
-          if (((nx % sx) + sx) % sx != 0) continue;
-          const std::ptrdiff_t source = static_cast<std::ptrdiff_t>(k * p.error_plane) +
-                                        (ny / sy) * static_cast<std::ptrdiff_t>(p.error_x) +
-                                        nx / sx;
-          visit(u, k * per_kernel + u * g.kernel_x + v, t, source);
+      const auto plane = static_cast<std::ptrdiff_t>(k * p.error_plane);
+      std::ptrdiff_t du = du0;
+      for (std::size_t u = u0; u < g.kernel_y; u += g.stride_y, --du) {
+        std::ptrdiff_t dv = dv0;
+        for (std::size_t v = v0; v < g.kernel_x; v += g.stride_x, --dv) {
+          visit(u, k * per_kernel + u * g.kernel_x + v, t, plane + du * row + dv);
           ++t;
         }
       }
