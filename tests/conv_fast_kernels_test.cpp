@@ -84,7 +84,7 @@ std::vector<Case> fixed_cases() {
       {{2, 4, 6, 9, 32, 4, 4, 1, 1}, "edge columns of an even kernel: 1 left, 2 right"},
       {{2, 3, 3, 3, 32, 7, 7, 1, 1}, "3 of 7 kernel columns skipped on either side"},
       {{2, 8, 7, 7, 24, 3, 3, 1, 1}, "edge columns skipped into the channel-blocked scratch"},
-      {{5, 16, 12, 14, 32, 3, 3, 2, 2}, "stride 2 read in place, the next sample prefetched"},
+      {{5, 16, 12, 14, 32, 3, 3, 2, 2}, "stride 2 read in place, five samples of 14 columns"},
       {{1, 4, 24, 16, 32, 19, 3, 2, 2}, "stride 2 not in place: padded rows past the edge tables"},
       {{2, 8, 9, 16, 32, 7, 7, 2, 2}, "stride 2 not in place: the second pixel reads padding"},
   };
