@@ -86,6 +86,27 @@ struct Simd {
       r[i + 4] = _mm256_permute2f128_ps(s[i], s[i + 4], 0x31);
     }
   }
+  // A whole 8x8 tile loaded transposed: r[j] lane i = src[i * ld + j]. The halves (4 floats) of
+  // rows i and i + 4 go to the two 128-bit lanes of one register as they are loaded, which
+  // leaves a 4x4 transpose within each lane (no shuffle across lanes; see the AVX-512 one).
+  static void load_transposed(const float* src, std::size_t ld, Reg* r) {
+    for (int j = 0; j < 2; ++j) {
+      Reg a[4];
+      for (int i = 0; i < 4; ++i) {
+        const float* half = src + i * ld + 4 * j;
+        a[i] = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(half)),
+                                    _mm_loadu_ps(half + 4 * ld), 1);
+      }
+      const __m256d t0 = _mm256_castps_pd(_mm256_unpacklo_ps(a[0], a[1]));
+      const __m256d t1 = _mm256_castps_pd(_mm256_unpackhi_ps(a[0], a[1]));
+      const __m256d t2 = _mm256_castps_pd(_mm256_unpacklo_ps(a[2], a[3]));
+      const __m256d t3 = _mm256_castps_pd(_mm256_unpackhi_ps(a[2], a[3]));
+      r[4 * j] = _mm256_castpd_ps(_mm256_unpacklo_pd(t0, t2));
+      r[4 * j + 1] = _mm256_castpd_ps(_mm256_unpackhi_pd(t0, t2));
+      r[4 * j + 2] = _mm256_castpd_ps(_mm256_unpacklo_pd(t1, t3));
+      r[4 * j + 3] = _mm256_castpd_ps(_mm256_unpackhi_pd(t1, t3));
+    }
+  }
   // ---- for max pooling: int32 lanes of flat indices
   using IReg = __m256i;
   static IReg indices(int start, int step) {
