@@ -7,11 +7,10 @@
 // Threads: one OpenMP team per call; the threads take groups of samples for the weight gradient,
 // then single samples for the input error, then slices of the weight gradient's reduction, one
 // at a time as they finish the last, so that a core the machine takes away for a while leaves
-// its share to the others. The input error does
-// the same arithmetic in the same order whatever thread computes a sample; the weight and bias
-// gradients sum one partial per group of samples, in group order (groups fixed by the batch:
-// FastBackwardPlan::groups), so every result is the same bit for bit run after run and on 1 to
-// kFastGradientGroups threads.
+// its share to the others. The input error does the same arithmetic in the same order whatever
+// thread computes a sample; the weight and bias gradients sum one partial per group of samples,
+// in group order (groups fixed by the batch: FastBackwardPlan::groups), so every result is the
+// same bit for bit run after run and on 1 to kFastGradientGroups threads.
 #pragma once
 
 #include <immintrin.h>
