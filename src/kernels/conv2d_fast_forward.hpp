@@ -231,7 +231,7 @@ inline void forward_sample_ovec(const FastForwardPlan& p, const float* padded, c
         for (std::size_t piece = 0; piece < pieces; ++piece) {
           const std::size_t j0 = piece_begin(units, pieces, piece);
           const std::size_t j1 = piece_begin(units, pieces, piece + 1);
-          ovec_planar_kernel(static_cast<int>(j1 - j0), p.pixel_pairs, p.in_place ? 2 : 1)(
+          ovec_planar_kernel(static_cast<int>(j1 - j0), p.pixel_pairs, p.in_place ? g.stride_x : 1)(
               row + j0 * (p.in_place ? g.stride_x : per_unit), row_tap.table,
               row_tap.of_chunk(p, g.channels), table + k0 * p.taps * per_unit, bias + k0 * per_unit,
               group_out + i * out_x + j0 * per_unit, pixels, channels_per_register * pixels);
