@@ -91,9 +91,8 @@ class ByteImageBatches : public cnnkit::DataLayer<float> {
     });
     position_ += n;
     // The next batch's images, picked at random from 47 MB, are in no cache: ask for them now,
-    // so that they arrive while the network trains on this batch. (This call took 43 us, a
-    // twentieth of a 2-thread step, while the other thread waited; 15-28 us with the prefetch
-    // and the shared conversion.)
+    // so that they arrive while the network trains on this batch (the other thread waits for
+    // this call).
     for (std::size_t i = position_; i < std::min(count, position_ + batch_); ++i) {
       const unsigned char* image = images_.bytes.data() + order_[i] * pixels_;
       for (std::size_t byte = 0; byte < pixels_; byte += 64) __builtin_prefetch(image + byte);

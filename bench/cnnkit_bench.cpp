@@ -1,4 +1,4 @@
-// cnnkit on the reference workloads of ../shared/WORKLOADS.md, printing one JSON line per figure
+// cnnkit on the reference workloads of docs/WORKLOADS.md, printing one JSON line per figure
 // with the field names of ../shared/bench/torch_ref.py so that bench/compare.py can set the two
 // side by side:
 //   cnnkit_bench --workload w1|w2|w3|all --threads N --epochs E --seed S [--repeats R]
@@ -427,9 +427,9 @@ int main(int argc, char** argv) {
       mallopt(M_MMAP_THRESHOLD, 32 << 20);
     }
     cnnkit::set_num_threads(o.threads);
-    // Without it W1 training slowed down epoch by epoch on an Intel VM (21k -> 16k -> 14k
-    // images/s on 2 threads) as tiny gradients and Adam moments turned denormal; the accuracies
-    // printed are the same either way.
+    // Without it training slows down epoch by epoch on CPUs where denormal arithmetic is slow, as
+    // tiny gradients and Adam moments turn denormal; the accuracies printed are the same either
+    // way.
     if (o.ftz) cnnkit::set_flush_denormals(true);
     log("cnnkit_bench: threads " + std::to_string(cnnkit::num_threads()) + ", simd " +
         cnnkit::kernels::to_string(cnnkit::kernels::best_simd_level()));

@@ -71,7 +71,7 @@ std::string generic_kernels_hint() {
   if (wanted == nullptr) return {};
   return std::string("OpenBLAS runs its generic \"") + name +
          "\" kernels on this CPU (convolutions outside the SIMD kernels' shapes and double "
-         "networks up to 4x slower); "
+         "networks run on them); "
          "set OPENBLAS_CORETYPE=" +
          wanted + " in the environment before starting for its " + wanted + " kernels";
 }

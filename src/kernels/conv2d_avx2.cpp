@@ -1,7 +1,7 @@
 // The fast float convolution kernels (and 2x2 max pooling, and the products of small_gemm.hpp)
-// compiled for AVX2 + FMA (Haswell and later, Zen). Only this file is built with those instructions
-// (the pragma below), and conv2d_fast.cpp calls it only on CPUs that have them, so one cnnkit
-// binary runs on any x86-64 machine and uses the widest vectors it finds.
+// compiled for AVX2 + FMA (CPUs that report avx2 and fma). Only this file is built with those
+// instructions (the pragma below), and conv2d_fast.cpp calls it only on CPUs that have them, so one
+// cnnkit binary runs on any x86-64 machine and uses the widest vectors it finds.
 #include <omp.h>
 
 #include <algorithm>
@@ -21,8 +21,8 @@
 #include "kernels/simd_avx2.hpp"
 
 #define CNNKIT_SIMD_NAMESPACE avx2
-#include "kernels/conv2d_fast_blocks.hpp"
 #include "kernels/conv2d_fast_backward.hpp"
+#include "kernels/conv2d_fast_blocks.hpp"
 #include "kernels/conv2d_fast_forward.hpp"
 #include "kernels/pooling_simd.hpp"
 #include "kernels/small_gemm_blocks.hpp"

@@ -1,5 +1,5 @@
 // The fast float convolution kernels (and 2x2 max pooling, and the products of small_gemm.hpp)
-// compiled for AVX-512 (Skylake-X and later, Zen 4). Only this file is built with those
+// compiled for AVX-512 (CPUs that report avx512f). Only this file is built with those
 // instructions (the pragma below), and conv2d_fast.cpp calls it only on CPUs that have them, so one
 // cnnkit binary runs on any x86-64 machine and uses the widest vectors it finds.
 #include <omp.h>
@@ -26,8 +26,8 @@
 #include "kernels/simd_avx512.hpp"
 
 #define CNNKIT_SIMD_NAMESPACE avx512
-#include "kernels/conv2d_fast_blocks.hpp"
 #include "kernels/conv2d_fast_backward.hpp"
+#include "kernels/conv2d_fast_blocks.hpp"
 #include "kernels/conv2d_fast_forward.hpp"
 #include "kernels/pooling_simd.hpp"
 #include "kernels/small_gemm_blocks.hpp"

@@ -240,9 +240,8 @@ inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
   // transposed, (C*m*n, K) -> (K, C*m*n)) in slices of kernel rows, taken after the samples, so
   // that a thread done with its samples reduces instead of waiting for the others at the
   // barrier; a slice starts once every group is done (groups_done, whose release publishes the
-  // partials). (Undisturbed, W3 d's backward measured the same as with the reduction cut into
-  // one share per thread after the barrier, 0.995-1.001 of its time; with a busy loop on one of
-  // the two cores, 2.6-2.9 ms against 4.8-5.4.)
+  // partials). (Undisturbed, this costs the same as one share per thread after the barrier; when
+  // the machine takes a core away for a while, the other core reduces what it would have.)
   constexpr std::size_t kSliceRows = 4 * kLanes;
   const std::size_t slice_count =
       p.dw_mode == FastMode::kOutputVector ? (dw_rows_total + kSliceRows - 1) / kSliceRows : 0;

@@ -49,12 +49,10 @@ void transpose_sum_to(const float* src, std::size_t count, std::size_t src_strid
       const int nc = static_cast<int>(cols - c0 < kLanes ? cols - c0 : kLanes);
       Reg tile[kLanes];
       if (count == 1 && nr == kLanes && nc == kLanes) {
-        // A whole tile of one source: loaded transposed (Simd::load_transposed; in-process A/B
-        // against the shuffles below, W3 d on 2 threads: backward 0.5-1.1 % faster, forward
-        // 0.1-1.6 %, whose weight reorder goes this way too).
+        // A whole tile of one source: loaded transposed (Simd::load_transposed says why).
         for (int i = 0; i < kLanes; ++i) {
-          _mm_prefetch(reinterpret_cast<const char*>(reinterpret_cast<std::uintptr_t>(
-                           src + (r0 + i) * src_ld + c0 + ahead)),
+          _mm_prefetch(reinterpret_cast<const char*>(
+                           reinterpret_cast<std::uintptr_t>(src + (r0 + i) * src_ld + c0 + ahead)),
                        _MM_HINT_T0);
         }
         Simd::load_transposed(src + r0 * src_ld + c0, src_ld, tile);
@@ -147,7 +145,7 @@ inline void ovec_taps(Reg (&acc)[KB][R], const float* src, const float* taps, st
 // Blocks take it by reference: passed by value, the caller wrote it to the stack in 8-byte
 // stores and the callee copied it with one 16-byte load, which cannot be forwarded from two
 // stores and so waited for every store before it to reach L1, a planar block's 32 output
-// rows among them (W3 c's forward spent 6 % of its time there; 2-3 % faster without it).
+// rows among them.
 struct BlockTaps {
   std::size_t all = 0, skip_first = 0, skip_last = 0;
 };
@@ -192,7 +190,7 @@ void ovec_block(const float* src, const float* taps, const BlockTaps& tap_count,
   }
   if constexpr (Planar) {
     // acc[kb][r] lane l is channel l of pixel r: a kLanes x kLanes tile of pixels x channels,
-    // transposed to channels x pixels (in pairs: kLanes/2 x kLanes/2 pixel pairs x channels,
+    // transposed to channels x pixels (in pairs: kLanes/2 by kLanes/2 pixel pairs by channels,
     // each pair moving as one 64-bit element). The rows past R repeat row R - 1 (no register
     // to zero): their columns are never stored.
     constexpr int kRows = kLanes / P;

@@ -20,8 +20,8 @@ namespace cnnkit::kernels::CNNKIT_SIMD_NAMESPACE {
 // With Q = 2 the pixels go in pairs of neighbouring output columns (stride 1: pixel p + 1 reads
 // one float to the right of pixel p, and pixel_count is even): input float m of a row feeds
 // column m of pixel p and column m - 1 of pixel p + 1, so NV + 1 broadcasts feed 2*NV columns
-// where one pixel at a time takes NV broadcasts for NV (W3 b, one register of kernels: a
-// broadcast per FMA otherwise). Each sum still takes pixel p before pixel p + 1, so the result is
+// where one pixel at a time takes NV broadcasts for NV (with one register of kernels that is a
+// broadcast per FMA). Each sum still takes pixel p before pixel p + 1, so the result is
 // the same bit for bit.
 template <int KB, int CU, int NV, int Q = 1>
 void dw_block(const float* const* bases, const float* pixel_offsets, std::size_t pixel_count,

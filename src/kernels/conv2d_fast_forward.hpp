@@ -32,9 +32,8 @@ inline void fill_polyphase(const FastForwardPlan& p, const float* image, float* 
   const std::size_t sx = g.stride_x, pbx = g.pad_x_before(), pby = g.pad_y_before();
   if (sx == 2 && g.in_x <= 2 * kLanes) {
     // Rows of at most two registers (the common case) in one pass over every row of every
-    // channel, with nothing per row but the split: with the general loop below (its row setup
-    // and its loop over pieces) a W3 d sample's copy took 19.7 us, with this one 14.5 (both
-    // before the prefetch of prefetch_ahead).
+    // channel, with nothing per row but the split: none of the general loop's row setup and
+    // loop over pieces.
     const int n = static_cast<int>(g.in_x);
     float* const even = padded + pby * p.row + (pbx % 2) * p.phase_x + pbx / 2;
     float* const odd = padded + pby * p.row + ((pbx + 1) % 2) * p.phase_x + (pbx + 1) / 2;
@@ -82,8 +81,8 @@ inline void fill_polyphase(const FastForwardPlan& p, const float* image, float* 
 // t's position in the full tap table, so that the blocks read the weights streamed from L2 in
 // one run: the kernel columns the blocks run for every unit first, then those they skip for the
 // first unit, then those for the last (skip_columns_first), each run over (c, u, v) in order.
-// Otherwise at t (weights in L1 when columns are skipped: W3 b's forward gained nothing from the
-// table order, 1.02 of the time in eight alternating runs).
+// Otherwise at t (weights in L1 when columns are skipped: there the order they are read in
+// costs nothing).
 inline std::size_t tap_position(const FastForwardPlan& p, std::size_t t) {
   if (!p.in_place) return t;
   const ConvGeometry& g = p.g;
@@ -218,9 +217,8 @@ inline void forward_sample_ovec(const FastForwardPlan& p, const float* padded, c
   if (p.planar_output) {
     // One chunk of all the taps, whole groups of kernels: every block's sums are final and go
     // straight to the rows of their kernels' planes, with no channel-blocked copy and no
-    // transpose pass (W3 c forward on one thread 14.7 -> 14.0 ms on a Xeon). (A prefetch for
-    // writing of the group's next row, as PrefetchStream does for the blocked path, measured
-    // the same with and without.)
+    // transpose pass. (No prefetch for writing of the group's next row, as PrefetchStream does
+    // for the blocked path: it gains nothing here.)
     const std::size_t channels_per_register = kLanes / per_unit;
     for (std::size_t k0 = 0; k0 < g.kernels; k0 += p.block_k) {
       float* group_out = output + k0 * pixels;

@@ -34,7 +34,7 @@ inline void backward_taps(const FastBackwardPlan& p, float* taps, float* positio
   // Calls visit(u, tap, t, source) for the taps of phase (py, px) in order, t counting on from
   // `first`. The kernel rows that reach the phase are u0, u0 + sy, ... with u0 = (py + pad) % sy,
   // each one E row further up (du falls by one), and likewise the columns: no division per tap
-  // (with one per tap this ran 25 us per W3 d call, before the team starts).
+  // (this runs on one thread, before the team starts).
   const auto for_each_tap = [&](std::ptrdiff_t py, std::ptrdiff_t px, std::size_t first,
                                 const auto& visit) {
     const auto u0 = static_cast<std::size_t>((py + pby) % sy);
@@ -252,8 +252,8 @@ inline void input_error_sample(const FastBackwardPlan& p, const float* ws,
       }
     }
     if (p.dx_planar) continue;
-    // The group's channels are final: back to planes while they are still in L1 (W3 d: 32 KiB
-    // per group, where a whole sample's 128 KiB came from L2).
+    // The group's channels are final: back to planes while they are still in L1 (a whole
+    // sample's channels, transposed at the end, would come from L2).
     for (std::size_t c = c0; c < std::min(c0 + p.block_c, g.channels); c += kLanes) {
       transpose(blocked + c * plane, plane, std::min<std::size_t>(kLanes, g.channels - c), kLanes,
                 input_error + c * plane, plane);

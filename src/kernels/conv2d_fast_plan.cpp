@@ -54,9 +54,8 @@ std::size_t register_blocks(std::size_t count, std::size_t lanes) {
 // What an output-vector block over `count` outputs gets of the FMA pipes, for choosing how to
 // vectorise (conv2d_fast_plan.hpp): its lane use, and with a single register per block (no second
 // register for a broadcast to feed) 0.8 of that. Such a block issues one broadcast load per FMA,
-// which a core with two 512-bit FMA pipes cannot keep up with (Zen 5, measured:
-// ovec_block<1, 14> at 60-70 % of the core's peak, <2, 7> and <2, 14> at 100 %; W3 b forward
-// 0.36 ms on one thread as ovec, 0.31 ms as pvec with 14 of 16 lanes used).
+// which a core with two 512-bit FMA pipes cannot keep up with: its loads, not its FMAs, set the
+// pace (the factor is measured: docs/PERFORMANCE.md).
 double output_vector_efficiency(std::size_t count, std::size_t lanes) {
   return utilisation(count, lanes) * (register_blocks(count, lanes) == 1 ? 0.8 : 1.0);
 }
@@ -68,8 +67,8 @@ std::size_t pixel_block_rows(std::size_t outputs, std::size_t registers) {
 }
 
 // Channels per chunk of taps whose weights (floats_per_channel each) fit in 192 KiB of the L2
-// cache. (Chunks sized for L1 measured slower: reloading the sums cost more than the L2 reads
-// of the weights, which the hardware prefetcher streams well.)
+// cache. (Not L1: a chunk sized for L1 reloads the sums more often, which costs more than
+// reading the weights from L2, a stream the hardware prefetcher follows well.)
 std::size_t chunk_for(std::size_t floats_per_channel) {
   return std::max<std::size_t>(1, 192 * 1024 / (floats_per_channel * sizeof(float)));
 }
@@ -101,9 +100,9 @@ bool fits_int32(std::size_t n) {
 // The weight gradient's column groups (FastBackwardPlan::dw_columns) and whether its blocks
 // can read the input directly: dw_rows must divide the channels (a block's rows share one u),
 // and one group of columns must read all n kernel columns (its blocks start the partial sums).
-// (W1's second convolution and W3 b, 6 channels in blocks of 5, keep the padded copy: reading
-// the input directly in blocks of 3 rows measured no faster, as its edge columns, one pixel wide
-// each, cannot go in column pairs.)
+// (6 channels in blocks of 5 rows, for example, keep the padded copy: blocks of 3 rows that
+// read the input directly gain nothing there, as their edge columns, one pixel wide each, cannot
+// go in column pairs.)
 void plan_direct_weight_gradient(FastBackwardPlan& p) {
   const ConvGeometry& g = p.g;
   p.dw_columns[0] = {0, g.out_x(), 0, g.kernel_x, 0};  // unless direct: one group of all
@@ -196,11 +195,10 @@ FastForwardPlan plan_forward(const ConvGeometry& geometry, SimdLevel level, std:
         ceil_div(units, std::max<std::size_t>(1, ceil_div(units, p.max_pixels)));
     p.planar_output = p.blocks_k == 2 && p.chunk >= g.channels && g.kernels % p.block_k == 0 &&
                       widest <= isa.lanes / copies;
-    // Edge columns for rows of one block whose chunk of weights stays in L1 (W3 b's forward 4 %
-    // faster on one thread), or that read a stride-2 input in place (W3 d's, with no polyphase
-    // copy: 2-4 % faster on one thread, 4-5 % on two). For weights streamed from L2 alone they
-    // measured slower than the FMAs they save (W3 d's forward, 147 KiB of weights per group:
-    // 6 % slower, when the weights still lay in tap order and so were read in two runs).
+    // Edge columns for rows of one block whose chunk of weights stays in L1, or that read a
+    // stride-2 input in place (which needs them: no padded copy to read the edges from). For
+    // weights streamed from L2 alone they cost more than the FMAs they save: stored in tap order,
+    // those weights would be read in two runs.
     const std::size_t chunk_bytes = std::min(p.chunk, g.channels) * g.kernel_y * g.kernel_x *
                                     p.block_k * copies * sizeof(float);
     // The top and bottom output rows whose kernel rows partly read padding (edge_taps).
@@ -341,9 +339,9 @@ FastBackwardPlan plan_backward(const ConvGeometry& geometry, SimdLevel level, st
                   : FastMode::kOutputVector;
   if (p.dw_mode == FastMode::kOutputVector) {
     plan_direct_weight_gradient(p);
-    // Pairs of neighbouring columns for one register of kernels (W3 b: 0.415 -> 0.329 ms for the
-    // weight gradient on one thread, bit for bit the same). With two registers a broadcast feeds
-    // two FMAs already, and pairs measured no faster (W3 c).
+    // Pairs of neighbouring columns for one register of kernels: a broadcast then feeds two FMAs
+    // instead of one, bit for bit the same sums. With two registers a broadcast feeds two FMAs
+    // already, and pairs gain nothing.
     p.dw_column_pairs = g.stride_x == 1 && p.dw_blocks_k == 1;
   }
   if (p.dw_mode == FastMode::kPixelVector) {
@@ -355,8 +353,7 @@ FastBackwardPlan plan_backward(const ConvGeometry& geometry, SimdLevel level, st
   std::size_t pass_samples = 1;
   if (p.dw_direct) {
     // As many samples as keep a pass's E (pixel-major) within 256 KiB of L2 and a channel
-    // block's planes within 32 KiB of L1 (W3 d: 8 samples, the whole group, 7 % faster than 4;
-    // W3 c: 1 sample of 1024 pixels, 2 are slower).
+    // block's planes within 32 KiB of L1.
     const std::size_t error_bytes = pixels * p.dw_padded_k * sizeof(float);
     const std::size_t planes_bytes = p.dw_rows * g.in_y * g.in_x * sizeof(float);
     pass_samples = std::min(256 * 1024 / error_bytes, 32 * 1024 / planes_bytes);

@@ -84,7 +84,8 @@ inline bool reads_error(const ConvGeometry& g, std::size_t py, std::size_t yy, s
   return reached >= u && reached - u < g.out_y() * g.stride_y;
 }
 // Edge rows with tap tables of their own (FastForwardPlan::edge_taps), at most this many at the
-// top and as many at the bottom; rows past them use the full table (still right, just slower).
+// top and as many at the bottom; rows past them use the full table (still right, with FMAs on
+// the zero padding).
 inline constexpr std::size_t kFastMaxEdgeRows = 4;
 
 // One scratch region inside the workspace: offset and length in floats (64-byte multiples).
@@ -124,7 +125,7 @@ struct FastForwardPlan {
   FastRegion tap_table;  // 2 ints per tap (source offset, weight offset), stored as float bits
   // ovec: the first edge_top and the last edge_bottom output rows, whose top or bottom kernel
   // rows read only zero padding, each get a tap table without those taps (same order, same
-  // offsets): W3 b's 5x5 kernels on 14 rows skip 6 of 70 row taps, 8.6 % of the FMAs.
+  // offsets): 5x5 kernels on 14 rows, for example, skip 6 of their 70 row taps.
   std::size_t edge_top = 0, edge_bottom = 0;
   FastRegion edge_taps;  // (edge_top + edge_bottom) tables of 2 * taps ints
   // ovec, each row one block of at least two units, a chunk's weights within 32 KiB of L1
@@ -133,16 +134,15 @@ struct FastForwardPlan {
   // last skip_columns_last, which read only padding right of it for the last unit. (Chunks are
   // sized for L2, so such weights are all in one chunk.) Every tap table lists the other taps
   // first (channels, rows, columns in order), then those of the first columns, then those of
-  // the last, and the blocks leave those units out for them (BlockTaps): W3 b's pairs skip 2 of
-  // 35 pair-columns, 5.7 % of the FMAs.
+  // the last, and the blocks leave those units out for them (BlockTaps): 5x5 kernels over 7
+  // pixel pairs, for example, skip 2 of 35 pair-columns.
   std::size_t skip_columns_first = 0, skip_columns_last = 0;
   // Planar, single pixels, horizontal stride 2, each row one block whose first and last units
   // alone read padding left and right, and edge rows for every row that reads padding above or
   // below: the blocks read the input where it lies (pixels two floats apart: ovec_block's Step),
   // the edge rows and columns leaving out every tap that would read outside the image, so there
-  // is no padded polyphase copy (`input`; W3 d's forward 2-4 % faster on one thread, 4-5 % on
-  // two). The weights are stored in tap-table order (tap_position), so that they stream in one
-  // run.
+  // is no padded polyphase copy (`input`): no copy to write and read again. The weights are stored
+  // in tap-table order (tap_position), so that they stream in one run.
   bool in_place = false;
   FastRegion input;       // per thread: one padded sample (+ slack for the last vector)
   FastRegion output;      // per thread (ovec, not planar): channel-blocked output of one sample

@@ -19,8 +19,8 @@ constexpr std::size_t kParallelElements = std::size_t{1} << 16;
 // body(begin, end) over [0, n): on the threads when n is large enough, one contiguous piece
 // per thread, piece t = [share(n, threads, t), share(n, threads, t + 1)) on thread t. A batch
 // splits there at the same samples as the convolutions' AffineShare and the pooling's static loop,
-// so each core works on what it wrote itself, still in its own cache (with pieces of 16 K
-// elements handed out in order the split fell up to three W1 samples off).
+// so each core works on what it wrote itself, still in its own cache (pieces of a fixed size
+// handed out in order would cut the batch at other places, inside samples).
 template <typename Body>
 void for_chunks(std::size_t n, const Body& body) {
   const bool team = worth_a_team(n >= kParallelElements);
@@ -32,8 +32,8 @@ void for_chunks(std::size_t n, const Body& body) {
 
 // One chunk of relu_forward. The pointers come as arguments and `passes` is restrict: a byte
 // store may alias anything, and without both the compiler reloaded x and y from the lambda's
-// captures after every mask byte and kept the loop scalar (17x slower). x and y may be the same
-// buffer (in place).
+// captures after every mask byte and kept the loop scalar. The input x and the output y may be
+// the same buffer (in place).
 template <typename T>
 void rectify_chunk(const T* x, T* y, std::uint8_t* __restrict passes, std::size_t begin,
                    std::size_t end) {
@@ -95,8 +95,8 @@ void max_pool_plane(const T* in, std::size_t in_x, std::size_t py, std::size_t p
         return detail::max_pool_2x2_avx2(in, in_x, out_y, out_x, out, arg);
     }
   }
-  // Any window: a scan per output. (Branch-free selects measured slower here than the branch,
-  // which post-ReLU data predicts well.)
+  // Any window: a scan per output, with a branch rather than a branch-free select: post-ReLU
+  // data, many zeros and few maxima, predicts it well.
   for (std::size_t oy = 0; oy < out_y; ++oy) {
     for (std::size_t ox = 0; ox < out_x; ++ox) {
       std::size_t index = oy * sy * in_x + ox * sx;

@@ -1,8 +1,7 @@
 // Float matrix products in cnnkit's own SIMD register blocks (small_gemm_blocks.hpp), chosen at
 // run time like the convolution kernels (AVX-512 or AVX2 + FMA), for the fully connected layer:
-// its speed then does not depend on which OpenBLAS build or core type a machine picks (W1's
-// 784 -> 120 layer on a Zen 5 core: OpenBLAS's Haswell kernels, which some environments force
-// with OPENBLAS_CORETYPE=Haswell, took 121 us forward, its Cooper Lake ones 74 us).
+// its speed then does not depend on which OpenBLAS build or core type a machine picks (some
+// environments force OpenBLAS's older kernels with OPENBLAS_CORETYPE).
 #pragma once
 
 #include <cstddef>

@@ -100,14 +100,13 @@ inline constexpr std::size_t kGemmPanelFloats = 8192;
 
 // The whole product, cut into blocks: columns in blocks of J registers, J chosen for the most
 // accumulators in use (R * J times the share of the lanes that hold columns of C; ties to the
-// narrower J: W1's 784 -> 120 weight gradient took 54 us on one Zen 5 core in blocks of 6 x 4,
-// 66 in blocks of 3 x 8), rows in near-equal blocks of at most R, and p in panels.
+// narrower J, whose taller blocks take fewer loads and broadcasts per FMA), rows in near-equal
+// blocks of at most R, and p in panels.
 // Each panel of B (its rows p0.. and the block's columns) is first copied to an aligned buffer
 // on the stack, rows of J whole registers: then it stays in L1 while every row block runs over
-// it, and no load splits a cache line (W1's 784 -> 120 layer has rows of 480 bytes, so every
-// other row of W starts half-way into a line: 111 GFLOP/s on one Zen 5 core reading W in place,
-// 164-180 with the panels packed). Rows of whole registers, all starting at the same offset in
-// their lines, are read in place: W^T's rows of 784 floats gave 227 GFLOP/s so, 184 packed.
+// it, and no load splits a cache line (rows of 480 bytes, for example, start every other one
+// half-way into a line). Rows of whole registers, all starting at the same offset in their
+// lines, are read in place: they split no line, and the copy would only add work.
 inline void small_gemm(std::size_t m, std::size_t n, std::size_t k, const float* a,
                        std::size_t a_row, std::size_t a_depth, const float* b, std::size_t ldb,
                        const float* init, float* c, std::size_t ldc) {

@@ -137,10 +137,9 @@ Tensor<T> FullyConnected<T>::compute_output(const Tensor<T>& input) {
   // y = x W + b, the batch rows split across threads. small_gemm computes it directly, each row
   // starting from the bias. BLAS computes it as y^T = W^T x^T (both
   // operands transposed) into a workspace, which is then added to the bias row by row: with
-  // no operand transposed, OpenBLAS 0.3.21's small-matrix kernel (SkylakeX and later) allocates
-  // scratch memory on every call for about a third of all shapes (W1's 120 -> 84 layer among
-  // them), while its other three forms never did in 1890 shapes tried. Same speed within a few
-  // per cent on W1's layers.
+  // no operand transposed, OpenBLAS 0.3.21's small-matrix kernel allocates scratch memory on
+  // every call for about a third of all shapes, while its other three forms never do
+  // (kernels/gemm.hpp).
   const T* bias = bias_.value.data();
   const bool own = own_products<T>();
   if (!own && transposed_output_.size() < batch * output_size_) {
