@@ -15,7 +15,7 @@
 #include "cnnkit/cnnkit.hpp"
 #include "cnnkit/data/dataset.hpp"
 #include "cnnkit/data/idx.hpp"
-#include "kernels/parallel.hpp"
+#include "runtime/parallel.hpp"
 
 namespace cnnkit::bench {
 
@@ -81,8 +81,8 @@ class ByteImageBatches : public cnnkit::DataLayer<float> {
     // start as zeros (one-hot).
     cnnkit::Batch<float> batch = buffers_.take({n, 1, images_.dims[1], images_.dims[2]}, {n, 10});
     batch.label.fill(0.0f);
-    // Shared among the threads: the other one would wait meanwhile (kernels/parallel.hpp).
-    cnnkit::kernels::parallel_for(n, true, [&](std::size_t i) {
+    // Shared among the threads: the other one would wait meanwhile (runtime/parallel.hpp).
+    cnnkit::runtime::parallel_for(n, true, [&](std::size_t i) {
       const std::size_t sample = order_[position_ + i];
       const unsigned char* src = images_.bytes.data() + sample * pixels_;
       float* dst = batch.input.data() + i * pixels_;

@@ -172,7 +172,7 @@ void dw_w3b(benchmark::State& state, DwFn fn) {
 }  // namespace
 
 void register_block_benchmarks() {
-  if (cnnkit::kernels::best_simd_level() != cnnkit::kernels::SimdLevel::kAvx512) return;
+  if (cnnkit::runtime::best_simd_level() != cnnkit::runtime::SimdLevel::kAvx512) return;
   benchmark::RegisterBenchmark("block/fma_loop", fma_loop)->Unit(benchmark::kMicrosecond);
   struct Block {
     const char* name;

@@ -45,7 +45,7 @@
 #include "cnnkit/data/idx.hpp"
 #include "kernels/conv2d.hpp"
 #include "kernels/conv2d_fast.hpp"
-#include "kernels/parallel.hpp"
+#include "runtime/parallel.hpp"
 
 namespace {
 
@@ -285,7 +285,7 @@ void run_w3(const Options& o) {
         .add("ms_backward_min", rounded(ms_bwd_min, 4))
         .add("ms_forward_layer", rounded(ms_fwd_layer, 4))
         .add("ms_backward_layer", rounded(ms_bwd_layer, 4))
-        .add("simd", cnnkit::kernels::to_string(cnnkit::kernels::best_simd_level()))
+        .add("simd", cnnkit::runtime::to_string(cnnkit::runtime::best_simd_level()))
         .add("peak_rss_mb", rounded(peak_rss_mb(), 1))
         .print();
   }
@@ -432,7 +432,7 @@ int main(int argc, char** argv) {
     // way.
     if (o.ftz) cnnkit::set_flush_denormals(true);
     log("cnnkit_bench: threads " + std::to_string(cnnkit::num_threads()) + ", simd " +
-        cnnkit::kernels::to_string(cnnkit::kernels::best_simd_level()));
+        cnnkit::runtime::to_string(cnnkit::runtime::best_simd_level()));
     if (o.profile) {
       run_w1_profile(o);
       return 0;

@@ -26,7 +26,7 @@
 namespace {
 
 using cnnkit::kernels::ConvGeometry;
-using cnnkit::kernels::SimdLevel;
+using cnnkit::runtime::SimdLevel;
 
 // Every value of a float range drawn from N(0, scale^2), one engine per case (seeded 0), so
 // every run benchmarks the same numbers.

@@ -14,6 +14,9 @@
 namespace cnnkit::kernels {
 namespace {
 
+using runtime::best_simd_level;
+using runtime::SimdLevel;
+
 using Range = std::pair<std::size_t, std::size_t>;
 Range range(KernelRows r) {
   return {r.begin, r.end};

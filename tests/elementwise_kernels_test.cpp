@@ -14,6 +14,9 @@
 namespace cnnkit::kernels {
 namespace {
 
+using runtime::best_simd_level;
+using runtime::SimdLevel;
+
 // Values from a small set, so that ties and exact zeros are common.
 template <typename T>
 std::vector<T> coarse_values(std::size_t n, unsigned seed) {

@@ -26,7 +26,7 @@
 #include "kernels/conv2d_fast_input_error.hpp"
 #include "kernels/conv2d_fast_memory.hpp"
 #include "kernels/conv2d_fast_plan.hpp"
-#include "kernels/parallel.hpp"
+#include "runtime/parallel.hpp"
 
 namespace cnnkit::kernels::CNNKIT_SIMD_NAMESPACE {
 
@@ -238,9 +238,9 @@ inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
   backward_taps(p, region(ws, p.dx_taps), region(ws, p.dx_position), region(ws, p.dx_edge_taps),
                 starts);
   // Groups and samples stay on the thread that has them in its cache (AffineShare, in
-  // kernels/parallel.hpp); the groups are contiguous runs of samples, so a thread's first
+  // runtime/parallel.hpp); the groups are contiguous runs of samples, so a thread's first
   // groups are the samples it computed in the forward pass.
-  AffineShare groups(p.groups, p.threads), samples(g.batch, p.threads);
+  runtime::AffineShare groups(p.groups, p.threads), samples(g.batch, p.threads);
   // The output-vector weight gradient's reduction (the group partials summed in group order and
   // transposed, (C*m*n, K) -> (K, C*m*n)) in slices of kernel rows, taken after the samples, so
   // that a thread done with its samples reduces instead of waiting for the others at the
@@ -250,7 +250,7 @@ inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
   constexpr std::size_t kSliceRows = 4 * kLanes;
   const std::size_t slice_count =
       p.dw_mode == FastMode::kOutputVector ? (dw_rows_total + kSliceRows - 1) / kSliceRows : 0;
-  AffineShare slices(slice_count, p.threads);
+  runtime::AffineShare slices(slice_count, p.threads);
   std::atomic<std::size_t> groups_done{0};
   const auto reduce_slice = [&](std::size_t slice) {
     while (groups_done.load(std::memory_order_acquire) < p.groups) _mm_pause();
@@ -260,7 +260,7 @@ inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
                   rows, g.kernels, p.dw_padded_kernels, weight_gradient + r0, dw_rows_total);
   };
   // What one thread of the team does, or the calling thread alone (in_team false): one thread
-  // does not enter a parallel region at all (kernels/parallel.hpp says why).
+  // does not enter a parallel region at all (runtime/parallel.hpp says why).
   const auto work = [&](std::size_t thread, std::size_t threads, bool in_team) {
     float* padded_error = region(ws, p.error, thread);
     float* blocked = p.dx_planar ? nullptr : region(ws, p.dx_blocked, thread);
@@ -279,8 +279,8 @@ inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
       float* partial = region(ws, p.dw_partial, group);
       float* bias_partial = region(ws, p.db_partial, group);
       std::memset(bias_partial, 0, p.db_partial.size * sizeof(float));
-      const std::size_t b0 = share(g.batch, p.groups, group);
-      const std::size_t b1 = share(g.batch, p.groups, group + 1);
+      const std::size_t b0 = runtime::share(g.batch, p.groups, group);
+      const std::size_t b1 = runtime::share(g.batch, p.groups, group + 1);
       for (std::size_t pass = b0; pass < b1; pass += p.samples_per_pass) {
         const std::size_t samples = std::min(p.samples_per_pass, b1 - pass);
         for (std::size_t s = 0; s < samples; ++s) {
@@ -345,8 +345,8 @@ inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
       // dW[k, c, u, v] = sum over groups (in order) of the sum over lanes (in order) of the
       // partial (c, u, k, v, lane); each thread takes a share of the elements.
       const std::size_t per_row = g.kernels * g.kernel_x, rows = g.channels * g.kernel_y;
-      const std::size_t e0 = share(rows * per_row, threads, thread);
-      const std::size_t e1 = share(rows * per_row, threads, thread + 1);
+      const std::size_t e0 = runtime::share(rows * per_row, threads, thread);
+      const std::size_t e1 = runtime::share(rows * per_row, threads, thread + 1);
       for (std::size_t element = e0; element < e1; ++element) {
         float sum = 0.0f;
         for (std::size_t group = 0; group < p.groups; ++group) {
@@ -370,7 +370,7 @@ inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
       }
     }
   };
-  on_team(p.threads, work);
+  runtime::on_team(p.threads, work);
 }
 
 }  // namespace cnnkit::kernels::CNNKIT_SIMD_NAMESPACE

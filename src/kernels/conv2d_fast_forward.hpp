@@ -4,7 +4,7 @@
 // Compiled once per ISA, like the blocks.
 //
 // Threads: one OpenMP team per call; each thread takes its own contiguous share of the samples
-// first, then helps with the others' (AffineShare in kernels/parallel.hpp: the samples stay on
+// first, then helps with the others' (AffineShare in runtime/parallel.hpp: the samples stay on
 // the core whose cache holds them, and a core the machine takes away for a while leaves its
 // share to the others). A
 // sample's arithmetic is the same in the same order whatever thread computes it, so the output
@@ -20,7 +20,7 @@
 #include "kernels/conv2d_fast_blocks.hpp"
 #include "kernels/conv2d_fast_memory.hpp"
 #include "kernels/conv2d_fast_plan.hpp"
-#include "kernels/parallel.hpp"
+#include "runtime/parallel.hpp"
 
 namespace cnnkit::kernels::CNNKIT_SIMD_NAMESPACE {
 
@@ -100,7 +100,8 @@ inline void forward_tables(const FastForwardPlan& p, const float* weights, const
   const std::size_t taps = p.taps;
   // Each thread transposes its share of the taps: (K, taps) -> per group (taps, block_channels), or
   // for the pixel-vector kernel (taps, K).
-  const std::size_t t0 = share(taps, threads, thread), t1 = share(taps, threads, thread + 1);
+  const std::size_t t0 = runtime::share(taps, threads, thread),
+                    t1 = runtime::share(taps, threads, thread + 1);
   float* table = region(ws, p.weights);
   if (p.pixel_pairs) {
     // Per group (taps, block_channels, 2): every weight twice, for the two pixels of a lane pair.
@@ -309,9 +310,9 @@ inline void conv2d_forward_fast(const FastForwardPlan& p, const float* input, co
   const ConvGeometry& g = p.g;
   const std::size_t in_size = g.channels * g.in_y * g.in_x;
   const std::size_t out_size = g.kernels * g.out_y() * g.out_x();
-  AffineShare samples(g.batch, p.threads);
+  runtime::AffineShare samples(g.batch, p.threads);
   // What one thread of the team does, or the calling thread alone (in_team false): one thread
-  // does not enter a parallel region at all (kernels/parallel.hpp says why).
+  // does not enter a parallel region at all (runtime/parallel.hpp says why).
   const auto work = [&](std::size_t thread, std::size_t threads, bool in_team) {
     forward_tables(p, weights, bias, ws, thread, threads);
     float* padded = region(ws, p.input, thread);
@@ -335,7 +336,7 @@ inline void conv2d_forward_fast(const FastForwardPlan& p, const float* input, co
 #pragma omp barrier
     samples.run(thread, sample);
   };
-  on_team(p.threads, work);
+  runtime::on_team(p.threads, work);
 }
 
 }  // namespace cnnkit::kernels::CNNKIT_SIMD_NAMESPACE

@@ -107,8 +107,8 @@ inline void backward_tables(const FastBackwardPlan& p, const float* weights, flo
   float* table = region(ws, p.dx_weights);
   float* rows_of_kernel = region(ws, p.dx_staging, thread);
   const float* position = ws + p.dx_position.offset;
-  const std::size_t k0 = share(g.kernels, threads, thread);
-  const std::size_t k1 = share(g.kernels, threads, thread + 1);
+  const std::size_t k0 = runtime::share(g.kernels, threads, thread);
+  const std::size_t k1 = runtime::share(g.kernels, threads, thread + 1);
   for (std::size_t k = k0; k < k1; ++k) {
     const float* slice = weights + k * g.channels * per_kernel;
     // The next kernel's slice while this one is reordered (prefetch_ahead says why).

@@ -1,7 +1,7 @@
 // What both drivers of the fast convolution kernels (conv2d_fast_forward.hpp,
 // conv2d_fast_backward.hpp) use: the workspace regions of a plan, work cut into near-equal
-// shares (kernels::share, parallel.hpp), row copies in registers and software prefetch. Compiled
-// once per ISA, like the blocks (conv2d_fast_blocks.hpp says how).
+// shares (runtime::share, runtime/parallel.hpp), row copies in registers and software prefetch.
+// Compiled once per ISA, like the blocks (conv2d_fast_blocks.hpp says how).
 #pragma once
 
 #include <immintrin.h>
@@ -12,7 +12,7 @@
 
 #include "kernels/conv2d_fast_blocks.hpp"
 #include "kernels/conv2d_fast_plan.hpp"
-#include "kernels/parallel.hpp"  // share
+#include "runtime/parallel.hpp"  // share
 
 namespace cnnkit::kernels::CNNKIT_SIMD_NAMESPACE {
 

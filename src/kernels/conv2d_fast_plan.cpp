@@ -19,8 +19,8 @@ struct Isa {
   std::size_t max_acc;    // accumulators a register block may hold (Simd::kMaxAccumulators)
 };
 
-Isa isa_of(SimdLevel level) {
-  return level == SimdLevel::kAvx512 ? Isa{16, 32, 28} : Isa{8, 16, 12};
+Isa isa_of(runtime::SimdLevel level) {
+  return level == runtime::SimdLevel::kAvx512 ? Isa{16, 32, 28} : Isa{8, 16, 12};
 }
 
 std::size_t round_up(std::size_t n, std::size_t multiple) {
@@ -137,7 +137,7 @@ void plan_direct_weight_gradient(FastBackwardPlan& p) {
 // What every plan starts from: the geometry (1-D along y turned into rows), the lanes, and one
 // thread per sample at most.
 template <typename Plan>
-Plan start_plan(const ConvGeometry& geometry, SimdLevel level, std::size_t threads) {
+Plan start_plan(const ConvGeometry& geometry, runtime::SimdLevel level, std::size_t threads) {
   Plan p;
   p.g = as_rows(geometry);
   p.lanes = isa_of(level).lanes;
@@ -147,8 +147,8 @@ Plan start_plan(const ConvGeometry& geometry, SimdLevel level, std::size_t threa
 
 }  // namespace
 
-bool conv2d_fast_covers(const ConvGeometry& geometry, SimdLevel level) {
-  if (level == SimdLevel::kNone || level > best_simd_level()) return false;
+bool conv2d_fast_covers(const ConvGeometry& geometry, runtime::SimdLevel level) {
+  if (level == runtime::SimdLevel::kNone || level > runtime::best_simd_level()) return false;
   const ConvGeometry g = as_rows(geometry);
   if (g.batch == 0 || g.channels == 0 || g.in_y == 0 || g.in_x == 0 || g.kernels == 0 ||
       g.kernel_y == 0 || g.kernel_x == 0 || g.stride_y == 0 || g.stride_x == 0) {
@@ -163,7 +163,8 @@ bool conv2d_fast_covers(const ConvGeometry& geometry, SimdLevel level) {
          fits_int32(out_pixels * 256 * (g.kernels + 16));
 }
 
-FastForwardPlan plan_forward(const ConvGeometry& geometry, SimdLevel level, std::size_t threads) {
+FastForwardPlan plan_forward(const ConvGeometry& geometry, runtime::SimdLevel level,
+                             std::size_t threads) {
   FastForwardPlan p = start_plan<FastForwardPlan>(geometry, level, threads);
   const ConvGeometry g = p.g;
   const Isa isa = isa_of(level);
@@ -251,7 +252,8 @@ FastForwardPlan plan_forward(const ConvGeometry& geometry, SimdLevel level, std:
   return p;
 }
 
-FastBackwardPlan plan_backward(const ConvGeometry& geometry, SimdLevel level, std::size_t threads) {
+FastBackwardPlan plan_backward(const ConvGeometry& geometry, runtime::SimdLevel level,
+                               std::size_t threads) {
   FastBackwardPlan p = start_plan<FastBackwardPlan>(geometry, level, threads);
   const ConvGeometry g = p.g;
   const Isa isa = isa_of(level);

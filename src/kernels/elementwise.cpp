@@ -6,8 +6,8 @@
 #include <type_traits>
 
 #include "kernels/conv2d_fast.hpp"  // detail::max_pool_2x2_*
-#include "kernels/parallel.hpp"
-#include "kernels/simd_level.hpp"
+#include "runtime/parallel.hpp"
+#include "runtime/simd_level.hpp"
 
 namespace cnnkit::kernels {
 
@@ -23,10 +23,10 @@ constexpr std::size_t kParallelElements = std::size_t{1} << 16;
 // handed out in order would cut the batch at other places, inside samples).
 template <typename Body>
 void for_chunks(std::size_t n, const Body& body) {
-  const bool team = worth_a_team(n >= kParallelElements);
+  const bool team = runtime::worth_a_team(n >= kParallelElements);
   const std::size_t pieces = team ? static_cast<std::size_t>(omp_get_max_threads()) : 1;
-  parallel_for(pieces, team, [&](std::size_t piece) {
-    body(share(n, pieces, piece), share(n, pieces, piece + 1));
+  runtime::parallel_for(pieces, team, [&](std::size_t piece) {
+    body(runtime::share(n, pieces, piece), runtime::share(n, pieces, piece + 1));
   });
 }
 
@@ -87,11 +87,11 @@ void max_pool_plane(const T* in, std::size_t in_x, std::size_t py, std::size_t p
   if constexpr (std::is_same_v<T, float>) {
     // The common 2x2 window, stride 2: SIMD across output columns (pooling_simd.hpp).
     if (py == 2 && px == 2 && sy == 2 && sx == 2) {
-      const SimdLevel level = best_simd_level();
-      if (level == SimdLevel::kAvx512) {
+      const runtime::SimdLevel level = runtime::best_simd_level();
+      if (level == runtime::SimdLevel::kAvx512) {
         return detail::max_pool_2x2_avx512(in, in_x, out_y, out_x, out, arg);
       }
-      if (level == SimdLevel::kAvx2)
+      if (level == runtime::SimdLevel::kAvx2)
         return detail::max_pool_2x2_avx2(in, in_x, out_y, out_x, out, arg);
     }
   }

@@ -22,9 +22,9 @@
 #include "check.hpp"
 #include "cnnkit/threading.hpp"
 #include "kernels/gemm.hpp"
-#include "kernels/parallel.hpp"
-#include "kernels/simd_level.hpp"
 #include "kernels/small_gemm.hpp"
+#include "runtime/parallel.hpp"
+#include "runtime/simd_level.hpp"
 
 namespace cnnkit {
 
@@ -57,11 +57,11 @@ template <typename Block>
 void for_row_blocks(std::size_t rows, std::size_t multiply_adds_per_row, const Block& block) {
   const std::size_t by_work = rows * multiply_adds_per_row / kParallelMultiplyAdds;
   const std::size_t blocks = std::max<std::size_t>(1, std::min({kMaxBlocks, by_work, rows}));
-  // One block per thread at most (blocks <= kMaxBlocks); kernels/parallel.hpp says why a
+  // One block per thread at most (blocks <= kMaxBlocks); runtime/parallel.hpp says why a
   // single block does not enter a parallel region.
-  kernels::parallel_for(blocks, true, [&](std::size_t b) {
-    const std::size_t first = kernels::share(rows, blocks, b);
-    const std::size_t last = kernels::share(rows, blocks, b + 1);
+  runtime::parallel_for(blocks, true, [&](std::size_t b) {
+    const std::size_t first = runtime::share(rows, blocks, b);
+    const std::size_t last = runtime::share(rows, blocks, b + 1);
     block(first, last - first);
   });
 }
@@ -94,7 +94,7 @@ void transpose_and_multiply(std::size_t batch, std::size_t columns, std::size_t 
 // Whether the products go to small_gemm (float on a CPU with AVX2 or AVX-512) or to BLAS.
 template <typename T>
 bool own_products() {
-  return std::is_same_v<T, float> && kernels::best_simd_level() != kernels::SimdLevel::kNone;
+  return std::is_same_v<T, float> && runtime::best_simd_level() != runtime::SimdLevel::kNone;
 }
 
 }  // namespace

@@ -13,7 +13,7 @@
 #include <mutex>
 #include <string>
 
-namespace cnnkit::kernels {
+namespace cnnkit::runtime {
 
 enum class BlasThreading { kSequential, kPthreads, kOpenMP };
 
@@ -32,4 +32,4 @@ std::string generic_kernels_hint();
 // Held around every BLAS call: locks one mutex for a sequential OpenBLAS, nothing otherwise.
 std::unique_lock<std::mutex> lock_for_blas_call();
 
-}  // namespace cnnkit::kernels
+}  // namespace cnnkit::runtime

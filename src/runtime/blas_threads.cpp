@@ -1,4 +1,4 @@
-#include "kernels/blas_threads.hpp"
+#include "runtime/blas_threads.hpp"
 
 #include <omp.h>
 
@@ -11,7 +11,7 @@ extern "C" void openblas_set_num_threads(int threads);
 extern "C" int openblas_get_parallel(void);
 extern "C" char* openblas_get_corename(void);
 
-namespace cnnkit::kernels {
+namespace cnnkit::runtime {
 
 BlasThreading blas_threading() {
   // 0: sequential build, 1: its own pthreads pool, 2: OpenMP (OpenBLAS's documented values).
@@ -83,4 +83,4 @@ std::unique_lock<std::mutex> lock_for_blas_call() {
   return std::unique_lock<std::mutex>(sequential_blas);
 }
 
-}  // namespace cnnkit::kernels
+}  // namespace cnnkit::runtime

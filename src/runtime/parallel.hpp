@@ -12,7 +12,7 @@
 #include <atomic>
 #include <cstddef>
 
-namespace cnnkit::kernels {
+namespace cnnkit::runtime {
 
 // Where part `part` of `n` items cut into `parts` near-equal contiguous parts begins (part
 // `parts` ends at n). AffineShare, the element-wise loops and the convolution drivers all cut
@@ -100,4 +100,4 @@ class AffineShare {
   std::size_t ranges_count_;
 };
 
-}  // namespace cnnkit::kernels
+}  // namespace cnnkit::runtime
