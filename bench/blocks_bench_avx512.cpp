@@ -14,7 +14,8 @@
 #include "kernels/conv2d_fast.hpp"
 
 #pragma GCC target("avx512f,fma")
-// As in src/kernels/conv2d_avx512.cpp: GCC 12's false alarms on its own _mm512_undefined_ps().
+// As in src/kernels/simd_kernels_avx512.cpp: GCC 12's false alarms on its own
+// _mm512_undefined_ps().
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
 

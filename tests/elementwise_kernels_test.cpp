@@ -8,8 +8,8 @@
 #include <random>
 #include <vector>
 
-#include "kernels/conv2d_fast.hpp"
 #include "kernels/elementwise.hpp"
+#include "runtime/simd_level.hpp"
 
 namespace cnnkit::kernels {
 namespace {

@@ -1,6 +1,6 @@
 // Run-time dispatch for the fast convolution kernels (their plans: conv2d_fast_plan.cpp).
 // Compiled for the baseline x86-64 CPU: it asks runtime::best_simd_level (runtime/simd_level.hpp)
-// what the CPU has and calls into conv2d_avx512.cpp / conv2d_avx2.cpp when it may.
+// what the CPU has and calls into simd_kernels_avx512.cpp / simd_kernels_avx2.cpp when it may.
 #include "kernels/conv2d_fast.hpp"
 
 #include <cstddef>

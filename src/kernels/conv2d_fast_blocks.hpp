@@ -1,8 +1,8 @@
 // The register blocks of the fast convolution kernels: small fixed-size loops that keep their
 // accumulators in SIMD registers for a whole reduction (the weight gradient's blocks are in
 // conv2d_fast_dw_blocks.hpp). Written once against `Simd` (the register traits of one
-// instruction set) and compiled once per ISA: conv2d_avx512.cpp / conv2d_avx2.cpp define
-// CNNKIT_SIMD_NAMESPACE, include their simd_*.hpp and then this file after a
+// instruction set) and compiled once per ISA: simd_kernels_avx512.cpp / simd_kernels_avx2.cpp
+// define CNNKIT_SIMD_NAMESPACE, include their simd_*.hpp and then this file after a
 // `#pragma GCC target`, so each ISA gets its own copy in its own namespace.
 //
 // Offsets (taps, pixels) live in the float workspace as raw int32 bits (offset_at/set_offset), so

@@ -1,7 +1,8 @@
 // How the fast float convolution kernels (conv2d_fast.hpp) cut one call into work: which kernel
 // shape, which register blocks, which scratch buffers and where they live inside the caller's
 // workspace. Plain data, filled by plan_forward / plan_backward in conv2d_fast_plan.cpp (compiled
-// for the baseline CPU) and read by the per-ISA kernels (conv2d_avx512.cpp, conv2d_avx2.cpp).
+// for the baseline CPU) and read by the per-ISA kernels (simd_kernels_avx512.cpp,
+// simd_kernels_avx2.cpp).
 //
 // Two ways to vectorise, chosen per call by lane utilisation (a block of a single register of
 // channels counted at 0.8 of it, see output_vector_efficiency in conv2d_fast_plan.cpp):

@@ -5,7 +5,6 @@
 #include <cstdint>
 #include <type_traits>
 
-#include "kernels/conv2d_fast.hpp"  // detail::max_pool_2x2_*
 #include "runtime/parallel.hpp"
 #include "runtime/simd_level.hpp"
 

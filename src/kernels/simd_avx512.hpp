@@ -1,5 +1,5 @@
 // AVX-512 register traits for the fast convolution kernels. Include only from a file compiled for
-// AVX-512 (conv2d_avx512.cpp, after its `#pragma GCC target`); the dispatcher calls that code
+// AVX-512 (simd_kernels_avx512.cpp, after its `#pragma GCC target`); the dispatcher calls that code
 // only on CPUs that report avx512f.
 #pragma once
 

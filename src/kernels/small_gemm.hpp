@@ -30,7 +30,7 @@ void transpose_matrix(const float* src, std::size_t rows, std::size_t cols, std:
                       float* dst, std::size_t dst_ld);
 
 namespace detail {
-// Per-ISA entry points (conv2d_avx512.cpp, conv2d_avx2.cpp).
+// Per-ISA entry points (simd_kernels_avx512.cpp, simd_kernels_avx2.cpp).
 void small_gemm_avx512(std::size_t m, std::size_t n, std::size_t k, const float* a,
                        std::size_t a_row, std::size_t a_depth, const float* b, std::size_t ldb,
                        const float* init, float* c, std::size_t ldc);

@@ -1,7 +1,7 @@
 // The register blocks of small_gemm (small_gemm.hpp), the fully connected layer's products:
 // written once against `Simd` and compiled once per ISA, like the convolution blocks
-// (conv2d_fast_blocks.hpp says how, and is included first: Reg), from conv2d_avx512.cpp and
-// conv2d_avx2.cpp.
+// (conv2d_fast_blocks.hpp says how, and is included first: Reg), from simd_kernels_avx512.cpp and
+// simd_kernels_avx2.cpp.
 //
 // C (m x n) = init + A B is an outer product per step p of the reduction: row r of C gains
 // A(r, p) times row p of B. A block keeps R rows x J registers of C (gemm_block's Rows and
