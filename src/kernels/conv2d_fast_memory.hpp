@@ -27,7 +27,8 @@ inline std::size_t piece_begin(std::size_t length, std::size_t pieces, std::size
 
 // The copies into padded buffers read their source once, front to back, from memory the layer
 // before wrote (in L3 or DRAM by now), and the cores' own prefetchers do not run far enough
-// ahead of them: so every 64 bytes read first ask for the line 4 KiB further on.
+// ahead of them: so for every 64 bytes they read, the copies first ask for the line 4 KiB
+// further on.
 // (The address is computed as an integer: it may lie past the end of the source, where pointer
 // arithmetic would be undefined; a prefetch of any address is harmless.)
 inline void prefetch_ahead(const float* p) {
