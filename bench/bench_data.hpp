@@ -15,7 +15,7 @@
 #include "cnnkit/cnnkit.hpp"
 #include "cnnkit/data/dataset.hpp"
 #include "cnnkit/data/idx.hpp"
-#include "kernels/parallel.hpp"
+#include "runtime/parallel.hpp"
 
 namespace cnnkit::bench {
 
@@ -81,8 +81,8 @@ class ByteImageBatches : public cnnkit::DataLayer<float> {
     // start as zeros (one-hot).
     cnnkit::Batch<float> batch = buffers_.take({n, 1, images_.dims[1], images_.dims[2]}, {n, 10});
     batch.label.fill(0.0f);
-    // Shared among the threads: the other one would wait meanwhile (kernels/parallel.hpp).
-    cnnkit::kernels::parallel_for(n, true, [&](std::size_t i) {
+    // Shared among the threads: the other one would wait meanwhile (runtime/parallel.hpp).
+    cnnkit::runtime::parallel_for(n, true, [&](std::size_t i) {
       const std::size_t sample = order_[position_ + i];
       const unsigned char* src = images_.bytes.data() + sample * pixels_;
       float* dst = batch.input.data() + i * pixels_;
@@ -91,9 +91,8 @@ class ByteImageBatches : public cnnkit::DataLayer<float> {
     });
     position_ += n;
     // The next batch's images, picked at random from 47 MB, are in no cache: ask for them now,
-    // so that they arrive while the network trains on this batch. (This call took 43 us, a
-    // twentieth of a 2-thread step, while the other thread waited; 15-28 us with the prefetch
-    // and the shared conversion.)
+    // so that they arrive while the network trains on this batch (the other thread waits for
+    // this call).
     for (std::size_t i = position_; i < std::min(count, position_ + batch_); ++i) {
       const unsigned char* image = images_.bytes.data() + order_[i] * pixels_;
       for (std::size_t byte = 0; byte < pixels_; byte += 64) __builtin_prefetch(image + byte);

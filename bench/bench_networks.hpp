@@ -1,4 +1,4 @@
-// The networks of ../shared/WORKLOADS.md as cnnkit_bench builds them: W1's LeNet-5 and W2's
+// The networks of docs/WORKLOADS.md as cnnkit_bench builds them: W1's LeNet-5 and W2's
 // digits CNN, with the initialisers and optimisers the workloads fix.
 #pragma once
 

@@ -14,7 +14,8 @@
 #include "kernels/conv2d_fast.hpp"
 
 #pragma GCC target("avx512f,fma")
-// As in src/kernels/conv2d_avx512.cpp: GCC 12's false alarms on its own _mm512_undefined_ps().
+// As in src/kernels/simd_kernels_avx512.cpp: GCC 12's false alarms on its own
+// _mm512_undefined_ps().
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
 
@@ -172,7 +173,7 @@ void dw_w3b(benchmark::State& state, DwFn fn) {
 }  // namespace
 
 void register_block_benchmarks() {
-  if (cnnkit::kernels::best_simd_level() != cnnkit::kernels::SimdLevel::kAvx512) return;
+  if (cnnkit::runtime::best_simd_level() != cnnkit::runtime::SimdLevel::kAvx512) return;
   benchmark::RegisterBenchmark("block/fma_loop", fma_loop)->Unit(benchmark::kMicrosecond);
   struct Block {
     const char* name;

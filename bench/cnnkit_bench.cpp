@@ -1,4 +1,4 @@
-// cnnkit on the reference workloads of ../shared/WORKLOADS.md, printing one JSON line per figure
+// cnnkit on the reference workloads of docs/WORKLOADS.md, printing one JSON line per figure
 // with the field names of ../shared/bench/torch_ref.py so that bench/compare.py can set the two
 // side by side:
 //   cnnkit_bench --workload w1|w2|w3|all --threads N --epochs E --seed S [--repeats R]
@@ -45,7 +45,7 @@
 #include "cnnkit/data/idx.hpp"
 #include "kernels/conv2d.hpp"
 #include "kernels/conv2d_fast.hpp"
-#include "kernels/parallel.hpp"
+#include "runtime/parallel.hpp"
 
 namespace {
 
@@ -285,7 +285,7 @@ void run_w3(const Options& o) {
         .add("ms_backward_min", rounded(ms_bwd_min, 4))
         .add("ms_forward_layer", rounded(ms_fwd_layer, 4))
         .add("ms_backward_layer", rounded(ms_bwd_layer, 4))
-        .add("simd", cnnkit::kernels::to_string(cnnkit::kernels::best_simd_level()))
+        .add("simd", cnnkit::runtime::to_string(cnnkit::runtime::best_simd_level()))
         .add("peak_rss_mb", rounded(peak_rss_mb(), 1))
         .print();
   }
@@ -427,12 +427,12 @@ int main(int argc, char** argv) {
       mallopt(M_MMAP_THRESHOLD, 32 << 20);
     }
     cnnkit::set_num_threads(o.threads);
-    // Without it W1 training slowed down epoch by epoch on an Intel VM (21k -> 16k -> 14k
-    // images/s on 2 threads) as tiny gradients and Adam moments turned denormal; the accuracies
-    // printed are the same either way.
+    // Without it training slows down epoch by epoch on CPUs where denormal arithmetic is slow, as
+    // tiny gradients and Adam moments turn denormal; the accuracies printed are the same either
+    // way.
     if (o.ftz) cnnkit::set_flush_denormals(true);
     log("cnnkit_bench: threads " + std::to_string(cnnkit::num_threads()) + ", simd " +
-        cnnkit::kernels::to_string(cnnkit::kernels::best_simd_level()));
+        cnnkit::runtime::to_string(cnnkit::runtime::best_simd_level()));
     if (o.profile) {
       run_w1_profile(o);
       return 0;

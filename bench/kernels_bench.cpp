@@ -1,8 +1,9 @@
-// Google Benchmark cases for the convolution kernels: the W3 shapes of WORKLOADS.md (a and b are
-// also W1's two convolutions), forward and backward, through the fast SIMD kernels at every
+// Google Benchmark cases for the convolution kernels: the W3 shapes of docs/WORKLOADS.md (a and b
+// are also W1's two convolutions), forward and backward, through the fast SIMD kernels at every
 // level this CPU runs and through the im2col + GEMM path; ReLU on W1's first activation; W1's
 // first fully connected layer (784 -> 120) and Adam's update of its weights.
-// GFLOP/s count a forward as 2*N*K*C*m*n*Y'*X' and a backward as twice that, as WORKLOADS.md does.
+// GFLOP/s count a forward as 2*N*K*C*m*n*Y'*X' and a backward as twice that, as docs/WORKLOADS.md
+// does.
 //   cnnkit_kernels_bench [--benchmark_filter=c/] [--threads=N]   (default: all cores)
 #include <benchmark/benchmark.h>
 
@@ -25,7 +26,7 @@
 namespace {
 
 using cnnkit::kernels::ConvGeometry;
-using cnnkit::kernels::SimdLevel;
+using cnnkit::runtime::SimdLevel;
 
 // Every value of a float range drawn from N(0, scale^2), one engine per case (seeded 0), so
 // every run benchmarks the same numbers.

@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <thread>
 
-#include "kernels/blas_threads.hpp"
+#include "runtime/blas_threads.hpp"
 
 namespace cnnkit {
 
@@ -30,8 +30,8 @@ void set_num_threads(std::size_t threads) {
   if (threads == 0) threads = cores_available();
   // cnnkit calls BLAS from inside its own parallel loops (one call per block of rows): a second,
   // BLAS-owned pool would oversubscribe the cores. (First: with OpenMP OpenBLAS the BLAS setter
-  // sets OpenMP's count as well; kernels/blas_threads.hpp.)
-  kernels::keep_blas_single_threaded();
+  // sets OpenMP's count as well; runtime/blas_threads.hpp.)
+  runtime::keep_blas_single_threaded();
   omp_set_num_threads(static_cast<int>(threads));
 }
 
@@ -40,7 +40,7 @@ std::size_t num_threads() {
 }
 
 std::string blas_speed_hint() {
-  return kernels::generic_kernels_hint();
+  return runtime::generic_kernels_hint();
 }
 
 }  // namespace cnnkit

@@ -1,6 +1,6 @@
-// cnnkit with each build of OpenBLAS that Debian ships (kernels/blas_threads.hpp): CTest runs
+// cnnkit with each build of OpenBLAS that Debian ships (runtime/blas_threads.hpp): CTest runs
 // this binary once per build installed, with CNNKIT_EXPECTED_BLAS naming the one it loaded.
-#include "kernels/blas_threads.hpp"
+#include "runtime/blas_threads.hpp"
 
 #include <gtest/gtest.h>
 #include <omp.h>
@@ -23,7 +23,7 @@ using cnnkit::kernels::Transpose;
 TEST(BlasThreads, ReportsTheLoadedBuild) {
   const char* expected = std::getenv("CNNKIT_EXPECTED_BLAS");
   if (expected == nullptr) GTEST_SKIP() << "CNNKIT_EXPECTED_BLAS not set (run by CTest per build)";
-  EXPECT_STREQ(cnnkit::kernels::to_string(cnnkit::kernels::blas_threading()), expected);
+  EXPECT_STREQ(cnnkit::runtime::to_string(cnnkit::runtime::blas_threading()), expected);
 }
 
 // CTest runs this once more with OPENBLAS_CORETYPE=Prescott (the generic kernels) and
@@ -57,7 +57,7 @@ TEST(BlasThreads, KeepingBlasToOneThreadLeavesCnnkitsCount) {
   cnnkit::set_num_threads(3);
   EXPECT_EQ(cnnkit::num_threads(), 3u);
   EXPECT_EQ(threads_of_a_parallel_region(), 3);
-  cnnkit::kernels::keep_blas_single_threaded();
+  cnnkit::runtime::keep_blas_single_threaded();
   EXPECT_EQ(cnnkit::num_threads(), 3u);
   EXPECT_EQ(threads_of_a_parallel_region(), 3);
 }

@@ -23,6 +23,9 @@
 namespace cnnkit::kernels {
 namespace {
 
+using runtime::best_simd_level;
+using runtime::SimdLevel;
+
 struct Case {
   ConvGeometry g;
   const char* what;

@@ -14,6 +14,9 @@
 namespace cnnkit::kernels {
 namespace {
 
+using runtime::best_simd_level;
+using runtime::SimdLevel;
+
 using Range = std::pair<std::size_t, std::size_t>;
 Range range(KernelRows r) {
   return {r.begin, r.end};
@@ -92,7 +95,7 @@ TEST(ConvFastPlans, DirectWeightGradientGroupsColumnsByTheKernelColumnsTheyRead)
   const FastBackwardPlan d =
       plan_backward({32, 128, 16, 16, 128, 3, 3, 2, 2}, SimdLevel::kAvx512, 2);
   EXPECT_TRUE(d.dw_direct);
-  EXPECT_EQ(d.dw_rows, 4u);
+  EXPECT_EQ(d.dw_kernel_rows, 4u);
   EXPECT_EQ(groups(d), (Groups{{1, 8, 0, 3, 0}, {0, 1, 1, 3, 7}}));
   // W3 c: padding on both sides.
   const FastBackwardPlan c = plan_backward({32, 64, 32, 32, 64, 3, 3, 1, 1}, SimdLevel::kAvx512, 2);
@@ -100,7 +103,7 @@ TEST(ConvFastPlans, DirectWeightGradientGroupsColumnsByTheKernelColumnsTheyRead)
   EXPECT_EQ(groups(c), (Groups{{1, 31, 0, 3, 0}, {0, 1, 1, 3, 30}, {31, 32, 0, 2, 31}}));
   // W3 b: 6 channels, blocks of 5 rows (one register of 16 kernels x 5 columns each).
   const FastBackwardPlan b = plan_backward({64, 6, 14, 14, 16, 5, 5, 1, 1}, SimdLevel::kAvx512, 2);
-  EXPECT_EQ(b.dw_rows, 5u);
+  EXPECT_EQ(b.dw_kernel_rows, 5u);
   EXPECT_FALSE(b.dw_direct);
   EXPECT_EQ(groups(b), (Groups{{0, 14, 0, 5, 0}}));
   // Column pairs for one register of kernels at stride 1 (W3 b), not for two (W3 c) or stride 2.
@@ -195,7 +198,7 @@ TEST(ConvFastPlans, PlansPickTheVectorisationThatFillsTheLanes) {
   const FastForwardPlan b = plan_forward({64, 6, 14, 14, 16, 5, 5, 1, 1}, SimdLevel::kAvx512, 2);
   EXPECT_EQ(b.mode, FastMode::kOutputVector);
   EXPECT_TRUE(b.pixel_pairs);
-  EXPECT_EQ(b.blocks_k, 2u);
+  EXPECT_EQ(b.channel_registers, 2u);
   EXPECT_TRUE(b.planar_output);  // 7 pairs per row: one tile of 8 pairs x 8 channels
   // Its rows 0-1 and 12-13 skip the kernel rows that read zero padding.
   EXPECT_EQ(b.edge_top, 2u);
@@ -215,7 +218,7 @@ TEST(ConvFastPlans, PlansPickTheVectorisationThatFillsTheLanes) {
   const FastForwardPlan c = plan_forward({32, 64, 32, 32, 64, 3, 3, 1, 1}, SimdLevel::kAvx512, 2);
   EXPECT_EQ(c.mode, FastMode::kOutputVector);
   EXPECT_FALSE(c.pixel_pairs);
-  EXPECT_EQ(c.blocks_k, 2u);
+  EXPECT_EQ(c.channel_registers, 2u);
   EXPECT_TRUE(c.planar_output);
   EXPECT_EQ(c.output.size, 0u);  // no channel-blocked scratch
   EXPECT_EQ(c.edge_top, 1u);
@@ -232,7 +235,7 @@ TEST(ConvFastPlans, PlansPickTheVectorisationThatFillsTheLanes) {
   EXPECT_FALSE(plan_forward({1, 70, 6, 6, 32, 5, 5, 1, 1}, SimdLevel::kAvx512, 1).planar_output);
   const FastForwardPlan padded = plan_forward({1, 8, 7, 7, 24, 3, 3, 1, 1}, SimdLevel::kAvx512, 1);
   EXPECT_EQ(padded.mode, FastMode::kOutputVector);
-  EXPECT_EQ(padded.blocks_k, 2u);
+  EXPECT_EQ(padded.channel_registers, 2u);
   EXPECT_FALSE(padded.planar_output);
   EXPECT_FALSE(plan_forward({1, 8, 6, 6, 40, 3, 3, 1, 1}, SimdLevel::kAvx512, 1).planar_output);
   // W3 d backward: stride 2 rules out the pixel-vector input error, and its horizontal stride

@@ -5,12 +5,12 @@
 
 #include <cmath>
 #include <cstddef>
-#include <limits>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "cnnkit/threading.hpp"
+#include "kernel_test_data.hpp"
 #include "kernels/conv2d.hpp"
 #include "kernels/im2col.hpp"
 #include "thread_count_guard.hpp"
@@ -18,7 +18,10 @@
 namespace cnnkit::kernels {
 namespace {
 
+using testing::random_values;
 using testing::ThreadCountGuard;
+template <typename T>
+using Results = testing::KernelResults<T>;
 
 TEST(ConvKernels, ReferenceSmoothingKernelMatchesHandComputedCorrelation) {
   // One 4x5 channel, the 3x3 kernel (1/15) [[1,2,1],[2,3,2],[1,2,1]], zero padding of 1.
@@ -177,25 +180,10 @@ const std::vector<Row>& rows() {
   return table;
 }
 
-template <typename T>
-std::vector<T> random_values(std::size_t count, std::mt19937& engine) {
-  std::uniform_real_distribution<T> uniform(T(-1), T(1));
-  std::vector<T> values(count);
-  for (T& v : values) v = uniform(engine);
-  return values;
-}
-
-template <typename T>
-struct Results {
-  std::vector<T> output, input_error, weight_gradient, bias_gradient;
-};
-
 // Outputs start as NaN: the kernels must overwrite every element, never accumulate into it.
 template <typename T>
 Results<T> nan_results(const ConvGeometry& g) {
-  const T nan = std::numeric_limits<T>::quiet_NaN();
-  return {std::vector<T>(g.output_size(), nan), std::vector<T>(g.input_size(), nan),
-          std::vector<T>(g.weights_size(), nan), std::vector<T>(g.kernels, nan)};
+  return testing::nan_results<T>(g.output_size(), g.input_size(), g.weights_size(), g.kernels);
 }
 
 template <typename T>

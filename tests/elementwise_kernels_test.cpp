@@ -8,11 +8,14 @@
 #include <random>
 #include <vector>
 
-#include "kernels/conv2d_fast.hpp"
 #include "kernels/elementwise.hpp"
+#include "runtime/simd_level.hpp"
 
 namespace cnnkit::kernels {
 namespace {
+
+using runtime::best_simd_level;
+using runtime::SimdLevel;
 
 // Values from a small set, so that ties and exact zeros are common.
 template <typename T>

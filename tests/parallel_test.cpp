@@ -1,4 +1,4 @@
-// How work is shared among threads (kernels/parallel.hpp): AffineShare hands every item out
+// How work is shared among threads (runtime/parallel.hpp): AffineShare hands every item out
 // exactly once, a thread's own contiguous range first and in order, then the others' ranges;
 // the element-wise kernels cut their loop at the same places on any thread count and give the
 // same values as on one thread.
@@ -13,11 +13,13 @@
 
 #include "cnnkit/threading.hpp"
 #include "kernels/elementwise.hpp"
-#include "kernels/parallel.hpp"
+#include "runtime/parallel.hpp"
 #include "thread_count_guard.hpp"
 
 namespace cnnkit::kernels {
 namespace {
+
+using runtime::AffineShare;
 
 // The items one thread runs, in the order it runs them, when it is alone with the share.
 std::vector<std::size_t> order_on(AffineShare& share, std::size_t thread) {

@@ -13,10 +13,13 @@
 #include <string>
 #include <vector>
 
-#include "kernels/simd_level.hpp"
+#include "runtime/simd_level.hpp"
 
 namespace cnnkit::kernels {
 namespace {
+
+using runtime::best_simd_level;
+using runtime::SimdLevel;
 
 using GemmEntry = void (*)(std::size_t, std::size_t, std::size_t, const float*, std::size_t,
                            std::size_t, const float*, std::size_t, const float*, float*,

@@ -64,7 +64,7 @@ TrainingRun train_on(std::size_t threads, const Dataset<float>& data) {
 }
 
 TEST(ThreadCountTraining, OneToFourThreadsGiveTheSameBits) {
-  if (kernels::best_simd_level() == kernels::SimdLevel::kNone) {
+  if (runtime::best_simd_level() == runtime::SimdLevel::kNone) {
     GTEST_SKIP() << "the GEMM convolution path sums one partial per thread";
   }
   const testing::ThreadCountGuard guard;

@@ -5,8 +5,8 @@
 #include <cmath>
 #include <cstddef>
 
-#include "kernels/parallel.hpp"
-#include "kernels/simd_level.hpp"
+#include "runtime/parallel.hpp"
+#include "runtime/simd_level.hpp"
 
 namespace cnnkit::kernels {
 
@@ -45,10 +45,10 @@ template <typename T>
 
 template <typename T>
 void adam_range_widest(T* w, T* v, T* r, const T* g, std::size_t begin, std::size_t end,
-                       const AdamStep<T>& step, SimdLevel level) {
+                       const AdamStep<T>& step, runtime::SimdLevel level) {
 #if defined(__x86_64__) || defined(__i386__)
-  if (level == SimdLevel::kAvx512) return adam_range_avx512(w, v, r, g, begin, end, step);
-  if (level == SimdLevel::kAvx2) return adam_range_avx2(w, v, r, g, begin, end, step);
+  if (level == runtime::SimdLevel::kAvx512) return adam_range_avx512(w, v, r, g, begin, end, step);
+  if (level == runtime::SimdLevel::kAvx2) return adam_range_avx2(w, v, r, g, begin, end, step);
 #endif
   (void)level;
   adam_range(w, v, r, g, begin, end, step);
@@ -58,8 +58,8 @@ void adam_range_widest(T* w, T* v, T* r, const T* g, std::size_t begin, std::siz
 
 template <typename T>
 void adam_update(T* w, T* v, T* r, const T* g, std::size_t n, const AdamStep<T>& step) {
-  const SimdLevel level = best_simd_level();
-  if (!worth_a_team(n >= kParallelWeights)) {
+  const runtime::SimdLevel level = runtime::best_simd_level();
+  if (!runtime::worth_a_team(n >= kParallelWeights)) {
     adam_range_widest(w, v, r, g, 0, n, step, level);
     return;
   }
@@ -67,8 +67,8 @@ void adam_update(T* w, T* v, T* r, const T* g, std::size_t n, const AdamStep<T>&
   {
     const auto thread = static_cast<std::size_t>(omp_get_thread_num());
     const auto threads = static_cast<std::size_t>(omp_get_num_threads());
-    adam_range_widest(w, v, r, g, share(n, threads, thread), share(n, threads, thread + 1), step,
-                      level);
+    adam_range_widest(w, v, r, g, runtime::share(n, threads, thread),
+                      runtime::share(n, threads, thread + 1), step, level);
   }
 }
 

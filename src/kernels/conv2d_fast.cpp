@@ -1,6 +1,6 @@
 // Run-time dispatch for the fast convolution kernels (their plans: conv2d_fast_plan.cpp).
-// Compiled for the baseline x86-64 CPU: it asks best_simd_level (simd_level.hpp) what the CPU
-// has and calls into conv2d_avx512.cpp / conv2d_avx2.cpp when it may.
+// Compiled for the baseline x86-64 CPU: it asks runtime::best_simd_level (runtime/simd_level.hpp)
+// what the CPU has and calls into simd_kernels_avx512.cpp / simd_kernels_avx2.cpp when it may.
 #include "kernels/conv2d_fast.hpp"
 
 #include <cstddef>
@@ -23,12 +23,12 @@ float* aligned(std::vector<float>& workspace, std::size_t floats) {
 
 bool conv2d_forward_fast(const ConvGeometry& g, const float* input, const float* weights,
                          const float* bias, float* output, std::vector<float>& workspace,
-                         SimdLevel level) {
+                         runtime::SimdLevel level) {
   if (!conv2d_fast_covers(g, level)) return false;
 #if defined(__x86_64__) || defined(__i386__)
   const FastForwardPlan plan = plan_forward(g, level, num_threads());
   float* ws = aligned(workspace, plan.total);
-  if (level == SimdLevel::kAvx512) {
+  if (level == runtime::SimdLevel::kAvx512) {
     detail::conv2d_forward_avx512(plan, input, weights, bias, output, ws);
   } else {
     detail::conv2d_forward_avx2(plan, input, weights, bias, output, ws);
@@ -42,12 +42,13 @@ bool conv2d_forward_fast(const ConvGeometry& g, const float* input, const float*
 
 bool conv2d_backward_fast(const ConvGeometry& g, const float* input, const float* weights,
                           const float* error, float* input_error, float* weight_gradient,
-                          float* bias_gradient, std::vector<float>& workspace, SimdLevel level) {
+                          float* bias_gradient, std::vector<float>& workspace,
+                          runtime::SimdLevel level) {
   if (!conv2d_fast_covers(g, level)) return false;
 #if defined(__x86_64__) || defined(__i386__)
   const FastBackwardPlan plan = plan_backward(g, level, num_threads());
   float* ws = aligned(workspace, plan.total);
-  if (level == SimdLevel::kAvx512) {
+  if (level == runtime::SimdLevel::kAvx512) {
     detail::conv2d_backward_avx512(plan, input, weights, error, input_error, weight_gradient,
                                    bias_gradient, ws);
   } else {

@@ -7,36 +7,37 @@
 #pragma once
 
 #include <cstddef>
-#include <cstdint>
 #include <vector>
 
 #include "kernels/conv2d_fast_plan.hpp"
 #include "kernels/conv_geometry.hpp"
-#include "kernels/simd_level.hpp"
+#include "runtime/simd_level.hpp"
 
 namespace cnnkit::kernels {
 
 // True when the fast kernels take this geometry at this level.
-bool conv2d_fast_covers(const ConvGeometry& g, SimdLevel level = best_simd_level());
+bool conv2d_fast_covers(const ConvGeometry& g,
+                        runtime::SimdLevel level = runtime::best_simd_level());
 
 // `workspace` grows to what the call needs and is reused by the next call with the same geometry
 // (no allocation then). Threads: num_threads() (threading.hpp), at most one per sample.
 bool conv2d_forward_fast(const ConvGeometry& g, const float* input, const float* weights,
                          const float* bias, float* output, std::vector<float>& workspace,
-                         SimdLevel level = best_simd_level());
+                         runtime::SimdLevel level = runtime::best_simd_level());
 
 bool conv2d_backward_fast(const ConvGeometry& g, const float* input, const float* weights,
                           const float* error, float* input_error, float* weight_gradient,
                           float* bias_gradient, std::vector<float>& workspace,
-                          SimdLevel level = best_simd_level());
+                          runtime::SimdLevel level = runtime::best_simd_level());
 
 // The plans, exposed for the benchmarks and tests (which kernel shape a geometry gets).
-FastForwardPlan plan_forward(const ConvGeometry& g, SimdLevel level, std::size_t threads);
-FastBackwardPlan plan_backward(const ConvGeometry& g, SimdLevel level, std::size_t threads);
+FastForwardPlan plan_forward(const ConvGeometry& g, runtime::SimdLevel level, std::size_t threads);
+FastBackwardPlan plan_backward(const ConvGeometry& g, runtime::SimdLevel level,
+                               std::size_t threads);
 
 namespace detail {
-// Per-ISA entry points (conv2d_avx512.cpp, conv2d_avx2.cpp); `workspace` is 64-byte aligned and
-// holds plan.total floats.
+// Per-ISA entry points (simd_kernels_avx512.cpp, simd_kernels_avx2.cpp); `workspace` is 64-byte
+// aligned and holds plan.total floats.
 void conv2d_forward_avx512(const FastForwardPlan& plan, const float* input, const float* weights,
                            const float* bias, float* output, float* workspace);
 void conv2d_backward_avx512(const FastBackwardPlan& plan, const float* input, const float* weights,
@@ -47,11 +48,6 @@ void conv2d_forward_avx2(const FastForwardPlan& plan, const float* input, const 
 void conv2d_backward_avx2(const FastBackwardPlan& plan, const float* input, const float* weights,
                           const float* error, float* input_error, float* weight_gradient,
                           float* bias_gradient, float* workspace);
-// 2x2 stride-2 max pooling of one plane (pooling_simd.hpp), for kernels/elementwise.cpp.
-void max_pool_2x2_avx512(const float* in, std::size_t in_x, std::size_t out_y, std::size_t out_x,
-                         float* out, std::uint32_t* arg);
-void max_pool_2x2_avx2(const float* in, std::size_t in_x, std::size_t out_y, std::size_t out_x,
-                       float* out, std::uint32_t* arg);
 }  // namespace detail
 
 }  // namespace cnnkit::kernels

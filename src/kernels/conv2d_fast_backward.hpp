@@ -26,7 +26,7 @@
 #include "kernels/conv2d_fast_input_error.hpp"
 #include "kernels/conv2d_fast_memory.hpp"
 #include "kernels/conv2d_fast_plan.hpp"
-#include "kernels/parallel.hpp"
+#include "runtime/parallel.hpp"
 
 namespace cnnkit::kernels::CNNKIT_SIMD_NAMESPACE {
 
@@ -52,19 +52,20 @@ inline float sum_of(const float* values, std::size_t n) {
 }
 
 // sums[k] += rows[q * ld + k] for q < n, k < ld (ld a multiple of kLanes), q in order for every
-// k: the bias gradient, from the pixel-major copy of E. R registers of sums at a time, so that
-// the adds of one row overlap instead of each waiting for the one before.
-template <int R>
+// k: the bias gradient, from the pixel-major copy of E. `Registers` registers of sums at a time, so
+// that the adds of one row overlap instead of each waiting for the one before.
+template <int Registers>
 void add_rows_block(const float* rows, std::size_t n, std::size_t ld, float* sums) {
-  Reg sum[R];
+  Reg sum[Registers];
 #pragma GCC unroll 8
-  for (int r = 0; r < R; ++r) sum[r] = Simd::load(sums + r * kLanes);
+  for (int r = 0; r < Registers; ++r) sum[r] = Simd::load(sums + r * kLanes);
   for (std::size_t q = 0; q < n; ++q) {
 #pragma GCC unroll 8
-    for (int r = 0; r < R; ++r) sum[r] = Simd::add(sum[r], Simd::load(rows + q * ld + r * kLanes));
+    for (int r = 0; r < Registers; ++r)
+      sum[r] = Simd::add(sum[r], Simd::load(rows + q * ld + r * kLanes));
   }
 #pragma GCC unroll 8
-  for (int r = 0; r < R; ++r) Simd::store(sums + r * kLanes, sum[r]);
+  for (int r = 0; r < Registers; ++r) Simd::store(sums + r * kLanes, sum[r]);
 }
 
 inline void add_rows(const float* rows, std::size_t n, std::size_t ld, float* sums) {
@@ -86,7 +87,7 @@ inline void weight_gradient_pass(const FastBackwardPlan& p, float* ws, std::size
   if (p.dw_mode == FastMode::kPixelVector) {
     // error: E of the pass's first sample, (K, Y', X') per sample, as given.
     const std::size_t out_pixels = g.out_y() * g.out_x();
-    const std::size_t pieces = (g.kernels + p.dw_block_out - 1) / p.dw_block_out;
+    const std::size_t pieces = (g.kernels + p.dwp_kernels - 1) / p.dwp_kernels;
     for (std::size_t c = 0; c < g.channels; ++c) {
       for (std::size_t u = 0; u < g.kernel_y; ++u) {
         const float* x = input + c * p.plain_plane + u * p.plain_x;
@@ -106,8 +107,9 @@ inline void weight_gradient_pass(const FastBackwardPlan& p, float* ws, std::size
   // ovec: the pass's pixels in the order of FastBackwardPlan::dw_columns (column group, output
   // row i, sample, column j), their offsets in pixel_table and their E in error_t.
   const float* pixel_table = region(ws, p.pixel_table, thread);
-  const std::size_t row_stride = g.kernel_x * p.dw_padded_k;  // partial: (c, u) rows of (v, k)
-  const int blocks = static_cast<int>(p.dw_blocks_k);
+  const std::size_t row_stride =
+      g.kernel_x * p.dw_padded_kernels;  // partial: (c, u) rows of (v, k)
+  const int blocks = static_cast<int>(p.dw_kernel_registers);
   const float* bases[Simd::kMaxAccumulators];
   if (!p.dw_direct) {
     // input: the pass's padded copies; rows (c, u) in order, over every pixel.
@@ -116,16 +118,16 @@ inline void weight_gradient_pass(const FastBackwardPlan& p, float* ws, std::size
     const bool pairs = p.dw_pairs_over(g.out_x());
     const DwFn full = dw_kernel(blocks, true, static_cast<int>(g.kernel_x), pairs);
     const DwFn single = dw_kernel(blocks, false, static_cast<int>(g.kernel_x), pairs);
-    for (std::size_t k0 = 0; k0 < p.dw_padded_k; k0 += p.dw_block_k) {
+    for (std::size_t k0 = 0; k0 < p.dw_padded_kernels; k0 += p.dw_block_kernels) {
       for (std::size_t r0 = 0; r0 < kernel_rows;) {
-        const std::size_t rows = kernel_rows - r0 >= p.dw_rows ? p.dw_rows : 1;
+        const std::size_t rows = kernel_rows - r0 >= p.dw_kernel_rows ? p.dw_kernel_rows : 1;
         for (std::size_t r = 0; r < rows; ++r) {
           const std::size_t c = (r0 + r) / g.kernel_y, u = (r0 + r) % g.kernel_y;
           bases[r] = input + c * p.plain_plane + u * p.plain_x;
         }
-        (rows == p.dw_rows ? full : single)(bases, pixel_table, pixels, error_t + k0, p.dw_padded_k,
-                                            fresh, partial + r0 * row_stride + k0, row_stride,
-                                            p.dw_padded_k);
+        (rows == p.dw_kernel_rows ? full : single)(
+            bases, pixel_table, pixels, error_t + k0, p.dw_padded_kernels, fresh,
+            partial + r0 * row_stride + k0, row_stride, p.dw_padded_kernels);
         r0 += rows;
       }
     }
@@ -138,12 +140,13 @@ inline void weight_gradient_pass(const FastBackwardPlan& p, float* ws, std::size
   // stay in L1 for all its kernels, rows and columns (E comes from L2 meanwhile), while the next
   // block's planes are prefetched a few lines per call.
   const std::size_t in_plane = g.in_y * g.in_x;
-  const std::size_t calls = p.dw_padded_k / p.dw_block_k * p.dw_column_groups * g.kernel_y;
-  for (std::size_t c0 = 0; c0 < g.channels; c0 += p.dw_rows) {
-    const std::size_t next = c0 + p.dw_rows < g.channels ? c0 + p.dw_rows : c0;
-    PrefetchRuns next_planes(input + next * in_plane, next > c0 ? samples : 0, p.dw_rows * in_plane,
-                             g.channels * in_plane, calls);
-    for (std::size_t k0 = 0; k0 < p.dw_padded_k; k0 += p.dw_block_k) {
+  const std::size_t calls =
+      p.dw_padded_kernels / p.dw_block_kernels * p.dw_column_groups * g.kernel_y;
+  for (std::size_t c0 = 0; c0 < g.channels; c0 += p.dw_kernel_rows) {
+    const std::size_t next = c0 + p.dw_kernel_rows < g.channels ? c0 + p.dw_kernel_rows : c0;
+    PrefetchRuns next_planes(input + next * in_plane, next > c0 ? samples : 0,
+                             p.dw_kernel_rows * in_plane, g.channels * in_plane, calls);
+    for (std::size_t k0 = 0; k0 < p.dw_padded_kernels; k0 += p.dw_block_kernels) {
       for (std::size_t group = 0; group < p.dw_column_groups; ++group) {
         const DwColumns& columns = p.dw_columns[group];
         const std::size_t row_pixels = samples * (columns.end - columns.begin);  // per output row
@@ -154,14 +157,16 @@ inline void weight_gradient_pass(const FastBackwardPlan& p, float* ws, std::size
           const KernelRows reading = valid_output_rows(g, u);
           const std::size_t first =
               samples * g.out_y() * columns.before + reading.begin * row_pixels;
-          for (std::size_t r = 0; r < p.dw_rows; ++r) {
+          for (std::size_t r = 0; r < p.dw_kernel_rows; ++r) {
             bases[r] = input + (c0 + r) * in_plane + u * g.in_x + columns.v_begin;
           }
           next_planes.step_for_read();
           block(bases, pixel_table + first, (reading.end - reading.begin) * row_pixels,
-                error_t + first * p.dw_padded_k + k0, p.dw_padded_k, fresh && group == 0,
-                partial + (c0 * g.kernel_y + u) * row_stride + columns.v_begin * p.dw_padded_k + k0,
-                g.kernel_y * row_stride, p.dw_padded_k);
+                error_t + first * p.dw_padded_kernels + k0, p.dw_padded_kernels,
+                fresh && group == 0,
+                partial + (c0 * g.kernel_y + u) * row_stride +
+                    columns.v_begin * p.dw_padded_kernels + k0,
+                g.kernel_y * row_stride, p.dw_padded_kernels);
         }
       }
     }
@@ -213,7 +218,7 @@ inline void pass_error(const FastBackwardPlan& p, const float* table, const floa
   const ConvGeometry& g = p.g;
   const std::size_t pixels = g.out_y() * g.out_x();
   const float* error_rows = table + samples * pixels;
-  transpose_sum_to(error, 1, 0, g.kernels, pixels, pixels, error_t, p.dw_padded_k,
+  transpose_sum_to(error, 1, 0, g.kernels, pixels, pixels, error_t, p.dw_padded_kernels,
                    [error_rows, s](std::size_t q) {
                      return static_cast<std::size_t>(offset_at(error_rows, 2 * q) +
                                                      static_cast<std::int32_t>(s) *
@@ -233,30 +238,29 @@ inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
   backward_taps(p, region(ws, p.dx_taps), region(ws, p.dx_position), region(ws, p.dx_edge_taps),
                 starts);
   // Groups and samples stay on the thread that has them in its cache (AffineShare, in
-  // kernels/parallel.hpp); the groups are contiguous runs of samples, so a thread's first
+  // runtime/parallel.hpp); the groups are contiguous runs of samples, so a thread's first
   // groups are the samples it computed in the forward pass.
-  AffineShare groups(p.groups, p.threads), samples(g.batch, p.threads);
+  runtime::AffineShare groups(p.groups, p.threads), samples(g.batch, p.threads);
   // The output-vector weight gradient's reduction (the group partials summed in group order and
   // transposed, (C*m*n, K) -> (K, C*m*n)) in slices of kernel rows, taken after the samples, so
   // that a thread done with its samples reduces instead of waiting for the others at the
   // barrier; a slice starts once every group is done (groups_done, whose release publishes the
-  // partials). (Undisturbed, W3 d's backward measured the same as with the reduction cut into
-  // one share per thread after the barrier, 0.995-1.001 of its time; with a busy loop on one of
-  // the two cores, 2.6-2.9 ms against 4.8-5.4.)
+  // partials). (Undisturbed, this costs the same as one share per thread after the barrier; when
+  // the machine takes a core away for a while, the other core reduces what it would have.)
   constexpr std::size_t kSliceRows = 4 * kLanes;
   const std::size_t slice_count =
       p.dw_mode == FastMode::kOutputVector ? (dw_rows_total + kSliceRows - 1) / kSliceRows : 0;
-  AffineShare slices(slice_count, p.threads);
+  runtime::AffineShare slices(slice_count, p.threads);
   std::atomic<std::size_t> groups_done{0};
   const auto reduce_slice = [&](std::size_t slice) {
     while (groups_done.load(std::memory_order_acquire) < p.groups) _mm_pause();
     const std::size_t r0 = slice * kSliceRows;
     const std::size_t rows = std::min(kSliceRows, dw_rows_total - r0);
-    transpose_sum(region(ws, p.dw_partial) + r0 * p.dw_padded_k, p.groups, p.dw_partial.size, rows,
-                  g.kernels, p.dw_padded_k, weight_gradient + r0, dw_rows_total);
+    transpose_sum(region(ws, p.dw_partial) + r0 * p.dw_padded_kernels, p.groups, p.dw_partial.size,
+                  rows, g.kernels, p.dw_padded_kernels, weight_gradient + r0, dw_rows_total);
   };
   // What one thread of the team does, or the calling thread alone (in_team false): one thread
-  // does not enter a parallel region at all (kernels/parallel.hpp says why).
+  // does not enter a parallel region at all (runtime/parallel.hpp says why).
   const auto work = [&](std::size_t thread, std::size_t threads, bool in_team) {
     float* padded_error = region(ws, p.error, thread);
     float* blocked = p.dx_planar ? nullptr : region(ws, p.dx_blocked, thread);
@@ -275,8 +279,8 @@ inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
       float* partial = region(ws, p.dw_partial, group);
       float* bias_partial = region(ws, p.db_partial, group);
       std::memset(bias_partial, 0, p.db_partial.size * sizeof(float));
-      const std::size_t b0 = share(g.batch, p.groups, group);
-      const std::size_t b1 = share(g.batch, p.groups, group + 1);
+      const std::size_t b0 = runtime::share(g.batch, p.groups, group);
+      const std::size_t b1 = runtime::share(g.batch, p.groups, group + 1);
       for (std::size_t pass = b0; pass < b1; pass += p.samples_per_pass) {
         const std::size_t samples = std::min(p.samples_per_pass, b1 - pass);
         for (std::size_t s = 0; s < samples; ++s) {
@@ -307,7 +311,7 @@ inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
           pass_error(p, pixel_table, error + b * out_size, s, samples, error_t);
         }
         if (p.dw_mode == FastMode::kOutputVector) {
-          add_rows(error_t, samples * pixels, p.dw_padded_k, bias_partial);
+          add_rows(error_t, samples * pixels, p.dw_padded_kernels, bias_partial);
         }
         weight_gradient_pass(p, ws, thread, samples,
                              p.dw_direct ? input + pass * in_size : dw_input, error_t,
@@ -341,8 +345,8 @@ inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
       // dW[k, c, u, v] = sum over groups (in order) of the sum over lanes (in order) of the
       // partial (c, u, k, v, lane); each thread takes a share of the elements.
       const std::size_t per_row = g.kernels * g.kernel_x, rows = g.channels * g.kernel_y;
-      const std::size_t e0 = share(rows * per_row, threads, thread);
-      const std::size_t e1 = share(rows * per_row, threads, thread + 1);
+      const std::size_t e0 = runtime::share(rows * per_row, threads, thread);
+      const std::size_t e1 = runtime::share(rows * per_row, threads, thread + 1);
       for (std::size_t element = e0; element < e1; ++element) {
         float sum = 0.0f;
         for (std::size_t group = 0; group < p.groups; ++group) {
@@ -366,7 +370,7 @@ inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
       }
     }
   };
-  on_team(p.threads, work);
+  runtime::on_team(p.threads, work);
 }
 
 }  // namespace cnnkit::kernels::CNNKIT_SIMD_NAMESPACE

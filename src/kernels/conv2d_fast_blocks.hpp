@@ -1,8 +1,8 @@
 // The register blocks of the fast convolution kernels: small fixed-size loops that keep their
 // accumulators in SIMD registers for a whole reduction (the weight gradient's blocks are in
 // conv2d_fast_dw_blocks.hpp). Written once against `Simd` (the register traits of one
-// instruction set) and compiled once per ISA: conv2d_avx512.cpp / conv2d_avx2.cpp define
-// CNNKIT_SIMD_NAMESPACE, include their simd_*.hpp and then this file after a
+// instruction set) and compiled once per ISA: simd_kernels_avx512.cpp / simd_kernels_avx2.cpp
+// define CNNKIT_SIMD_NAMESPACE, include their simd_*.hpp and then this file after a
 // `#pragma GCC target`, so each ISA gets its own copy in its own namespace.
 //
 // Offsets (taps, pixels) live in the float workspace as raw int32 bits (offset_at/set_offset), so
@@ -49,12 +49,10 @@ void transpose_sum_to(const float* src, std::size_t count, std::size_t src_strid
       const int nc = static_cast<int>(cols - c0 < kLanes ? cols - c0 : kLanes);
       Reg tile[kLanes];
       if (count == 1 && nr == kLanes && nc == kLanes) {
-        // A whole tile of one source: loaded transposed (Simd::load_transposed; in-process A/B
-        // against the shuffles below, W3 d on 2 threads: backward 0.5-1.1 % faster, forward
-        // 0.1-1.6 %, whose weight reorder goes this way too).
+        // A whole tile of one source: loaded transposed (Simd::load_transposed says why).
         for (int i = 0; i < kLanes; ++i) {
-          _mm_prefetch(reinterpret_cast<const char*>(reinterpret_cast<std::uintptr_t>(
-                           src + (r0 + i) * src_ld + c0 + ahead)),
+          _mm_prefetch(reinterpret_cast<const char*>(
+                           reinterpret_cast<std::uintptr_t>(src + (r0 + i) * src_ld + c0 + ahead)),
                        _MM_HINT_T0);
         }
         Simd::load_transposed(src + r0 * src_ld + c0, src_ld, tile);
@@ -120,22 +118,25 @@ inline void transpose_pairs(const float* src, std::size_t pairs, std::size_t cha
   }
 }
 
-// The FMAs of taps [begin, end) for the block's units [First, R - Last): ovec_block's main loop,
+// The FMAs of taps [begin, end) for the block's units [SkipFirst, Units - SkipLast): ovec_block's
+// main loop,
 // and its loops over the taps whose first or last unit would read only zero padding.
-template <int KB, int R, int P, int First, int Last, int Step>
-inline void ovec_taps(Reg (&acc)[KB][R], const float* src, const float* taps, std::size_t begin,
-                      std::size_t end, const float* vec) {
+template <int ChannelRegisters, int Units, int PixelsPerUnit, int SkipFirst, int SkipLast,
+          int SourceStep>
+inline void ovec_taps(Reg (&acc)[ChannelRegisters][Units], const float* src, const float* taps,
+                      std::size_t begin, std::size_t end, const float* vec) {
   for (std::size_t t = begin; t < end; ++t) {
     const float* s = src + offset_at(taps, 2 * t);
     const float* w = vec + offset_at(taps, 2 * t + 1);
-    Reg wv[KB];
+    Reg wv[ChannelRegisters];
 #pragma GCC unroll 4
-    for (int kb = 0; kb < KB; ++kb) wv[kb] = Simd::load(w + kb * kLanes);
+    for (int kb = 0; kb < ChannelRegisters; ++kb) wv[kb] = Simd::load(w + kb * kLanes);
 #pragma GCC unroll 32
-    for (int r = First; r < R - Last; ++r) {
-      const Reg x = P == 1 ? Simd::broadcast(s + Step * r) : Simd::broadcast_pair(s + 2 * r);
+    for (int r = SkipFirst; r < Units - SkipLast; ++r) {
+      const Reg x = PixelsPerUnit == 1 ? Simd::broadcast(s + SourceStep * r)
+                                       : Simd::broadcast_pair(s + 2 * r);
 #pragma GCC unroll 4
-      for (int kb = 0; kb < KB; ++kb) acc[kb][r] = Simd::fmadd(wv[kb], x, acc[kb][r]);
+      for (int kb = 0; kb < ChannelRegisters; ++kb) acc[kb][r] = Simd::fmadd(wv[kb], x, acc[kb][r]);
     }
   }
 }
@@ -147,113 +148,120 @@ inline void ovec_taps(Reg (&acc)[KB][R], const float* src, const float* taps, st
 // Blocks take it by reference: passed by value, the caller wrote it to the stack in 8-byte
 // stores and the callee copied it with one 16-byte load, which cannot be forwarded from two
 // stores and so waited for every store before it to reach L1, a planar block's 32 output
-// rows among them (W3 c's forward spent 6 % of its time there; 2-3 % faster without it).
+// rows among them.
 struct BlockTaps {
   std::size_t all = 0, skip_first = 0, skip_last = 0;
 };
 
-// ---- output-vector block: KB registers of kLanes output channels for each of R pixels.
-// For every tap t (an input channel and kernel position, or for the input error a kernel and
-// position): out[kb][r] += vec[tap.vec + kb*L .. +L] * src[tap.src + r]. The R pixels read
-// consecutive source floats (the polyphase input layout makes that true for any stride), or
-// with Step = 2 every other float (a stride-2 input read in place: FastForwardPlan::in_place).
+// ---- output-vector block: ChannelRegisters registers of kLanes output channels for each of
+// `Units` units (pixels, or pixel pairs). For every tap t (an input channel and kernel position,
+// or for the input error a kernel and position): out[kb][r] += vec[tap.vec + kb*L .. +L] *
+// src[tap.src + r]. The units read consecutive source floats (the polyphase input layout makes
+// that true for any stride), or with SourceStep = 2 every other float (a stride-2 input read in
+// place: FastForwardPlan::in_place).
 // Results go to dst + kb * dst_block_stride + r * dst_pixel_stride (kLanes floats each). The
-// sums start from what dst holds (init == dst, a later chunk of taps), from the KB vectors at
-// init, or from zero (init == nullptr).
-// With P = 2 a register holds kLanes/2 channels of two neighbouring pixels (lane 2c + q: channel
-// c, pixel 2r + q), each weight stored twice in vec, and r counts pixel pairs: one broadcast of
-// two floats then feeds KB FMAs where a single-pixel block of half as many channels feeds one.
-// Planar (R <= kLanes / P): the results go straight to channel planes instead, channel l of
-// register kb to dst + kb * dst_block_stride + l * dst_pixel_stride (R * P consecutive floats;
-// the pixel stride is then the distance between planes), transposed in registers on the way
-// out; the sums start from init or zero, never from dst.
-template <int KB, int R, int P = 1, bool Planar = false, int Step = 1>
+// sums start from what dst holds (init == dst, a later chunk of taps), from the ChannelRegisters
+// vectors at init, or from zero (init == nullptr).
+// With PixelsPerUnit = 2 a register holds kLanes/2 channels of two neighbouring pixels (lane
+// 2c + q: channel c, pixel 2r + q), each weight stored twice in vec, and r counts pixel pairs: one
+// broadcast of two floats then feeds ChannelRegisters FMAs where a single-pixel block of half as
+// many channels feeds one.
+// Planar (Units <= kLanes / PixelsPerUnit): the results go straight to channel planes instead,
+// channel l of register kb to dst + kb * dst_block_stride + l * dst_pixel_stride (Units *
+// PixelsPerUnit consecutive floats; the pixel stride is then the distance between planes),
+// transposed in registers on the way out; the sums start from init or zero, never from dst.
+template <int ChannelRegisters, int Units, int PixelsPerUnit = 1, bool Planar = false,
+          int SourceStep = 1>
 void ovec_block(const float* src, const float* taps, const BlockTaps& tap_count, const float* vec,
                 const float* init, float* dst, std::size_t dst_pixel_stride,
                 std::size_t dst_block_stride) {
-  Reg acc[KB][R];
+  Reg acc[ChannelRegisters][Units];
 #pragma GCC unroll 4
-  for (int kb = 0; kb < KB; ++kb) {
+  for (int kb = 0; kb < ChannelRegisters; ++kb) {
     const Reg start =
         init != nullptr && init != dst ? Simd::load(init + kb * kLanes) : Simd::zero();
 #pragma GCC unroll 32
-    for (int r = 0; r < R; ++r) {
+    for (int r = 0; r < Units; ++r) {
       acc[kb][r] =
           init == dst ? Simd::load(dst + kb * dst_block_stride + r * dst_pixel_stride) : start;
     }
   }
   std::size_t t = tap_count.all;
-  static_assert(P == 1 || Step == 1, "pixel pairs read neighbouring floats");
-  ovec_taps<KB, R, P, 0, 0, Step>(acc, src, taps, 0, t, vec);
-  if constexpr (R > 1) {
-    ovec_taps<KB, R, P, 1, 0, Step>(acc, src, taps, t, t + tap_count.skip_first, vec);
+  static_assert(PixelsPerUnit == 1 || SourceStep == 1, "pixel pairs read neighbouring floats");
+  ovec_taps<ChannelRegisters, Units, PixelsPerUnit, 0, 0, SourceStep>(acc, src, taps, 0, t, vec);
+  if constexpr (Units > 1) {
+    ovec_taps<ChannelRegisters, Units, PixelsPerUnit, 1, 0, SourceStep>(
+        acc, src, taps, t, t + tap_count.skip_first, vec);
     t += tap_count.skip_first;
-    ovec_taps<KB, R, P, 0, 1, Step>(acc, src, taps, t, t + tap_count.skip_last, vec);
+    ovec_taps<ChannelRegisters, Units, PixelsPerUnit, 0, 1, SourceStep>(
+        acc, src, taps, t, t + tap_count.skip_last, vec);
   }
   if constexpr (Planar) {
     // acc[kb][r] lane l is channel l of pixel r: a kLanes x kLanes tile of pixels x channels,
-    // transposed to channels x pixels (in pairs: kLanes/2 x kLanes/2 pixel pairs x channels,
-    // each pair moving as one 64-bit element). The rows past R repeat row R - 1 (no register
-    // to zero): their columns are never stored.
-    constexpr int kRows = kLanes / P;
-    static_assert(R <= kRows, "a planar block stores one tile of pixels per register");
+    // transposed to channels x pixels (in pairs: kLanes/2 by kLanes/2 pixel pairs by channels,
+    // each pair moving as one 64-bit element). The rows past Units repeat row Units - 1 (no
+    // register to zero): their columns are never stored.
+    constexpr int kRows = kLanes / PixelsPerUnit;
+    static_assert(Units <= kRows, "a planar block stores one tile of pixels per register");
 #pragma GCC unroll 4
-    for (int kb = 0; kb < KB; ++kb) {
+    for (int kb = 0; kb < ChannelRegisters; ++kb) {
       Reg tile[kRows];
 #pragma GCC unroll 32
-      for (int r = 0; r < kRows; ++r) tile[r] = acc[kb][r < R ? r : R - 1];
-      if constexpr (P == 1) {
+      for (int r = 0; r < kRows; ++r) tile[r] = acc[kb][r < Units ? r : Units - 1];
+      if constexpr (PixelsPerUnit == 1) {
         Simd::transpose(tile);
       } else {
         Simd::transpose_pairs(tile);
       }
 #pragma GCC unroll 32
       for (int l = 0; l < kRows; ++l) {
-        Simd::store_first(dst + kb * dst_block_stride + l * dst_pixel_stride, tile[l], R * P);
+        Simd::store_first(dst + kb * dst_block_stride + l * dst_pixel_stride, tile[l],
+                          Units * PixelsPerUnit);
       }
     }
   } else {
 #pragma GCC unroll 4
-    for (int kb = 0; kb < KB; ++kb) {
+    for (int kb = 0; kb < ChannelRegisters; ++kb) {
 #pragma GCC unroll 32
-      for (int r = 0; r < R; ++r) {
+      for (int r = 0; r < Units; ++r) {
         Simd::store(dst + kb * dst_block_stride + r * dst_pixel_stride, acc[kb][r]);
       }
     }
   }
 }
 
-// ---- pixel-vector block: OR outputs (channels) x YR rows, each a register of kLanes pixels
+// ---- pixel-vector block: OutputCount outputs (channels) x RowCount rows, each a register of
+// kLanes pixels
 // of one row. For every tap: out[o][r] += wtab[tap.vec + o] * src[tap.src + r*src_row_step ..
 // + kLanes]. Only the first `valid` pixels of each register are stored.
-template <int OR, int YR>
+template <int OutputCount, int RowCount>
 void pvec_block(const float* src, std::size_t src_row_step, const float* taps,
                 std::size_t tap_count, const float* wtab, const float* init, int valid, float* dst,
                 std::size_t dst_out_stride, std::size_t dst_row_stride) {
-  Reg acc[OR][YR];
+  Reg acc[OutputCount][RowCount];
 #pragma GCC unroll 8
-  for (int o = 0; o < OR; ++o) {
+  for (int o = 0; o < OutputCount; ++o) {
     const Reg start = init != nullptr ? Simd::set1(init[o]) : Simd::zero();
 #pragma GCC unroll 8
-    for (int r = 0; r < YR; ++r) acc[o][r] = start;
+    for (int r = 0; r < RowCount; ++r) acc[o][r] = start;
   }
   for (std::size_t t = 0; t < tap_count; ++t) {
     const float* s = src + offset_at(taps, 2 * t);
     const float* w = wtab + offset_at(taps, 2 * t + 1);
-    Reg x[YR];
+    Reg x[RowCount];
 #pragma GCC unroll 8
-    for (int r = 0; r < YR; ++r) x[r] = Simd::load(s + r * src_row_step);
+    for (int r = 0; r < RowCount; ++r) x[r] = Simd::load(s + r * src_row_step);
 #pragma GCC unroll 8
-    for (int o = 0; o < OR; ++o) {
+    for (int o = 0; o < OutputCount; ++o) {
       const Reg wv = Simd::broadcast(w + o);
 #pragma GCC unroll 8
-      for (int r = 0; r < YR; ++r) acc[o][r] = Simd::fmadd(wv, x[r], acc[o][r]);
+      for (int r = 0; r < RowCount; ++r) acc[o][r] = Simd::fmadd(wv, x[r], acc[o][r]);
     }
   }
 #pragma GCC unroll 8
-  for (int o = 0; o < OR; ++o) {
+  for (int o = 0; o < OutputCount; ++o) {
 #pragma GCC unroll 8
-    for (int r = 0; r < YR; ++r) {
+    for (int r = 0; r < RowCount; ++r) {
       Simd::store_first(dst + o * dst_out_stride + r * dst_row_stride, acc[o][r], valid);
     }
   }
@@ -268,9 +276,10 @@ using PvecFn = void (*)(const float*, std::size_t, const float*, std::size_t, co
 inline constexpr int kMaxOvecPixels = Simd::kMaxAccumulators;
 inline constexpr int kMaxPvecSide = 8;  // outputs and rows of a pixel-vector block
 
-template <int KB, int P, std::size_t... I>
+template <int ChannelRegisters, int PixelsPerUnit, std::size_t... I>
 OvecFn ovec_fn(int pixels, std::index_sequence<I...>) {
-  static constexpr OvecFn table[] = {&ovec_block<KB, static_cast<int>(I) + 1, P>...};
+  static constexpr OvecFn table[] = {
+      &ovec_block<ChannelRegisters, static_cast<int>(I) + 1, PixelsPerUnit>...};
   return table[pixels - 1];
 }
 
@@ -282,9 +291,10 @@ inline OvecFn ovec_kernel(int blocks, int pixels, bool pairs = false) {
   return blocks == 2 ? ovec_fn<2, 1>(pixels, kTwo) : ovec_fn<1, 1>(pixels, kOne);
 }
 
-template <int P, int Step, std::size_t... I>
+template <int PixelsPerUnit, int SourceStep, std::size_t... I>
 OvecFn ovec_planar_fn(int pixels, std::index_sequence<I...>) {
-  static constexpr OvecFn table[] = {&ovec_block<2, static_cast<int>(I) + 1, P, true, Step>...};
+  static constexpr OvecFn table[] = {
+      &ovec_block<2, static_cast<int>(I) + 1, PixelsPerUnit, true, SourceStep>...};
   return table[pixels - 1];
 }
 

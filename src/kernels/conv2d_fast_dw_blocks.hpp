@@ -12,57 +12,59 @@
 
 namespace cnnkit::kernels::CNNKIT_SIMD_NAMESPACE {
 
-// ---- weight-gradient block: KB registers of kLanes kernels for each of CU kernel rows (c, u)
-// times NV columns v. For every pixel p (of every sample in the pass):
+// ---- weight-gradient block: KernelRegisters registers of kLanes kernels for each of
+// KernelRowCount kernel rows (c, u) times ColumnCount columns v. For every pixel p (of every
+// sample in the pass):
 //   acc[kb][cu][v] += error_t[p*error_step + kb*L .. +L] * base[cu][pixel_offset[p] + v]
 // accumulated onto what acc_mem holds (acc_mem + cu*row_stride + v*v_stride + kb*L), or from
 // zero when `fresh` (a group's first pass: its partial sums need no zeroing beforehand).
-// With Q = 2 the pixels go in pairs of neighbouring output columns (stride 1: pixel p + 1 reads
-// one float to the right of pixel p, and pixel_count is even): input float m of a row feeds
-// column m of pixel p and column m - 1 of pixel p + 1, so NV + 1 broadcasts feed 2*NV columns
-// where one pixel at a time takes NV broadcasts for NV (W3 b, one register of kernels: a
-// broadcast per FMA otherwise). Each sum still takes pixel p before pixel p + 1, so the result is
-// the same bit for bit.
-template <int KB, int CU, int NV, int Q = 1>
+// With PixelsPerStep = 2 the pixels go in pairs of neighbouring output columns (stride 1: pixel
+// p + 1 reads one float to the right of pixel p, and pixel_count is even): input float m of a row
+// feeds column m of pixel p and column m - 1 of pixel p + 1, so ColumnCount + 1 broadcasts feed
+// 2 * ColumnCount columns where one pixel at a time takes ColumnCount broadcasts for ColumnCount
+// (with one register of kernels that is a broadcast per FMA). Each sum still takes pixel p before
+// pixel p + 1, so the result is the same bit for bit.
+template <int KernelRegisters, int KernelRowCount, int ColumnCount, int PixelsPerStep = 1>
 void dw_block(const float* const* bases, const float* pixel_offsets, std::size_t pixel_count,
               const float* error_t, std::size_t error_step, bool fresh, float* acc_mem,
               std::size_t row_stride, std::size_t v_stride) {
-  static_assert(Q == 1 || Q == 2, "one pixel or a pair of neighbouring columns per step");
-  const float* base[CU];
+  static_assert(PixelsPerStep == 1 || PixelsPerStep == 2,
+                "one pixel or a pair of neighbouring columns per step");
+  const float* base[KernelRowCount];
 #pragma GCC unroll 32
-  for (int cu = 0; cu < CU; ++cu) base[cu] = bases[cu];
-  Reg acc[KB][CU][NV];
+  for (int cu = 0; cu < KernelRowCount; ++cu) base[cu] = bases[cu];
+  Reg acc[KernelRegisters][KernelRowCount][ColumnCount];
 #pragma GCC unroll 4
-  for (int kb = 0; kb < KB; ++kb) {
+  for (int kb = 0; kb < KernelRegisters; ++kb) {
 #pragma GCC unroll 32
-    for (int cu = 0; cu < CU; ++cu) {
+    for (int cu = 0; cu < KernelRowCount; ++cu) {
 #pragma GCC unroll 8
-      for (int v = 0; v < NV; ++v) {
+      for (int v = 0; v < ColumnCount; ++v) {
         acc[kb][cu][v] = fresh ? Simd::zero()
                                : Simd::load(acc_mem + cu * row_stride + v * v_stride + kb * kLanes);
       }
     }
   }
-  for (std::size_t p = 0; p < pixel_count; p += Q) {
+  for (std::size_t p = 0; p < pixel_count; p += PixelsPerStep) {
     const std::int32_t offset = offset_at(pixel_offsets, p);
-    Reg e[Q][KB];
+    Reg e[PixelsPerStep][KernelRegisters];
 #pragma GCC unroll 2
-    for (int q = 0; q < Q; ++q) {
+    for (int q = 0; q < PixelsPerStep; ++q) {
 #pragma GCC unroll 4
-      for (int kb = 0; kb < KB; ++kb)
+      for (int kb = 0; kb < KernelRegisters; ++kb)
         e[q][kb] = Simd::load(error_t + (p + q) * error_step + kb * kLanes);
     }
 #pragma GCC unroll 32
-    for (int cu = 0; cu < CU; ++cu) {
+    for (int cu = 0; cu < KernelRowCount; ++cu) {
 #pragma GCC unroll 9
-      for (int m = 0; m < NV + Q - 1; ++m) {
+      for (int m = 0; m < ColumnCount + PixelsPerStep - 1; ++m) {
         const Reg x = Simd::broadcast(base[cu] + offset + m);
 #pragma GCC unroll 2
-        for (int q = 0; q < Q; ++q) {
+        for (int q = 0; q < PixelsPerStep; ++q) {
           const int v = m - q;  // the column pixel p + q reads input float m with
-          if (v < 0 || v >= NV) continue;
+          if (v < 0 || v >= ColumnCount) continue;
 #pragma GCC unroll 4
-          for (int kb = 0; kb < KB; ++kb) {
+          for (int kb = 0; kb < KernelRegisters; ++kb) {
             acc[kb][cu][v] = Simd::fmadd(e[q][kb], x, acc[kb][cu][v]);
           }
         }
@@ -70,33 +72,33 @@ void dw_block(const float* const* bases, const float* pixel_offsets, std::size_t
     }
   }
 #pragma GCC unroll 4
-  for (int kb = 0; kb < KB; ++kb) {
+  for (int kb = 0; kb < KernelRegisters; ++kb) {
 #pragma GCC unroll 32
-    for (int cu = 0; cu < CU; ++cu) {
+    for (int cu = 0; cu < KernelRowCount; ++cu) {
 #pragma GCC unroll 8
-      for (int v = 0; v < NV; ++v) {
+      for (int v = 0; v < ColumnCount; ++v) {
         Simd::store(acc_mem + cu * row_stride + v * v_stride + kb * kLanes, acc[kb][cu][v]);
       }
     }
   }
 }
 
-// ---- pixel-vector weight-gradient block, for few kernels (K below a register): KR kernels x
-// NV columns v of one kernel row (c, u), each accumulator a register of kLanes neighbouring
-// output columns j whose lanes are summed only at the very end:
+// ---- pixel-vector weight-gradient block, for few kernels (K below a register): KernelCount
+// kernels x ColumnCount columns v of one kernel row (c, u), each accumulator a register of kLanes
+// neighbouring output columns j whose lanes are summed only at the very end:
 //   acc[kr][v][lane] += E[s, k0 + kr, i, j] * X[s, c, i*sy + u, j + v]   (j = j0 + lane)
 // over every sample s of the pass, output row i and column chunk j0 (masked past out_x); onto
 // what acc_mem holds, or from zero when `fresh` (as in dw_block).
-template <int KR, int NV>
+template <int KernelCount, int ColumnCount>
 void dwp_block(const float* x, std::size_t x_sample, std::size_t x_row, const float* e,
                std::size_t e_sample, std::size_t e_kernel, std::size_t samples, std::size_t out_y,
                std::size_t out_x, bool fresh, float* acc_mem) {
-  Reg acc[KR][NV];
+  Reg acc[KernelCount][ColumnCount];
 #pragma GCC unroll 8
-  for (int kr = 0; kr < KR; ++kr) {
+  for (int kr = 0; kr < KernelCount; ++kr) {
 #pragma GCC unroll 8
-    for (int v = 0; v < NV; ++v) {
-      acc[kr][v] = fresh ? Simd::zero() : Simd::load(acc_mem + (kr * NV + v) * kLanes);
+    for (int v = 0; v < ColumnCount; ++v) {
+      acc[kr][v] = fresh ? Simd::zero() : Simd::load(acc_mem + (kr * ColumnCount + v) * kLanes);
     }
   }
   for (std::size_t s = 0; s < samples; ++s) {
@@ -105,22 +107,24 @@ void dwp_block(const float* x, std::size_t x_sample, std::size_t x_row, const fl
       const float* e_line = e + s * e_sample + i * out_x;
       for (std::size_t j0 = 0; j0 < out_x; j0 += kLanes) {
         const int n = static_cast<int>(out_x - j0 < kLanes ? out_x - j0 : kLanes);
-        Reg ev[KR];
+        Reg ev[KernelCount];
 #pragma GCC unroll 8
-        for (int kr = 0; kr < KR; ++kr) ev[kr] = Simd::load_first(e_line + kr * e_kernel + j0, n);
+        for (int kr = 0; kr < KernelCount; ++kr)
+          ev[kr] = Simd::load_first(e_line + kr * e_kernel + j0, n);
 #pragma GCC unroll 8
-        for (int v = 0; v < NV; ++v) {
+        for (int v = 0; v < ColumnCount; ++v) {
           const Reg xv = Simd::load_first(x_line + j0 + v, n);
 #pragma GCC unroll 8
-          for (int kr = 0; kr < KR; ++kr) acc[kr][v] = Simd::fmadd(ev[kr], xv, acc[kr][v]);
+          for (int kr = 0; kr < KernelCount; ++kr) acc[kr][v] = Simd::fmadd(ev[kr], xv, acc[kr][v]);
         }
       }
     }
   }
 #pragma GCC unroll 8
-  for (int kr = 0; kr < KR; ++kr) {
+  for (int kr = 0; kr < KernelCount; ++kr) {
 #pragma GCC unroll 8
-    for (int v = 0; v < NV; ++v) Simd::store(acc_mem + (kr * NV + v) * kLanes, acc[kr][v]);
+    for (int v = 0; v < ColumnCount; ++v)
+      Simd::store(acc_mem + (kr * ColumnCount + v) * kLanes, acc[kr][v]);
   }
 }
 
@@ -142,49 +146,55 @@ inline DwpFn dwp_kernel(int kernels, int columns) {
   return dwp_fn(kernels, columns, std::make_index_sequence<64>{});
 }
 
-// Kernel rows per weight-gradient block for KB kernel registers and NV columns.
+// Kernel rows per weight-gradient block for `blocks` kernel registers and `columns` columns.
 constexpr int dw_rows_for(int blocks, int columns) {
   const int rows = Simd::kMaxAccumulators / (blocks * columns);
   return rows < 1 ? 1 : rows;
 }
 
-template <int KB, int Q, std::size_t... NV>
-DwFn dw_fn(bool full, int columns, std::index_sequence<NV...>) {
+template <int KernelRegisters, int PixelsPerStep, std::size_t... I>
+DwFn dw_fn(bool full, int columns, std::index_sequence<I...>) {
   static constexpr DwFn full_table[] = {
-      &dw_block<KB, dw_rows_for(KB, static_cast<int>(NV) + 1), static_cast<int>(NV) + 1, Q>...};
-  static constexpr DwFn single_table[] = {&dw_block<KB, 1, static_cast<int>(NV) + 1, Q>...};
+      &dw_block<KernelRegisters, dw_rows_for(KernelRegisters, static_cast<int>(I) + 1),
+                static_cast<int>(I) + 1, PixelsPerStep>...};
+  static constexpr DwFn single_table[] = {
+      &dw_block<KernelRegisters, 1, static_cast<int>(I) + 1, PixelsPerStep>...};
   return full ? full_table[columns - 1] : single_table[columns - 1];
 }
 
 // A block of dw_rows_for(blocks, columns) rows (full) or of one row; columns in [1, 8]; pixels
-// one at a time or, for one register of kernels, in pairs of neighbouring columns (dw_block's Q).
+// one at a time or, for one register of kernels, in pairs of neighbouring columns (dw_block's
+// PixelsPerStep).
 inline DwFn dw_kernel(int blocks, bool full, int columns, bool pairs) {
   constexpr auto kColumns = std::make_index_sequence<8>{};
   if (blocks == 2) return dw_fn<2, 1>(full, columns, kColumns);
   return pairs ? dw_fn<1, 2>(full, columns, kColumns) : dw_fn<1, 1>(full, columns, kColumns);
 }
 
-template <int KB, int Q, int N, std::size_t... NV>
-DwFn dw_columns_fn(int columns, std::index_sequence<NV...>) {
+template <int KernelRegisters, int PixelsPerStep, int KernelColumnCount, std::size_t... I>
+DwFn dw_columns_fn(int columns, std::index_sequence<I...>) {
   static constexpr DwFn table[] = {
-      &dw_block<KB, dw_rows_for(KB, N), static_cast<int>(NV) + 1, Q>...};
+      &dw_block<KernelRegisters, dw_rows_for(KernelRegisters, KernelColumnCount),
+                static_cast<int>(I) + 1, PixelsPerStep>...};
   return table[columns - 1];
 }
 
-template <int KB, int Q, int N>
+template <int KernelRegisters, int PixelsPerStep, int KernelColumnCount>
 DwFn dw_columns_fn(int columns) {
-  return dw_columns_fn<KB, Q, N>(columns, std::make_index_sequence<N>{});
+  return dw_columns_fn<KernelRegisters, PixelsPerStep, KernelColumnCount>(
+      columns, std::make_index_sequence<KernelColumnCount>{});
 }
 
-template <int KB, int Q, std::size_t... N>
-DwFn dw_columns_fn(int kernel_columns, int columns, std::index_sequence<N...>) {
-  static constexpr DwFn (*table[])(int) = {&dw_columns_fn<KB, Q, static_cast<int>(N) + 1>...};
+template <int KernelRegisters, int PixelsPerStep, std::size_t... I>
+DwFn dw_columns_fn(int kernel_columns, int columns, std::index_sequence<I...>) {
+  static constexpr DwFn (*table[])(int) = {
+      &dw_columns_fn<KernelRegisters, PixelsPerStep, static_cast<int>(I) + 1>...};
   return table[kernel_columns - 1](columns);
 }
 
 // A block of the rows of a full block for kernel_columns columns (dw_rows_for), over `columns`
 // of them (1 <= columns <= kernel_columns <= 8): the edge columns of a direct weight gradient;
-// pixels one at a time or, for one register of kernels, in pairs (dw_block's Q).
+// pixels one at a time or, for one register of kernels, in pairs (dw_block's PixelsPerStep).
 inline DwFn dw_kernel_columns(int blocks, int kernel_columns, int columns, bool pairs) {
   constexpr auto kKernelColumns = std::make_index_sequence<8>{};
   if (blocks == 2) return dw_columns_fn<2, 1>(kernel_columns, columns, kKernelColumns);

@@ -4,7 +4,7 @@
 // Compiled once per ISA, like the blocks.
 //
 // Threads: one OpenMP team per call; each thread takes its own contiguous share of the samples
-// first, then helps with the others' (AffineShare in kernels/parallel.hpp: the samples stay on
+// first, then helps with the others' (AffineShare in runtime/parallel.hpp: the samples stay on
 // the core whose cache holds them, and a core the machine takes away for a while leaves its
 // share to the others). A
 // sample's arithmetic is the same in the same order whatever thread computes it, so the output
@@ -20,7 +20,7 @@
 #include "kernels/conv2d_fast_blocks.hpp"
 #include "kernels/conv2d_fast_memory.hpp"
 #include "kernels/conv2d_fast_plan.hpp"
-#include "kernels/parallel.hpp"
+#include "runtime/parallel.hpp"
 
 namespace cnnkit::kernels::CNNKIT_SIMD_NAMESPACE {
 
@@ -32,16 +32,15 @@ inline void fill_polyphase(const FastForwardPlan& p, const float* image, float* 
   const std::size_t sx = g.stride_x, pbx = g.pad_x_before(), pby = g.pad_y_before();
   if (sx == 2 && g.in_x <= 2 * kLanes) {
     // Rows of at most two registers (the common case) in one pass over every row of every
-    // channel, with nothing per row but the split: with the general loop below (its row setup
-    // and its loop over pieces) a W3 d sample's copy took 19.7 us, with this one 14.5 (both
-    // before the prefetch of prefetch_ahead).
+    // channel, with nothing per row but the split: none of the general loop's row setup and
+    // loop over pieces.
     const int n = static_cast<int>(g.in_x);
-    float* const even = padded + pby * p.row + (pbx % 2) * p.phase_x + pbx / 2;
-    float* const odd = padded + pby * p.row + ((pbx + 1) % 2) * p.phase_x + (pbx + 1) / 2;
+    float* const even = padded + pby * p.padded_row + (pbx % 2) * p.phase_x + pbx / 2;
+    float* const odd = padded + pby * p.padded_row + ((pbx + 1) % 2) * p.phase_x + (pbx + 1) / 2;
     for (std::size_t c = 0; c < g.channels; ++c) {
       for (std::size_t y = 0; y < g.in_y; ++y) {
         const float* src = image + (c * g.in_y + y) * g.in_x;
-        const std::size_t at = c * p.plane + y * p.row;
+        const std::size_t at = c * p.padded_plane + y * p.padded_row;
         prefetch_ahead(src);
         if (n > kLanes) prefetch_ahead(src + kLanes);
         Simd::split_even_odd(src, n, even + at, odd + at);
@@ -52,7 +51,7 @@ inline void fill_polyphase(const FastForwardPlan& p, const float* image, float* 
   for (std::size_t c = 0; c < g.channels; ++c) {
     for (std::size_t y = 0; y < g.in_y; ++y) {
       const float* src = image + (c * g.in_y + y) * g.in_x;
-      float* dst = padded + c * p.plane + (y + pby) * p.row;
+      float* dst = padded + c * p.padded_plane + (y + pby) * p.padded_row;
       if (sx == 1) {
         copy_row(src, g.in_x, dst + pbx);
         continue;
@@ -82,8 +81,8 @@ inline void fill_polyphase(const FastForwardPlan& p, const float* image, float* 
 // t's position in the full tap table, so that the blocks read the weights streamed from L2 in
 // one run: the kernel columns the blocks run for every unit first, then those they skip for the
 // first unit, then those for the last (skip_columns_first), each run over (c, u, v) in order.
-// Otherwise at t (weights in L1 when columns are skipped: W3 b's forward gained nothing from the
-// table order, 1.02 of the time in eight alternating runs).
+// Otherwise at t (weights in L1 when columns are skipped: there the order they are read in
+// costs nothing).
 inline std::size_t tap_position(const FastForwardPlan& p, std::size_t t) {
   if (!p.in_place) return t;
   const ConvGeometry& g = p.g;
@@ -99,18 +98,19 @@ inline void forward_tables(const FastForwardPlan& p, const float* weights, const
                            float* ws, std::size_t thread, std::size_t threads) {
   const ConvGeometry& g = p.g;
   const std::size_t taps = p.taps;
-  // Each thread transposes its share of the taps: (K, taps) -> per group (taps, block_k), or
+  // Each thread transposes its share of the taps: (K, taps) -> per group (taps, block_channels), or
   // for the pixel-vector kernel (taps, K).
-  const std::size_t t0 = share(taps, threads, thread), t1 = share(taps, threads, thread + 1);
+  const std::size_t t0 = runtime::share(taps, threads, thread),
+                    t1 = runtime::share(taps, threads, thread + 1);
   float* table = region(ws, p.weights);
   if (p.pixel_pairs) {
-    // Per group (taps, block_k, 2): every weight twice, for the two pixels of a lane pair.
+    // Per group (taps, block_channels, 2): every weight twice, for the two pixels of a lane pair.
     // (Pairs are for few kernels: a plain loop, reading down the columns of W.)
-    for (std::size_t k0 = 0; k0 < p.padded_k; k0 += p.block_k) {
-      float* group = table + (k0 / p.block_k) * taps * 2 * p.block_k;
+    for (std::size_t k0 = 0; k0 < p.padded_kernels; k0 += p.block_channels) {
+      float* group = table + (k0 / p.block_channels) * taps * 2 * p.block_channels;
       for (std::size_t t = t0; t < t1; ++t) {
-        const std::size_t at = tap_position(p, t) * p.block_k;
-        for (std::size_t k = 0; k < p.block_k; ++k) {
+        const std::size_t at = tap_position(p, t) * p.block_channels;
+        for (std::size_t k = 0; k < p.block_channels; ++k) {
           const float w = k0 + k < g.kernels ? weights[(k0 + k) * taps + t] : 0.0f;
           group[(at + k) * 2] = w;
           group[(at + k) * 2 + 1] = w;
@@ -118,16 +118,18 @@ inline void forward_tables(const FastForwardPlan& p, const float* weights, const
       }
     }
   } else if (p.mode == FastMode::kOutputVector) {
-    for (std::size_t k0 = 0; k0 < p.padded_k; k0 += p.block_k) {
-      float* group = table + (k0 / p.block_k) * taps * p.block_k;
-      const std::size_t rows = k0 < g.kernels ? std::min(p.block_k, g.kernels - k0) : 0;
-      if (rows < p.block_k) {  // the padding kernels' weights are zero
+    for (std::size_t k0 = 0; k0 < p.padded_kernels; k0 += p.block_channels) {
+      float* group = table + (k0 / p.block_channels) * taps * p.block_channels;
+      const std::size_t rows = k0 < g.kernels ? std::min(p.block_channels, g.kernels - k0) : 0;
+      if (rows < p.block_channels) {  // the padding kernels' weights are zero
         for (std::size_t t = t0; t < t1; ++t) {
-          std::memset(group + tap_position(p, t) * p.block_k, 0, p.block_k * sizeof(float));
+          std::memset(group + tap_position(p, t) * p.block_channels, 0,
+                      p.block_channels * sizeof(float));
         }
       }
       if (rows > 0 && t1 > t0) {
-        transpose_sum_to(weights + k0 * taps + t0, 1, 0, rows, t1 - t0, taps, group, p.block_k,
+        transpose_sum_to(weights + k0 * taps + t0, 1, 0, rows, t1 - t0, taps, group,
+                         p.block_channels,
                          [&p, t0](std::size_t c) { return tap_position(p, t0 + c); });
       }
     }
@@ -138,7 +140,7 @@ inline void forward_tables(const FastForwardPlan& p, const float* weights, const
     if (p.mode == FastMode::kOutputVector) {
       float* padded_bias = region(ws, p.bias);
       const std::size_t copies = p.pixel_pairs ? 2 : 1;
-      for (std::size_t k = 0; k < p.padded_k * copies; ++k) {
+      for (std::size_t k = 0; k < p.padded_kernels * copies; ++k) {
         padded_bias[k] = k / copies < g.kernels ? bias[k / copies] : 0.0f;
       }
     }
@@ -161,11 +163,11 @@ inline void forward_tables(const FastForwardPlan& p, const float* weights, const
                       ? static_cast<std::ptrdiff_t>((c * g.in_y + u) * g.in_x + v) -
                             static_cast<std::ptrdiff_t>(g.pad_y_before() * g.in_x +
                                                         g.pad_x_before())
-                      : static_cast<std::ptrdiff_t>(c * p.plane + u * p.row +
+                      : static_cast<std::ptrdiff_t>(c * p.padded_plane + u * p.padded_row +
                                                     (v % g.stride_x) * p.phase_x + v / g.stride_x);
               const std::size_t weight =
                   p.mode == FastMode::kOutputVector
-                      ? tap_position(p, t) * p.block_k * (p.pixel_pairs ? 2 : 1)
+                      ? tap_position(p, t) * p.block_channels * (p.pixel_pairs ? 2 : 1)
                       : t * g.kernels;
               set_offset(tap_table, 2 * n, source);
               set_offset(tap_table, 2 * n + 1, static_cast<std::ptrdiff_t>(weight));
@@ -214,19 +216,18 @@ inline void forward_sample_ovec(const FastForwardPlan& p, const float* padded, c
   // A block's units along a row: pixels, or pixel pairs (then every row has even length).
   const std::size_t per_unit = p.pixel_pairs ? 2 : 1;
   const std::size_t units = out_x / per_unit;
-  const std::size_t pieces = (units + p.max_pixels - 1) / p.max_pixels;
+  const std::size_t pieces = (units + p.max_units - 1) / p.max_units;
   if (p.planar_output) {
     // One chunk of all the taps, whole groups of kernels: every block's sums are final and go
     // straight to the rows of their kernels' planes, with no channel-blocked copy and no
-    // transpose pass (W3 c forward on one thread 14.7 -> 14.0 ms on a Xeon). (A prefetch for
-    // writing of the group's next row, as PrefetchStream does for the blocked path, measured
-    // the same with and without.)
+    // transpose pass. (No prefetch for writing of the group's next row, as PrefetchStream does
+    // for the blocked path: it gains nothing here.)
     const std::size_t channels_per_register = kLanes / per_unit;
-    for (std::size_t k0 = 0; k0 < g.kernels; k0 += p.block_k) {
+    for (std::size_t k0 = 0; k0 < g.kernels; k0 += p.block_channels) {
       float* group_out = output + k0 * pixels;
       for (std::size_t i = 0; i < out_y; ++i) {
         // padded: the sample's polyphase copy, or in place the sample itself
-        const float* row = padded + i * g.stride_y * (p.in_place ? g.in_x : p.row);
+        const float* row = padded + i * g.stride_y * (p.in_place ? g.in_x : p.padded_row);
         const RowTaps row_tap = row_taps(p, ws, i);
         for (std::size_t piece = 0; piece < pieces; ++piece) {
           const std::size_t j0 = piece_begin(units, pieces, piece);
@@ -240,15 +241,15 @@ inline void forward_sample_ovec(const FastForwardPlan& p, const float* padded, c
     }
     return;
   }
-  PrefetchStream destination(
-      output, g.kernels * pixels,
-      p.padded_k / p.block_k * ((g.channels + p.chunk - 1) / p.chunk) * out_y * pieces);
-  for (std::size_t k0 = 0; k0 < p.padded_k; k0 += p.block_k) {
+  PrefetchStream destination(output, g.kernels * pixels,
+                             p.padded_kernels / p.block_channels *
+                                 ((g.channels + p.chunk - 1) / p.chunk) * out_y * pieces);
+  for (std::size_t k0 = 0; k0 < p.padded_kernels; k0 += p.block_channels) {
     float* group_out = blocked + k0 * pixels;
     for (std::size_t c0 = 0; c0 < g.channels; c0 += p.chunk) {
       const std::size_t chunk_channels = std::min(p.chunk, g.channels - c0);
       for (std::size_t i = 0; i < out_y; ++i) {
-        const float* row = padded + i * g.stride_y * p.row;
+        const float* row = padded + i * g.stride_y * p.padded_row;
         const RowTaps row_tap = row_taps(p, ws, i);
         const float* chunk_taps = row_tap.table + 2 * c0 * row_tap.per_channel;
         for (std::size_t piece = 0; piece < pieces; ++piece) {
@@ -256,7 +257,8 @@ inline void forward_sample_ovec(const FastForwardPlan& p, const float* padded, c
           const std::size_t j1 = piece_begin(units, pieces, piece + 1);
           float* dst = group_out + (i * units + j0) * kLanes;
           destination.step_for_write();
-          ovec_kernel(static_cast<int>(p.blocks_k), static_cast<int>(j1 - j0), p.pixel_pairs)(
+          ovec_kernel(static_cast<int>(p.channel_registers), static_cast<int>(j1 - j0),
+                      p.pixel_pairs)(
               row + j0 * per_unit, chunk_taps, row_tap.of_chunk(p, chunk_channels),
               table + k0 * p.taps * per_unit, c0 == 0 ? bias + k0 * per_unit : dst, dst, kLanes,
               pixels / per_unit * kLanes);
@@ -287,17 +289,17 @@ inline void forward_sample_pvec(const FastForwardPlan& p, const float* padded, c
   const std::size_t out_y = g.out_y(), out_x = g.out_x(), pixels = out_y * out_x;
   const float* taps = ws + p.tap_table.offset;
   const float* table = ws + p.weights.offset;
-  const std::size_t out_pieces = (g.kernels + p.block_out - 1) / p.block_out;
+  const std::size_t out_pieces = (g.kernels + p.pvec_outputs - 1) / p.pvec_outputs;
   for (std::size_t j0 = 0; j0 < out_x; j0 += kLanes) {
     const int valid = static_cast<int>(std::min<std::size_t>(kLanes, out_x - j0));
-    for (std::size_t i0 = 0; i0 < out_y; i0 += p.block_rows) {
-      const std::size_t rows = std::min(p.block_rows, out_y - i0);
+    for (std::size_t i0 = 0; i0 < out_y; i0 += p.pvec_rows) {
+      const std::size_t rows = std::min(p.pvec_rows, out_y - i0);
       for (std::size_t piece = 0; piece < out_pieces; ++piece) {
         const std::size_t k0 = piece_begin(g.kernels, out_pieces, piece);
         const std::size_t k1 = piece_begin(g.kernels, out_pieces, piece + 1);
         pvec_kernel(static_cast<int>(k1 - k0), static_cast<int>(rows))(
-            padded + i0 * g.stride_y * p.row + j0, g.stride_y * p.row, taps, p.taps, table + k0,
-            bias + k0, valid, output + k0 * pixels + i0 * out_x + j0, pixels, out_x);
+            padded + i0 * g.stride_y * p.padded_row + j0, g.stride_y * p.padded_row, taps, p.taps,
+            table + k0, bias + k0, valid, output + k0 * pixels + i0 * out_x + j0, pixels, out_x);
       }
     }
   }
@@ -308,9 +310,9 @@ inline void conv2d_forward_fast(const FastForwardPlan& p, const float* input, co
   const ConvGeometry& g = p.g;
   const std::size_t in_size = g.channels * g.in_y * g.in_x;
   const std::size_t out_size = g.kernels * g.out_y() * g.out_x();
-  AffineShare samples(g.batch, p.threads);
+  runtime::AffineShare samples(g.batch, p.threads);
   // What one thread of the team does, or the calling thread alone (in_team false): one thread
-  // does not enter a parallel region at all (kernels/parallel.hpp says why).
+  // does not enter a parallel region at all (runtime/parallel.hpp says why).
   const auto work = [&](std::size_t thread, std::size_t threads, bool in_team) {
     forward_tables(p, weights, bias, ws, thread, threads);
     float* padded = region(ws, p.input, thread);
@@ -334,7 +336,7 @@ inline void conv2d_forward_fast(const FastForwardPlan& p, const float* input, co
 #pragma omp barrier
     samples.run(thread, sample);
   };
-  on_team(p.threads, work);
+  runtime::on_team(p.threads, work);
 }
 
 }  // namespace cnnkit::kernels::CNNKIT_SIMD_NAMESPACE

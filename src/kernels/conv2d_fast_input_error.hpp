@@ -34,7 +34,7 @@ inline void backward_taps(const FastBackwardPlan& p, float* taps, float* positio
   // Calls visit(u, tap, t, source) for the taps of phase (py, px) in order, t counting on from
   // `first`. The kernel rows that reach the phase are u0, u0 + sy, ... with u0 = (py + pad) % sy,
   // each one E row further up (du falls by one), and likewise the columns: no division per tap
-  // (with one per tap this ran 25 us per W3 d call, before the team starts).
+  // (this runs on one thread, before the team starts).
   const auto for_each_tap = [&](std::ptrdiff_t py, std::ptrdiff_t px, std::size_t first,
                                 const auto& visit) {
     const auto u0 = static_cast<std::size_t>((py + pby) % sy);
@@ -63,7 +63,7 @@ inline void backward_taps(const FastBackwardPlan& p, float* taps, float* positio
       t = for_each_tap(py, px, t,
                        [&](std::size_t, std::size_t tap, std::size_t n, std::ptrdiff_t source) {
                          // ovec: weights stored in phase order (n); pvec (one phase): in tap order.
-                         const std::size_t weight = ovec ? n * p.block_c : tap * g.channels;
+                         const std::size_t weight = ovec ? n * p.block_channels : tap * g.channels;
                          set_offset(taps, 2 * n, source);
                          set_offset(taps, 2 * n + 1, static_cast<std::ptrdiff_t>(weight));
                          if (ovec) set_offset(position, tap, static_cast<std::ptrdiff_t>(n));
@@ -87,7 +87,7 @@ inline void backward_taps(const FastBackwardPlan& p, float* taps, float* positio
               if (!reads_error(g, py, yy, u)) return;
               set_offset(table, 2 * n, source);
               set_offset(table, 2 * n + 1,
-                         static_cast<std::ptrdiff_t>(position_in_phase * p.block_c));
+                         static_cast<std::ptrdiff_t>(position_in_phase * p.block_channels));
               ++n;
             });
       }
@@ -101,14 +101,14 @@ inline void backward_tables(const FastBackwardPlan& p, const float* weights, flo
   const std::size_t per_kernel = g.kernel_y * g.kernel_x;
   const std::size_t taps = g.kernels * per_kernel;
   // Kernel k's (C, m*n) slice -> (m*n, C): for the output-vector kernel per channel group, each
-  // row to its place in phase order (C/block_c, taps in phase order, block_c) by way of a
-  // scratch of one kernel's rows; for the pixel-vector kernel (K*m*n, C) in tap order.
+  // row to its place in phase order (C/block_channels, taps in phase order, block_channels) by way
+  // of a scratch of one kernel's rows; for the pixel-vector kernel (K*m*n, C) in tap order.
   const bool ovec = p.mode == FastMode::kOutputVector;
   float* table = region(ws, p.dx_weights);
   float* rows_of_kernel = region(ws, p.dx_staging, thread);
   const float* position = ws + p.dx_position.offset;
-  const std::size_t k0 = share(g.kernels, threads, thread);
-  const std::size_t k1 = share(g.kernels, threads, thread + 1);
+  const std::size_t k0 = runtime::share(g.kernels, threads, thread);
+  const std::size_t k1 = runtime::share(g.kernels, threads, thread + 1);
   for (std::size_t k = k0; k < k1; ++k) {
     const float* slice = weights + k * g.channels * per_kernel;
     // The next kernel's slice while this one is reordered (prefetch_ahead says why).
@@ -123,19 +123,21 @@ inline void backward_tables(const FastBackwardPlan& p, const float* weights, flo
                 g.channels);
       continue;
     }
-    for (std::size_t c0 = 0; c0 < p.padded_c; c0 += p.block_c) {
-      const std::size_t channels = c0 < g.channels ? std::min(p.block_c, g.channels - c0) : 0;
-      if (channels < p.block_c) {
-        std::memset(rows_of_kernel, 0, per_kernel * p.block_c * sizeof(float));
+    for (std::size_t c0 = 0; c0 < p.padded_channels; c0 += p.block_channels) {
+      const std::size_t channels =
+          c0 < g.channels ? std::min(p.block_channels, g.channels - c0) : 0;
+      if (channels < p.block_channels) {
+        std::memset(rows_of_kernel, 0, per_kernel * p.block_channels * sizeof(float));
       }
       if (channels > 0) {
         transpose(slice + c0 * per_kernel, channels, per_kernel, per_kernel, rows_of_kernel,
-                  p.block_c);
+                  p.block_channels);
       }
-      float* group = table + (c0 / p.block_c) * taps * p.block_c;
+      float* group = table + (c0 / p.block_channels) * taps * p.block_channels;
       for (std::size_t uv = 0; uv < per_kernel; ++uv) {
         const auto t = static_cast<std::size_t>(offset_at(position, k * per_kernel + uv));
-        copy_row(rows_of_kernel + uv * p.block_c, p.block_c, group + t * p.block_c);
+        copy_row(rows_of_kernel + uv * p.block_channels, p.block_channels,
+                 group + t * p.block_channels);
       }
     }
   }
@@ -171,11 +173,11 @@ inline void input_error_sample(const FastBackwardPlan& p, const float* ws,
   const std::size_t plane = g.in_y * g.in_x;
   if (p.mode == FastMode::kPixelVector) {
     // Stride 1: one phase, pixels (y, x) read E rows y + du and columns x + dv.
-    const std::size_t pieces = (g.channels + p.block_out - 1) / p.block_out;
+    const std::size_t pieces = (g.channels + p.pvec_outputs - 1) / p.pvec_outputs;
     for (std::size_t x0 = 0; x0 < g.in_x; x0 += kLanes) {
       const int valid = static_cast<int>(std::min<std::size_t>(kLanes, g.in_x - x0));
-      for (std::size_t y0 = 0; y0 < g.in_y; y0 += p.block_rows) {
-        const std::size_t rows = std::min(p.block_rows, g.in_y - y0);
+      for (std::size_t y0 = 0; y0 < g.in_y; y0 += p.pvec_rows) {
+        const std::size_t rows = std::min(p.pvec_rows, g.in_y - y0);
         for (std::size_t piece = 0; piece < pieces; ++piece) {
           const std::size_t c0 = piece_begin(g.channels, pieces, piece);
           const std::size_t c1 = piece_begin(g.channels, pieces, piece + 1);
@@ -194,14 +196,15 @@ inline void input_error_sample(const FastBackwardPlan& p, const float* ws,
   for (std::size_t py = 0; py < std::min(sy, g.in_y); ++py) {
     for (std::size_t px = 0; px < std::min(sx, g.in_x); ++px) {
       const std::size_t phase_x = (g.in_x - px + sx - 1) / sx;
-      steps += (g.in_y - py + sy - 1) / sy * ((phase_x + p.max_pixels - 1) / p.max_pixels);
+      steps += (g.in_y - py + sy - 1) / sy * ((phase_x + p.max_units - 1) / p.max_units);
     }
   }
   PrefetchStream destination(
       input_error, g.channels * plane,
-      steps * (p.padded_c / p.block_c) * ((g.kernels + p.chunk - 1) / p.chunk));
-  for (std::size_t c0 = 0; c0 < p.padded_c; c0 += p.block_c) {
-    const float* group = table + (c0 / p.block_c) * g.kernels * g.kernel_y * g.kernel_x * p.block_c;
+      steps * (p.padded_channels / p.block_channels) * ((g.kernels + p.chunk - 1) / p.chunk));
+  for (std::size_t c0 = 0; c0 < p.padded_channels; c0 += p.block_channels) {
+    const float* group =
+        table + (c0 / p.block_channels) * g.kernels * g.kernel_y * g.kernel_x * p.block_channels;
     for (std::size_t k0 = 0; k0 < g.kernels; k0 += p.chunk) {
       const std::size_t kernels = std::min(p.chunk, g.kernels - k0);
       for (std::size_t py = 0; py < std::min(sy, g.in_y); ++py) {
@@ -211,7 +214,7 @@ inline void input_error_sample(const FastBackwardPlan& p, const float* ws,
           const std::size_t per_kernel = (starts[phase + 1] - starts[phase]) / g.kernels;
           const std::size_t phase_y = (g.in_y - py + sy - 1) / sy;
           const std::size_t phase_x = (g.in_x - px + sx - 1) / sx;
-          const std::size_t pieces = (phase_x + p.max_pixels - 1) / p.max_pixels;
+          const std::size_t pieces = (phase_x + p.max_units - 1) / p.max_units;
           const std::size_t top = p.dx_edge_top[py], bottom = p.dx_edge_bottom[py];
           std::size_t rows_in_phase = 0;  // kernel rows u that reach phase row py
           for (std::size_t u = 0; u < g.kernel_y; ++u) rows_in_phase += in_phase(g, py, u);
@@ -243,7 +246,7 @@ inline void input_error_sample(const FastBackwardPlan& p, const float* ws,
               }
               float* dst = blocked + c0 * plane + ((py + sy * yy) * g.in_x + px + sx * x0) * kLanes;
               destination.step_for_write();
-              ovec_kernel(static_cast<int>(p.blocks_c), static_cast<int>(x1 - x0))(
+              ovec_kernel(static_cast<int>(p.channel_registers), static_cast<int>(x1 - x0))(
                   row + x0, phase_taps, BlockTaps{kernels * row_per_kernel}, group,
                   k0 == 0 ? nullptr : dst, dst, sx * kLanes, plane * kLanes);
             }
@@ -252,9 +255,9 @@ inline void input_error_sample(const FastBackwardPlan& p, const float* ws,
       }
     }
     if (p.dx_planar) continue;
-    // The group's channels are final: back to planes while they are still in L1 (W3 d: 32 KiB
-    // per group, where a whole sample's 128 KiB came from L2).
-    for (std::size_t c = c0; c < std::min(c0 + p.block_c, g.channels); c += kLanes) {
+    // The group's channels are final: back to planes while they are still in L1 (a whole
+    // sample's channels, transposed at the end, would come from L2).
+    for (std::size_t c = c0; c < std::min(c0 + p.block_channels, g.channels); c += kLanes) {
       transpose(blocked + c * plane, plane, std::min<std::size_t>(kLanes, g.channels - c), kLanes,
                 input_error + c * plane, plane);
     }

@@ -1,7 +1,7 @@
 // What both drivers of the fast convolution kernels (conv2d_fast_forward.hpp,
 // conv2d_fast_backward.hpp) use: the workspace regions of a plan, work cut into near-equal
-// shares (kernels::share, parallel.hpp), row copies in registers and software prefetch. Compiled
-// once per ISA, like the blocks (conv2d_fast_blocks.hpp says how).
+// shares (runtime::share, runtime/parallel.hpp), row copies in registers and software prefetch.
+// Compiled once per ISA, like the blocks (conv2d_fast_blocks.hpp says how).
 #pragma once
 
 #include <immintrin.h>
@@ -12,7 +12,7 @@
 
 #include "kernels/conv2d_fast_blocks.hpp"
 #include "kernels/conv2d_fast_plan.hpp"
-#include "kernels/parallel.hpp"  // share
+#include "runtime/parallel.hpp"  // share
 
 namespace cnnkit::kernels::CNNKIT_SIMD_NAMESPACE {
 
@@ -27,8 +27,8 @@ inline std::size_t piece_begin(std::size_t length, std::size_t pieces, std::size
 
 // The copies into padded buffers read their source once, front to back, from memory the layer
 // before wrote (in L3 or DRAM by now), and the cores' own prefetchers do not run far enough
-// ahead of them: W3 d's forward spent 18 us per sample in the copy, 5 us when every 64 bytes
-// read first asks for the line 4 KiB further on.
+// ahead of them: so for every 64 bytes they read, the copies first ask for the line 4 KiB
+// further on.
 // (The address is computed as an integer: it may lie past the end of the source, where pointer
 // arithmetic would be undefined; a prefetch of any address is harmless.)
 inline void prefetch_ahead(const float* p) {
@@ -38,9 +38,9 @@ inline void prefetch_ahead(const float* p) {
 
 // Software prefetch spread over work that runs meanwhile: the lines of [begin, begin + floats),
 // a few at each step, for data whose turn comes later (the output or input error that a
-// transpose writes at the end of a sample: W3 d's backward 3 % faster with it). Into L1, evenly
-// over the steps: W3 d's backward measured 1.2-2.5 % slower with the lines into L2 or L3, up to
-// 5 % with them front-loaded, 6-7 % with only half of them prefetched.
+// transpose writes at the end of a sample, whose lines are then in L1 when it comes). Into L1
+// and evenly over the steps, all of the lines: each of the alternatives (L2 or L3, front-loaded,
+// only half of the lines) was measured and lost (docs/PERFORMANCE.md).
 class PrefetchStream {
  public:
   PrefetchStream(const float* begin, std::size_t floats, std::size_t steps)

@@ -19,8 +19,8 @@ struct Isa {
   std::size_t max_acc;    // accumulators a register block may hold (Simd::kMaxAccumulators)
 };
 
-Isa isa_of(SimdLevel level) {
-  return level == SimdLevel::kAvx512 ? Isa{16, 32, 28} : Isa{8, 16, 12};
+Isa isa_of(runtime::SimdLevel level) {
+  return level == runtime::SimdLevel::kAvx512 ? Isa{16, 32, 28} : Isa{8, 16, 12};
 }
 
 std::size_t round_up(std::size_t n, std::size_t multiple) {
@@ -54,9 +54,8 @@ std::size_t register_blocks(std::size_t count, std::size_t lanes) {
 // What an output-vector block over `count` outputs gets of the FMA pipes, for choosing how to
 // vectorise (conv2d_fast_plan.hpp): its lane use, and with a single register per block (no second
 // register for a broadcast to feed) 0.8 of that. Such a block issues one broadcast load per FMA,
-// which a core with two 512-bit FMA pipes cannot keep up with (Zen 5, measured:
-// ovec_block<1, 14> at 60-70 % of the core's peak, <2, 7> and <2, 14> at 100 %; W3 b forward
-// 0.36 ms on one thread as ovec, 0.31 ms as pvec with 14 of 16 lanes used).
+// which a core with two 512-bit FMA pipes cannot keep up with: its loads, not its FMAs, set the
+// pace (the factor is measured: docs/PERFORMANCE.md).
 double output_vector_efficiency(std::size_t count, std::size_t lanes) {
   return utilisation(count, lanes) * (register_blocks(count, lanes) == 1 ? 0.8 : 1.0);
 }
@@ -68,8 +67,8 @@ std::size_t pixel_block_rows(std::size_t outputs, std::size_t registers) {
 }
 
 // Channels per chunk of taps whose weights (floats_per_channel each) fit in 192 KiB of the L2
-// cache. (Chunks sized for L1 measured slower: reloading the sums cost more than the L2 reads
-// of the weights, which the hardware prefetcher streams well.)
+// cache. (Not L1: a chunk sized for L1 reloads the sums more often, which costs more than
+// reading the weights from L2, a stream the hardware prefetcher follows well.)
 std::size_t chunk_for(std::size_t floats_per_channel) {
   return std::max<std::size_t>(1, 192 * 1024 / (floats_per_channel * sizeof(float)));
 }
@@ -99,11 +98,11 @@ bool fits_int32(std::size_t n) {
 }
 
 // The weight gradient's column groups (FastBackwardPlan::dw_columns) and whether its blocks
-// can read the input directly: dw_rows must divide the channels (a block's rows share one u),
-// and one group of columns must read all n kernel columns (its blocks start the partial sums).
-// (W1's second convolution and W3 b, 6 channels in blocks of 5, keep the padded copy: reading
-// the input directly in blocks of 3 rows measured no faster, as its edge columns, one pixel wide
-// each, cannot go in column pairs.)
+// can read the input directly: dw_kernel_rows must divide the channels (a block's rows share one
+// u), and one group of columns must read all n kernel columns (its blocks start the partial sums).
+// (6 channels in blocks of 5 rows, for example, keep the padded copy: blocks of 3 rows that
+// read the input directly gain nothing there, as their edge columns, one pixel wide each, cannot
+// go in column pairs.)
 void plan_direct_weight_gradient(FastBackwardPlan& p) {
   const ConvGeometry& g = p.g;
   p.dw_columns[0] = {0, g.out_x(), 0, g.kernel_x, 0};  // unless direct: one group of all
@@ -123,7 +122,7 @@ void plan_direct_weight_gradient(FastBackwardPlan& p) {
   const auto full = std::find_if(groups, groups + count, [&](const DwColumns& group) {
     return group.v_begin == 0 && group.v_end == g.kernel_x;
   });
-  if (g.channels % p.dw_rows != 0 || full == groups + count) return;
+  if (g.channels % p.dw_kernel_rows != 0 || full == groups + count) return;
   std::rotate(groups, full, full + 1);  // the full group first, the others in their order
   std::size_t before = 0;
   for (std::size_t k = 0; k < count; ++k) {
@@ -138,7 +137,7 @@ void plan_direct_weight_gradient(FastBackwardPlan& p) {
 // What every plan starts from: the geometry (1-D along y turned into rows), the lanes, and one
 // thread per sample at most.
 template <typename Plan>
-Plan start_plan(const ConvGeometry& geometry, SimdLevel level, std::size_t threads) {
+Plan start_plan(const ConvGeometry& geometry, runtime::SimdLevel level, std::size_t threads) {
   Plan p;
   p.g = as_rows(geometry);
   p.lanes = isa_of(level).lanes;
@@ -148,8 +147,8 @@ Plan start_plan(const ConvGeometry& geometry, SimdLevel level, std::size_t threa
 
 }  // namespace
 
-bool conv2d_fast_covers(const ConvGeometry& geometry, SimdLevel level) {
-  if (level == SimdLevel::kNone || level > best_simd_level()) return false;
+bool conv2d_fast_covers(const ConvGeometry& geometry, runtime::SimdLevel level) {
+  if (level == runtime::SimdLevel::kNone || level > runtime::best_simd_level()) return false;
   const ConvGeometry g = as_rows(geometry);
   if (g.batch == 0 || g.channels == 0 || g.in_y == 0 || g.in_x == 0 || g.kernels == 0 ||
       g.kernel_y == 0 || g.kernel_x == 0 || g.stride_y == 0 || g.stride_x == 0) {
@@ -164,7 +163,8 @@ bool conv2d_fast_covers(const ConvGeometry& geometry, SimdLevel level) {
          fits_int32(out_pixels * 256 * (g.kernels + 16));
 }
 
-FastForwardPlan plan_forward(const ConvGeometry& geometry, SimdLevel level, std::size_t threads) {
+FastForwardPlan plan_forward(const ConvGeometry& geometry, runtime::SimdLevel level,
+                             std::size_t threads) {
   FastForwardPlan p = start_plan<FastForwardPlan>(geometry, level, threads);
   const ConvGeometry g = p.g;
   const Isa isa = isa_of(level);
@@ -177,32 +177,31 @@ FastForwardPlan plan_forward(const ConvGeometry& geometry, SimdLevel level, std:
   p.pixel_pairs = p.mode == FastMode::kOutputVector && pairs > ovec;
   p.padded_y = g.in_y + g.kernel_y - 1;
   p.phase_x = ceil_div(g.in_x + g.kernel_x - 1, g.stride_x);
-  p.row = g.stride_x * p.phase_x;
-  p.plane = p.padded_y * p.row;
+  p.padded_row = g.stride_x * p.phase_x;
+  p.padded_plane = p.padded_y * p.padded_row;
   p.taps = g.channels * g.kernel_y * g.kernel_x;
   Layout layout;
   if (p.mode == FastMode::kOutputVector) {
     const std::size_t channel_lanes = p.pixel_pairs ? isa.lanes / 2 : isa.lanes;
     const std::size_t copies = p.pixel_pairs ? 2 : 1;  // of each weight and bias
-    p.blocks_k = register_blocks(g.kernels, channel_lanes);
-    p.block_k = p.blocks_k * channel_lanes;
-    p.padded_k = round_up(g.kernels, p.block_k);
-    p.max_pixels = isa.max_acc / p.blocks_k;
-    p.chunk = chunk_for(g.kernel_y * g.kernel_x * p.block_k * copies);
+    p.channel_registers = register_blocks(g.kernels, channel_lanes);
+    p.block_channels = p.channel_registers * channel_lanes;
+    p.padded_kernels = round_up(g.kernels, p.block_channels);
+    p.max_units = isa.max_acc / p.channel_registers;
+    p.chunk = chunk_for(g.kernel_y * g.kernel_x * p.block_channels * copies);
     // A planar block stores one register tile: at most `lanes` pixels (always so for two
     // registers: 14 of 16, 6 of 8) or lanes / 2 pixel pairs (the widest block of a row counts).
     const std::size_t units = out_x / copies;
     const std::size_t widest =
-        ceil_div(units, std::max<std::size_t>(1, ceil_div(units, p.max_pixels)));
-    p.planar_output = p.blocks_k == 2 && p.chunk >= g.channels && g.kernels % p.block_k == 0 &&
-                      widest <= isa.lanes / copies;
-    // Edge columns for rows of one block whose chunk of weights stays in L1 (W3 b's forward 4 %
-    // faster on one thread), or that read a stride-2 input in place (W3 d's, with no polyphase
-    // copy: 2-4 % faster on one thread, 4-5 % on two). For weights streamed from L2 alone they
-    // measured slower than the FMAs they save (W3 d's forward, 147 KiB of weights per group:
-    // 6 % slower, when the weights still lay in tap order and so were read in two runs).
+        ceil_div(units, std::max<std::size_t>(1, ceil_div(units, p.max_units)));
+    p.planar_output = p.channel_registers == 2 && p.chunk >= g.channels &&
+                      g.kernels % p.block_channels == 0 && widest <= isa.lanes / copies;
+    // Edge columns for rows of one block whose chunk of weights stays in L1, or that read a
+    // stride-2 input in place (which needs them: no padded copy to read the edges from). For
+    // weights streamed from L2 alone they cost more than the FMAs they save: stored in tap order,
+    // those weights would be read in two runs.
     const std::size_t chunk_bytes = std::min(p.chunk, g.channels) * g.kernel_y * g.kernel_x *
-                                    p.block_k * copies * sizeof(float);
+                                    p.block_channels * copies * sizeof(float);
     // The top and bottom output rows whose kernel rows partly read padding (edge_taps).
     const std::size_t out_y = g.out_y();
     while (p.edge_top < std::min(kFastMaxEdgeRows, out_y) &&
@@ -219,7 +218,7 @@ FastForwardPlan plan_forward(const ConvGeometry& geometry, SimdLevel level, std:
     const bool edge_rows_cover_padding =
         middle >= middle_end || (valid_kernel_rows(g, middle).begin == 0 &&
                                  valid_kernel_rows(g, middle_end - 1).end == g.kernel_y);
-    const bool one_block = ceil_div(units, p.max_pixels) == 1 && units >= 2;
+    const bool one_block = ceil_div(units, p.max_units) == 1 && units >= 2;
     p.in_place = one_block && p.planar_output && !p.pixel_pairs && g.stride_x == 2 &&
                  reads_inside_but_at_the_row_ends(g) && edge_rows_cover_padding;
     if (one_block && (chunk_bytes <= 32 * 1024 || p.in_place)) {
@@ -234,26 +233,27 @@ FastForwardPlan plan_forward(const ConvGeometry& geometry, SimdLevel level, std:
         ++p.skip_columns_last;
       }
     }
-    p.weights = layout.add(p.padded_k * p.taps * copies);
-    p.bias = layout.add(p.padded_k * copies);
+    p.weights = layout.add(p.padded_kernels * p.taps * copies);
+    p.bias = layout.add(p.padded_kernels * copies);
   } else {
-    p.block_out = ceil_div(g.kernels, ceil_div(g.kernels, 8));
-    p.block_rows = pixel_block_rows(p.block_out, isa.registers);
+    p.pvec_outputs = ceil_div(g.kernels, ceil_div(g.kernels, 8));
+    p.pvec_rows = pixel_block_rows(p.pvec_outputs, isa.registers);
     p.weights = layout.add(g.kernels * p.taps);
   }
   p.tap_table = layout.add(2 * p.taps);
   if (p.mode == FastMode::kOutputVector) {
     p.edge_taps = layout.add((p.edge_top + p.edge_bottom) * 2 * p.taps);
   }
-  p.input = layout.add(p.in_place ? 0 : g.channels * p.plane + 2 * isa.lanes, p.threads);
+  p.input = layout.add(p.in_place ? 0 : g.channels * p.padded_plane + 2 * isa.lanes, p.threads);
   if (p.mode == FastMode::kOutputVector && !p.planar_output) {
-    p.output = layout.add(p.padded_k * pixels, p.threads);
+    p.output = layout.add(p.padded_kernels * pixels, p.threads);
   }
   p.total = layout.total;
   return p;
 }
 
-FastBackwardPlan plan_backward(const ConvGeometry& geometry, SimdLevel level, std::size_t threads) {
+FastBackwardPlan plan_backward(const ConvGeometry& geometry, runtime::SimdLevel level,
+                               std::size_t threads) {
   FastBackwardPlan p = start_plan<FastBackwardPlan>(geometry, level, threads);
   const ConvGeometry g = p.g;
   const Isa isa = isa_of(level);
@@ -290,21 +290,21 @@ FastBackwardPlan plan_backward(const ConvGeometry& geometry, SimdLevel level, st
 
   Layout layout;
   if (p.mode == FastMode::kOutputVector) {
-    p.blocks_c = register_blocks(g.channels, isa.lanes);
-    p.block_c = p.blocks_c * isa.lanes;
-    p.padded_c = round_up(g.channels, p.block_c);
-    p.max_pixels = isa.max_acc / p.blocks_c;
-    p.chunk = chunk_for(g.kernel_y * g.kernel_x * p.block_c);
-    // As the forward's planar output (max_pixels <= lanes for two registers); the pixels of a
+    p.channel_registers = register_blocks(g.channels, isa.lanes);
+    p.block_channels = p.channel_registers * isa.lanes;
+    p.padded_channels = round_up(g.channels, p.block_channels);
+    p.max_units = isa.max_acc / p.channel_registers;
+    p.chunk = chunk_for(g.kernel_y * g.kernel_x * p.block_channels);
+    // As the forward's planar output (max_units <= lanes for two registers); the pixels of a
     // block lie side by side in the planes only for a horizontal stride of 1.
-    p.dx_planar =
-        g.stride_x == 1 && p.blocks_c == 2 && p.chunk >= g.kernels && g.channels % p.block_c == 0;
-    p.dx_weights = layout.add(p.padded_c * taps);
-    p.dx_staging = layout.add(g.kernel_y * g.kernel_x * p.block_c, p.threads);
+    p.dx_planar = g.stride_x == 1 && p.channel_registers == 2 && p.chunk >= g.kernels &&
+                  g.channels % p.block_channels == 0;
+    p.dx_weights = layout.add(p.padded_channels * taps);
+    p.dx_staging = layout.add(g.kernel_y * g.kernel_x * p.block_channels, p.threads);
     p.dx_position = layout.add(taps);
   } else {
-    p.block_out = ceil_div(g.channels, ceil_div(g.channels, 8));
-    p.block_rows = pixel_block_rows(p.block_out, isa.registers);
+    p.pvec_outputs = ceil_div(g.channels, ceil_div(g.channels, 8));
+    p.pvec_rows = pixel_block_rows(p.pvec_outputs, isa.registers);
     p.dx_weights = layout.add(g.channels * taps);
   }
   p.dx_taps = layout.add(2 * taps);
@@ -328,37 +328,36 @@ FastBackwardPlan plan_backward(const ConvGeometry& geometry, SimdLevel level, st
   }
   p.error = layout.add(g.kernels * p.error_plane + 2 * isa.lanes, p.threads);
   if (p.mode == FastMode::kOutputVector && !p.dx_planar) {
-    p.dx_blocked = layout.add(p.padded_c * g.in_y * g.in_x, p.threads);
+    p.dx_blocked = layout.add(p.padded_channels * g.in_y * g.in_x, p.threads);
   }
 
-  p.dw_blocks_k =
+  p.dw_kernel_registers =
       2 * g.kernel_x <= isa.max_acc ? register_blocks(g.kernels, isa.lanes) : std::size_t{1};
-  p.dw_block_k = p.dw_blocks_k * isa.lanes;
-  p.dw_padded_k = round_up(g.kernels, p.dw_block_k);
-  p.dw_rows = std::max<std::size_t>(1, isa.max_acc / (p.dw_blocks_k * g.kernel_x));
+  p.dw_block_kernels = p.dw_kernel_registers * isa.lanes;
+  p.dw_padded_kernels = round_up(g.kernels, p.dw_block_kernels);
+  p.dw_kernel_rows = std::max<std::size_t>(1, isa.max_acc / (p.dw_kernel_registers * g.kernel_x));
   p.dw_mode = g.stride_x == 1 && utilisation(out_x, isa.lanes) > utilisation(g.kernels, isa.lanes)
                   ? FastMode::kPixelVector
                   : FastMode::kOutputVector;
   if (p.dw_mode == FastMode::kOutputVector) {
     plan_direct_weight_gradient(p);
-    // Pairs of neighbouring columns for one register of kernels (W3 b: 0.415 -> 0.329 ms for the
-    // weight gradient on one thread, bit for bit the same). With two registers a broadcast feeds
-    // two FMAs already, and pairs measured no faster (W3 c).
-    p.dw_column_pairs = g.stride_x == 1 && p.dw_blocks_k == 1;
+    // Pairs of neighbouring columns for one register of kernels: a broadcast then feeds two FMAs
+    // instead of one, bit for bit the same sums. With two registers a broadcast feeds two FMAs
+    // already, and pairs gain nothing.
+    p.dw_column_pairs = g.stride_x == 1 && p.dw_kernel_registers == 1;
   }
   if (p.dw_mode == FastMode::kPixelVector) {
     // Accumulators, one register of E per kernel and one of X must fit.
     const std::size_t most = std::clamp<std::size_t>((isa.registers - 2) / (g.kernel_x + 1), 1, 8);
-    p.dw_block_out = ceil_div(g.kernels, ceil_div(g.kernels, most));
+    p.dwp_kernels = ceil_div(g.kernels, ceil_div(g.kernels, most));
   }
   p.groups = std::min(g.batch, std::max(kFastGradientGroups, p.threads));
   std::size_t pass_samples = 1;
   if (p.dw_direct) {
     // As many samples as keep a pass's E (pixel-major) within 256 KiB of L2 and a channel
-    // block's planes within 32 KiB of L1 (W3 d: 8 samples, the whole group, 7 % faster than 4;
-    // W3 c: 1 sample of 1024 pixels, 2 are slower).
-    const std::size_t error_bytes = pixels * p.dw_padded_k * sizeof(float);
-    const std::size_t planes_bytes = p.dw_rows * g.in_y * g.in_x * sizeof(float);
+    // block's planes within 32 KiB of L1.
+    const std::size_t error_bytes = pixels * p.dw_padded_kernels * sizeof(float);
+    const std::size_t planes_bytes = p.dw_kernel_rows * g.in_y * g.in_x * sizeof(float);
     pass_samples = std::min(256 * 1024 / error_bytes, 32 * 1024 / planes_bytes);
   } else {
     // Enough pixels per pass that loading and storing the accumulators is noise.
@@ -373,14 +372,14 @@ FastBackwardPlan plan_backward(const ConvGeometry& geometry, SimdLevel level, st
   p.dw_input = layout.add(
       p.dw_direct ? 0 : p.samples_per_pass * g.channels * p.plain_plane + 2 * isa.lanes, p.threads);
   if (p.dw_mode == FastMode::kOutputVector) {
-    p.dw_error = layout.add(p.samples_per_pass * pixels * p.dw_padded_k, p.threads);
-    p.dw_partial = layout.add(g.channels * g.kernel_y * g.kernel_x * p.dw_padded_k, p.groups);
+    p.dw_error = layout.add(p.samples_per_pass * pixels * p.dw_padded_kernels, p.threads);
+    p.dw_partial = layout.add(g.channels * g.kernel_y * g.kernel_x * p.dw_padded_kernels, p.groups);
   } else {
     p.dw_error = layout.add(0, p.threads);
     p.dw_partial =
         layout.add(g.channels * g.kernel_y * g.kernels * g.kernel_x * isa.lanes, p.groups);
   }
-  p.db_partial = layout.add(p.dw_padded_k, p.groups);
+  p.db_partial = layout.add(p.dw_padded_kernels, p.groups);
   p.total = layout.total;
   return p;
 }

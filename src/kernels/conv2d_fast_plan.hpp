@@ -1,7 +1,8 @@
 // How the fast float convolution kernels (conv2d_fast.hpp) cut one call into work: which kernel
 // shape, which register blocks, which scratch buffers and where they live inside the caller's
 // workspace. Plain data, filled by plan_forward / plan_backward in conv2d_fast_plan.cpp (compiled
-// for the baseline CPU) and read by the per-ISA kernels (conv2d_avx512.cpp, conv2d_avx2.cpp).
+// for the baseline CPU) and read by the per-ISA kernels (simd_kernels_avx512.cpp,
+// simd_kernels_avx2.cpp).
 //
 // Two ways to vectorise, chosen per call by lane utilisation (a block of a single register of
 // channels counted at 0.8 of it, see output_vector_efficiency in conv2d_fast_plan.cpp):
@@ -84,7 +85,8 @@ inline bool reads_error(const ConvGeometry& g, std::size_t py, std::size_t yy, s
   return reached >= u && reached - u < g.out_y() * g.stride_y;
 }
 // Edge rows with tap tables of their own (FastForwardPlan::edge_taps), at most this many at the
-// top and as many at the bottom; rows past them use the full table (still right, just slower).
+// top and as many at the bottom; rows past them use the full table (still right, with FMAs on
+// the zero padding).
 inline constexpr std::size_t kFastMaxEdgeRows = 4;
 
 // One scratch region inside the workspace: offset and length in floats (64-byte multiples).
@@ -100,31 +102,33 @@ struct FastForwardPlan {
   FastMode mode = FastMode::kOutputVector;
   // Polyphase, zero-padded input of one sample: C planes of padded_y rows; each row holds the
   // stride_x phases of the padded row one after the other, phase_x floats each.
-  std::size_t padded_y = 0, phase_x = 0, row = 0, plane = 0;
+  std::size_t padded_y = 0, phase_x = 0, padded_row = 0, padded_plane = 0;
   std::size_t taps = 0;  // C*m*n
-  // ovec: output channels per block (lanes * blocks_k, or lanes / 2 * blocks_k in pairs) and
-  // the K rounded up to it.
-  std::size_t blocks_k = 1, block_k = 0, padded_k = 0;
+  // ovec: registers of output channels per block (1 or 2), the output channels per block (lanes *
+  // channel_registers, or lanes / 2 * channel_registers in pairs) and K rounded up to them.
+  std::size_t channel_registers = 1, block_channels = 0, padded_kernels = 0;
   // ovec in pixel pairs: each register holds lanes / 2 channels of two neighbouring pixels
-  // (ovec_block with P = 2; for even rows), and the weights and biases are stored twice.
+  // (ovec_block with PixelsPerUnit = 2; for even rows), and the weights and biases are stored
+  // twice.
   bool pixel_pairs = false;
-  std::size_t max_pixels = 0;  // ovec: pixels (or pairs) per register block
-  // ovec, two registers of channels, all taps in one chunk, K a multiple of block_k and blocks
-  // of at most one register tile (lanes pixels or lanes / 2 pairs): each block's sums are
+  std::size_t max_units = 0;  // ovec: units (pixels, or pixel pairs) per register block, at most
+  // ovec, two registers of channels, all taps in one chunk, K a multiple of block_channels and
+  // blocks of at most one register tile (lanes pixels or lanes / 2 pairs): each block's sums are
   // final, and it stores them straight into the output planes (transposed in registers)
   // instead of into the channel-blocked scratch `output`.
   bool planar_output = false;
-  // ovec: input channels per chunk of taps, so that a chunk's weights stay in the L1 cache
+  // ovec: input channels per chunk of taps, so that a chunk's weights stay in the L2 cache
   // while every output row of the sample runs over them (sums are carried in `output`).
   std::size_t chunk = 0;
   // pvec: outputs and rows per register block
-  std::size_t block_out = 0, block_rows = 0;
-  FastRegion weights;    // ovec: (K/block_k, taps, block_k, pairs ? 2 : 1); pvec: (taps, K)
-  FastRegion bias;       // ovec: padded_k (pairs: each twice)
+  std::size_t pvec_outputs = 0, pvec_rows = 0;
+  // ovec: (K / block_channels, taps, block_channels, pairs ? 2 : 1); pvec: (taps, K)
+  FastRegion weights;
+  FastRegion bias;       // ovec: padded_kernels (pairs: each twice)
   FastRegion tap_table;  // 2 ints per tap (source offset, weight offset), stored as float bits
   // ovec: the first edge_top and the last edge_bottom output rows, whose top or bottom kernel
   // rows read only zero padding, each get a tap table without those taps (same order, same
-  // offsets): W3 b's 5x5 kernels on 14 rows skip 6 of 70 row taps, 8.6 % of the FMAs.
+  // offsets): 5x5 kernels on 14 rows, for example, skip 6 of their 70 row taps.
   std::size_t edge_top = 0, edge_bottom = 0;
   FastRegion edge_taps;  // (edge_top + edge_bottom) tables of 2 * taps ints
   // ovec, each row one block of at least two units, a chunk's weights within 32 KiB of L1
@@ -133,16 +137,15 @@ struct FastForwardPlan {
   // last skip_columns_last, which read only padding right of it for the last unit. (Chunks are
   // sized for L2, so such weights are all in one chunk.) Every tap table lists the other taps
   // first (channels, rows, columns in order), then those of the first columns, then those of
-  // the last, and the blocks leave those units out for them (BlockTaps): W3 b's pairs skip 2 of
-  // 35 pair-columns, 5.7 % of the FMAs.
+  // the last, and the blocks leave those units out for them (BlockTaps): 5x5 kernels over 7
+  // pixel pairs, for example, skip 2 of 35 pair-columns.
   std::size_t skip_columns_first = 0, skip_columns_last = 0;
   // Planar, single pixels, horizontal stride 2, each row one block whose first and last units
   // alone read padding left and right, and edge rows for every row that reads padding above or
-  // below: the blocks read the input where it lies (pixels two floats apart: ovec_block's Step),
-  // the edge rows and columns leaving out every tap that would read outside the image, so there
-  // is no padded polyphase copy (`input`; W3 d's forward 2-4 % faster on one thread, 4-5 % on
-  // two). The weights are stored in tap-table order (tap_position), so that they stream in one
-  // run.
+  // below: the blocks read the input where it lies (pixels two floats apart: ovec_block's
+  // SourceStep), the edge rows and columns leaving out every tap that would read outside the image,
+  // so there is no padded polyphase copy (`input`): no copy to write and read again. The weights
+  // are stored in tap-table order (tap_position), so that they stream in one run.
   bool in_place = false;
   FastRegion input;       // per thread: one padded sample (+ slack for the last vector)
   FastRegion output;      // per thread (ovec, not planar): channel-blocked output of one sample
@@ -157,17 +160,18 @@ struct FastBackwardPlan {
   FastMode mode = FastMode::kOutputVector;
   std::size_t error_pad_y_before = 0, error_pad_x_before = 0;  // zeros around E
   std::size_t error_y = 0, error_x = 0, error_plane = 0;       // padded E of one sample
-  std::size_t blocks_c = 1, block_c = 0, padded_c = 0;         // ovec: channels per block
-  std::size_t max_pixels = 0;
+  std::size_t channel_registers = 1, block_channels = 0,
+              padded_channels = 0;  // ovec: channels per block
+  std::size_t max_units = 0;
   std::size_t chunk = 0;  // ovec: kernels per chunk of taps (as chunk in FastForwardPlan)
   // ovec with horizontal stride 1, otherwise as FastForwardPlan::planar_output: the blocks
   // store straight into the input error's planes (no dx_blocked, no transpose).
   bool dx_planar = false;
-  std::size_t block_out = 0, block_rows = 0;  // pvec
-  // ovec: (C/block_c, taps in phase order, block_c), so that each phase streams its weights
-  // contiguously; pvec: (K*m*n, C).
+  std::size_t pvec_outputs = 0, pvec_rows = 0;  // pvec
+  // ovec: (C/block_channels, taps in phase order, block_channels), so that each phase streams its
+  // weights contiguously; pvec: (K*m*n, C).
   FastRegion dx_weights;
-  FastRegion dx_staging;  // ovec, per thread: one kernel's (m*n, block_c) on the way there
+  FastRegion dx_staging;  // ovec, per thread: one kernel's (m*n, block_channels) on the way there
   FastRegion dx_taps;     // 2 ints per tap and phase
   // ovec: as FastForwardPlan::edge_taps, for each phase (py, px) its first dx_edge_top[py] and
   // last dx_edge_bottom[py] rows, whose kernel rows partly read the zeros around E
@@ -179,20 +183,20 @@ struct FastBackwardPlan {
   // ---- weight and bias gradient: output-vector (registers of kernels) or, for few kernels and
   // horizontal stride 1, pixel-vector (registers of output columns, dwp_block)
   FastMode dw_mode = FastMode::kOutputVector;
-  std::size_t dw_block_out = 0;  // pvec: kernels per block
-  std::size_t dw_blocks_k = 1, dw_block_k = 0, dw_padded_k = 0;
-  std::size_t dw_rows = 0;  // kernel rows (c, u) per register block
+  std::size_t dwp_kernels = 0;  // pvec: kernels per block
+  std::size_t dw_kernel_registers = 1, dw_block_kernels = 0, dw_padded_kernels = 0;
+  std::size_t dw_kernel_rows = 0;  // kernel rows (c, u) per register block
   // ovec, direct: the blocks read the input itself, not a zero-padded copy, and never its
-  // padding. A block's rows share one u (channels c0 .. c0 + dw_rows - 1; dw_rows divides C)
-  // and leave out the output rows whose row u reads only padding (valid_output_rows); the
-  // output columns go in groups whose kernel columns [v_begin, v_end) read the image
+  // padding. A block's rows share one u (channels c0 .. c0 + dw_kernel_rows - 1; dw_kernel_rows
+  // divides C) and leave out the output rows whose row u reads only padding (valid_output_rows);
+  // the output columns go in groups whose kernel columns [v_begin, v_end) read the image
   // (valid_kernel_columns), the first group reading all n. A pass's pixels go group by group,
   // then output row i, sample, column j, so that every (group, u) is one contiguous run of
   // them. Otherwise (not direct) one group of all columns, rows (c, u) in order, and a padded
   // copy of the input.
   bool dw_direct = false;
-  // ovec: the blocks take pixels in pairs of neighbouring columns (dw_block's Q = 2; stride 1,
-  // one register of kernels) wherever a run of columns is even
+  // ovec: the blocks take pixels in pairs of neighbouring columns (dw_block's PixelsPerStep = 2;
+  // stride 1, one register of kernels) wherever a run of columns is even
   bool dw_column_pairs = false;
   // Whether a run of `width` neighbouring columns goes in pairs.
   bool dw_pairs_over(std::size_t width) const { return dw_column_pairs && width % 2 == 0; }
@@ -210,9 +214,9 @@ struct FastBackwardPlan {
   // of a sample its row in the pass's error_t (sample 0) and the rows between samples
   FastRegion pixel_table;
   FastRegion dw_input;    // per thread: samples_per_pass padded samples (none when direct)
-  FastRegion dw_error;    // per thread: E of those samples, pixel-major (pixel, dw_padded_k)
-  FastRegion dw_partial;  // per group: (C*m*n, dw_padded_k) partial sums
-  FastRegion db_partial;  // per group: dw_padded_k partial bias sums
+  FastRegion dw_error;    // per thread: E of those samples, pixel-major (pixel, dw_padded_kernels)
+  FastRegion dw_partial;  // per group: (C*m*n, dw_padded_kernels) partial sums
+  FastRegion db_partial;  // per group: dw_padded_kernels partial bias sums
   std::size_t total = 0;
 };
 

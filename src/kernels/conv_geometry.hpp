@@ -27,7 +27,7 @@ struct ConvGeometry {
   std::size_t input_size() const { return batch * channels * in_y * in_x; }
   std::size_t output_size() const { return batch * kernels * out_y() * out_x(); }
   std::size_t weights_size() const { return kernels * channels * kernel_y * kernel_x; }
-  // 2 * N*K*C*m*n*Y'*X': how WORKLOADS.md counts a forward pass.
+  // 2 * N*K*C*m*n*Y'*X': how docs/WORKLOADS.md counts a forward pass.
   std::size_t forward_flops() const {
     return 2 * batch * kernels * channels * kernel_y * kernel_x * out_y() * out_x();
   }

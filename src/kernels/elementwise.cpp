@@ -5,9 +5,8 @@
 #include <cstdint>
 #include <type_traits>
 
-#include "kernels/conv2d_fast.hpp"  // detail::max_pool_2x2_*
-#include "kernels/parallel.hpp"
-#include "kernels/simd_level.hpp"
+#include "runtime/parallel.hpp"
+#include "runtime/simd_level.hpp"
 
 namespace cnnkit::kernels {
 
@@ -19,21 +18,21 @@ constexpr std::size_t kParallelElements = std::size_t{1} << 16;
 // body(begin, end) over [0, n): on the threads when n is large enough, one contiguous piece
 // per thread, piece t = [share(n, threads, t), share(n, threads, t + 1)) on thread t. A batch
 // splits there at the same samples as the convolutions' AffineShare and the pooling's static loop,
-// so each core works on what it wrote itself, still in its own cache (with pieces of 16 K
-// elements handed out in order the split fell up to three W1 samples off).
+// so each core works on what it wrote itself, still in its own cache (pieces of a fixed size
+// handed out in order would cut the batch at other places, inside samples).
 template <typename Body>
 void for_chunks(std::size_t n, const Body& body) {
-  const bool team = worth_a_team(n >= kParallelElements);
+  const bool team = runtime::worth_a_team(n >= kParallelElements);
   const std::size_t pieces = team ? static_cast<std::size_t>(omp_get_max_threads()) : 1;
-  parallel_for(pieces, team, [&](std::size_t piece) {
-    body(share(n, pieces, piece), share(n, pieces, piece + 1));
+  runtime::parallel_for(pieces, team, [&](std::size_t piece) {
+    body(runtime::share(n, pieces, piece), runtime::share(n, pieces, piece + 1));
   });
 }
 
 // One chunk of relu_forward. The pointers come as arguments and `passes` is restrict: a byte
 // store may alias anything, and without both the compiler reloaded x and y from the lambda's
-// captures after every mask byte and kept the loop scalar (17x slower). x and y may be the same
-// buffer (in place).
+// captures after every mask byte and kept the loop scalar. The input x and the output y may be
+// the same buffer (in place).
 template <typename T>
 void rectify_chunk(const T* x, T* y, std::uint8_t* __restrict passes, std::size_t begin,
                    std::size_t end) {
@@ -87,16 +86,16 @@ void max_pool_plane(const T* in, std::size_t in_x, std::size_t py, std::size_t p
   if constexpr (std::is_same_v<T, float>) {
     // The common 2x2 window, stride 2: SIMD across output columns (pooling_simd.hpp).
     if (py == 2 && px == 2 && sy == 2 && sx == 2) {
-      const SimdLevel level = best_simd_level();
-      if (level == SimdLevel::kAvx512) {
+      const runtime::SimdLevel level = runtime::best_simd_level();
+      if (level == runtime::SimdLevel::kAvx512) {
         return detail::max_pool_2x2_avx512(in, in_x, out_y, out_x, out, arg);
       }
-      if (level == SimdLevel::kAvx2)
+      if (level == runtime::SimdLevel::kAvx2)
         return detail::max_pool_2x2_avx2(in, in_x, out_y, out_x, out, arg);
     }
   }
-  // Any window: a scan per output. (Branch-free selects measured slower here than the branch,
-  // which post-ReLU data predicts well.)
+  // Any window: a scan per output, with a branch rather than a branch-free select: post-ReLU
+  // data, many zeros and few maxima, predicts it well.
   for (std::size_t oy = 0; oy < out_y; ++oy) {
     for (std::size_t ox = 0; ox < out_x; ++ox) {
       std::size_t index = oy * sy * in_x + ox * sx;

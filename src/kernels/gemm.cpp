@@ -4,7 +4,7 @@
 
 #include <mutex>
 
-#include "kernels/blas_threads.hpp"
+#include "runtime/blas_threads.hpp"
 
 namespace cnnkit::kernels {
 
@@ -13,7 +13,7 @@ namespace {
 // BLAS stays single-threaded: cnnkit's OpenMP loops are the only thread pool (threading.hpp).
 void blas_single_threaded_once() {
   static std::once_flag once;
-  std::call_once(once, keep_blas_single_threaded);
+  std::call_once(once, runtime::keep_blas_single_threaded);
 }
 
 CBLAS_TRANSPOSE to_cblas(Transpose t) {
@@ -32,7 +32,7 @@ void gemm<float>(Transpose ta, Transpose tb, std::size_t m, std::size_t n, std::
                  float beta, float* c, std::size_t ldc) {
   if (m == 0 || n == 0) return;
   blas_single_threaded_once();
-  const auto lock = lock_for_blas_call();
+  const auto lock = runtime::lock_for_blas_call();
   cblas_sgemm(CblasRowMajor, to_cblas(ta), to_cblas(tb), as_int(m), as_int(n), as_int(k), alpha, a,
               as_int(lda), b, as_int(ldb), beta, c, as_int(ldc));
 }
@@ -43,7 +43,7 @@ void gemm<double>(Transpose ta, Transpose tb, std::size_t m, std::size_t n, std:
                   double beta, double* c, std::size_t ldc) {
   if (m == 0 || n == 0) return;
   blas_single_threaded_once();
-  const auto lock = lock_for_blas_call();
+  const auto lock = runtime::lock_for_blas_call();
   cblas_dgemm(CblasRowMajor, to_cblas(ta), to_cblas(tb), as_int(m), as_int(n), as_int(k), alpha, a,
               as_int(lda), b, as_int(ldb), beta, c, as_int(ldc));
 }

@@ -1,7 +1,7 @@
 // 2x2, stride-2 max pooling of one plane with SIMD registers across output columns: each register
 // holds kLanes outputs; the four window positions are the even and odd columns of the two input
-// rows. Compiled once per ISA like the convolution blocks (included by conv2d_avx512.cpp and
-// conv2d_avx2.cpp inside their `#pragma GCC target` region).
+// rows. Compiled once per ISA like the convolution blocks (included by simd_kernels_avx512.cpp and
+// simd_kernels_avx2.cpp inside their `#pragma GCC target` region).
 #pragma once
 
 #include <cstddef>

@@ -1,6 +1,6 @@
 // AVX2 + FMA register traits for the fast convolution kernels. Include only from a file compiled
-// for AVX2 (conv2d_avx2.cpp, after its `#pragma GCC target`); the dispatcher calls that code only
-// on CPUs that report avx2 and fma.
+// for AVX2 (simd_kernels_avx2.cpp, after its `#pragma GCC target`); the dispatcher calls that code
+// only on CPUs that report avx2 and fma.
 #pragma once
 
 #include <immintrin.h>

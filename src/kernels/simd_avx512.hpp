@@ -1,5 +1,5 @@
 // AVX-512 register traits for the fast convolution kernels. Include only from a file compiled for
-// AVX-512 (conv2d_avx512.cpp, after its `#pragma GCC target`); the dispatcher calls that code
+// AVX-512 (simd_kernels_avx512.cpp, after its `#pragma GCC target`); the dispatcher calls that code
 // only on CPUs that report avx512f.
 #pragma once
 
@@ -33,9 +33,8 @@ struct Simd {
 
   static __mmask16 first(int n) { return static_cast<__mmask16>((1u << n) - 1u); }
   // Lanes [0, n) from p, zero above (nothing past p + n is read). A full, half or empty register
-  // takes no masked access: those cost many cycles on some CPUs (Zen 4 here: the stride-2 input
-  // split, all halves and empty masks, ran at a fraction of its plain speed), and full and half
-  // registers are the common cases.
+  // takes no masked access: masked loads and stores cost many cycles on some CPUs, and full and
+  // half registers are the common cases.
   static Reg load_first(const float* p, int n) {
     if (n >= kLanes) return _mm512_loadu_ps(p);
     if (n <= 0) return zero();
@@ -50,9 +49,8 @@ struct Simd {
   }
 
   // n <= 32 floats -> the (n + 1) / 2 at even positions and the n / 2 at odd positions.
-  // Full (32) and half (16) inputs, the common row lengths, take a branch-free path of their own:
-  // the general one took about twice as long (a stand-alone loop over a W3 d sample's 2048 rows
-  // of 16 floats: 7.2 us, 3.9 with this path).
+  // Full (32) and half (16) inputs, the common row lengths, take a branch-free path of their own,
+  // without the general path's masks and its second register.
   static void split_even_odd(const float* p, int n, float* even, float* odd) {
     const __m512i even_index =
         _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
@@ -131,9 +129,8 @@ struct Simd {
   // A whole 16x16 tile loaded transposed: r[j] lane i = src[i * ld + j]. The quarters (4 floats)
   // of rows i, i + 4, i + 8, i + 12 go to the four 128-bit lanes of one register as they are
   // loaded, which leaves a 4x4 transpose within each lane: 48 inserts and 32 in-lane shuffles
-  // where transpose() needs 64 shuffles, half of them across lanes (W3 d's input error's tiles,
-  // in a harness with the data in L1 and L2: 41-43 ns per tile with transpose(), 22-31 with
-  // this).
+  // where transpose() needs 64 shuffles, half of them across lanes, which cost more than in-lane
+  // ones.
   static void load_transposed(const float* src, std::size_t ld, Reg* r) {
     for (int j = 0; j < 4; ++j) {
       Reg a[4];

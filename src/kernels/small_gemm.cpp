@@ -5,21 +5,21 @@
 #include <cmath>
 #include <cstddef>
 
-#include "kernels/simd_level.hpp"
+#include "runtime/simd_level.hpp"
 
 namespace cnnkit::kernels {
 
 bool small_gemm(std::size_t m, std::size_t n, std::size_t k, const float* a, std::size_t a_row,
                 std::size_t a_depth, const float* b, std::size_t ldb, const float* init, float* c,
                 std::size_t ldc) {
-  switch (best_simd_level()) {
-    case SimdLevel::kAvx512:
+  switch (runtime::best_simd_level()) {
+    case runtime::SimdLevel::kAvx512:
       detail::small_gemm_avx512(m, n, k, a, a_row, a_depth, b, ldb, init, c, ldc);
       return true;
-    case SimdLevel::kAvx2:
+    case runtime::SimdLevel::kAvx2:
       detail::small_gemm_avx2(m, n, k, a, a_row, a_depth, b, ldb, init, c, ldc);
       return true;
-    case SimdLevel::kNone:
+    case runtime::SimdLevel::kNone:
       break;
   }
   return false;
@@ -40,12 +40,12 @@ void small_gemm_reference(std::size_t m, std::size_t n, std::size_t k, const flo
 
 void transpose_matrix(const float* src, std::size_t rows, std::size_t cols, std::size_t src_ld,
                       float* dst, std::size_t dst_ld) {
-  switch (best_simd_level()) {
-    case SimdLevel::kAvx512:
+  switch (runtime::best_simd_level()) {
+    case runtime::SimdLevel::kAvx512:
       return detail::transpose_avx512(src, rows, cols, src_ld, dst, dst_ld);
-    case SimdLevel::kAvx2:
+    case runtime::SimdLevel::kAvx2:
       return detail::transpose_avx2(src, rows, cols, src_ld, dst, dst_ld);
-    case SimdLevel::kNone:
+    case runtime::SimdLevel::kNone:
       break;
   }
   for (std::size_t i = 0; i < rows; ++i) {

@@ -1,8 +1,7 @@
 // Float matrix products in cnnkit's own SIMD register blocks (small_gemm_blocks.hpp), chosen at
 // run time like the convolution kernels (AVX-512 or AVX2 + FMA), for the fully connected layer:
-// its speed then does not depend on which OpenBLAS build or core type a machine picks (W1's
-// 784 -> 120 layer on a Zen 5 core: OpenBLAS's Haswell kernels, which some environments force
-// with OPENBLAS_CORETYPE=Haswell, took 121 us forward, its Cooper Lake ones 74 us).
+// its speed then does not depend on which OpenBLAS build or core type a machine picks (some
+// environments force OpenBLAS's older kernels with OPENBLAS_CORETYPE).
 #pragma once
 
 #include <cstddef>
@@ -31,7 +30,7 @@ void transpose_matrix(const float* src, std::size_t rows, std::size_t cols, std:
                       float* dst, std::size_t dst_ld);
 
 namespace detail {
-// Per-ISA entry points (conv2d_avx512.cpp, conv2d_avx2.cpp).
+// Per-ISA entry points (simd_kernels_avx512.cpp, simd_kernels_avx2.cpp).
 void small_gemm_avx512(std::size_t m, std::size_t n, std::size_t k, const float* a,
                        std::size_t a_row, std::size_t a_depth, const float* b, std::size_t ldb,
                        const float* init, float* c, std::size_t ldc);

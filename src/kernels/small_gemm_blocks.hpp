@@ -1,10 +1,11 @@
 // The register blocks of small_gemm (small_gemm.hpp), the fully connected layer's products:
 // written once against `Simd` and compiled once per ISA, like the convolution blocks
-// (conv2d_fast_blocks.hpp says how, and is included first: Reg), from conv2d_avx512.cpp and
-// conv2d_avx2.cpp.
+// (conv2d_fast_blocks.hpp says how, and is included first: Reg), from simd_kernels_avx512.cpp and
+// simd_kernels_avx2.cpp.
 //
 // C (m x n) = init + A B is an outer product per step p of the reduction: row r of C gains
-// A(r, p) times row p of B. A block keeps R rows x J registers of C in registers for a whole
+// A(r, p) times row p of B. A block keeps R rows x J registers of C (gemm_block's Rows and
+// ColumnRegisters) in registers for a whole
 // panel of p, loads J registers of B's row p once for all R rows and broadcasts one float of A
 // per row, so R x J FMAs cost J loads and R broadcasts. Every element is one chain of FMAs in
 // the order p = 0, 1, ..., k - 1, started from init (or zero): the bits of the plain loop with
@@ -22,17 +23,17 @@ namespace cnnkit::kernels::CNNKIT_SIMD_NAMESPACE {
 // small_gemm below (64-byte aligned, zeros past C's last column); C's row r at c + r * ldc, of
 // which the last register holds `tail` lanes (1..kLanes). `start`: 0 from zero, 1 from the row
 // `init`, 2 from what C holds (a later panel of p).
-template <int R, int J>
+template <int Rows, int ColumnRegisters>
 void gemm_block(const float* a, std::size_t a_row, std::size_t a_depth, std::size_t depth,
                 const float* b, std::size_t ldb, int tail, int start, const float* init, float* c,
                 std::size_t ldc) {
-  Reg acc[R][J];
+  Reg acc[Rows][ColumnRegisters];
 #pragma GCC unroll 8
-  for (int j = 0; j < J; ++j) {
-    const int lanes = j + 1 < J ? Simd::kLanes : tail;
+  for (int j = 0; j < ColumnRegisters; ++j) {
+    const int lanes = j + 1 < ColumnRegisters ? Simd::kLanes : tail;
     const Reg first = start == 1 ? Simd::load_first(init + j * Simd::kLanes, lanes) : Simd::zero();
 #pragma GCC unroll 8
-    for (int r = 0; r < R; ++r) {
+    for (int r = 0; r < Rows; ++r) {
       acc[r][j] = start == 2 ? Simd::load_first(c + r * ldc + j * Simd::kLanes, lanes) : first;
     }
   }
@@ -41,21 +42,22 @@ void gemm_block(const float* a, std::size_t a_row, std::size_t a_depth, std::siz
   for (std::size_t p = 0; p < depth; ++p) {
     const float* row = b + p * ldb;
     const float* column = a + p * a_depth;
-    Reg x[R];
+    Reg x[Rows];
 #pragma GCC unroll 8
-    for (int r = 0; r < R; ++r) x[r] = Simd::broadcast(column + r * a_row);
+    for (int r = 0; r < Rows; ++r) x[r] = Simd::broadcast(column + r * a_row);
 #pragma GCC unroll 8
-    for (int j = 0; j < J; ++j) {
+    for (int j = 0; j < ColumnRegisters; ++j) {
       const Reg bv = Simd::load(row + j * Simd::kLanes);
 #pragma GCC unroll 8
-      for (int r = 0; r < R; ++r) acc[r][j] = Simd::fmadd(bv, x[r], acc[r][j]);
+      for (int r = 0; r < Rows; ++r) acc[r][j] = Simd::fmadd(bv, x[r], acc[r][j]);
     }
   }
 #pragma GCC unroll 8
-  for (int r = 0; r < R; ++r) {
+  for (int r = 0; r < Rows; ++r) {
 #pragma GCC unroll 8
-    for (int j = 0; j < J; ++j) {
-      Simd::store_first(c + r * ldc + j * Simd::kLanes, acc[r][j], j + 1 < J ? Simd::kLanes : tail);
+    for (int j = 0; j < ColumnRegisters; ++j) {
+      Simd::store_first(c + r * ldc + j * Simd::kLanes, acc[r][j],
+                        j + 1 < ColumnRegisters ? Simd::kLanes : tail);
     }
   }
 }
@@ -73,8 +75,8 @@ constexpr int gemm_rows_for(int columns) {
 using GemmFn = void (*)(const float*, std::size_t, std::size_t, std::size_t, const float*,
                         std::size_t, int, int, const float*, float*, std::size_t);
 
-// gemm_block<R, J> for R in [1, kGemmMaxRows], J in [1, kGemmMaxColumns] with R within
-// gemm_rows_for(J) (other entries are never asked for and hold <1, 1>).
+// gemm_block<R, J> (Rows, ColumnRegisters) for R in [1, kGemmMaxRows], J in [1, kGemmMaxColumns]
+// with R within gemm_rows_for(J) (other entries are never asked for and hold <1, 1>).
 template <std::size_t... I>
 constexpr auto gemm_table(std::index_sequence<I...>) {
   constexpr auto entry = []<std::size_t Index>() -> GemmFn {
@@ -100,14 +102,13 @@ inline constexpr std::size_t kGemmPanelFloats = 8192;
 
 // The whole product, cut into blocks: columns in blocks of J registers, J chosen for the most
 // accumulators in use (R * J times the share of the lanes that hold columns of C; ties to the
-// narrower J: W1's 784 -> 120 weight gradient took 54 us on one Zen 5 core in blocks of 6 x 4,
-// 66 in blocks of 3 x 8), rows in near-equal blocks of at most R, and p in panels.
+// narrower J, whose taller blocks take fewer loads and broadcasts per FMA), rows in near-equal
+// blocks of at most R, and p in panels.
 // Each panel of B (its rows p0.. and the block's columns) is first copied to an aligned buffer
 // on the stack, rows of J whole registers: then it stays in L1 while every row block runs over
-// it, and no load splits a cache line (W1's 784 -> 120 layer has rows of 480 bytes, so every
-// other row of W starts half-way into a line: 111 GFLOP/s on one Zen 5 core reading W in place,
-// 164-180 with the panels packed). Rows of whole registers, all starting at the same offset in
-// their lines, are read in place: W^T's rows of 784 floats gave 227 GFLOP/s so, 184 packed.
+// it, and no load splits a cache line (rows of 480 bytes, for example, start every other one
+// half-way into a line). Rows of whole registers, all starting at the same offset in their
+// lines, are read in place: they split no line, and the copy would only add work.
 inline void small_gemm(std::size_t m, std::size_t n, std::size_t k, const float* a,
                        std::size_t a_row, std::size_t a_depth, const float* b, std::size_t ldb,
                        const float* init, float* c, std::size_t ldc) {

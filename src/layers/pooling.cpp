@@ -14,7 +14,7 @@
 
 #include "check.hpp"
 #include "kernels/elementwise.hpp"
-#include "kernels/parallel.hpp"
+#include "runtime/parallel.hpp"
 
 namespace cnnkit {
 
@@ -79,7 +79,7 @@ Tensor<T> Pooling<T>::forward(const Tensor<T>& input) {
   Tensor<T> output = this->new_output(shape);  // every output is a window's maximum
   argmax_.resize(output.size());
   // Planes are independent and each writes only its own outputs: same result on any thread count.
-  kernels::parallel_for(planes, input.size() >= kParallelThreshold, [&](std::size_t plane) {
+  runtime::parallel_for(planes, input.size() >= kParallelThreshold, [&](std::size_t plane) {
     const T* in = input.data() + plane * in_plane;
     T* out = output.data() + plane * out_plane;
     std::uint32_t* arg = argmax_.data() + plane * out_plane;
@@ -106,7 +106,7 @@ Tensor<T> Pooling<T>::backward(const Tensor<T>& error_tensor) {
   // where windows overlap one input may win several times and receives the sum.
   // Zeroed plane by plane inside the parallel loop rather than as a whole up front (serially).
   Tensor<T> input_error = this->new_input_error(input_shape_);
-  kernels::parallel_for(planes, input_error.size() >= kParallelThreshold, [&](std::size_t p) {
+  runtime::parallel_for(planes, input_error.size() >= kParallelThreshold, [&](std::size_t p) {
     T* in_error = input_error.data() + p * in_plane;
     std::fill(in_error, in_error + in_plane, T(0));
     const T* error = error_tensor.data() + p * out_plane;

@@ -46,8 +46,8 @@ class FullyConnected : public Layer<T> {
   Tensor<T> compute_output(const Tensor<T>& input);  // forward() without keeping the input
 
   Tensor<T> input_;                    // forward's input, for the weight gradient x^T E
-  std::vector<T> transposed_output_;   // forward's BLAS workspace: x W as (output_size, rows)
-  std::vector<T> transposed_weights_;  // backward's: W^T (output_size, input_size)
+  std::vector<T> forward_workspace_;   // the kernels' scratch memory, kept between calls
+  std::vector<T> backward_workspace_;  // (kernels/fully_connected.hpp)
 };
 
 extern template class FullyConnected<float>;

@@ -4,8 +4,8 @@
 // concurrent BLAS calls (one per block of rows, threading.hpp) stay correct:
 //  * pthreads (the default): an own pool of threads, kept at one thread;
 //  * OpenMP: shares libgomp with cnnkit, and its openblas_set_num_threads(n) also sets OpenMP's
-//    thread count to n: cnnkit's count is put back after it (else every cnnkit loop ran on one
-//    thread: W1 training at half speed on 2 cores);
+//    thread count to n: cnnkit's count is put back after it (else every cnnkit loop would run
+//    on one thread);
 //  * sequential: not safe for calls from several threads at once (Debian 12's 0.3.21 gave wrong
 //    products from two threads): its calls are serialised.
 #pragma once
@@ -13,7 +13,7 @@
 #include <mutex>
 #include <string>
 
-namespace cnnkit::kernels {
+namespace cnnkit::runtime {
 
 enum class BlasThreading { kSequential, kPthreads, kOpenMP };
 
@@ -25,11 +25,11 @@ const char* to_string(BlasThreading threading);
 void keep_blas_single_threaded();
 
 // What to tell the user when OpenBLAS runs its generic kernels on a CPU with AVX2 or AVX-512
-// (OpenBLAS 0.3.21 does not recognise some recent Xeons and falls back to "Prescott": its sgemm
-// 4x slower, so the fully connected layers too): the OPENBLAS_CORETYPE to set. Empty otherwise.
+// (OpenBLAS 0.3.21 does not recognise some recent CPUs and falls back to "Prescott", kernels
+// without AVX): the OPENBLAS_CORETYPE to set. Empty otherwise.
 std::string generic_kernels_hint();
 
 // Held around every BLAS call: locks one mutex for a sequential OpenBLAS, nothing otherwise.
 std::unique_lock<std::mutex> lock_for_blas_call();
 
-}  // namespace cnnkit::kernels
+}  // namespace cnnkit::runtime

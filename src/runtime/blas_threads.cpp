@@ -1,4 +1,4 @@
-#include "kernels/blas_threads.hpp"
+#include "runtime/blas_threads.hpp"
 
 #include <omp.h>
 
@@ -11,7 +11,7 @@ extern "C" void openblas_set_num_threads(int threads);
 extern "C" int openblas_get_parallel(void);
 extern "C" char* openblas_get_corename(void);
 
-namespace cnnkit::kernels {
+namespace cnnkit::runtime {
 
 BlasThreading blas_threading() {
   // 0: sequential build, 1: its own pthreads pool, 2: OpenMP (OpenBLAS's documented values).
@@ -71,7 +71,7 @@ std::string generic_kernels_hint() {
   if (wanted == nullptr) return {};
   return std::string("OpenBLAS runs its generic \"") + name +
          "\" kernels on this CPU (convolutions outside the SIMD kernels' shapes and double "
-         "networks up to 4x slower); "
+         "networks run on them); "
          "set OPENBLAS_CORETYPE=" +
          wanted + " in the environment before starting for its " + wanted + " kernels";
 }
@@ -83,4 +83,4 @@ std::unique_lock<std::mutex> lock_for_blas_call() {
   return std::unique_lock<std::mutex>(sequential_blas);
 }
 
-}  // namespace cnnkit::kernels
+}  // namespace cnnkit::runtime

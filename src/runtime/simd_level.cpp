@@ -1,7 +1,7 @@
 // Compiled for the baseline x86-64 CPU: it only asks the CPU what it has.
-#include "kernels/simd_level.hpp"
+#include "runtime/simd_level.hpp"
 
-namespace cnnkit::kernels {
+namespace cnnkit::runtime {
 
 SimdLevel best_simd_level() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -23,4 +23,4 @@ std::string to_string(SimdLevel level) {
   return "none";
 }
 
-}  // namespace cnnkit::kernels
+}  // namespace cnnkit::runtime

@@ -5,7 +5,7 @@
 
 #include <string>
 
-namespace cnnkit::kernels {
+namespace cnnkit::runtime {
 
 enum class SimdLevel { kNone, kAvx2, kAvx512 };
 
@@ -13,4 +13,4 @@ enum class SimdLevel { kNone, kAvx2, kAvx512 };
 SimdLevel best_simd_level();
 std::string to_string(SimdLevel level);
 
-}  // namespace cnnkit::kernels
+}  // namespace cnnkit::runtime

@@ -12,7 +12,7 @@
 #include <atomic>
 #include <cstddef>
 
-namespace cnnkit::kernels {
+namespace cnnkit::runtime {
 
 // Where part `part` of `n` items cut into `parts` near-equal contiguous parts begins (part
 // `parts` ends at n). AffineShare, the element-wise loops and the convolution drivers all cut
@@ -59,10 +59,9 @@ void on_team(std::size_t threads, const Work& work) {
 // each thread takes the items of its own range in order, then helps with what is left of the others
 // (from their front, the next range first). So the same samples go to the same core call after
 // call and layer after layer: the element-wise loops and the pooling split the batch into the
-// same halves, and each core finds in its own L2 cache what it wrote in the layer before (W1 at
-// 2 threads on a Xeon: with samples taken one at a time by whichever thread was free, Conv2's
-// forward took 0.31 ms in the network against 0.22 ms on its own, the output's cache lines
-// moving between the cores). Yet a core that the machine takes away for a while still leaves
+// same halves, and each core finds in its own L2 cache what it wrote in the layer before (with
+// samples taken one at a time by whichever thread is free, a layer's output cache lines move
+// between the cores). Yet a core that the machine takes away for a while still leaves
 // its remaining items to the others. Which thread runs an item never changes what it computes.
 //
 // Construct it before the team (one object shared by the team), call run() on every thread of
@@ -101,4 +100,4 @@ class AffineShare {
   std::size_t ranges_count_;
 };
 
-}  // namespace cnnkit::kernels
+}  // namespace cnnkit::runtime

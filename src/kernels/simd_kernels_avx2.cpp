@@ -1,7 +1,12 @@
-// The fast float convolution kernels (and 2x2 max pooling, and the products of small_gemm.hpp)
-// compiled for AVX2 + FMA (Haswell and later, Zen). Only this file is built with those instructions
-// (the pragma below), and conv2d_fast.cpp calls it only on CPUs that have them, so one cnnkit
-// binary runs on any x86-64 machine and uses the widest vectors it finds.
+// Every SIMD kernel of cnnkit compiled for AVX2 + FMA (CPUs that report avx2 and fma): the fast
+// convolution (conv2d_fast_forward.hpp, conv2d_fast_backward.hpp), 2x2 max pooling
+// (pooling_simd.hpp), the fully connected layer's products (small_gemm_blocks.hpp) and the
+// register-tile transpose. One file per instruction set, not one per kernel: `#pragma GCC target`
+// below must cover every template those kernels instantiate, and the register helpers they share
+// (conv2d_fast_blocks.hpp) are compiled once for the set here. Only this file is built with those
+// instructions, and the dispatchers (conv2d_fast.cpp, small_gemm.cpp, elementwise.cpp) call it
+// only on CPUs that have them, so one cnnkit binary runs on any x86-64 machine and uses the
+// widest vectors it finds.
 #include <omp.h>
 
 #include <algorithm>
@@ -12,6 +17,7 @@
 
 #include "kernels/conv2d_fast.hpp"
 #include "kernels/conv2d_fast_plan.hpp"
+#include "kernels/elementwise.hpp"
 #include "kernels/small_gemm.hpp"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -21,8 +27,8 @@
 #include "kernels/simd_avx2.hpp"
 
 #define CNNKIT_SIMD_NAMESPACE avx2
-#include "kernels/conv2d_fast_blocks.hpp"
 #include "kernels/conv2d_fast_backward.hpp"
+#include "kernels/conv2d_fast_blocks.hpp"
 #include "kernels/conv2d_fast_forward.hpp"
 #include "kernels/pooling_simd.hpp"
 #include "kernels/small_gemm_blocks.hpp"
