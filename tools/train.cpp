@@ -20,6 +20,7 @@
 #include "number_options.hpp"
 #include "progress.hpp"
 #include "run_files.hpp"
+#include "run_folder.hpp"
 
 namespace cnnkit::cli {
 
@@ -93,11 +94,17 @@ int run_train(TrainArguments args) {
   // ---- the model: new from --model, or the checkpoint's when resuming
   std::optional<Checkpoint<float>> checkpoint;
   ModelDescription description;
+  if (!args.resume) {
+    description = resolve_model_description(args.model);
+    apply_overrides(description, args);
+  }
   if (args.out.empty()) {
     if (args.resume)
       throw UsageError("--resume: expected --out, the folder of the run to continue");
-    args.out = (fs::path("runs") / resolve_model_description(args.model).name).string();
+    args.out = default_run_folder(description.name);
   }
+  // Claimed before anything in it is read: the checkpoint could be another run's, half-way.
+  const RunFolder folder(args.out);
   const std::string checkpoint_path = (fs::path(args.out) / "checkpoint.safetensors").string();
   if (args.resume) {
     if (!fs::exists(checkpoint_path)) {
@@ -106,9 +113,6 @@ int run_train(TrainArguments args) {
     }
     checkpoint = load_checkpoint<float>(checkpoint_path);
     description = checkpoint->model.description;
-  } else {
-    description = resolve_model_description(args.model);
-    apply_overrides(description, args);
   }
 
   // ---- the data
@@ -159,7 +163,6 @@ int run_train(TrainArguments args) {
   }
   model.description = description;  // with the class names
 
-  fs::create_directories(args.out);
   std::cout << "model " << description.name << " (" << summarize(description).total_parameters
             << " parameters), data " << data.spec << ": " << data.train.size() << " training / "
             << data.test.size() << " test samples, batch " << batch_size << ", "
@@ -226,9 +229,10 @@ Command add_train_command(CLI::App& app) {
   train->add_option("--epochs", args->epochs, "Train until this many epochs are done")
       ->check(whole_number(1, kMaxCount))
       ->capture_default_str();
-  train->add_option("--out", args->out,
-                    "Run folder: model.safetensors, checkpoint.safetensors, metrics.csv, "
-                    "curves.png, confusion.png, samples.png (default: runs/<model name>)");
+  train->add_option(
+      "--out", args->out,
+      "Run folder: model.safetensors, checkpoint.safetensors, metrics.csv, "
+      "curves.png, confusion.png, samples.png (default: runs/<model name as a plain file name>)");
   train->add_option("--batch-size", args->batch_size, "Samples per batch (default: 64)")
       ->check(whole_number(1, kMaxBatchSize));
   train->add_option("--optimizer", args->optimizer, "Replace the model's optimizer")
