@@ -19,7 +19,8 @@ namespace {
 namespace fs = std::filesystem;
 
 // The files a run writes, each through a temporary file "<name>.tmp-XXXXXX" beside it
-// (cnnkit/io/atomic_file.hpp; "<name>.tmp" before that), and the probe of require_writable.
+// (cnnkit/io/atomic_file.hpp; "<name>.tmp" is the fixed name of earlier versions), and the probe
+// of require_writable.
 constexpr std::array<std::string_view, 7> kWrittenFiles{
     "model.safetensors", "checkpoint.safetensors", "metrics.csv",
     "curves.png",        "confusion.png",          "samples.png",

@@ -103,7 +103,8 @@ int run_train(TrainArguments args) {
       throw UsageError("--resume: expected --out, the folder of the run to continue");
     args.out = default_run_folder(description.name);
   }
-  // Claimed before anything in it is read: the checkpoint could be another run's, half-way.
+  // Claimed before anything in it is read or written: a second run into the same folder would mix
+  // its checkpoint and metrics with this one's.
   const RunFolder folder(args.out);
   const std::string checkpoint_path = (fs::path(args.out) / "checkpoint.safetensors").string();
   if (args.resume) {
