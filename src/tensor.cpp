@@ -1,6 +1,7 @@
 #include "cnnkit/tensor.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <sstream>
 #include <utility>
 
@@ -16,6 +17,20 @@ std::string extents_to_string(const std::size_t* extents, std::size_t rank) {
   return out.str();
 }
 
+// The element count of a tensor of this shape, checked to fit in memory's addresses as bytes of T
+// (the vector would otherwise throw a length_error that names no shape).
+template <typename T, typename Storage>
+std::size_t checked_element_count(const Shape& shape) {
+  const std::size_t count = element_count(shape);
+  const std::size_t most = Storage().max_size();
+  if (count > most) {
+    throw std::overflow_error("Tensor: expected at most " + std::to_string(most) + " elements of " +
+                              std::to_string(sizeof(T)) + " bytes, got shape " + to_string(shape) +
+                              " with " + std::to_string(count));
+  }
+  return count;
+}
+
 }  // namespace
 
 std::string to_string(const Shape& shape) {
@@ -27,8 +42,17 @@ std::string to_string(const std::vector<std::size_t>& extents) {
 }
 
 std::size_t element_count(const Shape& shape) {
+  // An axis of extent 0 makes the product 0 whatever the others are: no overflow then.
+  if (std::find(shape.begin(), shape.end(), std::size_t{0}) != shape.end()) return 0;
   std::size_t count = 1;
-  for (const std::size_t extent : shape) count *= extent;
+  for (const std::size_t extent : shape) {
+    if (__builtin_mul_overflow(count, extent, &count)) {
+      throw std::overflow_error(
+          "Shape: expected extents whose product fits in std::size_t (at "
+          "most " +
+          std::to_string(std::numeric_limits<std::size_t>::max()) + "), got " + to_string(shape));
+    }
+  }
   return count;
 }
 
@@ -37,7 +61,7 @@ Tensor<T>::Tensor(Shape shape) : Tensor(std::move(shape), T{0}) {}
 
 template <typename T>
 Tensor<T>::Tensor(Shape shape, T fill)
-    : shape_(std::move(shape)), values_(element_count(shape_), fill) {}
+    : shape_(std::move(shape)), values_(checked_element_count<T, Storage>(shape_), fill) {}
 
 template <typename T>
 Tensor<T>::Tensor(Shape shape, std::vector<T> values)
@@ -59,7 +83,8 @@ Tensor<T> Tensor<T>::from_storage(Shape shape, Storage values) {
 template <typename T>
 Tensor<T> Tensor<T>::uninitialized(Shape shape) {
   Tensor tensor;
-  tensor.values_.resize(element_count(shape));  // default-initialised: no fill (NoFillAllocator)
+  tensor.values_.resize(
+      checked_element_count<T, Storage>(shape));  // default-initialised: no fill (NoFillAllocator)
   tensor.shape_ = std::move(shape);
   return tensor;
 }
@@ -72,7 +97,7 @@ Tensor<T> Tensor<T>::uninitialized(Shape shape, Tensor&& recycled) {
   // clear() keeps the capacity, so the resize allocates only if the buffer is too small, and
   // then without copying the old values; growth leaves the new elements uninitialised.
   tensor.values_.clear();
-  tensor.values_.resize(element_count(shape));
+  tensor.values_.resize(checked_element_count<T, Storage>(shape));
   tensor.shape_ = shape;
   return tensor;
 }

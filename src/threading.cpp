@@ -4,6 +4,8 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <stdexcept>
+#include <string>
 #include <thread>
 
 #include "runtime/blas_threads.hpp"
@@ -27,6 +29,11 @@ std::size_t cores_available() {
 }  // namespace
 
 void set_num_threads(std::size_t threads) {
+  if (threads > kMaxThreads) {
+    throw std::invalid_argument("set_num_threads: expected 0 (all cores) or 1 to " +
+                                std::to_string(kMaxThreads) + " threads, got " +
+                                std::to_string(threads));
+  }
   if (threads == 0) threads = cores_available();
   // cnnkit calls BLAS from inside its own parallel loops (one call per block of rows): a second,
   // BLAS-owned pool would oversubscribe the cores. (First: with OpenMP OpenBLAS the BLAS setter

@@ -209,6 +209,19 @@ TEST(Flatten, RankTwoPassesThrough) {
   EXPECT_EQ(flatten.output_shape({64, 16, 7, 7}), (Shape{64, 784}));
 }
 
+// Shape inference asks for the output of shapes no tensor holds: a product past std::size_t must
+// not wrap to a small feature count.
+TEST(Flatten, OutputShapeRefusesAFeatureCountPastSizeT) {
+  const Flatten<float> flatten;
+  constexpr std::size_t kBig = std::size_t{1} << 32;
+  EXPECT_EQ(flatten.output_shape({2, kBig, kBig / 4}), (Shape{2, std::size_t{1} << 62}));
+  expect_throw_with<std::overflow_error>(
+      [&] {
+        (void)flatten.output_shape({1, kBig, kBig, 3});
+      },
+      {"Shape", "got [4294967296, 4294967296, 3]"});
+}
+
 TEST(Flatten, GradientCheck) {
   Flatten<double> flatten;
   L2Loss<double> loss;

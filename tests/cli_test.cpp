@@ -4,8 +4,6 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <stb/stb_image_write.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -18,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "cli_test_helpers.hpp"
 #include "cnnkit/data/builtin.hpp"
 #include "cnnkit/data/image_folder.hpp"
 #include "cnnkit/model/evaluation.hpp"
@@ -27,56 +26,18 @@ namespace cnnkit {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::expect_one_error_line;
+using testing::read_file;
+using testing::Result;
+using testing::start;
+using testing::wait_for;
+using testing::write_file;
 
-struct Result {
-  int exit_code = -1;  // 128 + signal if the process died of one
-  std::string out;
-  std::string err;
-};
-
-std::string read_file(const fs::path& path) {
-  std::ifstream file(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
-}
-
-void write_file(const fs::path& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary) << bytes;
-}
-
-// Starts the executable with stdout and stderr going to files; returns its pid.
-pid_t start(const std::vector<std::string>& args, const fs::path& out, const fs::path& err) {
-  std::vector<std::string> argv_strings{CNNKIT_EXE};
-  argv_strings.insert(argv_strings.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& arg : argv_strings) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-  const pid_t pid = fork();
-  if (pid == 0) {
-    std::freopen(out.c_str(), "w", stdout);
-    std::freopen(err.c_str(), "w", stderr);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  return pid;
-}
-
-int wait_for(pid_t pid) {
-  int status = 0;
-  waitpid(pid, &status, 0);
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  return 128 + WTERMSIG(status);
-}
-
-class CliTest : public ::testing::Test {
+class CliTest : public testing::CliSuite {
  protected:
-  static void SetUpTestSuite() {
-    root_ = fs::temp_directory_path() / ("cnnkit_cli_test_" + std::to_string(getpid()));
-    fs::remove_all(root_);
-    fs::create_directories(root_);
-  }
   static void TearDownTestSuite() {
     trained_.reset();
-    fs::remove_all(root_);
+    CliSuite::TearDownTestSuite();
   }
 
   // The digits model the tests share, trained on first use (training is the slow part, and
@@ -89,25 +50,10 @@ class CliTest : public ::testing::Test {
     return *trained_;
   }
 
-  static Result run(const std::vector<std::string>& args) {
-    static int counter = 0;
-    const fs::path out = root_ / ("out" + std::to_string(++counter));
-    const fs::path err = root_ / ("err" + std::to_string(counter));
-    Result result;
-    result.exit_code = wait_for(start(args, out, err));
-    result.out = read_file(out);
-    result.err = read_file(err);
-    return result;
-  }
-
   static fs::path digits_dir() { return root_ / "digits"; }
 
-  static fs::path root_;
-  static std::optional<Result> trained_;
+  inline static std::optional<Result> trained_;
 };
-
-fs::path CliTest::root_;
-std::optional<Result> CliTest::trained_;
 
 // A PNG has the 8-byte signature, then the IHDR chunk (length 13) with width and height.
 void expect_png(const fs::path& path) {
@@ -131,12 +77,6 @@ double number_after(const std::string& text, const std::string& label) {
   std::smatch match;
   if (!std::regex_search(text, match, pattern)) return -1;
   return std::stod(match[1]);
-}
-
-// Exactly one line on stderr, starting with "cnnkit <command>: ".
-void expect_one_error_line(const Result& result, const std::string& command) {
-  EXPECT_EQ(result.err.rfind("cnnkit " + command + ": ", 0), 0u) << result.err;
-  EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << result.err;
 }
 
 TEST_F(CliTest, TrainDigitsReachesAccuracyAndWritesTheRunFolder) {

@@ -72,4 +72,20 @@ TEST(Shape, RejectsMoreAxesThanItHoldsWithTheCount) {
   EXPECT_EQ(seven.size(), 7u);
 }
 
+TEST(Shape, ElementCountRefusesAProductPastSizeT) {
+  constexpr std::size_t kBig = std::size_t{1} << 32;
+  EXPECT_EQ(cnnkit::element_count(Shape{kBig, kBig / 2}), std::size_t{1} << 63);
+  // A zero extent makes the product 0, however large the others.
+  EXPECT_EQ(cnnkit::element_count(Shape{kBig, kBig, 0}), 0u);
+  EXPECT_EQ(cnnkit::element_count(Shape{}), 1u);
+  try {
+    (void)cnnkit::element_count(Shape{3, kBig, kBig});
+    FAIL() << "expected std::overflow_error";
+  } catch (const std::overflow_error& error) {
+    EXPECT_EQ(std::string(error.what()),
+              "Shape: expected extents whose product fits in std::size_t (at most "
+              "18446744073709551615), got [3, 4294967296, 4294967296]");
+  }
+}
+
 }  // namespace

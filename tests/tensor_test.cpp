@@ -84,6 +84,26 @@ TEST(Tensor, ReshapeKeepsValuesAndRejectsNewCount) {
   EXPECT_THROW(Tensor<float>({2, 3}).reshaped({5}), std::invalid_argument);
 }
 
+// 2^32 x 2^32 elements wrap to 0 in std::size_t: such a tensor would hold no values while its
+// shape claims 2^64, and the first layer to index it (SoftMax) would read past its buffer.
+TEST(Tensor, AShapeWhoseElementCountOverflowsIsRefusedWithTheShape) {
+  const Shape wrapping{std::size_t{1} << 32, std::size_t{1} << 32};
+  const std::initializer_list<std::string> parts{"Shape: expected extents whose product fits",
+                                                 "got [4294967296, 4294967296]"};
+  testing::expect_throw_with<std::overflow_error>([&] { Tensor<float>{wrapping}; }, parts);
+  testing::expect_throw_with<std::overflow_error>([&] { Tensor<float>(wrapping, 1.0f); }, parts);
+  testing::expect_throw_with<std::overflow_error>(
+      [&] { (void)Tensor<double>::uninitialized(wrapping); }, parts);
+  testing::expect_throw_with<std::overflow_error>(
+      [&] { (void)Tensor<float>::uninitialized(wrapping, Tensor<float>({4})); }, parts);
+  testing::expect_throw_with<std::overflow_error>(
+      [&] { (void)Tensor<float>({0}).reshaped(wrapping); }, parts);
+  // 2^62 floats fit in std::size_t as a count but not as bytes.
+  testing::expect_throw_with<std::overflow_error>(
+      [&] { Tensor<float>{Shape{std::size_t{1} << 62}}; },
+      {"Tensor: expected at most ", "elements of 4 bytes, got shape [4611686018427387904]"});
+}
+
 TEST(Tensor, DefaultIsEmpty) {
   const Tensor<float> t;
   EXPECT_EQ(t.size(), 0u);

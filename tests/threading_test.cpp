@@ -5,6 +5,8 @@
 #include <sched.h>
 
 #include <cstddef>
+#include <stdexcept>
+#include <string>
 
 #include "thread_count_guard.hpp"
 
@@ -30,6 +32,20 @@ TEST(Threading, AllCoresMeansTheCoresThisProcessMayRunOn) {
   const std::size_t threads = cnnkit::num_threads();
   ASSERT_EQ(sched_setaffinity(0, sizeof allowed, &allowed), 0);  // before anything can fail
   EXPECT_EQ(threads, 1u);
+}
+
+TEST(Threading, RefusesMoreThanTheCapAndKeepsTheCount) {
+  const cnnkit::testing::ThreadCountGuard guard;
+  cnnkit::set_num_threads(1);
+  try {
+    cnnkit::set_num_threads(100000);
+    FAIL() << "expected std::invalid_argument";
+  } catch (const std::invalid_argument& error) {
+    EXPECT_EQ(std::string(error.what()),
+              "set_num_threads: expected 0 (all cores) or 1 to 1024 threads, got 100000");
+  }
+  EXPECT_THROW(cnnkit::set_num_threads(cnnkit::kMaxThreads + 1), std::invalid_argument);
+  EXPECT_EQ(cnnkit::num_threads(), 1u);  // unchanged by the refused calls
 }
 
 }  // namespace

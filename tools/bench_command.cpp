@@ -17,6 +17,7 @@
 #include "cnnkit/random.hpp"
 #include "cnnkit/threading.hpp"
 #include "command.hpp"
+#include "number_options.hpp"
 
 namespace cnnkit::cli {
 
@@ -75,11 +76,6 @@ double median_seconds(const BenchArgs& args, Step&& step) {
 }
 
 int run_bench(const BenchArgs& args) {
-  if (args.batch == 0 || args.iterations == 0 || args.repeats == 0) {
-    throw UsageError("expected --batch, --iterations and --repeats of at least 1, got " +
-                     std::to_string(args.batch) + ", " + std::to_string(args.iterations) + " and " +
-                     std::to_string(args.repeats));
-  }
   set_num_threads(args.threads);
   const ModelDescription description = resolve_model_description(args.model);
   set_seed(0);
@@ -123,12 +119,21 @@ Command add_bench_command(CLI::App& app) {
   CLI::App* bench = app.add_subcommand(
       "bench", "Training and inference images/s of a model on synthetic data of its input shape");
   bench->add_option("--model", args->model, "Preset or model JSON file")->required();
-  bench->add_option("--batch", args->batch, "Samples per batch")->capture_default_str();
-  bench->add_option("--threads", args->threads, "Threads (0: all cores)")->capture_default_str();
-  bench->add_option("--iterations", args->iterations, "Steps per timed run")->capture_default_str();
-  bench->add_option("--repeats", args->repeats, "Timed runs (the median is reported)")
+  bench->add_option("--batch", args->batch, "Samples per batch")
+      ->check(whole_number(1, kMaxBatchSize))
       ->capture_default_str();
-  bench->add_option("--warmup", args->warmup, "Untimed steps first")->capture_default_str();
+  bench->add_option("--threads", args->threads, "Threads (0: all cores)")
+      ->check(thread_count())
+      ->capture_default_str();
+  bench->add_option("--iterations", args->iterations, "Steps per timed run")
+      ->check(whole_number(1, kMaxCount))
+      ->capture_default_str();
+  bench->add_option("--repeats", args->repeats, "Timed runs (the median is reported)")
+      ->check(whole_number(1, kMaxCount))
+      ->capture_default_str();
+  bench->add_option("--warmup", args->warmup, "Untimed steps first")
+      ->check(whole_number(0, kMaxCount))
+      ->capture_default_str();
   bench->add_flag("--json", args->json, "One JSON line instead of text");
   return {bench, [args] { return run_bench(*args); }};
 }

@@ -10,6 +10,7 @@
 #include "cnnkit/threading.hpp"
 #include "command.hpp"
 #include "data_source.hpp"
+#include "number_options.hpp"
 
 namespace cnnkit::cli {
 
@@ -75,7 +76,6 @@ void print_report(const Evaluation& evaluation, const std::vector<std::string>& 
 }
 
 int run_eval(EvalArguments args) {
-  if (args.batch_size == 0) throw UsageError("--batch-size: expected at least 1, got 0");
   set_num_threads(args.threads);
   Model<float> model = load_model<float>(args.model);
   if (args.data.empty()) args.data = default_data_spec(model.description);
@@ -103,8 +103,11 @@ Command add_eval_command(CLI::App& app) {
                    "fashion-mnist[:DIR], mnist:DIR, idx:DIR, digits, iris, csv:PATH or "
                    "folder:DIR (default: the preset's data set)");
   eval->add_option("--batch-size", args->batch_size, "Samples per forward pass")
+      ->check(whole_number(1, kMaxBatchSize))
       ->capture_default_str();
-  eval->add_option("--threads", args->threads, "Threads (0: all cores)")->capture_default_str();
+  eval->add_option("--threads", args->threads, "Threads (0: all cores)")
+      ->check(thread_count())
+      ->capture_default_str();
   return {eval, [args] { return run_eval(*args); }};
 }
 

@@ -9,6 +9,7 @@
 #include "cnnkit/data/image_folder.hpp"
 #include "cnnkit/model/model_file.hpp"
 #include "command.hpp"
+#include "number_options.hpp"
 
 namespace cnnkit::cli {
 
@@ -21,7 +22,6 @@ struct PredictArguments {
 };
 
 int run_predict(const PredictArguments& args) {
-  if (args.top == 0) throw UsageError("--top: expected at least 1, got 0");
   Model<float> model = load_model<float>(args.model);
   const ModelDescription& description = model.description;
   if (description.input_shape.size() != 3) {
@@ -67,7 +67,9 @@ Command add_predict_command(CLI::App& app) {
   predict->add_option("--model", args->model, "Model file (model.safetensors or a checkpoint)")
       ->required();
   predict->add_option("images", args->images, "Image files (PNG, JPEG, BMP, ...)")->required();
-  predict->add_option("--top", args->top, "How many classes to show")->capture_default_str();
+  predict->add_option("--top", args->top, "How many classes to show")
+      ->check(whole_number(1, kMaxCount))
+      ->capture_default_str();
   return {predict, [args] { return run_predict(*args); }};
 }
 

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <limits>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -16,8 +17,10 @@
 #include "command.hpp"
 #include "data_source.hpp"
 #include "interrupt.hpp"
+#include "number_options.hpp"
 #include "progress.hpp"
 #include "run_files.hpp"
+#include "run_folder.hpp"
 
 namespace cnnkit::cli {
 
@@ -85,21 +88,24 @@ std::string optimizer_text(const OptimizerSpec& spec) {
 }
 
 int run_train(TrainArguments args) {
-  if (args.epochs == 0) throw UsageError("--epochs: expected at least 1, got 0");
-  if (args.batch_size && *args.batch_size == 0) {
-    throw UsageError("--batch-size: expected at least 1, got 0");
-  }
   if (args.model.empty() && !args.resume) throw UsageError("expected --model <preset or file>");
   set_num_threads(args.threads);
 
   // ---- the model: new from --model, or the checkpoint's when resuming
   std::optional<Checkpoint<float>> checkpoint;
   ModelDescription description;
+  if (!args.resume) {
+    description = resolve_model_description(args.model);
+    apply_overrides(description, args);
+  }
   if (args.out.empty()) {
     if (args.resume)
       throw UsageError("--resume: expected --out, the folder of the run to continue");
-    args.out = (fs::path("runs") / resolve_model_description(args.model).name).string();
+    args.out = default_run_folder(description.name);
   }
+  // Claimed before anything in it is read or written: a second run into the same folder would mix
+  // its checkpoint and metrics with this one's.
+  const RunFolder folder(args.out);
   const std::string checkpoint_path = (fs::path(args.out) / "checkpoint.safetensors").string();
   if (args.resume) {
     if (!fs::exists(checkpoint_path)) {
@@ -108,9 +114,6 @@ int run_train(TrainArguments args) {
     }
     checkpoint = load_checkpoint<float>(checkpoint_path);
     description = checkpoint->model.description;
-  } else {
-    description = resolve_model_description(args.model);
-    apply_overrides(description, args);
   }
 
   // ---- the data
@@ -161,7 +164,6 @@ int run_train(TrainArguments args) {
   }
   model.description = description;  // with the class names
 
-  fs::create_directories(args.out);
   std::cout << "model " << description.name << " (" << summarize(description).total_parameters
             << " parameters), data " << data.spec << ": " << data.train.size() << " training / "
             << data.test.size() << " test samples, batch " << batch_size << ", "
@@ -226,18 +228,24 @@ Command add_train_command(CLI::App& app) {
                     "fashion-mnist[:DIR], mnist:DIR, idx:DIR, digits, iris, csv:PATH or "
                     "folder:DIR (default: the preset's data set)");
   train->add_option("--epochs", args->epochs, "Train until this many epochs are done")
+      ->check(whole_number(1, kMaxCount))
       ->capture_default_str();
-  train->add_option("--out", args->out,
-                    "Run folder: model.safetensors, checkpoint.safetensors, metrics.csv, "
-                    "curves.png, confusion.png, samples.png (default: runs/<model name>)");
-  train->add_option("--batch-size", args->batch_size, "Samples per batch (default: 64)");
+  train->add_option(
+      "--out", args->out,
+      "Run folder: model.safetensors, checkpoint.safetensors, metrics.csv, "
+      "curves.png, confusion.png, samples.png (default: runs/<model name as a plain file name>)");
+  train->add_option("--batch-size", args->batch_size, "Samples per batch (default: 64)")
+      ->check(whole_number(1, kMaxBatchSize));
   train->add_option("--optimizer", args->optimizer, "Replace the model's optimizer")
       ->check(CLI::IsMember({"adam", "sgd", "momentum"}));
   train->add_option("--learning-rate", args->learning_rate, "Replace the learning rate")
-      ->check(CLI::PositiveNumber);
+      ->check(positive_finite_number());
   train->add_option("--seed", args->seed, "Seed of the initial weights and the shuffling")
+      ->check(whole_number(0, std::numeric_limits<std::uint64_t>::max()))
       ->capture_default_str();
-  train->add_option("--threads", args->threads, "Threads (0: all cores)")->capture_default_str();
+  train->add_option("--threads", args->threads, "Threads (0: all cores)")
+      ->check(thread_count())
+      ->capture_default_str();
   train->add_flag("--resume", args->resume,
                   "Continue the run in --out from its checkpoint, up to --epochs");
   return {train, [args] { return run_train(*args); }};

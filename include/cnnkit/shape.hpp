@@ -99,7 +99,9 @@ std::string to_string(const Shape& shape);
 // The same for extents not (yet) checked to fit a Shape, such as a file header's sizes.
 std::string to_string(const std::vector<std::size_t>& extents);
 
-// Number of elements a tensor of this shape holds (1 for the empty shape, a scalar).
+// Number of elements a tensor of this shape holds (1 for the empty shape, a scalar). Throws
+// std::overflow_error naming the shape when the product does not fit in std::size_t, so that no
+// tensor is ever built with fewer values than its shape claims.
 std::size_t element_count(const Shape& shape);
 
 }  // namespace cnnkit

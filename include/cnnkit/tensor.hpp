@@ -67,6 +67,8 @@ class Tensor {
     return *this;
   }
   ~Tensor() = default;
+  // Every constructor throws std::overflow_error naming the shape when its element count (or
+  // that count in bytes) does not fit in std::size_t.
   explicit Tensor(Shape shape);  // zero-filled
   Tensor(Shape shape, T fill);   // every element = fill
   // A copy of the values; throws if values.size() != element_count(shape).

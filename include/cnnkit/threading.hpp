@@ -7,8 +7,16 @@
 
 namespace cnnkit {
 
+// The most threads set_num_threads accepts. Beyond the cores, more threads only share them (the
+// results stay the same, bit for bit), so a count past any machine's cores is a mistake rather
+// than a wish; the cap is fixed, not a multiple of this machine's cores, so that a script runs the
+// same everywhere. OpenMP itself crashes on absurd counts (libgomp segfaults starting a team of
+// 100,000 threads), so the count is checked here, before any parallel loop.
+inline constexpr std::size_t kMaxThreads = 1024;
+
 // Threads used by every kernel from now on; 0 means all cores this process may run on (the
-// machine's, or fewer under taskset or a container's cpuset).
+// machine's, or fewer under taskset or a container's cpuset). Throws std::invalid_argument for
+// more than kMaxThreads.
 void set_num_threads(std::size_t threads);
 
 // Threads the kernels currently use.

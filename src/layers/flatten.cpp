@@ -20,9 +20,9 @@ template <typename T>
 Shape Flatten<T>::output_shape(const Shape& input_shape) const {
   detail::require(input_shape.size() >= 2, kName, "input of rank 2 or more (batch first)",
                   input_shape);
-  std::size_t features = 1;
-  for (std::size_t axis = 1; axis < input_shape.size(); ++axis) features *= input_shape[axis];
-  return {input_shape[0], features};
+  // element_count refuses a product past std::size_t: shape inference hands in shapes no tensor
+  // has checked yet.
+  return {input_shape[0], element_count(Shape(input_shape.begin() + 1, input_shape.end()))};
 }
 
 template <typename T>

@@ -1,10 +1,11 @@
 #include "report/canvas.hpp"
 
 #include <algorithm>
-#include <filesystem>
 #include <numbers>
 #include <stdexcept>
-#include <system_error>
+#include <string>
+
+#include "cnnkit/io/atomic_file.hpp"
 
 namespace cnnkit::report {
 
@@ -159,21 +160,20 @@ void Canvas::text(std::string_view text, double x, double y, Font font, Color co
 
 void Canvas::write_png(const std::string& path) const {
   cairo_surface_flush(surface_.get());
-  const std::string temporary = path + ".tmp";
-  const cairo_status_t status = cairo_surface_write_to_png(surface_.get(), temporary.c_str());
-  std::error_code ignored;
+  // Encoded in memory, then written by the one atomic writer: a temporary name of its own per
+  // write (two runs into one folder never rename each other's file), flushed before the rename.
+  std::string bytes;
+  const cairo_write_func_t append = [](void* closure, const unsigned char* data,
+                                       unsigned int length) {
+    static_cast<std::string*>(closure)->append(reinterpret_cast<const char*>(data), length);
+    return CAIRO_STATUS_SUCCESS;
+  };
+  const cairo_status_t status = cairo_surface_write_to_png_stream(surface_.get(), append, &bytes);
   if (status != CAIRO_STATUS_SUCCESS) {
-    std::filesystem::remove(temporary, ignored);
-    throw std::runtime_error("write_png: expected to write '" + path + "', got cairo status '" +
+    throw std::runtime_error("write_png: expected to encode '" + path + "', got cairo status '" +
                              cairo_status_to_string(status) + "'");
   }
-  std::error_code error;
-  std::filesystem::rename(temporary, path, error);
-  if (error) {
-    std::filesystem::remove(temporary, ignored);
-    throw std::runtime_error("write_png: expected to write '" + path + "', got '" +
-                             error.message() + "' renaming '" + temporary + "'");
-  }
+  write_file_atomically(path, bytes);
 }
 
 }  // namespace cnnkit::report

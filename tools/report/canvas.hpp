@@ -54,7 +54,8 @@ class Canvas {
   // font, made smaller (down to min_size) until text fits max_width.
   Font fit(std::string_view text, Font font, double max_width, double min_size) const;
 
-  // Writes the image as PNG to "<path>.tmp", then renames it over path.
+  // Writes the image as PNG atomically (cnnkit/io/atomic_file.hpp): readers of path see the old
+  // picture or the new one, never half of one.
   void write_png(const std::string& path) const;
 
  private:

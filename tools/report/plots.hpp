@@ -1,6 +1,7 @@
 // The pictures of a training run: learning curves, confusion matrix and a grid of test samples.
-// Each function draws one PNG (cairo, DejaVu Sans) and writes it atomically: the image goes to
-// "<path>.tmp" first and is renamed over <path>, so a reader never sees a half-written file.
+// Each function draws one PNG (cairo, DejaVu Sans) and writes it atomically: the image goes to a
+// temporary file of its own beside <path> ("<path>.tmp-XXXXXX") and is renamed over <path>, so a
+// reader never sees a half-written file and two writers never share a temporary name.
 //
 // Errors: invalid inputs throw std::invalid_argument naming the function, what was expected and
 // what came; a file that cannot be written throws std::runtime_error naming the file.

@@ -8,6 +8,7 @@
 #define STBI_ONLY_PNG
 #include <stb/stb_image.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <filesystem>
@@ -254,6 +255,20 @@ TEST(ReportCurves, ReplacesAnExistingFile) {
   std::ofstream(dir.file("curves.png")) << "old";
   write_curves_png(dir.file("curves.png"), falling_history(3, true), "t");
   EXPECT_EQ(read_png(dir.file("curves.png")).width, 1200);
+}
+
+// Another run's write in progress (here: something at the old fixed temporary name) neither
+// blocks this write nor is taken over by it.
+TEST(ReportCurves, WritesBesideAnotherWritersTemporaryFile) {
+  const TempDir dir;
+  fs::create_directories(dir.file("curves.png.tmp"));
+  std::ofstream(dir.file("curves.png.tmp") + "/other") << "another writer's";
+  write_curves_png(dir.file("curves.png"), falling_history(3, true), "t");
+  EXPECT_EQ(read_png(dir.file("curves.png")).width, 1200);
+  std::vector<std::string> entries = dir.entries();
+  std::sort(entries.begin(), entries.end());
+  EXPECT_EQ(entries, (std::vector<std::string>{"curves.png", "curves.png.tmp"}));
+  EXPECT_TRUE(fs::is_regular_file(dir.file("curves.png.tmp") + "/other"));
 }
 
 // ---------------------------------------------------------------- confusion

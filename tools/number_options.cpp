@@ -1,0 +1,47 @@
+#include "number_options.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <string>
+
+#include "cnnkit/threading.hpp"
+
+namespace cnnkit::cli {
+
+CLI::Validator whole_number(std::uint64_t lowest, std::uint64_t highest) {
+  const std::string range = std::to_string(lowest) + " to " + std::to_string(highest);
+  return CLI::Validator(
+      [lowest, highest, range](std::string& text) -> std::string {
+        std::uint64_t number = 0;
+        const char* const end = text.data() + text.size();
+        // from_chars takes decimal digits only: no sign, no space, no 0x prefix.
+        const auto [stop, error] = std::from_chars(text.data(), end, number);
+        if (text.empty() || error != std::errc{} || stop != end || number < lowest ||
+            number > highest) {
+          return "expected a whole number from " + range + ", got '" + text + "'";
+        }
+        return {};
+      },
+      "[" + std::to_string(lowest) + ", " + std::to_string(highest) + "]");
+}
+
+CLI::Validator positive_finite_number() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        double number = 0.0;
+        const char* const end = text.data() + text.size();
+        const auto [stop, error] = std::from_chars(text.data(), end, number);
+        if (text.empty() || error != std::errc{} || stop != end || !std::isfinite(number) ||
+            number <= 0.0) {
+          return "expected a finite number above 0, got '" + text + "'";
+        }
+        return {};
+      },
+      "> 0");
+}
+
+CLI::Validator thread_count() {
+  return whole_number(0, kMaxThreads);
+}
+
+}  // namespace cnnkit::cli
