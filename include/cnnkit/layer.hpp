@@ -13,8 +13,9 @@
 // What the base class does for it:
 // - the calls' order: backward() needs a fresh training-phase forward(); a second backward()
 //   after one forward(), a backward() before any forward() or after a testing-phase forward()
-//   throws std::logic_error (checked by the hand-over forms below, which NeuralNetwork, the
-//   trainer and check_layer call; the built-in layers check their const& forms too);
+//   throws std::logic_error. The hand-over forms below check it, and NeuralNetwork, the trainer
+//   and check_layer call those; the built-in layers check their const& forms too, and a user
+//   layer may do the same with note_forward() and require_fresh_forward() / note_backward();
 // - the hand-over forms forward(Tensor&&) and backward(Tensor&&), which the network calls as it
 //   passes each result on: by default they call the const& forms and recycle the tensor's buffer
 //   (new_output, new_input_error), so a layer that writes only the two methods above needs to
