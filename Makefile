@@ -4,6 +4,8 @@
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc)
+# Extra cmake options for the build, e.g. CMAKE_ARGS=-DCNNKIT_WARNINGS_AS_ERRORS=ON (CI).
+CMAKE_ARGS ?=
 
 .PHONY: all deps build demo check check-asan bench format clean
 
@@ -13,7 +15,7 @@ deps:
 	@scripts/install-deps.sh
 
 build: deps
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_ARGS)
 	cmake --build $(BUILD) -j $(JOBS)
 
 # W1: LeNet-5 on Fashion-MNIST for 3 epochs into runs/lenet (model, metrics.csv, pictures); the
@@ -28,7 +30,7 @@ check: build
 # The same tests under AddressSanitizer + UndefinedBehaviorSanitizer.
 check-asan: deps
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCNNKIT_SANITIZE=ON \
-	  -DCNNKIT_BUILD_BENCH=OFF -DCNNKIT_BUILD_EXAMPLES=OFF
+	  -DCNNKIT_BUILD_BENCH=OFF -DCNNKIT_BUILD_EXAMPLES=OFF $(CMAKE_ARGS)
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	ASAN_OPTIONS=detect_leaks=1 ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
 

@@ -151,6 +151,9 @@ void run_fully_connected(benchmark::State& state, bool backward) {
   (void)layer.forward(input);
   for (auto _ : state) {
     if (backward) {
+      state.PauseTiming();  // backward() needs a fresh forward()
+      (void)layer.forward(input);
+      state.ResumeTiming();
       benchmark::DoNotOptimize(layer.backward(error));
     } else {
       benchmark::DoNotOptimize(layer.forward(input));

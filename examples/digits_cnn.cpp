@@ -36,7 +36,8 @@ int run(const std::string& digits_file) {
 
   // 1797 images (1, 8, 8), pixels in [0, 1]; two thirds for training, the rest for testing.
   const Dataset<float> digits = load_digits<float>(digits_file);
-  const auto [train, test] = shuffled_split(digits, kW2TrainFraction, kW2SplitSeed);
+  const auto [train, test] =
+      shuffled_split(digits, kDigitsSplit.train_fraction, kDigitsSplit.split_seed);
   std::printf("digits: %zu training and %zu test images from %s\n", train.size(), test.size(),
               digits_file.c_str());
 

@@ -53,13 +53,4 @@ inline void require_forward_done(bool done, std::string_view component) {
   }
 }
 
-// For layers whose testing-phase forward() keeps nothing for backward().
-inline void require_training_forward_done(bool done, std::string_view component) {
-  if (!done) {
-    throw std::logic_error(std::string(component) +
-                           ": expected forward() before backward() in the training phase, got "
-                           "backward() with no training-phase forward() before it");
-  }
-}
-
 }  // namespace cnnkit::detail

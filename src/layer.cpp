@@ -1,6 +1,29 @@
 #include "cnnkit/layer.hpp"
 
+#include <stdexcept>
+
 namespace cnnkit {
+
+template <typename T>
+void Layer<T>::throw_order_error() const {
+  std::string got;
+  switch (pass_) {
+    case Pass::none:
+      got = "backward() first";
+      break;
+    case Pass::testing:
+      got = "backward() after a testing-phase forward(), which keeps nothing for it";
+      break;
+    case Pass::training:  // not an error: callers throw only for the other three
+    case Pass::backward:
+      got = "a second backward() after one forward()";
+      break;
+  }
+  throw std::logic_error(type() +
+                         ": expected a fresh forward() before backward() in the training phase, "
+                         "got " +
+                         got);
+}
 
 template <typename T>
 std::size_t Layer<T>::forward_flops(const Shape& /*input_shape*/) const {

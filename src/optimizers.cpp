@@ -9,6 +9,7 @@
 #include <cmath>
 #include <sstream>
 #include <string>
+#include <utility>
 
 #include "check.hpp"
 #include "kernels/adam.hpp"
@@ -59,20 +60,38 @@ void require_keys(const std::map<std::string, Tensor<T>>& state,
 // ---- Optimizer
 
 template <typename T>
-Tensor<T> Optimizer<T>::calculate_update(const Tensor<T>& weights, const Tensor<T>& gradient) {
-  Tensor<T> updated = weights;
-  update(updated, gradient);
-  return updated;
-}
-
-template <typename T>
 void Optimizer<T>::update(Tensor<T>& weights, const Tensor<T>& gradient) {
   // name() builds a string: only for the message (the update runs every training step).
   if (gradient.shape() != weights.shape()) {
     detail::require_shape(gradient.shape(), weights.shape(), name(),
                           "gradient with the weights' shape, i.e.");
   }
-  apply(weights, gradient);
+  update_in_place(weights, gradient);
+}
+
+template <typename T>
+void Optimizer<T>::update_in_place(Tensor<T>& weights, const Tensor<T>& gradient) {
+  Tensor<T> updated = calculate_update(weights, gradient);
+  if (updated.shape() != weights.shape()) {
+    detail::require_shape(updated.shape(), weights.shape(), name(),
+                          "calculate_update to return the weights' shape, i.e.");
+  }
+  weights = std::move(updated);
+}
+
+template <typename T>
+Tensor<T> Optimizer<T>::updated_copy(const Tensor<T>& weights, const Tensor<T>& gradient) {
+  Tensor<T> updated = weights;
+  update(updated, gradient);
+  return updated;
+}
+
+template <typename T>
+void Optimizer<T>::set_learning_rate_scale(T scale) {
+  // The comparison is false for NaN, so NaN is rejected too.
+  detail::require(scale >= T(0) && std::isfinite(scale), name(),
+                  "a finite learning-rate scale >= 0", detail::format_number(scale));
+  learning_rate_scale_ = scale;
 }
 
 template <typename T>
@@ -94,11 +113,11 @@ std::unique_ptr<Optimizer<T>> Sgd<T>::clone() const {
 }
 
 template <typename T>
-void Sgd<T>::apply(Tensor<T>& weights, const Tensor<T>& gradient) {
+void Sgd<T>::update_in_place(Tensor<T>& weights, const Tensor<T>& gradient) {
   T* const w = weights.data();
   const T* const g = gradient.data();
   const std::size_t n = weights.size();
-  const T eta = learning_rate_;
+  const T eta = learning_rate_ * this->learning_rate_scale();
   for (std::size_t i = 0; i < n; ++i) w[i] -= eta * g[i];
 }
 
@@ -128,7 +147,7 @@ void SgdWithMomentum<T>::set_state(const std::map<std::string, Tensor<T>>& state
 }
 
 template <typename T>
-void SgdWithMomentum<T>::apply(Tensor<T>& weights, const Tensor<T>& gradient) {
+void SgdWithMomentum<T>::update_in_place(Tensor<T>& weights, const Tensor<T>& gradient) {
   if (velocity_.empty()) {
     velocity_ = Tensor<T>(weights.shape());  // v^(0) = 0
   }
@@ -140,7 +159,7 @@ void SgdWithMomentum<T>::apply(Tensor<T>& weights, const Tensor<T>& gradient) {
   const T* const g = gradient.data();
   const std::size_t n = weights.size();
   const T mu = momentum_;
-  const T eta = learning_rate_;
+  const T eta = learning_rate_ * this->learning_rate_scale();
   for (std::size_t i = 0; i < n; ++i) {
     v[i] = mu * v[i] - eta * g[i];
     w[i] += v[i];
@@ -199,7 +218,7 @@ void Adam<T>::set_state(const std::map<std::string, Tensor<T>>& state) {
 }
 
 template <typename T>
-void Adam<T>::apply(Tensor<T>& weights, const Tensor<T>& gradient) {
+void Adam<T>::update_in_place(Tensor<T>& weights, const Tensor<T>& gradient) {
   if (k_ == 0) {
     v_ = Tensor<T>(weights.shape());  // v^(0) = 0
     r_ = Tensor<T>(weights.shape());  // r^(0) = 0
@@ -214,8 +233,8 @@ void Adam<T>::apply(Tensor<T>& weights, const Tensor<T>& gradient) {
   const T inverse_correction_r = T(1) / (T(1) - std::pow(rho_, k));
   // The formulas above, element by element (kernels/adam.hpp).
   kernels::adam_update(weights.data(), v_.data(), r_.data(), gradient.data(), weights.size(),
-                       kernels::AdamStep<T>{mu_, rho_, learning_rate_, epsilon_,
-                                            inverse_correction_v, inverse_correction_r});
+                       kernels::AdamStep<T>{mu_, rho_, learning_rate_ * this->learning_rate_scale(),
+                                            epsilon_, inverse_correction_v, inverse_correction_r});
 }
 
 template class Optimizer<float>;

@@ -1,6 +1,7 @@
 // cnnkit: a convolutional neural network framework you can read like the lecture it implements.
 #pragma once
 
+#include "cnnkit/check_layer.hpp"
 #include "cnnkit/data/builtin.hpp"
 #include "cnnkit/data/csv.hpp"
 #include "cnnkit/data/dataset.hpp"

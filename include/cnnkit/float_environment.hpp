@@ -1,7 +1,7 @@
 // Denormal numbers: whether arithmetic flushes them to zero (x86 MXCSR FTZ and DAZ).
-// Late in training, tiny gradients and Adam moments become denormal, and each operation on a
-// denormal costs about 100 cycles on many x86 CPUs: W1 training slowed down epoch by epoch
-// (21k -> 14k images/s on a Xeon) for the same accuracy. PyTorch offers the same switch as
+// Late in training, tiny gradients and Adam moments become denormal, and an operation on a
+// denormal takes a slow microcode path on many x86 CPUs: training then slows down epoch by epoch
+// for the same accuracy (docs/PERFORMANCE.md, "Denormals"). PyTorch offers the same switch as
 // torch.set_flush_denormal. Off by default, as for any C++ program: a library does not change a
 // thread's floating-point environment unless asked. The cnnkit tool turns it on.
 #pragma once

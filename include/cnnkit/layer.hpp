@@ -1,18 +1,39 @@
-// The layer contract. forward() maps a batch to a batch and keeps what backward() needs;
-// backward() takes the error tensor (dLoss/dOutput, shaped like the last output), returns the
-// error for the layer below (dLoss/dInput, shaped like the last input) computed with the weights
-// that forward() used, and only then lets each parameter's optimizer update it.
-// In the testing phase (the lecture's phase for inference) forward() computes the same output
-// but keeps nothing for backward(); backward() after such a forward() throws std::logic_error.
-// forward() and backward() also take a tensor the caller hands over (an rvalue, as the network
-// passes each result on): a layer may then keep it or compute in its buffer instead of copying.
-// A derived layer that overrides only the const& forms says `using Layer<T>::forward;` (and
-// backward) so that the hand-over forms stay visible. A class derived from a built-in layer that
-// overrides the const& forms of one that has hand-over forms (Conv, FullyConnected, ReLU,
-// Flatten) must override those too: the network calls them.
+// The layer contract.
+//
+// A layer writes two methods, the lecture's forward() and backward():
+// - forward(input) returns the output for a batch: a new tensor, every element assigned. In the
+//   training phase it keeps what backward() needs (a copy of the input, a mask, the output).
+// - backward(error_tensor) takes dLoss/dOutput, shaped like the last output, and returns
+//   dLoss/dInput, shaped like the last input, every element assigned, computed with the weights
+//   forward() used. A trainable layer also assigns (never adds to) each parameter's gradient
+//   and then calls apply_updates(), which lets each parameter's optimizer update it.
+// Between calls a layer keeps only what the next backward() needs and its own workspaces; the
+// output and the input error belong to the caller.
+//
+// What the base class does for it:
+// - the calls' order: backward() needs a fresh training-phase forward(); a second backward()
+//   after one forward(), a backward() before any forward() or after a testing-phase forward()
+//   throws std::logic_error. The hand-over forms below check it, and NeuralNetwork, the trainer
+//   and check_layer call those; the built-in layers check their const& forms too, and a user
+//   layer may do the same with note_forward() and require_fresh_forward() / note_backward();
+// - the hand-over forms forward(Tensor&&) and backward(Tensor&&), which the network calls as it
+//   passes each result on: by default they call the const& forms and recycle the tensor's buffer
+//   (new_output, new_input_error), so a layer that writes only the two methods above needs to
+//   know nothing about buffers;
+// - the testing phase (inference: forward() need keep nothing), input_error_needed(), freezing,
+//   and one optimizer copy per parameter (set_optimizer).
+// Optional: type() (default "UserLayer"), output_shape() (default: the input shape, right for
+// element-wise layers; a layer that changes the shape overrides it), forward_flops(), and, for a
+// trainable layer, parameters() and initialize(). check_layer (check_layer.hpp) runs a layer
+// through this contract.
+//
+// A derived layer that overrides the const& forms says `using Layer<T>::forward;` (and backward)
+// to call the hand-over forms on its own type; a layer that can compute in the handed-over
+// tensor overrides forward_handed_over / backward_handed_over.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -30,27 +51,31 @@ class Layer {
  public:
   virtual ~Layer() = default;
 
-  // Short type name used in messages, summaries and model files ("Conv", "ReLU", ...).
-  virtual std::string type() const = 0;
-
+  // The two methods every layer writes (see the contract above).
   virtual Tensor<T> forward(const Tensor<T>& input) = 0;
   virtual Tensor<T> backward(const Tensor<T>& error_tensor) = 0;
-  // The same results for a tensor the caller no longer needs. By default the const& forms,
-  // after which the given tensor's buffer is recycled (see new_output and new_input_error).
-  virtual Tensor<T> forward(Tensor<T>&& input) {
-    Tensor<T> output = forward(std::as_const(input));
-    if (!testing_phase_) recycle_input(std::move(input));
+
+  // The same results for a tensor the caller no longer needs, with the calls' order checked:
+  // what NeuralNetwork and the trainer call. They run forward_handed_over / backward_handed_over.
+  Tensor<T> forward(Tensor<T>&& input) {
+    Tensor<T> output = forward_handed_over(std::move(input));
+    note_forward();
     return output;
   }
-  virtual Tensor<T> backward(Tensor<T>&& error_tensor) {
-    Tensor<T> input_error = backward(std::as_const(error_tensor));
-    recycle_error(std::move(error_tensor));
+  Tensor<T> backward(Tensor<T>&& error_tensor) {
+    require_fresh_forward();
+    Tensor<T> input_error = backward_handed_over(std::move(error_tensor));
+    note_backward();
     return input_error;
   }
 
+  // Short type name used in messages, summaries and model files ("Conv", "ReLU", ...).
+  virtual std::string type() const { return "UserLayer"; }
+
   // The shape forward() returns for an input of this shape (batch axis included); throws
   // std::invalid_argument, as forward() would, when the input shape does not fit the layer.
-  virtual Shape output_shape(const Shape& input_shape) const = 0;
+  // By default the input shape (an element-wise layer).
+  virtual Shape output_shape(const Shape& input_shape) const { return input_shape; }
 
   // Multiply-adds counted twice, for one forward pass over an input of this shape.
   virtual std::size_t forward_flops(const Shape& input_shape) const;
@@ -62,7 +87,9 @@ class Layer {
   bool trainable() const { return !parameters().empty(); }
   std::size_t parameter_count() const;
 
-  // Fills the weights and the bias from the two initializers (no-op where not trainable).
+  // Fills the weights and the bias from the two initializers, each called with the layer's
+  // fan_in and fan_out (no-op where not trainable). NeuralNetwork and build_model call it before
+  // training; a trainable layer overrides it.
   virtual void initialize(Initializer<T>& weights_init, Initializer<T>& bias_init);
 
   // Gives every parameter its own copy of the prototype (no-op where not trainable).
@@ -90,8 +117,32 @@ class Layer {
   Layer(Layer&&) = default;
   Layer& operator=(Layer&&) = default;
 
+  // The hand-over forms' work. By default the const& forms, after which the given tensor's
+  // buffer is recycled (see new_output and new_input_error).
+  virtual Tensor<T> forward_handed_over(Tensor<T>&& input) {
+    Tensor<T> output = forward(std::as_const(input));
+    if (!testing_phase_) recycle_input(std::move(input));
+    return output;
+  }
+  virtual Tensor<T> backward_handed_over(Tensor<T>&& error_tensor) {
+    Tensor<T> input_error = backward(std::as_const(error_tensor));
+    recycle_error(std::move(error_tensor));
+    return input_error;
+  }
+
   // For backward(): apply every parameter's optimizer once its gradient is complete.
   void apply_updates();
+
+  // The calls' order for a layer's own const& forms (the built-in layers use them; a user layer
+  // may): forward() ends with note_forward(); backward() starts with require_fresh_forward(),
+  // which throws std::logic_error unless a training-phase forward() came since the last
+  // backward(), and ends with note_backward(). A backward() that throws on its arguments leaves
+  // the forward() fresh.
+  void note_forward() noexcept { pass_ = testing_phase_ ? Pass::testing : Pass::training; }
+  void require_fresh_forward() const {
+    if (pass_ != Pass::training) throw_order_error();
+  }
+  void note_backward() noexcept { pass_ = Pass::backward; }
 
   // For forward(): `kept` becomes the input for backward() (a copy of it, or the handed-over
   // tensor itself), or, in the testing phase, the empty default tensor (rank 1). The buffer
@@ -112,8 +163,21 @@ class Layer {
   void recycle_input(Tensor<T>&& input) { input_error_spare_.give(std::move(input)); }
 
  private:
+  // What the last call left for backward(): nothing yet, a training-phase forward(), a
+  // testing-phase one, or nothing any more (backward() used it).
+  enum class Pass : std::uint8_t { none, training, testing, backward };
+
+  // "Conv: expected forward() before backward(), got ..." for the current pass_.
+  [[noreturn]] void throw_order_error() const;
+
+  // check_layer seeds the spare buffers with garbage to see that results are assigned in full.
+  template <typename U>
+  friend void seed_spare_buffers(Layer<U>& layer, Tensor<U>&& output_like,
+                                 Tensor<U>&& input_error_like);
+
   bool testing_phase_ = false;
   bool input_error_needed_ = true;
+  Pass pass_ = Pass::none;
   SpareBuffer<T> output_spare_;
   SpareBuffer<T> input_error_spare_;
 };

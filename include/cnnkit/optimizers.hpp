@@ -17,23 +17,46 @@ class Optimizer {
  public:
   virtual ~Optimizer() = default;
 
-  // The lecture's interface: returns the updated weights, leaves the arguments alone.
-  Tensor<T> calculate_update(const Tensor<T>& weights, const Tensor<T>& gradient);
+  // The lecture's interface and the one method a user optimizer must write (with clone()):
+  // returns the updated weights, leaves the arguments alone. weights and gradient have the same
+  // shape. A user optimizer multiplies its learning rate by learning_rate_scale() to follow a
+  // schedule.
+  virtual Tensor<T> calculate_update(const Tensor<T>& weights, const Tensor<T>& gradient) = 0;
 
-  // The same update written into `weights` (what layers call: no new tensor per step).
-  // Throws std::invalid_argument when the two shapes differ.
+  // The same update written into `weights`: what layers call (Parameter::apply_update). Throws
+  // std::invalid_argument when the two shapes differ, or when calculate_update returns another.
   void update(Tensor<T>& weights, const Tensor<T>& gradient);
 
   virtual std::unique_ptr<Optimizer> clone() const = 0;
-  virtual std::string name() const = 0;  // "Sgd", "SgdWithMomentum", "Adam"
+  // Shown in messages and in the names of checkpoint state tensors ("Sgd", "SgdWithMomentum",
+  // "Adam"); "UserOptimizer" unless a user optimizer names itself.
+  virtual std::string name() const { return "UserOptimizer"; }
 
-  // Internal state for checkpoints ("v", "r", "k", ...); empty for stateless optimizers.
+  // The factor a learning-rate schedule sets: every update uses learning_rate * scale (1 unless
+  // set; finite and >= 0, else std::invalid_argument). The built-ins' learning_rate() is the
+  // unscaled rate.
+  void set_learning_rate_scale(T scale);
+  T learning_rate_scale() const { return learning_rate_scale_; }
+
+  // Internal state for checkpoints ("v", "r", "k", ...); empty for stateless optimizers. A user
+  // optimizer that keeps state overrides both, else a checkpoint cannot restore it.
   virtual std::map<std::string, Tensor<T>> state() const { return {}; }
   virtual void set_state(const std::map<std::string, Tensor<T>>& state);
 
  protected:
-  // weights and gradient have the same shape (checked by update()).
-  virtual void apply(Tensor<T>& weights, const Tensor<T>& gradient) = 0;
+  Optimizer() = default;
+  Optimizer(const Optimizer&) = default;
+  Optimizer& operator=(const Optimizer&) = default;
+
+  // The in-place update; weights and gradient have the same shape (checked by update()). By
+  // default weights = calculate_update(weights, gradient); the built-in optimizers override it
+  // so that a step allocates nothing, and compute calculate_update with updated_copy().
+  virtual void update_in_place(Tensor<T>& weights, const Tensor<T>& gradient);
+  // A copy of the weights with update_in_place applied.
+  Tensor<T> updated_copy(const Tensor<T>& weights, const Tensor<T>& gradient);
+
+ private:
+  T learning_rate_scale_ = T(1);
 };
 
 // w = w - eta * g
@@ -41,12 +64,15 @@ template <typename T>
 class Sgd : public Optimizer<T> {
  public:
   explicit Sgd(T learning_rate);
+  Tensor<T> calculate_update(const Tensor<T>& weights, const Tensor<T>& gradient) override {
+    return this->updated_copy(weights, gradient);
+  }
   std::unique_ptr<Optimizer<T>> clone() const override;
   std::string name() const override { return "Sgd"; }
   T learning_rate() const { return learning_rate_; }
 
  protected:
-  void apply(Tensor<T>& weights, const Tensor<T>& gradient) override;
+  void update_in_place(Tensor<T>& weights, const Tensor<T>& gradient) override;
 
  private:
   T learning_rate_;
@@ -57,6 +83,9 @@ template <typename T>
 class SgdWithMomentum : public Optimizer<T> {
  public:
   SgdWithMomentum(T learning_rate, T momentum);
+  Tensor<T> calculate_update(const Tensor<T>& weights, const Tensor<T>& gradient) override {
+    return this->updated_copy(weights, gradient);
+  }
   std::unique_ptr<Optimizer<T>> clone() const override;
   std::string name() const override { return "SgdWithMomentum"; }
   std::map<std::string, Tensor<T>> state() const override;
@@ -65,7 +94,7 @@ class SgdWithMomentum : public Optimizer<T> {
   T momentum() const { return momentum_; }
 
  protected:
-  void apply(Tensor<T>& weights, const Tensor<T>& gradient) override;
+  void update_in_place(Tensor<T>& weights, const Tensor<T>& gradient) override;
 
  private:
   T learning_rate_;
@@ -82,6 +111,9 @@ class Adam : public Optimizer<T> {
   // learning_rate > 0, mu and rho in [0, 1), epsilon > 0 (all finite), else
   // std::invalid_argument.
   Adam(T learning_rate, T mu, T rho, T epsilon = T(1e-8));
+  Tensor<T> calculate_update(const Tensor<T>& weights, const Tensor<T>& gradient) override {
+    return this->updated_copy(weights, gradient);
+  }
   std::unique_ptr<Optimizer<T>> clone() const override;
   std::string name() const override { return "Adam"; }
   std::map<std::string, Tensor<T>> state() const override;
@@ -93,7 +125,7 @@ class Adam : public Optimizer<T> {
   std::uint64_t step() const { return k_; }
 
  protected:
-  void apply(Tensor<T>& weights, const Tensor<T>& gradient) override;
+  void update_in_place(Tensor<T>& weights, const Tensor<T>& gradient) override;
 
  private:
   T learning_rate_;

@@ -22,8 +22,8 @@ void set_num_threads(std::size_t threads);
 // Threads the kernels currently use.
 std::size_t num_threads();
 
-// A one-line hint when the linked BLAS runs below what this CPU can do (OpenBLAS fell back to its
-// generic kernels: the environment variable that fixes it); empty when all is well.
+// A one-line hint when the linked OpenBLAS runs its generic kernels on this CPU (it did not
+// recognise the CPU): the environment variable that fixes it; empty when all is well.
 std::string blas_speed_hint();
 
 }  // namespace cnnkit

@@ -1,5 +1,6 @@
 // Loaders for the shipped Iris and digits files (data/README.md describes them) and the fixed-seed
-// split of workload W2. A bad file is reported with its name, the line and what was wrong there.
+// split the digits examples use. A bad file is reported with its name, the line and what was wrong
+// there.
 #include "cnnkit/data/builtin.hpp"
 
 #include <zlib.h>
@@ -225,7 +226,7 @@ Dataset<T> load_digits(const std::string& path) {
         file_error(where, "a pixel from 0 to 16 in field " + std::to_string(column + 1),
                    quoted(fields[column]));
       }
-      // Scaled to [0, 1] by the maximum 16 (workload W2).
+      // Scaled to [0, 1] by the maximum 16.
       dataset.inputs[row * kPixels + column] = static_cast<T>(pixel / kMaxPixel);
     }
     dataset.labels.push_back(parse_index(fields[kPixels], kPixels, kClasses, "a digit", where));

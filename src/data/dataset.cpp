@@ -134,8 +134,8 @@ Batch<T> BatchIterator<T>::next() {
   }
   position_ += count;
   // The next batch's samples sit at random places of the dataset, in no cache: ask for them
-  // now, so that they arrive while the network trains on this batch (cnnkit_bench's W1 data
-  // layer spent a twentieth of a 2-thread step waiting for them).
+  // now, so that they arrive while the network trains on this batch instead of stalling the next
+  // one (docs/PERFORMANCE.md, "Prefetching the next batch").
   const std::size_t next_end = std::min(order_.size(), position_ + batch_size_);
   for (std::size_t i = position_; i < next_end; ++i) {
     const auto* row =

@@ -147,11 +147,12 @@ template <typename T>
 Tensor<T> Conv<T>::forward(const Tensor<T>& input) {
   Tensor<T> output = compute_output(input);
   this->keep_input(input_, input);
+  this->note_forward();
   return output;
 }
 
 template <typename T>
-Tensor<T> Conv<T>::forward(Tensor<T>&& input) {
+Tensor<T> Conv<T>::forward_handed_over(Tensor<T>&& input) {
   Tensor<T> output = compute_output(input);
   this->keep_input(input_, std::move(input));
   return output;
@@ -159,8 +160,7 @@ Tensor<T> Conv<T>::forward(Tensor<T>&& input) {
 
 template <typename T>
 Tensor<T> Conv<T>::backward(const Tensor<T>& error_tensor) {
-  // forward() always stores an input of rank 3 or 4; the default tensor has rank 1.
-  detail::require_training_forward_done(input_.rank() >= 3, kName);
+  this->require_fresh_forward();
   detail::require_shape(error_tensor.shape(), output_shape(input_.shape()), kName, "error tensor");
   const Shape& w_shape = weights_.value.shape();
   detail::require_shape(w_shape, weights_shape(convolution_shape_, num_kernels_), kName, "weights");
@@ -179,6 +179,7 @@ Tensor<T> Conv<T>::backward(const Tensor<T>& error_tensor) {
                            workspace_);
   weights_.apply_update();
   bias_.apply_update();
+  this->note_backward();
   return input_error;
 }
 

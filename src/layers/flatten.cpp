@@ -26,7 +26,7 @@ Shape Flatten<T>::output_shape(const Shape& input_shape) const {
 }
 
 template <typename T>
-Tensor<T> Flatten<T>::forward(Tensor<T>&& input) {
+Tensor<T> Flatten<T>::forward_handed_over(Tensor<T>&& input) {
   Shape shape = output_shape(input.shape());
   input_shape_ = input.shape();
   // Row-major storage already lists each sample's values in flattened order: only the shape
@@ -40,9 +40,8 @@ Tensor<T> Flatten<T>::forward(const Tensor<T>& input) {
 }
 
 template <typename T>
-Tensor<T> Flatten<T>::backward(Tensor<T>&& error_tensor) {
-  // input_shape_ stays empty until forward() has run.
-  detail::require_forward_done(!input_shape_.empty(), kName);
+Tensor<T> Flatten<T>::backward_handed_over(Tensor<T>&& error_tensor) {
+  // The hand-over backward() checked that forward() ran: input_shape_ is set.
   detail::require_shape(error_tensor.shape(), output_shape(input_shape_), kName, "error_tensor");
   return std::move(error_tensor).reshaped(input_shape_);
 }

@@ -83,11 +83,12 @@ template <typename T>
 Tensor<T> FullyConnected<T>::forward(const Tensor<T>& input) {
   Tensor<T> output = compute_output(input);
   this->keep_input(input_, input);
+  this->note_forward();
   return output;
 }
 
 template <typename T>
-Tensor<T> FullyConnected<T>::forward(Tensor<T>&& input) {
+Tensor<T> FullyConnected<T>::forward_handed_over(Tensor<T>&& input) {
   Tensor<T> output = compute_output(input);
   this->keep_input(input_, std::move(input));
   return output;
@@ -95,8 +96,7 @@ Tensor<T> FullyConnected<T>::forward(Tensor<T>&& input) {
 
 template <typename T>
 Tensor<T> FullyConnected<T>::backward(const Tensor<T>& error_tensor) {
-  // input_ keeps its default shape [0] (rank 1) until forward() has run.
-  detail::require_training_forward_done(input_.rank() == 2, kName);
+  this->require_fresh_forward();  // a training-phase forward() kept input_ of rank 2
   const std::size_t batch = input_.dim(0);
   detail::require_shape(error_tensor.shape(), {batch, output_size_}, kName, "error_tensor");
   check_parameter_shapes();
@@ -117,6 +117,7 @@ Tensor<T> FullyConnected<T>::backward(const Tensor<T>& error_tensor) {
       bias_.gradient.data(), backward_workspace_);
   weights_.apply_update();
   bias_.apply_update();
+  this->note_backward();
   return input_error;
 }
 

@@ -89,13 +89,13 @@ Tensor<T> Pooling<T>::forward(const Tensor<T>& input) {
   // The argmax indices are written either way; the testing phase only withholds the shape that
   // lets backward() use them.
   input_shape_ = this->testing_phase() ? Shape{} : input.shape();
+  this->note_forward();
   return output;
 }
 
 template <typename T>
 Tensor<T> Pooling<T>::backward(const Tensor<T>& error_tensor) {
-  // input_shape_ stays empty until forward() has run.
-  detail::require_training_forward_done(!input_shape_.empty(), kName);
+  this->require_fresh_forward();  // a training-phase forward() set input_shape_
   const Shape shape = output_shape(input_shape_);
   detail::require_shape(error_tensor.shape(), shape, kName, "error_tensor");
   const std::size_t in_plane = input_shape_[2] * input_shape_[3];
@@ -113,6 +113,7 @@ Tensor<T> Pooling<T>::backward(const Tensor<T>& error_tensor) {
     const std::uint32_t* arg = argmax_.data() + p * out_plane;
     for (std::size_t o = 0; o < out_plane; ++o) in_error[arg[o]] += error[o];
   });
+  this->note_backward();
   return input_error;
 }
 

@@ -40,18 +40,19 @@ template <typename T>
 Tensor<T> ReLU<T>::forward(const Tensor<T>& input) {
   auto output = Tensor<T>::uninitialized(input.shape());  // written in full
   rectify(input, output.data());
+  this->note_forward();
   return output;
 }
 
 template <typename T>
-Tensor<T> ReLU<T>::forward(Tensor<T>&& input) {
+Tensor<T> ReLU<T>::forward_handed_over(Tensor<T>&& input) {
   rectify(input, input.data());  // handed over: computed in place
   return std::move(input);
 }
 
 template <typename T>
 void ReLU<T>::pass_errors(const Tensor<T>& error_tensor, T* input_error) const {
-  detail::require_training_forward_done(input_shape_.has_value(), kName);
+  // The callers checked the calls' order: a training-phase forward() set input_shape_.
   detail::require_shape(error_tensor.shape(), *input_shape_, kName, "error_tensor");
   // dy/dx is 1 where x > 0 and 0 elsewhere (the subgradient 0 at the kink x = 0).
   kernels::relu_backward(passes_.data(), error_tensor.data(), input_error, error_tensor.size());
@@ -59,13 +60,15 @@ void ReLU<T>::pass_errors(const Tensor<T>& error_tensor, T* input_error) const {
 
 template <typename T>
 Tensor<T> ReLU<T>::backward(const Tensor<T>& error_tensor) {
+  this->require_fresh_forward();
   auto input_error = Tensor<T>::uninitialized(error_tensor.shape());  // written in full
   pass_errors(error_tensor, input_error.data());
+  this->note_backward();
   return input_error;
 }
 
 template <typename T>
-Tensor<T> ReLU<T>::backward(Tensor<T>&& error_tensor) {
+Tensor<T> ReLU<T>::backward_handed_over(Tensor<T>&& error_tensor) {
   pass_errors(error_tensor, error_tensor.data());  // handed over: computed in place
   return std::move(error_tensor);
 }

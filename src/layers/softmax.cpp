@@ -55,11 +55,12 @@ Tensor<T> SoftMax<T>::forward(const Tensor<T>& input) {
   Tensor<T> output = Tensor<T>::uninitialized(output_shape(input.shape()));  // written in full
   compute(input, output.data());
   output_ = output;  // copy-assignment reuses the buffer while the shape stays
+  this->note_forward();
   return output;
 }
 
 template <typename T>
-Tensor<T> SoftMax<T>::forward(Tensor<T>&& input) {
+Tensor<T> SoftMax<T>::forward_handed_over(Tensor<T>&& input) {
   compute(input, input.data());  // handed over: computed in place
   output_ = input;
   return std::move(input);
@@ -67,8 +68,7 @@ Tensor<T> SoftMax<T>::forward(Tensor<T>&& input) {
 
 template <typename T>
 void SoftMax<T>::pass_errors(const Tensor<T>& error_tensor, T* input_error) const {
-  // output_ keeps its default shape [0] (rank 1) until forward() has run.
-  detail::require_forward_done(output_.rank() == 2, kName);
+  // The callers checked the calls' order: forward() set output_.
   detail::require_shape(error_tensor.shape(), output_.shape(), kName, "error_tensor");
   const std::size_t batch = output_.dim(0);
   const std::size_t categories = output_.dim(1);
@@ -85,13 +85,15 @@ void SoftMax<T>::pass_errors(const Tensor<T>& error_tensor, T* input_error) cons
 
 template <typename T>
 Tensor<T> SoftMax<T>::backward(const Tensor<T>& error_tensor) {
+  this->require_fresh_forward();
   Tensor<T> input_error = Tensor<T>::uninitialized(error_tensor.shape());  // written in full
   pass_errors(error_tensor, input_error.data());
+  this->note_backward();
   return input_error;
 }
 
 template <typename T>
-Tensor<T> SoftMax<T>::backward(Tensor<T>&& error_tensor) {
+Tensor<T> SoftMax<T>::backward_handed_over(Tensor<T>&& error_tensor) {
   pass_errors(error_tensor, error_tensor.data());  // handed over: computed in place
   return std::move(error_tensor);
 }

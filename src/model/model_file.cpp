@@ -3,6 +3,7 @@
 // builds, nothing left over, so a file either loads completely or not at all.
 #include "cnnkit/model/model_file.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cmath>
@@ -13,6 +14,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "cnnkit/io/safetensors.hpp"
 #include "model/description_checks.hpp"
@@ -90,6 +92,24 @@ std::map<std::string, std::string> base_metadata(const ModelDescription& descrip
   return {{"format", format},
           {"format_version", kModelFormatVersion},
           {"cnnkit_model", to_json(description)}};
+}
+
+// A checkpoint of parameters whose optimizer is not the one the description builds (a user
+// optimizer) names it in the metadata "optimizer": load_checkpoint cannot build that optimizer,
+// and load_model must know the prefix of its state tensors.
+constexpr const char* kOptimizerKey = "optimizer";
+
+template <typename T>
+std::string foreign_optimizer_name(const Model<T>& model) {
+  for (const auto& layer : model.layers) {
+    for (const Parameter<T>* parameter : std::as_const(*layer).parameters()) {
+      if (parameter->optimizer &&
+          parameter->optimizer->name() != model.description.optimizer.type) {
+        return parameter->optimizer->name();
+      }
+    }
+  }
+  return "";
 }
 
 const std::string& metadata_at(const std::map<std::string, std::string>& metadata,
@@ -257,7 +277,10 @@ Model<T> load_model(const std::string& path) {
   if (file.metadata.at("format") == kCheckpointFormat) {
     for (std::size_t i = 0; i < model.layers.size(); ++i) {
       for (Parameter<T>* parameter : model.layers[i]->parameters()) {
-        const std::string prefix = state_prefix(i, parameter->name, parameter->optimizer->name());
+        const auto foreign = file.metadata.find(kOptimizerKey);
+        const std::string prefix = state_prefix(
+            i, parameter->name,
+            foreign != file.metadata.end() ? foreign->second : parameter->optimizer->name());
         for (const NamedTensor<T>& tensor : file.tensors) {
           if (tensor.name.starts_with(prefix)) used.insert(tensor.name);
         }
@@ -290,6 +313,9 @@ void save_checkpoint(const std::string& path, const Model<T>& model, const Train
   metadata["batch_size"] = std::to_string(state.batch_size);
   metadata["random_engine"] = state.random_state;
   metadata["history"] = history_to_json(state.history);
+  if (const std::string foreign = foreign_optimizer_name(model); !foreign.empty()) {
+    metadata[kOptimizerKey] = foreign;
+  }
   save_safetensors(path, tensors, metadata);
 }
 
@@ -304,6 +330,17 @@ Checkpoint<T> load_checkpoint(const std::string& path) {
   }
   std::set<std::string> used;
   Checkpoint<T> checkpoint{model_from_file(file, path, used), {}};
+  if (const auto foreign = file.metadata.find(kOptimizerKey); foreign != file.metadata.end()) {
+    const bool stateless = std::ranges::none_of(
+        file.tensors, [&](const NamedTensor<T>& tensor) { return !used.contains(tensor.name); });
+    fail(path, "expected a checkpoint of optimizer '" +
+                   checkpoint.model.description.optimizer.type +
+                   "' as its model description says, got one of the user optimizer '" +
+                   foreign->second + "', which load_checkpoint cannot build: load the weights " +
+                   "with load_model, set the optimizer on the layers again" +
+                   (stateless ? " (it saved no state, so that resumes it exactly)"
+                              : " and restore its saved state with set_state"));
+  }
   restore_optimizer_states(checkpoint.model, file, path, used);
   reject_unused(file, used, path);
 

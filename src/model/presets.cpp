@@ -17,7 +17,7 @@ struct Preset {
   std::string_view json;
 };
 
-// Reference workload W1 (shared/WORKLOADS.md): LeNet-5 style on Fashion-MNIST.
+// LeNet-5 style on Fashion-MNIST.
 constexpr std::string_view kFashionLenet = R"({
   "name": "fashion-lenet",
   "input_shape": [1, 28, 28],
@@ -44,7 +44,7 @@ constexpr std::string_view kFashionLenet = R"({
   "loss": "CrossEntropyLoss"
 })";
 
-// Reference workload W2: the small CNN on the 8x8 digits.
+// The small CNN on the 8x8 digits.
 constexpr std::string_view kDigitsCnn = R"({
   "name": "digits-cnn",
   "input_shape": [1, 8, 8],

@@ -1,5 +1,5 @@
 // Loaders for the two small data sets the repository ships in data/ (see data/README.md), and the
-// fixed-seed train/test split the reference workload W2 uses.
+// fixed-seed train/test split the repository's digits examples, tests and benchmarks use.
 #pragma once
 
 #include <cstdint>
@@ -26,15 +26,21 @@ Dataset<T> load_digits(const std::string& path);
 
 // Shuffles the samples with an engine of its own seeded with `seed` (the library's engine is left
 // alone), then puts the first round(train_fraction * size) into the first (training) set and the
-// rest into the second (test). Reference workload W2: digits, 2/3, 1198 training images.
+// rest into the second (test): for the digits and kDigitsSplit, 1198 training images.
 // train_fraction must lie in (0, 1), else std::invalid_argument.
 template <typename T>
 std::pair<Dataset<T>, Dataset<T>> shuffled_split(const Dataset<T>& dataset, double train_fraction,
                                                  std::uint64_t seed);
 
-// Workload W2's split: shuffled_split(load_digits<float>(...), kW2TrainFraction, kW2SplitSeed).
-inline constexpr double kW2TrainFraction = 2.0 / 3.0;
-inline constexpr std::uint64_t kW2SplitSeed = 0;
+// The arguments of one fixed train/test split.
+struct DataSplit {
+  double train_fraction;
+  std::uint64_t split_seed;
+};
+
+// The digits split of the examples, tests and benchmarks:
+// shuffled_split(digits, kDigitsSplit.train_fraction, kDigitsSplit.split_seed).
+inline constexpr DataSplit kDigitsSplit{2.0 / 3.0, 0};
 
 extern template Dataset<float> load_iris<float>(const std::string&);
 extern template Dataset<double> load_iris<double>(const std::string&);

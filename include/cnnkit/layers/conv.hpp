@@ -19,7 +19,6 @@ class Conv : public Layer<T> {
   using Layer<T>::forward;
   using Layer<T>::backward;
   Tensor<T> forward(const Tensor<T>& input) override;
-  Tensor<T> forward(Tensor<T>&& input) override;
   Tensor<T> backward(const Tensor<T>& error_tensor) override;
   Shape output_shape(const Shape& input_shape) const override;
   std::size_t forward_flops(const Shape& input_shape) const override;
@@ -37,6 +36,9 @@ class Conv : public Layer<T> {
   void set_bias(const Tensor<T>& bias);
   const Tensor<T>& gradient_weights() const { return weights_.gradient; }
   const Tensor<T>& gradient_bias() const { return bias_.gradient; }
+
+ protected:
+  Tensor<T> forward_handed_over(Tensor<T>&& input) override;
 
  private:
   Shape stride_shape_;       // {s} or {sy, sx}, as given

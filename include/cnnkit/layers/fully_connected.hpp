@@ -20,7 +20,6 @@ class FullyConnected : public Layer<T> {
   using Layer<T>::forward;
   using Layer<T>::backward;
   Tensor<T> forward(const Tensor<T>& input) override;
-  Tensor<T> forward(Tensor<T>&& input) override;
   Tensor<T> backward(const Tensor<T>& error_tensor) override;
   Shape output_shape(const Shape& input_shape) const override;
   std::size_t forward_flops(const Shape& input_shape) const override;
@@ -34,6 +33,9 @@ class FullyConnected : public Layer<T> {
   Tensor<T> weights() const;
   void set_weights(const Tensor<T>& weights_with_bias_row);
   Tensor<T> gradient_weights() const;
+
+ protected:
+  Tensor<T> forward_handed_over(Tensor<T>&& input) override;
 
  private:
   // Throws std::invalid_argument if the parameters were given other shapes through parameters().

@@ -16,11 +16,13 @@ class ReLU : public Layer<T> {
   using Layer<T>::forward;
   using Layer<T>::backward;
   Tensor<T> forward(const Tensor<T>& input) override;
-  Tensor<T> forward(Tensor<T>&& input) override;
   Tensor<T> backward(const Tensor<T>& error_tensor) override;
-  Tensor<T> backward(Tensor<T>&& error_tensor) override;
   Shape output_shape(const Shape& input_shape) const override { return input_shape; }
   std::size_t forward_flops(const Shape& input_shape) const override;
+
+ protected:
+  Tensor<T> forward_handed_over(Tensor<T>&& input) override;
+  Tensor<T> backward_handed_over(Tensor<T>&& error_tensor) override;
 
  private:
   // forward() / backward() into `output` / `input_error` (which may be the tensor's own buffer).

@@ -15,11 +15,13 @@ class SoftMax : public Layer<T> {
   using Layer<T>::forward;
   using Layer<T>::backward;
   Tensor<T> forward(const Tensor<T>& input) override;
-  Tensor<T> forward(Tensor<T>&& input) override;  // in place
   Tensor<T> backward(const Tensor<T>& error_tensor) override;
-  Tensor<T> backward(Tensor<T>&& error_tensor) override;  // in place
   Shape output_shape(const Shape& input_shape) const override;
   std::size_t forward_flops(const Shape& input_shape) const override;
+
+ protected:
+  Tensor<T> forward_handed_over(Tensor<T>&& input) override;          // in place
+  Tensor<T> backward_handed_over(Tensor<T>&& error_tensor) override;  // in place
 
  private:
   void compute(const Tensor<T>& input, T* output) const;  // y of every row; may be in place

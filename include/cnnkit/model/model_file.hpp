@@ -8,7 +8,9 @@
 // A checkpoint adds every parameter's optimizer state as
 // "layer{i}.{weights|bias}.{optimizer}.{key}" (optimizer = the lower-case optimizer name, e.g.
 // "layer0.weights.adam.v") and the metadata "epoch", "batch_size", "random_engine" and "history"
-// (the metrics as a JSON array). A checkpoint loads as a model too. Every save is atomic: a crash
+// (the metrics as a JSON array), and "optimizer" (the optimizer's name) when the parameters'
+// optimizer is not the one the description builds (a user optimizer). A checkpoint loads as a
+// model too. Every save is atomic: a crash
 // leaves the old file or the new one.
 #pragma once
 
@@ -48,7 +50,9 @@ struct Checkpoint {
   TrainingState state;
 };
 
-// load_model plus the optimizer states and the training state, checked the same way.
+// load_model plus the optimizer states and the training state, checked the same way. A
+// checkpoint of a user optimizer (metadata "optimizer") is refused with a message that says how
+// to resume it: cnnkit builds only the optimizers a description names.
 template <typename T>
 Checkpoint<T> load_checkpoint(const std::string& path);
 
