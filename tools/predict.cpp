@@ -18,11 +18,12 @@ struct PredictArguments {
   std::string model;
   std::vector<std::string> images;
   std::size_t top = 3;
+  bool allow_non_finite = false;
 };
 
 int run_predict(const PredictArguments& args) {
   if (args.top == 0) throw UsageError("--top: expected at least 1, got 0");
-  Model<float> model = load_model<float>(args.model);
+  Model<float> model = load_model<float>(args.model, {.allow_non_finite = args.allow_non_finite});
   const ModelDescription& description = model.description;
   if (description.input_shape.size() != 3) {
     throw std::invalid_argument("model '" + description.name + "' takes input " +
@@ -68,6 +69,8 @@ Command add_predict_command(CLI::App& app) {
       ->required();
   predict->add_option("images", args->images, "Image files (PNG, JPEG, BMP, ...)")->required();
   predict->add_option("--top", args->top, "How many classes to show")->capture_default_str();
+  predict->add_flag("--allow-non-finite", args->allow_non_finite,
+                    "Load a model whose weights hold NaN or infinity (refused by default)");
   return {predict, [args] { return run_predict(*args); }};
 }
 
