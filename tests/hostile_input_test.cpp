@@ -310,6 +310,14 @@ TEST(HostileInput, ImagePixelsAreCheckedBeforeDecoding) {
         decode_image<float>(png_header(1001, 1000), "wide.png", {1, 8, 8}, limits);
       },
       {"got 1001x1000"});
+  // Found by image_fuzz: stb reads a PNM of width 0 and any height, whose resize then allocated
+  // a row buffer per source row (6553510 rows: about 1 GB).
+  const std::string empty = "P5\n0 6553510\n255\n";
+  expect_throw_with<std::invalid_argument>(
+      [&] {
+        decode_image<float>(Bytes(empty.begin(), empty.end()), "empty.pgm", {1, 8, 8});
+      },
+      {"image 'empty.pgm': expected an image of at least 1x1 pixels, got 0x6553510"});
 }
 
 // ---- 3. A header of many tensors parses in O(n log n) (ctest bounds it with a TIMEOUT)

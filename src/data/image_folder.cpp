@@ -71,6 +71,12 @@ Tensor<T> decode_image(std::span<const unsigned char> bytes, const std::string& 
     detail::fail(component, "a PNG, JPEG, BMP, GIF, TGA or PNM image stb_image can read",
                  reason != nullptr ? reason : "an unreadable file");
   }
+  // stb accepts a PNM of width 0 and any height: nothing to decode, but a resize of millions of
+  // empty rows.
+  if (width <= 0 || height <= 0) {
+    detail::fail(component, "an image of at least 1x1 pixels",
+                 std::to_string(width) + "x" + std::to_string(height));
+  }
   const std::uint64_t pixels_in_file =
       static_cast<std::uint64_t>(width) * static_cast<std::uint64_t>(height);
   if (pixels_in_file > limits.image_pixels) {
