@@ -43,6 +43,9 @@ clean:
 # libFuzzer on every fuzz/*_fuzz.cpp for FUZZ_SECONDS each, one after the other (clang, its own
 # build folder). Seeds come from fuzz/corpus/<target>/; what the fuzzer finds goes to
 # $(FUZZ_BUILD)/corpus/<target>/, a crashing input to $(FUZZ_BUILD)/<target>-crash-*.
+# An input that takes more than 10 s (-timeout) or makes the process pass 2 GB (-rss_limit_mb,
+# -malloc_limit_mb) counts as a finding too: memory blow-ups and slow inputs are bugs. Each
+# target's dictionary holds its format's tokens and the deep-nesting and huge-size ones.
 FUZZ_BUILD   ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS  = $(basename $(notdir $(wildcard fuzz/*_fuzz.cpp)))
@@ -60,5 +63,6 @@ fuzz:
 	  seeds=; [ -d fuzz/corpus/$$target ] && seeds=fuzz/corpus/$$target; \
 	  dict=; [ -f fuzz/$$target.dict ] && dict=-dict=fuzz/$$target.dict; \
 	  $(FUZZ_BUILD)/fuzz/$$target -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    -rss_limit_mb=2048 -malloc_limit_mb=2048 -timeout=10 \
 	    -artifact_prefix=$(FUZZ_BUILD)/$$target- $$dict $(FUZZ_BUILD)/corpus/$$target $$seeds; \
 	done

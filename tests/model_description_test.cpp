@@ -300,7 +300,7 @@ TEST(ModelDescription, MissingFileNamesThePath) {
     load_model_description("/nonexistent/net.json");
     FAIL() << "expected an error";
   } catch (const std::runtime_error& error) {
-    EXPECT_NE(std::string(error.what()).find("cannot open /nonexistent/net.json"),
+    EXPECT_NE(std::string(error.what()).find("expected a readable file at '/nonexistent/net.json'"),
               std::string::npos)
         << error.what();
   }

@@ -21,6 +21,7 @@ struct EvalArguments {
   std::string data;
   std::size_t batch_size = 1000;
   std::size_t threads = 0;
+  bool allow_non_finite = false;
 };
 
 std::string fixed(double value) {
@@ -77,7 +78,7 @@ void print_report(const Evaluation& evaluation, const std::vector<std::string>& 
 
 int run_eval(EvalArguments args) {
   set_num_threads(args.threads);
-  Model<float> model = load_model<float>(args.model);
+  Model<float> model = load_model<float>(args.model, {.allow_non_finite = args.allow_non_finite});
   if (args.data.empty()) args.data = default_data_spec(model.description);
   const DataSplit data = load_data(args.data, model.description);
   const Evaluation evaluation = evaluate(model, data.test, args.batch_size);
@@ -108,6 +109,8 @@ Command add_eval_command(CLI::App& app) {
   eval->add_option("--threads", args->threads, "Threads (0: all cores)")
       ->check(thread_count())
       ->capture_default_str();
+  eval->add_flag("--allow-non-finite", args->allow_non_finite,
+                 "Load a model whose weights hold NaN or infinity (refused by default)");
   return {eval, [args] { return run_eval(*args); }};
 }
 

@@ -19,10 +19,11 @@ struct PredictArguments {
   std::string model;
   std::vector<std::string> images;
   std::size_t top = 3;
+  bool allow_non_finite = false;
 };
 
 int run_predict(const PredictArguments& args) {
-  Model<float> model = load_model<float>(args.model);
+  Model<float> model = load_model<float>(args.model, {.allow_non_finite = args.allow_non_finite});
   const ModelDescription& description = model.description;
   if (description.input_shape.size() != 3) {
     throw std::invalid_argument("model '" + description.name + "' takes input " +
@@ -70,6 +71,8 @@ Command add_predict_command(CLI::App& app) {
   predict->add_option("--top", args->top, "How many classes to show")
       ->check(whole_number(1, kMaxCount))
       ->capture_default_str();
+  predict->add_flag("--allow-non-finite", args->allow_non_finite,
+                    "Load a model whose weights hold NaN or infinity (refused by default)");
   return {predict, [args] { return run_predict(*args); }};
 }
 

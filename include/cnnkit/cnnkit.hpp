@@ -20,6 +20,7 @@
 #include "cnnkit/layers/pooling.hpp"
 #include "cnnkit/layers/relu.hpp"
 #include "cnnkit/layers/softmax.hpp"
+#include "cnnkit/limits.hpp"
 #include "cnnkit/loss.hpp"
 #include "cnnkit/model/evaluation.hpp"
 #include "cnnkit/model/model.hpp"

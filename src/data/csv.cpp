@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "check.hpp"
+#include "cnnkit/limits.hpp"
 #include "data/gzip.hpp"
 #include "io/file_bytes.hpp"
 
@@ -275,16 +276,19 @@ Dataset<T> parse_csv(std::string_view text, const std::string& source, const Csv
 }
 
 template <typename T>
-Dataset<T> load_csv(const std::string& path, const CsvOptions& options) {
-  std::vector<unsigned char> bytes = detail::read_file_bytes(path, "CSV");
-  if (detail::is_gzip(bytes)) bytes = detail::gunzip(bytes, "CSV", path);
+Dataset<T> load_csv(const std::string& path, const CsvOptions& options, const Limits& limits) {
+  std::vector<unsigned char> bytes = detail::read_file_bytes(path, "CSV", limits.file_bytes);
+  if (detail::is_gzip(bytes)) {
+    bytes =
+        detail::gunzip(bytes, "CSV", path, limits.file_bytes, limit_hint("CNNKIT_MAX_FILE_BYTES"));
+  }
   const std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
   return parse_csv<T>(text, path, options);
 }
 
 template Dataset<float> parse_csv<float>(std::string_view, const std::string&, const CsvOptions&);
 template Dataset<double> parse_csv<double>(std::string_view, const std::string&, const CsvOptions&);
-template Dataset<float> load_csv<float>(const std::string&, const CsvOptions&);
-template Dataset<double> load_csv<double>(const std::string&, const CsvOptions&);
+template Dataset<float> load_csv<float>(const std::string&, const CsvOptions&, const Limits&);
+template Dataset<double> load_csv<double>(const std::string&, const CsvOptions&, const Limits&);
 
 }  // namespace cnnkit

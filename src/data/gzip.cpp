@@ -32,8 +32,13 @@ bool is_gzip(std::span<const unsigned char> bytes) {
   return bytes.size() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b;
 }
 
-std::vector<unsigned char> gunzip(std::span<const unsigned char> bytes, std::string_view component,
-                                  const std::string& source) {
+namespace {
+
+// Inflates up to max_bytes of output; `stop` says what happens there: return what came (a prefix),
+// or look one byte further and throw when the stream goes on.
+std::vector<unsigned char> inflate_up_to(std::span<const unsigned char> bytes,
+                                         std::string_view component, const std::string& source,
+                                         std::uint64_t max_bytes, bool stop, std::string_view why) {
   const auto fail = [&](std::size_t offset, const std::string& got) {
     throw std::invalid_argument(std::string(component) + ": '" + source + "' byte " +
                                 std::to_string(offset) + ": expected intact gzip data, got " + got);
@@ -44,17 +49,26 @@ std::vector<unsigned char> gunzip(std::span<const unsigned char> bytes, std::str
   std::vector<unsigned char> output;
   std::size_t consumed = 0;  // compressed bytes zlib has taken so far
   constexpr std::size_t kChunk = 1 << 16;
+  // With `stop` false one byte past the limit is room enough to see that the stream goes on.
+  const std::uint64_t room = stop ? max_bytes : max_bytes + 1;
   for (;;) {
+    if (output.size() >= room) {
+      if (stop) return output;
+      throw std::invalid_argument(std::string(component) + ": '" + source + "': expected at most " +
+                                  std::to_string(max_bytes) + " decompressed bytes" +
+                                  std::string(why) + ", got more");
+    }
     // avail_in is 32-bit: feed at most UINT_MAX bytes at a time.
     const std::size_t feed = std::min<std::size_t>(bytes.size() - consumed, UINT_MAX);
     stream.next_in = const_cast<Bytef*>(bytes.data() + consumed);  // zlib never writes input
     stream.avail_in = static_cast<uInt>(feed);
     const std::size_t old_size = output.size();
-    output.resize(old_size + kChunk);
+    const auto chunk = static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, room - old_size));
+    output.resize(old_size + chunk);
     stream.next_out = output.data() + old_size;
-    stream.avail_out = static_cast<uInt>(kChunk);
+    stream.avail_out = static_cast<uInt>(chunk);
     const int status = inflate(&stream, Z_NO_FLUSH);
-    output.resize(old_size + kChunk - stream.avail_out);
+    output.resize(old_size + chunk - stream.avail_out);
     consumed += feed - stream.avail_in;
 
     if (status == Z_STREAM_END) {
@@ -76,6 +90,20 @@ std::vector<unsigned char> gunzip(std::span<const unsigned char> bytes, std::str
       fail(consumed, stream.msg != nullptr ? stream.msg : "zlib error " + std::to_string(status));
     }
   }
+}
+
+}  // namespace
+
+std::vector<unsigned char> gunzip(std::span<const unsigned char> bytes, std::string_view component,
+                                  const std::string& source, std::uint64_t max_bytes,
+                                  std::string_view why) {
+  return inflate_up_to(bytes, component, source, max_bytes, false, why);
+}
+
+std::vector<unsigned char> gunzip_prefix(std::span<const unsigned char> bytes,
+                                         std::string_view component, const std::string& source,
+                                         std::size_t count) {
+  return inflate_up_to(bytes, component, source, count, true, {});
 }
 
 }  // namespace cnnkit::detail

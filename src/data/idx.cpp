@@ -74,7 +74,15 @@ std::optional<std::size_t> checked_count(const std::vector<std::size_t>& dims) {
   return count;
 }
 
-IdxArray parse_decompressed(std::span<const unsigned char> data, const std::string& source) {
+// The header of an IDX array: its sizes, where its data starts and how many bytes it holds.
+struct IdxHeader {
+  std::vector<std::size_t> dims;
+  std::size_t size = 0;   // bytes of the header
+  std::size_t count = 0;  // bytes of data the sizes declare
+};
+
+// Reads and checks the header from the start of `data` (the data itself may be missing).
+IdxHeader read_header(std::span<const unsigned char> data, const std::string& source) {
   if (data.size() < 4) {
     detail::fail(at_byte(source, 0), "a 4-byte IDX magic number",
                  "a file of " + std::to_string(data.size()) + " bytes");
@@ -90,37 +98,66 @@ IdxArray parse_decompressed(std::span<const unsigned char> data, const std::stri
   }
   const std::size_t rank = data[3];
   if (rank == 0) detail::fail(at_byte(source, 3), "at least one dimension", "0");
-  const std::size_t header_size = 4 + 4 * rank;
-  if (data.size() < header_size) {
+  IdxHeader header;
+  header.size = 4 + 4 * rank;
+  if (data.size() < header.size) {
     detail::fail(at_byte(source, data.size()),
                  std::to_string(rank) + " dimension sizes of 4 bytes each",
                  "the end of the file (truncated header)");
   }
-
-  IdxArray array;
-  array.dims.resize(rank);
+  header.dims.resize(rank);
   for (std::size_t axis = 0; axis < rank; ++axis) {
-    array.dims[axis] = read_big_endian_u32(data.data() + 4 + 4 * axis);
+    header.dims[axis] = read_big_endian_u32(data.data() + 4 + 4 * axis);
   }
-  const std::optional<std::size_t> count = checked_count(array.dims);
-  const std::size_t available = data.size() - header_size;
+  const std::optional<std::size_t> count = checked_count(header.dims);
   if (!count) {
     detail::fail(at_byte(source, 4), "dimension sizes whose product fits in memory",
-                 to_string(array.dims) + ", whose product overflows");
+                 to_string(header.dims) + ", whose product overflows");
   }
-  if (*count > available) {
+  header.count = *count;
+  return header;
+}
+
+IdxArray parse_decompressed(std::span<const unsigned char> data, const std::string& source) {
+  IdxHeader header = read_header(data, source);
+  const std::size_t available = data.size() - header.size;
+  if (header.count > available) {
     detail::fail(at_byte(source, data.size()),
-                 std::to_string(*count) + " data bytes for sizes " + to_string(array.dims),
+                 std::to_string(header.count) + " data bytes for sizes " + to_string(header.dims),
                  std::to_string(available) + " (truncated data)");
   }
-  if (*count < available) {
-    detail::fail(at_byte(source, header_size + *count),
-                 "the end of the file after " + std::to_string(*count) + " data bytes for sizes " +
-                     to_string(array.dims),
-                 std::to_string(available - *count) + " trailing bytes");
+  if (header.count < available) {
+    detail::fail(at_byte(source, header.size + header.count),
+                 "the end of the file after " + std::to_string(header.count) +
+                     " data bytes for sizes " + to_string(header.dims),
+                 std::to_string(available - header.count) + " trailing bytes");
   }
-  array.bytes.assign(data.begin() + static_cast<std::ptrdiff_t>(header_size), data.end());
+  IdxArray array;
+  array.dims = std::move(header.dims);
+  array.bytes.assign(data.begin() + static_cast<std::ptrdiff_t>(header.size), data.end());
   return array;
+}
+
+// A gzip-compressed array: the header is inflated first, and the rest only up to the size the
+// header declares (itself at most limits.file_bytes), so a small file cannot inflate to
+// gigabytes; a stream that goes on is refused before its excess is inflated.
+IdxArray parse_compressed(std::span<const unsigned char> bytes, const std::string& source,
+                          const Limits& limits) {
+  const std::string decompressed = source + " (decompressed)";
+  constexpr std::size_t kLargestHeader = 4 + 4 * 255;
+  const IdxHeader header =
+      read_header(detail::gunzip_prefix(bytes, "IDX", source, kLargestHeader), decompressed);
+  if (header.count > limits.file_bytes - std::min<std::uint64_t>(header.size, limits.file_bytes)) {
+    detail::fail(at_byte(decompressed, 4),
+                 "sizes of at most " + std::to_string(limits.file_bytes) + " bytes in all" +
+                     limit_hint("CNNKIT_MAX_FILE_BYTES"),
+                 to_string(header.dims));
+  }
+  const std::vector<unsigned char> data =
+      detail::gunzip(bytes, "IDX", source, header.size + header.count,
+                     " (the header and the " + std::to_string(header.count) +
+                         " data bytes its sizes " + to_string(header.dims) + " declare)");
+  return parse_decompressed(data, decompressed);
 }
 
 }  // namespace
@@ -130,23 +167,22 @@ std::vector<std::string> fashion_mnist_class_names() {
           "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
 }
 
-IdxArray parse_idx(std::span<const unsigned char> bytes, const std::string& source) {
-  if (detail::is_gzip(bytes)) {
-    const std::vector<unsigned char> data = detail::gunzip(bytes, "IDX", source);
-    return parse_decompressed(data, source + " (decompressed)");
-  }
+IdxArray parse_idx(std::span<const unsigned char> bytes, const std::string& source,
+                   const Limits& limits) {
+  if (detail::is_gzip(bytes)) return parse_compressed(bytes, source, limits);
   return parse_decompressed(bytes, source);
 }
 
-IdxArray read_idx_file(const std::string& path) {
-  const std::vector<unsigned char> bytes = detail::read_file_bytes(path, "IDX", package_hint(path));
-  return parse_idx(bytes, path);
+IdxArray read_idx_file(const std::string& path, const Limits& limits) {
+  const std::vector<unsigned char> bytes =
+      detail::read_file_bytes(path, "IDX", limits.file_bytes, package_hint(path));
+  return parse_idx(bytes, path, limits);
 }
 
 template <typename T>
 Dataset<T> load_idx(const std::string& images_path, const std::string& labels_path,
-                    std::vector<std::string> class_names) {
-  return make_idx_dataset<T>(read_idx_file(images_path), read_idx_file(labels_path),
+                    std::vector<std::string> class_names, const Limits& limits) {
+  return make_idx_dataset<T>(read_idx_file(images_path, limits), read_idx_file(labels_path, limits),
                              std::move(class_names), images_path, labels_path);
 }
 
@@ -212,7 +248,8 @@ Dataset<T> make_idx_dataset(const IdxArray& images, const IdxArray& labels,
 
 template <typename T>
 std::pair<Dataset<T>, Dataset<T>> load_idx_directory(const std::string& dir,
-                                                     std::vector<std::string> class_names) {
+                                                     std::vector<std::string> class_names,
+                                                     const Limits& limits) {
   const std::filesystem::path folder(dir);
   const std::string hint = package_hint(folder);
   std::error_code error;
@@ -229,10 +266,10 @@ std::pair<Dataset<T>, Dataset<T>> load_idx_directory(const std::string& dir,
     throw std::runtime_error("IDX: expected '" + compressed.string() + "' or '" + plain.string() +
                              "', got neither" + hint);
   };
-  Dataset<T> train =
-      load_idx<T>(find("train-images-idx3-ubyte"), find("train-labels-idx1-ubyte"), class_names);
+  Dataset<T> train = load_idx<T>(find("train-images-idx3-ubyte"), find("train-labels-idx1-ubyte"),
+                                 class_names, limits);
   Dataset<T> test = load_idx<T>(find("t10k-images-idx3-ubyte"), find("t10k-labels-idx1-ubyte"),
-                                std::move(class_names));
+                                std::move(class_names), limits);
   // Both halves must agree on the classes (a test label past the training ones gets its name).
   if (train.class_names.size() < test.class_names.size()) train.class_names = test.class_names;
   if (test.class_names.size() < train.class_names.size()) test.class_names = train.class_names;
@@ -240,9 +277,9 @@ std::pair<Dataset<T>, Dataset<T>> load_idx_directory(const std::string& dir,
 }
 
 template Dataset<float> load_idx<float>(const std::string&, const std::string&,
-                                        std::vector<std::string>);
+                                        std::vector<std::string>, const Limits&);
 template Dataset<double> load_idx<double>(const std::string&, const std::string&,
-                                          std::vector<std::string>);
+                                          std::vector<std::string>, const Limits&);
 template Dataset<float> make_idx_dataset<float>(const IdxArray&, const IdxArray&,
                                                 std::vector<std::string>, const std::string&,
                                                 const std::string&);
@@ -250,8 +287,8 @@ template Dataset<double> make_idx_dataset<double>(const IdxArray&, const IdxArra
                                                   std::vector<std::string>, const std::string&,
                                                   const std::string&);
 template std::pair<Dataset<float>, Dataset<float>> load_idx_directory<float>(
-    const std::string&, std::vector<std::string>);
+    const std::string&, std::vector<std::string>, const Limits&);
 template std::pair<Dataset<double>, Dataset<double>> load_idx_directory<double>(
-    const std::string&, std::vector<std::string>);
+    const std::string&, std::vector<std::string>, const Limits&);
 
 }  // namespace cnnkit

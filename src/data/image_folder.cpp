@@ -55,7 +55,7 @@ std::vector<fs::path> sorted_entries(const fs::path& dir, Keep keep) {
 
 template <typename T>
 Tensor<T> decode_image(std::span<const unsigned char> bytes, const std::string& source,
-                       const Shape& sample_shape) {
+                       const Shape& sample_shape, const Limits& limits) {
   const std::string component = "image '" + source + "'";
   check_sample_shape(sample_shape, component);
   detail::require(bytes.size() <= INT_MAX, component, "a file below 2 GiB",
@@ -64,6 +64,27 @@ Tensor<T> decode_image(std::span<const unsigned char> bytes, const std::string& 
   int width = 0;
   int height = 0;
   int channels_in_file = 0;
+  // The size from the header first: a small file may describe billions of pixels.
+  if (stbi_info_from_memory(bytes.data(), static_cast<int>(bytes.size()), &width, &height,
+                            &channels_in_file) == 0) {
+    const char* const reason = stbi_failure_reason();
+    detail::fail(component, "a PNG, JPEG, BMP, GIF, TGA or PNM image stb_image can read",
+                 reason != nullptr ? reason : "an unreadable file");
+  }
+  // stb accepts a PNM of width 0 and any height: nothing to decode, but a resize of millions of
+  // empty rows.
+  if (width <= 0 || height <= 0) {
+    detail::fail(component, "an image of at least 1x1 pixels",
+                 std::to_string(width) + "x" + std::to_string(height));
+  }
+  const std::uint64_t pixels_in_file =
+      static_cast<std::uint64_t>(width) * static_cast<std::uint64_t>(height);
+  if (pixels_in_file > limits.image_pixels) {
+    detail::fail(component,
+                 "at most " + std::to_string(limits.image_pixels) + " pixels" +
+                     limit_hint("CNNKIT_MAX_IMAGE_PIXELS"),
+                 std::to_string(width) + "x" + std::to_string(height));
+  }
   // stb converts to the requested channel count itself (grey by luminance, grey to RGB).
   const std::unique_ptr<stbi_uc, decltype(&stbi_image_free)> pixels(
       stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &width, &height,
@@ -96,13 +117,15 @@ Tensor<T> decode_image(std::span<const unsigned char> bytes, const std::string& 
 }
 
 template <typename T>
-Tensor<T> load_image(const std::string& path, const Shape& sample_shape) {
+Tensor<T> load_image(const std::string& path, const Shape& sample_shape, const Limits& limits) {
   check_sample_shape(sample_shape, "image '" + path + "'");
-  return decode_image<T>(detail::read_file_bytes(path, "image"), path, sample_shape);
+  return decode_image<T>(detail::read_file_bytes(path, "image", limits.file_bytes), path,
+                         sample_shape, limits);
 }
 
 template <typename T>
-Dataset<T> load_image_folder(const std::string& dir, const Shape& sample_shape) {
+Dataset<T> load_image_folder(const std::string& dir, const Shape& sample_shape,
+                             const Limits& limits) {
   const std::string component = "image folder '" + dir + "'";
   check_sample_shape(sample_shape, component);
   std::error_code error;
@@ -137,19 +160,19 @@ Dataset<T> load_image_folder(const std::string& dir, const Shape& sample_shape) 
   dataset.inputs = Tensor<T>(shape);
   const std::size_t sample_size = element_count(sample_shape);
   for (std::size_t i = 0; i < files.size(); ++i) {
-    const Tensor<T> image = load_image<T>(files[i].string(), sample_shape);
+    const Tensor<T> image = load_image<T>(files[i].string(), sample_shape, limits);
     std::copy(image.begin(), image.end(), dataset.inputs.data() + i * sample_size);
   }
   return dataset;
 }
 
 template Tensor<float> decode_image<float>(std::span<const unsigned char>, const std::string&,
-                                           const Shape&);
+                                           const Shape&, const Limits&);
 template Tensor<double> decode_image<double>(std::span<const unsigned char>, const std::string&,
-                                             const Shape&);
-template Tensor<float> load_image<float>(const std::string&, const Shape&);
-template Tensor<double> load_image<double>(const std::string&, const Shape&);
-template Dataset<float> load_image_folder<float>(const std::string&, const Shape&);
-template Dataset<double> load_image_folder<double>(const std::string&, const Shape&);
+                                             const Shape&, const Limits&);
+template Tensor<float> load_image<float>(const std::string&, const Shape&, const Limits&);
+template Tensor<double> load_image<double>(const std::string&, const Shape&, const Limits&);
+template Dataset<float> load_image_folder<float>(const std::string&, const Shape&, const Limits&);
+template Dataset<double> load_image_folder<double>(const std::string&, const Shape&, const Limits&);
 
 }  // namespace cnnkit

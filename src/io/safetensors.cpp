@@ -17,6 +17,7 @@
 #include "check.hpp"
 #include "cnnkit/io/atomic_file.hpp"
 #include "io/file_bytes.hpp"
+#include "io/json_structure.hpp"
 
 namespace cnnkit {
 namespace {
@@ -66,7 +67,8 @@ struct Entry {
 
 class HeaderReader {
  public:
-  explicit HeaderReader(const std::string& source) : component_(component_for(source)) {}
+  HeaderReader(const std::string& source, const Limits& limits)
+      : component_(component_for(source)), limits_(limits) {}
 
   [[noreturn]] void fail(std::string_view expected, std::string_view got) const {
     detail::fail(component_, expected, got);
@@ -77,18 +79,21 @@ class HeaderReader {
       fail("a header starting with '{'",
            text.empty() ? "an empty header" : "'" + std::string(text.substr(0, 1)) + "'");
     }
-    // nlohmann keeps the last of duplicate keys silently; a duplicate tensor name is an error.
-    std::set<std::string> names;
-    const Json::parser_callback_t reject_duplicates = [&](int depth, Json::parse_event_t event,
-                                                          Json& parsed) {
-      if (event == Json::parse_event_t::key && depth == 1 &&
-          !names.insert(parsed.get<std::string>()).second) {
-        fail("distinct tensor names", "'" + parsed.get<std::string>() + "' twice");
-      }
-      return true;
-    };
+    // nlohmann keeps the last of duplicate keys silently and its dump() recurses: the structure
+    // is checked first, in O(n log n) (nlohmann's own parser callback rescans the whole object
+    // at the end of every entry, which is quadratic), and with at most one key for each tensor
+    // plus __metadata__.
+    detail::check_json_structure(
+        text, component_,
+        {.depth = limits_.json_depth,
+         .top_level_keys = limits_.tensors == std::numeric_limits<std::uint64_t>::max()
+                               ? limits_.tensors
+                               : limits_.tensors + 1,
+         .top_level_count_what = "keys (tensors and __metadata__)",
+         .top_level_variable = "CNNKIT_MAX_TENSORS",
+         .top_level_key_name = "tensor names"});
     try {
-      return Json::parse(text, reject_duplicates);
+      return Json::parse(text);
     } catch (const Json::parse_error& error) {
       fail("a JSON header", "a syntax error at header byte " + std::to_string(error.byte) + ": " +
                                 without_prefix(error.what()));
@@ -182,6 +187,7 @@ class HeaderReader {
 
  private:
   std::string component_;
+  const Limits& limits_;
 };
 
 std::string format_number(double value) {
@@ -303,8 +309,8 @@ void save_safetensors(const std::string& path, const std::vector<NamedTensor<T>>
 
 template <typename T>
 SafetensorsFile<T> parse_safetensors(std::span<const unsigned char> bytes,
-                                     const std::string& source) {
-  const HeaderReader reader(source);
+                                     const std::string& source, const Limits& limits) {
+  const HeaderReader reader(source, limits);
   if (bytes.size() < 8) {
     reader.fail("an 8-byte header length", "a file of " + std::to_string(bytes.size()) + " bytes");
   }
@@ -329,6 +335,11 @@ SafetensorsFile<T> parse_safetensors(std::span<const unsigned char> bytes,
     } else {
       entries.push_back(reader.entry(key, value));
     }
+  }
+  if (entries.size() > limits.tensors) {
+    reader.fail(
+        "at most " + std::to_string(limits.tensors) + " tensors" + limit_hint("CNNKIT_MAX_TENSORS"),
+        std::to_string(entries.size()));
   }
 
   // The byte ranges, in order, must tile the data exactly.
@@ -359,8 +370,9 @@ SafetensorsFile<T> parse_safetensors(std::span<const unsigned char> bytes,
 }
 
 template <typename T>
-SafetensorsFile<T> load_safetensors(const std::string& path) {
-  return parse_safetensors<T>(detail::read_file_bytes(path, "safetensors"), path);
+SafetensorsFile<T> load_safetensors(const std::string& path, const Limits& limits) {
+  return parse_safetensors<T>(detail::read_file_bytes(path, "safetensors", limits.file_bytes), path,
+                              limits);
 }
 
 template struct SafetensorsFile<float>;
@@ -374,10 +386,10 @@ template void save_safetensors<float>(const std::string&, const std::vector<Name
 template void save_safetensors<double>(const std::string&, const std::vector<NamedTensor<double>>&,
                                        const std::map<std::string, std::string>&);
 template SafetensorsFile<float> parse_safetensors<float>(std::span<const unsigned char>,
-                                                         const std::string&);
+                                                         const std::string&, const Limits&);
 template SafetensorsFile<double> parse_safetensors<double>(std::span<const unsigned char>,
-                                                           const std::string&);
-template SafetensorsFile<float> load_safetensors<float>(const std::string&);
-template SafetensorsFile<double> load_safetensors<double>(const std::string&);
+                                                           const std::string&, const Limits&);
+template SafetensorsFile<float> load_safetensors<float>(const std::string&, const Limits&);
+template SafetensorsFile<double> load_safetensors<double>(const std::string&, const Limits&);
 
 }  // namespace cnnkit

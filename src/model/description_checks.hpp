@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cnnkit/layer.hpp"
+#include "cnnkit/limits.hpp"
 #include "cnnkit/model/model_description.hpp"
 #include "cnnkit/random.hpp"
 
@@ -19,15 +20,18 @@ std::string known_layer_types();
 // "fashion-lenet, digits-cnn, iris-mlp": for "unknown preset" messages.
 std::string preset_list();
 
-// Every check of a description (values, ranges, layer shapes, classes, loss). Messages start with
-// `source` and name the part that is wrong; throws std::invalid_argument. Leaves the library's
-// random engine as it found it.
-void validate_description(const ModelDescription& description, std::string_view source);
+// Every check of a description (values, ranges, layer shapes, classes, loss, the description
+// limits). Messages start with `source` and name the part that is wrong; throws
+// std::invalid_argument. Leaves the library's random engine as it found it.
+void validate_description(const ModelDescription& description, std::string_view source,
+                          const Limits& limits);
 
 // The layers of a description, each sized from the shape that reaches it, with the weights their
 // constructors draw (no initializer, no optimizer yet), and the shape each one hands on for one
 // sample. Throws std::invalid_argument "<source>: layer 3 (Conv): ..." for a layer that does not
-// fit.
+// fit. This is the one place that judges what a description implies: the number of layers, and the
+// parameters and activation bytes summed so far, are checked against `limits` before each layer is
+// allocated, so a description of huge layers costs at most the limits' worth of memory.
 template <typename T>
 struct LayerChain {
   std::vector<std::unique_ptr<Layer<T>>> layers;
@@ -35,7 +39,8 @@ struct LayerChain {
 };
 
 template <typename T>
-LayerChain<T> make_layers(const ModelDescription& description, std::string_view source);
+LayerChain<T> make_layers(const ModelDescription& description, std::string_view source,
+                          const Limits& limits);
 
 // Saves the library's random engine and puts it back on scope exit: checking or summarising a
 // description builds layers (whose constructors draw weights) without changing what a later

@@ -93,10 +93,51 @@ void check_fields(const LayerSpec& spec, const std::string& where) {
   }
 }
 
+// What the layers built so far add up to, against the description limits.
+class Budget {
+ public:
+  explicit Budget(const Limits& limits) : limits_(limits) {}
+
+  // Called with a layer's parameter count before the layer is allocated.
+  void add_parameters(std::size_t count, const std::string& where) {
+    add(parameters_, count, limits_.parameters, "parameters", "CNNKIT_MAX_PARAMETERS", where);
+  }
+
+  // Called with the bytes of each activation (the input sample included) for one sample.
+  void add_activation_bytes(std::size_t count, const std::string& where) {
+    add(activation_bytes_, count, limits_.activation_bytes, "activation bytes per sample",
+        "CNNKIT_MAX_ACTIVATION_BYTES", where);
+  }
+
+ private:
+  static void add(std::uint64_t& total, std::size_t count, std::uint64_t limit, const char* what,
+                  const char* variable, const std::string& where) {
+    const std::uint64_t before = total;
+    if (__builtin_add_overflow(total, count, &total) || total > limit) {
+      throw std::invalid_argument(where + ": expected at most " + std::to_string(limit) + " " +
+                                  what + " in the whole model" + limit_hint(variable) + ", got " +
+                                  (count == kTooMany
+                                       ? std::string("more than 2^64")
+                                       : std::to_string(before) + " before this layer and " +
+                                             std::to_string(count) + " in it"));
+    }
+  }
+
+  const Limits& limits_;
+  std::uint64_t parameters_ = 0;
+  std::uint64_t activation_bytes_ = 0;
+};
+
+// The bytes of `count` values of T, or kTooMany.
+template <typename T>
+std::size_t bytes_of(std::size_t count) {
+  return product({count, sizeof(T)});
+}
+
 // One layer for an input of shape `in` (batch axis included, batch = 1).
 template <typename T>
 std::unique_ptr<Layer<T>> make_layer(const LayerSpec& spec, const Shape& in,
-                                     const std::string& where) {
+                                     const std::string& where, Budget& budget) {
   const auto fail = [&](const std::string& message) {
     throw std::invalid_argument(where + ": " + message);
   };
@@ -123,6 +164,9 @@ std::unique_ptr<Layer<T>> make_layer(const LayerSpec& spec, const Shape& in,
       fail("expected at most " + std::to_string(kMaxModelElements) + " weights, got " +
            std::to_string(spec.kernels) + " kernels of " + to_string(convolution_shape));
     }
+    // Weights and one bias per kernel.
+    budget.add_parameters(product({spec.kernels, product(convolution_shape)}) + spec.kernels,
+                          where);
     return std::make_unique<Conv<T>>(spec.stride, convolution_shape, spec.kernels);
   }
   if (spec.type == "Pooling") {
@@ -137,6 +181,8 @@ std::unique_ptr<Layer<T>> make_layer(const LayerSpec& spec, const Shape& in,
       fail("expected at most " + std::to_string(kMaxModelElements) + " weights, got " +
            std::to_string(in[1]) + " x " + std::to_string(spec.outputs));
     }
+    // Weights (inputs, outputs) and bias (1, outputs).
+    budget.add_parameters(product({in[1] + 1, spec.outputs}), where);
     return std::make_unique<FullyConnected<T>>(in[1], spec.outputs);
   }
   if (spec.type == "Flatten") return std::make_unique<Flatten<T>>();
@@ -153,7 +199,8 @@ std::string known_layer_types() {
 }
 
 template <typename T>
-LayerChain<T> make_layers(const ModelDescription& description, std::string_view source) {
+LayerChain<T> make_layers(const ModelDescription& description, std::string_view source,
+                          const Limits& limits) {
   const std::string prefix(source);
   const Shape& input = description.input_shape;
   if (input.empty() || input.size() > 3 ||
@@ -167,6 +214,13 @@ LayerChain<T> make_layers(const ModelDescription& description, std::string_view 
   if (description.layers.empty()) {
     throw std::invalid_argument(prefix + ": layers: expected at least one layer, got none");
   }
+  if (description.layers.size() > limits.layers) {
+    throw std::invalid_argument(
+        prefix + ": layers: expected at most " + std::to_string(limits.layers) + " layers" +
+        limit_hint("CNNKIT_MAX_LAYERS") + ", got " + std::to_string(description.layers.size()));
+  }
+  Budget budget(limits);
+  budget.add_activation_bytes(bytes_of<T>(product(input)), prefix + ": input_shape");
   LayerChain<T> chain;
   Shape shape{1};  // batch of one, then the sample
   shape.insert(shape.end(), input.begin(), input.end());
@@ -174,7 +228,7 @@ LayerChain<T> make_layers(const ModelDescription& description, std::string_view 
     const LayerSpec& spec = description.layers[i];
     const std::string where = prefix + ": layer " + std::to_string(i) + " (" + spec.type + ")";
     check_fields(spec, where);
-    std::unique_ptr<Layer<T>> layer = make_layer<T>(spec, shape, where);
+    std::unique_ptr<Layer<T>> layer = make_layer<T>(spec, shape, where, budget);
     Shape next;
     try {
       next = layer->output_shape(shape);
@@ -187,6 +241,7 @@ LayerChain<T> make_layers(const ModelDescription& description, std::string_view 
                                   std::to_string(kMaxModelElements) + " elements, got " +
                                   to_string(per_sample(next)));
     }
+    budget.add_activation_bytes(bytes_of<T>(product(next)), where);
     chain.output_shapes.push_back(per_sample(next));
     chain.layers.push_back(std::move(layer));
     shape = std::move(next);
@@ -194,7 +249,8 @@ LayerChain<T> make_layers(const ModelDescription& description, std::string_view 
   return chain;
 }
 
-void validate_description(const ModelDescription& description, std::string_view source) {
+void validate_description(const ModelDescription& description, std::string_view source,
+                          const Limits& limits) {
   const std::string prefix(source);
   const auto fail = [&](const std::string& where, const std::string& message) {
     throw std::invalid_argument(prefix + ": " + where + ": " + message);
@@ -222,7 +278,7 @@ void validate_description(const ModelDescription& description, std::string_view 
   }
 
   const RandomStateGuard keep_random_state;
-  const LayerChain<float> chain = make_layers<float>(description, source);
+  const LayerChain<float> chain = make_layers<float>(description, source, limits);
   const Shape& output = chain.output_shapes.back();
   if (output.size() != 1) {
     fail("layers", "expected the last layer to output (categories), got " + to_string(output) +
@@ -250,17 +306,19 @@ void validate_description(const ModelDescription& description, std::string_view 
   }
 }
 
-template LayerChain<float> make_layers<float>(const ModelDescription&, std::string_view);
-template LayerChain<double> make_layers<double>(const ModelDescription&, std::string_view);
+template LayerChain<float> make_layers<float>(const ModelDescription&, std::string_view,
+                                              const Limits&);
+template LayerChain<double> make_layers<double>(const ModelDescription&, std::string_view,
+                                                const Limits&);
 
 }  // namespace cnnkit::detail
 
 namespace cnnkit {
 
-std::vector<Shape> infer_shapes(const ModelDescription& description) {
+std::vector<Shape> infer_shapes(const ModelDescription& description, const Limits& limits) {
   const std::string source = "model '" + description.name + "'";
   const detail::RandomStateGuard keep_random_state;
-  return detail::make_layers<float>(description, source).output_shapes;
+  return detail::make_layers<float>(description, source, limits).output_shapes;
 }
 
 std::size_t num_outputs(const ModelDescription& description) {

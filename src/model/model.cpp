@@ -68,10 +68,10 @@ std::unique_ptr<Loss<T>> build_loss(const std::string& type) {
 }
 
 template <typename T>
-Model<T> build_model(const ModelDescription& description) {
+Model<T> build_model(const ModelDescription& description, const Limits& limits) {
   const std::string source = "model '" + description.name + "'";
-  detail::validate_description(description, source);
-  Model<T> model{description, detail::make_layers<T>(description, source).layers,
+  detail::validate_description(description, source, limits);
+  Model<T> model{description, detail::make_layers<T>(description, source, limits).layers,
                  build_loss<T>(description.loss)};
   // The order of NeuralNetwork::append_layer (initialize, then optimizer copies), so both
   // builders give the same weights for the same seed.
@@ -91,10 +91,11 @@ Model<T> build_model(const ModelDescription& description) {
 }
 
 template <typename T>
-std::unique_ptr<NeuralNetwork<T>> build_network(const ModelDescription& description) {
+std::unique_ptr<NeuralNetwork<T>> build_network(const ModelDescription& description,
+                                                const Limits& limits) {
   const std::string source = "model '" + description.name + "'";
-  detail::validate_description(description, source);
-  detail::LayerChain<T> chain = detail::make_layers<T>(description, source);
+  detail::validate_description(description, source, limits);
+  detail::LayerChain<T> chain = detail::make_layers<T>(description, source, limits);
   auto network =
       std::make_unique<NeuralNetwork<T>>(*build_optimizer<T>(description.optimizer),
                                          *build_initializer<T>(description.weights_initializer),
@@ -106,10 +107,12 @@ std::unique_ptr<NeuralNetwork<T>> build_network(const ModelDescription& descript
 
 template struct Model<float>;
 template struct Model<double>;
-template Model<float> build_model<float>(const ModelDescription&);
-template Model<double> build_model<double>(const ModelDescription&);
-template std::unique_ptr<NeuralNetwork<float>> build_network<float>(const ModelDescription&);
-template std::unique_ptr<NeuralNetwork<double>> build_network<double>(const ModelDescription&);
+template Model<float> build_model<float>(const ModelDescription&, const Limits&);
+template Model<double> build_model<double>(const ModelDescription&, const Limits&);
+template std::unique_ptr<NeuralNetwork<float>> build_network<float>(const ModelDescription&,
+                                                                    const Limits&);
+template std::unique_ptr<NeuralNetwork<double>> build_network<double>(const ModelDescription&,
+                                                                      const Limits&);
 template std::unique_ptr<Optimizer<float>> build_optimizer<float>(const OptimizerSpec&);
 template std::unique_ptr<Optimizer<double>> build_optimizer<double>(const OptimizerSpec&);
 template std::unique_ptr<Initializer<float>> build_initializer<float>(const InitializerSpec&);

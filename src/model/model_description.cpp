@@ -5,13 +5,13 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <initializer_list>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 
+#include "io/file_bytes.hpp"
+#include "io/json_structure.hpp"
 #include "model/description_checks.hpp"
 
 namespace cnnkit {
@@ -35,7 +35,8 @@ std::string shortened(const std::string& message) {
 // Reads one JSON document into a ModelDescription; every message starts with the source.
 class DescriptionReader {
  public:
-  explicit DescriptionReader(std::string_view source) : source_(source) {}
+  DescriptionReader(std::string_view source, const Limits& limits)
+      : source_(source), limits_(limits) {}
 
   ModelDescription read(const json& document) const {
     if (!document.is_object()) {
@@ -60,6 +61,12 @@ class DescriptionReader {
     }
     const json& layers = required(document, "layers", "the document");
     if (!layers.is_array()) fail("layers", "an array of layer objects", show(layers));
+    if (layers.size() > limits_.layers) {
+      fail(
+          "layers",
+          "at most " + std::to_string(limits_.layers) + " layers" + limit_hint("CNNKIT_MAX_LAYERS"),
+          std::to_string(layers.size()));
+    }
     for (std::size_t i = 0; i < layers.size(); ++i) {
       description.layers.push_back(read_layer(layers[i], i));
     }
@@ -203,6 +210,7 @@ class DescriptionReader {
   }
 
   std::string source_;
+  const Limits& limits_;
 };
 
 // ordered_json keeps the keys in the order written here (type first), which reads better than
@@ -250,7 +258,10 @@ ordered_json layer_to_json(const LayerSpec& layer) {
 
 }  // namespace
 
-ModelDescription parse_model_description(std::string_view json_text, std::string_view source) {
+ModelDescription parse_model_description(std::string_view json_text, std::string_view source,
+                                         const Limits& limits) {
+  // Depth and repeated keys first: the document below is only built from text that passed.
+  detail::check_json_structure(json_text, source, {.depth = limits.json_depth});
   json document;
   try {
     document = json::parse(json_text.begin(), json_text.end());
@@ -272,22 +283,18 @@ ModelDescription parse_model_description(std::string_view json_text, std::string
     }
     throw std::invalid_argument(std::string(source) + ": invalid JSON: " + shortened(message));
   }
-  ModelDescription description = DescriptionReader(source).read(document);
-  detail::validate_description(description, source);
+  ModelDescription description = DescriptionReader(source, limits).read(document);
+  detail::validate_description(description, source, limits);
   return description;
 }
 
-ModelDescription load_model_description(const std::filesystem::path& path) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) {
-    throw std::runtime_error(
-        "model description: cannot open " + path.string() +
-        " (expected a readable JSON file or a preset name: " + detail::preset_list() + ")");
-  }
-  std::ostringstream text;
-  text << file.rdbuf();
-  if (file.bad()) throw std::runtime_error("model description: cannot read " + path.string());
-  return parse_model_description(text.str(), path.string());
+ModelDescription load_model_description(const std::filesystem::path& path, const Limits& limits) {
+  const std::vector<unsigned char> bytes = detail::read_file_bytes(
+      path.string(), "model description", limits.file_bytes,
+      " (expected a readable JSON file or a preset name: " + detail::preset_list() + ")");
+  return parse_model_description(
+      std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), path.string(),
+      limits);
 }
 
 std::string to_json(const ModelDescription& description) {
@@ -305,8 +312,8 @@ std::string to_json(const ModelDescription& description) {
   return document.dump(2);
 }
 
-void validate(const ModelDescription& description) {
-  detail::validate_description(description, "model '" + description.name + "'");
+void validate(const ModelDescription& description, const Limits& limits) {
+  detail::validate_description(description, "model '" + description.name + "'", limits);
 }
 
 }  // namespace cnnkit

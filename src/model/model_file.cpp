@@ -16,7 +16,9 @@
 #include <string>
 #include <utility>
 
+#include "check.hpp"
 #include "cnnkit/io/safetensors.hpp"
+#include "io/json_structure.hpp"
 #include "model/description_checks.hpp"
 
 namespace cnnkit {
@@ -50,8 +52,8 @@ void check_layers_match(const ModelDescription& description,
                         const std::vector<std::unique_ptr<Layer<T>>>& layers,
                         const std::string& path) {
   const detail::RandomStateGuard keep_random_state;
-  const detail::LayerChain<T> chain =
-      detail::make_layers<T>(description, "model '" + description.name + "'");
+  const detail::LayerChain<T> chain = detail::make_layers<T>(
+      description, "model '" + description.name + "'", Limits::from_environment());
   if (chain.layers.size() != layers.size()) {
     fail(path, "expected " + std::to_string(chain.layers.size()) + " layers as model '" +
                    description.name + "' describes, got " + std::to_string(layers.size()));
@@ -119,10 +121,25 @@ const std::string& metadata_at(const std::map<std::string, std::string>& metadat
   return found->second;
 }
 
+// A stored tensor must hold finite values unless the caller allows otherwise.
+template <typename T>
+void check_finite(const Tensor<T>& tensor, const std::string& name, const std::string& path,
+                  const ModelLoadOptions& options) {
+  if (options.allow_non_finite) return;
+  for (std::size_t i = 0; i < tensor.size(); ++i) {
+    if (!std::isfinite(tensor[i])) {
+      fail(path, "tensor '" + name + "': expected finite values, got " +
+                     detail::format_number(tensor[i]) + " at element " + std::to_string(i) +
+                     " (a diverged run? to load it anyway: ModelLoadOptions::allow_non_finite, "
+                     "or --allow-non-finite on the command line)");
+    }
+  }
+}
+
 // The model a file describes, with its stored weights; `used` collects the tensor names taken.
 template <typename T>
 Model<T> model_from_file(const SafetensorsFile<T>& file, const std::string& path,
-                         std::set<std::string>& used) {
+                         std::set<std::string>& used, const ModelLoadOptions& options) {
   const auto format = file.metadata.find("format");
   if (format == file.metadata.end() ||
       (format->second != kModelFormat && format->second != kCheckpointFormat)) {
@@ -137,11 +154,12 @@ Model<T> model_from_file(const SafetensorsFile<T>& file, const std::string& path
     fail(path, "expected format_version " + std::string(kModelFormatVersion) +
                    " (the one this cnnkit reads), got '" + version + "'");
   }
-  const ModelDescription description = parse_model_description(
-      metadata_at(file.metadata, "cnnkit_model", path), path + " (metadata cnnkit_model)");
+  const ModelDescription description =
+      parse_model_description(metadata_at(file.metadata, "cnnkit_model", path),
+                              path + " (metadata cnnkit_model)", options.limits);
 
   const detail::RandomStateGuard keep_random_state;  // loading must not change later draws
-  Model<T> model = build_model<T>(description);
+  Model<T> model = build_model<T>(description, options.limits);
   for (std::size_t i = 0; i < model.layers.size(); ++i) {
     Layer<T>& layer = *model.layers[i];
     for (Parameter<T>* parameter : layer.parameters()) {
@@ -154,6 +172,7 @@ Model<T> model_from_file(const SafetensorsFile<T>& file, const std::string& path
         fail(path, "tensor '" + name + "': expected shape " + to_string(parameter->value.shape()) +
                        " for " + what + ", got " + to_string(stored.shape()));
       }
+      check_finite(stored, name, path, options);
       parameter->value = stored;
       used.insert(name);
     }
@@ -176,7 +195,8 @@ void reject_unused(const SafetensorsFile<T>& file, const std::set<std::string>& 
 // Restores every parameter's optimizer state from the "layer{i}.{p}.{optimizer}.{key}" tensors.
 template <typename T>
 void restore_optimizer_states(Model<T>& model, const SafetensorsFile<T>& file,
-                              const std::string& path, std::set<std::string>& used) {
+                              const std::string& path, std::set<std::string>& used,
+                              const ModelLoadOptions& options) {
   for (std::size_t i = 0; i < model.layers.size(); ++i) {
     for (Parameter<T>* parameter : model.layers[i]->parameters()) {
       Optimizer<T>& optimizer = *parameter->optimizer;
@@ -187,6 +207,7 @@ void restore_optimizer_states(Model<T>& model, const SafetensorsFile<T>& file,
         if (!file.contains(name)) {
           fail(path, "missing optimizer state tensor '" + name + "'");
         }
+        check_finite(file.at(name), name, path, options);
         state.emplace(key, file.at(name));
         used.insert(name);
       }
@@ -226,8 +247,10 @@ std::string history_to_json(const std::vector<EpochMetrics>& history) {
   return array.dump();
 }
 
-std::vector<EpochMetrics> history_from_json(const std::string& text, const std::string& path) {
+std::vector<EpochMetrics> history_from_json(const std::string& text, const std::string& path,
+                                            const Limits& limits) {
   const auto bad = [&](const std::string& why) { fail(path, "metadata history: " + why); };
+  detail::check_json_structure(text, path + ": metadata history", {.depth = limits.json_depth});
   json array;
   try {
     array = json::parse(text);
@@ -269,10 +292,10 @@ void save_model(const std::string& path, const ModelDescription& description,
 }
 
 template <typename T>
-Model<T> load_model(const std::string& path) {
-  const SafetensorsFile<T> file = load_safetensors<T>(path);
+Model<T> load_model(const std::string& path, const ModelLoadOptions& options) {
+  const SafetensorsFile<T> file = load_safetensors<T>(path, options.limits);
   std::set<std::string> used;
-  Model<T> model = model_from_file(file, path, used);
+  Model<T> model = model_from_file(file, path, used, options);
   // A checkpoint also loads as a model: its optimizer states are simply not needed.
   if (file.metadata.at("format") == kCheckpointFormat) {
     for (std::size_t i = 0; i < model.layers.size(); ++i) {
@@ -320,8 +343,8 @@ void save_checkpoint(const std::string& path, const Model<T>& model, const Train
 }
 
 template <typename T>
-Checkpoint<T> load_checkpoint(const std::string& path) {
-  const SafetensorsFile<T> file = load_safetensors<T>(path);
+Checkpoint<T> load_checkpoint(const std::string& path, const ModelLoadOptions& options) {
+  const SafetensorsFile<T> file = load_safetensors<T>(path, options.limits);
   const auto format = file.metadata.find("format");
   if (format != file.metadata.end() && format->second == kModelFormat) {
     fail(path,
@@ -329,7 +352,7 @@ Checkpoint<T> load_checkpoint(const std::string& path) {
          "cnnkit-model) that holds no optimizer state");
   }
   std::set<std::string> used;
-  Checkpoint<T> checkpoint{model_from_file(file, path, used), {}};
+  Checkpoint<T> checkpoint{model_from_file(file, path, used, options), {}};
   if (const auto foreign = file.metadata.find(kOptimizerKey); foreign != file.metadata.end()) {
     const bool stateless = std::ranges::none_of(
         file.tensors, [&](const NamedTensor<T>& tensor) { return !used.contains(tensor.name); });
@@ -341,7 +364,7 @@ Checkpoint<T> load_checkpoint(const std::string& path) {
                    (stateless ? " (it saved no state, so that resumes it exactly)"
                               : " and restore its saved state with set_state"));
   }
-  restore_optimizer_states(checkpoint.model, file, path, used);
+  restore_optimizer_states(checkpoint.model, file, path, used, options);
   reject_unused(file, used, path);
 
   TrainingState& state = checkpoint.state;
@@ -352,7 +375,8 @@ Checkpoint<T> load_checkpoint(const std::string& path) {
   RandomEngine check;
   std::istringstream text(state.random_state);
   if (!(text >> check)) fail(path, "metadata random_engine: expected a std::mt19937_64 state");
-  state.history = history_from_json(metadata_at(file.metadata, "history", path), path);
+  state.history =
+      history_from_json(metadata_at(file.metadata, "history", path), path, options.limits);
   if (state.history.size() != state.epoch) {
     fail(path, "metadata history: expected " + std::to_string(state.epoch) +
                    " entries (one per completed epoch), got " +
@@ -365,14 +389,14 @@ template void save_model<float>(const std::string&, const ModelDescription&,
                                 const std::vector<std::unique_ptr<Layer<float>>>&);
 template void save_model<double>(const std::string&, const ModelDescription&,
                                  const std::vector<std::unique_ptr<Layer<double>>>&);
-template Model<float> load_model<float>(const std::string&);
-template Model<double> load_model<double>(const std::string&);
+template Model<float> load_model<float>(const std::string&, const ModelLoadOptions&);
+template Model<double> load_model<double>(const std::string&, const ModelLoadOptions&);
 template void save_checkpoint<float>(const std::string&, const Model<float>&, const TrainingState&);
 template void save_checkpoint<double>(const std::string&, const Model<double>&,
                                       const TrainingState&);
 template struct Checkpoint<float>;
 template struct Checkpoint<double>;
-template Checkpoint<float> load_checkpoint<float>(const std::string&);
-template Checkpoint<double> load_checkpoint<double>(const std::string&);
+template Checkpoint<float> load_checkpoint<float>(const std::string&, const ModelLoadOptions&);
+template Checkpoint<double> load_checkpoint<double>(const std::string&, const ModelLoadOptions&);
 
 }  // namespace cnnkit

@@ -60,11 +60,11 @@ std::string pad_left(const std::string& text, std::size_t width) {
 
 }  // namespace
 
-ModelSummary summarize(const ModelDescription& description) {
+ModelSummary summarize(const ModelDescription& description, const Limits& limits) {
   const std::string source = "model '" + description.name + "'";
-  detail::validate_description(description, source);
+  detail::validate_description(description, source, limits);
   const detail::RandomStateGuard keep_random_state;
-  const detail::LayerChain<float> chain = detail::make_layers<float>(description, source);
+  const detail::LayerChain<float> chain = detail::make_layers<float>(description, source, limits);
 
   ModelSummary summary{description.name, description.input_shape, {}, 0, 0};
   Shape input = description.input_shape;

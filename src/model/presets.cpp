@@ -123,9 +123,10 @@ ModelDescription preset(std::string_view name) {
                               std::string(name) + "'");
 }
 
-ModelDescription resolve_model_description(const std::string& preset_or_path) {
+ModelDescription resolve_model_description(const std::string& preset_or_path,
+                                           const Limits& limits) {
   if (is_preset(preset_or_path)) return preset(preset_or_path);
-  return load_model_description(preset_or_path);
+  return load_model_description(preset_or_path, limits);
 }
 
 }  // namespace cnnkit

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cnnkit/data/dataset.hpp"
+#include "cnnkit/limits.hpp"
 
 namespace cnnkit {
 
@@ -43,15 +44,19 @@ Dataset<T> parse_csv(std::string_view text, const std::string& source,
                      const CsvOptions& options = {});
 
 // Reads a CSV file (plain, or gzip-compressed recognised by its magic bytes) with parse_csv; a
-// missing or unreadable file throws std::runtime_error naming the path.
+// missing or unreadable file throws std::runtime_error naming the path. A file, or its
+// decompressed text, of more than limits.file_bytes is refused before it is read or inflated.
 template <typename T>
-Dataset<T> load_csv(const std::string& path, const CsvOptions& options = {});
+Dataset<T> load_csv(const std::string& path, const CsvOptions& options = {},
+                    const Limits& limits = Limits::from_environment());
 
 extern template Dataset<float> parse_csv<float>(std::string_view, const std::string&,
                                                 const CsvOptions&);
 extern template Dataset<double> parse_csv<double>(std::string_view, const std::string&,
                                                   const CsvOptions&);
-extern template Dataset<float> load_csv<float>(const std::string&, const CsvOptions&);
-extern template Dataset<double> load_csv<double>(const std::string&, const CsvOptions&);
+extern template Dataset<float> load_csv<float>(const std::string&, const CsvOptions&,
+                                               const Limits&);
+extern template Dataset<double> load_csv<double>(const std::string&, const CsvOptions&,
+                                                 const Limits&);
 
 }  // namespace cnnkit

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cnnkit/data/dataset.hpp"
+#include "cnnkit/limits.hpp"
 
 namespace cnnkit {
 
@@ -30,12 +31,15 @@ struct IdxArray {
 // Throws std::invalid_argument naming the source, the byte offset and what was wrong: a bad
 // magic, an unsupported data type, sizes whose product overflows, or data shorter or longer than
 // the sizes say. Offsets count in the decompressed bytes for a gzip file. Nothing is allocated
-// beyond what the data really holds, whatever the header claims.
-IdxArray parse_idx(std::span<const unsigned char> bytes, const std::string& source);
+// beyond what the data really holds, whatever the header claims: a gzip file is inflated only up
+// to the size its header declares, which may be at most limits.file_bytes.
+IdxArray parse_idx(std::span<const unsigned char> bytes, const std::string& source,
+                   const Limits& limits = Limits::from_environment());
 
 // Reads a file with parse_idx; a missing or unreadable file throws std::runtime_error naming the
-// path (and, under kFashionMnistDir, the Debian package that provides it).
-IdxArray read_idx_file(const std::string& path);
+// path (and, under kFashionMnistDir, the Debian package that provides it); one larger than
+// limits.file_bytes is refused before it is read.
+IdxArray read_idx_file(const std::string& path, const Limits& limits = Limits::from_environment());
 
 // An images file (n, rows, cols) and its labels file (n) as a Dataset: inputs (n, 1, rows, cols)
 // with pixels divided by 255 (shared/WORKLOADS.md), labels as stored. Without class names the
@@ -44,7 +48,8 @@ IdxArray read_idx_file(const std::string& path);
 // zero images.
 template <typename T>
 Dataset<T> load_idx(const std::string& images_path, const std::string& labels_path,
-                    std::vector<std::string> class_names = {});
+                    std::vector<std::string> class_names = {},
+                    const Limits& limits = Limits::from_environment());
 
 // load_idx on arrays already parsed (the sources name them in errors).
 template <typename T>
@@ -56,13 +61,14 @@ Dataset<T> make_idx_dataset(const IdxArray& images, const IdxArray& labels,
 // train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and
 // t10k-labels-idx1-ubyte, each either with ".gz" (preferred when both exist) or without.
 template <typename T>
-std::pair<Dataset<T>, Dataset<T>> load_idx_directory(const std::string& dir,
-                                                     std::vector<std::string> class_names = {});
+std::pair<Dataset<T>, Dataset<T>> load_idx_directory(
+    const std::string& dir, std::vector<std::string> class_names = {},
+    const Limits& limits = Limits::from_environment());
 
 extern template Dataset<float> load_idx<float>(const std::string&, const std::string&,
-                                               std::vector<std::string>);
+                                               std::vector<std::string>, const Limits&);
 extern template Dataset<double> load_idx<double>(const std::string&, const std::string&,
-                                                 std::vector<std::string>);
+                                                 std::vector<std::string>, const Limits&);
 extern template Dataset<float> make_idx_dataset<float>(const IdxArray&, const IdxArray&,
                                                        std::vector<std::string>, const std::string&,
                                                        const std::string&);
@@ -70,8 +76,8 @@ extern template Dataset<double> make_idx_dataset<double>(const IdxArray&, const 
                                                          std::vector<std::string>,
                                                          const std::string&, const std::string&);
 extern template std::pair<Dataset<float>, Dataset<float>> load_idx_directory<float>(
-    const std::string&, std::vector<std::string>);
+    const std::string&, std::vector<std::string>, const Limits&);
 extern template std::pair<Dataset<double>, Dataset<double>> load_idx_directory<double>(
-    const std::string&, std::vector<std::string>);
+    const std::string&, std::vector<std::string>, const Limits&);
 
 }  // namespace cnnkit

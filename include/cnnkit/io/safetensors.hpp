@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "cnnkit/limits.hpp"
 #include "cnnkit/tensor.hpp"
 
 namespace cnnkit {
@@ -53,14 +54,18 @@ void save_safetensors(const std::string& path, const std::vector<NamedTensor<T>>
 // the JSON syntax, duplicate names, each entry's dtype, shape and data_offsets, the shape's byte
 // count against the offsets, and that the tensors' byte ranges are in order, neither overlap nor
 // leave gaps, and cover the data exactly (as the Python reader requires); metadata values must be
-// strings.
+// strings. Before the header is parsed its JSON nesting is checked against limits.json_depth, and
+// repeated keys and more than limits.tensors tensors are refused, in O(n log n).
 template <typename T>
 SafetensorsFile<T> parse_safetensors(std::span<const unsigned char> bytes,
-                                     const std::string& source);
+                                     const std::string& source,
+                                     const Limits& limits = Limits::from_environment());
 
-// parse_safetensors on a file; a missing or unreadable file throws std::runtime_error.
+// parse_safetensors on a file; a missing or unreadable file throws std::runtime_error, one of more
+// than limits.file_bytes std::invalid_argument before it is read.
 template <typename T>
-SafetensorsFile<T> load_safetensors(const std::string& path);
+SafetensorsFile<T> load_safetensors(const std::string& path,
+                                    const Limits& limits = Limits::from_environment());
 
 extern template struct SafetensorsFile<float>;
 extern template struct SafetensorsFile<double>;
@@ -75,10 +80,11 @@ extern template void save_safetensors<double>(const std::string&,
                                               const std::vector<NamedTensor<double>>&,
                                               const std::map<std::string, std::string>&);
 extern template SafetensorsFile<float> parse_safetensors<float>(std::span<const unsigned char>,
-                                                                const std::string&);
+                                                                const std::string&, const Limits&);
 extern template SafetensorsFile<double> parse_safetensors<double>(std::span<const unsigned char>,
-                                                                  const std::string&);
-extern template SafetensorsFile<float> load_safetensors<float>(const std::string&);
-extern template SafetensorsFile<double> load_safetensors<double>(const std::string&);
+                                                                  const std::string&,
+                                                                  const Limits&);
+extern template SafetensorsFile<float> load_safetensors<float>(const std::string&, const Limits&);
+extern template SafetensorsFile<double> load_safetensors<double>(const std::string&, const Limits&);
 
 }  // namespace cnnkit

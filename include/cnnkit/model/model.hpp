@@ -32,12 +32,14 @@ struct Model {
 // library's random engine: set_seed first for a repeatable model) and gives every parameter its
 // own copy of its optimizer. The weights equal those of build_network with the same seed.
 template <typename T>
-Model<T> build_model(const ModelDescription& description);
+Model<T> build_model(const ModelDescription& description,
+                     const Limits& limits = Limits::from_environment());
 
 // The same network as a NeuralNetwork (layers appended in order, loss set); the data layer is the
 // caller's to set.
 template <typename T>
-std::unique_ptr<NeuralNetwork<T>> build_network(const ModelDescription& description);
+std::unique_ptr<NeuralNetwork<T>> build_network(const ModelDescription& description,
+                                                const Limits& limits = Limits::from_environment());
 
 // The pieces, for callers that assemble their own loop. Each throws std::invalid_argument on an
 // unknown type or a value its constructor rejects.
@@ -50,11 +52,12 @@ std::unique_ptr<Loss<T>> build_loss(const std::string& type);
 
 extern template struct Model<float>;
 extern template struct Model<double>;
-extern template Model<float> build_model<float>(const ModelDescription&);
-extern template Model<double> build_model<double>(const ModelDescription&);
-extern template std::unique_ptr<NeuralNetwork<float>> build_network<float>(const ModelDescription&);
+extern template Model<float> build_model<float>(const ModelDescription&, const Limits&);
+extern template Model<double> build_model<double>(const ModelDescription&, const Limits&);
+extern template std::unique_ptr<NeuralNetwork<float>> build_network<float>(const ModelDescription&,
+                                                                           const Limits&);
 extern template std::unique_ptr<NeuralNetwork<double>> build_network<double>(
-    const ModelDescription&);
+    const ModelDescription&, const Limits&);
 extern template std::unique_ptr<Optimizer<float>> build_optimizer<float>(const OptimizerSpec&);
 extern template std::unique_ptr<Optimizer<double>> build_optimizer<double>(const OptimizerSpec&);
 extern template std::unique_ptr<Initializer<float>> build_initializer<float>(

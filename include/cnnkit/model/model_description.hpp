@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cnnkit/limits.hpp"
 #include "cnnkit/tensor.hpp"
 
 namespace cnnkit {
@@ -73,28 +74,35 @@ struct ModelDescription {
 inline constexpr std::size_t kMaxModelElements = std::size_t{1} << 26;
 inline constexpr std::size_t kMaxModelAxis = std::size_t{1} << 20;
 
-// Parses and checks a description: JSON syntax, known layer types and parameters, value types and
-// ranges, and that every layer fits the shape that reaches it. Every problem throws
-// std::invalid_argument with one message that starts with `source` and says where:
+// Parses and checks a description: JSON syntax, nesting depth and repeated keys (before anything
+// is built from it), known layer types and parameters, value types and ranges, that every layer
+// fits the shape that reaches it, and the description limits (layers, parameters, activation
+// bytes; see cnnkit/limits.hpp) from the inferred shapes, each layer before it is allocated. Every
+// problem throws std::invalid_argument with one message that starts with `source` and says where:
 //   "net.json: invalid JSON: parse error at line 3, column 5: ... (byte 41)"
 //   "net.json: layer 3 (Conv): unknown parameter 'kernal' (known: kernels, kernel, stride)"
 ModelDescription parse_model_description(std::string_view json_text,
-                                         std::string_view source = "model description");
+                                         std::string_view source = "model description",
+                                         const Limits& limits = Limits::from_environment());
 
-// Reads a JSON file (std::runtime_error naming the path when it cannot be read), then parses it
-// with the path as the source.
-ModelDescription load_model_description(const std::filesystem::path& path);
+// Reads a JSON file (std::runtime_error naming the path when it cannot be read,
+// std::invalid_argument when it is larger than limits.file_bytes), then parses it with the path as
+// the source.
+ModelDescription load_model_description(const std::filesystem::path& path,
+                                        const Limits& limits = Limits::from_environment());
 
 // Pretty-printed JSON; parse_model_description(to_json(d)) == d for every valid d.
 std::string to_json(const ModelDescription& description);
 
 // Checks a description built in C++ the way parsing does (throws std::invalid_argument).
-void validate(const ModelDescription& description);
+void validate(const ModelDescription& description,
+              const Limits& limits = Limits::from_environment());
 
 // The output shape of every layer for one sample (no batch axis): result[i] is what layer i
 // hands on, so result.back() is (categories). Throws std::invalid_argument naming the layer
 // whose input does not fit.
-std::vector<Shape> infer_shapes(const ModelDescription& description);
+std::vector<Shape> infer_shapes(const ModelDescription& description,
+                                const Limits& limits = Limits::from_environment());
 
 // Number of categories the model predicts: the size of its last output.
 std::size_t num_outputs(const ModelDescription& description);
@@ -107,6 +115,7 @@ bool is_preset(std::string_view name);
 ModelDescription preset(std::string_view name);
 
 // A preset name, or else the path of a JSON file.
-ModelDescription resolve_model_description(const std::string& preset_or_path);
+ModelDescription resolve_model_description(const std::string& preset_or_path,
+                                           const Limits& limits = Limits::from_environment());
 
 }  // namespace cnnkit

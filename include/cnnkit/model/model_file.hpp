@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "cnnkit/layer.hpp"
+#include "cnnkit/limits.hpp"
 #include "cnnkit/model/model.hpp"
 #include "cnnkit/model/model_description.hpp"
 #include "cnnkit/model/training_state.hpp"
@@ -26,6 +27,13 @@
 namespace cnnkit {
 
 inline constexpr const char* kModelFormatVersion = "1";
+
+struct ModelLoadOptions {
+  // NaN or infinite weights (and optimizer states) are refused by default: such a model predicts
+  // nonsense without any error. Allowing them lets a diverged run's file be loaded for inspection.
+  bool allow_non_finite = false;
+  Limits limits = Limits::from_environment();
+};
 
 // The layers must be the ones the description builds (same count, types and shapes), else
 // std::invalid_argument.
@@ -35,10 +43,11 @@ void save_model(const std::string& path, const ModelDescription& description,
 
 // Builds the described model and fills in the stored weights. Every problem names the file: not a
 // safetensors file, not a cnnkit model, an unknown format_version, a description that does not
-// parse, a missing tensor, one of the wrong shape or one too many (std::invalid_argument; a missing
-// or unreadable file std::runtime_error). The library's random engine is left as it was.
+// parse, a missing tensor, one of the wrong shape or one too many, a tensor holding NaN or infinity
+// (unless options.allow_non_finite), anything past options.limits (std::invalid_argument; a
+// missing or unreadable file std::runtime_error). The library's random engine is left as it was.
 template <typename T>
-Model<T> load_model(const std::string& path);
+Model<T> load_model(const std::string& path, const ModelLoadOptions& options = {});
 
 // The model, its optimizer states and the training state.
 template <typename T>
@@ -54,21 +63,23 @@ struct Checkpoint {
 // checkpoint of a user optimizer (metadata "optimizer") is refused with a message that says how
 // to resume it: cnnkit builds only the optimizers a description names.
 template <typename T>
-Checkpoint<T> load_checkpoint(const std::string& path);
+Checkpoint<T> load_checkpoint(const std::string& path, const ModelLoadOptions& options = {});
 
 extern template void save_model<float>(const std::string&, const ModelDescription&,
                                        const std::vector<std::unique_ptr<Layer<float>>>&);
 extern template void save_model<double>(const std::string&, const ModelDescription&,
                                         const std::vector<std::unique_ptr<Layer<double>>>&);
-extern template Model<float> load_model<float>(const std::string&);
-extern template Model<double> load_model<double>(const std::string&);
+extern template Model<float> load_model<float>(const std::string&, const ModelLoadOptions&);
+extern template Model<double> load_model<double>(const std::string&, const ModelLoadOptions&);
 extern template void save_checkpoint<float>(const std::string&, const Model<float>&,
                                             const TrainingState&);
 extern template void save_checkpoint<double>(const std::string&, const Model<double>&,
                                              const TrainingState&);
 extern template struct Checkpoint<float>;
 extern template struct Checkpoint<double>;
-extern template Checkpoint<float> load_checkpoint<float>(const std::string&);
-extern template Checkpoint<double> load_checkpoint<double>(const std::string&);
+extern template Checkpoint<float> load_checkpoint<float>(const std::string&,
+                                                         const ModelLoadOptions&);
+extern template Checkpoint<double> load_checkpoint<double>(const std::string&,
+                                                           const ModelLoadOptions&);
 
 }  // namespace cnnkit

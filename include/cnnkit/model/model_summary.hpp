@@ -27,7 +27,8 @@ struct ModelSummary {
 
 // Builds the layers to ask them (the library's random engine is left as it was); throws
 // std::invalid_argument as validate() does.
-ModelSummary summarize(const ModelDescription& description);
+ModelSummary summarize(const ModelDescription& description,
+                       const Limits& limits = Limits::from_environment());
 
 // The table, ready to print (ends with a newline).
 std::string format_summary(const ModelSummary& summary);
