@@ -347,6 +347,13 @@ def main():
         cmd = sys.argv[2:]
         return rss_wrap(cmd[1:] if cmd[:1] == ["--"] else cmd)
     args = parse_args()
+    needed = [os.path.join(args.shared, "bench", name)
+              for name in ("torch_ref.py", "fma_peak.cpp", "quiet_run.py")]
+    missing = [path for path in needed if not os.path.exists(path)]
+    if missing:
+        raise SystemExit("compare.py: expected the course's reference scripts (PyTorch's side of "
+                         "the workloads, the FMA peak, the idle check), got none at "
+                         + ", ".join(missing) + "; pass --shared DIR")
 
     coretype = openblas_coretype(args.openblas_coretype)
     if coretype:

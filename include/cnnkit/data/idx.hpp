@@ -42,7 +42,7 @@ IdxArray parse_idx(std::span<const unsigned char> bytes, const std::string& sour
 IdxArray read_idx_file(const std::string& path, const Limits& limits = Limits::from_environment());
 
 // An images file (n, rows, cols) and its labels file (n) as a Dataset: inputs (n, 1, rows, cols)
-// with pixels divided by 255 (shared/WORKLOADS.md), labels as stored. Without class names the
+// with pixels divided by 255, labels as stored. Without class names the
 // classes are "0".."9", or "0".."max label" when a label exceeds 9. With class names, a label
 // >= their count is an error. Also an error: image and label counts that differ, wrong ranks,
 // zero images.
