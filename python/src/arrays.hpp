@@ -6,6 +6,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <cmath>
 #include <cnnkit/tensor.hpp>
 #include <memory>
 #include <optional>
@@ -90,6 +91,18 @@ Shape shape_of(const py::array_t<T>& array) {
     shape.push_back(static_cast<std::size_t>(array.shape(axis)));
   }
   return shape;
+}
+
+// ValueError naming the first sample (index along the first axis) that holds NaN or infinity.
+template <typename T>
+void require_finite(const T* values, std::size_t count, std::size_t sample_size,
+                    const std::string& what) {
+  for (std::size_t i = 0; i < count; ++i) {
+    if (!std::isfinite(values[i])) {
+      throw py::value_error(what + ": expected finite values, got " + std::to_string(values[i]) +
+                            " in sample " + std::to_string(sample_size ? i / sample_size : 0));
+    }
+  }
 }
 
 // The one copy of an input into a Tensor (made with the GIL held).

@@ -46,6 +46,8 @@ Dataset<float> to_dataset(const FloatModel& model, const py::object& x, const py
                           to_string(model.description.input_shape).substr(1) + ", got shape " +
                           to_string(data.inputs.shape()));
   }
+  require_finite(data.inputs.data(), data.inputs.size(),
+                 data.inputs.size() / std::max<std::size_t>(data.inputs.dim(0), 1), what + " x");
   data.labels = class_indices(y, data.inputs.dim(0), data.class_names.size(), what + " y");
   require_data_fits(model, data, what + " x");
   return data;
@@ -149,6 +151,8 @@ py::array_t<float> predict(PyModel& self, const py::object& x, std::size_t batch
                           shape_text(inputs));
   }
   if (batch_size == 0) throw py::value_error("Model.predict: expected a batch size > 0, got 0");
+  require_finite(inputs.data(), static_cast<std::size_t>(inputs.size()), element_count(sample),
+                 "Model.predict x");
   const std::size_t count = shape.front();
   const std::size_t outputs = num_outputs(self.model.description);
   const std::size_t sample_size = element_count(sample);

@@ -97,6 +97,7 @@ class ArrayDataLayer final : public DataLayer<T> {
     sample_shape_ = shape_of(inputs_);
     sample_shape_.front() = 1;
     sample_size_ = element_count(sample_shape_);
+    require_finite(inputs_.data(), count * sample_size_, sample_size_, "ArrayDataLayer inputs");
     labels_ =
         class_indices(labels, count, num_classes.value_or(kUnbounded), "ArrayDataLayer labels");
     num_classes_ =
