@@ -127,6 +127,20 @@ py::array_t<T> to_array(Tensor<T>&& tensor) {
   return py::array_t<T>(shape, data, base);
 }
 
+// The one copy of `input` into a Tensor, `compute` on it without the GIL, its result as an array:
+// the shape of every binding that maps one array to one array.
+template <typename T, typename Compute>
+py::array_t<T> compute_on_copy(const py::handle& input, const std::string& what,
+                               Compute&& compute) {
+  Tensor<T> tensor = to_tensor<T>(input, what);
+  Tensor<T> result;
+  {
+    py::gil_scoped_release release;
+    result = compute(std::move(tensor));
+  }
+  return to_array(std::move(result));
+}
+
 // A writeable numpy view of a tensor that `owner` (a Python object) keeps alive.
 template <typename T>
 py::array_t<T> view_of(Tensor<T>& tensor, const py::handle& owner) {

@@ -119,11 +119,8 @@ void bind_layers(py::module_& m) {
       .def(
           "forward",
           [](LayerT& self, const py::object& input) {
-            Tensor<T> tensor = to_tensor<T>(input, self.type() + ".forward");
-            py::gil_scoped_release release;
-            Tensor<T> output = self.forward(std::move(tensor));
-            py::gil_scoped_acquire acquire;
-            return to_array(std::move(output));
+            return compute_on_copy<T>(input, self.type() + ".forward",
+                                      [&](Tensor<T>&& x) { return self.forward(std::move(x)); });
           },
           py::arg("input"),
           "The output for a batch (batch, ...). In the training phase the layer keeps what "
@@ -131,11 +128,8 @@ void bind_layers(py::module_& m) {
       .def(
           "backward",
           [](LayerT& self, const py::object& error_tensor) {
-            Tensor<T> tensor = to_tensor<T>(error_tensor, self.type() + ".backward");
-            py::gil_scoped_release release;
-            Tensor<T> input_error = self.backward(std::move(tensor));
-            py::gil_scoped_acquire acquire;
-            return to_array(std::move(input_error));
+            return compute_on_copy<T>(error_tensor, self.type() + ".backward",
+                                      [&](Tensor<T>&& e) { return self.backward(std::move(e)); });
           },
           py::arg("error_tensor"),
           "dLoss/dInput for dLoss/dOutput (shaped like the last output); fills the gradients and "

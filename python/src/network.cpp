@@ -222,13 +222,8 @@ void bind_network(py::module_& m) {
       .def(
           "test",
           [](Network& self, const py::object& input) {
-            const Tensor<T> x = to_tensor<T>(input, "NeuralNetwork.test");
-            Tensor<T> output;
-            {
-              py::gil_scoped_release release;
-              output = self.test(x);
-            }
-            return to_array(std::move(output));
+            return compute_on_copy<T>(input, "NeuralNetwork.test",
+                                      [&](Tensor<T>&& x) { return self.test(x); });
           },
           py::arg("input"), "The layers alone, in the testing phase: the prediction for input.");
 }

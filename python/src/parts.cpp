@@ -112,13 +112,8 @@ void bind_losses(py::module_& m) {
       .def(
           "backward",
           [](Base& self, const py::object& label) {
-            const Tensor<T> l = to_tensor<T>(label, self.type() + ".backward label");
-            Tensor<T> error;
-            {
-              py::gil_scoped_release release;
-              error = self.backward(l);
-            }
-            return to_array(std::move(error));
+            return compute_on_copy<T>(label, self.type() + ".backward label",
+                                      [&](Tensor<T>&& l) { return self.backward(l); });
           },
           py::arg("label"), "dLoss/dPrediction for the prediction forward() saw.")
       .def_property_readonly("type", &Base::type);
