@@ -101,6 +101,11 @@ class Model:
         return json.loads(self._core.description_json)
 
     @property
+    def epochs_done(self) -> int:
+        """Epochs completed by fit so far (an interrupted epoch does not count)."""
+        return self._core.epochs_done
+
+    @property
     def layers(self) -> List[Any]:
         """The layers, with weights and gradients as numpy views (valid while the model lives)."""
         return self._core.layers

@@ -68,3 +68,23 @@ def test_batch_callbacks_see_every_batch_and_epochs_continue():
     assert count.batches == 2 * 12 and count.epochs == [1, 2]  # 1198 samples: 12 batches
     with pytest.raises(ValueError, match=r"batch size of the earlier fit \(100\)"):
         model.fit(x, y, epochs=1, batch_size=50, verbose=False)
+
+
+def test_ctrl_c_from_outside_stops_fit_inside_an_epoch():
+    """SIGINT while cnnkit trains without the GIL and no Python code runs: the trainer's
+    stop_requested check (PyErr_CheckSignals) stops it before the next batch, so the epoch in
+    progress is not completed (a check only at the epoch's end would complete it)."""
+    import os
+    import threading
+
+    (x, y, _), _ = cnnkit.load_digits()
+    x, y = np.repeat(x, 100, axis=0), np.repeat(y, 100)  # one epoch of 7,488 batches of 16
+    model = cnnkit.Model("digits-cnn", seed=0)
+    timer = threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            model.fit(x, y, epochs=1, batch_size=16, verbose=False)
+    finally:
+        timer.cancel()
+    assert model.epochs_done == 0
