@@ -1,13 +1,14 @@
 # The two commands of the quick start, plus the developer targets.
 #   make demo   install what is missing, build (Release), train the demo network
 #   make check  install what is missing, build (Release), run every test
+#   make python-install  the same build, then the Python package into Debian's python3
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc)
 # Extra cmake options for the build, e.g. CMAKE_ARGS=-DCNNKIT_WARNINGS_AS_ERRORS=ON (CI).
 CMAKE_ARGS ?=
 
-.PHONY: all deps build demo check check-asan bench format clean
+.PHONY: all deps build demo check check-asan bench format clean python-install
 
 all: build
 
@@ -26,6 +27,11 @@ demo: build
 
 check: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+# The package cnnkit into the local dist-packages of /usr/bin/python3 (sysconfig's platlib), so
+# that `python3 -c "import cnnkit"` works from any folder.
+python-install: build
+	cmake --build $(BUILD) --target python-install
 
 # The same tests under AddressSanitizer + UndefinedBehaviorSanitizer.
 check-asan: deps

@@ -1,0 +1,254 @@
+"""cnnkit from Python: the CNN lecture's API on numpy arrays, and a Keras-like Model.
+
+The lecture's objects keep their names: layers (Conv, Pooling, Flatten, FullyConnected, ReLU,
+SoftMax) with forward/backward and weights/gradient_weights (and bias) as numpy views,
+initializers, optimizers with calculate_update, losses, NeuralNetwork, gradient_check. Each takes
+dtype=numpy.float32 (the default) or numpy.float64; arrays passed in must have exactly that dtype
+(TypeError otherwise) and be C-contiguous (ValueError otherwise); they are copied once.
+
+Views: `layer.weights`, `layer.bias` and their gradients share the layer's memory and keep the
+layer alive. They stay valid when the layer is re-initialised (initialize, append_layer) and while
+optimizers update the weights: the new values are written into the same buffer.
+
+cnnkit computes without the GIL. Errors arrive as ValueError (shapes, values), TypeError (dtypes),
+OSError (files that cannot be read) and RuntimeError (calls in the wrong order, e.g. backward
+before forward), with cnnkit's message.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Optional, Sequence, Union
+
+import numpy
+
+from . import _cnnkit
+from ._dispatch import DtypeDispatch, bound, dtype_of
+from .data import (load_csv, load_digits, load_fashion_mnist, load_idx, load_idx_directory,
+                   load_image_folder)
+from .model import Model, preset_names
+
+ShapeLike = Union[int, Sequence[int]]
+DType = Any
+
+__all__ = [
+    "Layer", "Conv", "Pooling", "Flatten", "FullyConnected", "ReLU", "SoftMax",
+    "Initializer", "Constant", "UniformRandom", "Xavier", "He",
+    "Optimizer", "Sgd", "SgdWithMomentum", "Adam",
+    "Loss", "CrossEntropyLoss", "L2Loss",
+    "ArrayDataLayer", "NeuralNetwork", "gradient_check",
+    "set_seed", "set_num_threads", "num_threads",
+    "Model", "preset_names",
+    "load_fashion_mnist", "load_idx", "load_idx_directory", "load_csv", "load_digits",
+    "load_image_folder",
+]
+
+
+def set_seed(seed: int) -> None:
+    """Re-seeds cnnkit's random engine: the same seed gives the same weights and batches."""
+    _cnnkit.set_seed(seed)
+
+
+def set_num_threads(threads: int) -> None:
+    """Threads for every kernel from now on (0: all cores the process may use; at most 1024)."""
+    _cnnkit.set_num_threads(threads)
+
+
+def num_threads() -> int:
+    """The number of threads the kernels use now."""
+    return _cnnkit.num_threads()
+
+
+class Layer(metaclass=DtypeDispatch):
+    """The base of every layer (for isinstance checks): forward(input) -> output,
+    backward(error_tensor) -> input error, weights/bias/gradient_weights/gradient_bias as numpy
+    views (None where the layer has none), initialize, set_optimizer, frozen, testing_phase.
+    Subclassing it in Python is not supported yet."""
+    _bound_name = "Layer"
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("cnnkit.Layer: expected one of the built-in layers (Conv, Pooling, ...); "
+                        "layers written in Python are not supported yet")
+
+
+class Conv(metaclass=DtypeDispatch):
+    """Convolution (cross-correlation) over all input channels, 1-D or 2-D, 'same' padding then
+    the stride: (batch, c, y[, x]) -> (batch, num_kernels, ceil(y/sy)[, ceil(x/sx)]).
+
+    stride_shape: s (1-D) or (sy, sx) (2-D; one value means both); convolution_shape: (c, m) or
+    (c, m, n). weights (num_kernels, c, m[, n]), bias (num_kernels,). Starts uniform in [0, 1).
+    """
+    _bound_name = "Conv"
+
+    def __new__(cls, stride_shape: ShapeLike, convolution_shape: ShapeLike, num_kernels: int,
+                *, dtype: DType = numpy.float32) -> Any:
+        return bound("Conv", dtype)(stride_shape, convolution_shape, num_kernels)
+
+
+class Pooling(metaclass=DtypeDispatch):
+    """2-D max pooling without padding: (batch, c, y, x) -> (batch, c, (y-py)//sy + 1,
+    (x-px)//sx + 1). Windows may overlap; backward routes each error to its window's maximum
+    (the first on ties) and sums where windows overlap."""
+    _bound_name = "Pooling"
+
+    def __new__(cls, stride_shape: ShapeLike, pooling_shape: ShapeLike, *,
+                dtype: DType = numpy.float32) -> Any:
+        return bound("Pooling", dtype)(stride_shape, pooling_shape)
+
+
+class Flatten(metaclass=DtypeDispatch):
+    """(batch, d1, d2, ...) -> (batch, d1*d2*...), and back in backward."""
+    _bound_name = "Flatten"
+
+    def __new__(cls, *, dtype: DType = numpy.float32) -> Any:
+        return bound("Flatten", dtype)()
+
+
+class FullyConnected(metaclass=DtypeDispatch):
+    """y = x W + b for x of shape (batch, input_size). weights (input_size, output_size) and bias
+    (1, output_size) are views; weights_with_bias() is the lecture's combined matrix (a copy)."""
+    _bound_name = "FullyConnected"
+
+    def __new__(cls, input_size: int, output_size: int, *, dtype: DType = numpy.float32) -> Any:
+        return bound("FullyConnected", dtype)(input_size, output_size)
+
+
+class ReLU(metaclass=DtypeDispatch):
+    """y = max(0, x); backward passes the error where x > 0."""
+    _bound_name = "ReLU"
+
+    def __new__(cls, *, dtype: DType = numpy.float32) -> Any:
+        return bound("ReLU", dtype)()
+
+
+class SoftMax(metaclass=DtypeDispatch):
+    """SoftMax over the last axis of (batch, categories), shifted by the row maximum."""
+    _bound_name = "SoftMax"
+
+    def __new__(cls, *, dtype: DType = numpy.float32) -> Any:
+        return bound("SoftMax", dtype)()
+
+
+class Initializer(metaclass=DtypeDispatch):
+    """The base of the initializers: initialize(shape, fan_in, fan_out) -> array."""
+    _bound_name = "Initializer"
+
+
+class Constant(metaclass=DtypeDispatch):
+    """Every value = value (0.1 by default: the lecture's bias in front of ReLUs)."""
+    _bound_name = "Constant"
+
+    def __new__(cls, value: float = 0.1, *, dtype: DType = numpy.float32) -> Any:
+        return bound("Constant", dtype)(value)
+
+
+class UniformRandom(metaclass=DtypeDispatch):
+    """Uniform in [0, 1) from the seeded engine."""
+    _bound_name = "UniformRandom"
+
+    def __new__(cls, *, dtype: DType = numpy.float32) -> Any:
+        return bound("UniformRandom", dtype)()
+
+
+class Xavier(metaclass=DtypeDispatch):
+    """Zero-mean normal, sigma = sqrt(2 / (fan_out + fan_in))."""
+    _bound_name = "Xavier"
+
+    def __new__(cls, *, dtype: DType = numpy.float32) -> Any:
+        return bound("Xavier", dtype)()
+
+
+class He(metaclass=DtypeDispatch):
+    """Zero-mean normal, sigma = sqrt(2 / fan_in) (for ReLU networks)."""
+    _bound_name = "He"
+
+    def __new__(cls, *, dtype: DType = numpy.float32) -> Any:
+        return bound("He", dtype)()
+
+
+class Optimizer(metaclass=DtypeDispatch):
+    """The base of the optimizers: calculate_update(weights, gradient) -> updated weights."""
+    _bound_name = "Optimizer"
+
+
+class Sgd(metaclass=DtypeDispatch):
+    """w = w - learning_rate * g."""
+    _bound_name = "Sgd"
+
+    def __new__(cls, learning_rate: float, *, dtype: DType = numpy.float32) -> Any:
+        return bound("Sgd", dtype)(learning_rate)
+
+
+class SgdWithMomentum(metaclass=DtypeDispatch):
+    """v = momentum * v - learning_rate * g; w = w + v (v starts at 0)."""
+    _bound_name = "SgdWithMomentum"
+
+    def __new__(cls, learning_rate: float, momentum: float, *,
+                dtype: DType = numpy.float32) -> Any:
+        return bound("SgdWithMomentum", dtype)(learning_rate, momentum)
+
+
+class Adam(metaclass=DtypeDispatch):
+    """Adam with bias correction: v = mu v + (1-mu) g, r = rho r + (1-rho) g^2,
+    w = w - lr v^ / (sqrt(r^) + epsilon)."""
+    _bound_name = "Adam"
+
+    def __new__(cls, learning_rate: float, mu: float, rho: float, epsilon: float = 1e-8, *,
+                dtype: DType = numpy.float32) -> Any:
+        return bound("Adam", dtype)(learning_rate, mu, rho, epsilon)
+
+
+class Loss(metaclass=DtypeDispatch):
+    """The base of the losses: forward(prediction, label) -> float, backward(label) -> error."""
+    _bound_name = "Loss"
+
+
+class CrossEntropyLoss(metaclass=DtypeDispatch):
+    """Sum over the batch of -log(y_k + eps) for one-hot labels (batch, categories)."""
+    _bound_name = "CrossEntropyLoss"
+
+    def __new__(cls, *, dtype: DType = numpy.float32) -> Any:
+        return bound("CrossEntropyLoss", dtype)()
+
+
+class L2Loss(metaclass=DtypeDispatch):
+    """Sum of (prediction - label)^2."""
+    _bound_name = "L2Loss"
+
+    def __new__(cls, *, dtype: DType = numpy.float32) -> Any:
+        return bound("L2Loss", dtype)()
+
+
+class ArrayDataLayer(metaclass=DtypeDispatch):
+    """A data layer over numpy arrays: inputs (count, ...) of the network's dtype and integer
+    class indices labels (count,). The arrays are read in place (and kept alive); each batch is
+    copied once into a reused buffer and its labels made one-hot (num_classes: by default the
+    largest label + 1). Shuffled at every epoch from the seeded engine unless shuffle=False."""
+    _bound_name = "ArrayDataLayer"
+
+    def __new__(cls, inputs: numpy.ndarray, labels: numpy.ndarray, batch_size: int,
+                num_classes: Optional[int] = None, shuffle: bool = True, *,
+                dtype: DType = numpy.float32) -> Any:
+        return bound("ArrayDataLayer", dtype)(inputs, labels, batch_size, num_classes, shuffle)
+
+
+class NeuralNetwork(metaclass=DtypeDispatch):
+    """The lecture's network: append_layer, set_data_layer (an ArrayDataLayer), set_loss_layer,
+    forward() -> batch loss, backward(), train(iterations) (losses in .loss), test(x) -> output.
+    Each trainable layer gets its own optimizer copies and is initialised when appended; the
+    layers stay usable from Python."""
+    _bound_name = "NeuralNetwork"
+
+    def __new__(cls, optimizer: Any, weights_initializer: Any, bias_initializer: Any) -> Any:
+        return bound("NeuralNetwork", dtype_of(optimizer))(optimizer, weights_initializer,
+                                                           bias_initializer)
+
+
+def gradient_check(layers: Sequence[Any], loss: Any, input: numpy.ndarray,
+                   label: numpy.ndarray, step: float = 1e-5,
+                   absolute_floor: float = 1e-9) -> Dict[str, float]:
+    """Compares backward()'s gradients with central differences for the input and every
+    parameter of the chain; returns {what: largest relative error}. Use float64 layers without
+    an optimizer."""
+    return getattr(_cnnkit, "gradient_check" + ("_float64" if dtype_of(loss) == numpy.float64
+                                                else "_float32"))(
+        list(layers), loss, input, label, step, absolute_floor)

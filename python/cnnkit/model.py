@@ -1,0 +1,179 @@
+"""Model: a network built from a preset or a JSON description, trained with fit(), saved as the
+same safetensors model file the C++ API and the `cnnkit` tool read and write (float32)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy
+
+from . import _cnnkit
+
+History = Dict[str, List[float]]
+
+
+def preset_names() -> List[str]:
+    """The built-in presets: 'fashion-lenet', 'digits-cnn', 'iris-mlp'."""
+    return list(_cnnkit.preset_names())
+
+
+class _ProgressBar:
+    """One line per epoch redrawn in place on a terminal, at most ten times a second."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.last = 0.0
+
+    def batch(self, epoch: int, epochs: int, batch: int, batches: int, loss: float,
+              accuracy: float, seconds: float) -> None:
+        now = time.monotonic()
+        if batch != batches and now - self.last < 0.1:
+            return
+        self.last = now
+        width = 30
+        done = width * batch // batches
+        self.stream.write(f"\repoch {epoch}/{epochs} [{'=' * done}{' ' * (width - done)}] "
+                          f"{batch}/{batches} loss {loss:.4f} accuracy {accuracy:.4f} "
+                          f"{seconds:.1f}s")
+        self.stream.flush()
+
+    def epoch(self, logs: Dict[str, float]) -> None:
+        validation = ("" if numpy.isnan(logs["val_accuracy"]) else
+                      f" val_loss {logs['val_loss']:.4f} val_accuracy {logs['val_accuracy']:.4f}")
+        self.stream.write(f"\repoch {int(logs['epoch'])}: loss {logs['loss']:.4f} accuracy "
+                          f"{logs['accuracy']:.4f}{validation} ({logs['seconds']:.1f}s)\033[K\n")
+        self.stream.flush()
+
+
+class Model:
+    """A network described by data (cnnkit's model description), float32.
+
+    Model('fashion-lenet'), Model('net.json'), Model('{"name": ...}') or Model({...}) builds it,
+    with initial weights from cnnkit's random engine (seed=...: set_seed first, as `cnnkit train
+    --seed` does). Model.load(path) reads a model file. fit, predict, evaluate, save, summary.
+    """
+
+    def __init__(self, description: Union[str, Dict[str, Any], os.PathLike],
+                 seed: Optional[int] = None) -> None:
+        if isinstance(description, dict):
+            text = json.dumps(description)
+        else:
+            text = _cnnkit.description_json(os.fspath(description))
+        self._core = _cnnkit.ModelCore.build(text, seed)
+
+    @classmethod
+    def load(cls, path: Union[str, os.PathLike]) -> "Model":
+        """A model file written by save(), `cnnkit train` or the C++ save_model."""
+        model = cls.__new__(cls)
+        model._core = _cnnkit.ModelCore.load(os.fspath(path))
+        return model
+
+    def save(self, path: Union[str, os.PathLike]) -> None:
+        """Writes the model file (safetensors; atomic), loadable by `cnnkit predict` and C++."""
+        self._core.save(os.fspath(path))
+
+    @property
+    def name(self) -> str:
+        """The description's name."""
+        return self._core.name
+
+    @property
+    def input_shape(self) -> Tuple[int, ...]:
+        """One sample's shape, no batch axis (e.g. (1, 28, 28))."""
+        return self._core.input_shape
+
+    @property
+    def classes(self) -> List[str]:
+        """The class names ('0'.. by default); settable before fit."""
+        return self._core.classes
+
+    @classes.setter
+    def classes(self, names: Sequence[str]) -> None:
+        self._core.classes = list(names)
+
+    @property
+    def description(self) -> Dict[str, Any]:
+        """The model description as a dict (the JSON of a model file)."""
+        return json.loads(self._core.description_json)
+
+    @property
+    def epochs_done(self) -> int:
+        """Epochs completed by fit so far (an interrupted epoch does not count)."""
+        return self._core.epochs_done
+
+    @property
+    def layers(self) -> List[Any]:
+        """The layers, with weights and gradients as numpy views (valid while the model lives)."""
+        return self._core.layers
+
+    def summary(self) -> str:
+        """The table of layers, output shapes, parameters and FLOPs (as `cnnkit summary`)."""
+        return self._core.summary()
+
+    def fit(self, x: numpy.ndarray, y: numpy.ndarray, epochs: int = 1, batch_size: int = 64,
+            validation_data: Optional[Tuple[numpy.ndarray, numpy.ndarray]] = None,
+            seed: Optional[int] = None, callbacks: Sequence[Any] = (),
+            verbose: Optional[bool] = None) -> History:
+        """Trains on x (count, *input_shape) float32 and integer labels y (count,) with the
+        library's trainer: shuffled batches, the description's optimizer, after each epoch an
+        evaluation of validation_data=(x, y) if given. x is copied once per call.
+
+        seed: re-seeds the engine before training (the shuffling); None continues from its state.
+        callbacks: callables called with each epoch's logs (dict: epoch, loss, accuracy, val_loss,
+        val_accuracy, seconds), or objects with on_epoch_end(epoch, logs) and/or
+        on_batch_end(batch, logs). verbose: a progress bar (default: when stderr is a terminal).
+        A second fit continues the epochs (same batch size). Ctrl-C stops between batches with
+        KeyboardInterrupt; the model keeps the weights of the batches done.
+
+        Returns the history: {'loss': [...], 'accuracy': [...], 'val_loss': [...],
+        'val_accuracy': [...], 'seconds': [...]}, one entry per epoch of this fit.
+        """
+        if verbose is None:
+            verbose = sys.stderr.isatty()
+        bar = _ProgressBar(sys.stderr) if verbose else None
+        batch_listeners = [c for c in callbacks if hasattr(c, "on_batch_end")]
+
+        on_batch: Optional[Callable[..., None]] = None
+        if bar or batch_listeners:
+            def on_batch(epoch: int, epochs_: int, batch: int, batches: int, loss: float,
+                         accuracy: float, seconds: float) -> None:
+                if bar:
+                    bar.batch(epoch, epochs_, batch, batches, loss, accuracy, seconds)
+                for listener in batch_listeners:
+                    listener.on_batch_end(batch, {"epoch": epoch, "loss": loss,
+                                                  "accuracy": accuracy})
+
+        def on_epoch(logs: Dict[str, float]) -> None:
+            if bar:
+                bar.epoch(logs)
+            for callback in callbacks:
+                if hasattr(callback, "on_epoch_end"):
+                    callback.on_epoch_end(int(logs["epoch"]), dict(logs))
+                elif callable(callback):
+                    callback(dict(logs))
+
+        vx, vy = validation_data if validation_data is not None else (None, None)
+        epochs_list = self._core.fit(x, y, epochs, batch_size, vx, vy, seed, on_batch, on_epoch)
+        history: History = {key: [] for key in
+                            ("loss", "accuracy", "val_loss", "val_accuracy", "seconds")}
+        for logs in epochs_list:
+            for key in history:
+                history[key].append(logs[key])
+        return history
+
+    def predict(self, x: numpy.ndarray, batch_size: int = 1000) -> numpy.ndarray:
+        """The model's outputs (count, classes) for x (count, *input_shape) float32, in batches
+        each copied once into a reused buffer."""
+        return self._core.predict(x, batch_size)
+
+    def evaluate(self, x: numpy.ndarray, y: numpy.ndarray,
+                 batch_size: int = 1000) -> Dict[str, float]:
+        """{'loss': mean loss per sample, 'accuracy': fraction correct} on (x, y)."""
+        return self._core.evaluate(x, y, batch_size)
+
+    def __repr__(self) -> str:
+        return f"<cnnkit.Model '{self.name}' input {self.input_shape}>"

@@ -1,0 +1,258 @@
+// Model<float> for the package's Model class (cnnkit/model.py): built from a description, trained
+// by the library's train() (callbacks call back into Python with the GIL held), saved and loaded
+// as the same safetensors files as the C++ API and the tool.
+#include <pybind11/functional.h>
+#include <pybind11/stl.h>
+
+#include <cnnkit/model/evaluation.hpp>
+#include <cnnkit/model/model.hpp>
+#include <cnnkit/model/model_file.hpp>
+#include <cnnkit/model/model_summary.hpp>
+#include <cnnkit/model/trainer.hpp>
+#include <cnnkit/random.hpp>
+#include <optional>
+
+#include "arrays.hpp"
+#include "bind.hpp"
+
+namespace cnnkit::python {
+
+namespace {
+
+using FloatModel = Model<float>;
+
+// The model with the training state of its fits so far (fit continues the epoch count).
+struct PyModel {
+  FloatModel model;
+  TrainingState state;
+};
+
+// The class names a model trains on: its own, or "0".."k-1" for its k outputs.
+std::vector<std::string> class_names_of(const ModelDescription& description) {
+  if (!description.classes.empty()) return description.classes;
+  std::vector<std::string> names;
+  for (std::size_t k = 0; k < num_outputs(description); ++k) names.push_back(std::to_string(k));
+  return names;
+}
+
+// The one copy of (x, y) into a Dataset, checked against the model ("fit x", "evaluate y", ...).
+Dataset<float> to_dataset(const FloatModel& model, const py::object& x, const py::object& y,
+                          const std::string& what) {
+  Dataset<float> data;
+  data.class_names = class_names_of(model.description);
+  data.inputs = to_tensor<float>(x, what + " x");
+  if (data.inputs.rank() < 2) {
+    throw py::value_error(what + " x: expected (count, " +
+                          to_string(model.description.input_shape).substr(1) + ", got shape " +
+                          to_string(data.inputs.shape()));
+  }
+  require_finite(data.inputs.data(), data.inputs.size(),
+                 data.inputs.size() / std::max<std::size_t>(data.inputs.dim(0), 1), what + " x");
+  data.labels = class_indices(y, data.inputs.dim(0), data.class_names.size(), what + " y");
+  require_data_fits(model, data, what + " x");
+  return data;
+}
+
+py::dict metrics_dict(const EpochMetrics& metrics) {
+  py::dict d;
+  d["epoch"] = metrics.epoch;
+  d["loss"] = metrics.train_loss;
+  d["accuracy"] = metrics.train_accuracy;
+  d["val_loss"] = metrics.test_loss;
+  d["val_accuracy"] = metrics.test_accuracy;
+  d["seconds"] = metrics.seconds;
+  return d;
+}
+
+py::list layers_of(const py::object& self) {
+  py::list layers;
+  for (const auto& layer : self.cast<PyModel&>().model.layers) {
+    // A reference the model object keeps alive (the layers are its own).
+    layers.append(py::cast(layer.get(), py::return_value_policy::reference_internal, self));
+  }
+  return layers;
+}
+
+py::list fit(PyModel& self, const py::object& x, const py::object& y, std::size_t epochs,
+             std::size_t batch_size, const py::object& validation_x, const py::object& validation_y,
+             std::optional<std::uint64_t> seed, const py::object& on_batch,
+             const py::object& on_epoch) {
+  if (self.model.description.classes.empty()) {
+    self.model.description.classes = class_names_of(self.model.description);
+  }
+  const Dataset<float> train_set = to_dataset(self.model, x, y, "fit");
+  Dataset<float> test_set;
+  test_set.class_names = train_set.class_names;
+  if (!validation_x.is_none())
+    test_set = to_dataset(self.model, validation_x, validation_y, "fit validation_data");
+  if (self.state.epoch > 0 && self.state.batch_size != batch_size) {
+    throw py::value_error("Model.fit: expected the batch size of the earlier fit (" +
+                          std::to_string(self.state.batch_size) + ") to continue it, got " +
+                          std::to_string(batch_size));
+  }
+  if (seed) set_seed(*seed);
+  const std::size_t first_history = self.state.history.size();
+
+  // A Python error (Ctrl-C's KeyboardInterrupt, or a callback's exception) stops the run before
+  // the next batch and is raised once train() has returned.
+  std::optional<py::error_already_set> error;
+  TrainCallbacks<float> callbacks;
+  if (!on_batch.is_none()) {
+    callbacks.on_batch = [&](const BatchProgress& p) {
+      py::gil_scoped_acquire acquire;
+      if (error) return;
+      try {
+        on_batch(p.epoch, p.epochs, p.batch, p.batches, p.running_loss, p.running_accuracy,
+                 p.seconds);
+      } catch (py::error_already_set& e) {
+        error.emplace(std::move(e));
+      }
+    };
+  }
+  callbacks.on_epoch = [&](const FloatModel&, const TrainingState& now, const Evaluation&) {
+    if (on_epoch.is_none()) return;
+    py::gil_scoped_acquire acquire;
+    if (error) return;
+    try {
+      on_epoch(metrics_dict(now.history.back()));
+    } catch (py::error_already_set& e) {
+      error.emplace(std::move(e));
+    }
+  };
+  callbacks.stop_requested = [&] {
+    py::gil_scoped_acquire acquire;
+    if (!error && PyErr_CheckSignals() != 0) error.emplace();
+    return error.has_value();
+  };
+  const TrainOptions options{self.state.epoch + epochs, batch_size, 1000};
+  {
+    py::gil_scoped_release release;
+    train(self.model, train_set, test_set, options, self.state, callbacks);
+  }
+  if (error) throw std::move(*error);
+  py::list history;
+  for (std::size_t e = first_history; e < self.state.history.size(); ++e) {
+    history.append(metrics_dict(self.state.history[e]));
+  }
+  return history;
+}
+
+// The model's output for x in batches, each copied once into a reused input tensor.
+py::array_t<float> predict(PyModel& self, const py::object& x, std::size_t batch_size) {
+  const py::array_t<float> inputs = checked_array<float>(x, "Model.predict x");
+  const Shape& sample = self.model.description.input_shape;
+  Shape shape = shape_of(inputs);
+  if (shape.size() != sample.size() + 1 ||
+      !std::equal(sample.begin(), sample.end(), shape.begin() + 1)) {
+    Shape expected = sample;
+    expected.insert(expected.begin(), shape.front());
+    throw py::value_error("Model.predict: model '" + self.model.description.name +
+                          "' expects x of shape " + to_string(expected) + ", got " +
+                          shape_text(inputs));
+  }
+  if (batch_size == 0) throw py::value_error("Model.predict: expected a batch size > 0, got 0");
+  require_finite(inputs.data(), static_cast<std::size_t>(inputs.size()), element_count(sample),
+                 "Model.predict x");
+  const std::size_t count = shape.front();
+  const std::size_t outputs = num_outputs(self.model.description);
+  const std::size_t sample_size = element_count(sample);
+  py::array_t<float> result(
+      std::vector<py::ssize_t>{static_cast<py::ssize_t>(count), static_cast<py::ssize_t>(outputs)});
+  float* const out = result.mutable_data();
+  const float* const in = inputs.data();
+  {
+    py::gil_scoped_release release;
+    const TestingPhaseScope<float> testing(self.model.layers);
+    Tensor<float> batch;
+    for (std::size_t first = 0; first < count; first += batch_size) {
+      const std::size_t n = std::min(batch_size, count - first);
+      shape.front() = n;
+      batch = Tensor<float>::uninitialized(shape, std::move(batch));
+      std::copy_n(in + first * sample_size, n * sample_size, batch.data());
+      const Tensor<float> prediction = self.model.forward(batch);
+      std::copy(prediction.begin(), prediction.end(), out + first * outputs);
+    }
+  }
+  return result;
+}
+
+}  // namespace
+
+void bind_model(py::module_& m) {
+  m.def("preset_names", &preset_names, "The built-in model presets.");
+  m.def("is_preset", [](const std::string& name) { return is_preset(name); });
+  m.def(
+      "description_json",
+      [](const std::string& source) {
+        if (is_preset(source)) return to_json(preset(source));
+        if (source.find('{') != std::string::npos) return to_json(parse_model_description(source));
+        return to_json(reading_files([&] { return load_model_description(source); }));
+      },
+      py::arg("source"),
+      "The JSON description of a preset name, a JSON text or a JSON file (checked).");
+
+  py::class_<PyModel>(m, "ModelCore", "Model<float> and its training state (see cnnkit.Model).")
+      .def_static(
+          "build",
+          [](const std::string& json_text, std::optional<std::uint64_t> seed) {
+            const ModelDescription description = parse_model_description(json_text);
+            if (seed) set_seed(*seed);
+            return PyModel{build_model<float>(description), {}};
+          },
+          py::arg("json_text"), py::arg("seed") = py::none())
+      .def_static(
+          "load",
+          [](const std::string& path) {
+            return PyModel{reading_files([&] { return load_model<float>(path); }), {}};
+          },
+          py::arg("path"))
+      .def("save",
+           [](const PyModel& self, const std::string& path) {
+             reading_files([&] { save_model(path, self.model.description, self.model.layers); });
+           })
+      .def_property_readonly("description_json",
+                             [](const PyModel& self) { return to_json(self.model.description); })
+      .def_property_readonly("name",
+                             [](const PyModel& self) { return self.model.description.name; })
+      .def_property_readonly(
+          "input_shape",
+          [](const PyModel& self) {
+            const Shape& s = self.model.description.input_shape;
+            return py::tuple(py::cast(std::vector<std::size_t>(s.begin(), s.end())));
+          })
+      .def_property(
+          "classes", [](const PyModel& self) { return class_names_of(self.model.description); },
+          [](PyModel& self, std::vector<std::string> classes) {
+            if (classes.size() != num_outputs(self.model.description)) {
+              throw py::value_error("Model.classes: expected " +
+                                    std::to_string(num_outputs(self.model.description)) +
+                                    " class names, got " + std::to_string(classes.size()));
+            }
+            self.model.description.classes = std::move(classes);
+          })
+      .def_property_readonly("epochs_done", [](const PyModel& self) { return self.state.epoch; })
+      .def_property_readonly("layers", &layers_of)
+      .def("summary",
+           [](const PyModel& self) { return format_summary(summarize(self.model.description)); })
+      .def("fit", &fit, py::arg("x"), py::arg("y"), py::arg("epochs"), py::arg("batch_size"),
+           py::arg("validation_x"), py::arg("validation_y"), py::arg("seed"), py::arg("on_batch"),
+           py::arg("on_epoch"))
+      .def("predict", &predict, py::arg("x"), py::arg("batch_size"))
+      .def(
+          "evaluate",
+          [](PyModel& self, const py::object& x, const py::object& y, std::size_t batch_size) {
+            const Dataset<float> data = to_dataset(self.model, x, y, "evaluate");
+            Evaluation result;
+            {
+              py::gil_scoped_release release;
+              result = evaluate(self.model, data, batch_size);
+            }
+            py::dict d;
+            d["loss"] = result.loss;
+            d["accuracy"] = result.accuracy;
+            return d;
+          },
+          py::arg("x"), py::arg("y"), py::arg("batch_size"));
+}
+
+}  // namespace cnnkit::python

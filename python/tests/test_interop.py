@@ -1,0 +1,46 @@
+"""Python and the cnnkit tool train and read the same models: the same seed gives the same
+weights bit for bit, and a model file written by one is read by the other with the same results.
+Needs the tool (CNNKIT_CLI, set by CTest); skipped without it."""
+
+import os
+import re
+import subprocess
+
+import numpy as np
+import pytest
+
+import cnnkit
+
+CLI = os.environ.get("CNNKIT_CLI")
+pytestmark = pytest.mark.skipif(not CLI or not os.path.exists(CLI),
+                                reason="the cnnkit tool is not built (CNNKIT_CLI unset)")
+
+
+def run(*args, cwd):
+    result = subprocess.run([CLI, *args], cwd=cwd, capture_output=True, text=True, check=True)
+    return result.stdout
+
+
+def test_fit_equals_cnnkit_train_with_the_same_seed(tmp_path):
+    output = run("train", "--model", "digits-cnn", "--data", "digits", "--epochs", "2",
+                 "--seed", "3", "--out", "run", cwd=tmp_path)
+    (x, y, _), (tx, ty, _) = cnnkit.load_digits()
+    model = cnnkit.Model("digits-cnn", seed=3)
+    history = model.fit(x, y, epochs=2, batch_size=64, validation_data=(tx, ty), verbose=False)
+    trained = cnnkit.Model.load(tmp_path / "run" / "model.safetensors")
+    for ours, theirs in zip(model.layers, trained.layers):
+        if ours.trainable:
+            np.testing.assert_array_equal(ours.weights, theirs.weights)
+            np.testing.assert_array_equal(ours.bias, theirs.bias)
+    printed = re.search(r"test accuracy (\d\.\d{4}) after epoch 2", output).group(1)
+    assert f"{history['val_accuracy'][-1]:.4f}" == printed
+
+
+def test_a_model_saved_from_python_evaluates_the_same_in_the_tool(tmp_path):
+    (x, y, _), (tx, ty, _) = cnnkit.load_digits()
+    model = cnnkit.Model("digits-cnn", seed=8)
+    model.fit(x, y, epochs=1, batch_size=32, verbose=False)
+    model.save(tmp_path / "py.safetensors")
+    output = run("eval", "--model", "py.safetensors", "--data", "digits", cwd=tmp_path)
+    scores = model.evaluate(tx, ty)
+    assert f"loss {scores['loss']:.4f}, accuracy {scores['accuracy']:.4f}" in output
