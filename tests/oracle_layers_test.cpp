@@ -15,11 +15,16 @@
 #include <string>
 #include <vector>
 
+#include "cnnkit/layers/average_pooling.hpp"
+#include "cnnkit/layers/batch_norm.hpp"
 #include "cnnkit/layers/conv.hpp"
 #include "cnnkit/layers/fully_connected.hpp"
+#include "cnnkit/layers/leaky_relu.hpp"
 #include "cnnkit/layers/pooling.hpp"
 #include "cnnkit/layers/relu.hpp"
+#include "cnnkit/layers/sigmoid.hpp"
 #include "cnnkit/layers/softmax.hpp"
+#include "cnnkit/layers/tanh.hpp"
 
 namespace cnnkit {
 namespace {
@@ -87,6 +92,23 @@ std::map<std::string, LayerMaker<T>> layer_makers() {
   return {
       {"ReLU", [](const json&) { return std::make_unique<ReLU<T>>(); }},
       {"SoftMax", [](const json&) { return std::make_unique<SoftMax<T>>(); }},
+      {"Sigmoid", [](const json&) { return std::make_unique<Sigmoid<T>>(); }},
+      {"TanH", [](const json&) { return std::make_unique<TanH<T>>(); }},
+      {"LeakyReLU",
+       [](const json& p) { return std::make_unique<LeakyReLU<T>>(p.at("slope").get<T>()); }},
+      {"AveragePooling",
+       [](const json& p) {
+         return std::make_unique<AveragePooling<T>>(shape_from(p.at("stride")),
+                                                    shape_from(p.at("window")));
+       }},
+      {"GlobalAveragePooling",
+       [](const json&) { return std::make_unique<GlobalAveragePooling<T>>(); }},
+      {"BatchNorm",
+       [](const json& p) {
+         return std::make_unique<BatchNorm<T>>(p.at("channels").get<std::size_t>(),
+                                               p.at("momentum").get<double>(),
+                                               p.at("epsilon").get<double>());
+       }},
       {"Pooling",
        [](const json& p) {
          return std::make_unique<Pooling<T>>(shape_from(p.at("stride")),
@@ -109,13 +131,11 @@ std::map<std::string, LayerMaker<T>> layer_makers() {
 // Every case of one layer's file: parameters set from the file, one training-phase forward and
 // backward, each result against PyTorch's.
 template <typename T>
-void expect_layer_matches_torch(const std::string& layer_name,
-                                const std::string& case_prefix = "") {
+void expect_layer_matches_torch(const std::string& layer_name) {
   const json oracle = load_oracle(layer_name);
   ASSERT_EQ(oracle.at("layer").get<std::string>(), layer_name);
   ASSERT_FALSE(oracle.at("cases").empty());
   for (const json& c : oracle.at("cases")) {
-    if (!c.at("name").get<std::string>().starts_with(case_prefix)) continue;
     const std::string name = layer_name + " " + c.at("name").get<std::string>();
     SCOPED_TRACE(name);
     const std::unique_ptr<Layer<T>> layer = layer_makers<T>().at(layer_name)(c.at("params"));
@@ -123,6 +143,12 @@ void expect_layer_matches_torch(const std::string& layer_name,
     ASSERT_EQ(parameters.size(), c.at("parameters").size());
     for (std::size_t i = 0; i < parameters.size(); ++i) {
       parameters[i]->value = tensor_from<T>(c.at("parameters")[i]);
+    }
+    // The state that is not trained (BatchNorm's running statistics), where the case has it.
+    const std::vector<LayerBuffer<T>> buffers = layer->buffers();
+    ASSERT_EQ(buffers.size(), c.value("buffers_before", json::array()).size());
+    for (std::size_t i = 0; i < buffers.size(); ++i) {
+      *buffers[i].value = tensor_from<T>(c.at("buffers_before")[i]);
     }
     const json& tensors = c.at("tensors");
     const Tensor<T> output = layer->forward(tensor_from<T>(tensors.at("input")));
@@ -132,6 +158,15 @@ void expect_layer_matches_torch(const std::string& layer_name,
     for (std::size_t i = 0; i < parameters.size(); ++i) {
       expect_close(parameters[i]->gradient, c.at("gradients")[i],
                    name + " gradient of " + parameters[i]->name);
+    }
+    for (std::size_t i = 0; i < buffers.size(); ++i) {
+      expect_close(*buffers[i].value, c.at("buffers_after")[i],
+                   name + " " + buffers[i].name + " after the training step");
+    }
+    if (c.contains("test_input")) {
+      layer->set_testing_phase(true);
+      expect_close(layer->forward(tensor_from<T>(c.at("test_input"))), c.at("test_output"),
+                   name + " testing-phase output");
     }
   }
 }
@@ -148,14 +183,32 @@ TYPED_TEST(OracleLayers, ReLU) {
 TYPED_TEST(OracleLayers, SoftMax) {
   expect_layer_matches_torch<TypeParam>("SoftMax");
 }
-TYPED_TEST(OracleLayers, MaxPooling2D) {
-  expect_layer_matches_torch<TypeParam>("Pooling", "2d_");
+TYPED_TEST(OracleLayers, MaxPooling) {
+  expect_layer_matches_torch<TypeParam>("Pooling");
 }
 TYPED_TEST(OracleLayers, Conv) {
   expect_layer_matches_torch<TypeParam>("Conv");
 }
 TYPED_TEST(OracleLayers, FullyConnected) {
   expect_layer_matches_torch<TypeParam>("FullyConnected");
+}
+TYPED_TEST(OracleLayers, Sigmoid) {
+  expect_layer_matches_torch<TypeParam>("Sigmoid");
+}
+TYPED_TEST(OracleLayers, TanH) {
+  expect_layer_matches_torch<TypeParam>("TanH");
+}
+TYPED_TEST(OracleLayers, LeakyReLU) {
+  expect_layer_matches_torch<TypeParam>("LeakyReLU");
+}
+TYPED_TEST(OracleLayers, AveragePooling) {
+  expect_layer_matches_torch<TypeParam>("AveragePooling");
+}
+TYPED_TEST(OracleLayers, GlobalAveragePooling) {
+  expect_layer_matches_torch<TypeParam>("GlobalAveragePooling");
+}
+TYPED_TEST(OracleLayers, BatchNorm) {
+  expect_layer_matches_torch<TypeParam>("BatchNorm");
 }
 
 }  // namespace
