@@ -224,8 +224,9 @@ TEST(ModelDescription, EachBadDescriptionHasItsMessage) {
        "net.json: layer 3 (Conv): unknown parameter 'kernal' (known: type, kernels, kernel, "
        "stride)"},
       {"unknown type", with_layers(R"({"type": "Conv2D", "kernels": 4})"),
-       "net.json: layer 0: unknown layer type 'Conv2D' (known: Conv, Pooling, FullyConnected, "
-       "Flatten, ReLU, SoftMax)"},
+       "net.json: layer 0: unknown layer type 'Conv2D' (known: Conv, Pooling, AveragePooling, "
+       "GlobalAveragePooling, FullyConnected, BatchNorm, Flatten, ReLU, LeakyReLU, Sigmoid, TanH, "
+       "SoftMax)"},
       {"type missing", with_layers(R"({"kernels": 4})"),
        "net.json: layer 0: expected a key \"type\", got none"},
       {"parameter missing", with_layers(R"({"type": "Conv", "kernel": 3})" + tail),
@@ -250,7 +251,7 @@ TEST(ModelDescription, EachBadDescriptionHasItsMessage) {
        "net.json: layer 0 (Pooling): input [1, 2, 2] does not fit: Pooling:"},
       {"pooling on features",
        with_layers(R"({"type": "Flatten"}, {"type": "Pooling", "window": 2})"),
-       "layer 1 (Pooling): expected input (channels, y, x), got [64]"},
+       "layer 1 (Pooling): expected input (channels, length) or (channels, y, x), got [64]"},
       {"input rank", with_layers(R"({"type": "ReLU"})", "[1, 2, 3, 4]"),
        "input_shape: expected a size or an array of 1 to 3 sizes, got [1,2,3,4]"},
       {"no layers", with_layers(""), "net.json: layers: expected at least one layer, got none"},
