@@ -209,7 +209,10 @@ Tensor<T> BatchNorm<T>::backward(const Tensor<T>& error_tensor) {
       dx[i] = static_cast<T>(k * (static_cast<double>(e[i]) - mean_error - centred * x_hat_weight));
     });
   });
-  this->apply_updates();
+  // Each parameter on its own, as Conv and FullyConnected do: apply_updates() would build the
+  // vector of parameters() on every step.
+  scale_.apply_update();
+  shift_.apply_update();
   this->note_backward();
   return input_error;
 }
