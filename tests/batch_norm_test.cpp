@@ -13,7 +13,9 @@
 #include "cnnkit/gradient_check.hpp"
 #include "cnnkit/initializers.hpp"
 #include "cnnkit/loss.hpp"
+#include "cnnkit/threading.hpp"
 #include "layer_test_helpers.hpp"
+#include "thread_count_guard.hpp"
 
 namespace cnnkit {
 namespace {
@@ -130,6 +132,23 @@ TEST(BatchNorm, GradientChecks) {
     EXPECT_EQ(result.entries.size(), 3u) << to_string(shape);  // input, scale, shift
     EXPECT_LT(result.worst(), 1e-6) << to_string(shape);
   }
+}
+
+TEST(BatchNorm, SameResultOnOneAndTwoThreads) {
+  // Large enough (8*8*32*32 = 65536 elements) for the loops over channels to start a team.
+  const Tensor<double> input = random_tensor({8, 8, 32, 32}, -2, 3, 11);
+  const Tensor<double> error = random_tensor({8, 8, 32, 32}, -1, 1, 12);
+  const testing::ThreadCountGuard guard;
+  set_num_threads(1);
+  BatchNorm<double> one(8);
+  const Tensor<double> output_one = one.forward(input);
+  const Tensor<double> error_one = one.backward(error);
+  set_num_threads(2);
+  BatchNorm<double> two(8);
+  EXPECT_EQ(two.forward(input), output_one);
+  EXPECT_EQ(two.backward(error), error_one);
+  EXPECT_EQ(two.parameters()[0]->gradient, one.parameters()[0]->gradient);
+  EXPECT_EQ(two.running_var(), one.running_var());
 }
 
 TEST(BatchNorm, BadArguments) {
