@@ -14,22 +14,14 @@
 #include "cnnkit/model/model_description.hpp"
 #include "cnnkit/model/model_summary.hpp"
 #include "cnnkit/random.hpp"
+#include "model_description_test_helpers.hpp"
 
 namespace cnnkit {
 namespace {
 
-std::string with_layers(const std::string& layers, const std::string& input) {
-  return R"({"name": "t", "input_shape": )" + input + R"(, "layers": [)" + layers + "]}";
-}
-
-std::string parse_error(const std::string& json) {
-  try {
-    parse_model_description(json, "net.json");
-  } catch (const std::invalid_argument& error) {
-    return error.what();
-  }
-  return "";
-}
+using testing::BadCase;
+using testing::expect_messages;
+using testing::with_layers;
 
 std::string validate_error(const ModelDescription& description) {
   try {
@@ -102,12 +94,6 @@ TEST(ModelDescriptionLayers, ModelWithBatchNormForwardsInBothPhases) {
   EXPECT_NEAR(one[0] + one[1] + one[2], 1.0f, 1e-6f);
 }
 
-struct BadCase {
-  const char* what;
-  std::string json;
-  std::string message;  // expected part of the message
-};
-
 TEST(ModelDescriptionLayers, EachBadValueHasItsMessage) {
   const std::string tail = R"(, {"type": "Flatten"}, {"type": "FullyConnected", "outputs": 2},
                               {"type": "SoftMax"})";
@@ -149,11 +135,7 @@ TEST(ModelDescriptionLayers, EachBadValueHasItsMessage) {
        "net.json: layer 0 (GlobalAveragePooling): expected input (channels, spatial sizes...), "
        "got [8] (no spatial axes to average)"},
   };
-  for (const BadCase& bad : cases) {
-    const std::string message = parse_error(bad.json);
-    EXPECT_NE(message.find(bad.message), std::string::npos)
-        << bad.what << "\n  expected to contain: " << bad.message << "\n  got: " << message;
-  }
+  expect_messages(cases);
 }
 
 TEST(ModelDescriptionLayers, ValidateChecksValuesJsonCannotHold) {
