@@ -5,7 +5,6 @@
 
 #include <gtest/gtest.h>
 
-#include <numeric>
 #include <random>
 #include <stdexcept>
 #include <vector>
@@ -21,13 +20,7 @@ namespace {
 
 using testing::expect_tensor_near;
 using testing::expect_throw_with;
-
-// 0, 1, 2, ... in row-major order.
-Tensor<double> ramp(const Shape& shape) {
-  Tensor<double> tensor(shape);
-  std::iota(tensor.begin(), tensor.end(), 0.0);
-  return tensor;
-}
+using testing::ramp;
 
 // Uniform in [-1, 1).
 Tensor<double> random_tensor(const Shape& shape, unsigned seed) {

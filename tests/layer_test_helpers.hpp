@@ -7,6 +7,7 @@
 #include <exception>
 #include <initializer_list>
 #include <memory>
+#include <numeric>
 #include <random>
 #include <string>
 #include <typeinfo>
@@ -24,6 +25,13 @@ void expect_tensor_near(const Tensor<T>& actual, const Tensor<T>& expected, doub
   for (std::size_t i = 0; i < actual.size(); ++i) {
     EXPECT_NEAR(actual[i], expected[i], tolerance) << "at flat index " << i;
   }
+}
+
+// 0, 1, 2, ... in row-major order.
+inline Tensor<double> ramp(const Shape& shape) {
+  Tensor<double> tensor(shape);
+  std::iota(tensor.begin(), tensor.end(), 0.0);
+  return tensor;
 }
 
 // Uniform in [low, high), reproducible from the seed.

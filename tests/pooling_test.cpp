@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cstddef>
-#include <numeric>
 #include <random>
 #include <stdexcept>
 #include <vector>
@@ -20,13 +19,7 @@ namespace {
 
 using testing::expect_tensor_near;
 using testing::expect_throw_with;
-
-// 0, 1, 2, ... in row-major order.
-Tensor<double> ramp(const Shape& shape) {
-  Tensor<double> tensor(shape);
-  std::iota(tensor.begin(), tensor.end(), 0.0);
-  return tensor;
-}
+using testing::ramp;
 
 // Distinct values (a shuffled ramp, 0.1 apart) so that no finite-difference step of 1e-5 can
 // change which element of a window is the maximum.
