@@ -11,12 +11,17 @@
 #include <string>
 #include <vector>
 
+#include "cnnkit/layers/average_pooling.hpp"
+#include "cnnkit/layers/batch_norm.hpp"
 #include "cnnkit/layers/conv.hpp"
 #include "cnnkit/layers/flatten.hpp"
 #include "cnnkit/layers/fully_connected.hpp"
+#include "cnnkit/layers/leaky_relu.hpp"
 #include "cnnkit/layers/pooling.hpp"
 #include "cnnkit/layers/relu.hpp"
+#include "cnnkit/layers/sigmoid.hpp"
 #include "cnnkit/layers/softmax.hpp"
+#include "cnnkit/layers/tanh.hpp"
 #include "layer_test_helpers.hpp"
 
 namespace cnnkit {
@@ -66,6 +71,25 @@ std::vector<BuiltInCase> built_in_cases() {
        [] { return std::make_unique<Pooling<double>>(Shape{1}, Shape{2}); },
        {1, 2, 4, 5}},
       {"Flatten", [] { return std::make_unique<Flatten<double>>(); }, {2, 3, 2, 2}},
+      {"Pooling 1-D",
+       [] { return std::make_unique<Pooling<double>>(Shape{2}, Shape{3}); },
+       {2, 2, 7}},
+      {"Sigmoid", [] { return std::make_unique<Sigmoid<double>>(); }, {3, 5}},
+      {"TanH", [] { return std::make_unique<TanH<double>>(); }, {2, 3, 4}},
+      {"LeakyReLU", [] { return std::make_unique<LeakyReLU<double>>(0.2); }, {3, 5}},
+      {"AveragePooling",
+       [] {
+         return std::make_unique<AveragePooling<double>>(Shape{2, 1}, Shape{3, 2});
+       },
+       {2, 2, 5, 4}},
+      {"AveragePooling 1-D",
+       [] { return std::make_unique<AveragePooling<double>>(Shape{1}, Shape{2}); },
+       {2, 2, 5}},
+      {"GlobalAveragePooling",
+       [] { return std::make_unique<GlobalAveragePooling<double>>(); },
+       {2, 3, 2, 3}},
+      {"BatchNorm features", [] { return std::make_unique<BatchNorm<double>>(4); }, {3, 4}},
+      {"BatchNorm channels", [] { return std::make_unique<BatchNorm<double>>(2); }, {2, 2, 3, 2}},
   };
 }
 

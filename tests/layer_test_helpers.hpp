@@ -7,6 +7,8 @@
 #include <exception>
 #include <initializer_list>
 #include <memory>
+#include <numeric>
+#include <random>
 #include <string>
 #include <typeinfo>
 
@@ -23,6 +25,22 @@ void expect_tensor_near(const Tensor<T>& actual, const Tensor<T>& expected, doub
   for (std::size_t i = 0; i < actual.size(); ++i) {
     EXPECT_NEAR(actual[i], expected[i], tolerance) << "at flat index " << i;
   }
+}
+
+// 0, 1, 2, ... in row-major order.
+inline Tensor<double> ramp(const Shape& shape) {
+  Tensor<double> tensor(shape);
+  std::iota(tensor.begin(), tensor.end(), 0.0);
+  return tensor;
+}
+
+// Uniform in [low, high), reproducible from the seed.
+inline Tensor<double> random_tensor(const Shape& shape, double low, double high, unsigned seed) {
+  Tensor<double> tensor(shape);
+  std::mt19937 engine(seed);
+  std::uniform_real_distribution<double> uniform(low, high);
+  for (double& v : tensor) v = uniform(engine);
+  return tensor;
 }
 
 // One layer of a table-driven test: its name, how to build it, an input shape it takes.

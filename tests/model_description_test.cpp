@@ -14,24 +14,14 @@
 #include "cnnkit/model/model_description.hpp"
 #include "cnnkit/model/model_summary.hpp"
 #include "cnnkit/random.hpp"
+#include "model_description_test_helpers.hpp"
 
 namespace cnnkit {
 namespace {
 
-// The message parse_model_description throws for `json`, or "" if it accepts it.
-std::string parse_error(const std::string& json) {
-  try {
-    parse_model_description(json, "net.json");
-  } catch (const std::invalid_argument& error) {
-    return error.what();
-  }
-  return "";
-}
-
-// A small valid network around one layer under test: input [1, 8, 8], that layer, then the rest.
-std::string with_layers(const std::string& layers, const std::string& input = "[1, 8, 8]") {
-  return R"({"name": "t", "input_shape": )" + input + R"(, "layers": [)" + layers + "]}";
-}
+using testing::BadCase;
+using testing::expect_messages;
+using testing::with_layers;
 
 TEST(ModelDescription, DigitsCnnPresetMatchesWorkloadW2) {
   const ModelDescription d = preset("digits-cnn");
@@ -195,12 +185,6 @@ TEST(ModelDescription, ModelForwardGivesProbabilities) {
 
 // ---- bad descriptions: one clear message each
 
-struct BadCase {
-  const char* what;
-  std::string json;
-  std::string message;  // expected part of the message
-};
-
 TEST(ModelDescription, EachBadDescriptionHasItsMessage) {
   const std::string tail = R"(, {"type": "Flatten"}, {"type": "FullyConnected", "outputs": 10},
                               {"type": "SoftMax"})";
@@ -224,8 +208,9 @@ TEST(ModelDescription, EachBadDescriptionHasItsMessage) {
        "net.json: layer 3 (Conv): unknown parameter 'kernal' (known: type, kernels, kernel, "
        "stride)"},
       {"unknown type", with_layers(R"({"type": "Conv2D", "kernels": 4})"),
-       "net.json: layer 0: unknown layer type 'Conv2D' (known: Conv, Pooling, FullyConnected, "
-       "Flatten, ReLU, SoftMax)"},
+       "net.json: layer 0: unknown layer type 'Conv2D' (known: Conv, Pooling, AveragePooling, "
+       "GlobalAveragePooling, FullyConnected, BatchNorm, Flatten, ReLU, LeakyReLU, Sigmoid, TanH, "
+       "SoftMax)"},
       {"type missing", with_layers(R"({"kernels": 4})"),
        "net.json: layer 0: expected a key \"type\", got none"},
       {"parameter missing", with_layers(R"({"type": "Conv", "kernel": 3})" + tail),
@@ -250,7 +235,7 @@ TEST(ModelDescription, EachBadDescriptionHasItsMessage) {
        "net.json: layer 0 (Pooling): input [1, 2, 2] does not fit: Pooling:"},
       {"pooling on features",
        with_layers(R"({"type": "Flatten"}, {"type": "Pooling", "window": 2})"),
-       "layer 1 (Pooling): expected input (channels, y, x), got [64]"},
+       "layer 1 (Pooling): expected input (channels, length) or (channels, y, x), got [64]"},
       {"input rank", with_layers(R"({"type": "ReLU"})", "[1, 2, 3, 4]"),
        "input_shape: expected a size or an array of 1 to 3 sizes, got [1,2,3,4]"},
       {"no layers", with_layers(""), "net.json: layers: expected at least one layer, got none"},
@@ -288,11 +273,7 @@ TEST(ModelDescription, EachBadDescriptionHasItsMessage) {
       {"unknown loss", R"({"input_shape": [4], "layers": [{"type": "SoftMax"}], "loss": "MSE"})",
        "net.json: loss: loss: unknown type 'MSE' (known: CrossEntropyLoss, L2Loss)"},
   };
-  for (const BadCase& bad : cases) {
-    const std::string message = parse_error(bad.json);
-    EXPECT_NE(message.find(bad.message), std::string::npos)
-        << bad.what << "\n  expected to contain: " << bad.message << "\n  got: " << message;
-  }
+  expect_messages(cases);
 }
 
 TEST(ModelDescription, MissingFileNamesThePath) {

@@ -15,6 +15,7 @@
 
 #include "cnnkit/data/builtin.hpp"
 #include "cnnkit/io/safetensors.hpp"
+#include "cnnkit/layers/batch_norm.hpp"
 #include "cnnkit/model/evaluation.hpp"
 #include "cnnkit/model/model_file.hpp"
 #include "cnnkit/model/trainer.hpp"
@@ -193,6 +194,35 @@ TEST_F(ModelFileTest, FreshCheckpointHasEmptyAdamMoments) {
 }
 
 // ---- bad files
+
+TEST_F(ModelFileTest, BatchNormRunningStatisticsRoundTrip) {
+  const ModelDescription description = parse_model_description(
+      R"({"name": "bn", "input_shape": [4], "layers": [{"type": "BatchNorm"},
+          {"type": "FullyConnected", "outputs": 3}, {"type": "SoftMax"}]})");
+  set_seed(2);
+  Model<float> model = build_model<float>(description);
+  Tensor<float> batch({5, 4});
+  for (std::size_t i = 0; i < batch.size(); ++i) batch[i] = std::cos(1.7f * float(i)) * 3.0f;
+  model.forward(batch);  // a training-phase forward moves the running statistics
+  const auto& norm = dynamic_cast<const BatchNorm<float>&>(*model.layers[0]);
+  ASSERT_NE(norm.running_mean(), Tensor<float>({4}, 0.0f));
+  save_model(path("bn.safetensors"), model.description, model.layers);
+  const SafetensorsFile<float> file = load_safetensors<float>(path("bn.safetensors"));
+  EXPECT_EQ(file.at("layer0.running_mean"), norm.running_mean());
+  EXPECT_EQ(file.at("layer0.running_var"), norm.running_var());
+  const Model<float> loaded = load_model<float>(path("bn.safetensors"));
+  expect_same_parameters(model, loaded);
+  const auto& loaded_norm = dynamic_cast<const BatchNorm<float>&>(*loaded.layers[0]);
+  EXPECT_EQ(loaded_norm.running_mean(), norm.running_mean());
+  EXPECT_EQ(loaded_norm.running_var(), norm.running_var());
+  // Without the running variance the file does not load.
+  std::vector<NamedTensor<float>> tensors = file.tensors;
+  std::erase_if(tensors, [](const auto& t) { return t.name == "layer0.running_var"; });
+  save_safetensors(path("bad.safetensors"), tensors, file.metadata);
+  EXPECT_EQ(error_of([&] { load_model<float>(path("bad.safetensors")); }),
+            path("bad.safetensors") +
+                ": missing tensor 'layer0.running_var' for layer 0 (BatchNorm) running_var");
+}
 
 class BadModelFile : public ModelFileTest {
  protected:

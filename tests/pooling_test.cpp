@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cstddef>
-#include <numeric>
 #include <random>
 #include <stdexcept>
 #include <vector>
@@ -20,13 +19,7 @@ namespace {
 
 using testing::expect_tensor_near;
 using testing::expect_throw_with;
-
-// 0, 1, 2, ... in row-major order.
-Tensor<double> ramp(const Shape& shape) {
-  Tensor<double> tensor(shape);
-  std::iota(tensor.begin(), tensor.end(), 0.0);
-  return tensor;
-}
+using testing::ramp;
 
 // Distinct values (a shuffled ramp, 0.1 apart) so that no finite-difference step of 1e-5 can
 // change which element of a window is the maximum.
@@ -193,6 +186,50 @@ TEST(Pooling, GradientCheckOverlapping) {
                                    distinct_values({2, 1, 3, 4}, 6))
                 .worst(),
             1e-7);
+}
+
+TEST(Pooling, OneDimensionalInput) {
+  // (batch, channels, length) = (1, 2, 7), window 3, stride 2: windows start at 0, 2, 4.
+  Pooling<double> pool({2}, {3});
+  EXPECT_EQ(pool.output_shape({4, 2, 7}), (Shape{4, 2, 3}));
+  const Tensor<double> input({1, 2, 7}, std::vector<double>{1, 5, 2, 0, 7, 3, 6,  //
+                                                            -1, -2, -3, -4, -5, -6, -7});
+  expect_tensor_near(pool.forward(input),
+                     Tensor<double>({1, 2, 3}, std::vector<double>{5, 7, 7, -1, -3, -5}), 0.0);
+  // The 7 at position 4 wins two windows and receives both errors.
+  expect_tensor_near(
+      pool.backward(Tensor<double>({1, 2, 3}, std::vector<double>{1, 2, 3, 4, 5, 6})),
+      Tensor<double>({1, 2, 7}, std::vector<double>{0, 1, 0, 0, 5, 0, 0, 4, 0, 5, 0, 6, 0, 0}),
+      0.0);
+}
+
+TEST(Pooling, GradientCheckOneDimensional) {
+  L2Loss<double> loss;
+  Pooling<double> pool({2}, {3});
+  EXPECT_LT(gradient_check<double>({&pool}, loss, distinct_values({2, 3, 9}, 7),
+                                   distinct_values({2, 3, 4}, 8))
+                .worst(),
+            1e-7);
+}
+
+TEST(Pooling, OneDimensionalInputTakesOneValueEach) {
+  Pooling<double> two_values({2}, {2, 2});
+  expect_throw_with<std::invalid_argument>(
+      [&] {
+        (void)two_values.output_shape({1, 2, 8});
+      },
+      {"Pooling", "rank 4", "[2, 2]", "one value each", "[1, 2, 8]"});
+  Pooling<double> pool({1}, {5});
+  expect_throw_with<std::invalid_argument>(
+      [&] {
+        (void)pool.forward(Tensor<double>({1, 2, 4}));
+      },
+      {"Pooling", "at least as large", "[5]", "[1, 2, 4]"});
+  expect_throw_with<std::invalid_argument>(
+      [&] {
+        (void)pool.output_shape({2, 8});
+      },
+      {"Pooling", "rank 3", "4 (batch, channels, y, x)", "[2, 8]"});
 }
 
 TEST(Pooling, BadConstructorArguments) {

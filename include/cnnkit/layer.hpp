@@ -24,8 +24,10 @@
 //   and one optimizer copy per parameter (set_optimizer).
 // Optional: type() (default "UserLayer"), output_shape() (default: the input shape, right for
 // element-wise layers; a layer that changes the shape overrides it), forward_flops(), and, for a
-// trainable layer, parameters() and initialize(). check_layer (check_layer.hpp) runs a layer
-// through this contract.
+// trainable layer, parameters() and initialize(). A layer with state that is not trained but
+// belongs to the model (BatchNorm's running statistics) returns it from buffers(): forward() may
+// change it in the training phase, gradients never do, and model files save it beside the
+// parameters. check_layer (check_layer.hpp) runs a layer through this contract.
 //
 // A derived layer that overrides the const& forms says `using Layer<T>::forward;` (and backward)
 // to call the hand-over forms on its own type; a layer that can compute in the handed-over
@@ -45,6 +47,13 @@
 #include "cnnkit/tensor.hpp"
 
 namespace cnnkit {
+
+// A tensor of a layer's state by name (see Layer::buffers).
+template <typename T>
+struct LayerBuffer {
+  std::string name;  // unique within the layer, e.g. "running_mean"
+  Tensor<T>* value;
+};
 
 template <typename T>
 class Layer {
@@ -83,6 +92,11 @@ class Layer {
   // The trainable tensors, in a fixed order (weights first, then bias); empty if none.
   virtual std::vector<Parameter<T>*> parameters() { return {}; }
   std::vector<const Parameter<T>*> parameters() const;
+
+  // The state that is not trained but must be kept with the parameters (BatchNorm's running
+  // statistics), in a fixed order; empty if none. No gradient, no optimizer: forward() updates
+  // it in the training phase and reads it in the testing phase.
+  virtual std::vector<LayerBuffer<T>> buffers() { return {}; }
 
   bool trainable() const { return !parameters().empty(); }
   std::size_t parameter_count() const;

@@ -14,7 +14,7 @@
 
 namespace cnnkit::detail {
 
-// "Conv, Pooling, FullyConnected, Flatten, ReLU, SoftMax": for "unknown layer type" messages.
+// "Conv, Pooling, AveragePooling, ...": the layer types, for "unknown layer type" messages.
 std::string known_layer_types();
 
 // "fashion-lenet, digits-cnn, iris-mlp": for "unknown preset" messages.

@@ -8,12 +8,18 @@
 #include <stdexcept>
 #include <string>
 
+#include "check.hpp"
+#include "cnnkit/layers/average_pooling.hpp"
+#include "cnnkit/layers/batch_norm.hpp"
 #include "cnnkit/layers/conv.hpp"
 #include "cnnkit/layers/flatten.hpp"
 #include "cnnkit/layers/fully_connected.hpp"
+#include "cnnkit/layers/leaky_relu.hpp"
 #include "cnnkit/layers/pooling.hpp"
 #include "cnnkit/layers/relu.hpp"
+#include "cnnkit/layers/sigmoid.hpp"
 #include "cnnkit/layers/softmax.hpp"
+#include "cnnkit/layers/tanh.hpp"
 #include "cnnkit/model/model.hpp"
 #include "model/description_checks.hpp"
 
@@ -62,8 +68,11 @@ bool axes_ok(const Shape& shape) {
 // meant to be something else.
 void check_fields(const LayerSpec& spec, const std::string& where) {
   const bool conv = spec.type == "Conv";
-  const bool pooling = spec.type == "Pooling";
+  const bool pooling = spec.type == "Pooling" || spec.type == "AveragePooling";
   const bool fully_connected = spec.type == "FullyConnected";
+  const bool leaky_relu = spec.type == "LeakyReLU";
+  const bool batch_norm = spec.type == "BatchNorm";
+  const LayerSpec defaults;
   const auto unused = [&](bool is_set, const char* field) {
     if (is_set) {
       throw std::invalid_argument(where + ": expected no " + field +
@@ -75,6 +84,9 @@ void check_fields(const LayerSpec& spec, const std::string& where) {
   unused(!pooling && !spec.window.empty(), "window");
   unused(!conv && !pooling && !spec.stride.empty(), "stride");
   unused(!fully_connected && spec.outputs != 0, "outputs");
+  unused(!leaky_relu && spec.slope != defaults.slope, "slope");
+  unused(!batch_norm && spec.momentum != defaults.momentum, "momentum");
+  unused(!batch_norm && spec.epsilon != defaults.epsilon, "epsilon");
   const auto require = [&](bool ok, const std::string& expected, const std::string& got) {
     if (!ok) throw std::invalid_argument(where + ": expected " + expected + ", got " + got);
   };
@@ -90,6 +102,13 @@ void check_fields(const LayerSpec& spec, const std::string& where) {
   } else if (fully_connected) {
     require(spec.outputs > 0 && spec.outputs <= kMaxModelAxis,
             "outputs from 1 to " + std::to_string(kMaxModelAxis), std::to_string(spec.outputs));
+  } else if (leaky_relu) {
+    require(std::isfinite(spec.slope), "a finite slope", format_number(spec.slope));
+  } else if (batch_norm) {
+    require(std::isfinite(spec.momentum) && spec.momentum >= 0 && spec.momentum <= 1,
+            "momentum in [0, 1]", format_number(spec.momentum));
+    require(std::isfinite(spec.epsilon) && spec.epsilon > 0, "a finite epsilon above 0",
+            format_number(spec.epsilon));
   }
 }
 
@@ -169,9 +188,28 @@ std::unique_ptr<Layer<T>> make_layer(const LayerSpec& spec, const Shape& in,
                           where);
     return std::make_unique<Conv<T>>(spec.stride, convolution_shape, spec.kernels);
   }
-  if (spec.type == "Pooling") {
-    if (in.size() != 4) fail("expected input (channels, y, x), got " + incoming);
-    return std::make_unique<Pooling<T>>(spec.stride, spec.window);
+  if (spec.type == "Pooling" || spec.type == "AveragePooling") {
+    if (in.size() != 3 && in.size() != 4) {
+      fail("expected input (channels, length) or (channels, y, x), got " + incoming);
+    }
+    if (in.size() == 3 && (spec.window.size() != 1 || spec.stride.size() != 1)) {
+      fail("expected one window size and one stride for the 1-D input " + incoming +
+           ", got window " + to_string(spec.window) + " and stride " + to_string(spec.stride));
+    }
+    if (spec.type == "Pooling") return std::make_unique<Pooling<T>>(spec.stride, spec.window);
+    return std::make_unique<AveragePooling<T>>(spec.stride, spec.window);
+  }
+  if (spec.type == "GlobalAveragePooling") {
+    if (in.size() < 3) {
+      fail("expected input (channels, spatial sizes...), got " + incoming +
+           " (no spatial axes to average)");
+    }
+    return std::make_unique<GlobalAveragePooling<T>>();
+  }
+  if (spec.type == "BatchNorm") {
+    // One scale and one shift per channel (or feature).
+    budget.add_parameters(product({2, in[1]}), where);
+    return std::make_unique<BatchNorm<T>>(in[1], spec.momentum, spec.epsilon);
   }
   if (spec.type == "FullyConnected") {
     if (in.size() != 2) {
@@ -187,6 +225,9 @@ std::unique_ptr<Layer<T>> make_layer(const LayerSpec& spec, const Shape& in,
   }
   if (spec.type == "Flatten") return std::make_unique<Flatten<T>>();
   if (spec.type == "ReLU") return std::make_unique<ReLU<T>>();
+  if (spec.type == "LeakyReLU") return std::make_unique<LeakyReLU<T>>(static_cast<T>(spec.slope));
+  if (spec.type == "Sigmoid") return std::make_unique<Sigmoid<T>>();
+  if (spec.type == "TanH") return std::make_unique<TanH<T>>();
   if (spec.type == "SoftMax") return std::make_unique<SoftMax<T>>();
   fail("unknown layer type '" + spec.type + "' (known: " + known_layer_types() + ")");
   return nullptr;  // not reached: fail() throws
@@ -195,7 +236,8 @@ std::unique_ptr<Layer<T>> make_layer(const LayerSpec& spec, const Shape& in,
 }  // namespace
 
 std::string known_layer_types() {
-  return "Conv, Pooling, FullyConnected, Flatten, ReLU, SoftMax";
+  return "Conv, Pooling, AveragePooling, GlobalAveragePooling, FullyConnected, BatchNorm, "
+         "Flatten, ReLU, LeakyReLU, Sigmoid, TanH, SoftMax";
 }
 
 template <typename T>

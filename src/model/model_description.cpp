@@ -156,7 +156,7 @@ class DescriptionReader {
       layer.kernel = read_shape(required(value, "kernel", in), in + " kernel", 2);
       layer.stride =
           value.contains("stride") ? read_shape(value["stride"], in + " stride", 2) : Shape{1};
-    } else if (layer.type == "Pooling") {
+    } else if (layer.type == "Pooling" || layer.type == "AveragePooling") {
       check_keys(value, {"type", "window", "stride"}, in, "parameter");
       layer.window = read_shape(required(value, "window", in), in + " window", 2);
       layer.stride =
@@ -164,7 +164,19 @@ class DescriptionReader {
     } else if (layer.type == "FullyConnected") {
       check_keys(value, {"type", "outputs"}, in, "parameter");
       layer.outputs = read_size(required(value, "outputs", in), in + " outputs");
-    } else if (layer.type == "Flatten" || layer.type == "ReLU" || layer.type == "SoftMax") {
+    } else if (layer.type == "LeakyReLU") {
+      check_keys(value, {"type", "slope"}, in, "parameter");
+      if (value.contains("slope")) layer.slope = read_number(value["slope"], in + " slope");
+    } else if (layer.type == "BatchNorm") {
+      // The ranges (momentum in [0, 1], epsilon above 0) are checked with the layer's shapes.
+      check_keys(value, {"type", "momentum", "epsilon"}, in, "parameter");
+      if (value.contains("momentum")) {
+        layer.momentum = read_number(value["momentum"], in + " momentum");
+      }
+      if (value.contains("epsilon")) layer.epsilon = read_number(value["epsilon"], in + " epsilon");
+    } else if (layer.type == "Flatten" || layer.type == "ReLU" || layer.type == "SoftMax" ||
+               layer.type == "Sigmoid" || layer.type == "TanH" ||
+               layer.type == "GlobalAveragePooling") {
       check_keys(value, {"type"}, in, "parameter");
     } else {
       throw std::invalid_argument(source_ + ": " + where + ": unknown layer type '" + layer.type +
@@ -247,11 +259,16 @@ ordered_json layer_to_json(const LayerSpec& layer) {
     object["kernels"] = layer.kernels;
     object["kernel"] = shape_to_json(layer.kernel);
     object["stride"] = shape_to_json(layer.stride);
-  } else if (layer.type == "Pooling") {
+  } else if (layer.type == "Pooling" || layer.type == "AveragePooling") {
     object["window"] = shape_to_json(layer.window);
     object["stride"] = shape_to_json(layer.stride);
   } else if (layer.type == "FullyConnected") {
     object["outputs"] = layer.outputs;
+  } else if (layer.type == "LeakyReLU") {
+    object["slope"] = layer.slope;
+  } else if (layer.type == "BatchNorm") {
+    object["momentum"] = layer.momentum;
+    object["epsilon"] = layer.epsilon;
   }
   return object;
 }

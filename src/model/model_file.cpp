@@ -1,6 +1,6 @@
 // Model files and checkpoints on top of the safetensors reader and writer. Loading checks the file
-// against the description it carries: every parameter present with the shape the description
-// builds, nothing left over, so a file either loads completely or not at all.
+// against the description it carries: every parameter and buffer present with the shape the
+// description builds, nothing left over, so a file either loads completely or not at all.
 #include "cnnkit/model/model_file.hpp"
 
 #include <algorithm>
@@ -76,14 +76,19 @@ void check_layers_match(const ModelDescription& description,
   }
 }
 
+// Every layer's parameters, then its buffers (state that is not trained, such as BatchNorm's
+// running statistics): "layer{i}.{name}".
 template <typename T>
 std::vector<NamedTensor<T>> parameter_tensors(
     const std::vector<std::unique_ptr<Layer<T>>>& layers) {
   std::vector<NamedTensor<T>> tensors;
   for (std::size_t i = 0; i < layers.size(); ++i) {
-    const Layer<T>& layer = *layers[i];
-    for (const Parameter<T>* parameter : layer.parameters()) {
+    Layer<T>& layer = *layers[i];
+    for (const Parameter<T>* parameter : std::as_const(layer).parameters()) {
       tensors.push_back({tensor_name(i, parameter->name), parameter->value});
+    }
+    for (const LayerBuffer<T>& buffer : layer.buffers()) {
+      tensors.push_back({tensor_name(i, buffer.name), *buffer.value});
     }
   }
   return tensors;
@@ -162,20 +167,22 @@ Model<T> model_from_file(const SafetensorsFile<T>& file, const std::string& path
   Model<T> model = build_model<T>(description, options.limits);
   for (std::size_t i = 0; i < model.layers.size(); ++i) {
     Layer<T>& layer = *model.layers[i];
-    for (Parameter<T>* parameter : layer.parameters()) {
-      const std::string name = tensor_name(i, parameter->name);
-      const std::string what =
-          "layer " + std::to_string(i) + " (" + layer.type() + ") " + parameter->name;
+    // A parameter's value or a buffer, "layer{i}.{tensor}", with the shape the description builds.
+    const auto take = [&](const std::string& tensor, Tensor<T>& value) {
+      const std::string name = tensor_name(i, tensor);
+      const std::string what = "layer " + std::to_string(i) + " (" + layer.type() + ") " + tensor;
       if (!file.contains(name)) fail(path, "missing tensor '" + name + "' for " + what);
       const Tensor<T>& stored = file.at(name);
-      if (stored.shape() != parameter->value.shape()) {
-        fail(path, "tensor '" + name + "': expected shape " + to_string(parameter->value.shape()) +
-                       " for " + what + ", got " + to_string(stored.shape()));
+      if (stored.shape() != value.shape()) {
+        fail(path, "tensor '" + name + "': expected shape " + to_string(value.shape()) + " for " +
+                       what + ", got " + to_string(stored.shape()));
       }
       check_finite(stored, name, path, options);
-      parameter->value = stored;
+      value = stored;
       used.insert(name);
-    }
+    };
+    for (Parameter<T>* parameter : layer.parameters()) take(parameter->name, parameter->value);
+    for (const LayerBuffer<T>& buffer : layer.buffers()) take(buffer.name, *buffer.value);
   }
   return model;
 }

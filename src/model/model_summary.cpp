@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <string>
 
+#include "check.hpp"
 #include "model/description_checks.hpp"
 
 namespace cnnkit {
@@ -30,8 +31,13 @@ std::string describe(const LayerSpec& spec, const Shape& input) {
     return "Conv " + std::to_string(spec.kernels) + " kernels " + axes(kernel) + ", stride " +
            axes(spec.stride);
   }
-  if (spec.type == "Pooling")
-    return "Pooling " + axes(spec.window) + ", stride " + axes(spec.stride);
+  if (spec.type == "Pooling" || spec.type == "AveragePooling")
+    return spec.type + " " + axes(spec.window) + ", stride " + axes(spec.stride);
+  if (spec.type == "LeakyReLU") return "LeakyReLU slope " + detail::format_number(spec.slope);
+  if (spec.type == "BatchNorm") {
+    return "BatchNorm momentum " + detail::format_number(spec.momentum) + ", epsilon " +
+           detail::format_number(spec.epsilon);
+  }
   if (spec.type == "FullyConnected") {
     return "FullyConnected " + std::to_string(element_count(input)) + " -> " +
            std::to_string(spec.outputs);

@@ -198,6 +198,41 @@ TEST(SteadyStateAllocation, StridedAnd1DConvolutionsWithL2LossAllocateNothing) {
   EXPECT_EQ(steady_state_allocations(one_d, 3), 0) << "1-D";
 }
 
+TEST(SteadyStateAllocation, BatchNormPoolingsAndActivationsAllocateNothing) {
+  const ThreadCountGuard guard;
+  cnnkit::set_num_threads(2);
+  // 2-D: batch norm per channel and per feature, every new activation, all three poolings.
+  cnnkit::NeuralNetwork<float> two_d(cnnkit::Adam<float>(1e-3f, 0.9f, 0.999f, 1e-8f),
+                                     cnnkit::He<float>(), cnnkit::Constant<float>(0.1f));
+  two_d.append_layer(std::make_unique<cnnkit::Conv<float>>(Shape{1}, Shape{1, 3, 3}, 4));
+  two_d.append_layer(std::make_unique<cnnkit::BatchNorm<float>>(4));
+  two_d.append_layer(std::make_unique<cnnkit::LeakyReLU<float>>(0.1f));
+  two_d.append_layer(std::make_unique<cnnkit::AveragePooling<float>>(Shape{2}, Shape{2}));
+  two_d.append_layer(std::make_unique<cnnkit::TanH<float>>());
+  two_d.append_layer(std::make_unique<cnnkit::Pooling<float>>(Shape{2}, Shape{2}));
+  two_d.append_layer(std::make_unique<cnnkit::GlobalAveragePooling<float>>());
+  two_d.append_layer(std::make_unique<cnnkit::BatchNorm<float>>(4));
+  two_d.append_layer(std::make_unique<cnnkit::Sigmoid<float>>());
+  two_d.append_layer(std::make_unique<cnnkit::FullyConnected<float>>(4, 3));
+  two_d.append_layer(std::make_unique<cnnkit::SoftMax<float>>());
+  two_d.set_loss_layer(std::make_unique<cnnkit::CrossEntropyLoss<float>>());
+  two_d.set_data_layer(std::make_unique<FixedBatches<float>>(Shape{16, 1, 12, 12}, 3));
+  EXPECT_EQ(steady_state_allocations(two_d, 3), 0) << "2-D";
+  // 1-D: batch norm per channel, max and average pooling over (batch, channels, length).
+  cnnkit::NeuralNetwork<float> one_d(cnnkit::Sgd<float>(1e-3f), cnnkit::He<float>(),
+                                     cnnkit::Constant<float>(0.1f));
+  one_d.append_layer(std::make_unique<cnnkit::Conv<float>>(Shape{1}, Shape{2, 5}, 4));
+  one_d.append_layer(std::make_unique<cnnkit::BatchNorm<float>>(4));
+  one_d.append_layer(std::make_unique<cnnkit::Pooling<float>>(Shape{2}, Shape{2}));
+  one_d.append_layer(std::make_unique<cnnkit::AveragePooling<float>>(Shape{3}, Shape{3}));
+  one_d.append_layer(std::make_unique<cnnkit::Flatten<float>>());
+  one_d.append_layer(std::make_unique<cnnkit::FullyConnected<float>>(4 * 5, 3));
+  one_d.append_layer(std::make_unique<cnnkit::SoftMax<float>>());
+  one_d.set_loss_layer(std::make_unique<cnnkit::CrossEntropyLoss<float>>());
+  one_d.set_data_layer(std::make_unique<FixedBatches<float>>(Shape{8, 2, 30}, 3));
+  EXPECT_EQ(steady_state_allocations(one_d, 3), 0) << "1-D";
+}
+
 // double takes the im2col + BLAS convolution path (the SIMD kernels are float only).
 TEST(SteadyStateAllocation, TheIm2colPathOfDoubleAllocatesNothing) {
   const ThreadCountGuard guard;

@@ -25,12 +25,18 @@ namespace cnnkit {
 
 // One layer as the description holds it; only the fields of its type are used.
 struct LayerSpec {
-  std::string type;         // "Conv", "Pooling", "FullyConnected", "Flatten", "ReLU", "SoftMax"
+  // "Conv", "Pooling", "AveragePooling", "GlobalAveragePooling", "FullyConnected", "BatchNorm",
+  // "Flatten", "ReLU", "LeakyReLU", "Sigmoid", "TanH", "SoftMax"
+  std::string type;
   std::size_t kernels = 0;  // Conv: number of kernels
   Shape kernel;             // Conv: {m} or {m, n}; one value means m x m for 2-D input
-  Shape window;             // Pooling: {py, px} or one value for both
-  Shape stride;             // Conv (default {1}) and Pooling (default: the window), as written
+  // Pooling and AveragePooling: {py, px} or one value for both (one value for a 1-D input)
+  Shape window;
+  Shape stride;             // Conv (default {1}) and the poolings (default: the window), as written
   std::size_t outputs = 0;  // FullyConnected: output size
+  double slope = 0.01;      // LeakyReLU: the slope where x <= 0
+  double momentum = 0.1;    // BatchNorm: in [0, 1], PyTorch's meaning
+  double epsilon = 1e-5;    // BatchNorm: above 0
 
   bool operator==(const LayerSpec&) const = default;
 };

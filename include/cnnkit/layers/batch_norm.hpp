@@ -1,0 +1,72 @@
+// BatchNorm: batch normalisation per channel of (batch, channels, ...) inputs and per feature of
+// (batch, features) inputs, with PyTorch's momentum and epsilon (BatchNorm1d / 2d / 3d):
+//   training: y = scale * (x - mean) / sqrt(var + epsilon) + shift, mean and var (biased) over the
+//             batch and the spatial axes of each channel; then
+//             running_mean <- (1 - momentum) running_mean + momentum mean,
+//             running_var  <- (1 - momentum) running_var + momentum var M / (M - 1)  (unbiased,
+//             M values per channel)
+//   testing:  the same with running_mean and running_var.
+// scale and shift are trained (Parameters "scale" and "shift"); the running statistics are
+// buffers(), state that is saved but not trained. Training on a batch with one value per channel
+// (M = 1, no variance) is refused, as in PyTorch.
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+#include "cnnkit/layer.hpp"
+
+namespace cnnkit {
+
+template <typename T>
+class BatchNorm : public Layer<T> {
+ public:
+  // Throws std::invalid_argument unless channels > 0, momentum is in [0, 1] and epsilon > 0 (both
+  // finite). Starts as PyTorch does: scale 1, shift 0, running mean 0, running variance 1.
+  explicit BatchNorm(std::size_t channels, double momentum = 0.1, double epsilon = 1e-5);
+
+  std::string type() const override { return "BatchNorm"; }
+  using Layer<T>::forward;
+  using Layer<T>::backward;
+  Tensor<T> forward(const Tensor<T>& input) override;
+  Tensor<T> backward(const Tensor<T>& error_tensor) override;
+  Shape output_shape(const Shape& input_shape) const override;
+  std::size_t forward_flops(const Shape& input_shape) const override;
+  std::vector<Parameter<T>*> parameters() override { return {&scale_, &shift_}; }
+  // {"running_mean", "running_var"}, each (channels).
+  std::vector<LayerBuffer<T>> buffers() override;
+  // Puts the layer back to its start (scale 1, shift 0, running mean 0, running variance 1) and
+  // ignores both initializers: a network's He or Constant(0.1) initializers are meant for weights
+  // and biases, while batch norm starts as the identity on normalised values, as in PyTorch.
+  void initialize(Initializer<T>& weights_init, Initializer<T>& bias_init) override;
+
+  std::size_t channels() const { return channels_; }
+  double momentum() const { return momentum_; }
+  double epsilon() const { return epsilon_; }
+  const Tensor<T>& running_mean() const { return running_mean_; }
+  const Tensor<T>& running_var() const { return running_var_; }
+
+ protected:
+  Tensor<T> forward_handed_over(Tensor<T>&& input) override;
+
+ private:
+  Tensor<T> compute_output(const Tensor<T>& input);  // forward() without keeping the input
+  void check_state_shapes() const;  // parameters() and buffers() hand out the tensors
+
+  std::size_t channels_;
+  double momentum_;
+  double epsilon_;
+  Parameter<T> scale_;  // (channels), gamma
+  Parameter<T> shift_;  // (channels), beta
+  Tensor<T> running_mean_;
+  Tensor<T> running_var_;
+
+  Tensor<T> input_;              // forward's input, for backward
+  std::vector<double> mean_;     // the last training batch's mean per channel
+  std::vector<double> inv_std_;  // and 1 / sqrt(var + epsilon)
+};
+
+extern template class BatchNorm<float>;
+extern template class BatchNorm<double>;
+
+}  // namespace cnnkit

@@ -1,0 +1,215 @@
+// The layers against PyTorch 1.13: forward and backward values that scripts/torch_oracle.py
+// computed and committed as tests/data/oracle/<layer>.json (inputs, parameters, upstream error,
+// output, input error, gradients). No PyTorch is needed here. Each value must agree within
+// |a - b| <= 1e-5 (|b| + rms(b)), b PyTorch's value and rms(b) over the whole tensor, in float and
+// in double.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstddef>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "cnnkit/layers/average_pooling.hpp"
+#include "cnnkit/layers/batch_norm.hpp"
+#include "cnnkit/layers/conv.hpp"
+#include "cnnkit/layers/fully_connected.hpp"
+#include "cnnkit/layers/leaky_relu.hpp"
+#include "cnnkit/layers/pooling.hpp"
+#include "cnnkit/layers/relu.hpp"
+#include "cnnkit/layers/sigmoid.hpp"
+#include "cnnkit/layers/softmax.hpp"
+#include "cnnkit/layers/tanh.hpp"
+
+namespace cnnkit {
+namespace {
+
+using nlohmann::json;
+
+constexpr double kTolerance = 1e-5;
+
+json load_oracle(const std::string& layer) {
+  const std::string path = std::string(CNNKIT_TEST_DATA_DIR) + "/oracle/" + layer + ".json";
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("oracle test: expected a readable " + path + ", got none");
+  return json::parse(in);
+}
+
+template <typename T>
+Tensor<T> tensor_from(const json& value) {
+  Shape shape;
+  for (const json& extent : value.at("shape")) shape.push_back(extent.get<std::size_t>());
+  Tensor<T> tensor(shape);
+  const json& data = value.at("data");
+  if (data.size() != tensor.size()) throw std::runtime_error("oracle test: data size mismatch");
+  for (std::size_t i = 0; i < tensor.size(); ++i) {
+    // Through float for both types: the inputs are float32 values written with 9 digits.
+    tensor[i] = static_cast<T>(data[i].get<double>());
+  }
+  return tensor;
+}
+
+Shape shape_from(const json& value) {
+  Shape shape;
+  for (const json& extent : value) shape.push_back(extent.get<std::size_t>());
+  return shape;
+}
+
+// |a - b| <= 1e-5 (|b| + rms(b)) for every element; reports the worst.
+template <typename T>
+void expect_close(const Tensor<T>& actual, const json& expected_json, const std::string& what) {
+  const Tensor<double> expected = tensor_from<double>(expected_json);
+  ASSERT_EQ(actual.shape(), expected.shape()) << what;
+  double square_sum = 0;
+  for (const double b : expected) square_sum += b * b;
+  const double rms = expected.size() == 0 ? 0.0 : std::sqrt(square_sum / double(expected.size()));
+  std::size_t failures = 0;
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    const double a = static_cast<double>(actual[i]);
+    const double b = expected[i];
+    if (!(std::abs(a - b) <= kTolerance * (std::abs(b) + rms))) {
+      if (++failures <= 3) {
+        ADD_FAILURE() << what << " at flat index " << i << ": cnnkit " << a << ", PyTorch " << b
+                      << " (|a - b| = " << std::abs(a - b) << ", allowed "
+                      << kTolerance * (std::abs(b) + rms) << ")";
+      }
+    }
+  }
+  EXPECT_EQ(failures, 0u) << what;
+}
+
+// The layer a case describes, from its "params".
+template <typename T>
+using LayerMaker = std::function<std::unique_ptr<Layer<T>>(const json& params)>;
+
+template <typename T>
+std::map<std::string, LayerMaker<T>> layer_makers() {
+  return {
+      {"ReLU", [](const json&) { return std::make_unique<ReLU<T>>(); }},
+      {"SoftMax", [](const json&) { return std::make_unique<SoftMax<T>>(); }},
+      {"Sigmoid", [](const json&) { return std::make_unique<Sigmoid<T>>(); }},
+      {"TanH", [](const json&) { return std::make_unique<TanH<T>>(); }},
+      {"LeakyReLU",
+       [](const json& p) { return std::make_unique<LeakyReLU<T>>(p.at("slope").get<T>()); }},
+      {"AveragePooling",
+       [](const json& p) {
+         return std::make_unique<AveragePooling<T>>(shape_from(p.at("stride")),
+                                                    shape_from(p.at("window")));
+       }},
+      {"GlobalAveragePooling",
+       [](const json&) { return std::make_unique<GlobalAveragePooling<T>>(); }},
+      {"BatchNorm",
+       [](const json& p) {
+         return std::make_unique<BatchNorm<T>>(p.at("channels").get<std::size_t>(),
+                                               p.at("momentum").get<double>(),
+                                               p.at("epsilon").get<double>());
+       }},
+      {"Pooling",
+       [](const json& p) {
+         return std::make_unique<Pooling<T>>(shape_from(p.at("stride")),
+                                             shape_from(p.at("window")));
+       }},
+      {"Conv",
+       [](const json& p) {
+         return std::make_unique<Conv<T>>(shape_from(p.at("stride")),
+                                          shape_from(p.at("convolution_shape")),
+                                          p.at("kernels").get<std::size_t>());
+       }},
+      {"FullyConnected",
+       [](const json& p) {
+         return std::make_unique<FullyConnected<T>>(p.at("inputs").get<std::size_t>(),
+                                                    p.at("outputs").get<std::size_t>());
+       }},
+  };
+}
+
+// Every case of one layer's file: parameters set from the file, one training-phase forward and
+// backward, each result against PyTorch's.
+template <typename T>
+void expect_layer_matches_torch(const std::string& layer_name) {
+  const json oracle = load_oracle(layer_name);
+  ASSERT_EQ(oracle.at("layer").get<std::string>(), layer_name);
+  ASSERT_FALSE(oracle.at("cases").empty());
+  for (const json& c : oracle.at("cases")) {
+    const std::string name = layer_name + " " + c.at("name").get<std::string>();
+    SCOPED_TRACE(name);
+    const std::unique_ptr<Layer<T>> layer = layer_makers<T>().at(layer_name)(c.at("params"));
+    const std::vector<Parameter<T>*> parameters = layer->parameters();
+    ASSERT_EQ(parameters.size(), c.at("parameters").size());
+    for (std::size_t i = 0; i < parameters.size(); ++i) {
+      parameters[i]->value = tensor_from<T>(c.at("parameters")[i]);
+    }
+    // The state that is not trained (BatchNorm's running statistics), where the case has it.
+    const std::vector<LayerBuffer<T>> buffers = layer->buffers();
+    ASSERT_EQ(buffers.size(), c.value("buffers_before", json::array()).size());
+    for (std::size_t i = 0; i < buffers.size(); ++i) {
+      *buffers[i].value = tensor_from<T>(c.at("buffers_before")[i]);
+    }
+    const json& tensors = c.at("tensors");
+    const Tensor<T> output = layer->forward(tensor_from<T>(tensors.at("input")));
+    expect_close(output, tensors.at("output"), name + " output");
+    const Tensor<T> input_error = layer->backward(tensor_from<T>(tensors.at("error")));
+    expect_close(input_error, tensors.at("input_error"), name + " input error");
+    for (std::size_t i = 0; i < parameters.size(); ++i) {
+      expect_close(parameters[i]->gradient, c.at("gradients")[i],
+                   name + " gradient of " + parameters[i]->name);
+    }
+    for (std::size_t i = 0; i < buffers.size(); ++i) {
+      expect_close(*buffers[i].value, c.at("buffers_after")[i],
+                   name + " " + buffers[i].name + " after the training step");
+    }
+    if (c.contains("test_input")) {
+      layer->set_testing_phase(true);
+      expect_close(layer->forward(tensor_from<T>(c.at("test_input"))), c.at("test_output"),
+                   name + " testing-phase output");
+    }
+  }
+}
+
+template <typename T>
+class OracleLayers : public ::testing::Test {};
+
+using FloatTypes = ::testing::Types<float, double>;
+TYPED_TEST_SUITE(OracleLayers, FloatTypes);
+
+TYPED_TEST(OracleLayers, ReLU) {
+  expect_layer_matches_torch<TypeParam>("ReLU");
+}
+TYPED_TEST(OracleLayers, SoftMax) {
+  expect_layer_matches_torch<TypeParam>("SoftMax");
+}
+TYPED_TEST(OracleLayers, MaxPooling) {
+  expect_layer_matches_torch<TypeParam>("Pooling");
+}
+TYPED_TEST(OracleLayers, Conv) {
+  expect_layer_matches_torch<TypeParam>("Conv");
+}
+TYPED_TEST(OracleLayers, FullyConnected) {
+  expect_layer_matches_torch<TypeParam>("FullyConnected");
+}
+TYPED_TEST(OracleLayers, Sigmoid) {
+  expect_layer_matches_torch<TypeParam>("Sigmoid");
+}
+TYPED_TEST(OracleLayers, TanH) {
+  expect_layer_matches_torch<TypeParam>("TanH");
+}
+TYPED_TEST(OracleLayers, LeakyReLU) {
+  expect_layer_matches_torch<TypeParam>("LeakyReLU");
+}
+TYPED_TEST(OracleLayers, AveragePooling) {
+  expect_layer_matches_torch<TypeParam>("AveragePooling");
+}
+TYPED_TEST(OracleLayers, GlobalAveragePooling) {
+  expect_layer_matches_torch<TypeParam>("GlobalAveragePooling");
+}
+TYPED_TEST(OracleLayers, BatchNorm) {
+  expect_layer_matches_torch<TypeParam>("BatchNorm");
+}
+
+}  // namespace
+}  // namespace cnnkit
