@@ -106,6 +106,18 @@ class Layer {
   void set_input_error_needed(bool needed) { input_error_needed_ = needed; }
   bool input_error_needed() const { return input_error_needed_; }
 
+  // Whether apply_updates() is left to the caller. A layer used on its own updates its parameters
+  // at the end of backward() (the lecture's behaviour); the engine (graph.hpp) defers that, so
+  // backward() computes gradients only and the engine runs the update phase and the optimizers
+  // once the whole backward pass is done.
+  void set_updates_deferred(bool deferred) { updates_deferred_ = deferred; }
+  bool updates_deferred() const { return updates_deferred_; }
+
+  // Hands back an output of this layer that the caller is done with: the next forward() may
+  // write its result into that buffer. The engine does it in the testing phase, where no error
+  // comes back to recycle (see new_output).
+  void recycle_output(Tensor<T>&& spent) { output_spare_.give(std::move(spent)); }
+
   // Testing phase: forward() skips storing what backward() needs (inference only).
   void set_testing_phase(bool testing) { testing_phase_ = testing; }
   bool testing_phase() const { return testing_phase_; }
@@ -130,7 +142,8 @@ class Layer {
     return input_error;
   }
 
-  // For backward(): apply every parameter's optimizer once its gradient is complete.
+  // For backward(): apply every parameter's optimizer once its gradient is complete (a no-op while
+  // updates are deferred to the engine).
   void apply_updates();
 
   // The calls' order for a layer's own const& forms (the built-in layers use them; a user layer
@@ -177,6 +190,7 @@ class Layer {
 
   bool testing_phase_ = false;
   bool input_error_needed_ = true;
+  bool updates_deferred_ = false;
   Pass pass_ = Pass::none;
   SpareBuffer<T> output_spare_;
   SpareBuffer<T> input_error_spare_;

@@ -48,8 +48,7 @@ std::string state_prefix(std::size_t layer, const std::string& parameter,
 
 // The layers must be those the description builds: same count, types and parameter shapes.
 template <typename T>
-void check_layers_match(const ModelDescription& description,
-                        const std::vector<std::unique_ptr<Layer<T>>>& layers,
+void check_layers_match(const ModelDescription& description, const std::vector<Layer<T>*>& layers,
                         const std::string& path) {
   const detail::RandomStateGuard keep_random_state;
   const detail::LayerChain<T> chain = detail::make_layers<T>(
@@ -77,8 +76,7 @@ void check_layers_match(const ModelDescription& description,
 }
 
 template <typename T>
-std::vector<NamedTensor<T>> parameter_tensors(
-    const std::vector<std::unique_ptr<Layer<T>>>& layers) {
+std::vector<NamedTensor<T>> parameter_tensors(const std::vector<Layer<T>*>& layers) {
   std::vector<NamedTensor<T>> tensors;
   for (std::size_t i = 0; i < layers.size(); ++i) {
     const Layer<T>& layer = *layers[i];
@@ -103,7 +101,7 @@ constexpr const char* kOptimizerKey = "optimizer";
 
 template <typename T>
 std::string foreign_optimizer_name(const Model<T>& model) {
-  for (const auto& layer : model.layers) {
+  for (const auto& layer : model.graph.layers()) {
     for (const Parameter<T>* parameter : std::as_const(*layer).parameters()) {
       if (parameter->optimizer &&
           parameter->optimizer->name() != model.description.optimizer.type) {
@@ -160,8 +158,8 @@ Model<T> model_from_file(const SafetensorsFile<T>& file, const std::string& path
 
   const detail::RandomStateGuard keep_random_state;  // loading must not change later draws
   Model<T> model = build_model<T>(description, options.limits);
-  for (std::size_t i = 0; i < model.layers.size(); ++i) {
-    Layer<T>& layer = *model.layers[i];
+  for (std::size_t i = 0; i < model.graph.layers().size(); ++i) {
+    Layer<T>& layer = *model.graph.layers()[i];
     for (Parameter<T>* parameter : layer.parameters()) {
       const std::string name = tensor_name(i, parameter->name);
       const std::string what =
@@ -197,8 +195,8 @@ template <typename T>
 void restore_optimizer_states(Model<T>& model, const SafetensorsFile<T>& file,
                               const std::string& path, std::set<std::string>& used,
                               const ModelLoadOptions& options) {
-  for (std::size_t i = 0; i < model.layers.size(); ++i) {
-    for (Parameter<T>* parameter : model.layers[i]->parameters()) {
+  for (std::size_t i = 0; i < model.graph.layers().size(); ++i) {
+    for (Parameter<T>* parameter : model.graph.layers()[i]->parameters()) {
       Optimizer<T>& optimizer = *parameter->optimizer;
       const std::string prefix = state_prefix(i, parameter->name, optimizer.name());
       std::map<std::string, Tensor<T>> state;
@@ -286,7 +284,7 @@ std::vector<EpochMetrics> history_from_json(const std::string& text, const std::
 
 template <typename T>
 void save_model(const std::string& path, const ModelDescription& description,
-                const std::vector<std::unique_ptr<Layer<T>>>& layers) {
+                const std::vector<Layer<T>*>& layers) {
   check_layers_match(description, layers, path);
   save_safetensors(path, parameter_tensors(layers), base_metadata(description, kModelFormat));
 }
@@ -298,8 +296,8 @@ Model<T> load_model(const std::string& path, const ModelLoadOptions& options) {
   Model<T> model = model_from_file(file, path, used, options);
   // A checkpoint also loads as a model: its optimizer states are simply not needed.
   if (file.metadata.at("format") == kCheckpointFormat) {
-    for (std::size_t i = 0; i < model.layers.size(); ++i) {
-      for (Parameter<T>* parameter : model.layers[i]->parameters()) {
+    for (std::size_t i = 0; i < model.graph.layers().size(); ++i) {
+      for (Parameter<T>* parameter : model.graph.layers()[i]->parameters()) {
         const auto foreign = file.metadata.find(kOptimizerKey);
         const std::string prefix = state_prefix(
             i, parameter->name,
@@ -316,10 +314,10 @@ Model<T> load_model(const std::string& path, const ModelLoadOptions& options) {
 
 template <typename T>
 void save_checkpoint(const std::string& path, const Model<T>& model, const TrainingState& state) {
-  check_layers_match(model.description, model.layers, path);
-  std::vector<NamedTensor<T>> tensors = parameter_tensors(model.layers);
-  for (std::size_t i = 0; i < model.layers.size(); ++i) {
-    const Layer<T>& layer = *model.layers[i];
+  check_layers_match(model.description, model.graph.layers(), path);
+  std::vector<NamedTensor<T>> tensors = parameter_tensors(model.graph.layers());
+  for (std::size_t i = 0; i < model.graph.layers().size(); ++i) {
+    const Layer<T>& layer = *model.graph.layers()[i];
     for (const Parameter<T>* parameter : layer.parameters()) {
       if (!parameter->optimizer) {
         fail(path, "layer " + std::to_string(i) + " " + parameter->name +
@@ -386,9 +384,9 @@ Checkpoint<T> load_checkpoint(const std::string& path, const ModelLoadOptions& o
 }
 
 template void save_model<float>(const std::string&, const ModelDescription&,
-                                const std::vector<std::unique_ptr<Layer<float>>>&);
+                                const std::vector<Layer<float>*>&);
 template void save_model<double>(const std::string&, const ModelDescription&,
-                                 const std::vector<std::unique_ptr<Layer<double>>>&);
+                                 const std::vector<Layer<double>*>&);
 template Model<float> load_model<float>(const std::string&, const ModelLoadOptions&);
 template Model<double> load_model<double>(const std::string&, const ModelLoadOptions&);
 template void save_checkpoint<float>(const std::string&, const Model<float>&, const TrainingState&);
