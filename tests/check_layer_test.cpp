@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "cnnkit/layers/add.hpp"
+#include "cnnkit/layers/concat.hpp"
 #include "cnnkit/layers/conv.hpp"
 #include "cnnkit/layers/flatten.hpp"
 #include "cnnkit/layers/fully_connected.hpp"
@@ -66,6 +68,10 @@ std::vector<BuiltInCase> built_in_cases() {
        [] { return std::make_unique<Pooling<double>>(Shape{1}, Shape{2}); },
        {1, 2, 4, 5}},
       {"Flatten", [] { return std::make_unique<Flatten<double>>(); }, {2, 3, 2, 2}},
+      // The merge layers' single-input forms (the identity); their list forms are in
+      // merge_layers_test.cpp.
+      {"Add", [] { return std::make_unique<Add<double>>(); }, {2, 3, 2}},
+      {"Concat", [] { return std::make_unique<Concat<double>>(); }, {2, 3, 2}},
   };
 }
 
