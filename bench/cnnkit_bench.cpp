@@ -295,8 +295,8 @@ void run_w3(const Options& o) {
   }
 }
 
-// Where a W1 training step spends its time: each layer's forward and backward (with its
-// optimizer updates), the loss, on one synthetic batch of 64, median over `repeats` steps.
+// Where a W1 training step spends its time: each layer's forward and backward, the loss and the
+// optimizers' update, on one synthetic batch of 64, median over `repeats` steps.
 // Thread CPU time of the calling thread when running on one thread (robust to a busy machine),
 // wall time otherwise.
 void run_w1_profile(const Options& o) {
@@ -321,30 +321,35 @@ void run_w1_profile(const Options& o) {
   };
   const std::size_t steps = std::max<std::size_t>(o.repeats, 10);
   std::vector<std::vector<double>> fwd(layers.size()), bwd(layers.size());
-  std::vector<double> loss_ms;
-  for (std::size_t step = 0; step < steps + o.warmup; ++step) {
-    std::vector<Tensor<float>> outputs;
-    Tensor<float> x = input;
-    for (std::size_t i = 0; i < layers.size(); ++i) {
-      const double t0 = now_ms();
-      x = layers[i]->forward(std::move(x));  // handed on, as NeuralNetwork does
-      if (step >= o.warmup) fwd[i].push_back(now_ms() - t0);
-    }
+  std::vector<double> loss_ms, update_ms;
+  cnnkit::Graph<float>& graph = net->graph();
+  // Each node's time is the time since the last node (or the start of the pass) ended.
+  std::size_t step = 0;
+  double last = 0.0;
+  graph.set_observer([&](std::size_t node, bool backward) {
+    const double t = now_ms();
+    if (step >= o.warmup) (backward ? bwd : fwd)[node].push_back(t - last);
+    last = now_ms();
+  });
+  for (; step < steps + o.warmup; ++step) {
+    last = now_ms();
+    Tensor<float> x = graph.forward(Tensor<float>(input));  // as NeuralNetwork runs it
     const double t0 = now_ms();
-    (void)loss.forward(x, label);
+    (void)loss.forward(std::move(x), label);
     Tensor<float> e = loss.backward(label);
     if (step >= o.warmup) loss_ms.push_back(now_ms() - t0);
-    for (std::size_t i = layers.size(); i-- > 0;) {
-      const double t1 = now_ms();
-      e = layers[i]->backward(std::move(e));
-      if (step >= o.warmup) bwd[i].push_back(now_ms() - t1);
-    }
+    last = now_ms();
+    (void)graph.backward(std::move(e));
+    const double t1 = now_ms();
+    graph.update();
+    if (step >= o.warmup) update_ms.push_back(now_ms() - t1);
   }
+  graph.set_observer(nullptr);
   const auto median = [](std::vector<double> v) {
     std::sort(v.begin(), v.end());
     return v[v.size() / 2];
   };
-  double total = median(loss_ms);
+  double total = median(loss_ms) + median(update_ms);
   for (std::size_t i = 0; i < layers.size(); ++i) {
     total += median(fwd[i]) + median(bwd[i]);
     Json()
@@ -361,6 +366,7 @@ void run_w1_profile(const Options& o) {
       .add("threads", cnnkit::num_threads())
       .add("layer", "loss")
       .add("ms_forward_and_backward", rounded(median(loss_ms), 4))
+      .add("ms_update", rounded(median(update_ms), 4))
       .add("ms_step", rounded(total, 4))
       .add("images_per_s", rounded(64.0 / (total / 1e3), 1))
       .add("clock", cpu_clock ? "thread cpu" : "wall")

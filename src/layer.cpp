@@ -75,6 +75,7 @@ void Layer<T>::keep_input(Tensor<T>& kept, Tensor<T>&& input) {
 
 template <typename T>
 void Layer<T>::apply_updates() {
+  if (updates_deferred_) return;
   for (Parameter<T>* parameter : parameters()) parameter->apply_update();
 }
 

@@ -1,6 +1,7 @@
 // NeuralNetwork: the training loop of the lecture, read top to bottom:
 // next batch -> forward through every layer -> loss -> loss backward -> layers backward in
-// reverse (each layer's parameters update themselves with their own optimizer copies).
+// reverse (gradients only) -> update phase -> each parameter's own optimizer copy. The layers run
+// on the engine (graph.hpp); the step itself is training_step.hpp.
 #include "cnnkit/neural_network.hpp"
 
 #include <cmath>
@@ -9,33 +10,18 @@
 #include <utility>
 
 #include "check.hpp"
+#include "cnnkit/training_step.hpp"
 
 namespace cnnkit {
-
-namespace {
-
-// The layer's own message, prefixed with where in the network it sits: a shape that does not
-// chain is then reported as "layer 3 (Conv): ..." instead of a bare "Conv: ...".
-// Input is a const& (the caller's tensor) or an rvalue (a result handed on, which the layer may
-// keep or compute in without a copy).
-template <typename T, typename Input>
-Tensor<T> forward_layer(Layer<T>& layer, std::size_t index, Input&& input, const char* caller) {
-  try {
-    return layer.forward(std::forward<Input>(input));
-  } catch (const std::invalid_argument& error) {
-    throw std::invalid_argument(std::string(caller) + ": layer " + std::to_string(index) + " (" +
-                                layer.type() + ") rejected its input: " + error.what());
-  }
-}
-
-}  // namespace
 
 template <typename T>
 NeuralNetwork<T>::NeuralNetwork(const Optimizer<T>& optimizer, const Initializer<T>& weights_init,
                                 const Initializer<T>& bias_init)
     : optimizer_(optimizer.clone()),
       weights_init_(weights_init.clone()),
-      bias_init_(bias_init.clone()) {}
+      bias_init_(bias_init.clone()) {
+  graph_.set_context("NeuralNetwork: ");
+}
 
 template <typename T>
 void NeuralNetwork<T>::append_layer(std::unique_ptr<Layer<T>> layer) {
@@ -46,9 +32,10 @@ void NeuralNetwork<T>::append_layer(std::unique_ptr<Layer<T>> layer) {
     layer->initialize(*weights_init_, *bias_init_);
     layer->set_optimizer(*optimizer_);
   }
-  // Nothing reads the error for the network's input: the first layer may skip it.
-  layer->set_input_error_needed(!layers_.empty());
-  layers_.push_back(std::move(layer));
+  // Built at once: the graph tells the first layer that nothing reads the error for the
+  // network's input.
+  graph_.append(std::move(layer));
+  graph_.build();
 }
 
 template <typename T>
@@ -76,7 +63,7 @@ T NeuralNetwork<T>::forward() {
     throw std::logic_error(std::string(caller) +
                            ": expected a loss layer (set_loss_layer), got none");
   }
-  if (layers_.empty()) {
+  if (graph_.empty()) {
     throw std::logic_error(std::string(caller) +
                            ": expected at least one layer (append_layer), got none");
   }
@@ -87,17 +74,8 @@ T NeuralNetwork<T>::forward() {
   // consistent to start from (the layers may already hold this batch, the label the last one).
   data_layer_->recycle(Batch<T>{std::move(spent_input_), std::move(label_)});
   Batch<T> batch = data_layer_->next();
-  Tensor<T> output = std::move(batch.input);
-  for (std::size_t i = 0; i < layers_.size(); ++i) {
-    output = forward_layer(*layers_[i], i, std::move(output), caller);
-  }
-  T loss = 0;
-  try {
-    loss = loss_layer_->forward(std::move(output), batch.label);
-  } catch (const std::invalid_argument& error) {
-    throw std::invalid_argument(std::string(caller) + ": loss (" + loss_layer_->type() +
-                                ") rejected the prediction and label: " + error.what());
-  }
+  const T loss =
+      forward_and_loss(graph_, *loss_layer_, std::move(batch.input), batch.label, caller);
   label_ = std::move(batch.label);
   return loss;
 }
@@ -106,13 +84,9 @@ template <typename T>
 void NeuralNetwork<T>::backward() {
   // The label of the last forward() is what the loss's error starts from.
   detail::require_forward_done(!label_.empty(), "NeuralNetwork::backward");
-  Tensor<T> error_tensor = loss_layer_->backward(label_);
-  for (auto layer = layers_.rbegin(); layer != layers_.rend(); ++layer) {
-    error_tensor = (*layer)->backward(std::move(error_tensor));
-  }
   // The error for the input is of no use (the first layer skips it where it can), but its buffer
   // has the input's shape: the data layer gets it back for the next batch.
-  spent_input_ = std::move(error_tensor);
+  spent_input_ = backward_and_update(graph_, *loss_layer_, label_);
 }
 
 template <typename T>
@@ -136,17 +110,12 @@ void NeuralNetwork<T>::train(std::size_t iterations) {
 template <typename T>
 Tensor<T> NeuralNetwork<T>::test(const Tensor<T>& input) {
   const char* const caller = "NeuralNetwork::test";
-  if (layers_.empty()) {
+  if (graph_.empty()) {
     throw std::logic_error(std::string(caller) +
                            ": expected at least one layer (append_layer), got none");
   }
   // Inference only: no layer needs to keep its input for a backward pass.
-  const TestingPhaseScope<T> testing(layers_);
-  Tensor<T> output = forward_layer(*layers_.front(), 0, input, caller);
-  for (std::size_t i = 1; i < layers_.size(); ++i) {
-    output = forward_layer(*layers_[i], i, std::move(output), caller);
-  }
-  return output;
+  return graph_.infer(input);
 }
 
 template class NeuralNetwork<float>;

@@ -11,8 +11,10 @@
 #include <string>
 #include <vector>
 
+#include "cnnkit/layers/add.hpp"
 #include "cnnkit/layers/average_pooling.hpp"
 #include "cnnkit/layers/batch_norm.hpp"
+#include "cnnkit/layers/concat.hpp"
 #include "cnnkit/layers/conv.hpp"
 #include "cnnkit/layers/flatten.hpp"
 #include "cnnkit/layers/fully_connected.hpp"
@@ -90,6 +92,10 @@ std::vector<BuiltInCase> built_in_cases() {
        {2, 3, 2, 3}},
       {"BatchNorm features", [] { return std::make_unique<BatchNorm<double>>(4); }, {3, 4}},
       {"BatchNorm channels", [] { return std::make_unique<BatchNorm<double>>(2); }, {2, 2, 3, 2}},
+      // The merge layers' single-input forms (the identity); their list forms are in
+      // merge_layers_test.cpp.
+      {"Add", [] { return std::make_unique<Add<double>>(); }, {2, 3, 2}},
+      {"Concat", [] { return std::make_unique<Concat<double>>(); }, {2, 3, 2}},
   };
 }
 

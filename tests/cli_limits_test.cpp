@@ -103,7 +103,7 @@ class CliLimitsTest : public ::testing::Test {
     const ModelDescription description = preset("digits-cnn");
     Model<float> model = build_model<float>(description);
     poison(model);
-    save_model(path(name), description, model.layers);
+    save_model(path(name), description, model.graph.layers());
     return path(name);
   }
 
@@ -195,7 +195,7 @@ TEST_F(CliLimitsTest, LargeFilesDevicesAndHugeImagesAreRefusedBeforeReading) {
 
 TEST_F(CliLimitsTest, NonFiniteWeightsAreRefusedUnlessAllowed) {
   const std::string model = digits_model("nan.safetensors", [](Model<float>& poisoned) {
-    poisoned.layers[0]->parameters()[0]->value[3] = std::nanf("");
+    poisoned.graph.layers()[0]->parameters()[0]->value[3] = std::nanf("");
   });
   expect_refusal(run({"eval", "--model", model, "--data", "digits"}),
                  {"tensor 'layer0.weights': expected finite values, got nan at element 3",

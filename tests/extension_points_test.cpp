@@ -126,7 +126,7 @@ std::unique_ptr<NeuralNetwork<double>> small_network(const Optimizer<double>& op
   return network;
 }
 
-std::vector<Tensor<double>> all_weights(const std::vector<std::unique_ptr<Layer<double>>>& layers) {
+std::vector<Tensor<double>> all_weights(const std::vector<Layer<double>*>& layers) {
   std::vector<Tensor<double>> weights;
   for (const auto& layer : layers) {
     for (const Parameter<double>* parameter : std::as_const(*layer).parameters()) {
@@ -218,7 +218,7 @@ TEST(ExtensionPoints, UserOptimizerTrainsAModelAndItsCheckpointSaysHowToResume) 
   Model<double> user = build_model<double>(iris_with_sgd());
   set_seed(3);
   Model<double> builtin = build_model<double>(iris_with_sgd());
-  for (const auto& layer : user.layers) layer->set_optimizer(LectureSgd<double>(0.002));
+  for (const auto& layer : user.graph.layers()) layer->set_optimizer(LectureSgd<double>(0.002));
 
   TrainingState user_state;
   TrainingState builtin_state;
@@ -227,8 +227,8 @@ TEST(ExtensionPoints, UserOptimizerTrainsAModelAndItsCheckpointSaysHowToResume) 
   set_seed(4);
   train(builtin, iris, iris, TrainOptions{3, 16, 1000}, builtin_state);
   EXPECT_LT(user_state.history.back().train_loss, user_state.history.front().train_loss);
-  const std::vector<Tensor<double>> user_weights = all_weights(user.layers);
-  const std::vector<Tensor<double>> builtin_weights = all_weights(builtin.layers);
+  const std::vector<Tensor<double>> user_weights = all_weights(user.graph.layers());
+  const std::vector<Tensor<double>> builtin_weights = all_weights(builtin.graph.layers());
   for (std::size_t i = 0; i < user_weights.size(); ++i) {
     expect_bitwise_equal(user_weights[i], builtin_weights[i]);
   }
@@ -243,7 +243,7 @@ TEST(ExtensionPoints, UserOptimizerTrainsAModelAndItsCheckpointSaysHowToResume) 
   EXPECT_NE(message.find("saved no state"), std::string::npos) << message;
   // Its weights load as a model.
   const Model<double> loaded = load_model<double>(path);
-  const std::vector<Tensor<double>> loaded_weights = all_weights(loaded.layers);
+  const std::vector<Tensor<double>> loaded_weights = all_weights(loaded.graph.layers());
   for (std::size_t i = 0; i < user_weights.size(); ++i) {
     expect_bitwise_equal(loaded_weights[i], user_weights[i]);
   }

@@ -362,21 +362,21 @@ TEST(HostileInput, NonFiniteWeightsAreRefusedUnlessAllowed) {
   const TempDir dir;
   const ModelDescription description = preset("iris-mlp");
   Model<float> model = build_model<float>(description);
-  model.layers[2]->parameters()[1]->value[2] = std::numeric_limits<float>::infinity();
-  save_model(dir / "inf.safetensors", description, model.layers);
+  model.graph.layers()[2]->parameters()[1]->value[2] = std::numeric_limits<float>::infinity();
+  save_model(dir / "inf.safetensors", description, model.graph.layers());
   expect_throw_with<std::invalid_argument>(
       [&] { load_model<float>(dir / "inf.safetensors"); },
       {"tensor 'layer2.bias': expected finite values, got inf at element 2", "allow_non_finite"});
-  model.layers[2]->parameters()[1]->value[2] = 0.5f;
-  model.layers[0]->parameters()[0]->value[5] = std::nanf("");
-  save_model(dir / "nan.safetensors", description, model.layers);
+  model.graph.layers()[2]->parameters()[1]->value[2] = 0.5f;
+  model.graph.layers()[0]->parameters()[0]->value[5] = std::nanf("");
+  save_model(dir / "nan.safetensors", description, model.graph.layers());
   expect_throw_with<std::invalid_argument>([&] { load_model<float>(dir / "nan.safetensors"); },
                                            {"tensor 'layer0.weights'", "got nan at element 5"});
   ModelLoadOptions allow;
   allow.allow_non_finite = true;
   const Model<float> loaded = load_model<float>(dir / "nan.safetensors", allow);
-  EXPECT_TRUE(std::isnan(loaded.layers[0]->parameters()[0]->value[5]));
-  EXPECT_EQ(loaded.layers[2]->parameters()[1]->value[2], 0.5f);
+  EXPECT_TRUE(std::isnan(loaded.graph.layers()[0]->parameters()[0]->value[5]));
+  EXPECT_EQ(loaded.graph.layers()[2]->parameters()[1]->value[2], 0.5f);
 }
 
 }  // namespace

@@ -115,9 +115,9 @@ TEST(InputErrorSkip, NetworksAndModelsSkipItForTheFirstLayerOnly) {
   EXPECT_TRUE(net.layers()[2]->input_error_needed());
 
   const Model<float> model = build_model<float>(preset("fashion-lenet"));
-  EXPECT_FALSE(model.layers.front()->input_error_needed());
-  for (std::size_t i = 1; i < model.layers.size(); ++i) {
-    EXPECT_TRUE(model.layers[i]->input_error_needed()) << "layer " << i;
+  EXPECT_FALSE(model.graph.layers().front()->input_error_needed());
+  for (std::size_t i = 1; i < model.graph.layers().size(); ++i) {
+    EXPECT_TRUE(model.graph.layers()[i]->input_error_needed()) << "layer " << i;
   }
 }
 

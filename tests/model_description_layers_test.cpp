@@ -80,16 +80,16 @@ TEST(ModelDescriptionLayers, ModelWithBatchNormForwardsInBothPhases) {
   set_seed(5);
   Model<float> model = build_model<float>(parse_model_description(with_layers(kTwoD, "[2, 9, 8]")));
   // initialize() left the batch norm at PyTorch's start, not at He / Constant(0.1).
-  auto& norm = dynamic_cast<BatchNorm<float>&>(*model.layers[1]);
+  auto& norm = dynamic_cast<BatchNorm<float>&>(*model.graph.layers()[1]);
   EXPECT_EQ(norm.parameters()[0]->value, Tensor<float>({4}, 1.0f));
   EXPECT_EQ(norm.parameters()[1]->value, Tensor<float>({4}, 0.0f));
   Tensor<float> input({3, 2, 9, 8});
   for (std::size_t i = 0; i < input.size(); ++i) input[i] = std::sin(0.37f * float(i));
-  const Tensor<float> output = model.forward(input);  // the training phase: batch statistics
+  // The engine's training-phase forward: batch statistics.
+  const Tensor<float> output = model.graph.forward(Tensor<float>(input));
   ASSERT_EQ(output.shape(), (Shape{3, 3}));
   EXPECT_NE(norm.running_mean(), Tensor<float>({4}, 0.0f));  // moved towards the batch's means
-  // One sample in the testing phase uses the running statistics.
-  for (auto& layer : model.layers) layer->set_testing_phase(true);
+  // Model::forward runs the testing phase: one sample uses the running statistics.
   const Tensor<float> one = model.forward(Tensor<float>({1, 2, 9, 8}, 0.5f));
   EXPECT_NEAR(one[0] + one[1] + one[2], 1.0f, 1e-6f);
 }

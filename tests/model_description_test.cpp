@@ -152,9 +152,9 @@ TEST(ModelDescription, BuildModelAndBuildNetworkGiveTheSameWeights) {
   const Model<float> model = build_model<float>(d);
   set_seed(3);
   const auto network = build_network<float>(d);
-  ASSERT_EQ(model.layers.size(), network->layers().size());
-  for (std::size_t i = 0; i < model.layers.size(); ++i) {
-    const auto a = std::as_const(*model.layers[i]).parameters();
+  ASSERT_EQ(model.graph.layers().size(), network->layers().size());
+  for (std::size_t i = 0; i < model.graph.layers().size(); ++i) {
+    const auto a = std::as_const(*model.graph.layers()[i]).parameters();
     const auto b = std::as_const(*network->layers()[i]).parameters();
     ASSERT_EQ(a.size(), b.size());
     for (std::size_t p = 0; p < a.size(); ++p) {
@@ -164,7 +164,7 @@ TEST(ModelDescription, BuildModelAndBuildNetworkGiveTheSameWeights) {
     }
   }
   // He-initialized weights are not all equal; biases are Constant(0.1).
-  const auto conv = std::as_const(*model.layers[0]).parameters();
+  const auto conv = std::as_const(*model.graph.layers()[0]).parameters();
   EXPECT_NE(conv[0]->value[0], conv[0]->value[1]);
   for (const float b : conv[1]->value) EXPECT_FLOAT_EQ(b, 0.1f);
 }

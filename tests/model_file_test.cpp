@@ -46,10 +46,10 @@ class ModelFileTest : public ::testing::Test {
 // Every parameter of both models, element for element (exact: files must not round anything).
 template <typename T>
 void expect_same_parameters(const Model<T>& a, const Model<T>& b) {
-  ASSERT_EQ(a.layers.size(), b.layers.size());
-  for (std::size_t i = 0; i < a.layers.size(); ++i) {
-    const auto pa = std::as_const(*a.layers[i]).parameters();
-    const auto pb = std::as_const(*b.layers[i]).parameters();
+  ASSERT_EQ(a.graph.layers().size(), b.graph.layers().size());
+  for (std::size_t i = 0; i < a.graph.layers().size(); ++i) {
+    const auto pa = std::as_const(*a.graph.layers()[i]).parameters();
+    const auto pb = std::as_const(*b.graph.layers()[i]).parameters();
     ASSERT_EQ(pa.size(), pb.size());
     for (std::size_t p = 0; p < pa.size(); ++p) {
       EXPECT_EQ(pa[p]->value, pb[p]->value) << "layer " << i << " " << pa[p]->name;
@@ -59,9 +59,9 @@ void expect_same_parameters(const Model<T>& a, const Model<T>& b) {
 
 template <typename T>
 void expect_same_optimizer_states(const Model<T>& a, const Model<T>& b) {
-  for (std::size_t i = 0; i < a.layers.size(); ++i) {
-    const auto pa = std::as_const(*a.layers[i]).parameters();
-    const auto pb = std::as_const(*b.layers[i]).parameters();
+  for (std::size_t i = 0; i < a.graph.layers().size(); ++i) {
+    const auto pa = std::as_const(*a.graph.layers()[i]).parameters();
+    const auto pb = std::as_const(*b.graph.layers()[i]).parameters();
     for (std::size_t p = 0; p < pa.size(); ++p) {
       EXPECT_EQ(pa[p]->optimizer->state(), pb[p]->optimizer->state()) << "layer " << i;
     }
@@ -90,7 +90,7 @@ TEST_F(ModelFileTest, ModelRoundTripIsBitExact) {
   TrainingState state;
   train(model, train_set, test_set, TrainOptions{1, 64, 1000}, state);
 
-  save_model(path("m.safetensors"), model.description, model.layers);
+  save_model(path("m.safetensors"), model.description, model.graph.layers());
   set_seed(99);
   const auto before = random_engine()();
   set_seed(99);
@@ -115,7 +115,7 @@ TEST_F(ModelFileTest, ModelRoundTripIsBitExact) {
 TEST_F(ModelFileTest, DoubleModelRoundTrips) {
   set_seed(2);
   const Model<double> model = build_model<double>(preset("iris-mlp"));
-  save_model(path("m.safetensors"), model.description, model.layers);
+  save_model(path("m.safetensors"), model.description, model.graph.layers());
   expect_same_parameters(model, load_model<double>(path("m.safetensors")));
 }
 
@@ -203,16 +203,17 @@ TEST_F(ModelFileTest, BatchNormRunningStatisticsRoundTrip) {
   Model<float> model = build_model<float>(description);
   Tensor<float> batch({5, 4});
   for (std::size_t i = 0; i < batch.size(); ++i) batch[i] = std::cos(1.7f * float(i)) * 3.0f;
-  model.forward(batch);  // a training-phase forward moves the running statistics
-  const auto& norm = dynamic_cast<const BatchNorm<float>&>(*model.layers[0]);
+  model.graph.forward(
+      Tensor<float>(batch));  // a training-phase forward moves the running statistics
+  const auto& norm = dynamic_cast<const BatchNorm<float>&>(*model.graph.layers()[0]);
   ASSERT_NE(norm.running_mean(), Tensor<float>({4}, 0.0f));
-  save_model(path("bn.safetensors"), model.description, model.layers);
+  save_model(path("bn.safetensors"), model.description, model.graph.layers());
   const SafetensorsFile<float> file = load_safetensors<float>(path("bn.safetensors"));
   EXPECT_EQ(file.at("layer0.running_mean"), norm.running_mean());
   EXPECT_EQ(file.at("layer0.running_var"), norm.running_var());
   const Model<float> loaded = load_model<float>(path("bn.safetensors"));
   expect_same_parameters(model, loaded);
-  const auto& loaded_norm = dynamic_cast<const BatchNorm<float>&>(*loaded.layers[0]);
+  const auto& loaded_norm = dynamic_cast<const BatchNorm<float>&>(*loaded.graph.layers()[0]);
   EXPECT_EQ(loaded_norm.running_mean(), norm.running_mean());
   EXPECT_EQ(loaded_norm.running_var(), norm.running_var());
   // Without the running variance the file does not load.
@@ -230,7 +231,7 @@ class BadModelFile : public ModelFileTest {
     ModelFileTest::SetUp();
     set_seed(1);
     model_ = std::make_unique<Model<float>>(build_model<float>(preset("digits-cnn")));
-    save_model(path("good.safetensors"), model_->description, model_->layers);
+    save_model(path("good.safetensors"), model_->description, model_->graph.layers());
     good_ = load_safetensors<float>(path("good.safetensors"));
   }
   // Writes the good file's tensors and metadata after `change`, returns the load error.
@@ -325,7 +326,9 @@ TEST_F(BadModelFile, CheckpointWithBrokenState) {
 
 TEST_F(BadModelFile, SaveRejectsLayersOfAnotherModel) {
   const Model<float> iris = build_model<float>(preset("iris-mlp"));
-  EXPECT_EQ(error_of([&] { save_model(path("x.safetensors"), model_->description, iris.layers); }),
+  EXPECT_EQ(error_of([&] {
+              save_model(path("x.safetensors"), model_->description, iris.graph.layers());
+            }),
             path("x.safetensors") + ": expected 8 layers as model 'digits-cnn' describes, got 4");
   EXPECT_FALSE(fs::exists(path("x.safetensors")));
 }

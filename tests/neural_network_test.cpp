@@ -276,7 +276,7 @@ TEST(NeuralNetwork, NamesTheLayerThatRejectsItsInput) {
   const std::string message = message_of<std::invalid_argument>([&] {
     net.test(Tensor<double>({2, 1, 1}));
   });
-  EXPECT_NE(message.find("NeuralNetwork::test: layer 1 (Scale)"), std::string::npos) << message;
+  EXPECT_NE(message.find("NeuralNetwork: node 'layer1' (Scale): "), std::string::npos) << message;
   EXPECT_NE(message.find("Scale: expected rank 2"), std::string::npos) << message;
 }
 

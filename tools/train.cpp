@@ -209,7 +209,7 @@ int run_train(TrainArguments args) {
   }
 
   const std::string model_path = (fs::path(args.out) / "model.safetensors").string();
-  save_model(model_path, model.description, model.layers);
+  save_model(model_path, model.description, model.graph.layers());
   char accuracy[32];
   std::snprintf(accuracy, sizeof accuracy, "%.4f", last_evaluation.accuracy);
   std::cout << "test accuracy " << accuracy << " after epoch " << state.epoch << "; model saved to "

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "cnnkit/graph.hpp"
 #include "cnnkit/layer.hpp"
 #include "cnnkit/loss.hpp"
 
@@ -30,6 +31,19 @@ GradientCheckResult gradient_check(const std::vector<Layer<T>*>& layers, Loss<T>
                                    const Tensor<T>& input, const Tensor<T>& label, T step = T(1e-5),
                                    T absolute_floor = T(1e-9));
 
+// The same for a graph (entries named "node 'block1.conv1' (Conv) weights"). The graph's layers
+// run in the training phase; its input_error_needed() comes back as it was.
+template <typename T>
+GradientCheckResult gradient_check(Graph<T>& graph, Loss<T>& loss, const Tensor<T>& input,
+                                   const Tensor<T>& label, T step = T(1e-5),
+                                   T absolute_floor = T(1e-9));
+
+extern template GradientCheckResult gradient_check<float>(Graph<float>&, Loss<float>&,
+                                                          const Tensor<float>&,
+                                                          const Tensor<float>&, float, float);
+extern template GradientCheckResult gradient_check<double>(Graph<double>&, Loss<double>&,
+                                                           const Tensor<double>&,
+                                                           const Tensor<double>&, double, double);
 extern template GradientCheckResult gradient_check<float>(const std::vector<Layer<float>*>&,
                                                           Loss<float>&, const Tensor<float>&,
                                                           const Tensor<float>&, float, float);

@@ -6,15 +6,17 @@
 // - backward(error_tensor) takes dLoss/dOutput, shaped like the last output, and returns
 //   dLoss/dInput, shaped like the last input, every element assigned, computed with the weights
 //   forward() used. A trainable layer also assigns (never adds to) each parameter's gradient
-//   and then calls apply_updates(), which lets each parameter's optimizer update it.
+//   and then calls apply_updates(), which lets each parameter's optimizer update it (inside the
+//   engine, graph.hpp, updates are deferred: backward() computes gradients only and the engine
+//   runs the optimizers after the whole backward pass).
 // Between calls a layer keeps only what the next backward() needs and its own workspaces; the
 // output and the input error belong to the caller.
 //
 // What the base class does for it:
 // - the calls' order: backward() needs a fresh training-phase forward(); a second backward()
 //   after one forward(), a backward() before any forward() or after a testing-phase forward()
-//   throws std::logic_error. The hand-over forms below check it, and NeuralNetwork, the trainer
-//   and check_layer call those; the built-in layers check their const& forms too, and a user
+//   throws std::logic_error. The hand-over forms below check it, and the engine (graph.hpp) and
+//   check_layer call those; the built-in layers check their const& forms too, and a user
 //   layer may do the same with note_forward() and require_fresh_forward() / note_backward();
 // - the hand-over forms forward(Tensor&&) and backward(Tensor&&), which the network calls as it
 //   passes each result on: by default they call the const& forms and recycle the tensor's buffer
@@ -65,7 +67,7 @@ class Layer {
   virtual Tensor<T> backward(const Tensor<T>& error_tensor) = 0;
 
   // The same results for a tensor the caller no longer needs, with the calls' order checked:
-  // what NeuralNetwork and the trainer call. They run forward_handed_over / backward_handed_over.
+  // what the engine (graph.hpp) calls. They run forward_handed_over / backward_handed_over.
   Tensor<T> forward(Tensor<T>&& input) {
     Tensor<T> output = forward_handed_over(std::move(input));
     note_forward();
@@ -113,12 +115,24 @@ class Layer {
   void set_frozen(bool frozen);
 
   // Whether backward() must compute the error for the layer below (on by default). Nothing
-  // reads the error for a network's input: NeuralNetwork and build_model turn it off for the
-  // first layer. A layer that can skip the work (Conv, FullyConnected) then returns a tensor of
+  // reads the error for a network's input: the engine (graph.hpp) turns it off for the layers
+  // that read only the graph's input. A layer that can skip the work (Conv, FullyConnected) then returns a tensor of
   // the input's shape with unspecified values from backward() (a buffer for the caller to
   // reuse); the others compute the error anyway.
   void set_input_error_needed(bool needed) { input_error_needed_ = needed; }
   bool input_error_needed() const { return input_error_needed_; }
+
+  // Whether apply_updates() is left to the caller. A layer used on its own updates its parameters
+  // at the end of backward() (the lecture's behaviour); the engine (graph.hpp) defers that, so
+  // backward() computes gradients only and the engine runs the update phase and the optimizers
+  // once the whole backward pass is done.
+  void set_updates_deferred(bool deferred) { updates_deferred_ = deferred; }
+  bool updates_deferred() const { return updates_deferred_; }
+
+  // Hands back an output of this layer that the caller is done with: the next forward() may
+  // write its result into that buffer. The engine does it in the testing phase, where no error
+  // comes back to recycle (see new_output).
+  void recycle_output(Tensor<T>&& spent) { output_spare_.give(std::move(spent)); }
 
   // Testing phase: forward() skips storing what backward() needs (inference only).
   void set_testing_phase(bool testing) { testing_phase_ = testing; }
@@ -144,7 +158,8 @@ class Layer {
     return input_error;
   }
 
-  // For backward(): apply every parameter's optimizer once its gradient is complete.
+  // For backward(): apply every parameter's optimizer once its gradient is complete (a no-op while
+  // updates are deferred to the engine).
   void apply_updates();
 
   // The calls' order for a layer's own const& forms (the built-in layers use them; a user layer
@@ -191,6 +206,7 @@ class Layer {
 
   bool testing_phase_ = false;
   bool input_error_needed_ = true;
+  bool updates_deferred_ = false;
   Pass pass_ = Pass::none;
   SpareBuffer<T> output_spare_;
   SpareBuffer<T> input_error_spare_;

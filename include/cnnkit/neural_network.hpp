@@ -1,12 +1,14 @@
-// NeuralNetwork: a chain of layers between a data layer and a loss. It hands every trainable layer
-// its own optimizer copies and initializes it from the two initializers as the layer is appended,
-// then trains top to bottom: next batch -> forward through every layer -> loss -> backward.
+// NeuralNetwork: the lecture's interface to the engine (graph.hpp), a chain of layers between a
+// data layer and a loss. It hands every trainable layer its own optimizer copies and initializes
+// it from the two initializers as the layer is appended, then trains top to bottom: next batch ->
+// forward through every layer -> loss -> backward (gradients) -> update phase -> optimizers.
 #pragma once
 
 #include <memory>
 #include <vector>
 
 #include "cnnkit/data_layer.hpp"
+#include "cnnkit/graph.hpp"
 #include "cnnkit/initializers.hpp"
 #include "cnnkit/layer.hpp"
 #include "cnnkit/loss.hpp"
@@ -22,7 +24,9 @@ class NeuralNetwork {
 
   // A trainable layer gets its own optimizer copies and is initialized here.
   void append_layer(std::unique_ptr<Layer<T>> layer);
-  const std::vector<std::unique_ptr<Layer<T>>>& layers() const { return layers_; }
+  const std::vector<Layer<T>*>& layers() const { return graph_.layers(); }
+  // The engine the layers run on (node i is "layer{i}").
+  Graph<T>& graph() { return graph_; }
 
   void set_data_layer(std::unique_ptr<DataLayer<T>> data_layer);
   void set_loss_layer(std::unique_ptr<Loss<T>> loss_layer);
@@ -31,7 +35,8 @@ class NeuralNetwork {
 
   // Next batch through every layer and the loss; returns the loss of that batch.
   T forward();
-  // Error from the loss back through every layer (each layer updates its own weights).
+  // Error from the loss back through every layer (gradients only), then the graph's update phase
+  // and every parameter's optimizer.
   void backward();
   // forward + backward `iterations` times, recording each iteration's loss.
   void train(std::size_t iterations);
@@ -44,7 +49,7 @@ class NeuralNetwork {
   std::unique_ptr<Optimizer<T>> optimizer_;
   std::unique_ptr<Initializer<T>> weights_init_;
   std::unique_ptr<Initializer<T>> bias_init_;
-  std::vector<std::unique_ptr<Layer<T>>> layers_;
+  Graph<T> graph_;
   std::unique_ptr<DataLayer<T>> data_layer_;
   std::unique_ptr<Loss<T>> loss_layer_;
   Tensor<T> label_;        // the label of the batch forward() drew, for backward()

@@ -66,9 +66,9 @@ py::dict metrics_dict(const EpochMetrics& metrics) {
 
 py::list layers_of(const py::object& self) {
   py::list layers;
-  for (const auto& layer : self.cast<PyModel&>().model.layers) {
+  for (Layer<float>* layer : self.cast<PyModel&>().model.graph.layers()) {
     // A reference the model object keeps alive (the layers are its own).
-    layers.append(py::cast(layer.get(), py::return_value_policy::reference_internal, self));
+    layers.append(py::cast(layer, py::return_value_policy::reference_internal, self));
   }
   return layers;
 }
@@ -162,7 +162,7 @@ py::array_t<float> predict(PyModel& self, const py::object& x, std::size_t batch
   const float* const in = inputs.data();
   {
     py::gil_scoped_release release;
-    const TestingPhaseScope<float> testing(self.model.layers);
+    const TestingPhaseScope<float> testing(self.model.graph.layers());
     Tensor<float> batch;
     for (std::size_t first = 0; first < count; first += batch_size) {
       const std::size_t n = std::min(batch_size, count - first);
@@ -208,7 +208,8 @@ void bind_model(py::module_& m) {
           py::arg("path"))
       .def("save",
            [](const PyModel& self, const std::string& path) {
-             reading_files([&] { save_model(path, self.model.description, self.model.layers); });
+             reading_files(
+                 [&] { save_model(path, self.model.description, self.model.graph.layers()); });
            })
       .def_property_readonly("description_json",
                              [](const PyModel& self) { return to_json(self.model.description); })

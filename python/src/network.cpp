@@ -50,10 +50,12 @@ class SharedLayer final : public Layer<T> {
   }
 
  private:
-  // The network sets the phase and the input-error flag on the layers it holds: this one.
+  // The network sets the phase, the input-error flag and whether its engine runs the optimizers
+  // (deferred updates) on the layers it holds: this one.
   void pass_settings_on() {
     inner_->set_testing_phase(this->testing_phase());
     inner_->set_input_error_needed(this->input_error_needed());
+    inner_->set_updates_deferred(this->updates_deferred());
   }
 
   std::shared_ptr<Layer<T>> inner_;

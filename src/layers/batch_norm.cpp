@@ -210,9 +210,12 @@ Tensor<T> BatchNorm<T>::backward(const Tensor<T>& error_tensor) {
     });
   });
   // Each parameter on its own, as Conv and FullyConnected do: apply_updates() would build the
-  // vector of parameters() on every step.
-  scale_.apply_update();
-  shift_.apply_update();
+  // vector of parameters() on every step. Inside the engine the optimizers run after the whole
+  // backward pass instead.
+  if (!this->updates_deferred()) {
+    scale_.apply_update();
+    shift_.apply_update();
+  }
   this->note_backward();
   return input_error;
 }

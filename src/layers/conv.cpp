@@ -177,8 +177,11 @@ Tensor<T> Conv<T>::backward(const Tensor<T>& error_tensor) {
   kernels::conv2d_backward(g, input_.data(), weights_.value.data(), error_tensor.data(),
                            input_error_data, weights_.gradient.data(), bias_.gradient.data(),
                            workspace_);
-  weights_.apply_update();
-  bias_.apply_update();
+  // Layer::apply_updates() without building the parameters() list (no allocation per step).
+  if (!this->updates_deferred()) {
+    weights_.apply_update();
+    bias_.apply_update();
+  }
   this->note_backward();
   return input_error;
 }

@@ -115,8 +115,11 @@ Tensor<T> FullyConnected<T>::backward(const Tensor<T>& error_tensor) {
       {batch, input_size_, output_size_}, input_.data(), weights_.value.data(), error_tensor.data(),
       this->input_error_needed() ? input_error.data() : nullptr, weights_.gradient.data(),
       bias_.gradient.data(), backward_workspace_);
-  weights_.apply_update();
-  bias_.apply_update();
+  // Layer::apply_updates() without building the parameters() list (no allocation per step).
+  if (!this->updates_deferred()) {
+    weights_.apply_update();
+    bias_.apply_update();
+  }
   this->note_backward();
   return input_error;
 }

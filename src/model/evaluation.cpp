@@ -69,10 +69,9 @@ Evaluation evaluate(Model<T>& model, const Dataset<T>& data, std::size_t batch_s
   std::size_t correct = 0;
   // In order, no shuffling: batch b holds samples [b * batch_size, ...).
   BatchIterator<T> batches(data, batch_size, /*shuffle=*/false);
-  // Forward only: no layer needs to keep its input for a backward pass.
-  const TestingPhaseScope<T> testing(model.layers);
   for (std::size_t b = 0; b < batches.batches_per_epoch(); ++b) {
     const Batch<T> batch = batches.next();
+    // Model::forward runs the testing phase: no layer keeps anything for a backward pass.
     const Tensor<T> prediction = model.forward(batch.input);
     loss_sum += static_cast<double>(model.loss->forward(prediction, batch.label));
     const std::vector<std::size_t> predicted = argmax_rows(prediction);

@@ -19,13 +19,9 @@ Tensor<T> Model<T>::forward(const Tensor<T>& input) {
                                 to_string(description.input_shape).substr(1) + ", got " +
                                 to_string(input.shape()));
   }
-  if (layers.empty()) return input;
-  // The caller's input by const&, then each result handed on (see Layer::forward(Tensor&&)).
-  Tensor<T> activation = layers.front()->forward(input);
-  for (std::size_t i = 1; i < layers.size(); ++i) {
-    activation = layers[i]->forward(std::move(activation));
-  }
-  return activation;
+  // Always the testing phase: a prediction keeps nothing for a backward pass, and a layer that
+  // behaves differently in training (dropout, batch normalisation) predicts as it should.
+  return graph.infer(input);
 }
 
 template <typename T>
@@ -71,8 +67,10 @@ template <typename T>
 Model<T> build_model(const ModelDescription& description, const Limits& limits) {
   const std::string source = "model '" + description.name + "'";
   detail::validate_description(description, source, limits);
-  Model<T> model{description, detail::make_layers<T>(description, source, limits).layers,
-                 build_loss<T>(description.loss)};
+  Model<T> model{description, Graph<T>(), build_loss<T>(description.loss)};
+  model.graph.set_context(source + ": ");
+  detail::LayerChain<T> chain = detail::make_layers<T>(description, source, limits);
+  for (auto& layer : chain.layers) model.graph.append(std::move(layer));
   // The order of NeuralNetwork::append_layer (initialize, then optimizer copies), so both
   // builders give the same weights for the same seed.
   const std::unique_ptr<Initializer<T>> weights_init =
@@ -80,13 +78,13 @@ Model<T> build_model(const ModelDescription& description, const Limits& limits) 
   const std::unique_ptr<Initializer<T>> bias_init =
       build_initializer<T>(description.bias_initializer);
   const std::unique_ptr<Optimizer<T>> optimizer = build_optimizer<T>(description.optimizer);
-  for (const auto& layer : model.layers) {
+  for (Layer<T>* layer : model.graph.layers()) {
     if (!layer->trainable()) continue;
     layer->initialize(*weights_init, *bias_init);
     layer->set_optimizer(*optimizer);
   }
-  // As NeuralNetwork::append_layer: nothing reads the error for the model's input.
-  if (!model.layers.empty()) model.layers.front()->set_input_error_needed(false);
+  // The graph tells the layers that read the model's input that nothing reads its error.
+  model.graph.build();
   return model;
 }
 

@@ -48,8 +48,7 @@ std::string state_prefix(std::size_t layer, const std::string& parameter,
 
 // The layers must be those the description builds: same count, types and parameter shapes.
 template <typename T>
-void check_layers_match(const ModelDescription& description,
-                        const std::vector<std::unique_ptr<Layer<T>>>& layers,
+void check_layers_match(const ModelDescription& description, const std::vector<Layer<T>*>& layers,
                         const std::string& path) {
   const detail::RandomStateGuard keep_random_state;
   const detail::LayerChain<T> chain = detail::make_layers<T>(
@@ -79,8 +78,7 @@ void check_layers_match(const ModelDescription& description,
 // Every layer's parameters, then its buffers (state that is not trained, such as BatchNorm's
 // running statistics): "layer{i}.{name}".
 template <typename T>
-std::vector<NamedTensor<T>> parameter_tensors(
-    const std::vector<std::unique_ptr<Layer<T>>>& layers) {
+std::vector<NamedTensor<T>> parameter_tensors(const std::vector<Layer<T>*>& layers) {
   std::vector<NamedTensor<T>> tensors;
   for (std::size_t i = 0; i < layers.size(); ++i) {
     Layer<T>& layer = *layers[i];
@@ -108,7 +106,7 @@ constexpr const char* kOptimizerKey = "optimizer";
 
 template <typename T>
 std::string foreign_optimizer_name(const Model<T>& model) {
-  for (const auto& layer : model.layers) {
+  for (const auto& layer : model.graph.layers()) {
     for (const Parameter<T>* parameter : std::as_const(*layer).parameters()) {
       if (parameter->optimizer &&
           parameter->optimizer->name() != model.description.optimizer.type) {
@@ -165,8 +163,8 @@ Model<T> model_from_file(const SafetensorsFile<T>& file, const std::string& path
 
   const detail::RandomStateGuard keep_random_state;  // loading must not change later draws
   Model<T> model = build_model<T>(description, options.limits);
-  for (std::size_t i = 0; i < model.layers.size(); ++i) {
-    Layer<T>& layer = *model.layers[i];
+  for (std::size_t i = 0; i < model.graph.layers().size(); ++i) {
+    Layer<T>& layer = *model.graph.layers()[i];
     // A parameter's value or a buffer, "layer{i}.{tensor}", with the shape the description builds.
     const auto take = [&](const std::string& tensor, Tensor<T>& value) {
       const std::string name = tensor_name(i, tensor);
@@ -204,8 +202,8 @@ template <typename T>
 void restore_optimizer_states(Model<T>& model, const SafetensorsFile<T>& file,
                               const std::string& path, std::set<std::string>& used,
                               const ModelLoadOptions& options) {
-  for (std::size_t i = 0; i < model.layers.size(); ++i) {
-    for (Parameter<T>* parameter : model.layers[i]->parameters()) {
+  for (std::size_t i = 0; i < model.graph.layers().size(); ++i) {
+    for (Parameter<T>* parameter : model.graph.layers()[i]->parameters()) {
       Optimizer<T>& optimizer = *parameter->optimizer;
       const std::string prefix = state_prefix(i, parameter->name, optimizer.name());
       std::map<std::string, Tensor<T>> state;
@@ -293,7 +291,7 @@ std::vector<EpochMetrics> history_from_json(const std::string& text, const std::
 
 template <typename T>
 void save_model(const std::string& path, const ModelDescription& description,
-                const std::vector<std::unique_ptr<Layer<T>>>& layers) {
+                const std::vector<Layer<T>*>& layers) {
   check_layers_match(description, layers, path);
   save_safetensors(path, parameter_tensors(layers), base_metadata(description, kModelFormat));
 }
@@ -305,8 +303,8 @@ Model<T> load_model(const std::string& path, const ModelLoadOptions& options) {
   Model<T> model = model_from_file(file, path, used, options);
   // A checkpoint also loads as a model: its optimizer states are simply not needed.
   if (file.metadata.at("format") == kCheckpointFormat) {
-    for (std::size_t i = 0; i < model.layers.size(); ++i) {
-      for (Parameter<T>* parameter : model.layers[i]->parameters()) {
+    for (std::size_t i = 0; i < model.graph.layers().size(); ++i) {
+      for (Parameter<T>* parameter : model.graph.layers()[i]->parameters()) {
         const auto foreign = file.metadata.find(kOptimizerKey);
         const std::string prefix = state_prefix(
             i, parameter->name,
@@ -323,10 +321,10 @@ Model<T> load_model(const std::string& path, const ModelLoadOptions& options) {
 
 template <typename T>
 void save_checkpoint(const std::string& path, const Model<T>& model, const TrainingState& state) {
-  check_layers_match(model.description, model.layers, path);
-  std::vector<NamedTensor<T>> tensors = parameter_tensors(model.layers);
-  for (std::size_t i = 0; i < model.layers.size(); ++i) {
-    const Layer<T>& layer = *model.layers[i];
+  check_layers_match(model.description, model.graph.layers(), path);
+  std::vector<NamedTensor<T>> tensors = parameter_tensors(model.graph.layers());
+  for (std::size_t i = 0; i < model.graph.layers().size(); ++i) {
+    const Layer<T>& layer = *model.graph.layers()[i];
     for (const Parameter<T>* parameter : layer.parameters()) {
       if (!parameter->optimizer) {
         fail(path, "layer " + std::to_string(i) + " " + parameter->name +
@@ -393,9 +391,9 @@ Checkpoint<T> load_checkpoint(const std::string& path, const ModelLoadOptions& o
 }
 
 template void save_model<float>(const std::string&, const ModelDescription&,
-                                const std::vector<std::unique_ptr<Layer<float>>>&);
+                                const std::vector<Layer<float>*>&);
 template void save_model<double>(const std::string&, const ModelDescription&,
-                                 const std::vector<std::unique_ptr<Layer<double>>>&);
+                                 const std::vector<Layer<double>*>&);
 template Model<float> load_model<float>(const std::string&, const ModelLoadOptions&);
 template Model<double> load_model<double>(const std::string&, const ModelLoadOptions&);
 template void save_checkpoint<float>(const std::string&, const Model<float>&, const TrainingState&);

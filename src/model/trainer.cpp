@@ -1,10 +1,14 @@
 // The training loop, one epoch after the other:
-//   shuffle -> for each batch: forward through every layer -> loss -> backward through every layer
-//   (the parameters update themselves) -> evaluate on the test set -> record the epoch.
+//   shuffle -> for each batch: the training step of training_step.hpp (forward through the graph
+//   -> loss -> backward, gradients only -> update phase -> optimizers) -> evaluate on the test set
+//   -> record the epoch.
 #include "cnnkit/model/trainer.hpp"
+
+#include "cnnkit/training_step.hpp"
 
 #include <chrono>
 #include <cmath>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -47,33 +51,29 @@ TrainOutcome train(Model<T>& model, const Dataset<T>& train_set, const Dataset<T
     double loss_sum = 0.0;
     std::size_t correct = 0;
     std::vector<std::size_t> predicted;  // per batch, reused
+    // Sees each prediction before the loss takes it; built once per epoch (no allocation per
+    // batch).
+    const std::function<void(const Tensor<T>&)> count_correct = [&](const Tensor<T>& prediction) {
+      argmax_rows(prediction, predicted);
+      for (std::size_t n = 0; n < predicted.size(); ++n) {
+        if (predicted[n] == batches.last_labels()[n]) ++correct;
+      }
+    };
 
     for (std::size_t b = 0; b < batches.batches_per_epoch(); ++b) {
       if (callbacks.stop_requested && callbacks.stop_requested()) return TrainOutcome::kStopped;
       Batch<T> batch = batches.next();
 
-      // forward: each result handed on to the next layer (which may keep it or work in place)
-      Tensor<T> activation = std::move(batch.input);
-      for (const auto& layer : model.layers) activation = layer->forward(std::move(activation));
-      argmax_rows(activation, predicted);
-      for (std::size_t n = 0; n < predicted.size(); ++n) {
-        if (predicted[n] == batches.last_labels()[n]) ++correct;
-      }
-      // Handed on: the loss keeps the prediction without a copy.
-      const T loss = model.loss->forward(std::move(activation), batch.label);
+      const T loss = forward_and_loss(model.graph, *model.loss, std::move(batch.input), batch.label,
+                                      "train", count_correct);
       if (!std::isfinite(loss)) {
         throw std::runtime_error("train: the loss became " + std::to_string(loss) + " in epoch " +
                                  std::to_string(epoch) + ", batch " + std::to_string(b + 1) +
                                  " (the run diverged: lower the learning rate)");
       }
-
-      // backward: the error tensor from the loss back through the layers in reverse order
-      Tensor<T> error = model.loss->backward(batch.label);
-      for (auto layer = model.layers.rbegin(); layer != model.layers.rend(); ++layer) {
-        error = (*layer)->backward(std::move(error));
-      }
-      // The buffers of this batch take the next one (the input error has the input's shape).
-      batches.recycle(Batch<T>{std::move(error), std::move(batch.label)});
+      // The buffers of this batch take the next one (the spent input has the input's shape).
+      Tensor<T> spent_input = backward_and_update(model.graph, *model.loss, batch.label);
+      batches.recycle(Batch<T>{std::move(spent_input), std::move(batch.label)});
 
       loss_sum += static_cast<double>(loss);
       progress.batch = b + 1;

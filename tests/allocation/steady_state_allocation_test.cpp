@@ -268,6 +268,68 @@ TEST(SteadyStateAllocation, ADataLayerThatDoesNotRecycleIsCounted) {
   EXPECT_EQ(steady_state_allocations(net, 4), 8);
 }
 
+// Inference (the testing phase) recycles its buffers too: repeated predictions of one batch shape
+// allocate nothing once warm, except the prediction handed to the caller.
+TEST(SteadyStateAllocation, RepeatedInferenceAllocatesOnlyThePrediction) {
+  const ThreadCountGuard guard;
+  cnnkit::set_num_threads(1);
+  auto net = w1_network(cnnkit::Adam<float>(1e-3f, 0.9f, 0.999f, 1e-8f));
+  const Tensor<float> input = cnnkit::UniformRandom<float>().initialize(Shape{64, 1, 28, 28}, 1, 1);
+  for (int i = 0; i < 3; ++i) (void)net.test(input);
+  EXPECT_EQ(allocations_during(4, [&] { (void)net.test(input); }), 4);
+  // Between training steps too.
+  steady_state_allocations(net, 1);
+  for (int i = 0; i < 3; ++i) (void)net.test(input);
+  EXPECT_EQ(allocations_during(4, [&] { (void)net.test(input); }), 4);
+}
+
+// A residual block: x -> conv -> relu -> conv, + x, Add -> relu -> flatten -> fully connected ->
+// softmax. The input is read twice (a copy for the first conv), its errors summed.
+cnnkit::Graph<float> residual_graph() {
+  cnnkit::Graph<float> graph;
+  cnnkit::He<float> weights;
+  cnnkit::Constant<float> bias(0.1f);
+  const auto trained = [&](std::unique_ptr<cnnkit::Layer<float>> layer) {
+    layer->initialize(weights, bias);
+    layer->set_optimizer(cnnkit::Adam<float>(1e-3f, 0.9f, 0.999f, 1e-8f));
+    return layer;
+  };
+  graph.add("stem", trained(std::make_unique<cnnkit::Conv<float>>(Shape{1, 1}, Shape{1, 3, 3}, 4)),
+            {"input"});
+  graph.add("conv1", trained(std::make_unique<cnnkit::Conv<float>>(Shape{1, 1}, Shape{4, 3, 3}, 4)),
+            {"stem"});
+  graph.add("relu1", std::make_unique<cnnkit::ReLU<float>>(), {"conv1"});
+  graph.add("conv2", trained(std::make_unique<cnnkit::Conv<float>>(Shape{1, 1}, Shape{4, 3, 3}, 4)),
+            {"relu1"});
+  graph.add("add", std::make_unique<cnnkit::Add<float>>(), {"conv2", "stem"});
+  graph.add("relu2", std::make_unique<cnnkit::ReLU<float>>(), {"add"});
+  graph.add("flatten", std::make_unique<cnnkit::Flatten<float>>(), {"relu2"});
+  graph.add("fc", trained(std::make_unique<cnnkit::FullyConnected<float>>(4 * 12 * 12, 10)),
+            {"flatten"});
+  graph.add("softmax", std::make_unique<cnnkit::SoftMax<float>>(), {"fc"});
+  return graph;
+}
+
+TEST(SteadyStateAllocation, AGraphWithABranchTrainsAndInfersWithoutAllocating) {
+  const ThreadCountGuard guard;
+  cnnkit::set_num_threads(2);
+  cnnkit::Graph<float> graph = residual_graph();
+  cnnkit::CrossEntropyLoss<float> loss;
+  FixedBatches<float> data(Shape{16, 1, 12, 12}, 10);
+  cnnkit::Batch<float> batch;
+  const auto step = [&] {
+    batch = data.next();
+    (void)cnnkit::forward_and_loss(graph, loss, std::move(batch.input), batch.label, "test");
+    Tensor<float> spent = cnnkit::backward_and_update(graph, loss, batch.label);
+    data.recycle(cnnkit::Batch<float>{std::move(spent), std::move(batch.label)});
+  };
+  for (int i = 0; i < 3; ++i) step();
+  EXPECT_EQ(allocations_during(4, step), 0);
+  const Tensor<float> input = cnnkit::UniformRandom<float>().initialize(Shape{16, 1, 12, 12}, 1, 1);
+  for (int i = 0; i < 3; ++i) (void)graph.infer(input);
+  EXPECT_EQ(allocations_during(4, [&] { (void)graph.infer(input); }), 4);
+}
+
 // The tool's training loop (cnnkit::train on a Model, what `cnnkit train` runs): the mallocs
 // between the end of batch 4 and the end of batch 9 of the epoch are those of five steps.
 TEST(SteadyStateAllocation, TheToolsTrainingLoopAllocatesNothingBetweenBatches) {

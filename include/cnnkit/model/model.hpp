@@ -6,6 +6,7 @@
 #include <memory>
 #include <vector>
 
+#include "cnnkit/graph.hpp"
 #include "cnnkit/initializers.hpp"
 #include "cnnkit/layer.hpp"
 #include "cnnkit/loss.hpp"
@@ -20,10 +21,10 @@ namespace cnnkit {
 template <typename T>
 struct Model {
   ModelDescription description;
-  std::vector<std::unique_ptr<Layer<T>>> layers;
+  Graph<T> graph;  // the layers, as the engine runs them (a chain: node i is "layer{i}")
   std::unique_ptr<Loss<T>> loss;
 
-  // The prediction for a batch (batch, input_shape...): every layer's forward in order.
+  // The prediction for a batch (batch, input_shape...): the graph in the testing phase.
   // Throws std::invalid_argument when the input does not have the description's input shape.
   Tensor<T> forward(const Tensor<T>& input);
 };

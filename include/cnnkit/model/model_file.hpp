@@ -39,7 +39,7 @@ struct ModelLoadOptions {
 // std::invalid_argument.
 template <typename T>
 void save_model(const std::string& path, const ModelDescription& description,
-                const std::vector<std::unique_ptr<Layer<T>>>& layers);
+                const std::vector<Layer<T>*>& layers);
 
 // Builds the described model and fills in the stored weights. Every problem names the file: not a
 // safetensors file, not a cnnkit model, an unknown format_version, a description that does not
@@ -66,9 +66,9 @@ template <typename T>
 Checkpoint<T> load_checkpoint(const std::string& path, const ModelLoadOptions& options = {});
 
 extern template void save_model<float>(const std::string&, const ModelDescription&,
-                                       const std::vector<std::unique_ptr<Layer<float>>>&);
+                                       const std::vector<Layer<float>*>&);
 extern template void save_model<double>(const std::string&, const ModelDescription&,
-                                        const std::vector<std::unique_ptr<Layer<double>>>&);
+                                        const std::vector<Layer<double>*>&);
 extern template Model<float> load_model<float>(const std::string&, const ModelLoadOptions&);
 extern template Model<double> load_model<double>(const std::string&, const ModelLoadOptions&);
 extern template void save_checkpoint<float>(const std::string&, const Model<float>&,

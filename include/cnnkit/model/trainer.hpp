@@ -1,6 +1,7 @@
-// The epoch loop: shuffle, then for every batch forward -> loss -> backward (each parameter's
-// optimizer updates it inside backward), then evaluate on the test set. It reads top to bottom in
-// trainer.cpp; the callbacks let a caller draw progress, save checkpoints and stop early.
+// The epoch loop: shuffle, then for every batch the engine's training step (forward -> loss ->
+// backward, gradients only -> update phase -> optimizers), then evaluate on the test set. It reads
+// top to bottom in trainer.cpp; the callbacks let a caller draw progress, save checkpoints and stop
+// early.
 #pragma once
 
 #include <cstddef>

@@ -1,0 +1,412 @@
+// Graph: building (names to indices, the order, the checks) and running (forward, backward,
+// update, infer) the engine of graph.hpp.
+#include "cnnkit/graph.hpp"
+
+#include <algorithm>
+#include <functional>
+#include <queue>
+#include <stdexcept>
+#include <string>
+#include <unordered_map>
+#include <utility>
+
+namespace cnnkit {
+
+template <typename T>
+Graph<T>::~Graph() {
+  for (Node& node : nodes_) {
+    if (!node.owned) node.layer->set_updates_deferred(node.borrowed_updates_deferred);
+  }
+}
+
+template <typename T>
+Graph<T>& Graph<T>::add_node(std::string name, std::unique_ptr<Layer<T>> owned, Layer<T>& layer,
+                             std::vector<std::string> inputs) {
+  Node node;
+  node.name = std::move(name);
+  node.borrowed_updates_deferred = layer.updates_deferred();
+  node.owned = std::move(owned);
+  node.layer = &layer;
+  node.merge = dynamic_cast<MergeLayer<T>*>(&layer);
+  node.inputs = std::move(inputs);
+  layer.set_updates_deferred(true);
+  nodes_.push_back(std::move(node));
+  layers_.push_back(&layer);
+  built_ = false;
+  return *this;
+}
+
+template <typename T>
+Graph<T>& Graph<T>::add(std::string name, std::unique_ptr<Layer<T>> layer,
+                        std::vector<std::string> inputs) {
+  if (!layer) {
+    throw std::invalid_argument(context_ + "graph: node '" + name +
+                                "': expected a layer, got nullptr");
+  }
+  Layer<T>& ref = *layer;
+  return add_node(std::move(name), std::move(layer), ref, std::move(inputs));
+}
+
+template <typename T>
+Graph<T>& Graph<T>::add(std::string name, Layer<T>& layer, std::vector<std::string> inputs) {
+  return add_node(std::move(name), nullptr, layer, std::move(inputs));
+}
+
+template <typename T>
+Graph<T>& Graph<T>::append(std::unique_ptr<Layer<T>> layer) {
+  std::string previous = nodes_.empty() ? kInput : nodes_.back().name;
+  return add("layer" + std::to_string(nodes_.size()), std::move(layer), {std::move(previous)});
+}
+
+template <typename T>
+Graph<T>& Graph<T>::append(Layer<T>& layer) {
+  std::string previous = nodes_.empty() ? kInput : nodes_.back().name;
+  return add("layer" + std::to_string(nodes_.size()), layer, {std::move(previous)});
+}
+
+template <typename T>
+std::string Graph<T>::describe(std::size_t node) const {
+  return "node '" + nodes_[node].name + "' (" + nodes_[node].layer->type() + ")";
+}
+
+template <typename T>
+void Graph<T>::build() {
+  const std::size_t count = nodes_.size();
+  const auto fail = [this](std::size_t node, const std::string& what) {
+    throw std::invalid_argument(context_ + "graph: " + describe(node) + ": " + what);
+  };
+  // Value index of every name: 0 the graph's input, node i is i + 1.
+  std::unordered_map<std::string, std::size_t> values;
+  values.emplace(kInput, 0);
+  for (std::size_t i = 0; i < count; ++i) {
+    const auto [found, inserted] = values.emplace(nodes_[i].name, i + 1);
+    if (!inserted) {
+      fail(i, found->second == 0 ? std::string("expected a name other than 'input' (the graph's "
+                                               "input), got 'input'")
+                                 : "expected a name of its own, got the name of node " +
+                                       std::to_string(found->second - 1) + " (" +
+                                       nodes_[found->second - 1].layer->type() + ")");
+    }
+  }
+  std::vector<std::vector<std::size_t>> readers(count + 1);  // node indices, per value
+  std::vector<std::size_t> pending(count, 0);                // inputs of each node not yet ordered
+  for (std::size_t i = 0; i < count; ++i) {
+    Node& node = nodes_[i];
+    if (node.inputs.empty()) fail(i, "expected at least one input, got none");
+    if (!node.merge && node.inputs.size() != 1) {
+      fail(i, "expected one input (only a merge layer such as Add or Concat takes several), got " +
+                  std::to_string(node.inputs.size()));
+    }
+    node.sources.clear();
+    for (const std::string& input : node.inputs) {
+      const auto found = values.find(input);
+      if (found == values.end()) fail(i, "unknown input '" + input + "'");
+      node.sources.push_back(found->second);
+      readers[found->second].push_back(i);
+      if (found->second != 0) ++pending[i];
+    }
+  }
+
+  // Kahn's algorithm, the lowest node index first among the ready ones: a chain runs in the
+  // order it was added, and any graph in one fixed order.
+  std::priority_queue<std::size_t, std::vector<std::size_t>, std::greater<>> ready;
+  for (std::size_t i = 0; i < count; ++i) {
+    if (pending[i] == 0) ready.push(i);
+  }
+  std::vector<std::size_t> order;
+  while (!ready.empty()) {
+    const std::size_t i = ready.top();
+    ready.pop();
+    order.push_back(i);
+    for (std::size_t reader : readers[i + 1]) {
+      if (--pending[reader] == 0) ready.push(reader);
+    }
+  }
+  if (order.size() != count) {
+    // Every node left out reads another one left out: walking those inputs comes back to a node
+    // already seen, which lies on a cycle.
+    std::size_t at = 0;
+    while (pending[at] == 0) ++at;
+    std::vector<std::size_t> walk;
+    while (std::find(walk.begin(), walk.end(), at) == walk.end()) {
+      walk.push_back(at);
+      for (std::size_t source : nodes_[at].sources) {
+        if (source != 0 && pending[source - 1] != 0) {
+          at = source - 1;
+          break;
+        }
+      }
+    }
+    std::string cycle = "'" + nodes_[at].name + "'";
+    for (auto step = std::find(walk.begin(), walk.end(), at) + 1; step != walk.end(); ++step) {
+      cycle += " <- '" + nodes_[*step].name + "'";
+    }
+    fail(at, "expected a graph without cycles, got the cycle " + cycle + " <- '" + nodes_[at].name +
+                 "'");
+  }
+
+  // One output: the last node of the order that no node reads; any other such node would be
+  // computed for nothing.
+  output_ = 0;
+  for (std::size_t i : order) {
+    if (readers[i + 1].empty()) {
+      if (output_ != 0) {
+        fail(output_ - 1, "expected to feed another node (the graph's one output is " +
+                              describe(i) + "), got no reader");
+      }
+      output_ = i + 1;
+    }
+  }
+  // An output found above is the last node of the order; a sink found earlier was reported.
+
+  // The last reader of every value (in the order) gets it as an rvalue.
+  std::vector<std::pair<std::size_t, std::size_t>> last(count + 1, {count, 0});  // node, slot
+  for (std::size_t i : order) {
+    for (std::size_t k = 0; k < nodes_[i].sources.size(); ++k) last[nodes_[i].sources[k]] = {i, k};
+  }
+  std::vector<std::size_t> copies(count + 1, 0);  // earlier single-input readers per value
+  for (std::size_t i = 0; i < count; ++i) {
+    Node& node = nodes_[i];
+    node.last_read.assign(node.sources.size(), 0);
+    for (std::size_t k = 0; k < node.sources.size(); ++k) {
+      const bool is_last = last[node.sources[k]] == std::pair{i, k};
+      node.last_read[k] = is_last ? 1 : 0;
+      if (!is_last && !node.merge) ++copies[node.sources[k]];
+    }
+    if (node.merge) {
+      node.input_views.resize(node.sources.size());
+      node.input_errors.resize(node.sources.size());
+    }
+  }
+  values_.resize(count + 1);
+  errors_.resize(count + 1);
+  has_error_.assign(count + 1, 0);
+  copy_spares_.resize(count + 1);
+  origin_.assign(count + 1, 0);
+  for (std::size_t v = 0; v <= count; ++v) copy_spares_[v].reserve(copies[v]);
+  parameters_.clear();
+  for (Layer<T>* layer : layers_) {
+    for (Parameter<T>* parameter : layer->parameters()) parameters_.push_back(parameter);
+  }
+  saved_phases_.assign(count, 0);
+  order_ = std::move(order);
+  built_ = true;
+  set_input_error_needed(input_error_needed_);
+}
+
+template <typename T>
+const std::vector<std::size_t>& Graph<T>::order() {
+  build_if_needed();
+  return order_;
+}
+
+template <typename T>
+void Graph<T>::set_input_error_needed(bool needed) {
+  input_error_needed_ = needed;
+  if (!built_) return;
+  // A layer whose only input is the graph's input computes an error nothing reads, unless asked.
+  for (Node& node : nodes_) {
+    const bool reads_input_only = !node.merge && node.sources.size() == 1 && node.sources[0] == 0;
+    node.layer->set_input_error_needed(!reads_input_only || needed);
+  }
+}
+
+template <typename T>
+void Graph<T>::rethrow_with_context(std::size_t node) const {
+  try {
+    throw;
+  } catch (const std::invalid_argument& error) {
+    throw std::invalid_argument(context_ + describe(node) + ": " + error.what());
+  }
+}
+
+template <typename T>
+Shape Graph<T>::output_shape(const Shape& input_shape) {
+  build_if_needed();
+  std::vector<Shape> shapes(nodes_.size() + 1);
+  shapes[0] = input_shape;
+  std::vector<Shape> merged;
+  for (std::size_t i : order_) {
+    const Node& node = nodes_[i];
+    try {
+      if (node.merge) {
+        merged.clear();
+        for (std::size_t source : node.sources) merged.push_back(shapes[source]);
+        shapes[i + 1] = node.merge->output_shape(std::span<const Shape>(merged));
+      } else {
+        shapes[i + 1] = node.layer->output_shape(shapes[node.sources[0]]);
+      }
+    } catch (const std::invalid_argument&) {
+      rethrow_with_context(i);
+    }
+  }
+  return shapes[output_];
+}
+
+template <typename T>
+void Graph<T>::run_forward(std::size_t i, std::vector<Tensor<T>>& values) {
+  Node& node = nodes_[i];
+  const bool testing = node.layer->testing_phase();
+  if (node.merge) {
+    for (std::size_t k = 0; k < node.sources.size(); ++k) {
+      node.input_views[k] = node.sources[k] == 0 && inference_input_ != nullptr
+                                ? inference_input_
+                                : &values[node.sources[k]];
+    }
+    values[i + 1] = node.merge->forward(std::span<const Tensor<T>* const>(node.input_views));
+    origin_[i + 1] = i + 1;
+    for (std::size_t k = 0; k < node.sources.size(); ++k) {
+      if (!node.last_read[k]) continue;
+      if (testing) {
+        recycle_spent(node.sources[k]);
+      } else {
+        // An input read for the last time becomes the buffer of its error in backward().
+        node.input_errors[k] = std::move(values[node.sources[k]]);
+      }
+    }
+    return;
+  }
+  const std::size_t source = node.sources[0];
+  origin_[i + 1] = i + 1;
+  if (source == 0 && inference_input_ != nullptr) {
+    values[i + 1] = node.layer->forward(*inference_input_);  // the caller's tensor
+  } else if (node.last_read[0]) {
+    const T* const before = values[source].data();
+    values[i + 1] = node.layer->forward(std::move(values[source]));
+    if (testing) {
+      // Computed in place: the buffer came from further up. Not taken over: it goes back.
+      if (values[i + 1].data() == before) origin_[i + 1] = origin_[source];
+      recycle_spent(source);
+    }
+  } else if (testing) {
+    values[i + 1] = node.layer->forward(std::as_const(values[source]));
+  } else {
+    // An earlier reader in training gets its own copy, in a buffer an earlier step's summation
+    // of errors freed.
+    std::vector<Tensor<T>>& spares = copy_spares_[source];
+    Tensor<T> copy;
+    if (!spares.empty()) {
+      copy = std::move(spares.back());
+      spares.pop_back();
+    }
+    const Tensor<T>& value = values[source];
+    copy = Tensor<T>::uninitialized(value.shape(), std::move(copy));
+    std::copy(value.begin(), value.end(), copy.begin());
+    values[i + 1] = node.layer->forward(std::move(copy));
+  }
+}
+
+template <typename T>
+void Graph<T>::recycle_spent(std::size_t value) {
+  Tensor<T>& spent = values_[value];
+  if (spent.empty() || value == 0 || origin_[value] == 0) return;
+  nodes_[origin_[value] - 1].layer->recycle_output(std::move(spent));
+}
+
+template <typename T>
+Tensor<T> Graph<T>::forward(Tensor<T>&& input) {
+  build_if_needed();
+  values_[0] = std::move(input);
+  for (std::size_t i : order_) {
+    try {
+      run_forward(i, values_);
+    } catch (const std::invalid_argument&) {
+      rethrow_with_context(i);
+    }
+    if (observer_) observer_(i, false);
+  }
+  return std::move(values_[output_]);
+}
+
+template <typename T>
+Tensor<T> Graph<T>::infer(const Tensor<T>& input) {
+  build_if_needed();
+  if (nodes_.empty()) return input;
+  // As TestingPhaseScope, without allocating: every layer's own phase comes back at the end.
+  struct Restore {
+    Graph& graph;
+    ~Restore() {
+      graph.inference_input_ = nullptr;
+      for (std::size_t i = 0; i < graph.layers_.size(); ++i) {
+        graph.layers_[i]->set_testing_phase(graph.saved_phases_[i] != 0);
+      }
+    }
+  } restore{*this};
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    saved_phases_[i] = layers_[i]->testing_phase() ? 1 : 0;
+    layers_[i]->set_testing_phase(true);
+  }
+  inference_input_ = &input;
+  for (std::size_t i : order_) {
+    try {
+      run_forward(i, values_);
+    } catch (const std::invalid_argument&) {
+      rethrow_with_context(i);
+    }
+  }
+  return std::move(values_[output_]);
+}
+
+template <typename T>
+void Graph<T>::deliver(std::size_t value, Tensor<T>& error, bool give_up_buffer) {
+  if (!has_error_[value]) {
+    errors_[value] = std::move(error);
+    has_error_[value] = 1;
+    return;
+  }
+  // Nothing reads the graph input's error unless asked: its first buffer is enough.
+  if (value != 0 || input_error_needed_) {
+    Tensor<T>& sum = errors_[value];
+    if (error.shape() != sum.shape()) {
+      throw std::logic_error(context_ + "graph: the errors for one node differ in shape: " +
+                             to_string(sum.shape()) + " and " + to_string(error.shape()));
+    }
+    T* const total = sum.data();
+    const T* const add = error.data();
+    for (std::size_t e = 0; e < sum.size(); ++e) total[e] += add[e];
+  }
+  if (give_up_buffer) copy_spares_[value].push_back(std::move(error));
+}
+
+template <typename T>
+Tensor<T> Graph<T>::backward(Tensor<T>&& error_tensor) {
+  build_if_needed();
+  if (nodes_.empty()) return std::move(error_tensor);
+  errors_[output_] = std::move(error_tensor);
+  has_error_[output_] = 1;
+  for (auto at = order_.rbegin(); at != order_.rend(); ++at) {
+    const std::size_t i = *at;
+    Node& node = nodes_[i];
+    has_error_[i + 1] = 0;
+    try {
+      if (node.merge) {
+        node.merge->backward(std::move(errors_[i + 1]), std::span<Tensor<T>>(node.input_errors));
+        // The last reader's error first (reverse reading order): it is moved in, the rest added,
+        // each merge keeping its buffer for the next step.
+        for (std::size_t k = node.sources.size(); k-- > 0;) {
+          deliver(node.sources[k], node.input_errors[k], /*give_up_buffer=*/false);
+        }
+      } else {
+        Tensor<T> input_error = node.layer->backward(std::move(errors_[i + 1]));
+        deliver(node.sources[0], input_error, /*give_up_buffer=*/true);
+      }
+    } catch (const std::invalid_argument&) {
+      rethrow_with_context(i);
+    }
+    if (observer_) observer_(i, true);
+  }
+  has_error_[0] = 0;
+  return std::move(errors_[0]);
+}
+
+template <typename T>
+void Graph<T>::update() {
+  for (const UpdateHook& hook : update_hooks_) hook(*this);
+  build_if_needed();
+  for (Parameter<T>* parameter : parameters_) parameter->apply_update();
+}
+
+template class Graph<float>;
+template class Graph<double>;
+
+}  // namespace cnnkit
