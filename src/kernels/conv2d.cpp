@@ -13,8 +13,6 @@
 // thread order, so a given thread count always gives bit-identical results.
 #include "kernels/conv2d.hpp"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <cstddef>
 #include <type_traits>
@@ -36,11 +34,11 @@ bool lowering_is_identity(const ConvGeometry& g) {
 }
 
 std::size_t max_threads() {
-  return static_cast<std::size_t>(std::max(1, omp_get_max_threads()));
+  return runtime::team_size();
 }
 
 std::size_t this_thread() {
-  return static_cast<std::size_t>(omp_get_thread_num());
+  return runtime::this_thread();
 }
 
 template <typename T>

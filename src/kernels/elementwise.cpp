@@ -23,7 +23,7 @@ constexpr std::size_t kParallelElements = std::size_t{1} << 16;
 template <typename Body>
 void for_chunks(std::size_t n, const Body& body) {
   const bool team = runtime::worth_a_team(n >= kParallelElements);
-  const std::size_t pieces = team ? static_cast<std::size_t>(omp_get_max_threads()) : 1;
+  const std::size_t pieces = team ? runtime::team_size() : 1;
   runtime::parallel_for(pieces, team, [&](std::size_t piece) {
     body(runtime::share(n, pieces, piece), runtime::share(n, pieces, piece + 1));
   });

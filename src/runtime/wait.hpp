@@ -1,0 +1,45 @@
+// How a thread of cnnkit waits for another: spin a short while, then sleep in the kernel.
+// A thread that only spins keeps its core busy while the thread it waits for may be waiting for
+// that very core (another process took the other one): each wait then lasts a scheduler time
+// slice, milliseconds, instead of microseconds. A sleeping waiter frees its core, and the kernel
+// moves the late thread there. The short spin first keeps the quick hand-overs of a quiet machine
+// (a team's barrier, the next loop's start) free of a sleep and a wake-up.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
+namespace cnnkit::runtime {
+
+// Pauses of the spin before sleeping: some tens of microseconds, about as long as the gaps
+// between the parallel loops of a training step on a quiet machine.
+inline constexpr int kSpinPauses = 1 << 11;
+
+inline void pause() {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_pause();
+#endif
+}
+
+// Returns once word holds a value other than `old` (acquire).
+inline void wait_for_change(const std::atomic<std::uint32_t>& word, std::uint32_t old) {
+  for (int i = 0; i < kSpinPauses; ++i) {
+    if (word.load(std::memory_order_acquire) != old) return;
+    pause();
+  }
+  while (word.load(std::memory_order_acquire) == old) word.wait(old, std::memory_order_acquire);
+}
+
+// Returns once `word` has reached `target` (acquire); it only ever counts up to it.
+inline void wait_until(const std::atomic<std::uint32_t>& word, std::uint32_t target) {
+  for (std::uint32_t seen = word.load(std::memory_order_acquire); seen != target;
+       seen = word.load(std::memory_order_acquire)) {
+    wait_for_change(word, seen);
+  }
+}
+
+}  // namespace cnnkit::runtime
