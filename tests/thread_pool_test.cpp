@@ -40,7 +40,7 @@ TEST(ThreadPool, StaticLoopGivesEachThreadOpenmpsItems) {
     for (const std::size_t count : {2u, 3u, 5u, 7u, 64u, 101u}) {
       std::vector<std::size_t> runner(count, 99);
       std::vector<std::atomic<int>> runs(count);
-      parallel_for(count, true, [&](std::size_t i) {
+      parallel_for_static(count, true, [&](std::size_t i) {
         runs[i].fetch_add(1);
         runner[i] = this_thread();
       });
@@ -50,6 +50,23 @@ TEST(ThreadPool, StaticLoopGivesEachThreadOpenmpsItems) {
         EXPECT_EQ(runs[i].load(), 1) << "item " << i << " of " << count << ", " << threads;
         EXPECT_EQ(runner[i], expected[i]) << "item " << i << " of " << count << ", " << threads;
       }
+    }
+  }
+}
+
+TEST(ThreadPool, SharedLoopRunsEveryItemOnceOnATeamThread) {
+  testing::ThreadCountGuard guard;
+  set_num_threads(3);
+  for (const std::size_t count : {2u, 3u, 7u, 1000u}) {
+    std::vector<std::atomic<int>> runs(count);
+    std::vector<std::size_t> runner(count, 99);
+    parallel_for(count, true, [&](std::size_t i) {
+      runs[i].fetch_add(1);
+      runner[i] = this_thread();
+    });
+    for (std::size_t i = 0; i < count; ++i) {
+      EXPECT_EQ(runs[i].load(), 1) << "item " << i << " of " << count;
+      EXPECT_LT(runner[i], 3u) << "item " << i << " of " << count;
     }
   }
 }

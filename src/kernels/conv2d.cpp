@@ -59,7 +59,7 @@ void conv2d_forward_gemm(const ConvGeometry& g, const T* input, const T* weights
   grow(workspace, slice * max_threads());
   T* const columns_base = workspace.data();
 
-  runtime::parallel_for(g.batch, true, [&](std::size_t b) {
+  runtime::parallel_for_static(g.batch, true, [&](std::size_t b) {
     const T* sample = input + b * g.channels * g.in_y * g.in_x;
     T* out = output + b * g.kernels * cols;
     const T* columns = sample;
@@ -110,7 +110,7 @@ void conv2d_backward_gemm(const ConvGeometry& g, const T* input, const T* weight
   T* const partials = workspace.data() + slice * threads;
   std::fill(partials, partials + weight_count * threads, T(0));
 
-  runtime::parallel_for(g.batch, true, [&](std::size_t b) {
+  runtime::parallel_for_static(g.batch, true, [&](std::size_t b) {
     const std::size_t t = this_thread();
     const T* sample = input + b * g.channels * g.in_y * g.in_x;
     const T* error_b = error + b * g.kernels * cols;

@@ -40,11 +40,11 @@ inline StaticRange static_range(std::size_t count, std::size_t threads, std::siz
   return {first, first + q};
 }
 
-// body(i) for every i in [0, count): shared statically (static_range) among a team when
-// worth_a_team(), else in order on the calling thread. Each i runs on exactly one thread, so a
-// body that writes only its own outputs gives the same results on any number of threads.
+// body(i) for every i in [0, count), each i on exactly one thread: static_range's items on
+// thread this_thread(), always the same, for a body whose results depend on the thread it runs
+// on (partial sums per thread); in order on the calling thread when not worth_a_team().
 template <typename Body>
-void parallel_for(std::size_t count, bool enough_work, const Body& body) {
+void parallel_for_static(std::size_t count, bool enough_work, const Body& body) {
   if (count > 1 && worth_a_team(enough_work)) {
     // Threads past count would get no item: the first min(count, threads) get the same items
     // as in a team of all threads.
@@ -120,5 +120,21 @@ class AffineShare {
   std::array<Range, kMaxRanges> ranges_{};
   std::size_t ranges_count_;
 };
+
+// body(i) for every i in [0, count), each i on exactly one thread, shared with AffineShare: each
+// thread takes its own contiguous range first, then what is left of the others', so a thread
+// that starts late or loses its core for a while holds up nobody; in order on the calling thread
+// when not worth_a_team(). Which thread runs an item depends on timing: the body's results must
+// not (parallel_for_static for those that do).
+template <typename Body>
+void parallel_for(std::size_t count, bool enough_work, const Body& body) {
+  if (count > 1 && worth_a_team(enough_work)) {
+    const std::size_t threads = count < team_size() ? count : team_size();
+    AffineShare items(count, threads);
+    const auto loop = [&](std::size_t thread, std::size_t) { items.run(thread, body); };
+    if (ThreadPool::instance().run(threads, loop)) return;
+  }
+  for (std::size_t i = 0; i < count; ++i) body(i);
+}
 
 }  // namespace cnnkit::runtime

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -15,9 +16,12 @@
 
 namespace cnnkit::runtime {
 
-// Pauses of the spin before sleeping: some tens of microseconds, about as long as the gaps
-// between the parallel loops of a training step on a quiet machine.
-inline constexpr int kSpinPauses = 1 << 11;
+// How long a waiter spins before it sleeps: about as long as the gaps between the parallel
+// loops of a training step on a quiet machine, so that there a team's threads are still
+// spinning when the next loop starts. A time, not a count of pauses: a pause takes from a few
+// to some 140 cycles depending on the CPU.
+inline constexpr std::chrono::microseconds kSpinTime{50};
+inline constexpr int kPausesPerClockCheck = 32;
 
 inline void pause() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -27,10 +31,13 @@ inline void pause() {
 
 // Returns once word holds a value other than `old` (acquire).
 inline void wait_for_change(const std::atomic<std::uint32_t>& word, std::uint32_t old) {
-  for (int i = 0; i < kSpinPauses; ++i) {
-    if (word.load(std::memory_order_acquire) != old) return;
-    pause();
-  }
+  const auto spin_until = std::chrono::steady_clock::now() + kSpinTime;
+  do {
+    for (int i = 0; i < kPausesPerClockCheck; ++i) {
+      if (word.load(std::memory_order_acquire) != old) return;
+      pause();
+    }
+  } while (std::chrono::steady_clock::now() < spin_until);
   while (word.load(std::memory_order_acquire) == old) word.wait(old, std::memory_order_acquire);
 }
 
