@@ -71,6 +71,26 @@ TEST(ThreadPool, SharedLoopRunsEveryItemOnceOnATeamThread) {
   }
 }
 
+// A shared job's caller returns once its own work is done and the workers that joined are done:
+// no worker may run the job after that (it would use the caller's dead stack).
+TEST(ThreadPool, SharedJobNeverRunsAfterItsCallerReturned) {
+  std::atomic<bool> returned{false};
+  std::atomic<std::size_t> late{0}, runs{0};
+  for (int repeat = 0; repeat < 3000; ++repeat) {
+    returned.store(false);
+    const bool ran = ThreadPool::instance().run_shared(2, [&](std::size_t, std::size_t) {
+      runs.fetch_add(1);
+      for (int spin = 0; spin < 50; ++spin) pause();
+      late.fetch_add(returned.load() ? 1 : 0);
+    });
+    returned.store(true);
+    ASSERT_TRUE(ran);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // let a late worker show itself
+  EXPECT_EQ(late.load(), 0u);
+  EXPECT_GE(runs.load(), 3000u);  // the callers' runs, and the workers' that joined
+}
+
 // Each round every thread writes its slot, waits at the barrier, checks that every slot holds
 // the round, then waits again before the next round overwrites them.
 TEST(ThreadPool, BarrierHoldsEveryThreadUntilAllArrive) {

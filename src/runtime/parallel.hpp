@@ -123,7 +123,8 @@ class AffineShare {
 
 // body(i) for every i in [0, count), each i on exactly one thread, shared with AffineShare: each
 // thread takes its own contiguous range first, then what is left of the others', so a thread
-// that starts late or loses its core for a while holds up nobody; in order on the calling thread
+// that starts late or loses its core for a while holds up nobody (nor is it waited for once the
+// caller has run out of items: ThreadPool::run_shared); in order on the calling thread
 // when not worth_a_team(). Which thread runs an item depends on timing: the body's results must
 // not (parallel_for_static for those that do).
 template <typename Body>
@@ -132,7 +133,7 @@ void parallel_for(std::size_t count, bool enough_work, const Body& body) {
     const std::size_t threads = count < team_size() ? count : team_size();
     AffineShare items(count, threads);
     const auto loop = [&](std::size_t thread, std::size_t) { items.run(thread, body); };
-    if (ThreadPool::instance().run(threads, loop)) return;
+    if (ThreadPool::instance().run_shared(threads, loop)) return;
   }
   for (std::size_t i = 0; i < count; ++i) body(i);
 }

@@ -61,14 +61,15 @@ ThreadPool& ThreadPool::instance() {
 ThreadPool::~ThreadPool() {
   {
     const std::lock_guard<std::mutex> lock(busy_);
-    const std::uint32_t next = job_.load(std::memory_order_relaxed) / kJobThreads + 1;
-    job_.store(next * kJobThreads, std::memory_order_release);
+    const std::uint32_t number = (job_.load(std::memory_order_relaxed) >> kJobShift) + 1;
+    job_.store(number << kJobShift, std::memory_order_release);  // no threads: close
     job_.notify_all();
   }
   for (std::thread& worker : workers_) worker.join();
 }
 
-bool ThreadPool::run_erased(std::size_t threads, const void* context, Invoke invoke) noexcept {
+bool ThreadPool::run_erased(std::size_t threads, const void* context, Invoke invoke,
+                            bool shared) noexcept {
   if (t_in_team) return false;
   std::unique_lock<std::mutex> lock(busy_, std::try_to_lock);
   if (!lock.owns_lock()) return false;
@@ -82,14 +83,30 @@ bool ThreadPool::run_erased(std::size_t threads, const void* context, Invoke inv
   invoke_ = invoke;
   threads_ = threads;
   finished_.store(0, std::memory_order_relaxed);
-  const std::uint32_t next = job_.load(std::memory_order_relaxed) / kJobThreads + 1;
-  job_.store(next * kJobThreads + static_cast<std::uint32_t>(threads), std::memory_order_release);
+  const std::uint32_t number = (job_.load(std::memory_order_relaxed) >> kJobShift) + 1;
+  members_.store(number << kJobShift, std::memory_order_relaxed);
+  job_.store((number << kJobShift) | (shared ? kShared : 0) | static_cast<std::uint32_t>(threads),
+             std::memory_order_release);
   job_.notify_all();
   {
     const TeamMember member(0);
     invoke(context, 0, threads);
   }
-  wait_until(finished_, static_cast<std::uint32_t>(threads - 1));
+  const std::uint32_t workers =
+      shared ? members_.fetch_or(kClosed, std::memory_order_acq_rel) % kClosed
+             : static_cast<std::uint32_t>(threads - 1);
+  wait_until(finished_, workers);
+  return true;
+}
+
+// Whether a worker takes part in the shared job `job`: only while its caller is not done.
+bool ThreadPool::join(std::uint32_t job) {
+  const std::uint32_t number = job >> kJobShift;
+  std::uint32_t members = members_.load(std::memory_order_acquire);
+  do {
+    if ((members >> kJobShift) != number || (members & kClosed) != 0) return false;
+  } while (!members_.compare_exchange_weak(members, members + 1, std::memory_order_acq_rel,
+                                           std::memory_order_acquire));
   return true;
 }
 
@@ -99,7 +116,8 @@ void ThreadPool::worker(std::size_t index, std::uint32_t seen) {
     seen = job_.load(std::memory_order_acquire);
     const std::size_t threads = seen % kJobThreads;
     if (threads == 0) return;
-    if (index >= threads) continue;  // not in this team
+    if (index >= threads) continue;                      // not in this team
+    if ((seen & kShared) != 0 && !join(seen)) continue;  // came after the caller was done
     {
       const TeamMember member(index);
       invoke_(context_, index, threads_);

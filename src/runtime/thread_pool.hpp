@@ -43,10 +43,16 @@ class ThreadPool {
   // out of `work` ends the program, as out of an OpenMP region.
   template <typename Work>
   bool run(std::size_t threads, const Work& work) {
-    return run_erased(threads, &work,
-                      [](const void* context, std::size_t thread, std::size_t count) {
-                        (*static_cast<const Work*>(context))(thread, count);
-                      });
+    return run_erased(threads, &work, invoke_of<Work>(), false);
+  }
+
+  // The same for work that leaves nothing to a thread that does not come (items shared with
+  // AffineShare, no barrier): once the caller's work(0, threads) has returned, a worker that has
+  // not started yet (its core taken by another process) stays out, and the caller waits only for
+  // the workers that are running.
+  template <typename Work>
+  bool run_shared(std::size_t threads, const Work& work) {
+    return run_erased(threads, &work, invoke_of<Work>(), true);
   }
 
   // Waits until every thread of the running team has arrived; only inside run()'s work.
@@ -54,15 +60,27 @@ class ThreadPool {
 
  private:
   using Invoke = void (*)(const void*, std::size_t, std::size_t);
-  bool run_erased(std::size_t threads, const void* context, Invoke invoke) noexcept;
+  template <typename Work>
+  static Invoke invoke_of() {
+    return [](const void* context, std::size_t thread, std::size_t count) {
+      (*static_cast<const Work*>(context))(thread, count);
+    };
+  }
+  bool run_erased(std::size_t threads, const void* context, Invoke invoke, bool shared) noexcept;
+  bool join(std::uint32_t job);
   void worker(std::size_t index, std::uint32_t seen);
 
-  // job_: a job's number times kJobThreads plus its thread count (0: the pool closes), in one
-  // word, so that a worker outside a team never reads the fields below, which the next job may
-  // be writing; a worker in the team reads them after job_ (acquire), and they stay until it
-  // reports to finished_.
+  // job_: a job's number (the bits from kJobShift up), whether it is shared (kShared) and its
+  // thread count (0: the pool closes), in one word, so that a worker outside a team never reads
+  // the fields below, which the next job may be writing; a worker in the team reads them after
+  // job_ (acquire), and they stay until it reports to finished_.
   static constexpr std::uint32_t kJobThreads = 2048;  // above kMaxThreads
+  static constexpr std::uint32_t kShared = 2048;
+  static constexpr std::uint32_t kJobShift = 12;
   static_assert(kJobThreads > kMaxTeam);
+  // members_ of a shared job: its number (from kJobShift up), kClosed once the caller is done,
+  // and the workers that joined before that.
+  static constexpr std::uint32_t kClosed = 2048;
 
   std::mutex busy_;                   // held by the caller whose team runs
   std::vector<std::thread> workers_;  // workers_[i] is thread i + 1 of a team
@@ -70,6 +88,7 @@ class ThreadPool {
   Invoke invoke_ = nullptr;
   std::size_t threads_ = 1;
   alignas(64) std::atomic<std::uint32_t> job_{0};
+  alignas(64) std::atomic<std::uint32_t> members_{0};
   alignas(64) std::atomic<std::uint32_t> finished_{0};  // workers done with the job
   alignas(64) std::atomic<std::uint32_t> arrived_{0};   // threads at the barrier
   alignas(64) std::atomic<std::uint32_t> barrier_round_{0};
