@@ -1,6 +1,6 @@
 #include "cnnkit/float_environment.hpp"
 
-#include <omp.h>
+#include "runtime/parallel.hpp"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -28,9 +28,9 @@ void apply_to_this_thread(bool on) {
 bool set_flush_denormals(bool on) {
 #ifdef CNNKIT_HAS_MXCSR
   apply_to_this_thread(on);
-  // Each pool thread keeps its own MXCSR: one region over the whole pool sets it on every one.
-#pragma omp parallel num_threads(omp_get_max_threads())
-  apply_to_this_thread(on);
+  // Each pool thread keeps its own MXCSR: one team of the whole pool sets it on every one.
+  runtime::on_team(runtime::team_size(),
+                   [on](std::size_t, std::size_t, bool) { apply_to_this_thread(on); });
   return true;
 #else
   (void)on;

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "runtime/blas_threads.hpp"
+#include "runtime/thread_pool.hpp"
 
 namespace cnnkit {
 
@@ -39,11 +40,12 @@ void set_num_threads(std::size_t threads) {
   // BLAS-owned pool would oversubscribe the cores. (First: with OpenMP OpenBLAS the BLAS setter
   // sets OpenMP's count as well; runtime/blas_threads.hpp.)
   runtime::keep_blas_single_threaded();
-  omp_set_num_threads(static_cast<int>(threads));
+  omp_set_num_threads(static_cast<int>(threads));  // for an OpenMP BLAS, kept to one thread
+  runtime::set_team_size(threads);
 }
 
 std::size_t num_threads() {
-  return static_cast<std::size_t>(omp_get_max_threads());
+  return runtime::team_size();
 }
 
 std::string blas_speed_hint() {

@@ -204,5 +204,14 @@ TEST_F(CliLimitsTest, NonFiniteWeightsAreRefusedUnlessAllowed) {
   EXPECT_EQ(allowed.exit_code, 0) << allowed.err;
 }
 
+// CNNKIT_SIMD (docs/CLI.md, Environment): a name that is not a level fails before any work with
+// one line; a level the CPU has runs.
+TEST_F(CliLimitsTest, CnnkitSimdOfAnotherNameExitsWithOneLine) {
+  expect_refusal(run({"summary", "--model", "digits-cnn"}, {{"CNNKIT_SIMD", "sse4"}}),
+                 {"cnnkit summary: CNNKIT_SIMD: expected avx512, avx2 or none, got 'sse4'"});
+  const Outcome none = run({"summary", "--model", "digits-cnn"}, {{"CNNKIT_SIMD", "none"}});
+  EXPECT_EQ(none.exit_code, 0) << none.err;
+}
+
 }  // namespace
 }  // namespace cnnkit

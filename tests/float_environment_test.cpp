@@ -1,9 +1,8 @@
-// set_flush_denormals: denormal results become zero on the calling thread and on the OpenMP
+// set_flush_denormals: denormal results become zero on the calling thread and on cnnkit's
 // pool's threads while it is on, and stay denormal once it is off again.
 #include "cnnkit/float_environment.hpp"
 
 #include <gtest/gtest.h>
-#include <omp.h>
 
 #include <bit>
 #include <cstddef>
@@ -12,6 +11,7 @@
 #include <vector>
 
 #include "cnnkit/threading.hpp"
+#include "runtime/parallel.hpp"
 #include "thread_count_guard.hpp"
 
 namespace {
@@ -29,11 +29,12 @@ std::uint32_t bits(float value) {
   return std::bit_cast<std::uint32_t>(value);
 }
 
-// The product as each of `threads` OpenMP threads computes it.
-std::vector<float> products_on_threads(int threads) {
-  std::vector<float> products(static_cast<std::size_t>(threads), -1.0f);
-#pragma omp parallel num_threads(threads)
-  products[static_cast<std::size_t>(omp_get_thread_num())] = denormal_product();
+// The product as each thread of a team of `threads` of cnnkit's pool computes it.
+std::vector<float> products_on_threads(std::size_t threads) {
+  std::vector<float> products(threads, -1.0f);
+  cnnkit::runtime::on_team(threads, [&](std::size_t thread, std::size_t, bool) {
+    products[thread] = denormal_product();
+  });
   return products;
 }
 

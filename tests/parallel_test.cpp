@@ -3,7 +3,6 @@
 // the element-wise kernels cut their loop at the same places on any thread count and give the
 // same values as on one thread.
 #include <gtest/gtest.h>
-#include <omp.h>
 
 #include <atomic>
 #include <cstddef>
@@ -65,14 +64,12 @@ TEST(AffineShare, ATeamRunsEveryItemExactlyOnce) {
       AffineShare share(count, threads);
       std::vector<std::atomic<int>> runs(count);
       std::vector<int> runner(count, -1);
-#pragma omp parallel num_threads(static_cast <int>(threads))
-      {
-        const auto thread = static_cast<std::size_t>(omp_get_thread_num());
+      runtime::on_team(threads, [&](std::size_t thread, std::size_t, bool) {
         share.run(thread, [&](std::size_t item) {
           runs[item].fetch_add(1);
           runner[item] = static_cast<int>(thread);
         });
-      }
+      });
       for (std::size_t i = 0; i < count; ++i) {
         EXPECT_EQ(runs[i].load(), 1) << "item " << i << " of " << count << ", " << threads;
         EXPECT_GE(runner[i], 0);

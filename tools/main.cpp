@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cnnkit/float_environment.hpp"
+#include "cnnkit/simd_level.hpp"
 #include "cnnkit/threading.hpp"
 #include "command.hpp"
 
@@ -66,6 +67,7 @@ int main(int argc, char** argv) {
     std::cerr << "cnnkit: note: " << hint << "\n";
   }
   try {
+    (void)cnnkit::simd_level();  // a wrong CNNKIT_SIMD fails here, before any work
     return command->run();
   } catch (const UsageError& error) {
     std::cerr << prefix() << one_line(error.what()) << " (see cnnkit " << command->app->get_name()

@@ -44,6 +44,7 @@
 #include "cnnkit/parameter.hpp"
 #include "cnnkit/random.hpp"
 #include "cnnkit/shape.hpp"
+#include "cnnkit/simd_level.hpp"
 #include "cnnkit/spare_buffer.hpp"
 #include "cnnkit/tensor.hpp"
 #include "cnnkit/threading.hpp"

@@ -1,4 +1,4 @@
-// One knob for the number of threads: cnnkit parallelises its own loops (OpenMP) and keeps
+// One knob for the number of threads: cnnkit parallelises its own loops (its own pool) and keeps
 // the linked BLAS single-threaded, so two thread pools never fight over the cores.
 #pragma once
 
@@ -10,8 +10,7 @@ namespace cnnkit {
 // The most threads set_num_threads accepts. Beyond the cores, more threads only share them (the
 // results stay the same, bit for bit), so a count past any machine's cores is a mistake rather
 // than a wish; the cap is fixed, not a multiple of this machine's cores, so that a script runs the
-// same everywhere. OpenMP itself crashes on absurd counts (libgomp segfaults starting a team of
-// 100,000 threads), so the count is checked here, before any parallel loop.
+// same everywhere. The count is checked here, before any parallel loop starts a thread.
 inline constexpr std::size_t kMaxThreads = 1024;
 
 // Threads used by every kernel from now on; 0 means all cores this process may run on (the

@@ -1,7 +1,5 @@
 #include "kernels/adam.hpp"
 
-#include <omp.h>
-
 #include <cmath>
 #include <cstddef>
 
@@ -63,13 +61,10 @@ void adam_update(T* w, T* v, T* r, const T* g, std::size_t n, const AdamStep<T>&
     adam_range_widest(w, v, r, g, 0, n, step, level);
     return;
   }
-#pragma omp parallel
-  {
-    const auto thread = static_cast<std::size_t>(omp_get_thread_num());
-    const auto threads = static_cast<std::size_t>(omp_get_num_threads());
+  runtime::on_team(runtime::team_size(), [&](std::size_t thread, std::size_t threads, bool) {
     adam_range_widest(w, v, r, g, runtime::share(n, threads, thread),
                       runtime::share(n, threads, thread + 1), step, level);
-  }
+  });
 }
 
 template <typename T>

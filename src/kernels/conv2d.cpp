@@ -13,8 +13,6 @@
 // thread order, so a given thread count always gives bit-identical results.
 #include "kernels/conv2d.hpp"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <cstddef>
 #include <type_traits>
@@ -36,11 +34,11 @@ bool lowering_is_identity(const ConvGeometry& g) {
 }
 
 std::size_t max_threads() {
-  return static_cast<std::size_t>(std::max(1, omp_get_max_threads()));
+  return runtime::team_size();
 }
 
 std::size_t this_thread() {
-  return static_cast<std::size_t>(omp_get_thread_num());
+  return runtime::this_thread();
 }
 
 template <typename T>
@@ -61,7 +59,7 @@ void conv2d_forward_gemm(const ConvGeometry& g, const T* input, const T* weights
   grow(workspace, slice * max_threads());
   T* const columns_base = workspace.data();
 
-  runtime::parallel_for(g.batch, true, [&](std::size_t b) {
+  runtime::parallel_for_static(g.batch, true, [&](std::size_t b) {
     const T* sample = input + b * g.channels * g.in_y * g.in_x;
     T* out = output + b * g.kernels * cols;
     const T* columns = sample;
@@ -112,7 +110,7 @@ void conv2d_backward_gemm(const ConvGeometry& g, const T* input, const T* weight
   T* const partials = workspace.data() + slice * threads;
   std::fill(partials, partials + weight_count * threads, T(0));
 
-  runtime::parallel_for(g.batch, true, [&](std::size_t b) {
+  runtime::parallel_for_static(g.batch, true, [&](std::size_t b) {
     const std::size_t t = this_thread();
     const T* sample = input + b * g.channels * g.in_y * g.in_x;
     const T* error_b = error + b * g.kernels * cols;

@@ -14,11 +14,11 @@
 #pragma once
 
 #include <immintrin.h>
-#include <omp.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 
 #include "kernels/conv2d_fast_blocks.hpp"
@@ -27,6 +27,7 @@
 #include "kernels/conv2d_fast_memory.hpp"
 #include "kernels/conv2d_fast_plan.hpp"
 #include "runtime/parallel.hpp"
+#include "runtime/wait.hpp"
 
 namespace cnnkit::kernels::CNNKIT_SIMD_NAMESPACE {
 
@@ -251,9 +252,9 @@ inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
   const std::size_t slice_count =
       p.dw_mode == FastMode::kOutputVector ? (dw_rows_total + kSliceRows - 1) / kSliceRows : 0;
   runtime::AffineShare slices(slice_count, p.threads);
-  std::atomic<std::size_t> groups_done{0};
+  std::atomic<std::uint32_t> groups_done{0};
   const auto reduce_slice = [&](std::size_t slice) {
-    while (groups_done.load(std::memory_order_acquire) < p.groups) _mm_pause();
+    runtime::wait_until(groups_done, static_cast<std::uint32_t>(p.groups));
     const std::size_t r0 = slice * kSliceRows;
     const std::size_t rows = std::min(kSliceRows, dw_rows_total - r0);
     transpose_sum(region(ws, p.dw_partial) + r0 * p.dw_padded_kernels, p.groups, p.dw_partial.size,
@@ -318,6 +319,7 @@ inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
                              error + pass * out_size, pass == b0, partial);
       }
       groups_done.fetch_add(1, std::memory_order_release);
+      groups_done.notify_all();
     };
     const auto sample_work = [&](std::size_t b) {
       input_error_sample(p, ws, starts, error + b * out_size, padded_error, blocked,
@@ -328,11 +330,11 @@ inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
     // few big ones left uneven (one group per thread or two: a core slowed down for a while
     // left the other waiting up to a tenth of the call).
     if (in_team) {
-#pragma omp barrier
+      runtime::barrier();
       groups.run(thread, group_work);
       if (input_error != nullptr) samples.run(thread, sample_work);
       slices.run(thread, reduce_slice);
-#pragma omp barrier
+      runtime::barrier();
       // every group, sample and slice is done here
     } else {
       for (std::size_t group = 0; group < p.groups; ++group) group_work(group);

@@ -11,8 +11,6 @@
 // is the same bit for bit on any number of threads.
 #pragma once
 
-#include <omp.h>
-
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
@@ -333,7 +331,7 @@ inline void conv2d_forward_fast(const FastForwardPlan& p, const float* input, co
       for (std::size_t b = 0; b < g.batch; ++b) sample(b);
       return;
     }
-#pragma omp barrier
+    runtime::barrier();
     samples.run(thread, sample);
   };
   runtime::on_team(p.threads, work);

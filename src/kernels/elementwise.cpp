@@ -12,18 +12,23 @@ namespace cnnkit::kernels {
 
 namespace {
 
+// Pieces per thread of a loop on a team (for_chunks).
+constexpr std::size_t kPiecesPerThread = 4;
+
 // Below this many elements a parallel region costs more than it saves.
 constexpr std::size_t kParallelElements = std::size_t{1} << 16;
 
-// body(begin, end) over [0, n): on the threads when n is large enough, one contiguous piece
-// per thread, piece t = [share(n, threads, t), share(n, threads, t + 1)) on thread t. A batch
-// splits there at the same samples as the convolutions' AffineShare and the pooling's static loop,
-// so each core works on what it wrote itself, still in its own cache (pieces of a fixed size
+// body(begin, end) over [0, n): on the threads when n is large enough, in kPiecesPerThread
+// pieces per thread, thread t's own pieces first, which make up its contiguous part
+// [share(n, threads, t), share(n, threads, t + 1)), then what is left of the others'
+// (runtime::parallel_for): a thread that loses its core for a while leaves pieces to the others. A
+// batch splits there at the same samples as the convolutions' AffineShare and the pooling's static
+// loop, so each core works on what it wrote itself, still in its own cache (pieces of a fixed size
 // handed out in order would cut the batch at other places, inside samples).
 template <typename Body>
 void for_chunks(std::size_t n, const Body& body) {
   const bool team = runtime::worth_a_team(n >= kParallelElements);
-  const std::size_t pieces = team ? static_cast<std::size_t>(omp_get_max_threads()) : 1;
+  const std::size_t pieces = team ? kPiecesPerThread * runtime::team_size() : 1;
   runtime::parallel_for(pieces, team, [&](std::size_t piece) {
     body(runtime::share(n, pieces, piece), runtime::share(n, pieces, piece + 1));
   });

@@ -9,8 +9,6 @@
 //   grad W = x^T E     row i of grad W gains x[n, i] times row n of E for n = 0 .. batch - 1
 #include "kernels/fully_connected.hpp"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <cstddef>
 #include <type_traits>
@@ -45,7 +43,7 @@ bool own_products() {
 // whatever the blocks, so it takes one per thread; BLAS a number fixed by the sizes.
 template <typename T>
 std::size_t most_blocks() {
-  if (own_products<T>()) return static_cast<std::size_t>(std::max(1, omp_get_max_threads()));
+  if (own_products<T>()) return runtime::team_size();
   return kMaxBlasBlocks;
 }
 

@@ -1,16 +1,13 @@
-// When to start a team of threads, and a loop shared among one.
-// libgomp builds a team for every parallel region it enters, also a team of one thread (an
-// `if` clause that comes out false, or one thread set), and allocates that team on the heap
-// each time; only teams of two or more are cached. Work that stays on one thread therefore does
-// not enter a region at all: that keeps the steady-state training step free of allocations and
-// saves the start-up of a region that could not run in parallel anyway.
+// When to start a team of threads (runtime/thread_pool.hpp), and a loop shared among one.
+// Work that stays on one thread does not wake the pool at all: that saves the hand-over of
+// work that could not run in parallel anyway.
 #pragma once
-
-#include <omp.h>
 
 #include <array>
 #include <atomic>
 #include <cstddef>
+
+#include "runtime/thread_pool.hpp"
 
 namespace cnnkit::runtime {
 
@@ -23,35 +20,59 @@ inline std::size_t share(std::size_t n, std::size_t parts, std::size_t part) {
 
 // Whether work of this size goes to a team: more than one thread set, and enough work.
 inline bool worth_a_team(bool enough_work) {
-  return enough_work && omp_get_max_threads() > 1;
+  return enough_work && team_size() > 1 && !in_team();
 }
 
-// body(i) for every i in [0, count): shared statically among a team when worth_a_team(), else
-// in order on the calling thread. Each i runs on exactly one thread, so a body that writes only
-// its own outputs gives the same results on any number of threads.
+// The items [first, last) of `count` that thread `thread` of `threads` takes in a static loop:
+// q or q + 1 contiguous items, the first count % threads threads one more (OpenMP's
+// schedule(static), which the loops used before; the im2col path's partial sums per thread depend
+// on it).
+struct StaticRange {
+  std::size_t first, last;
+};
+inline StaticRange static_range(std::size_t count, std::size_t threads, std::size_t thread) {
+  std::size_t q = count / threads, extra = count % threads;
+  if (thread < extra) {
+    ++q;
+    extra = 0;
+  }
+  const std::size_t first = q * thread + extra;
+  return {first, first + q};
+}
+
+// body(i) for every i in [0, count), each i on exactly one thread: static_range's items on
+// thread this_thread(), always the same, for a body whose results depend on the thread it runs
+// on (partial sums per thread); in order on the calling thread when not worth_a_team().
 template <typename Body>
-void parallel_for(std::size_t count, bool enough_work, const Body& body) {
+void parallel_for_static(std::size_t count, bool enough_work, const Body& body) {
   if (count > 1 && worth_a_team(enough_work)) {
-    const auto n = static_cast<std::ptrdiff_t>(count);
-#pragma omp parallel for schedule(static)
-    for (std::ptrdiff_t i = 0; i < n; ++i) body(static_cast<std::size_t>(i));
-    return;
+    // Threads past count would get no item: the first min(count, threads) get the same items
+    // as in a team of all threads.
+    const std::size_t threads = count < team_size() ? count : team_size();
+    const auto loop = [&](std::size_t thread, std::size_t team) {
+      const StaticRange range = static_range(count, team, thread);
+      for (std::size_t i = range.first; i < range.last; ++i) body(i);
+    };
+    if (ThreadPool::instance().run(threads, loop)) return;
   }
   for (std::size_t i = 0; i < count; ++i) body(i);
 }
 
 // work(thread, threads, true) on each thread of a team of `threads`, or work(0, 1, false) on
-// the calling thread when there is one; `work` may use orphaned worksharing (omp for, barrier)
-// only when its third argument is true (libgomp allocates for a dynamic loop outside a team).
+// the calling thread alone (one thread asked for, or the pool busy with another caller's team);
+// `work` may call barrier() only when its third argument is true.
 template <typename Work>
 void on_team(std::size_t threads, const Work& work) {
-  if (threads <= 1) {
-    work(std::size_t{0}, std::size_t{1}, false);
-    return;
+  if (threads > 1 && !in_team()) {
+    const auto member = [&](std::size_t thread, std::size_t team) { work(thread, team, true); };
+    if (ThreadPool::instance().run(threads, member)) return;
   }
-#pragma omp parallel num_threads(static_cast <int>(threads))
-  work(static_cast<std::size_t>(omp_get_thread_num()),
-       static_cast<std::size_t>(omp_get_num_threads()), true);
+  work(std::size_t{0}, std::size_t{1}, false);
+}
+
+// Waits for every thread of the team (inside on_team's work with its third argument true).
+inline void barrier() {
+  ThreadPool::instance().barrier();
 }
 
 // Items [0, count) shared among the threads of a team with affinity: [0, count) is cut into one
@@ -99,5 +120,22 @@ class AffineShare {
   std::array<Range, kMaxRanges> ranges_{};
   std::size_t ranges_count_;
 };
+
+// body(i) for every i in [0, count), each i on exactly one thread, shared with AffineShare: each
+// thread takes its own contiguous range first, then what is left of the others', so a thread
+// that starts late or loses its core for a while holds up nobody (nor is it waited for once the
+// caller has run out of items: ThreadPool::run_shared); in order on the calling thread
+// when not worth_a_team(). Which thread runs an item depends on timing: the body's results must
+// not (parallel_for_static for those that do).
+template <typename Body>
+void parallel_for(std::size_t count, bool enough_work, const Body& body) {
+  if (count > 1 && worth_a_team(enough_work)) {
+    const std::size_t threads = count < team_size() ? count : team_size();
+    AffineShare items(count, threads);
+    const auto loop = [&](std::size_t thread, std::size_t) { items.run(thread, body); };
+    if (ThreadPool::instance().run_shared(threads, loop)) return;
+  }
+  for (std::size_t i = 0; i < count; ++i) body(i);
+}
 
 }  // namespace cnnkit::runtime

@@ -1,0 +1,97 @@
+// cnnkit's own team of threads, in place of OpenMP's parallel regions: its threads wait for work
+// and at barriers as runtime/wait.hpp says (spin briefly, then sleep), where libgomp's threads spin
+// for milliseconds (OMP_WAIT_POLICY, read once when libgomp loads, before any of cnnkit's code can
+// set it). On a machine where another process keeps a core busy, spinning threads made a training
+// step wait a scheduler time slice at every loop.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace cnnkit::runtime {
+
+// The threads a team may have (set_num_threads); at first the cores OpenMP would use
+// (OMP_NUM_THREADS, else the CPU affinity).
+std::size_t team_size();
+void set_team_size(std::size_t threads);
+
+// This thread's number in the team it runs in: 0 on a thread that is in no team.
+std::size_t this_thread();
+
+// Whether this thread runs in a team now: a loop inside a team's work runs on its thread alone
+// (no nested teams, as with OpenMP's default).
+bool in_team();
+
+class ThreadPool {
+ public:
+  static constexpr std::size_t kMaxTeam = 1024;  // cnnkit::kMaxThreads
+
+  static ThreadPool& instance();
+
+  ThreadPool() = default;
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+  ~ThreadPool();
+
+  // work(thread, threads) on `threads` threads, thread 0 being the caller; returns when every
+  // thread is done. Returns false, running nothing, when the pool is busy with another caller's
+  // team or the caller is in a team itself: the caller then does the work alone. An exception
+  // out of `work` ends the program, as out of an OpenMP region.
+  template <typename Work>
+  bool run(std::size_t threads, const Work& work) {
+    return run_erased(threads, &work, invoke_of<Work>(), false);
+  }
+
+  // The same for work that leaves nothing to a thread that does not come (items shared with
+  // AffineShare, no barrier): once the caller's work(0, threads) has returned, a worker that has
+  // not started yet (its core taken by another process) stays out, and the caller waits only for
+  // the workers that are running.
+  template <typename Work>
+  bool run_shared(std::size_t threads, const Work& work) {
+    return run_erased(threads, &work, invoke_of<Work>(), true);
+  }
+
+  // Waits until every thread of the running team has arrived; only inside run()'s work.
+  void barrier();
+
+ private:
+  using Invoke = void (*)(const void*, std::size_t, std::size_t);
+  template <typename Work>
+  static Invoke invoke_of() {
+    return [](const void* context, std::size_t thread, std::size_t count) {
+      (*static_cast<const Work*>(context))(thread, count);
+    };
+  }
+  bool run_erased(std::size_t threads, const void* context, Invoke invoke, bool shared) noexcept;
+  bool join(std::uint32_t job);
+  void worker(std::size_t index, std::uint32_t seen);
+
+  // job_: a job's number (the bits from kJobShift up), whether it is shared (kShared) and its
+  // thread count (0: the pool closes), in one word, so that a worker outside a team never reads
+  // the fields below, which the next job may be writing; a worker in the team reads them after
+  // job_ (acquire), and they stay until it reports to finished_.
+  static constexpr std::uint32_t kJobThreads = 2048;  // above kMaxThreads
+  static constexpr std::uint32_t kShared = 2048;
+  static constexpr std::uint32_t kJobShift = 12;
+  static_assert(kJobThreads > kMaxTeam);
+  // members_ of a shared job: its number (from kJobShift up), kClosed once the caller is done,
+  // and the workers that joined before that.
+  static constexpr std::uint32_t kClosed = 2048;
+
+  std::mutex busy_;                   // held by the caller whose team runs
+  std::vector<std::thread> workers_;  // workers_[i] is thread i + 1 of a team
+  const void* context_ = nullptr;
+  Invoke invoke_ = nullptr;
+  std::size_t threads_ = 1;
+  alignas(64) std::atomic<std::uint32_t> job_{0};
+  alignas(64) std::atomic<std::uint32_t> members_{0};
+  alignas(64) std::atomic<std::uint32_t> finished_{0};  // workers done with the job
+  alignas(64) std::atomic<std::uint32_t> arrived_{0};   // threads at the barrier
+  alignas(64) std::atomic<std::uint32_t> barrier_round_{0};
+};
+
+}  // namespace cnnkit::runtime

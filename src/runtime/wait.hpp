@@ -1,0 +1,52 @@
+// How a thread of cnnkit waits for another: spin a short while, then sleep in the kernel.
+// A thread that only spins keeps its core busy while the thread it waits for may be waiting for
+// that very core (another process took the other one): each wait then lasts a scheduler time
+// slice, milliseconds, instead of microseconds. A sleeping waiter frees its core, and the kernel
+// moves the late thread there. The short spin first keeps the quick hand-overs of a quiet machine
+// (a team's barrier, the next loop's start) free of a sleep and a wake-up.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
+namespace cnnkit::runtime {
+
+// How long a waiter spins before it sleeps: about as long as the gaps between the parallel
+// loops of a training step on a quiet machine, so that there a team's threads are still
+// spinning when the next loop starts. A time, not a count of pauses: a pause takes from a few
+// to some 140 cycles depending on the CPU.
+inline constexpr std::chrono::microseconds kSpinTime{50};
+inline constexpr int kPausesPerClockCheck = 32;
+
+inline void pause() {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_pause();
+#endif
+}
+
+// Returns once word holds a value other than `old` (acquire).
+inline void wait_for_change(const std::atomic<std::uint32_t>& word, std::uint32_t old) {
+  const auto spin_until = std::chrono::steady_clock::now() + kSpinTime;
+  do {
+    for (int i = 0; i < kPausesPerClockCheck; ++i) {
+      if (word.load(std::memory_order_acquire) != old) return;
+      pause();
+    }
+  } while (std::chrono::steady_clock::now() < spin_until);
+  while (word.load(std::memory_order_acquire) == old) word.wait(old, std::memory_order_acquire);
+}
+
+// Returns once `word` has reached `target` (acquire); it only ever counts up to it.
+inline void wait_until(const std::atomic<std::uint32_t>& word, std::uint32_t target) {
+  for (std::uint32_t seen = word.load(std::memory_order_acquire); seen != target;
+       seen = word.load(std::memory_order_acquire)) {
+    wait_for_change(word, seen);
+  }
+}
+
+}  // namespace cnnkit::runtime
