@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <stb/stb_image_write.h>
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <cstdio>
@@ -153,6 +154,43 @@ TEST_F(CliTest, PredictAgreesWithTheLibraryOnDigitPngs) {
         << first;
     EXPECT_EQ(first.rfind("  1. ", 0), 0u) << first;
     EXPECT_EQ(third.rfind("  3. ", 0), 0u) << third;
+  }
+}
+
+TEST_F(CliTest, PredictJsonGivesTheLibrarysProbabilitiesBitForBit) {
+  ASSERT_EQ(trained().exit_code, 0);
+  const auto [train_set, test_set] = shuffled_split(
+      load_digits<float>(std::string(CNNKIT_DATA_DIR) + "/digits.csv.gz"), 2.0 / 3.0, 0);
+  const std::string model_path = (digits_dir() / "model.safetensors").string();
+  Model<float> model = load_model<float>(model_path);
+  std::vector<std::string> args{"predict", "--json", "--model", model_path};
+  std::vector<Tensor<float>> expected;
+  for (std::size_t i = 0; i < 2; ++i) {
+    std::vector<unsigned char> pixels(64);
+    for (std::size_t p = 0; p < 64; ++p) {
+      pixels[p] = static_cast<unsigned char>(test_set.inputs[(i + 5) * 64 + p] * 255.0f + 0.5f);
+    }
+    const fs::path png = root_ / ("json-digit" + std::to_string(i) + ".png");
+    ASSERT_NE(stbi_write_png(png.c_str(), 8, 8, 1, pixels.data(), 8), 0);
+    args.push_back(png.string());
+    expected.push_back(
+        model.forward(load_image<float>(png.string(), {1, 8, 8}).reshaped({1, 1, 8, 8})));
+  }
+  const Result result = run(args);
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const nlohmann::json document = nlohmann::json::parse(result.out);
+  EXPECT_EQ(document.at("classes").size(), 10u);
+  ASSERT_EQ(document.at("images").size(), 2u);
+  for (std::size_t i = 0; i < 2; ++i) {
+    const nlohmann::json& image = document.at("images")[i];
+    EXPECT_EQ(image.at("file"), args[4 + i]);
+    EXPECT_EQ(image.at("predicted").get<std::size_t>(), argmax_rows(expected[i])[0]);
+    const std::vector<double> printed = image.at("probabilities").get<std::vector<double>>();
+    ASSERT_EQ(printed.size(), expected[i].size());
+    for (std::size_t c = 0; c < printed.size(); ++c) {
+      // Full precision: the printed decimal reads back to the very float the library computed.
+      EXPECT_EQ(static_cast<float>(printed[c]), expected[i][c]) << "image " << i << ", class " << c;
+    }
   }
 }
 

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "cnnkit/data/image_folder.hpp"
 #include "cnnkit/model/model_file.hpp"
 #include "command.hpp"
@@ -20,7 +22,25 @@ struct PredictArguments {
   std::vector<std::string> images;
   std::size_t top = 3;
   bool allow_non_finite = false;
+  bool json = false;
 };
+
+// One JSON document: per image its file, the predicted class and every class's probability. Each
+// float goes out as the shortest decimal that reads back to the same float (through double, which
+// holds every float exactly), so other programs and languages can compare predictions bit for bit.
+void print_json(const std::vector<std::string>& files,
+                const std::vector<Tensor<float>>& probabilities,
+                const std::vector<std::string>& class_names) {
+  nlohmann::json images = nlohmann::json::array();
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    const Tensor<float>& p = probabilities[i];
+    std::vector<double> values(p.begin(), p.end());
+    const std::size_t predicted =
+        static_cast<std::size_t>(std::distance(p.begin(), std::max_element(p.begin(), p.end())));
+    images.push_back({{"file", files[i]}, {"predicted", predicted}, {"probabilities", values}});
+  }
+  std::cout << nlohmann::json{{"classes", class_names}, {"images", images}}.dump(2) << "\n";
+}
 
 int run_predict(const PredictArguments& args) {
   Model<float> model = load_model<float>(args.model, {.allow_non_finite = args.allow_non_finite});
@@ -35,10 +55,18 @@ int run_predict(const PredictArguments& args) {
   for (const std::string& path : args.images) {
     inputs.push_back(load_image<float>(path, description.input_shape));
   }
-  for (std::size_t i = 0; i < inputs.size(); ++i) {
+  std::vector<Tensor<float>> predictions;
+  for (const Tensor<float>& input : inputs) {
     Shape batch{1};
     batch.insert(batch.end(), description.input_shape.begin(), description.input_shape.end());
-    const Tensor<float> probabilities = model.forward(inputs[i].reshaped(batch));
+    predictions.push_back(model.forward(input.reshaped(batch)));
+  }
+  if (args.json) {
+    print_json(args.images, predictions, description.classes);
+    return 0;
+  }
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    const Tensor<float>& probabilities = predictions[i];
     const std::size_t classes = probabilities.size();
     std::vector<std::size_t> order(classes);
     std::iota(order.begin(), order.end(), 0);
@@ -71,6 +99,10 @@ Command add_predict_command(CLI::App& app) {
   predict->add_option("--top", args->top, "How many classes to show")
       ->check(whole_number(1, kMaxCount))
       ->capture_default_str();
+  predict->add_flag(
+      "--json", args->json,
+      "Print every class's probability as JSON, at full precision, instead of the top "
+      "classes");
   predict->add_flag("--allow-non-finite", args->allow_non_finite,
                     "Load a model whose weights hold NaN or infinity (refused by default)");
   return {predict, [args] { return run_predict(*args); }};
