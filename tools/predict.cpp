@@ -56,11 +56,7 @@ int run_predict(const PredictArguments& args) {
     inputs.push_back(load_image<float>(path, description.input_shape));
   }
   std::vector<Tensor<float>> predictions;
-  for (const Tensor<float>& input : inputs) {
-    Shape batch{1};
-    batch.insert(batch.end(), description.input_shape.begin(), description.input_shape.end());
-    predictions.push_back(model.forward(input.reshaped(batch)));
-  }
+  for (const Tensor<float>& input : inputs) predictions.push_back(model.predict(input));
   if (args.json) {
     print_json(args.images, predictions, description.classes);
     return 0;

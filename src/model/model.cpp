@@ -25,6 +25,20 @@ Tensor<T> Model<T>::forward(const Tensor<T>& input) {
 }
 
 template <typename T>
+Tensor<T> Model<T>::predict(const Tensor<T>& sample) {
+  if (sample.shape() != description.input_shape) {
+    throw std::invalid_argument("model '" + description.name + "': expected one sample of shape " +
+                                to_string(description.input_shape) + " (no batch axis), got " +
+                                to_string(sample.shape()));
+  }
+  Shape batch{1};
+  batch.insert(batch.end(), sample.shape().begin(), sample.shape().end());
+  Tensor<T> output = forward(sample.reshaped(batch));
+  const Shape one_output(output.shape().begin() + 1, output.shape().end());
+  return std::move(output).reshaped(one_output);
+}
+
+template <typename T>
 std::unique_ptr<Optimizer<T>> build_optimizer(const OptimizerSpec& spec) {
   const T learning_rate = static_cast<T>(spec.learning_rate);
   if (spec.type == "Adam") {

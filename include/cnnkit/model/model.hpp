@@ -27,6 +27,10 @@ struct Model {
   // The prediction for a batch (batch, input_shape...): the graph in the testing phase.
   // Throws std::invalid_argument when the input does not have the description's input shape.
   Tensor<T> forward(const Tensor<T>& input);
+
+  // The prediction for one sample shaped like the description's input (no batch axis): the output
+  // without a batch axis, e.g. (classes). Throws std::invalid_argument for another shape.
+  Tensor<T> predict(const Tensor<T>& sample);
 };
 
 // Validates the description, builds its layers, initializes them from its initializers (the
