@@ -31,7 +31,8 @@ ShapeLike = Union[int, Sequence[int]]
 DType = Any
 
 __all__ = [
-    "Layer", "Conv", "Pooling", "Flatten", "FullyConnected", "ReLU", "SoftMax",
+    "Layer", "Conv", "Pooling", "Flatten", "FullyConnected", "ReLU", "SoftMax", "Sigmoid", "TanH",
+    "LeakyReLU", "AveragePooling", "GlobalAveragePooling", "BatchNorm",
     "Initializer", "Constant", "UniformRandom", "Xavier", "He",
     "Optimizer", "Sgd", "SgdWithMomentum", "Adam",
     "Loss", "CrossEntropyLoss", "L2Loss",
@@ -126,6 +127,59 @@ class SoftMax(metaclass=DtypeDispatch):
 
     def __new__(cls, *, dtype: DType = numpy.float32) -> Any:
         return bound("SoftMax", dtype)()
+
+
+class Sigmoid(metaclass=DtypeDispatch):
+    """y = 1 / (1 + exp(-x)); backward multiplies the error by y (1 - y)."""
+    _bound_name = "Sigmoid"
+
+    def __new__(cls, *, dtype: DType = numpy.float32) -> Any:
+        return bound("Sigmoid", dtype)()
+
+
+class TanH(metaclass=DtypeDispatch):
+    """y = tanh(x); backward multiplies the error by 1 - y^2."""
+    _bound_name = "TanH"
+
+    def __new__(cls, *, dtype: DType = numpy.float32) -> Any:
+        return bound("TanH", dtype)()
+
+
+class LeakyReLU(metaclass=DtypeDispatch):
+    """y = x for x > 0, slope * x otherwise (PyTorch's slope at x = 0)."""
+    _bound_name = "LeakyReLU"
+
+    def __new__(cls, slope: float = 0.01, *, dtype: DType = numpy.float32) -> Any:
+        return bound("LeakyReLU", dtype)(slope)
+
+
+class AveragePooling(metaclass=DtypeDispatch):
+    """Average pooling without padding, 1-D (batch, c, l) or 2-D (batch, c, y, x), windows of
+    pooling_shape moved by stride_shape; backward spreads each error evenly over its window."""
+    _bound_name = "AveragePooling"
+
+    def __new__(cls, stride_shape: ShapeLike, pooling_shape: ShapeLike, *,
+                dtype: DType = numpy.float32) -> Any:
+        return bound("AveragePooling", dtype)(stride_shape, pooling_shape)
+
+
+class GlobalAveragePooling(metaclass=DtypeDispatch):
+    """(batch, c, ...) -> (batch, c): the mean of every channel."""
+    _bound_name = "GlobalAveragePooling"
+
+    def __new__(cls, *, dtype: DType = numpy.float32) -> Any:
+        return bound("GlobalAveragePooling", dtype)()
+
+
+class BatchNorm(metaclass=DtypeDispatch):
+    """Batch normalisation with PyTorch's rules: batch statistics while training, running_mean /
+    running_var (unbiased, momentum 0.1) in the testing phase; scale (gamma, starts at 1) and
+    shift (beta, starts at 0) are trainable views."""
+    _bound_name = "BatchNorm"
+
+    def __new__(cls, channels: int, momentum: float = 0.1, epsilon: float = 1e-5, *,
+                dtype: DType = numpy.float32) -> Any:
+        return bound("BatchNorm", dtype)(channels, momentum, epsilon)
 
 
 class Initializer(metaclass=DtypeDispatch):

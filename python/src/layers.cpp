@@ -3,12 +3,17 @@
 // SharedLayer that forwards every call to it (network.cpp).
 #include <pybind11/stl.h>
 
+#include <cnnkit/layers/average_pooling.hpp>
+#include <cnnkit/layers/batch_norm.hpp>
 #include <cnnkit/layers/conv.hpp>
 #include <cnnkit/layers/flatten.hpp>
 #include <cnnkit/layers/fully_connected.hpp>
+#include <cnnkit/layers/leaky_relu.hpp>
 #include <cnnkit/layers/pooling.hpp>
 #include <cnnkit/layers/relu.hpp>
+#include <cnnkit/layers/sigmoid.hpp>
 #include <cnnkit/layers/softmax.hpp>
+#include <cnnkit/layers/tanh.hpp>
 
 #include "arrays.hpp"
 #include "bind.hpp"
@@ -60,6 +65,15 @@ void initialize_in_place(Layer<T>& layer, Initializer<T>& weights_init, Initiali
 }
 
 namespace {
+
+// State the layer owns and updates itself (BatchNorm's running statistics): a view that keeps the
+// layer alive and that numpy refuses to write to.
+template <typename T>
+py::array_t<T> read_only_view(const Tensor<T>& tensor, const py::handle& owner) {
+  py::array_t<T> view = view_of(const_cast<Tensor<T>&>(tensor), owner);
+  view.attr("setflags")(py::arg("write") = false);
+  return view;
+}
 
 template <typename T>
 Parameter<T>* find_parameter(Layer<T>& layer, const std::string& name) {
@@ -171,6 +185,8 @@ void bind_layers(py::module_& m) {
       .def("__repr__", [](const LayerT& self) { return "<cnnkit." + self.type() + ">"; });
   bind_parameter_views<T>(layer, "weights");
   bind_parameter_views<T>(layer, "bias");
+  bind_parameter_views<T>(layer, "scale");  // BatchNorm's gamma
+  bind_parameter_views<T>(layer, "shift");  // BatchNorm's beta
 
   py::class_<Conv<T>, LayerT, std::shared_ptr<Conv<T>>>(
       m, ("Conv" + suffix<T>()).c_str(),
@@ -209,6 +225,43 @@ void bind_layers(py::module_& m) {
   py::class_<SoftMax<T>, LayerT, std::shared_ptr<SoftMax<T>>>(
       m, ("SoftMax" + suffix<T>()).c_str(), "SoftMax over the last axis of (batch, categories).")
       .def(py::init<>());
+  py::class_<Sigmoid<T>, LayerT, std::shared_ptr<Sigmoid<T>>>(m, ("Sigmoid" + suffix<T>()).c_str(),
+                                                              "y = 1 / (1 + exp(-x)).")
+      .def(py::init<>());
+  py::class_<TanH<T>, LayerT, std::shared_ptr<TanH<T>>>(m, ("TanH" + suffix<T>()).c_str(),
+                                                        "y = tanh(x).")
+      .def(py::init<>());
+  py::class_<LeakyReLU<T>, LayerT, std::shared_ptr<LeakyReLU<T>>>(
+      m, ("LeakyReLU" + suffix<T>()).c_str(), "y = x for x > 0, slope * x otherwise.")
+      .def(py::init<T>(), py::arg("slope") = T(0.01));
+  py::class_<AveragePooling<T>, LayerT, std::shared_ptr<AveragePooling<T>>>(
+      m, ("AveragePooling" + suffix<T>()).c_str(), "1-D or 2-D average pooling without padding.")
+      .def(py::init([](const py::object& stride, const py::object& pooling) {
+             return std::make_shared<AveragePooling<T>>(
+                 to_shape(stride, "AveragePooling stride_shape"),
+                 to_shape(pooling, "AveragePooling pooling_shape"));
+           }),
+           py::arg("stride_shape"), py::arg("pooling_shape"));
+  py::class_<GlobalAveragePooling<T>, LayerT, std::shared_ptr<GlobalAveragePooling<T>>>(
+      m, ("GlobalAveragePooling" + suffix<T>()).c_str(), "(batch, c, ...) -> (batch, c): means.")
+      .def(py::init<>());
+  py::class_<BatchNorm<T>, LayerT, std::shared_ptr<BatchNorm<T>>>(
+      m, ("BatchNorm" + suffix<T>()).c_str(),
+      "Batch normalisation per channel of (batch, c, ...) or per feature of (batch, f).")
+      .def(py::init<std::size_t, double, double>(), py::arg("channels"), py::arg("momentum") = 0.1,
+           py::arg("epsilon") = 1e-5)
+      .def_property_readonly(
+          "running_mean",
+          [](const py::object& self) {
+            return read_only_view(self.cast<BatchNorm<T>&>().running_mean(), self);
+          },
+          "The running mean the testing phase uses, a read-only view.")
+      .def_property_readonly(
+          "running_var",
+          [](const py::object& self) {
+            return read_only_view(self.cast<BatchNorm<T>&>().running_var(), self);
+          },
+          "The running (unbiased) variance the testing phase uses, a read-only view.");
 }
 
 template void initialize_in_place<float>(Layer<float>&, Initializer<float>&, Initializer<float>&);
