@@ -95,6 +95,23 @@ TEST(ModelDescriptionGraph, ResidualBuildsTrainsSavesAndLoads) {
   EXPECT_LT(state.history.back().train_loss, state.history.front().train_loss);
   EXPECT_GT(state.history.back().test_accuracy, 0.8);
 
+  // The skip is wired: the model's output is the layers composed by hand, relu1 added to conv2.
+  {
+    Tensor<float> x({2, 1, 8, 8});
+    for (std::size_t i = 0; i < x.size(); ++i) x.data()[i] = static_cast<float>(i % 7) * 0.25f;
+    const auto& layers = model.graph.layers();
+    const Tensor<float> relu1 = layers[1]->forward(layers[0]->forward(x));
+    Tensor<float> sum = layers[2]->forward(relu1);
+    for (std::size_t i = 0; i < sum.size(); ++i) sum.data()[i] += relu1.data()[i];
+    Tensor<float> expected = sum;
+    for (std::size_t l = 4; l < layers.size(); ++l) expected = layers[l]->forward(expected);
+    const Tensor<float> actual = model.forward(x);
+    ASSERT_EQ(actual.shape(), expected.shape());
+    for (std::size_t i = 0; i < actual.size(); ++i) {
+      ASSERT_EQ(actual.data()[i], expected.data()[i]) << i;
+    }
+  }
+
   const testing::TempDir dir;
   const std::string path = (dir.path() / "residual.safetensors").string();
   save_model(path, d, model.graph.layers());
