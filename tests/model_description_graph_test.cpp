@@ -172,6 +172,8 @@ TEST(ModelDescriptionGraph, BadGraphsNameTheNode) {
        "net.json: layer 0 (ReLU): expected one input for this layer type, got 2"},
       {"empty inputs", with_layers(R"({"type": "Add", "inputs": []})"),
        "net.json: layer 0 (Add) inputs: expected a non-empty array of node names, got []"},
+      {"empty name", with_layers(R"({"type": "ReLU", "name": ""})"),
+       "net.json: layer 0 (ReLU) name: expected a name (or no \"name\" key), got \"\""},
       {"input name not a string", with_layers(R"({"type": "Add", "inputs": ["input", 3]})"),
        "net.json: layer 0 (Add) inputs[1]: expected a string, got 3"},
   });

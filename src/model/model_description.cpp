@@ -168,7 +168,10 @@ class DescriptionReader {
     LayerSpec layer;
     layer.type = read_string(required(value, "type", where), where + " type");
     const std::string in = where + " (" + layer.type + ")";
-    if (value.contains("name")) layer.name = read_string(value["name"], in + " name");
+    if (value.contains("name")) {
+      layer.name = read_string(value["name"], in + " name");
+      if (layer.name.empty()) fail(in + " name", "a name (or no \"name\" key)", "\"\"");
+    }
     if (value.contains("inputs")) layer.inputs = read_inputs(value["inputs"], in + " inputs");
     if (layer.type == "Conv") {
       check_keys(value, {"type", "name", "inputs", "kernels", "kernel", "stride"}, in, "parameter");
