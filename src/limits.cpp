@@ -30,6 +30,7 @@ Limits Limits::from_environment() {
   Limits limits;
   limits.json_depth = read_variable("CNNKIT_MAX_JSON_DEPTH", limits.json_depth);
   limits.layers = read_variable("CNNKIT_MAX_LAYERS", limits.layers);
+  limits.fan_in = read_variable("CNNKIT_MAX_FAN_IN", limits.fan_in);
   limits.parameters = read_variable("CNNKIT_MAX_PARAMETERS", limits.parameters);
   limits.activation_bytes = read_variable("CNNKIT_MAX_ACTIVATION_BYTES", limits.activation_bytes);
   limits.tensors = read_variable("CNNKIT_MAX_TENSORS", limits.tensors);

@@ -111,10 +111,10 @@ TEST(ModelDescriptionLayers, EachBadValueHasItsMessage) {
        "net.json: layer 0 (BatchNorm): expected momentum in [0, 1], got -0.1"},
       {"BatchNorm parameter of another layer",
        with_layers(R"({"type": "BatchNorm", "slope": 0.1})" + tail, "[4]"),
-       "net.json: layer 0 (BatchNorm): unknown parameter 'slope' (known: type, momentum, "
-       "epsilon)"},
+       "net.json: layer 0 (BatchNorm): unknown parameter 'slope' (known: type, name, inputs, "
+       "momentum, epsilon)"},
       {"ReLU with a slope", with_layers(R"({"type": "ReLU", "slope": 0.1})" + tail, "[4]"),
-       "net.json: layer 0 (ReLU): unknown parameter 'slope' (known: type)"},
+       "net.json: layer 0 (ReLU): unknown parameter 'slope' (known: type, name, inputs)"},
       {"average window too big",
        with_layers(R"({"type": "AveragePooling", "window": 3})" + tail, "[1, 2, 2]"),
        "net.json: layer 0 (AveragePooling): input [1, 2, 2] does not fit: AveragePooling: "

@@ -205,12 +205,12 @@ TEST(ModelDescription, EachBadDescriptionHasItsMessage) {
        "net.json: the document: expected a key \"layers\", got none"},
       {"unknown parameter", with_layers(R"({"type": "ReLU"}, {"type": "ReLU"}, {"type": "ReLU"},
                       {"type": "Conv", "kernels": 4, "kernal": [3, 3]})"),
-       "net.json: layer 3 (Conv): unknown parameter 'kernal' (known: type, kernels, kernel, "
-       "stride)"},
+       "net.json: layer 3 (Conv): unknown parameter 'kernal' (known: type, name, inputs, "
+       "kernels, kernel, stride)"},
       {"unknown type", with_layers(R"({"type": "Conv2D", "kernels": 4})"),
        "net.json: layer 0: unknown layer type 'Conv2D' (known: Conv, Pooling, AveragePooling, "
        "GlobalAveragePooling, FullyConnected, BatchNorm, Flatten, ReLU, LeakyReLU, Sigmoid, TanH, "
-       "SoftMax)"},
+       "SoftMax, Add, Concat)"},
       {"type missing", with_layers(R"({"kernels": 4})"),
        "net.json: layer 0: expected a key \"type\", got none"},
       {"parameter missing", with_layers(R"({"type": "Conv", "kernel": 3})" + tail),
@@ -301,7 +301,7 @@ TEST(ModelDescription, FileUsesItsPathInMessages) {
     EXPECT_EQ(std::string(error.what()),
               path.string() +
                   ": layer 0 (Conv): unknown parameter 'kernal' (known: type, "
-                  "kernels, kernel, stride)");
+                  "name, inputs, kernels, kernel, stride)");
   }
   std::filesystem::remove(path);
 }

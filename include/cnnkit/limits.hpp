@@ -21,6 +21,8 @@ struct Limits {
   std::uint64_t json_depth = 64;  // CNNKIT_MAX_JSON_DEPTH
   // Layers of one model description.
   std::uint64_t layers = 1024;  // CNNKIT_MAX_LAYERS
+  // Inputs of one node of a model description (an Add or a Concat).
+  std::uint64_t fan_in = 64;  // CNNKIT_MAX_FAN_IN
   // Trainable values (weights and biases) a model description implies, summed over its layers.
   std::uint64_t parameters = std::uint64_t{1} << 27;  // CNNKIT_MAX_PARAMETERS (512 MiB as float)
   // Bytes of the outputs of every layer for one sample, summed over the layers.

@@ -31,12 +31,23 @@ void validate_description(const ModelDescription& description, std::string_view 
 // sample. Throws std::invalid_argument "<source>: layer 3 (Conv): ..." for a layer that does not
 // fit. This is the one place that judges what a description implies: the number of layers, and the
 // parameters and activation bytes summed so far, are checked against `limits` before each layer is
-// allocated, so a description of huge layers costs at most the limits' worth of memory.
+// allocated, so a description of huge layers costs at most the limits' worth of memory. The graph
+// is checked here too: names unique, each input a node before it (so no cycle), single-input
+// layers with one input, merge shapes that agree, every output read except the last layer's.
 template <typename T>
 struct LayerChain {
   std::vector<std::unique_ptr<Layer<T>>> layers;
-  std::vector<Shape> output_shapes;  // per sample (no batch axis), one per layer
+  std::vector<Shape> output_shapes;              // per sample (no batch axis), one per layer
+  std::vector<std::string> names;                // each node's name, defaults resolved
+  std::vector<std::vector<std::string>> inputs;  // each node's input names, defaults resolved
+  // Whether every node reads the one before it (the first the input): a plain chain.
+  bool is_chain() const;
 };
+
+// Layer i's node name: its "name", or "layer{i}".
+std::string node_name(const ModelDescription& description, std::size_t i);
+// Layer i's input names: its "inputs", or the node before it ("input" for the first).
+std::vector<std::string> node_inputs(const ModelDescription& description, std::size_t i);
 
 template <typename T>
 LayerChain<T> make_layers(const ModelDescription& description, std::string_view source,

@@ -5,12 +5,16 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <stdexcept>
 #include <string>
 
 #include "check.hpp"
+#include "cnnkit/graph.hpp"
+#include "cnnkit/layers/add.hpp"
 #include "cnnkit/layers/average_pooling.hpp"
 #include "cnnkit/layers/batch_norm.hpp"
+#include "cnnkit/layers/concat.hpp"
 #include "cnnkit/layers/conv.hpp"
 #include "cnnkit/layers/flatten.hpp"
 #include "cnnkit/layers/fully_connected.hpp"
@@ -229,15 +233,44 @@ std::unique_ptr<Layer<T>> make_layer(const LayerSpec& spec, const Shape& in,
   if (spec.type == "Sigmoid") return std::make_unique<Sigmoid<T>>();
   if (spec.type == "TanH") return std::make_unique<TanH<T>>();
   if (spec.type == "SoftMax") return std::make_unique<SoftMax<T>>();
+  if (spec.type == "Add") return std::make_unique<Add<T>>();
+  if (spec.type == "Concat") return std::make_unique<Concat<T>>();
   fail("unknown layer type '" + spec.type + "' (known: " + known_layer_types() + ")");
   return nullptr;  // not reached: fail() throws
+}
+
+// "net.json: layer 3 (Conv)", with the node's name when the description gives one:
+// "net.json: layer 3 'sum' (Add)".
+std::string layer_where(const std::string& prefix, std::size_t i, const LayerSpec& spec) {
+  return prefix + ": layer " + std::to_string(i) +
+         (spec.name.empty() ? "" : " '" + spec.name + "'") + " (" + spec.type + ")";
 }
 
 }  // namespace
 
 std::string known_layer_types() {
   return "Conv, Pooling, AveragePooling, GlobalAveragePooling, FullyConnected, BatchNorm, "
-         "Flatten, ReLU, LeakyReLU, Sigmoid, TanH, SoftMax";
+         "Flatten, ReLU, LeakyReLU, Sigmoid, TanH, SoftMax, Add, Concat";
+}
+
+std::string node_name(const ModelDescription& description, std::size_t i) {
+  const std::string& name = description.layers[i].name;
+  return name.empty() ? "layer" + std::to_string(i) : name;
+}
+
+std::vector<std::string> node_inputs(const ModelDescription& description, std::size_t i) {
+  const std::vector<std::string>& inputs = description.layers[i].inputs;
+  if (!inputs.empty()) return inputs;
+  return {i == 0 ? std::string(Graph<float>::kInput) : node_name(description, i - 1)};
+}
+
+template <typename T>
+bool LayerChain<T>::is_chain() const {
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    const std::string before = i == 0 ? std::string(Graph<T>::kInput) : names[i - 1];
+    if (inputs[i] != std::vector<std::string>{before}) return false;
+  }
+  return true;
 }
 
 template <typename T>
@@ -264,19 +297,63 @@ LayerChain<T> make_layers(const ModelDescription& description, std::string_view 
   Budget budget(limits);
   budget.add_activation_bytes(bytes_of<T>(product(input)), prefix + ": input_shape");
   LayerChain<T> chain;
-  Shape shape{1};  // batch of one, then the sample
-  shape.insert(shape.end(), input.begin(), input.end());
+  Shape input_batched{1};  // batch of one, then the sample
+  input_batched.insert(input_batched.end(), input.begin(), input.end());
+  // Each node name to its index, with the graph's input as -1 and batched shapes alongside.
+  std::map<std::string, std::ptrdiff_t> index_of{{Graph<T>::kInput, -1}};
+  std::vector<Shape> batched;
+  std::vector<char> read(description.layers.size(), 0);
   for (std::size_t i = 0; i < description.layers.size(); ++i) {
     const LayerSpec& spec = description.layers[i];
-    const std::string where = prefix + ": layer " + std::to_string(i) + " (" + spec.type + ")";
+    const std::string name = node_name(description, i);
+    const std::string where = layer_where(prefix, i, spec);
+    const bool merge = spec.type == "Add" || spec.type == "Concat";
+    std::vector<std::string> inputs = node_inputs(description, i);
+    if (name == Graph<T>::kInput || index_of.contains(name)) {
+      throw std::invalid_argument(where + ": expected a unique node name, got '" + name +
+                                  "' twice");
+    }
+    if (inputs.size() > limits.fan_in) {
+      throw std::invalid_argument(where + ": expected at most " + std::to_string(limits.fan_in) +
+                                  " inputs" + limit_hint("CNNKIT_MAX_FAN_IN") + ", got " +
+                                  std::to_string(inputs.size()));
+    }
+    if (!merge && inputs.size() != 1) {
+      throw std::invalid_argument(where + ": expected one input for this layer type, got " +
+                                  std::to_string(inputs.size()));
+    }
+    std::vector<Shape> in_shapes;
+    for (const std::string& source_name : inputs) {
+      const auto found = index_of.find(source_name);
+      if (found == index_of.end()) {
+        throw std::invalid_argument(
+            where + ": expected inputs named by nodes before it (or 'input'), got '" + source_name +
+            "'" +
+            (std::ranges::any_of(description.layers,
+                                 [&](const LayerSpec& other) { return other.name == source_name; })
+                 ? " (not before it: layers read only earlier nodes, so there is no cycle)"
+                 : " (no such node)"));
+      }
+      if (found->second >= 0) read[static_cast<std::size_t>(found->second)] = 1;
+      in_shapes.push_back(found->second < 0 ? input_batched
+                                            : batched[static_cast<std::size_t>(found->second)]);
+    }
     check_fields(spec, where);
-    std::unique_ptr<Layer<T>> layer = make_layer<T>(spec, shape, where, budget);
+    std::unique_ptr<Layer<T>> layer = make_layer<T>(spec, in_shapes[0], where, budget);
     Shape next;
     try {
-      next = layer->output_shape(shape);
+      if (merge) {
+        next = static_cast<const MergeLayer<T>&>(*layer).output_shape(
+            std::span<const Shape>(in_shapes));
+      } else {
+        next = layer->output_shape(in_shapes[0]);
+      }
     } catch (const std::invalid_argument& error) {
-      throw std::invalid_argument(where + ": input " + to_string(per_sample(shape)) +
-                                  " does not fit: " + error.what());
+      std::string shapes;
+      for (const Shape& shape : in_shapes) {
+        shapes += (shapes.empty() ? "" : ", ") + to_string(per_sample(shape));
+      }
+      throw std::invalid_argument(where + ": input " + shapes + " does not fit: " + error.what());
     }
     if (product(next) > kMaxModelElements) {
       throw std::invalid_argument(where + ": expected an output of at most " +
@@ -286,7 +363,17 @@ LayerChain<T> make_layers(const ModelDescription& description, std::string_view 
     budget.add_activation_bytes(bytes_of<T>(product(next)), where);
     chain.output_shapes.push_back(per_sample(next));
     chain.layers.push_back(std::move(layer));
-    shape = std::move(next);
+    chain.names.push_back(name);
+    chain.inputs.push_back(std::move(inputs));
+    index_of.emplace(name, static_cast<std::ptrdiff_t>(i));
+    batched.push_back(std::move(next));
+  }
+  for (std::size_t i = 0; i + 1 < read.size(); ++i) {
+    if (!read[i]) {
+      throw std::invalid_argument(layer_where(prefix, i, description.layers[i]) +
+                                  ": expected its output to be read by a later layer (only the "
+                                  "last layer is the output), got no reader");
+    }
   }
   return chain;
 }
@@ -348,6 +435,8 @@ void validate_description(const ModelDescription& description, std::string_view 
   }
 }
 
+template struct LayerChain<float>;
+template struct LayerChain<double>;
 template LayerChain<float> make_layers<float>(const ModelDescription&, std::string_view,
                                               const Limits&);
 template LayerChain<double> make_layers<double>(const ModelDescription&, std::string_view,

@@ -84,7 +84,9 @@ Model<T> build_model(const ModelDescription& description, const Limits& limits) 
   Model<T> model{description, Graph<T>(), build_loss<T>(description.loss)};
   model.graph.set_context(source + ": ");
   detail::LayerChain<T> chain = detail::make_layers<T>(description, source, limits);
-  for (auto& layer : chain.layers) model.graph.append(std::move(layer));
+  for (std::size_t i = 0; i < chain.layers.size(); ++i) {
+    model.graph.add(chain.names[i], std::move(chain.layers[i]), chain.inputs[i]);
+  }
   // The order of NeuralNetwork::append_layer (initialize, then optimizer copies), so both
   // builders give the same weights for the same seed.
   const std::unique_ptr<Initializer<T>> weights_init =
@@ -108,6 +110,11 @@ std::unique_ptr<NeuralNetwork<T>> build_network(const ModelDescription& descript
   const std::string source = "model '" + description.name + "'";
   detail::validate_description(description, source, limits);
   detail::LayerChain<T> chain = detail::make_layers<T>(description, source, limits);
+  if (!chain.is_chain()) {
+    throw std::invalid_argument(source +
+                                ": expected a chain of layers for a NeuralNetwork (each layer "
+                                "reading the one before), got a graph (build a Model instead)");
+  }
   auto network =
       std::make_unique<NeuralNetwork<T>>(*build_optimizer<T>(description.optimizer),
                                          *build_initializer<T>(description.weights_initializer),

@@ -144,40 +144,64 @@ class DescriptionReader {
     return value.get<double>();
   }
 
+  // A non-empty array of node names, at most limits.fan_in of them (checked before reading them).
+  std::vector<std::string> read_inputs(const json& value, const std::string& where) const {
+    if (!value.is_array() || value.empty()) {
+      fail(where, "a non-empty array of node names", show(value));
+    }
+    if (value.size() > limits_.fan_in) {
+      fail(
+          where,
+          "at most " + std::to_string(limits_.fan_in) + " inputs" + limit_hint("CNNKIT_MAX_FAN_IN"),
+          std::to_string(value.size()));
+    }
+    std::vector<std::string> names;
+    for (std::size_t i = 0; i < value.size(); ++i) {
+      names.push_back(read_string(value[i], where + "[" + std::to_string(i) + "]"));
+    }
+    return names;
+  }
+
   LayerSpec read_layer(const json& value, std::size_t index) const {
     const std::string where = "layer " + std::to_string(index);
     if (!value.is_object()) fail(where, "an object {\"type\": ...}", show(value));
     LayerSpec layer;
     layer.type = read_string(required(value, "type", where), where + " type");
     const std::string in = where + " (" + layer.type + ")";
+    if (value.contains("name")) {
+      layer.name = read_string(value["name"], in + " name");
+      if (layer.name.empty()) fail(in + " name", "a name (or no \"name\" key)", "\"\"");
+    }
+    if (value.contains("inputs")) layer.inputs = read_inputs(value["inputs"], in + " inputs");
     if (layer.type == "Conv") {
-      check_keys(value, {"type", "kernels", "kernel", "stride"}, in, "parameter");
+      check_keys(value, {"type", "name", "inputs", "kernels", "kernel", "stride"}, in, "parameter");
       layer.kernels = read_size(required(value, "kernels", in), in + " kernels");
       layer.kernel = read_shape(required(value, "kernel", in), in + " kernel", 2);
       layer.stride =
           value.contains("stride") ? read_shape(value["stride"], in + " stride", 2) : Shape{1};
     } else if (layer.type == "Pooling" || layer.type == "AveragePooling") {
-      check_keys(value, {"type", "window", "stride"}, in, "parameter");
+      check_keys(value, {"type", "name", "inputs", "window", "stride"}, in, "parameter");
       layer.window = read_shape(required(value, "window", in), in + " window", 2);
       layer.stride =
           value.contains("stride") ? read_shape(value["stride"], in + " stride", 2) : layer.window;
     } else if (layer.type == "FullyConnected") {
-      check_keys(value, {"type", "outputs"}, in, "parameter");
+      check_keys(value, {"type", "name", "inputs", "outputs"}, in, "parameter");
       layer.outputs = read_size(required(value, "outputs", in), in + " outputs");
     } else if (layer.type == "LeakyReLU") {
-      check_keys(value, {"type", "slope"}, in, "parameter");
+      check_keys(value, {"type", "name", "inputs", "slope"}, in, "parameter");
       if (value.contains("slope")) layer.slope = read_number(value["slope"], in + " slope");
     } else if (layer.type == "BatchNorm") {
       // The ranges (momentum in [0, 1], epsilon above 0) are checked with the layer's shapes.
-      check_keys(value, {"type", "momentum", "epsilon"}, in, "parameter");
+      check_keys(value, {"type", "name", "inputs", "momentum", "epsilon"}, in, "parameter");
       if (value.contains("momentum")) {
         layer.momentum = read_number(value["momentum"], in + " momentum");
       }
       if (value.contains("epsilon")) layer.epsilon = read_number(value["epsilon"], in + " epsilon");
     } else if (layer.type == "Flatten" || layer.type == "ReLU" || layer.type == "SoftMax" ||
                layer.type == "Sigmoid" || layer.type == "TanH" ||
-               layer.type == "GlobalAveragePooling") {
-      check_keys(value, {"type"}, in, "parameter");
+               layer.type == "GlobalAveragePooling" || layer.type == "Add" ||
+               layer.type == "Concat") {
+      check_keys(value, {"type", "name", "inputs"}, in, "parameter");
     } else {
       throw std::invalid_argument(source_ + ": " + where + ": unknown layer type '" + layer.type +
                                   "' (known: " + detail::known_layer_types() + ")");
@@ -255,6 +279,9 @@ ordered_json optimizer_to_json(const OptimizerSpec& spec) {
 
 ordered_json layer_to_json(const LayerSpec& layer) {
   ordered_json object = {{"type", layer.type}};
+  // Only when written: a chain's layers keep their default names and inputs.
+  if (!layer.name.empty()) object["name"] = layer.name;
+  if (!layer.inputs.empty()) object["inputs"] = layer.inputs;
   if (layer.type == "Conv") {
     object["kernels"] = layer.kernels;
     object["kernel"] = shape_to_json(layer.kernel);

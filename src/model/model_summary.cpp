@@ -72,29 +72,47 @@ ModelSummary summarize(const ModelDescription& description, const Limits& limits
   const detail::RandomStateGuard keep_random_state;
   const detail::LayerChain<float> chain = detail::make_layers<float>(description, source, limits);
 
-  ModelSummary summary{description.name, description.input_shape, {}, 0, 0};
-  Shape input = description.input_shape;
+  ModelSummary summary{description.name, description.input_shape, {}, 0, 0, !chain.is_chain()};
   for (std::size_t i = 0; i < chain.layers.size(); ++i) {
+    // The shape reaching the node through its first input (what its description reads).
+    const std::string& first = chain.inputs[i][0];
+    const auto source = std::ranges::find(chain.names, first);
+    const Shape input = source == chain.names.end()
+                            ? description.input_shape
+                            : chain.output_shapes[static_cast<std::size_t>(
+                                  std::distance(chain.names.begin(), source))];
     Shape batched{1};
     batched.insert(batched.end(), input.begin(), input.end());
     const Layer<float>& layer = *chain.layers[i];
-    SummaryRow row{describe(description.layers[i], input), chain.output_shapes[i],
-                   layer.parameter_count(), layer.forward_flops(batched)};
+    SummaryRow row{
+        describe(description.layers[i], input), chain.output_shapes[i], layer.parameter_count(),
+        layer.forward_flops(batched),           chain.names[i],         chain.inputs[i]};
     summary.total_parameters += row.parameters;
     summary.total_flops += row.flops;
     summary.rows.push_back(std::move(row));
-    input = chain.output_shapes[i];
   }
   return summary;
 }
 
 std::string format_summary(const ModelSummary& summary) {
-  const std::vector<std::string> header{"#", "Layer", "Output shape", "Parameters", "FLOPs"};
+  // A graph's table adds each node's name and inputs after the row number.
+  std::vector<std::string> header{"#", "Layer", "Output shape", "Parameters", "FLOPs"};
+  std::vector<char> right_aligned{1, 0, 0, 1, 1};
+  if (summary.graph) {
+    header.insert(header.begin() + 1, {"Name", "Inputs"});
+    right_aligned.insert(right_aligned.begin() + 1, {0, 0});
+  }
   std::vector<std::vector<std::string>> cells;
   for (std::size_t i = 0; i < summary.rows.size(); ++i) {
     const SummaryRow& row = summary.rows[i];
-    cells.push_back({std::to_string(i), row.layer, to_string(row.output_shape),
-                     grouped(row.parameters), grouped(row.flops)});
+    std::vector<std::string> line{std::to_string(i), row.layer, to_string(row.output_shape),
+                                  grouped(row.parameters), grouped(row.flops)};
+    if (summary.graph) {
+      std::string inputs;
+      for (const std::string& input : row.inputs) inputs += (inputs.empty() ? "" : ", ") + input;
+      line.insert(line.begin() + 1, {row.node, inputs});
+    }
+    cells.push_back(std::move(line));
   }
   std::vector<std::size_t> width(header.size());
   for (std::size_t c = 0; c < header.size(); ++c) {
@@ -103,13 +121,15 @@ std::string format_summary(const ModelSummary& summary) {
   }
   // Numbers right-aligned, text left-aligned.
   const auto format_line = [&](const std::vector<std::string>& line) {
-    std::string text = pad_left(line[0], width[0]) + "  " + pad_right(line[1], width[1]) + "  " +
-                       pad_right(line[2], width[2]) + "  " + pad_left(line[3], width[3]) + "  " +
-                       pad_left(line[4], width[4]);
+    std::string text;
+    for (std::size_t c = 0; c < line.size(); ++c) {
+      if (c > 0) text += "  ";
+      text += right_aligned[c] ? pad_left(line[c], width[c]) : pad_right(line[c], width[c]);
+    }
     text.erase(text.find_last_not_of(' ') + 1);
     return text + "\n";
   };
-  std::size_t total_width = 8;
+  std::size_t total_width = 2 * (header.size() - 1);
   for (const std::size_t w : width) total_width += w;
   const std::string rule(total_width, '-');
 

@@ -8,6 +8,9 @@
 //    "weights_initializer": {"type": "He"}, "bias_initializer": {"type": "Constant", "value": 0.1},
 //    "optimizer": {"type": "Adam", "learning_rate": 5e-3, "mu": 0.98, "rho": 0.999},
 //    "loss": "CrossEntropyLoss"}
+// A layer may carry "name" and "inputs" (e.g. {"type": "Add", "name": "sum", "inputs": ["conv2",
+// "input"]}), which makes the layers a graph: each reads only nodes before it, and every node's
+// output is read by a later one except the last layer's, which is the model's output.
 // Shapes are inferred layer by layer, so a Conv takes its channel count and a FullyConnected its
 // input size from whatever comes in; nobody types a fan-in.
 #pragma once
@@ -26,8 +29,13 @@ namespace cnnkit {
 // One layer as the description holds it; only the fields of its type are used.
 struct LayerSpec {
   // "Conv", "Pooling", "AveragePooling", "GlobalAveragePooling", "FullyConnected", "BatchNorm",
-  // "Flatten", "ReLU", "LeakyReLU", "Sigmoid", "TanH", "SoftMax"
+  // "Flatten", "ReLU", "LeakyReLU", "Sigmoid", "TanH", "SoftMax", "Add", "Concat"
   std::string type;
+  // The node's name; empty means "layer{i}" (i its index in the description).
+  std::string name;
+  // The names of the nodes it reads ("input" is the model's input); empty means the layer before
+  // it (the input for the first). Add and Concat read several; every other type reads one.
+  std::vector<std::string> inputs;
   std::size_t kernels = 0;  // Conv: number of kernels
   Shape kernel;             // Conv: {m} or {m, n}; one value means m x m for 2-D input
   // Pooling and AveragePooling: {py, px} or one value for both (one value for a 1-D input)
