@@ -39,6 +39,9 @@ import statistics
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import compare_next  # noqa: E402  (beside this file)
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.path.join(os.path.dirname(REPO), "shared")
 TINY_DNN_INFER = 26000.0  # images/s, W1 inference, quoted in issue 4 (tiny-dnn, TBB, AVX2)
@@ -76,6 +79,11 @@ def parse_args():
     p.add_argument("--peak-tolerance", type=float, default=0.05,
                    help="how far the FMA peaks around a W3 round may differ (fraction)")
     p.add_argument("--skip-torch", action="store_true")
+    p.add_argument("--workloads", default="w1,w2,w3,w5,w6,sweep,busy",
+                   help="comma-separated: w1 (with w2 and w3: the reference three, always "
+                        "together), w5, w6, sweep (the convolution sweep), busy (W1 training "
+                        "beside a busy core)")
+    p.add_argument("--sweep-cases", type=int, default=48, help="geometries in the sweep")
     p.add_argument("--json", help="also write every raw result line to this file")
     p.add_argument("--openblas-coretype", default="auto",
                    help="OPENBLAS_CORETYPE for every run: auto, none, or a core name")
@@ -341,29 +349,12 @@ class Table:
             print("| " + " | ".join(row) + " |")
 
 
-def main():
-    # Internal: `compare.py --rss-wrap -- CMD...` (how every measured command is started).
-    if sys.argv[1:2] == ["--rss-wrap"]:
-        cmd = sys.argv[2:]
-        return rss_wrap(cmd[1:] if cmd[:1] == ["--"] else cmd)
-    args = parse_args()
-    needed = [os.path.join(args.shared, "bench", name)
-              for name in ("torch_ref.py", "fma_peak.cpp", "quiet_run.py")]
-    missing = [path for path in needed if not os.path.exists(path)]
-    if missing:
-        raise SystemExit("compare.py: expected the course's reference scripts (PyTorch's side of "
-                         "the workloads, the FMA peak, the idle check), got none at "
-                         + ", ".join(missing) + "; pass --shared DIR")
-
-    coretype = openblas_coretype(args.openblas_coretype)
-    if coretype:
-        os.environ["OPENBLAS_CORETYPE"] = coretype
-    runner = Runner(args)
+def reference_workloads(runner, args, table, peak):
+    """W1-W3 (docs/WORKLOADS.md): the rounds, the accuracy seeds and their rows."""
     bench = os.path.join(args.build, "bench", "cnnkit_bench")
     torch_ref = os.path.join(args.shared, "bench", "torch_ref.py")
     t, e, s = str(args.threads), str(args.epochs), str(args.seed)
 
-    peak = fma_peak(runner, args.build)
     commands = {
         "w1": [bench, "--workload", "w1", "--threads", t, "--epochs", e, "--seed", s],
         "w1_1t": [bench, "--workload", "w1", "--threads", "1", "--epochs", "1", "--seed", s],
@@ -412,7 +403,6 @@ def main():
     ours = {name: combine(rounds, keys[name]) for name, rounds in ours_rounds.items()}
     theirs = {w: combine(rounds, keys[w]) for w, rounds in theirs_rounds.items()}
 
-    table = Table()
     median = lambda xs: statistics.median(xs) if xs else None
     # ---- W1
     w1, tw1 = ours["w1"], theirs["w1"]
@@ -489,6 +479,39 @@ def main():
                                     f"({peak_n:.0f} GFLOP/s) instead: "
                                     f"cnnkit {100 * r[field] / peak_n:.1f} %"
                                     + (f", PyTorch {100 * tr[field] / peak_n:.1f} %" if tr else ""))
+
+
+
+def main():
+    # Internal: `compare.py --rss-wrap -- CMD...` (how every measured command is started).
+    if sys.argv[1:2] == ["--rss-wrap"]:
+        cmd = sys.argv[2:]
+        return rss_wrap(cmd[1:] if cmd[:1] == ["--"] else cmd)
+    args = parse_args()
+    needed = [os.path.join(args.shared, "bench", name)
+              for name in ("torch_ref.py", "torch_next.py", "fma_peak.cpp", "quiet_run.py")]
+    missing = [path for path in needed if not os.path.exists(path)]
+    if missing:
+        raise SystemExit("compare.py: expected the course's reference scripts (PyTorch's side of "
+                         "the workloads, the FMA peak, the idle check), got none at "
+                         + ", ".join(missing) + "; pass --shared DIR")
+
+    coretype = openblas_coretype(args.openblas_coretype)
+    if coretype:
+        os.environ["OPENBLAS_CORETYPE"] = coretype
+    runner = Runner(args)
+    peak = fma_peak(runner, args.build)
+    table = Table()
+    workloads = args.workloads.split(",")
+    if "w1" in workloads:
+        reference_workloads(runner, args, table, peak)
+    next_ones = [w for w in workloads if w in compare_next.NEXT_WORKLOADS]
+    if next_ones:
+        compare_next.next_workloads(runner, args, table, next_ones)
+    if "sweep" in workloads:
+        compare_next.conv_sweep(runner, args, table)
+    if "busy" in workloads:
+        compare_next.busy_core(runner, args, table)
 
     print(f"Machine: {cpu_model()}, {os.cpu_count()} cores; fp32 FMA peak "
           + ", ".join(f"{v:.0f} GFLOP/s on {k} thread(s)" for k, v in sorted(peak.items())))

@@ -92,5 +92,24 @@ TEST_F(CliOptionsTest, TheBoundsOfTheRangesAreAccepted) {
   EXPECT_NE(bench.out.find("batch 65536"), std::string::npos) << bench.out;
 }
 
+// --infer-batch and --latency: the JSON line says which batch inference ran on, and a steady-state
+// inference call allocates nothing, so it touches no new page.
+TEST_F(CliOptionsTest, BenchReportsTheInferenceBatchLatencyAndPageFaults) {
+  const Result bench = run({"bench", "--model", "digits-cnn", "--batch", "8", "--infer-batch",
+                            "300", "--latency", "--latency-runs", "5", "--iterations", "2",
+                            "--repeats", "1", "--threads", "1", "--json"});
+  ASSERT_EQ(bench.exit_code, 0) << bench.err;
+  EXPECT_NE(bench.out.find("\"batch\": 8, \"infer_batch\": 300,"), std::string::npos) << bench.out;
+  EXPECT_NE(bench.out.find("\"infer_minor_faults_per_batch\": 0.0,"), std::string::npos)
+      << bench.out;
+  EXPECT_NE(bench.out.find("\"latency_us_batch1\": "), std::string::npos) << bench.out;
+  const Result without = run({"bench", "--model", "digits-cnn", "--iterations", "1", "--repeats",
+                              "1", "--threads", "1", "--json"});
+  ASSERT_EQ(without.exit_code, 0) << without.err;
+  EXPECT_NE(without.out.find("\"batch\": 64, \"infer_batch\": 64,"), std::string::npos)
+      << without.out;
+  EXPECT_EQ(without.out.find("latency"), std::string::npos) << without.out;
+}
+
 }  // namespace
 }  // namespace cnnkit

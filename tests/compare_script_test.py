@@ -13,6 +13,31 @@ compare = importlib.util.module_from_spec(SPEC)
 SPEC.loader.exec_module(compare)
 
 
+sweep_cases = compare.compare_next
+
+
+class SweepCases(unittest.TestCase):
+    def test_forward_flop_worked_example(self):
+        # N 2, K 3, C 4, kernel 3x5, "same" output ceil(10/2) x ceil(9/3) = 5 x 3:
+        # 2 * 2 * 3 * 4 * 15 * 15 = 10,800
+        case = {"batch": 2, "kernels": 3, "channels": 4, "kernel": [3, 5], "size": [10, 9],
+                "stride": [2, 3]}
+        self.assertEqual(sweep_cases.forward_flop(case), 10800.0)
+
+    def test_the_drawn_list_is_fixed_and_within_the_ranges(self):
+        cases = sweep_cases.draw_cases(48, 0)
+        self.assertEqual(cases, sweep_cases.draw_cases(48, 0))
+        self.assertNotEqual(cases, sweep_cases.draw_cases(48, 1))
+        self.assertEqual(len(cases), 48)
+        self.assertEqual(sum(len(c["size"]) == 1 for c in cases), 12)
+        for c in cases:
+            self.assertLessEqual(sweep_cases.forward_flop(c), sweep_cases.MAX_FORWARD_FLOP)
+            self.assertTrue(1 <= c["channels"] <= 256 and 1 <= c["kernels"] <= 256)
+            self.assertTrue(1 <= c["batch"] <= 64)
+            for size, kernel, stride in zip(c["size"], c["kernel"], c["stride"]):
+                self.assertTrue(7 <= size <= 128 and 1 <= kernel <= 7 and 1 <= stride <= 3)
+
+
 class WelchT(unittest.TestCase):
     def test_worked_example(self):
         # a: mean 2, variance 1; b: mean 5, variance 4 (n = 3 each):

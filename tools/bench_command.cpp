@@ -2,8 +2,12 @@
 // shape, so that users can measure their own networks on their own machine:
 //   cnnkit bench --model fashion-lenet --batch 64 --threads 2
 // Training = the real step (forward, loss, backward with the model's optimizer updating every
-// parameter); inference = forward only. Both on one fixed random batch, after warm-up steps,
-// timed as the median of --repeats timed runs of --iterations steps each.
+// parameter); inference = forward only in the testing phase, on --infer-batch samples (the
+// training batch unless given). Both on one fixed random batch, after warm-up steps, timed as the
+// median of --repeats timed runs of --iterations steps each. Inference also reports the minor
+// page faults per call in steady state (a call that allocates shows them), and --latency adds
+// single-sample inference: the median of --latency-runs calls after a tenth as many untimed.
+#include <sys/resource.h>
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -26,10 +30,13 @@ namespace {
 struct BenchArgs {
   std::string model;
   std::size_t batch = 64;
+  std::size_t infer_batch = 0;  // 0: the training batch
   std::size_t threads = 0;
   std::size_t iterations = 20;
   std::size_t repeats = 5;
   std::size_t warmup = 3;
+  bool latency = false;
+  std::size_t latency_runs = 300;
   bool json = false;
 };
 
@@ -54,7 +61,6 @@ class SyntheticBatches : public DataLayer<float> {
     }
   }
   Batch<float> next() override { return batch_; }
-  const Tensor<float>& input() const { return batch_.input; }
 
  private:
   Batch<float> batch_;
@@ -75,6 +81,38 @@ double median_seconds(const BenchArgs& args, Step&& step) {
   return seconds[seconds.size() / 2];
 }
 
+long minor_page_faults() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_minflt;
+}
+
+// Synthetic inputs in [0, 1) of shape (batch, sample_shape...).
+Tensor<float> synthetic_input(std::size_t batch, const Shape& sample_shape, std::size_t seed) {
+  Shape shape{batch};
+  shape.insert(shape.end(), sample_shape.begin(), sample_shape.end());
+  Tensor<float> input(std::move(shape));
+  std::mt19937_64 engine(seed);
+  std::uniform_real_distribution<float> uniform(0.0f, 1.0f);
+  for (float& value : input) value = uniform(engine);
+  return input;
+}
+
+// The median seconds of one single-sample inference.
+double latency_seconds(NeuralNetwork<float>& net, const Tensor<float>& sample, std::size_t runs) {
+  for (std::size_t i = 0; i < runs / 10 + 1; ++i) (void)net.test(sample);
+  std::vector<double> seconds;
+  seconds.reserve(runs);
+  for (std::size_t i = 0; i < runs; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    (void)net.test(sample);
+    seconds.push_back(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  std::sort(seconds.begin(), seconds.end());
+  return seconds[seconds.size() / 2];
+}
+
 int run_bench(const BenchArgs& args) {
   set_num_threads(args.threads);
   const ModelDescription description = resolve_model_description(args.model);
@@ -85,29 +123,46 @@ int run_bench(const BenchArgs& args) {
                      description.input_shape.end());
   auto data = std::make_unique<SyntheticBatches>(input_shape, num_outputs(description),
                                                  description.loss == "CrossEntropyLoss", 1);
-  const Tensor<float> input = data->input();
   net->set_data_layer(std::move(data));
+  const std::size_t infer_batch = args.infer_batch == 0 ? args.batch : args.infer_batch;
+  const Tensor<float> input = synthetic_input(infer_batch, description.input_shape, 2);
 
   const double train_s = median_seconds(args, [&net] { net->train(1); });
   const double infer_s = median_seconds(args, [&net, &input] { (void)net->test(input); });
-  const double images = static_cast<double>(args.batch * args.iterations);
-  const double train_rate = images / train_s, infer_rate = images / infer_s;
+  // Counted over calls of their own, after the timed ones: the first call's buffers are
+  // expected to fault in, a steady-state call's are not.
+  const long faults_before = minor_page_faults();
+  for (std::size_t i = 0; i < args.iterations; ++i) (void)net->test(input);
+  const double iterations = static_cast<double>(args.iterations);
+  const double faults_per_call =
+      static_cast<double>(minor_page_faults() - faults_before) / iterations;
+  const double train_rate = static_cast<double>(args.batch) * iterations / train_s;
+  const double infer_rate = static_cast<double>(infer_batch) * iterations / infer_s;
+  const double latency_us =
+      args.latency ? 1e6 * latency_seconds(*net, synthetic_input(1, description.input_shape, 3),
+                                           args.latency_runs)
+                   : 0.0;
   const std::string name = description.name.empty() ? args.model : description.name;
   if (args.json) {
     std::printf(
-        "{\"model\": \"%s\", \"batch\": %zu, \"threads\": %zu, \"iterations\": %zu, "
-        "\"train_images_per_s\": %.1f, \"infer_images_per_s\": %.1f, "
-        "\"train_ms_per_batch\": %.4f, \"infer_ms_per_batch\": %.4f}\n",
-        name.c_str(), args.batch, num_threads(), args.iterations, train_rate, infer_rate,
-        1e3 * train_s / static_cast<double>(args.iterations),
-        1e3 * infer_s / static_cast<double>(args.iterations));
+        "{\"model\": \"%s\", \"batch\": %zu, \"infer_batch\": %zu, \"threads\": %zu, "
+        "\"iterations\": %zu, \"train_images_per_s\": %.1f, \"infer_images_per_s\": %.1f, "
+        "\"train_ms_per_batch\": %.4f, \"infer_ms_per_batch\": %.4f, "
+        "\"infer_minor_faults_per_batch\": %.1f",
+        name.c_str(), args.batch, infer_batch, num_threads(), args.iterations, train_rate,
+        infer_rate, 1e3 * train_s / iterations, 1e3 * infer_s / iterations, faults_per_call);
+    if (args.latency) std::printf(", \"latency_us_batch1\": %.1f", latency_us);
+    std::printf("}\n");
   } else {
-    std::printf("%s, batch %zu, %zu thread(s), synthetic data of shape %s\n", name.c_str(),
-                args.batch, num_threads(), to_string(input_shape).c_str());
-    std::printf("  training:  %10.1f images/s  (%.3f ms per batch)\n", train_rate,
-                1e3 * train_s / static_cast<double>(args.iterations));
-    std::printf("  inference: %10.1f images/s  (%.3f ms per batch)\n", infer_rate,
-                1e3 * infer_s / static_cast<double>(args.iterations));
+    std::printf("%s, %zu thread(s), synthetic data of shape %s\n", name.c_str(), num_threads(),
+                to_string(input_shape).c_str());
+    std::printf("  training:  %10.1f images/s  (batch %zu, %.3f ms per batch)\n", train_rate,
+                args.batch, 1e3 * train_s / iterations);
+    std::printf(
+        "  inference: %10.1f images/s  (batch %zu, %.3f ms per batch, %.1f minor page "
+        "faults per batch)\n",
+        infer_rate, infer_batch, 1e3 * infer_s / iterations, faults_per_call);
+    if (args.latency) std::printf("  latency:   %10.1f us for one sample\n", latency_us);
   }
   return 0;
 }
@@ -121,6 +176,17 @@ Command add_bench_command(CLI::App& app) {
   bench->add_option("--model", args->model, "Preset or model JSON file")->required();
   bench->add_option("--batch", args->batch, "Samples per batch")
       ->check(whole_number(1, kMaxBatchSize))
+      ->capture_default_str();
+  bench
+      ->add_option("--infer-batch", args->infer_batch,
+                   "Samples per inference batch (0: the training batch)")
+      ->check(whole_number(0, kMaxBatchSize))
+      ->capture_default_str();
+  bench->add_flag("--latency", args->latency, "Also time single-sample inference");
+  bench
+      ->add_option("--latency-runs", args->latency_runs,
+                   "Single-sample calls timed for --latency (the median is reported)")
+      ->check(whole_number(1, kMaxCount))
       ->capture_default_str();
   bench->add_option("--threads", args->threads, "Threads (0: all cores)")
       ->check(thread_count())
