@@ -2,6 +2,7 @@
 """cnnkit against PyTorch on the reference workloads, back to back, and the ratio table.
 
     python3 bench/compare.py --build build [--quiet] [--threads 2] [--epochs 3] [--rounds 3]
+                             [--workloads w1,w2,w3,w5,w6,sweep,busy] [--simd avx2]
 
 Runs, one process per figure so that each has its own peak memory:
   1. ../shared/bench/fma_peak.cpp (built into BUILD/fma_peak): the machine's fp32 FMA peak, at
@@ -12,6 +13,11 @@ Runs, one process per figure so that each has its own peak memory:
      figure), W2 and W3 at --threads;
   3. ../shared/bench/torch_ref.py with Debian's /usr/bin/python3 at its best 2-core setting
      (--threads N --blas-threads 1 --malloc-keep): the same workloads.
+  4. with --workloads (all by default; compare_next.py): W5 and W6 (cnnkit bench on
+     bench/models/ against ../shared/bench/torch_next.py), batch-1 latency of W1, W5 and W6 on one
+     thread (W1's PyTorch side: bench/torch_latency.py), the convolution sweep (sweep_cases.py,
+     cnnkit_conv_sweep, torch_sweep.py) and W1 training beside a busy core; --simd holds both
+     frameworks to one SIMD level.
 W1 also runs --accuracy-seeds seeds in all (once each, 3 epochs) for both frameworks: a single
 run's test accuracy moves by about half a point from seed to seed, so "the same accuracy" is a
 comparison of the two means (Welch's t) next to the one-seed rows.
@@ -84,6 +90,9 @@ def parse_args():
                         "together), w5, w6, sweep (the convolution sweep), busy (W1 training "
                         "beside a busy core)")
     p.add_argument("--sweep-cases", type=int, default=48, help="geometries in the sweep")
+    p.add_argument("--simd", choices=["avx512", "avx2", "none"],
+                   help="hold both frameworks to this SIMD level (CNNKIT_SIMD for cnnkit, "
+                        "ATEN_CPU_CAPABILITY and ONEDNN_MAX_CPU_ISA for PyTorch)")
     p.add_argument("--json", help="also write every raw result line to this file")
     p.add_argument("--openblas-coretype", default="auto",
                    help="OPENBLAS_CORETYPE for every run: auto, none, or a core name")
@@ -499,12 +508,14 @@ def main():
     coretype = openblas_coretype(args.openblas_coretype)
     if coretype:
         os.environ["OPENBLAS_CORETYPE"] = coretype
+    os.environ.update(compare_next.simd_environment(args.simd))
     runner = Runner(args)
     peak = fma_peak(runner, args.build)
     table = Table()
     workloads = args.workloads.split(",")
     if "w1" in workloads:
         reference_workloads(runner, args, table, peak)
+        compare_next.w1_latency(runner, args, table)
     next_ones = [w for w in workloads if w in compare_next.NEXT_WORKLOADS]
     if next_ones:
         compare_next.next_workloads(runner, args, table, next_ones)
@@ -519,7 +530,7 @@ def main():
           f"{args.rounds} round(s), each figure the median over them; "
           f"{'quiet_run.py' if args.quiet else 'no idle check (--quiet not given)'}; "
           f"OPENBLAS_CORETYPE={coretype or os.environ.get('OPENBLAS_CORETYPE', '(unset)')} "
-          "for both frameworks")
+          f"for both frameworks; SIMD {args.simd or 'each framework its best'}")
     print()
     table.print()
     if runner.notes:

@@ -151,3 +151,34 @@ def busy_core(runner, args, table):
                   median(rates[threads]), None, ratio, ">= 0.9", ratio >= 0.9)
     runner.notes.append("busy core, images/s per round: " + "; ".join(
         f"threads {t}: " + ", ".join(f"{v:,.0f}" for v in rates[t]) for t in rates))
+
+
+def w1_latency(runner, args, table):
+    """W1's batch-1 inference latency on one thread: `cnnkit bench --latency` against
+    bench/torch_latency.py (the reference scripts' LeNet-5 and timing), alternating, the median
+    over the rounds."""
+    cli = os.path.join(args.build, "tools", "cnnkit")
+    ours_cmd = [cli, "bench", "--model", "fashion-lenet", "--threads", "1", "--iterations", "1",
+                "--repeats", "1", "--latency", "--json"]
+    torch_cmd = ["/usr/bin/python3", os.path.join(HERE, "torch_latency.py"), "--threads", "1"]
+    ours, theirs = [], []
+    for round_index in range(1, args.rounds + 1):
+        tag = f" (round {round_index}/{args.rounds})" if args.rounds > 1 else ""
+        ours += runner.run("cnnkit w1 latency 1 thread" + tag, ours_cmd)
+        if not args.skip_torch:
+            theirs += runner.run("torch w1 latency 1 thread" + tag, torch_cmd)
+    mine = median([r.get("latency_us_batch1") for r in ours])
+    peer = median([r.get("latency_us_batch1") for r in theirs])
+    ratio = peer / mine if peer else None
+    table.add("W1 batch-1 latency on 1 thread, us (PyTorch us / cnnkit us)", mine, peer, ratio,
+              ">= 2", ratio >= 2 if ratio else None)
+
+
+def simd_environment(level):
+    """The environment that holds both frameworks to one SIMD level: cnnkit's CNNKIT_SIMD, and
+    PyTorch's ATen dispatch and oneDNN ISA caps (None: leave both free)."""
+    if level is None:
+        return {}
+    aten = {"avx512": "avx512", "avx2": "avx2", "none": "default"}[level]
+    onednn = {"avx512": "AVX512_CORE", "avx2": "AVX2", "none": "SSE41"}[level]
+    return {"CNNKIT_SIMD": level, "ATEN_CPU_CAPABILITY": aten, "ONEDNN_MAX_CPU_ISA": onednn}
