@@ -9,15 +9,6 @@
 
 namespace cnnkit::python {
 
-namespace {
-
-// "(3, 4)" for messages.
-std::string text(const Shape& shape) {
-  return to_string(shape);
-}
-
-}  // namespace
-
 template <typename T>
 py::object PythonLayer<T>::method(const char* name) const {
   const py::object self =
@@ -50,9 +41,9 @@ Tensor<T> PythonLayer<T>::forward(const Tensor<T>& input) {
   Tensor<T> output = result_of(method("forward")(to_array(Tensor<T>(input))), what);
   const Shape expected = output_shape(input.shape());
   if (output.shape() != expected) {
-    throw std::invalid_argument(what + ": expected a result of shape " + text(expected) +
-                                " for an input of shape " + text(input.shape()) + ", got " +
-                                text(output.shape()) +
+    throw std::invalid_argument(what + ": expected a result of shape " + to_string(expected) +
+                                " for an input of shape " + to_string(input.shape()) + ", got " +
+                                to_string(output.shape()) +
                                 " (a layer that changes the shape defines output_shape)");
   }
   input_shape_ = input.shape();
@@ -68,12 +59,14 @@ Tensor<T> PythonLayer<T>::backward(const Tensor<T>& error_tensor) {
   this->require_fresh_forward();
   if (error_tensor.shape() != output_shape_) {
     throw std::invalid_argument(what + ": expected an error tensor of the last output's shape " +
-                                text(output_shape_) + ", got " + text(error_tensor.shape()));
+                                to_string(output_shape_) + ", got " +
+                                to_string(error_tensor.shape()));
   }
   Tensor<T> input_error = result_of(method("backward")(to_array(Tensor<T>(error_tensor))), what);
   if (input_error.shape() != input_shape_) {
     throw std::invalid_argument(what + ": expected a result of the last input's shape " +
-                                text(input_shape_) + ", got " + text(input_error.shape()));
+                                to_string(input_shape_) + ", got " +
+                                to_string(input_error.shape()));
   }
   this->note_backward();
   this->apply_updates();
