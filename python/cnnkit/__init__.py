@@ -2,7 +2,8 @@
 
 The lecture's objects keep their names: layers (Conv, Pooling, Flatten, FullyConnected, ReLU,
 SoftMax) with forward/backward and weights/gradient_weights (and bias) as numpy views,
-initializers, optimizers with calculate_update, losses, NeuralNetwork, gradient_check. Each takes
+initializers, optimizers with calculate_update, losses, NeuralNetwork, Graph (with Add and
+Concat), gradient_check; subclasses of Layer are layers written in Python. Each takes
 dtype=numpy.float32 (the default) or numpy.float64; arrays passed in must have exactly that dtype
 (TypeError otherwise) and be C-contiguous (ValueError otherwise); they are copied once.
 
@@ -17,7 +18,7 @@ before forward), with cnnkit's message.
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Sequence, Union
+from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
 import numpy
 
@@ -36,7 +37,7 @@ __all__ = [
     "Initializer", "Constant", "UniformRandom", "Xavier", "He",
     "Optimizer", "Sgd", "SgdWithMomentum", "Adam",
     "Loss", "CrossEntropyLoss", "L2Loss",
-    "ArrayDataLayer", "NeuralNetwork", "gradient_check",
+    "ArrayDataLayer", "NeuralNetwork", "Graph", "Add", "Concat", "gradient_check",
     "set_seed", "set_num_threads", "num_threads",
     "Model", "preset_names",
     "load_fashion_mnist", "load_idx", "load_idx_directory", "load_csv", "load_digits",
@@ -59,16 +60,69 @@ def num_threads() -> int:
     return _cnnkit.num_threads()
 
 
-class Layer(metaclass=DtypeDispatch):
-    """The base of every layer (for isinstance checks): forward(input) -> output,
-    backward(error_tensor) -> input error, weights/bias/gradient_weights/gradient_bias as numpy
-    views (None where the layer has none), initialize, set_optimizer, frozen, testing_phase.
-    Subclassing it in Python is not supported yet."""
-    _bound_name = "Layer"
+class _LayerType(type(_cnnkit.Layer_float32)):  # type: ignore[misc]
+    """The metaclass of cnnkit.Layer: isinstance and issubclass see every layer of either dtype
+    as a cnnkit.Layer, and `class L(cnnkit.Layer, dtype=numpy.float64)` picks the float64 base."""
 
-    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
-        raise TypeError("cnnkit.Layer: expected one of the built-in layers (Conv, Pooling, ...); "
-                        "layers written in Python are not supported yet")
+    def __new__(mcls, name: str, bases: Tuple[type, ...], namespace: Dict[str, Any],
+                dtype: DType = None) -> Any:
+        if dtype is not None and numpy.dtype(dtype) == numpy.float64:
+            bases = tuple(_Layer64 if base is Layer else base for base in bases)
+        elif dtype is not None and numpy.dtype(dtype) != numpy.float32:
+            raise TypeError(f"cnnkit.Layer: expected dtype float32 or float64, got "
+                            f"{numpy.dtype(dtype)}")
+        # The subclass's forward and backward become what cnnkit's Layer.forward and .backward
+        # call (python_layer.hpp): a call from Python takes the same path as one from a network,
+        # with the same checks, the calls' order and the optimizer's update after backward.
+        for method in ("forward", "backward"):
+            if method in namespace:
+                namespace[f"_python_{method}"] = namespace.pop(method)
+        return super().__new__(mcls, name, bases, namespace)
+
+    def __init__(cls, name: str, bases: Tuple[type, ...], namespace: Dict[str, Any],
+                 dtype: DType = None) -> None:
+        super().__init__(name, bases, namespace)
+
+    def __instancecheck__(cls, instance: Any) -> bool:
+        if cls is Layer:
+            return isinstance(instance, (_cnnkit.Layer_float32, _cnnkit.Layer_float64))
+        return type.__instancecheck__(cls, instance)
+
+    def __subclasscheck__(cls, subclass: type) -> bool:
+        if cls is Layer:
+            return issubclass(subclass, (_cnnkit.Layer_float32, _cnnkit.Layer_float64))
+        return type.__subclasscheck__(cls, subclass)
+
+
+class Layer(_cnnkit.Layer_float32, metaclass=_LayerType):
+    """The base of every layer, and the class to subclass for a layer written in Python.
+
+    Every layer has forward(input) -> output, backward(error_tensor) -> input error,
+    weights/bias/gradient_weights/gradient_bias as numpy views (None where the layer has none),
+    initialize, set_optimizer, frozen, testing_phase; isinstance(x, cnnkit.Layer) holds for all.
+
+    A layer in Python (research use; it runs at Python's speed, with the GIL, so it is slow):
+
+        class Square(cnnkit.Layer):                    # float32; float64: add dtype=numpy.float64
+            def forward(self, input):                  # numpy in, numpy out (the layer's dtype)
+                self.input = input
+                return input * input
+            def backward(self, error_tensor):          # dLoss/dOutput -> dLoss/dInput
+                return 2 * self.input * error_tensor
+
+    It works alone, in a NeuralNetwork, in a Graph and under gradient_check. A layer that changes
+    the shape defines output_shape(self, input_shape) -> tuple (batch axis included); forward's
+    result must have that shape (ValueError otherwise) and backward's the input's. A trainable
+    one calls self.add_parameter('weights', initial_array) in __init__ (after
+    super().__init__()); self.weights is then a view, and backward assigns its gradient:
+    self.gradient_weights[...] = ...; the layer's optimizer updates the weights after backward,
+    as for the built-in layers. Define initialize(self, weights_initializer, bias_initializer) to
+    be initialized by networks (else the initial values stay).
+    """
+
+
+class _Layer64(_cnnkit.Layer_float64, metaclass=_LayerType):
+    """The float64 base that `class L(cnnkit.Layer, dtype=numpy.float64)` derives from."""
 
 
 class Conv(metaclass=DtypeDispatch):
@@ -297,12 +351,55 @@ class NeuralNetwork(metaclass=DtypeDispatch):
                                                            bias_initializer)
 
 
-def gradient_check(layers: Sequence[Any], loss: Any, input: numpy.ndarray,
+class Add(metaclass=DtypeDispatch):
+    """A Graph node's inputs summed elementwise, all of one shape (a residual connection);
+    backward hands every input the error unchanged."""
+    _bound_name = "Add"
+
+    def __new__(cls, *, dtype: DType = numpy.float32) -> Any:
+        return bound("Add", dtype)()
+
+
+class Concat(metaclass=DtypeDispatch):
+    """A Graph node's inputs joined along the channel axis (axis 1); the other axes agree."""
+    _bound_name = "Concat"
+
+    def __new__(cls, *, dtype: DType = numpy.float32) -> Any:
+        return bound("Concat", dtype)()
+
+
+class Graph(metaclass=DtypeDispatch):
+    """The engine as a graph of named layers, for residual and branching networks:
+
+        graph = cnnkit.Graph()
+        graph.add("conv1", cnnkit.Conv(1, (4, 3, 3), 4), ["input"])
+        graph.add("relu1", cnnkit.ReLU(), ["conv1"])
+        graph.add("sum", cnnkit.Add(), ["relu1", "input"])      # a residual connection
+        graph.initialize(cnnkit.He(), cnnkit.Constant(0.1)); graph.set_optimizer(cnnkit.Adam(...))
+        loss = graph.train_step(x, one_hot_labels, cnnkit.CrossEntropyLoss())
+        prediction = graph.infer(x)
+
+    add(name, layer, inputs) adds a node reading the named nodes ('input' is the graph's input;
+    several only for Add and Concat); append(layer) adds 'layer{i}' after the last node. The
+    layers stay usable from Python (their weights are the graph's), layers written in Python too.
+    forward / backward (gradients only) / update() are the engine's steps, train_step the whole
+    step of Model.fit and `cnnkit train`, infer the testing phase; gradient_check takes a graph.
+    """
+    _bound_name = "Graph"
+
+    def __new__(cls, *, dtype: DType = numpy.float32) -> Any:
+        return bound("Graph", dtype)()
+
+
+def gradient_check(layers: Any, loss: Any, input: numpy.ndarray,
                    label: numpy.ndarray, step: float = 1e-5,
                    absolute_floor: float = 1e-9) -> Dict[str, float]:
     """Compares backward()'s gradients with central differences for the input and every
-    parameter of the chain; returns {what: largest relative error}. Use float64 layers without
-    an optimizer."""
-    return getattr(_cnnkit, "gradient_check" + ("_float64" if dtype_of(loss) == numpy.float64
-                                                else "_float32"))(
-        list(layers), loss, input, label, step, absolute_floor)
+    parameter of a chain (a sequence of layers) or a Graph; returns {what: largest relative
+    error}. Use float64 layers without an optimizer (layers written in Python too)."""
+    build = "_float64" if dtype_of(loss) == numpy.float64 else "_float32"
+    if isinstance(layers, Graph):
+        return getattr(_cnnkit, "gradient_check_graph" + build)(layers, loss, input, label, step,
+                                                                absolute_floor)
+    return getattr(_cnnkit, "gradient_check" + build)(list(layers), loss, input, label, step,
+                                                      absolute_floor)

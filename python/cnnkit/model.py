@@ -1,5 +1,5 @@
 """Model: a network built from a preset or a JSON description, trained with fit(), saved as the
-same safetensors model file the C++ API and the `cnnkit` tool read and write (float32)."""
+same safetensors model file the C++ API and the `cnnkit` tool read and write."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 import numpy
 
 from . import _cnnkit
+from ._dispatch import bound
 
 History = Dict[str, List[float]]
 
@@ -50,27 +51,38 @@ class _ProgressBar:
 
 
 class Model:
-    """A network described by data (cnnkit's model description), float32.
+    """A network described by data (cnnkit's model description).
 
     Model('fashion-lenet'), Model('net.json'), Model('{"name": ...}') or Model({...}) builds it,
     with initial weights from cnnkit's random engine (seed=...: set_seed first, as `cnnkit train
-    --seed` does). Model.load(path) reads a model file. fit, predict, evaluate, save, summary.
+    --seed` does); graphs (layers with "name" and "inputs", Add, Concat) too. Model.load(path)
+    reads a model file. fit, train_on_batch, predict, evaluate, save, summary.
+
+    dtype: numpy.float32 (the default; what `cnnkit train` computes in) or numpy.float64. Arrays
+    passed in must have that dtype (TypeError otherwise). A float64 model saves float64 tensors,
+    which the float32 tool reads rounded to float32.
     """
 
     def __init__(self, description: Union[str, Dict[str, Any], os.PathLike],
-                 seed: Optional[int] = None) -> None:
+                 seed: Optional[int] = None, *, dtype: Any = numpy.float32) -> None:
         if isinstance(description, dict):
             text = json.dumps(description)
         else:
             text = _cnnkit.description_json(os.fspath(description))
-        self._core = _cnnkit.ModelCore.build(text, seed)
+        self._core = bound("ModelCore", dtype).build(text, seed)
 
     @classmethod
-    def load(cls, path: Union[str, os.PathLike]) -> "Model":
-        """A model file written by save(), `cnnkit train` or the C++ save_model."""
+    def load(cls, path: Union[str, os.PathLike], *, dtype: Any = numpy.float32) -> "Model":
+        """A model file written by save(), `cnnkit train` or the C++ save_model, its weights
+        converted to dtype."""
         model = cls.__new__(cls)
-        model._core = _cnnkit.ModelCore.load(os.fspath(path))
+        model._core = bound("ModelCore", dtype).load(os.fspath(path))
         return model
+
+    @property
+    def dtype(self) -> Any:
+        """numpy.float32 or numpy.float64: what the model computes in."""
+        return numpy.float64 if type(self._core).__name__.endswith("_float64") else numpy.float32
 
     def save(self, path: Union[str, os.PathLike]) -> None:
         """Writes the model file (safetensors; atomic), loadable by `cnnkit predict` and C++."""
@@ -118,7 +130,7 @@ class Model:
             validation_data: Optional[Tuple[numpy.ndarray, numpy.ndarray]] = None,
             seed: Optional[int] = None, callbacks: Sequence[Any] = (),
             verbose: Optional[bool] = None) -> History:
-        """Trains on x (count, *input_shape) float32 and integer labels y (count,) with the
+        """Trains on x (count, *input_shape) of the model's dtype and integer labels y (count,) with the
         library's trainer: shuffled batches, the description's optimizer, after each epoch an
         evaluation of validation_data=(x, y) if given. x is copied once per call.
 
@@ -165,9 +177,15 @@ class Model:
                 history[key].append(logs[key])
         return history
 
+    def train_on_batch(self, x: numpy.ndarray, y: numpy.ndarray) -> float:
+        """One training step on (x, y) as one batch, the step fit takes for each of its batches
+        (forward, loss, backward, the optimizers): no shuffling, no epoch counted. Returns the
+        batch's loss."""
+        return float(self._core.train_on_batch(x, y))
+
     def predict(self, x: numpy.ndarray, batch_size: int = 1000) -> numpy.ndarray:
-        """The model's outputs (count, classes) for x (count, *input_shape) float32, in batches
-        each copied once into a reused buffer."""
+        """The model's outputs (count, classes) for x (count, *input_shape) of the model's dtype,
+        in batches each copied once into a reused buffer."""
         return self._core.predict(x, batch_size)
 
     def evaluate(self, x: numpy.ndarray, y: numpy.ndarray,

@@ -5,6 +5,7 @@
 
 #include <pybind11/pybind11.h>
 
+#include <cnnkit/gradient_check.hpp>
 #include <cnnkit/layer.hpp>
 #include <memory>
 #include <string>
@@ -27,13 +28,20 @@ Shape to_shape(const py::handle& object, const std::string& what);
 template <typename T>
 void initialize_in_place(Layer<T>& layer, Initializer<T>& weights_init, Initializer<T>& bias_init);
 
+// gradient_check's result as {what: largest relative error}.
+py::dict errors_dict(const GradientCheckResult& result);
+
 template <typename T>
 void bind_layers(py::module_& m);  // layers.cpp: Layer and the built-in layers
 template <typename T>
 void bind_parts(py::module_& m);  // parts.cpp: initializers, optimizers, losses, gradient_check
 template <typename T>
 void bind_network(py::module_& m);  // network.cpp: NeuralNetwork and the numpy data layer
-void bind_model(py::module_& m);    // model.cpp: Model<float>, training, files
-void bind_data(py::module_& m);     // data.cpp: the data loaders
+template <typename T>
+void bind_graph(py::module_& m);            // graph.cpp: Graph, Add and Concat
+void bind_model_functions(py::module_& m);  // model.cpp: presets, descriptions
+template <typename T>
+void bind_model(py::module_& m);  // model.cpp: Model<T>, training, files
+void bind_data(py::module_& m);   // data.cpp: the data loaders
 
 }  // namespace cnnkit::python

@@ -17,6 +17,7 @@
 
 #include "arrays.hpp"
 #include "bind.hpp"
+#include "python_layer.hpp"
 
 namespace cnnkit::python {
 
@@ -83,6 +84,17 @@ Parameter<T>* find_parameter(Layer<T>& layer, const std::string& name) {
   return nullptr;
 }
 
+// The value or gradient of the parameter `name` as a view that keeps the layer alive.
+template <typename T>
+py::array_t<T> parameter_view(const py::object& self, const std::string& name, bool gradient) {
+  Layer<T>& layer = self.cast<Layer<T>&>();
+  Parameter<T>* parameter = find_parameter(layer, name);
+  if (!parameter) {
+    throw py::key_error(layer.type() + ": expected the name of a parameter, got '" + name + "'");
+  }
+  return view_of(gradient ? parameter->gradient : parameter->value, self);
+}
+
 // weights, bias and their gradients as properties: a writeable view that keeps the layer alive
 // (None for a layer without that parameter); assignment copies into the parameter's buffer.
 template <typename T, typename Class>
@@ -126,10 +138,41 @@ void bind_parameter_views(Class& layer_class, const std::string& name) {
 template <typename T>
 void bind_layers(py::module_& m) {
   using LayerT = Layer<T>;
-  py::class_<LayerT, std::shared_ptr<LayerT>> layer(m, ("Layer" + suffix<T>()).c_str(),
-                                                    "The base of every layer: forward, backward, "
-                                                    "trainable parameters.");
-  layer
+  py::class_<LayerT, PythonLayer<T>, std::shared_ptr<LayerT>> layer(
+      m, ("Layer" + suffix<T>()).c_str(),
+      "The base of every layer: forward, backward, trainable parameters. A Python subclass "
+      "(cnnkit.Layer) writes forward and backward on numpy arrays.");
+  layer.def(py::init<>(), "A layer written in Python: subclass cnnkit.Layer instead.")
+      .def(
+          "add_parameter",
+          [](LayerT& self, const std::string& name, const py::object& initial) {
+            auto* python_layer = dynamic_cast<PythonLayer<T>*>(&self);
+            if (!python_layer) {
+              throw py::type_error(self.type() +
+                                   ".add_parameter: expected a layer written in Python, got a "
+                                   "built-in one");
+            }
+            python_layer->add_parameter(name,
+                                        to_tensor<T>(initial, self.type() + ".add_parameter"));
+          },
+          py::arg("name"), py::arg("initial"),
+          "A layer written in Python registers a trainable tensor (a copy of `initial`). It is "
+          "then a view as self.<name> for 'weights', 'bias', 'scale' or 'shift' and as "
+          "self.parameter(name) for any name, its gradient as self.gradient(name): backward() "
+          "assigns the gradient (gradient[...] = ...); the layer's optimizer then updates the "
+          "tensor, gradient_check checks it and networks initialize it (initialize()).")
+      .def(
+          "parameter",
+          [](const py::object& self, const std::string& name) {
+            return parameter_view<T>(self, name, false);
+          },
+          py::arg("name"), "The trainable tensor `name` as a numpy view (KeyError if none).")
+      .def(
+          "gradient",
+          [](const py::object& self, const std::string& name) {
+            return parameter_view<T>(self, name, true);
+          },
+          py::arg("name"), "dLoss/d`name` from the last backward(), a numpy view.")
       .def(
           "forward",
           [](LayerT& self, const py::object& input) {
@@ -198,7 +241,8 @@ void bind_layers(py::module_& m) {
                                                   kernels);
                }),
            py::arg("stride_shape"), py::arg("convolution_shape"), py::arg("num_kernels"))
-      .def_property_readonly("num_kernels", &Conv<T>::num_kernels);
+      .def_property_readonly("num_kernels", &Conv<T>::num_kernels,
+                             "The number of kernels: the output channels.");
   py::class_<Pooling<T>, LayerT, std::shared_ptr<Pooling<T>>>(m, ("Pooling" + suffix<T>()).c_str(),
                                                               "2-D max pooling without padding.")
       .def(py::init([](const py::object& stride, const py::object& pooling) {
@@ -210,8 +254,10 @@ void bind_layers(py::module_& m) {
       m, ("FullyConnected" + suffix<T>()).c_str(),
       "y = x W + b; weights (input_size, output_size), bias (1, output_size).")
       .def(py::init<std::size_t, std::size_t>(), py::arg("input_size"), py::arg("output_size"))
-      .def_property_readonly("input_size", &FullyConnected<T>::input_size)
-      .def_property_readonly("output_size", &FullyConnected<T>::output_size)
+      .def_property_readonly("input_size", &FullyConnected<T>::input_size,
+                             "Features per input sample.")
+      .def_property_readonly("output_size", &FullyConnected<T>::output_size,
+                             "Features per output sample.")
       .def(
           "weights_with_bias",
           [](const FullyConnected<T>& self) { return to_array(self.weights()); },

@@ -1,4 +1,4 @@
-// Model<float> for the package's Model class (cnnkit/model.py): built from a description, trained
+// Model<T> for the package's Model class (cnnkit/model.py): built from a description, trained
 // by the library's train() (callbacks call back into Python with the GIL held), saved and loaded
 // as the same safetensors files as the C++ API and the tool.
 #include <pybind11/functional.h>
@@ -10,6 +10,7 @@
 #include <cnnkit/model/model_summary.hpp>
 #include <cnnkit/model/trainer.hpp>
 #include <cnnkit/random.hpp>
+#include <cnnkit/training_step.hpp>
 #include <optional>
 
 #include "arrays.hpp"
@@ -19,11 +20,10 @@ namespace cnnkit::python {
 
 namespace {
 
-using FloatModel = Model<float>;
-
 // The model with the training state of its fits so far (fit continues the epoch count).
+template <typename T>
 struct PyModel {
-  FloatModel model;
+  Model<T> model;
   TrainingState state;
 };
 
@@ -36,11 +36,12 @@ std::vector<std::string> class_names_of(const ModelDescription& description) {
 }
 
 // The one copy of (x, y) into a Dataset, checked against the model ("fit x", "evaluate y", ...).
-Dataset<float> to_dataset(const FloatModel& model, const py::object& x, const py::object& y,
-                          const std::string& what) {
-  Dataset<float> data;
+template <typename T>
+Dataset<T> to_dataset(const Model<T>& model, const py::object& x, const py::object& y,
+                      const std::string& what) {
+  Dataset<T> data;
   data.class_names = class_names_of(model.description);
-  data.inputs = to_tensor<float>(x, what + " x");
+  data.inputs = to_tensor<T>(x, what + " x");
   if (data.inputs.rank() < 2) {
     throw py::value_error(what + " x: expected (count, " +
                           to_string(model.description.input_shape).substr(1) + ", got shape " +
@@ -64,24 +65,26 @@ py::dict metrics_dict(const EpochMetrics& metrics) {
   return d;
 }
 
+template <typename T>
 py::list layers_of(const py::object& self) {
   py::list layers;
-  for (Layer<float>* layer : self.cast<PyModel&>().model.graph.layers()) {
+  for (Layer<T>* layer : self.cast<PyModel<T>&>().model.graph.layers()) {
     // A reference the model object keeps alive (the layers are its own).
     layers.append(py::cast(layer, py::return_value_policy::reference_internal, self));
   }
   return layers;
 }
 
-py::list fit(PyModel& self, const py::object& x, const py::object& y, std::size_t epochs,
+template <typename T>
+py::list fit(PyModel<T>& self, const py::object& x, const py::object& y, std::size_t epochs,
              std::size_t batch_size, const py::object& validation_x, const py::object& validation_y,
              std::optional<std::uint64_t> seed, const py::object& on_batch,
              const py::object& on_epoch) {
   if (self.model.description.classes.empty()) {
     self.model.description.classes = class_names_of(self.model.description);
   }
-  const Dataset<float> train_set = to_dataset(self.model, x, y, "fit");
-  Dataset<float> test_set;
+  const Dataset<T> train_set = to_dataset(self.model, x, y, "fit");
+  Dataset<T> test_set;
   test_set.class_names = train_set.class_names;
   if (!validation_x.is_none())
     test_set = to_dataset(self.model, validation_x, validation_y, "fit validation_data");
@@ -96,7 +99,7 @@ py::list fit(PyModel& self, const py::object& x, const py::object& y, std::size_
   // A Python error (Ctrl-C's KeyboardInterrupt, or a callback's exception) stops the run before
   // the next batch and is raised once train() has returned.
   std::optional<py::error_already_set> error;
-  TrainCallbacks<float> callbacks;
+  TrainCallbacks<T> callbacks;
   if (!on_batch.is_none()) {
     callbacks.on_batch = [&](const BatchProgress& p) {
       py::gil_scoped_acquire acquire;
@@ -109,7 +112,7 @@ py::list fit(PyModel& self, const py::object& x, const py::object& y, std::size_
       }
     };
   }
-  callbacks.on_epoch = [&](const FloatModel&, const TrainingState& now, const Evaluation&) {
+  callbacks.on_epoch = [&](const Model<T>&, const TrainingState& now, const Evaluation&) {
     if (on_epoch.is_none()) return;
     py::gil_scoped_acquire acquire;
     if (error) return;
@@ -137,9 +140,24 @@ py::list fit(PyModel& self, const py::object& x, const py::object& y, std::size_
   return history;
 }
 
+// One training step on (x, y) as one batch, the step fit takes: forward, loss, backward, update.
+template <typename T>
+T train_on_batch(PyModel<T>& self, const py::object& x, const py::object& y) {
+  Dataset<T> data = to_dataset(self.model, x, y, "train_on_batch");
+  const std::size_t classes = data.class_names.size();
+  Tensor<T> label(Shape{data.labels.size(), classes});
+  for (std::size_t n = 0; n < data.labels.size(); ++n) label[n * classes + data.labels[n]] = T(1);
+  const py::gil_scoped_release release;
+  const T loss = forward_and_loss(self.model.graph, *self.model.loss, std::move(data.inputs), label,
+                                  "Model.train_on_batch");
+  backward_and_update(self.model.graph, *self.model.loss, label);
+  return loss;
+}
+
 // The model's output for x in batches, each copied once into a reused input tensor.
-py::array_t<float> predict(PyModel& self, const py::object& x, std::size_t batch_size) {
-  const py::array_t<float> inputs = checked_array<float>(x, "Model.predict x");
+template <typename T>
+py::array_t<T> predict(PyModel<T>& self, const py::object& x, std::size_t batch_size) {
+  const py::array_t<T> inputs = checked_array<T>(x, "Model.predict x");
   const Shape& sample = self.model.description.input_shape;
   Shape shape = shape_of(inputs);
   if (shape.size() != sample.size() + 1 ||
@@ -156,20 +174,20 @@ py::array_t<float> predict(PyModel& self, const py::object& x, std::size_t batch
   const std::size_t count = shape.front();
   const std::size_t outputs = num_outputs(self.model.description);
   const std::size_t sample_size = element_count(sample);
-  py::array_t<float> result(
+  py::array_t<T> result(
       std::vector<py::ssize_t>{static_cast<py::ssize_t>(count), static_cast<py::ssize_t>(outputs)});
-  float* const out = result.mutable_data();
-  const float* const in = inputs.data();
+  T* const out = result.mutable_data();
+  const T* const in = inputs.data();
   {
     py::gil_scoped_release release;
-    const TestingPhaseScope<float> testing(self.model.graph.layers());
-    Tensor<float> batch;
+    const TestingPhaseScope<T> testing(self.model.graph.layers());
+    Tensor<T> batch;
     for (std::size_t first = 0; first < count; first += batch_size) {
       const std::size_t n = std::min(batch_size, count - first);
       shape.front() = n;
-      batch = Tensor<float>::uninitialized(shape, std::move(batch));
+      batch = Tensor<T>::uninitialized(shape, std::move(batch));
       std::copy_n(in + first * sample_size, n * sample_size, batch.data());
-      const Tensor<float> prediction = self.model.forward(batch);
+      const Tensor<T> prediction = self.model.forward(batch);
       std::copy(prediction.begin(), prediction.end(), out + first * outputs);
     }
   }
@@ -178,7 +196,7 @@ py::array_t<float> predict(PyModel& self, const py::object& x, std::size_t batch
 
 }  // namespace
 
-void bind_model(py::module_& m) {
+void bind_model_functions(py::module_& m) {
   m.def("preset_names", &preset_names, "The built-in model presets.");
   m.def("is_preset", [](const std::string& name) { return is_preset(name); });
   m.def(
@@ -190,40 +208,44 @@ void bind_model(py::module_& m) {
       },
       py::arg("source"),
       "The JSON description of a preset name, a JSON text or a JSON file (checked).");
+}
 
-  py::class_<PyModel>(m, "ModelCore", "Model<float> and its training state (see cnnkit.Model).")
+template <typename T>
+void bind_model(py::module_& m) {
+  using Self = PyModel<T>;
+  py::class_<Self>(m, ("ModelCore" + suffix<T>()).c_str(),
+                   "Model<T> and its training state (see cnnkit.Model).")
       .def_static(
           "build",
           [](const std::string& json_text, std::optional<std::uint64_t> seed) {
             const ModelDescription description = parse_model_description(json_text);
             if (seed) set_seed(*seed);
-            return PyModel{build_model<float>(description), {}};
+            return Self{build_model<T>(description), {}};
           },
           py::arg("json_text"), py::arg("seed") = py::none())
       .def_static(
           "load",
           [](const std::string& path) {
-            return PyModel{reading_files([&] { return load_model<float>(path); }), {}};
+            return Self{reading_files([&] { return load_model<T>(path); }), {}};
           },
           py::arg("path"))
       .def("save",
-           [](const PyModel& self, const std::string& path) {
+           [](const Self& self, const std::string& path) {
              reading_files(
                  [&] { save_model(path, self.model.description, self.model.graph.layers()); });
            })
       .def_property_readonly("description_json",
-                             [](const PyModel& self) { return to_json(self.model.description); })
-      .def_property_readonly("name",
-                             [](const PyModel& self) { return self.model.description.name; })
+                             [](const Self& self) { return to_json(self.model.description); })
+      .def_property_readonly("name", [](const Self& self) { return self.model.description.name; })
       .def_property_readonly(
           "input_shape",
-          [](const PyModel& self) {
+          [](const Self& self) {
             const Shape& s = self.model.description.input_shape;
             return py::tuple(py::cast(std::vector<std::size_t>(s.begin(), s.end())));
           })
       .def_property(
-          "classes", [](const PyModel& self) { return class_names_of(self.model.description); },
-          [](PyModel& self, std::vector<std::string> classes) {
+          "classes", [](const Self& self) { return class_names_of(self.model.description); },
+          [](Self& self, std::vector<std::string> classes) {
             if (classes.size() != num_outputs(self.model.description)) {
               throw py::value_error("Model.classes: expected " +
                                     std::to_string(num_outputs(self.model.description)) +
@@ -231,18 +253,19 @@ void bind_model(py::module_& m) {
             }
             self.model.description.classes = std::move(classes);
           })
-      .def_property_readonly("epochs_done", [](const PyModel& self) { return self.state.epoch; })
-      .def_property_readonly("layers", &layers_of)
+      .def_property_readonly("epochs_done", [](const Self& self) { return self.state.epoch; })
+      .def_property_readonly("layers", &layers_of<T>)
       .def("summary",
-           [](const PyModel& self) { return format_summary(summarize(self.model.description)); })
-      .def("fit", &fit, py::arg("x"), py::arg("y"), py::arg("epochs"), py::arg("batch_size"),
+           [](const Self& self) { return format_summary(summarize(self.model.description)); })
+      .def("fit", &fit<T>, py::arg("x"), py::arg("y"), py::arg("epochs"), py::arg("batch_size"),
            py::arg("validation_x"), py::arg("validation_y"), py::arg("seed"), py::arg("on_batch"),
            py::arg("on_epoch"))
-      .def("predict", &predict, py::arg("x"), py::arg("batch_size"))
+      .def("train_on_batch", &train_on_batch<T>, py::arg("x"), py::arg("y"))
+      .def("predict", &predict<T>, py::arg("x"), py::arg("batch_size"))
       .def(
           "evaluate",
-          [](PyModel& self, const py::object& x, const py::object& y, std::size_t batch_size) {
-            const Dataset<float> data = to_dataset(self.model, x, y, "evaluate");
+          [](Self& self, const py::object& x, const py::object& y, std::size_t batch_size) {
+            const Dataset<T> data = to_dataset(self.model, x, y, "evaluate");
             Evaluation result;
             {
               py::gil_scoped_release release;
@@ -255,5 +278,8 @@ void bind_model(py::module_& m) {
           },
           py::arg("x"), py::arg("y"), py::arg("batch_size"));
 }
+
+template void bind_model<float>(py::module_&);
+template void bind_model<double>(py::module_&);
 
 }  // namespace cnnkit::python

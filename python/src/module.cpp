@@ -29,6 +29,10 @@ PYBIND11_MODULE(_cnnkit, m) {
   bind_parts<double>(m);
   bind_network<float>(m);
   bind_network<double>(m);
-  bind_model(m);
+  bind_graph<float>(m);
+  bind_graph<double>(m);
+  bind_model_functions(m);
+  bind_model<float>(m);
+  bind_model<double>(m);
   bind_data(m);
 }

@@ -1,6 +1,7 @@
 // NeuralNetwork with layers, loss and data layer that Python keeps hold of: the network owns
-// forwarding objects (SharedLayer, SharedLoss, SharedDataLayer) around the Python-held ones, so a
-// layer's weights and gradients stay reachable from Python while the network trains it.
+// forwarding objects (SharedLayer in shared_layer.hpp, SharedLoss, SharedDataLayer) around the
+// Python-held ones, so a layer's weights and gradients stay reachable from Python while the
+// network trains it.
 #include <pybind11/stl.h>
 
 #include <algorithm>
@@ -10,56 +11,11 @@
 
 #include "arrays.hpp"
 #include "bind.hpp"
+#include "shared_layer.hpp"
 
 namespace cnnkit::python {
 
 namespace {
-
-template <typename T>
-class SharedLayer final : public Layer<T> {
- public:
-  explicit SharedLayer(std::shared_ptr<Layer<T>> inner) : inner_(std::move(inner)) {}
-  const std::shared_ptr<Layer<T>>& inner() const { return inner_; }
-
-  Tensor<T> forward(const Tensor<T>& input) override {
-    pass_settings_on();
-    return inner_->forward(input);
-  }
-  Tensor<T> backward(const Tensor<T>& error_tensor) override {
-    return inner_->backward(error_tensor);
-  }
-  std::string type() const override { return inner_->type(); }
-  Shape output_shape(const Shape& input_shape) const override {
-    return inner_->output_shape(input_shape);
-  }
-  std::size_t forward_flops(const Shape& input_shape) const override {
-    return inner_->forward_flops(input_shape);
-  }
-  std::vector<Parameter<T>*> parameters() override { return inner_->parameters(); }
-  void initialize(Initializer<T>& weights_init, Initializer<T>& bias_init) override {
-    initialize_in_place(*inner_, weights_init, bias_init);
-  }
-
- protected:
-  Tensor<T> forward_handed_over(Tensor<T>&& input) override {
-    pass_settings_on();
-    return inner_->forward(std::move(input));
-  }
-  Tensor<T> backward_handed_over(Tensor<T>&& error_tensor) override {
-    return inner_->backward(std::move(error_tensor));
-  }
-
- private:
-  // The network sets the phase, the input-error flag and whether its engine runs the optimizers
-  // (deferred updates) on the layers it holds: this one.
-  void pass_settings_on() {
-    inner_->set_testing_phase(this->testing_phase());
-    inner_->set_input_error_needed(this->input_error_needed());
-    inner_->set_updates_deferred(this->updates_deferred());
-  }
-
-  std::shared_ptr<Layer<T>> inner_;
-};
 
 template <typename T>
 class SharedLoss final : public Loss<T> {
@@ -172,7 +128,8 @@ void bind_network(py::module_& m) {
                     bool>(),
            py::arg("inputs"), py::arg("labels"), py::arg("batch_size"),
            py::arg("num_classes") = py::none(), py::arg("shuffle") = true)
-      .def_property_readonly("num_classes", &ArrayDataLayer<T>::num_classes);
+      .def_property_readonly("num_classes", &ArrayDataLayer<T>::num_classes,
+                             "The width of the one-hot labels.");
 
   using Network = NeuralNetwork<T>;
   py::class_<Network>(m, ("NeuralNetwork" + suffix<T>()).c_str(),
@@ -181,10 +138,8 @@ void bind_network(py::module_& m) {
            py::arg("optimizer"), py::arg("weights_initializer"), py::arg("bias_initializer"))
       .def(
           "append_layer",
-          [](Network& self, std::shared_ptr<Layer<T>> layer) {
-            if (!layer)
-              throw py::type_error("NeuralNetwork.append_layer: expected a layer, got None");
-            self.append_layer(std::make_unique<SharedLayer<T>>(std::move(layer)));
+          [](Network& self, const py::object& layer) {
+            self.append_layer(share<T>(layer, "NeuralNetwork.append_layer"));
           },
           py::arg("layer"),
           "Appends a layer; a trainable one gets its own optimizer copies and is initialized. "

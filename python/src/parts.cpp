@@ -29,7 +29,7 @@ void bind_initializers(py::module_& m) {
   py::class_<Constant<T>, Base, std::shared_ptr<Constant<T>>>(m, ("Constant" + suffix<T>()).c_str(),
                                                               "Every value = value (default 0.1).")
       .def(py::init<T>(), py::arg("value") = T(0.1))
-      .def_property_readonly("value", &Constant<T>::value);
+      .def_property_readonly("value", &Constant<T>::value, "The value every element gets.");
   py::class_<UniformRandom<T>, Base, std::shared_ptr<UniformRandom<T>>>(
       m, ("UniformRandom" + suffix<T>()).c_str(), "Uniform in [0, 1).")
       .def(py::init<>());
@@ -66,27 +66,32 @@ void bind_optimizers(py::module_& m) {
           py::arg("weights"), py::arg("gradient"),
           "The updated weights (a new array; the arguments are left alone). Stateful optimizers "
           "advance their state.")
-      .def_property_readonly("name", &Base::name)
+      .def_property_readonly("name", &Base::name, "The optimizer's name: 'Sgd', 'Adam', ...")
       .def_property("learning_rate_scale", &Base::learning_rate_scale,
                     &Base::set_learning_rate_scale, "Factor on the learning rate (a schedule's).");
   py::class_<Sgd<T>, Base, std::shared_ptr<Sgd<T>>>(m, ("Sgd" + suffix<T>()).c_str(),
                                                     "w = w - eta g")
       .def(py::init<T>(), py::arg("learning_rate"))
-      .def_property_readonly("learning_rate", &Sgd<T>::learning_rate);
+      .def_property_readonly("learning_rate", &Sgd<T>::learning_rate, "eta, the step size.");
   py::class_<SgdWithMomentum<T>, Base, std::shared_ptr<SgdWithMomentum<T>>>(
       m, ("SgdWithMomentum" + suffix<T>()).c_str(), "v = mu v - eta g; w = w + v")
       .def(py::init<T, T>(), py::arg("learning_rate"), py::arg("momentum"))
-      .def_property_readonly("learning_rate", &SgdWithMomentum<T>::learning_rate)
-      .def_property_readonly("momentum", &SgdWithMomentum<T>::momentum);
+      .def_property_readonly("learning_rate", &SgdWithMomentum<T>::learning_rate,
+                             "eta, the step size.")
+      .def_property_readonly("momentum", &SgdWithMomentum<T>::momentum,
+                             "mu, the share of the last step kept.");
   py::class_<Adam<T>, Base, std::shared_ptr<Adam<T>>>(
       m, ("Adam" + suffix<T>()).c_str(), "Adam with bias correction (the lecture's ADAM).")
       .def(py::init<T, T, T, T>(), py::arg("learning_rate"), py::arg("mu"), py::arg("rho"),
            py::arg("epsilon") = T(1e-8))
-      .def_property_readonly("learning_rate", &Adam<T>::learning_rate)
-      .def_property_readonly("mu", &Adam<T>::mu)
-      .def_property_readonly("rho", &Adam<T>::rho)
-      .def_property_readonly("epsilon", &Adam<T>::epsilon)
-      .def_property_readonly("step", &Adam<T>::step);
+      .def_property_readonly("learning_rate", &Adam<T>::learning_rate, "eta, the step size.")
+      .def_property_readonly("mu", &Adam<T>::mu, "The decay of the gradient's running mean.")
+      .def_property_readonly("rho", &Adam<T>::rho,
+                             "The decay of the squared gradient's running mean.")
+      .def_property_readonly("epsilon", &Adam<T>::epsilon,
+                             "Added to the root, against division by 0.")
+      .def_property_readonly("step", &Adam<T>::step,
+                             "Updates done so far (the bias corrections' exponent).");
 }
 
 template <typename T>
@@ -116,7 +121,7 @@ void bind_losses(py::module_& m) {
                                       [&](Tensor<T>&& l) { return self.backward(l); });
           },
           py::arg("label"), "dLoss/dPrediction for the prediction forward() saw.")
-      .def_property_readonly("type", &Base::type);
+      .def_property_readonly("type", &Base::type, "The loss's name: 'CrossEntropyLoss', 'L2Loss'.");
   py::class_<CrossEntropyLoss<T>, Base, std::shared_ptr<CrossEntropyLoss<T>>>(
       m, ("CrossEntropyLoss" + suffix<T>()).c_str(),
       "Sum over the batch of -log(y_k + eps) for one-hot labels (batch, categories).")
@@ -127,6 +132,14 @@ void bind_losses(py::module_& m) {
 }
 
 }  // namespace
+
+py::dict errors_dict(const GradientCheckResult& result) {
+  py::dict errors;
+  for (const GradientCheckEntry& entry : result.entries) {
+    errors[py::str(entry.what)] = entry.max_relative_error;
+  }
+  return errors;
+}
 
 template <typename T>
 void bind_parts(py::module_& m) {
@@ -145,11 +158,7 @@ void bind_parts(py::module_& m) {
             py::gil_scoped_release release;
             result = gradient_check(chain, loss, x, y, step, absolute_floor);
           }
-          py::dict errors;
-          for (const GradientCheckEntry& entry : result.entries) {
-            errors[py::str(entry.what)] = entry.max_relative_error;
-          }
-          return errors;
+          return errors_dict(result);
         },
         py::arg("layers"), py::arg("loss"), py::arg("input"), py::arg("label"),
         py::arg("step") = T(1e-5), py::arg("absolute_floor") = T(1e-9));

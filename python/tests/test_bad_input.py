@@ -140,9 +140,12 @@ def test_optimizer_and_loss_shape_mismatch():
         cnnkit.CrossEntropyLoss().forward(np.ones((2, 3), np.float32), np.ones((2, 4), np.float32))
 
 
-def test_python_layer_subclass_is_refused_with_a_message():
-    with pytest.raises(TypeError, match="not supported yet"):
-        cnnkit.Layer()
+def test_a_python_layer_without_forward_is_refused_with_a_message():
+    class Empty(cnnkit.Layer):
+        pass
+
+    with pytest.raises(RuntimeError, match=r"Empty: expected a method forward\(self, array\)"):
+        Empty().forward(np.ones((1, 2), np.float32))
 
 
 def test_bad_thread_count():

@@ -47,23 +47,36 @@ def test_a_model_saved_from_python_evaluates_the_same_in_the_tool(tmp_path):
     assert f"loss {scores['loss']:.4f}, accuracy {scores['accuracy']:.4f}" in output
 
 
-def test_a_model_saved_from_python_predicts_the_same_bits_in_cnnkit_predict_json(tmp_path):
-    (x, y, _), (tx, _, _) = cnnkit.load_digits()
-    model = cnnkit.Model("digits-cnn", seed=11)
-    model.fit(x, y, epochs=1, batch_size=32, verbose=False)
-    model.save(tmp_path / "py.safetensors")
+def predict_json_and_python_agree(model, model_file, tx, cwd):
+    """`cnnkit predict --json` on two test digits against model.predict: the same bits."""
     # Two test digits as 8-bit grey PGM files, which the tool reads like any image; the same
     # pixels divided by 255 in float32 are what it feeds the model.
     pixels = np.rint(tx[:2].reshape(2, 8, 8) * 255).astype(np.uint8)
     files = []
     for i, image in enumerate(pixels):
-        path = tmp_path / f"digit{i}.pgm"
+        path = cwd / f"digit{i}.pgm"
         path.write_bytes(b"P5 8 8 255\n" + image.tobytes())
         files.append(path.name)
-    output = run("predict", "--json", "--model", "py.safetensors", *files, cwd=tmp_path)
+    output = run("predict", "--json", "--model", model_file, *files, cwd=cwd)
     printed = json.loads(output)["images"]
     ours = model.predict(pixels.reshape(2, 1, 8, 8).astype(np.float32) / np.float32(255))
     for i in range(2):
         theirs = np.array(printed[i]["probabilities"], dtype=np.float64).astype(np.float32)
         np.testing.assert_array_equal(ours[i], theirs)
         assert printed[i]["predicted"] == int(np.argmax(ours[i]))
+
+
+def test_a_model_saved_from_python_predicts_the_same_bits_in_cnnkit_predict_json(tmp_path):
+    (x, y, _), (tx, _, _) = cnnkit.load_digits()
+    model = cnnkit.Model("digits-cnn", seed=11)
+    model.fit(x, y, epochs=1, batch_size=32, verbose=False)
+    model.save(tmp_path / "py.safetensors")
+    predict_json_and_python_agree(model, "py.safetensors", tx, tmp_path)
+
+
+def test_a_model_saved_by_cnnkit_train_predicts_the_same_bits_in_python(tmp_path):
+    run("train", "--model", "digits-cnn", "--data", "digits", "--epochs", "1", "--seed", "12",
+        "--out", "run", cwd=tmp_path)
+    (_, _, _), (tx, _, _) = cnnkit.load_digits()
+    model = cnnkit.Model.load(tmp_path / "run" / "model.safetensors")
+    predict_json_and_python_agree(model, "run/model.safetensors", tx, tmp_path)
