@@ -84,7 +84,7 @@ int run_bench(const BenchArgs& args) {
   input_shape.insert(input_shape.end(), description.input_shape.begin(),
                      description.input_shape.end());
   auto data = std::make_unique<SyntheticBatches>(input_shape, num_outputs(description),
-                                                 description.loss == "CrossEntropyLoss", 1);
+                                                 description.loss != "L2Loss", 1);
   const Tensor<float> input = data->input();
   net->set_data_layer(std::move(data));
 

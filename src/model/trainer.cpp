@@ -75,7 +75,7 @@ TrainOutcome train(Model<T>& model, const Dataset<T>& train_set, const Dataset<T
       Tensor<T> spent_input = backward_and_update(model.graph, *model.loss, batch.label);
       batches.recycle(Batch<T>{std::move(spent_input), std::move(batch.label)});
 
-      loss_sum += static_cast<double>(loss);
+      loss_sum += model.loss->batch_sum(loss, predicted.size());
       progress.batch = b + 1;
       progress.samples += predicted.size();
       progress.running_loss = loss_sum / static_cast<double>(progress.samples);
