@@ -91,9 +91,13 @@ void adopt_class_names(ModelDescription& description, const DataSplit& data) {
 void require_fit(const ModelDescription& description, const DataSplit& data) {
   const Shape sample = data.train.sample_shape();
   if (sample != description.input_shape) {
+    // load_data reshapes samples of the same element count; these cannot be.
     throw std::invalid_argument("model '" + description.name + "' expects input " +
                                 to_string(description.input_shape) + ", data '" + data.spec +
-                                "' has samples of shape " + to_string(sample));
+                                "' has samples of shape " + to_string(sample) + " (" +
+                                std::to_string(element_count(sample)) + " values; " +
+                                to_string(description.input_shape) + " takes " +
+                                std::to_string(element_count(description.input_shape)) + ")");
   }
   const std::size_t outputs = num_outputs(description);
   if (data.train.num_classes() != outputs) {

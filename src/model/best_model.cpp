@@ -45,7 +45,7 @@ namespace {
 
 // The tensors copy_weights takes, in its order.
 template <typename T>
-std::vector<Tensor<T>*> weight_tensors(Model<T>& model) {
+std::vector<Tensor<T>*> weight_tensors(const Model<T>& model) {
   std::vector<Tensor<T>*> tensors;
   for (Layer<T>* layer : model.graph.layers()) {
     for (Parameter<T>* parameter : layer->parameters()) tensors.push_back(&parameter->value);
@@ -57,7 +57,7 @@ std::vector<Tensor<T>*> weight_tensors(Model<T>& model) {
 }  // namespace
 
 template <typename T>
-ModelWeights<T> copy_weights(Model<T>& model) {
+ModelWeights<T> copy_weights(const Model<T>& model) {
   ModelWeights<T> weights;
   for (const Tensor<T>* tensor : weight_tensors(model)) weights.tensors.push_back(*tensor);
   return weights;
@@ -84,8 +84,8 @@ void restore_weights(Model<T>& model, const ModelWeights<T>& weights) {
 
 template struct ModelWeights<float>;
 template struct ModelWeights<double>;
-template ModelWeights<float> copy_weights<float>(Model<float>&);
-template ModelWeights<double> copy_weights<double>(Model<double>&);
+template ModelWeights<float> copy_weights<float>(const Model<float>&);
+template ModelWeights<double> copy_weights<double>(const Model<double>&);
 template void restore_weights<float>(Model<float>&, const ModelWeights<float>&);
 template void restore_weights<double>(Model<double>&, const ModelWeights<double>&);
 

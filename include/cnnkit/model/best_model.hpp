@@ -44,7 +44,7 @@ struct ModelWeights {
 };
 
 template <typename T>
-ModelWeights<T> copy_weights(Model<T>& model);
+ModelWeights<T> copy_weights(const Model<T>& model);
 
 // Puts weights copied from a model of the same description back (std::invalid_argument naming
 // the tensor when a count or shape differs).
@@ -53,8 +53,8 @@ void restore_weights(Model<T>& model, const ModelWeights<T>& weights);
 
 extern template struct ModelWeights<float>;
 extern template struct ModelWeights<double>;
-extern template ModelWeights<float> copy_weights<float>(Model<float>&);
-extern template ModelWeights<double> copy_weights<double>(Model<double>&);
+extern template ModelWeights<float> copy_weights<float>(const Model<float>&);
+extern template ModelWeights<double> copy_weights<double>(const Model<double>&);
 extern template void restore_weights<float>(Model<float>&, const ModelWeights<float>&);
 extern template void restore_weights<double>(Model<double>&, const ModelWeights<double>&);
 
