@@ -58,8 +58,15 @@ class CliTrainingOptions : public testing::CliSuite {
   }
   static std::vector<std::string> train_args(const fs::path& out,
                                              const std::string& csv = "signals.csv") {
-    return {"train", "--model", (root_ / "conv1d.json").string(), "--data",
-            "csv:" + (root_ / csv).string(), "--out", out.string(), "--threads", "1"};
+    return {"train",
+            "--model",
+            (root_ / "conv1d.json").string(),
+            "--data",
+            "csv:" + (root_ / csv).string(),
+            "--out",
+            out.string(),
+            "--threads",
+            "1"};
   }
 };
 
@@ -141,7 +148,8 @@ TEST_F(CliTrainingOptions, ResumeKeepsTheValidationSplitAndTheBestEpoch) {
   EXPECT_EQ(checkpoint.state.epoch, 4u);
   EXPECT_EQ(checkpoint.state.validation_fraction, 0.25);
   ASSERT_EQ(checkpoint.state.history.size(), 4u);
-  for (const EpochMetrics& m : checkpoint.state.history) EXPECT_TRUE(std::isfinite(m.validation_loss));
+  for (const EpochMetrics& m : checkpoint.state.history)
+    EXPECT_TRUE(std::isfinite(m.validation_loss));
 }
 
 struct BadOption {
@@ -158,16 +166,26 @@ TEST_F(CliTrainingOptions, BadValuesFailWithTheirMessage) {
       {"split of 1.5", {"--validation-split", "1.5"}, 2, "between 0 and 1"},
       {"split of 0", {"--validation-split", "0"}, 2, "between 0 and 1"},
       {"negative split", {"--validation-split", "-0.2"}, 2, "between 0 and 1"},
-      {"patience 0", {"--validation-split", "0.2", "--early-stopping-patience", "0"}, 2,
+      {"patience 0",
+       {"--validation-split", "0.2", "--early-stopping-patience", "0"},
+       2,
        "from 1 to"},
-      {"negative patience", {"--validation-split", "0.2", "--early-stopping-patience", "-1"}, 2,
+      {"negative patience",
+       {"--validation-split", "0.2", "--early-stopping-patience", "-1"},
+       2,
        "from 1 to"},
-      {"patience without a split", {"--early-stopping-patience", "2"}, 2,
+      {"patience without a split",
+       {"--early-stopping-patience", "2"},
+       2,
        "--early-stopping-patience: expected --validation-split"},
       {"unknown metric", {"--validation-split", "0.2", "--monitor", "f1"}, 2, "--monitor"},
-      {"split leaving no validation samples", {"--validation-split", "0.001"}, 1,
+      {"split leaving no validation samples",
+       {"--validation-split", "0.001"},
+       1,
        "0 for validation"},
-      {"rows of another length", {}, 1,
+      {"rows of another length",
+       {},
+       1,
        "expects input [2, 16], data 'csv:" + (root_ / "short_rows.csv").string() +
            "' has samples of shape [30] (30 values; [2, 16] takes 32)",
        "short_rows.csv"},

@@ -52,9 +52,9 @@ TEST(EarlyStopping, LossSequenceStopsAfterPatienceEpochsWithoutImprovement) {
 TEST(EarlyStopping, AccuracyRisingLateResetsThePatience) {
   TrainingState state;
   // Improvements at 1, 2 and 4 (0.5 -> 0.7 -> 0.9); then 5 and 6 without: stop after 6.
-  EXPECT_EQ(stopping_epoch({0.5, 0.7, 0.6, 0.9, 0.9, 0.2, 1.0}, ValidationMetric::kAccuracy, 2,
-                           state),
-            6u);
+  EXPECT_EQ(
+      stopping_epoch({0.5, 0.7, 0.6, 0.9, 0.9, 0.2, 1.0}, ValidationMetric::kAccuracy, 2, state),
+      6u);
   EXPECT_EQ(state.best_epoch, 4u);
   EXPECT_EQ(state.best_metric, 0.9);
 }
@@ -81,7 +81,9 @@ TEST(EarlyStopping, MetricNames) {
 
 // ---- the trainer with a validation split
 
-Dataset<float> iris() { return load_iris<float>(std::string(CNNKIT_DATA_DIR) + "/iris.csv"); }
+Dataset<float> iris() {
+  return load_iris<float>(std::string(CNNKIT_DATA_DIR) + "/iris.csv");
+}
 
 // Iris MLP with a learning rate high enough that the validation loss turns up within a few epochs.
 Model<float> iris_model(std::uint64_t seed) {
@@ -182,7 +184,8 @@ TEST(ValidationSplit, ResumedRunSeesTheSameSplitAndKeepsItsBestEpoch) {
 
   ASSERT_EQ(checkpoint.state.history.size(), 4u);
   for (std::size_t e = 0; e < 4; ++e) {
-    EXPECT_EQ(checkpoint.state.history[e].validation_loss, straight_state.history[e].validation_loss)
+    EXPECT_EQ(checkpoint.state.history[e].validation_loss,
+              straight_state.history[e].validation_loss)
         << "epoch " << e + 1;
     EXPECT_EQ(checkpoint.state.history[e].train_loss, straight_state.history[e].train_loss);
   }

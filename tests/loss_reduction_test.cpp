@@ -120,14 +120,15 @@ TEST(SoftmaxCrossEntropyLoss, BadInputs) {
   expect_throw_with<std::invalid_argument>([&] { loss.forward(Tensor<double>({6}), kOneHot); },
                                            {"SoftmaxCrossEntropy", "[batch, categories]", "[6]"});
   expect_throw_with<std::invalid_argument>(
-      [&] { loss.forward(kPrediction, Tensor<double>({3, 2})); },
+      [&] {
+        loss.forward(kPrediction, Tensor<double>({3, 2}));
+      },
       {"SoftmaxCrossEntropy", "[2, 3]", "[3, 2]"});
 }
 
 // ---- the description's "loss"
 
-const std::string kLogitLayers =
-    R"({"type": "Flatten"}, {"type": "FullyConnected", "outputs": 3})";
+const std::string kLogitLayers = R"({"type": "Flatten"}, {"type": "FullyConnected", "outputs": 3})";
 
 std::string with_loss(const std::string& layers, const std::string& loss) {
   std::string json = testing::with_layers(layers, "[4]");
@@ -141,9 +142,9 @@ TEST(LossDescription, StringAndObjectFormsRoundTrip) {
   EXPECT_EQ(plain.loss, "SoftmaxCrossEntropy");
   EXPECT_EQ(plain.loss_reduction, "sum");
   EXPECT_NE(to_json(plain).find(R"("loss": "SoftmaxCrossEntropy")"), std::string::npos);
-  const ModelDescription mean = parse_model_description(
-      with_loss(kLogitLayers + R"(, {"type": "SoftMax"})",
-                R"({"type": "CrossEntropyLoss", "reduction": "mean"})"));
+  const ModelDescription mean =
+      parse_model_description(with_loss(kLogitLayers + R"(, {"type": "SoftMax"})",
+                                        R"({"type": "CrossEntropyLoss", "reduction": "mean"})"));
   EXPECT_EQ(mean.loss, "CrossEntropyLoss");
   EXPECT_EQ(mean.loss_reduction, "mean");
   EXPECT_EQ(parse_model_description(to_json(mean)), mean);
@@ -172,8 +173,8 @@ TEST(LossDescription, BadLossesNameTheProblem) {
 
 TEST(LossDescription, FusedModelPredictsProbabilitiesAndEvaluatesOnLogits) {
   set_seed(3);
-  Model<double> model =
-      build_model<double>(parse_model_description(with_loss(kLogitLayers, R"("SoftmaxCrossEntropy")")));
+  Model<double> model = build_model<double>(
+      parse_model_description(with_loss(kLogitLayers, R"("SoftmaxCrossEntropy")")));
   const Tensor<double> input({2, 4}, std::vector<double>{1, -2, 0.5, 3, -1, 0, 2, 0.25});
   const Tensor<double> logits = model.output(input);
   const Tensor<double> probabilities = model.forward(input);
@@ -185,7 +186,8 @@ TEST(LossDescription, FusedModelPredictsProbabilitiesAndEvaluatesOnLogits) {
       EXPECT_NEAR(probabilities(n, k), std::exp(logits(n, k)) / denominator, 1e-15);
     }
   }
-  const Tensor<double> one_sample = model.predict(Tensor<double>({4}, std::vector<double>{1, -2, 0.5, 3}));
+  const Tensor<double> one_sample =
+      model.predict(Tensor<double>({4}, std::vector<double>{1, -2, 0.5, 3}));
   EXPECT_NEAR(one_sample[0], probabilities(0, 0), 1e-15);
 }
 

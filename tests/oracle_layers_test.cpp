@@ -1,8 +1,8 @@
-// The layers (and the fused softmax + cross-entropy loss) against PyTorch 1.13: forward and backward values that scripts/torch_oracle.py
-// computed and committed as tests/data/oracle/<layer>.json (inputs, parameters, upstream error,
-// output, input error, gradients). No PyTorch is needed here. Each value must agree within
-// |a - b| <= 1e-5 (|b| + rms(b)), b PyTorch's value and rms(b) over the whole tensor, in float and
-// in double.
+// The layers (and the fused softmax + cross-entropy loss) against PyTorch 1.13: forward and
+// backward values that scripts/torch_oracle.py computed and committed as
+// tests/data/oracle/<layer>.json (inputs, parameters, upstream error, output, input error,
+// gradients). No PyTorch is needed here. Each value must agree within |a - b| <= 1e-5 (|b| +
+// rms(b)), b PyTorch's value and rms(b) over the whole tensor, in float and in double.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -212,7 +212,8 @@ TYPED_TEST(OracleLayers, SoftmaxCrossEntropyLoss) {
     CrossEntropyLoss<T> lecture(loss.reduction());
     lecture.forward(softmax.forward(logits), label);
     const Tensor<T> lecture_gradient = softmax.backward(lecture.backward(label));
-    const double batch_scale = loss.reduction() == Reduction::kMean ? 1.0 / double(logits.dim(0)) : 1.0;
+    const double batch_scale =
+        loss.reduction() == Reduction::kMean ? 1.0 / double(logits.dim(0)) : 1.0;
     for (std::size_t i = 0; i < label.size(); ++i) {
       if (label[i] != T(1)) continue;
       EXPECT_NEAR(static_cast<double>(gradient[i]), -batch_scale, 1e-6) << "fused, at " << i;

@@ -34,7 +34,9 @@ TEST(ReshapeSamples, KeepsTheValuesInOrder) {
 TEST(ReshapeSamples, OtherElementCountNamesBothShapes) {
   Dataset<float> data = three_rows_of_six();
   testing::expect_throw_with<std::invalid_argument>(
-      [&] { data.reshape_samples({4, 2}, "csv:x.csv"); },
+      [&] {
+        data.reshape_samples({4, 2}, "csv:x.csv");
+      },
       {"csv:x.csv", "6 values", "[6]", "[4, 2]", "8 values"});
   EXPECT_EQ(data.sample_shape(), (Shape{6})) << "unchanged after the error";
 }

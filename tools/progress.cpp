@@ -75,9 +75,8 @@ void ProgressDisplay::epoch_done(const EpochMetrics& m, std::size_t epochs) {
     out_ << ", validation loss " << fixed(m.validation_loss, 4) << ", validation accuracy "
          << fixed(m.validation_accuracy, 4);
   }
-  out_ << ", test loss "
-       << fixed(m.test_loss, 4) << ", test accuracy " << fixed(m.test_accuracy, 4) << ", "
-       << fixed(m.seconds, m.seconds < 10 ? 2 : 1) << " s" << std::endl;
+  out_ << ", test loss " << fixed(m.test_loss, 4) << ", test accuracy " << fixed(m.test_accuracy, 4)
+       << ", " << fixed(m.seconds, m.seconds < 10 ? 2 : 1) << " s" << std::endl;
 }
 
 }  // namespace cnnkit::cli

@@ -92,12 +92,11 @@ void require_fit(const ModelDescription& description, const DataSplit& data) {
   const Shape sample = data.train.sample_shape();
   if (sample != description.input_shape) {
     // load_data reshapes samples of the same element count; these cannot be.
-    throw std::invalid_argument("model '" + description.name + "' expects input " +
-                                to_string(description.input_shape) + ", data '" + data.spec +
-                                "' has samples of shape " + to_string(sample) + " (" +
-                                std::to_string(element_count(sample)) + " values; " +
-                                to_string(description.input_shape) + " takes " +
-                                std::to_string(element_count(description.input_shape)) + ")");
+    throw std::invalid_argument(
+        "model '" + description.name + "' expects input " + to_string(description.input_shape) +
+        ", data '" + data.spec + "' has samples of shape " + to_string(sample) + " (" +
+        std::to_string(element_count(sample)) + " values; " + to_string(description.input_shape) +
+        " takes " + std::to_string(element_count(description.input_shape)) + ")");
   }
   const std::size_t outputs = num_outputs(description);
   if (data.train.num_classes() != outputs) {
@@ -201,11 +200,11 @@ int run_train(TrainArguments args) {
             << (validating ? " (" + fixed(options.validation_fraction * 100, 1) +
                                  " % of the training samples held out for validation)"
                            : std::string())
-            << (data.reshaped_from.empty() ? std::string()
-                                           : ", samples " + to_string(data.reshaped_from) +
-                                                 " reshaped to " + to_string(description.input_shape))
-            << ", batch " << batch_size << ", "
-            << optimizer_text(description.optimizer) << ", "
+            << (data.reshaped_from.empty()
+                    ? std::string()
+                    : ", samples " + to_string(data.reshaped_from) + " reshaped to " +
+                          to_string(description.input_shape))
+            << ", batch " << batch_size << ", " << optimizer_text(description.optimizer) << ", "
             << (checkpoint ? "resuming after epoch " + std::to_string(state.epoch)
                            : "seed " + std::to_string(args.seed))
             << ", " << num_threads() << " thread(s)" << std::endl;
@@ -310,17 +309,20 @@ Command add_train_command(CLI::App& app) {
       ->capture_default_str();
   train->add_flag("--resume", args->resume,
                   "Continue the run in --out from its checkpoint, up to --epochs");
-  train->add_option("--validation-split", args->validation_split,
-                    "Hold out this fraction of the training samples (a fixed split) to validate "
-                    "on after every epoch; the model keeps the best epoch's weights")
+  train
+      ->add_option("--validation-split", args->validation_split,
+                   "Hold out this fraction of the training samples (a fixed split) to validate "
+                   "on after every epoch; the model keeps the best epoch's weights")
       ->check(open_unit_fraction());
-  train->add_option("--early-stopping-patience", args->patience,
-                    "Stop once the validation metric has not improved for this many epochs "
-                    "(needs --validation-split)")
+  train
+      ->add_option("--early-stopping-patience", args->patience,
+                   "Stop once the validation metric has not improved for this many epochs "
+                   "(needs --validation-split)")
       ->check(whole_number(1, kMaxCount));
-  train->add_option("--monitor", args->monitor,
-                    "Validation metric that picks the best epoch and early stopping watches "
-                    "(default: loss)")
+  train
+      ->add_option("--monitor", args->monitor,
+                   "Validation metric that picks the best epoch and early stopping watches "
+                   "(default: loss)")
       ->check(CLI::IsMember({"loss", "accuracy"}));
   return {train, [args] { return run_train(*args); }};
 }

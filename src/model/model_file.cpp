@@ -436,8 +436,7 @@ Checkpoint<T> load_checkpoint(const std::string& path, const ModelLoadOptions& o
                    " entries (one per completed epoch), got " +
                    std::to_string(state.history.size()));
   }
-  if (const auto validation = file.metadata.find("validation");
-      validation != file.metadata.end()) {
+  if (const auto validation = file.metadata.find("validation"); validation != file.metadata.end()) {
     validation_from_json(validation->second, path, options.limits, state);
   }
   return checkpoint;

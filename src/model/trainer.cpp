@@ -28,29 +28,33 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 void check_validation_options(const TrainOptions& options, const TrainingState& state) {
   const double fraction = options.validation_fraction;
   if (!(fraction >= 0.0 && fraction < 1.0)) {
-    throw std::invalid_argument("train: expected a validation fraction in (0, 1), or 0 for none, "
-                                "got " +
-                                std::to_string(fraction));
+    throw std::invalid_argument(
+        "train: expected a validation fraction in (0, 1), or 0 for none, "
+        "got " +
+        std::to_string(fraction));
   }
   if (options.early_stopping_patience && *options.early_stopping_patience == 0) {
-    throw std::invalid_argument("train: expected an early stopping patience of at least 1 epoch, "
-                                "got 0");
+    throw std::invalid_argument(
+        "train: expected an early stopping patience of at least 1 epoch, "
+        "got 0");
   }
   if (options.early_stopping_patience && fraction == 0.0) {
-    throw std::invalid_argument("train: expected a validation fraction for early stopping (it "
-                                "watches the validation " +
-                                to_string(options.monitor) + "), got none");
+    throw std::invalid_argument(
+        "train: expected a validation fraction for early stopping (it "
+        "watches the validation " +
+        to_string(options.monitor) + "), got none");
   }
   if (state.epoch == 0) return;
   if (state.validation_fraction != fraction) {
-    throw std::invalid_argument("train: expected the validation fraction of the run being "
-                                "continued (" +
-                                std::to_string(state.validation_fraction) + "), got " +
-                                std::to_string(fraction));
+    throw std::invalid_argument(
+        "train: expected the validation fraction of the run being "
+        "continued (" +
+        std::to_string(state.validation_fraction) + "), got " + std::to_string(fraction));
   }
   if (fraction > 0.0 && state.monitor != to_string(options.monitor)) {
-    throw std::invalid_argument("train: expected the validation metric of the run being continued (" +
-                                state.monitor + "), got " + to_string(options.monitor));
+    throw std::invalid_argument(
+        "train: expected the validation metric of the run being continued (" + state.monitor +
+        "), got " + to_string(options.monitor));
   }
 }
 
@@ -59,7 +63,8 @@ void check_validation_options(const TrainOptions& options, const TrainingState& 
 template <typename T>
 std::pair<Dataset<T>, Dataset<T>> validation_split(const Dataset<T>& train_set,
                                                    const TrainOptions& options) {
-  auto parts = shuffled_split(train_set, 1.0 - options.validation_fraction, options.validation_seed);
+  auto parts =
+      shuffled_split(train_set, 1.0 - options.validation_fraction, options.validation_seed);
   if (parts.first.size() == 0 || parts.second.size() == 0) {
     throw std::invalid_argument(
         "train: expected a validation fraction that leaves samples for training and for "
@@ -110,10 +115,10 @@ TrainOutcome train(Model<T>& model, const Dataset<T>& train_set, const Dataset<T
     best_weights = copy_weights(model);
   }
   if (keep_best && state.best_epoch > 0 && !best_weights && !callbacks.load_best) {
-    throw std::invalid_argument(
-        "train: expected callbacks.load_best to restore the best epoch " +
-        std::to_string(state.best_epoch) + " of the run being continued (after epoch " +
-        std::to_string(state.epoch) + "), got none");
+    throw std::invalid_argument("train: expected callbacks.load_best to restore the best epoch " +
+                                std::to_string(state.best_epoch) +
+                                " of the run being continued (after epoch " +
+                                std::to_string(state.epoch) + "), got none");
   }
   // The end of a run with validation: back to the best epoch's weights.
   const auto restore_best = [&] {
