@@ -29,7 +29,7 @@ struct TrainOptions {
   // With validation: the metric that ranks the epochs, and the patience of early stopping (stop
   // once that many epochs in a row have not improved on the best; none: train every epoch).
   ValidationMetric monitor = ValidationMetric::kLoss;
-  std::optional<std::size_t> early_stopping_patience;
+  std::optional<std::size_t> early_stopping_patience{};
   // With validation: the model ends with the best epoch's weights (Keras's
   // restore_best_weights=True), whether the run stopped early or not. The checkpoints a caller
   // saves in on_epoch hold the weights of the epoch just done, from which a run continues.

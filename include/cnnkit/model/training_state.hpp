@@ -31,7 +31,7 @@ struct TrainingState {
   // The validation split and the best epoch so far (best_model.hpp); a resumed run must use the
   // same fraction and metric. best_epoch 0: no validation, or no epoch yet.
   double validation_fraction = 0.0;
-  std::string monitor;  // the validation metric ranking the epochs ("loss", "accuracy"), or ""
+  std::string monitor{};  // the validation metric ranking the epochs ("loss", "accuracy"), or ""
   std::size_t best_epoch = 0;
   double best_metric = std::numeric_limits<double>::quiet_NaN();
 };
