@@ -21,7 +21,7 @@ struct DataSplit {
   Dataset<float> test;
   // The samples' shape in the file when load_data reshaped them to the model's input (same
   // element count, another shape: a CSV row for a 1-D convolution); empty otherwise.
-  Shape reshaped_from;
+  Shape reshaped_from{};
 };
 
 // Loads the spec; `description` gives the sample shape image folders are converted to, and that
