@@ -14,7 +14,6 @@
 #include <utility>
 
 #include "check.hpp"
-#include "cnnkit/layers/softmax.hpp"
 
 namespace cnnkit {
 
@@ -130,17 +129,24 @@ Tensor<T> L2Loss<T>::backward(const Tensor<T>& label) {
   return error_tensor;
 }
 
-template <typename T>
-SoftmaxCrossEntropyLoss<T>::SoftmaxCrossEntropyLoss(Reduction reduction)
-    : Loss<T>(reduction), softmax_(std::make_unique<SoftMax<T>>()) {}
+namespace {
 
+// One row of logits x: sets `sum` to sum_j exp(x_j - max x), writes each term to `shifted` unless
+// it is null (it may be x itself), and returns log sum_j exp(x_j) = max x + log(sum); shifting by
+// the maximum keeps every exp() at most 1, so none overflows.
 template <typename T>
-SoftmaxCrossEntropyLoss<T>::~SoftmaxCrossEntropyLoss() = default;
-template <typename T>
-SoftmaxCrossEntropyLoss<T>::SoftmaxCrossEntropyLoss(SoftmaxCrossEntropyLoss&&) noexcept = default;
-template <typename T>
-SoftmaxCrossEntropyLoss<T>& SoftmaxCrossEntropyLoss<T>::operator=(
-    SoftmaxCrossEntropyLoss&&) noexcept = default;
+T shifted_exps(const T* x, std::size_t categories, T* shifted, T& sum) {
+  const T row_max = *std::max_element(x, x + categories);
+  sum = 0;
+  for (std::size_t k = 0; k < categories; ++k) {
+    const T term = std::exp(x[k] - row_max);
+    if (shifted != nullptr) shifted[k] = term;
+    sum += term;
+  }
+  return row_max + std::log(sum);
+}
+
+}  // namespace
 
 template <typename T>
 T SoftmaxCrossEntropyLoss<T>::loss_of(const Tensor<T>& logits, const Tensor<T>& label) const {
@@ -152,11 +158,8 @@ T SoftmaxCrossEntropyLoss<T>::loss_of(const Tensor<T>& logits, const Tensor<T>& 
   for (std::size_t n = 0; n < logits.dim(0); ++n) {
     const T* x = logits.data() + n * categories;
     const T* l = label.data() + n * categories;
-    // log sum_j exp(x_j) = max x + log sum_j exp(x_j - max x): no exp() overflows.
-    const T row_max = *std::max_element(x, x + categories);
     T sum = 0;
-    for (std::size_t k = 0; k < categories; ++k) sum += std::exp(x[k] - row_max);
-    const T log_sum_exp = row_max + std::log(sum);
+    const T log_sum_exp = shifted_exps(x, categories, static_cast<T*>(nullptr), sum);
     for (std::size_t k = 0; k < categories; ++k) {
       if (l[k] != T(0)) loss += l[k] * (log_sum_exp - x[k]);  // -label_k log_softmax(x)_k
     }
@@ -185,21 +188,32 @@ Tensor<T> SoftmaxCrossEntropyLoss<T>::backward(const Tensor<T>& label) {
   detail::require_shape(label.shape(), logits.shape(), kSoftmaxCrossEntropy, "label");
   const T scale = this->reduction_scale(logits.dim(0));
   const std::size_t categories = logits.dim(1);
-  Tensor<T> error_tensor = softmax_->forward(logits);
+  Tensor<T> error_tensor = this->new_error_tensor();  // written in full
   for (std::size_t n = 0; n < logits.dim(0); ++n) {
     T* e = error_tensor.data() + n * categories;
     const T* l = label.data() + n * categories;
+    T sum = 0;
+    shifted_exps(logits.data() + n * categories, categories, e, sum);
     T label_sum = 0;
     for (std::size_t k = 0; k < categories; ++k) label_sum += l[k];
     // dL/dx = softmax(x) sum_k label_k - label (softmax - onehot for one-hot labels).
-    for (std::size_t k = 0; k < categories; ++k) e[k] = (e[k] * label_sum - l[k]) * scale;
+    for (std::size_t k = 0; k < categories; ++k) e[k] = (e[k] / sum * label_sum - l[k]) * scale;
   }
   return error_tensor;
 }
 
 template <typename T>
 Tensor<T> SoftmaxCrossEntropyLoss<T>::prediction_from(Tensor<T>&& logits) {
-  return softmax_->forward(logits);
+  detail::require(logits.rank() == 2 && logits.dim(1) > 0, kSoftmaxCrossEntropy,
+                  "logits of shape [batch, categories] with categories above 0", logits.shape());
+  const std::size_t categories = logits.dim(1);
+  for (std::size_t n = 0; n < logits.dim(0); ++n) {
+    T* row = logits.data() + n * categories;
+    T sum = 0;
+    shifted_exps(row, categories, row, sum);  // in place: each x_k is read before it is written
+    for (std::size_t k = 0; k < categories; ++k) row[k] /= sum;
+  }
+  return std::move(logits);
 }
 
 template class CrossEntropyLoss<float>;

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <cstddef>
-#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -12,9 +11,6 @@
 #include "cnnkit/tensor.hpp"
 
 namespace cnnkit {
-
-template <typename T>
-class SoftMax;
 
 // How a loss combines its samples: kSum (the lecture's) adds them, kMean divides the sum by the
 // batch size (the first axis), so that a learning rate does not depend on the batch size (PyTorch's
@@ -127,20 +123,16 @@ class L2Loss : public Loss<T> {
 template <typename T>
 class SoftmaxCrossEntropyLoss : public Loss<T> {
  public:
-  explicit SoftmaxCrossEntropyLoss(Reduction reduction = Reduction::kSum);
-  ~SoftmaxCrossEntropyLoss() override;
-  SoftmaxCrossEntropyLoss(SoftmaxCrossEntropyLoss&&) noexcept;
-  SoftmaxCrossEntropyLoss& operator=(SoftmaxCrossEntropyLoss&&) noexcept;
+  explicit SoftmaxCrossEntropyLoss(Reduction reduction = Reduction::kSum) : Loss<T>(reduction) {}
   std::string type() const override { return "SoftmaxCrossEntropy"; }
   T forward(const Tensor<T>& logits, const Tensor<T>& label) override;
   T forward(Tensor<T>&& logits, const Tensor<T>& label) override;
   Tensor<T> backward(const Tensor<T>& label) override;
+  // In place: the handed-over logits become the probabilities.
   Tensor<T> prediction_from(Tensor<T>&& logits) override;
 
  private:
   T loss_of(const Tensor<T>& logits, const Tensor<T>& label) const;
-
-  std::unique_ptr<SoftMax<T>> softmax_;  // the probabilities, as the SoftMax layer computes them
 };
 
 extern template class CrossEntropyLoss<float>;

@@ -130,7 +130,7 @@ TrainOutcome train(Model<T>& model, const Dataset<T>& train_set, const Dataset<T
     }
   };
   // A continued run that had already stopped early stays stopped.
-  if (validating && options.early_stopping_patience && state.best_epoch > 0 &&
+  if (validating && options.early_stopping_patience && state.epoch > 0 &&
       state.epoch - state.best_epoch >= *options.early_stopping_patience) {
     restore_best();
     return TrainOutcome::kEarlyStopped;
