@@ -146,8 +146,17 @@ TEST_F(CliTrainingOptions, TrainsAOneDConvolutionFromACsvWithEarlyStopping) {
 TEST_F(CliTrainingOptions, ResumeKeepsTheValidationSplitAndTheBestEpoch) {
   const fs::path dir = root_ / "resumed";
   std::vector<std::string> args = train_args(dir);
-  for (const char* extra : {"--epochs", "2", "--validation-split", "0.25"}) args.push_back(extra);
+  for (const char* extra :
+       {"--epochs", "2", "--validation-split", "0.25", "--loss-reduction", "sum"}) {
+    args.push_back(extra);
+  }
   ASSERT_EQ(run(args).exit_code, 0);
+  // --loss-reduction replaces the description's "mean", and a resumed run must keep it.
+  const Result reduction =
+      run({"train", "--resume", "--out", dir.string(), "--data",
+           "csv:" + (root_ / "signals.csv").string(), "--epochs", "4", "--loss-reduction", "mean"});
+  EXPECT_EQ(reduction.exit_code, 2) << reduction.err;
+  EXPECT_NE(reduction.err.find("loss reduction sum)"), std::string::npos) << reduction.err;
   // Continuing: the split comes from the checkpoint; another one is refused.
   const Result other = run({"train", "--resume", "--out", dir.string(), "--data",
                             "csv:" + (root_ / "signals.csv").string(), "--epochs", "4",
@@ -163,6 +172,7 @@ TEST_F(CliTrainingOptions, ResumeKeepsTheValidationSplitAndTheBestEpoch) {
       load_checkpoint<float>((dir / "checkpoint.safetensors").string());
   EXPECT_EQ(checkpoint.state.epoch, 4u);
   EXPECT_EQ(checkpoint.state.validation_fraction, 0.25);
+  EXPECT_EQ(checkpoint.model.description.loss_reduction, "sum");
   ASSERT_EQ(checkpoint.state.history.size(), 4u);
   for (const EpochMetrics& m : checkpoint.state.history)
     EXPECT_TRUE(std::isfinite(m.validation_loss));
@@ -195,6 +205,7 @@ TEST_F(CliTrainingOptions, BadValuesFailWithTheirMessage) {
        2,
        "--early-stopping-patience: expected --validation-split"},
       {"unknown metric", {"--validation-split", "0.2", "--monitor", "f1"}, 2, "--monitor"},
+      {"unknown reduction", {"--loss-reduction", "average"}, 2, "--loss-reduction"},
       {"split leaving no validation samples",
        {"--validation-split", "0.001"},
        1,

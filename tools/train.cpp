@@ -36,6 +36,7 @@ struct TrainArguments {
   std::optional<std::size_t> batch_size;
   std::string optimizer;
   std::optional<double> learning_rate;
+  std::string loss_reduction;  // "sum" or "mean"; empty: the model's
   std::uint64_t seed = 0;
   std::size_t threads = 0;
   bool resume = false;
@@ -77,6 +78,7 @@ void apply_overrides(ModelDescription& description, const TrainArguments& args) 
     }
   }
   if (args.learning_rate) description.optimizer.learning_rate = *args.learning_rate;
+  if (!args.loss_reduction.empty()) description.loss_reduction = args.loss_reduction;
   validate(description);
 }
 
@@ -160,12 +162,15 @@ int run_train(TrainArguments args) {
                          "--model " +
                          args.model + " asks for");
       }
-    } else if (!args.optimizer.empty() || args.learning_rate) {
+    } else if (!args.optimizer.empty() || args.learning_rate || !args.loss_reduction.empty()) {
       ModelDescription asked = description;
       apply_overrides(asked, args);
       if (asked != description) {
-        throw UsageError("--resume: expected the optimizer of the run being continued (" +
-                         optimizer_text(description.optimizer) + ")");
+        throw UsageError(
+            "--resume: expected the optimizer and loss reduction of the run being "
+            "continued (" +
+            optimizer_text(description.optimizer) + ", loss reduction " +
+            description.loss_reduction + ")");
       }
     }
     if (args.batch_size && *args.batch_size != checkpoint->state.batch_size) {
@@ -301,6 +306,10 @@ Command add_train_command(CLI::App& app) {
       ->check(CLI::IsMember({"adam", "sgd", "momentum"}));
   train->add_option("--learning-rate", args->learning_rate, "Replace the learning rate")
       ->check(positive_finite_number());
+  train
+      ->add_option("--loss-reduction", args->loss_reduction,
+                   "Replace the loss's reduction over the batch: sum or mean")
+      ->check(CLI::IsMember({"sum", "mean"}));
   train->add_option("--seed", args->seed, "Seed of the initial weights and the shuffling")
       ->check(whole_number(0, std::numeric_limits<std::uint64_t>::max()))
       ->capture_default_str();
