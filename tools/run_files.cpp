@@ -53,7 +53,8 @@ void write_metrics_csv(const std::string& path, const std::vector<EpochMetrics>&
             csv_number(m.train_accuracy) + "," + csv_number(m.test_loss) + "," +
             csv_number(m.test_accuracy) + "," + csv_number(m.seconds);
     if (validation) {
-      text += "," + csv_number(m.validation_loss) + "," + csv_number(m.validation_accuracy);
+      text += ',';
+      text += csv_number(m.validation_loss) + "," + csv_number(m.validation_accuracy);
     }
     text += "\n";
   }
