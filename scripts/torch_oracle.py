@@ -249,6 +249,54 @@ def main():
                       separators=(",", ":"))
             out.write("\n")
         print("%s: %d cases, %d bytes" % (path, len(cases), os.path.getsize(path)))
+    write_loss_oracle(folder)
+
+
+# ---- the fused softmax + cross-entropy from logits (cnnkit's SoftmaxCrossEntropy loss)
+
+
+def softmax_cross_entropy_cases():
+    """F.cross_entropy (log_softmax + nll_loss) on logits: the loss and d loss / d logits, for
+    the reductions sum and mean. The confident cases put the true class's logit far below the
+    others: its probability is below float's eps, where SoftMax + the lecture's -log(p + eps) has a
+    vanishing gradient and the fused form gives about -1 (sum) for the true class."""
+    cases = []
+    specs = [("random_4x5", (4, 5), 0.0), ("random_3x10", (3, 10), 0.0),
+             ("confidently_wrong_3x4", (3, 4), 60.0)]
+    for seed, (name, shape, margin) in enumerate(specs):
+        torch.manual_seed(800 + seed)
+        logits = rand(shape, -4.0, 4.0)
+        target = torch.randint(0, shape[1], (shape[0],))
+        if margin:
+            # The true class margin below every other logit: softmax p_true ~ exp(-margin).
+            logits = logits.clone()
+            logits[torch.arange(shape[0]), target] = logits.max() - margin
+            logits = logits.float().double()
+        label = F.one_hot(target, shape[1]).double()
+        for reduction in ("sum", "mean"):
+            x = logits.clone().requires_grad_(True)
+            loss = F.cross_entropy(x, target, reduction=reduction)
+            loss.backward()
+            cases.append({
+                "name": "%s_%s" % (name, reduction),
+                "reduction": reduction,
+                "logits": tensor_json(logits),
+                "label": tensor_json(label),
+                "loss": float("%.12g" % loss.item()),
+                "gradient": tensor_json(x.grad),
+                "probabilities": tensor_json(torch.softmax(logits, dim=1)),
+            })
+    return cases
+
+
+def write_loss_oracle(folder):
+    path = os.path.join(folder, "SoftmaxCrossEntropy.json")
+    cases = softmax_cross_entropy_cases()
+    with open(path, "w") as out:
+        json.dump({"loss": "SoftmaxCrossEntropy", "torch": torch.__version__, "cases": cases}, out,
+                  separators=(",", ":"))
+        out.write("\n")
+    print("%s: %d cases, %d bytes" % (path, len(cases), os.path.getsize(path)))
 
 
 if __name__ == "__main__":

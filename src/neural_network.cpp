@@ -114,8 +114,10 @@ Tensor<T> NeuralNetwork<T>::test(const Tensor<T>& input) {
     throw std::logic_error(std::string(caller) +
                            ": expected at least one layer (append_layer), got none");
   }
-  // Inference only: no layer needs to keep its input for a backward pass.
-  return graph_.infer(input);
+  // Inference only: no layer needs to keep its input for a backward pass. A loss that takes
+  // logits turns them into probabilities (Loss::prediction_from).
+  Tensor<T> output = graph_.infer(input);
+  return loss_layer_ ? loss_layer_->prediction_from(std::move(output)) : output;
 }
 
 template class NeuralNetwork<float>;

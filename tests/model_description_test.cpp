@@ -271,7 +271,8 @@ TEST(ModelDescription, EachBadDescriptionHasItsMessage) {
            "weights_initializer": {"type": "Glorot"}})",
        "net.json: weights_initializer: initializer: unknown type 'Glorot'"},
       {"unknown loss", R"({"input_shape": [4], "layers": [{"type": "SoftMax"}], "loss": "MSE"})",
-       "net.json: loss: loss: unknown type 'MSE' (known: CrossEntropyLoss, L2Loss)"},
+       "net.json: loss: loss: unknown type 'MSE' (known: CrossEntropyLoss, L2Loss, "
+       "SoftmaxCrossEntropy)"},
   };
   expect_messages(cases);
 }

@@ -1,8 +1,8 @@
-// The layers against PyTorch 1.13: forward and backward values that scripts/torch_oracle.py
-// computed and committed as tests/data/oracle/<layer>.json (inputs, parameters, upstream error,
-// output, input error, gradients). No PyTorch is needed here. Each value must agree within
-// |a - b| <= 1e-5 (|b| + rms(b)), b PyTorch's value and rms(b) over the whole tensor, in float and
-// in double.
+// The layers (and the fused softmax + cross-entropy loss) against PyTorch 1.13: forward and
+// backward values that scripts/torch_oracle.py computed and committed as
+// tests/data/oracle/<layer>.json (inputs, parameters, upstream error, output, input error,
+// gradients). No PyTorch is needed here. Each value must agree within |a - b| <= 1e-5 (|b| +
+// rms(b)), b PyTorch's value and rms(b) over the whole tensor, in float and in double.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -25,6 +25,7 @@
 #include "cnnkit/layers/sigmoid.hpp"
 #include "cnnkit/layers/softmax.hpp"
 #include "cnnkit/layers/tanh.hpp"
+#include "cnnkit/loss.hpp"
 
 namespace cnnkit {
 namespace {
@@ -182,6 +183,44 @@ TYPED_TEST(OracleLayers, ReLU) {
 }
 TYPED_TEST(OracleLayers, SoftMax) {
   expect_layer_matches_torch<TypeParam>("SoftMax");
+}
+
+// The fused loss against F.cross_entropy: the loss, d loss / d logits and the probabilities
+// prediction_from gives, for the reductions sum and mean. In the confidently wrong cases the true
+// class's probability is below float's eps: there SoftMax + CrossEntropyLoss (the lecture's)
+// passes the logits an error of nearly 0 while the fused loss, like PyTorch, gives -1 (sum).
+TYPED_TEST(OracleLayers, SoftmaxCrossEntropyLoss) {
+  using T = TypeParam;
+  const json oracle = load_oracle("SoftmaxCrossEntropy");
+  ASSERT_EQ(oracle.at("cases").size(), 6u);
+  for (const json& c : oracle.at("cases")) {
+    const std::string name = "SoftmaxCrossEntropy " + c.at("name").get<std::string>();
+    SCOPED_TRACE(name);
+    SoftmaxCrossEntropyLoss<T> loss(reduction_from_string(c.at("reduction").get<std::string>()));
+    const Tensor<T> logits = tensor_from<T>(c.at("logits"));
+    const Tensor<T> label = tensor_from<T>(c.at("label"));
+    const double expected = c.at("loss").get<double>();
+    EXPECT_NEAR(static_cast<double>(loss.forward(logits, label)), expected,
+                kTolerance * std::abs(expected));
+    const Tensor<T> gradient = loss.backward(label);
+    expect_close(gradient, c.at("gradient"), name + " gradient");
+    expect_close(loss.prediction_from(Tensor<T>(logits)), c.at("probabilities"),
+                 name + " probabilities");
+    if (name.find("confidently_wrong") == std::string::npos) continue;
+    // The lecture's form on the same samples: SoftMax, then -log(p + eps).
+    SoftMax<T> softmax;
+    CrossEntropyLoss<T> lecture(loss.reduction());
+    lecture.forward(softmax.forward(logits), label);
+    const Tensor<T> lecture_gradient = softmax.backward(lecture.backward(label));
+    const double batch_scale =
+        loss.reduction() == Reduction::kMean ? 1.0 / double(logits.dim(0)) : 1.0;
+    for (std::size_t i = 0; i < label.size(); ++i) {
+      if (label[i] != T(1)) continue;
+      EXPECT_NEAR(static_cast<double>(gradient[i]), -batch_scale, 1e-6) << "fused, at " << i;
+      EXPECT_LT(std::abs(static_cast<double>(lecture_gradient[i])), 1e-3 * batch_scale)
+          << "lecture's form, at " << i;
+    }
+  }
 }
 TYPED_TEST(OracleLayers, MaxPooling) {
   expect_layer_matches_torch<TypeParam>("Pooling");

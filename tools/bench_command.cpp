@@ -122,7 +122,7 @@ int run_bench(const BenchArgs& args) {
   input_shape.insert(input_shape.end(), description.input_shape.begin(),
                      description.input_shape.end());
   auto data = std::make_unique<SyntheticBatches>(input_shape, num_outputs(description),
-                                                 description.loss == "CrossEntropyLoss", 1);
+                                                 description.loss != "L2Loss", 1);
   net->set_data_layer(std::move(data));
   const std::size_t infer_batch = args.infer_batch == 0 ? args.batch : args.infer_batch;
   const Tensor<float> input = synthetic_input(infer_batch, description.input_shape, 2);

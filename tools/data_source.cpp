@@ -76,9 +76,29 @@ DataSplit load_folder(const std::string& spec, const std::string& dir,
   return split(spec, load_image_folder<float>(dir, description.input_shape));
 }
 
+DataSplit load_any(const std::string& spec, const ModelDescription& description);
+
 }  // namespace
 
 DataSplit load_data(const std::string& spec, const ModelDescription& description) {
+  DataSplit data = load_any(spec, description);
+  // A file format holds flat rows or images; a model may take another shape with the same values
+  // (a 1-D convolution's [channels, length]): those samples are reshaped to it. Other counts are
+  // left for the caller's fit check, which names both shapes.
+  const Shape sample = data.train.sample_shape();
+  if (sample != description.input_shape &&
+      element_count(sample) == element_count(description.input_shape)) {
+    const std::string source = "--data " + spec;
+    data.train.reshape_samples(description.input_shape, source);
+    if (data.test.size() > 0) data.test.reshape_samples(description.input_shape, source);
+    data.reshaped_from = sample;
+  }
+  return data;
+}
+
+namespace {
+
+DataSplit load_any(const std::string& spec, const ModelDescription& description) {
   const std::string kind = spec.substr(0, spec.find(':'));
   if (kind == "fashion-mnist") {
     const std::string argument = argument_of(spec);
@@ -100,6 +120,8 @@ DataSplit load_data(const std::string& spec, const ModelDescription& description
       "csv:PATH or folder:DIR, got '" +
       spec + "'");
 }
+
+}  // namespace
 
 std::string default_data_spec(const ModelDescription& description) {
   if (description.name == "fashion-lenet") return "fashion-mnist";

@@ -19,9 +19,13 @@ struct DataSplit {
   std::string spec;  // as given, for messages
   Dataset<float> train;
   Dataset<float> test;
+  // The samples' shape in the file when load_data reshaped them to the model's input (same
+  // element count, another shape: a CSV row for a 1-D convolution); empty otherwise.
+  Shape reshaped_from{};
 };
 
-// Loads the spec; `description` gives the sample shape image folders are converted to.
+// Loads the spec; `description` gives the sample shape image folders are converted to, and that
+// any other data set is reshaped to when its samples hold as many values in another shape.
 // Throws UsageError for a spec of unknown kind, std::runtime_error / std::invalid_argument (from
 // the loaders) for missing or broken files.
 DataSplit load_data(const std::string& spec, const ModelDescription& description);

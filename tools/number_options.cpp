@@ -25,19 +25,35 @@ CLI::Validator whole_number(std::uint64_t lowest, std::uint64_t highest) {
       "[" + std::to_string(lowest) + ", " + std::to_string(highest) + "]");
 }
 
-CLI::Validator positive_finite_number() {
+namespace {
+
+// A decimal number (from_chars: no sign but '-', no space, no hex) for which `fits` holds.
+template <typename Fits>
+CLI::Validator decimal_number(Fits fits, const std::string& expected, const std::string& range) {
   return CLI::Validator(
-      [](std::string& text) -> std::string {
+      [fits, expected](std::string& text) -> std::string {
         double number = 0.0;
         const char* const end = text.data() + text.size();
         const auto [stop, error] = std::from_chars(text.data(), end, number);
         if (text.empty() || error != std::errc{} || stop != end || !std::isfinite(number) ||
-            number <= 0.0) {
-          return "expected a finite number above 0, got '" + text + "'";
+            !fits(number)) {
+          return "expected " + expected + ", got '" + text + "'";
         }
         return {};
       },
-      "> 0");
+      range);
+}
+
+}  // namespace
+
+CLI::Validator positive_finite_number() {
+  return decimal_number([](double number) { return number > 0.0; }, "a finite number above 0",
+                        "> 0");
+}
+
+CLI::Validator open_unit_fraction() {
+  return decimal_number([](double number) { return number > 0.0 && number < 1.0; },
+                        "a fraction between 0 and 1 (both excluded)", "(0, 1)");
 }
 
 CLI::Validator thread_count() {

@@ -21,6 +21,9 @@ CLI::Validator whole_number(std::uint64_t lowest, std::uint64_t highest);
 // A number above 0 and finite (a learning rate); CLI::PositiveNumber lets "inf" through.
 CLI::Validator positive_finite_number();
 
+// A number strictly between 0 and 1 (--validation-split).
+CLI::Validator open_unit_fraction();
+
 // --threads: 0 (all cores) or 1 up to cnnkit::kMaxThreads.
 CLI::Validator thread_count();
 

@@ -23,14 +23,14 @@ std::string clock_time(double seconds) {
   return text;
 }
 
+}  // namespace
+
 std::string fixed(double value, int decimals) {
   if (std::isnan(value)) return "n/a";
   char text[64];
   std::snprintf(text, sizeof text, "%.*f", decimals, value);
   return text;
 }
-
-}  // namespace
 
 bool stdout_is_terminal() {
   return ::isatty(STDOUT_FILENO) == 1;
@@ -70,9 +70,13 @@ void ProgressDisplay::epoch_done(const EpochMetrics& m, std::size_t epochs) {
   clear();
   last_shown_ = {};
   out_ << "epoch " << m.epoch << "/" << epochs << ": train loss " << fixed(m.train_loss, 4)
-       << ", train accuracy " << fixed(m.train_accuracy, 4) << ", test loss "
-       << fixed(m.test_loss, 4) << ", test accuracy " << fixed(m.test_accuracy, 4) << ", "
-       << fixed(m.seconds, m.seconds < 10 ? 2 : 1) << " s" << std::endl;
+       << ", train accuracy " << fixed(m.train_accuracy, 4);
+  if (!std::isnan(m.validation_loss)) {
+    out_ << ", validation loss " << fixed(m.validation_loss, 4) << ", validation accuracy "
+         << fixed(m.validation_accuracy, 4);
+  }
+  out_ << ", test loss " << fixed(m.test_loss, 4) << ", test accuracy " << fixed(m.test_accuracy, 4)
+       << ", " << fixed(m.seconds, m.seconds < 10 ? 2 : 1) << " s" << std::endl;
 }
 
 }  // namespace cnnkit::cli

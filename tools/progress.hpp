@@ -5,12 +5,16 @@
 
 #include <chrono>
 #include <iosfwd>
+#include <string>
 
 #include "cnnkit/model/trainer.hpp"
 
 namespace cnnkit::cli {
 
 bool stdout_is_terminal();
+
+// The value with this many decimals, "n/a" for NaN.
+std::string fixed(double value, int decimals);
 
 class ProgressDisplay {
  public:

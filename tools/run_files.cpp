@@ -42,11 +42,21 @@ std::vector<std::size_t> chosen_samples(const Evaluation& evaluation,
 }  // namespace
 
 void write_metrics_csv(const std::string& path, const std::vector<EpochMetrics>& history) {
-  std::string text = "epoch,train_loss,train_accuracy,test_loss,test_accuracy,seconds\n";
+  // The validation columns only for a run with validation: other runs' files stay as they were.
+  const bool validation = std::any_of(history.begin(), history.end(), [](const EpochMetrics& m) {
+    return !std::isnan(m.validation_loss);
+  });
+  std::string text = "epoch,train_loss,train_accuracy,test_loss,test_accuracy,seconds";
+  text += validation ? ",validation_loss,validation_accuracy\n" : "\n";
   for (const EpochMetrics& m : history) {
     text += std::to_string(m.epoch) + "," + csv_number(m.train_loss) + "," +
             csv_number(m.train_accuracy) + "," + csv_number(m.test_loss) + "," +
-            csv_number(m.test_accuracy) + "," + csv_number(m.seconds) + "\n";
+            csv_number(m.test_accuracy) + "," + csv_number(m.seconds);
+    if (validation) {
+      text += ',';
+      text += csv_number(m.validation_loss) + "," + csv_number(m.validation_accuracy);
+    }
+    text += "\n";
   }
   write_file_atomically(path, text);
 }

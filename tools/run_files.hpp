@@ -10,8 +10,9 @@
 
 namespace cnnkit::cli {
 
-// metrics.csv: "epoch,train_loss,train_accuracy,test_loss,test_accuracy,seconds", one row per
-// epoch of the history (empty fields for unknown values).
+// metrics.csv: "epoch,train_loss,train_accuracy,test_loss,test_accuracy,seconds", and
+// ",validation_loss,validation_accuracy" for a run with validation, one row per epoch of the
+// history (empty fields for unknown values).
 void write_metrics_csv(const std::string& path, const std::vector<EpochMetrics>& history);
 
 // curves.png from the history; confusion.png and samples.png from the last evaluation of the

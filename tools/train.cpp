@@ -36,10 +36,33 @@ struct TrainArguments {
   std::optional<std::size_t> batch_size;
   std::string optimizer;
   std::optional<double> learning_rate;
+  std::string loss_reduction;  // "sum" or "mean"; empty: the model's
   std::uint64_t seed = 0;
   std::size_t threads = 0;
   bool resume = false;
+  std::optional<double> validation_split;
+  std::optional<std::size_t> patience;
+  std::string monitor;  // "loss" or "accuracy"; empty: the checkpoint's, else loss
 };
+
+// The validation split, the metric and early stopping: from the options, and on --resume the
+// checkpoint's split and metric unless given (given ones must match, which train() checks).
+TrainOptions validation_options(const TrainArguments& args, const TrainingState& state) {
+  TrainOptions options;
+  options.validation_fraction = args.validation_split.value_or(state.validation_fraction);
+  const std::string monitor =
+      !args.monitor.empty() ? args.monitor : (state.monitor.empty() ? "loss" : state.monitor);
+  options.monitor = validation_metric_from_string(monitor);
+  options.early_stopping_patience = args.patience;
+  if (options.validation_fraction == 0.0 && (args.patience || !args.monitor.empty())) {
+    throw UsageError(std::string(args.patience ? "--early-stopping-patience" : "--monitor") +
+                     ": expected --validation-split (it watches the validation " + monitor +
+                     "), got none");
+  }
+  // The split's own seed is fixed: the held-out samples do not change with --seed, nor on resume.
+  options.validation_seed = 0;
+  return options;
+}
 
 // --optimizer and --learning-rate change the description (so they are kept in the model file).
 void apply_overrides(ModelDescription& description, const TrainArguments& args) {
@@ -55,6 +78,7 @@ void apply_overrides(ModelDescription& description, const TrainArguments& args) 
     }
   }
   if (args.learning_rate) description.optimizer.learning_rate = *args.learning_rate;
+  if (!args.loss_reduction.empty()) description.loss_reduction = args.loss_reduction;
   validate(description);
 }
 
@@ -69,9 +93,12 @@ void adopt_class_names(ModelDescription& description, const DataSplit& data) {
 void require_fit(const ModelDescription& description, const DataSplit& data) {
   const Shape sample = data.train.sample_shape();
   if (sample != description.input_shape) {
-    throw std::invalid_argument("model '" + description.name + "' expects input " +
-                                to_string(description.input_shape) + ", data '" + data.spec +
-                                "' has samples of shape " + to_string(sample));
+    // load_data reshapes samples of the same element count; these cannot be.
+    throw std::invalid_argument(
+        "model '" + description.name + "' expects input " + to_string(description.input_shape) +
+        ", data '" + data.spec + "' has samples of shape " + to_string(sample) + " (" +
+        std::to_string(element_count(sample)) + " values; " + to_string(description.input_shape) +
+        " takes " + std::to_string(element_count(description.input_shape)) + ")");
   }
   const std::size_t outputs = num_outputs(description);
   if (data.train.num_classes() != outputs) {
@@ -135,12 +162,15 @@ int run_train(TrainArguments args) {
                          "--model " +
                          args.model + " asks for");
       }
-    } else if (!args.optimizer.empty() || args.learning_rate) {
+    } else if (!args.optimizer.empty() || args.learning_rate || !args.loss_reduction.empty()) {
       ModelDescription asked = description;
       apply_overrides(asked, args);
       if (asked != description) {
-        throw UsageError("--resume: expected the optimizer of the run being continued (" +
-                         optimizer_text(description.optimizer) + ")");
+        throw UsageError(
+            "--resume: expected the optimizer and loss reduction of the run being "
+            "continued (" +
+            optimizer_text(description.optimizer) + ", loss reduction " +
+            description.loss_reduction + ")");
       }
     }
     if (args.batch_size && *args.batch_size != checkpoint->state.batch_size) {
@@ -163,11 +193,23 @@ int run_train(TrainArguments args) {
     model = build_model<float>(description);
   }
   model.description = description;  // with the class names
+  TrainOptions options = validation_options(args, state);
+  options.epochs = args.epochs;
+  options.batch_size = batch_size;
+  options.eval_batch_size = 1000;
+  const bool validating = options.validation_fraction > 0.0;
 
   std::cout << "model " << description.name << " (" << summarize(description).total_parameters
             << " parameters), data " << data.spec << ": " << data.train.size() << " training / "
-            << data.test.size() << " test samples, batch " << batch_size << ", "
-            << optimizer_text(description.optimizer) << ", "
+            << data.test.size() << " test samples"
+            << (validating ? " (" + fixed(options.validation_fraction * 100, 1) +
+                                 " % of the training samples held out for validation)"
+                           : std::string())
+            << (data.reshaped_from.empty()
+                    ? std::string()
+                    : ", samples " + to_string(data.reshaped_from) + " reshaped to " +
+                          to_string(description.input_shape))
+            << ", batch " << batch_size << ", " << optimizer_text(description.optimizer) << ", "
             << (checkpoint ? "resuming after epoch " + std::to_string(state.epoch)
                            : "seed " + std::to_string(args.seed))
             << ", " << num_threads() << " thread(s)" << std::endl;
@@ -179,41 +221,65 @@ int run_train(TrainArguments args) {
   Evaluation last_evaluation;
   TrainCallbacks<float> callbacks;
   callbacks.on_batch = [&](const BatchProgress& progress) { display.batch(progress); };
+  // The best epoch's weights (validation): model.safetensors at the end, and what a resumed run
+  // goes back to when its best epoch came before the resume.
+  const std::string best_path = (fs::path(args.out) / "best.safetensors").string();
   callbacks.on_epoch = [&](const Model<float>& trained, const TrainingState& now,
                            const Evaluation& evaluation) {
     display.epoch_done(now.history.back(), args.epochs);
+    if (validating && now.best_epoch == now.epoch) {
+      save_model(best_path, trained.description, trained.graph.layers());
+    }
     save_checkpoint(checkpoint_path, trained, now);
     write_metrics_csv((fs::path(args.out) / "metrics.csv").string(), now.history);
     write_run_pictures(args.out, title, now.history, evaluation, data.test, class_names);
     last_evaluation = evaluation;
   };
   callbacks.stop_requested = interrupt_requested;
+  callbacks.load_best = [&](Model<float>& into) {
+    Model<float> best = load_model<float>(best_path);
+    restore_weights(into, copy_weights(best));
+  };
   install_interrupt_handlers();
 
   if (state.epoch >= args.epochs) {
     std::cout << "the checkpoint is already at epoch " << state.epoch << " of " << args.epochs
               << ": nothing to train" << std::endl;
+  }
+  // With nothing left to train, train() only goes back to the best epoch (with validation).
+  const TrainOutcome outcome = train(model, data.train, data.test, options, state, callbacks);
+  if (outcome == TrainOutcome::kStopped) {
+    display.clear();
+    std::cerr << "cnnkit train: interrupted in epoch " << state.epoch + 1 << "; "
+              << (state.epoch > 0 ? checkpoint_path + " holds epoch " +
+                                        std::to_string(state.epoch) + " (continue with --resume)"
+                                  : std::string("no epoch was completed"))
+              << std::endl;
+    return kExitInterrupted;
+  }
+  if (outcome == TrainOutcome::kEarlyStopped) {
+    std::cout << "early stopping after epoch " << state.epoch << ": the validation "
+              << state.monitor << " has not improved for " << state.epoch - state.best_epoch
+              << " epoch(s)" << std::endl;
+  }
+  if (validating && state.best_epoch > 0) {
+    std::cout << "best epoch " << state.best_epoch << " (validation " << state.monitor << " "
+              << fixed(state.best_metric, 4) << "): the model keeps its weights" << std::endl;
+  }
+  // The test figures of the weights the model ends with (the best epoch's, with validation).
+  if (state.epoch >= args.epochs || (validating && state.best_epoch != state.epoch) ||
+      last_evaluation.predictions.empty()) {
     last_evaluation = evaluate(model, data.test);
     write_run_pictures(args.out, title, state.history, last_evaluation, data.test, class_names);
-  } else {
-    const TrainOptions options{args.epochs, batch_size, 1000};
-    if (train(model, data.train, data.test, options, state, callbacks) == TrainOutcome::kStopped) {
-      display.clear();
-      std::cerr << "cnnkit train: interrupted in epoch " << state.epoch + 1 << "; "
-                << (state.epoch > 0 ? checkpoint_path + " holds epoch " +
-                                          std::to_string(state.epoch) + " (continue with --resume)"
-                                    : std::string("no epoch was completed"))
-                << std::endl;
-      return kExitInterrupted;
-    }
   }
 
   const std::string model_path = (fs::path(args.out) / "model.safetensors").string();
   save_model(model_path, model.description, model.graph.layers());
   char accuracy[32];
   std::snprintf(accuracy, sizeof accuracy, "%.4f", last_evaluation.accuracy);
-  std::cout << "test accuracy " << accuracy << " after epoch " << state.epoch << "; model saved to "
-            << model_path << std::endl;
+  std::cout << "test accuracy " << accuracy << " after epoch "
+            << (validating && state.best_epoch > 0 ? state.best_epoch : state.epoch)
+            << "; model saved to " << model_path << std::endl;
   return 0;
 }
 
@@ -240,6 +306,10 @@ Command add_train_command(CLI::App& app) {
       ->check(CLI::IsMember({"adam", "sgd", "momentum"}));
   train->add_option("--learning-rate", args->learning_rate, "Replace the learning rate")
       ->check(positive_finite_number());
+  train
+      ->add_option("--loss-reduction", args->loss_reduction,
+                   "Replace the loss's reduction over the batch: sum or mean")
+      ->check(CLI::IsMember({"sum", "mean"}));
   train->add_option("--seed", args->seed, "Seed of the initial weights and the shuffling")
       ->check(whole_number(0, std::numeric_limits<std::uint64_t>::max()))
       ->capture_default_str();
@@ -248,6 +318,21 @@ Command add_train_command(CLI::App& app) {
       ->capture_default_str();
   train->add_flag("--resume", args->resume,
                   "Continue the run in --out from its checkpoint, up to --epochs");
+  train
+      ->add_option("--validation-split", args->validation_split,
+                   "Hold out this fraction of the training samples (a fixed split) to validate "
+                   "on after every epoch; the model keeps the best epoch's weights")
+      ->check(open_unit_fraction());
+  train
+      ->add_option("--early-stopping-patience", args->patience,
+                   "Stop once the validation metric has not improved for this many epochs "
+                   "(needs --validation-split)")
+      ->check(whole_number(1, kMaxCount));
+  train
+      ->add_option("--monitor", args->monitor,
+                   "Validation metric that picks the best epoch and early stopping watches "
+                   "(default: loss)")
+      ->check(CLI::IsMember({"loss", "accuracy"}));
   return {train, [args] { return run_train(*args); }};
 }
 

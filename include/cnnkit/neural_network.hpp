@@ -42,7 +42,8 @@ class NeuralNetwork {
   void train(std::size_t iterations);
   const std::vector<T>& loss() const { return loss_; }
 
-  // The layers alone (no loss, no update): the network's prediction for `input`.
+  // The layers (no loss, no update): the network's prediction for `input`; with a loss that takes
+  // logits (SoftmaxCrossEntropyLoss), its probabilities.
   Tensor<T> test(const Tensor<T>& input);
 
  private:

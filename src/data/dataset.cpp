@@ -48,6 +48,20 @@ Dataset<T> Dataset<T>::subset(const std::vector<std::size_t>& indices) const {
 }
 
 template <typename T>
+void Dataset<T>::reshape_samples(const Shape& shape, const std::string& source) {
+  const Shape sample = sample_shape();
+  if (element_count(shape) != element_count(sample) || shape.empty()) {
+    throw std::invalid_argument(source + ": expected a sample shape of " +
+                                std::to_string(element_count(sample)) + " values to reshape " +
+                                to_string(sample) + " into, got " + to_string(shape) + " (" +
+                                std::to_string(element_count(shape)) + " values)");
+  }
+  Shape all{inputs.rank() > 0 ? inputs.dim(0) : 0};
+  all.insert(all.end(), shape.begin(), shape.end());
+  inputs = std::move(inputs).reshaped(all);
+}
+
+template <typename T>
 void Dataset<T>::validate(const std::string& source) const {
   const std::string component = "Dataset " + source;
   detail::require(inputs.rank() >= 2, component, "inputs of rank >= 2 (count, ...)",

@@ -71,9 +71,11 @@ Evaluation evaluate(Model<T>& model, const Dataset<T>& data, std::size_t batch_s
   BatchIterator<T> batches(data, batch_size, /*shuffle=*/false);
   for (std::size_t b = 0; b < batches.batches_per_epoch(); ++b) {
     const Batch<T> batch = batches.next();
-    // Model::forward runs the testing phase: no layer keeps anything for a backward pass.
-    const Tensor<T> prediction = model.forward(batch.input);
-    loss_sum += static_cast<double>(model.loss->forward(prediction, batch.label));
+    // Model::output runs the testing phase: no layer keeps anything for a backward pass. The loss
+    // takes the output; the prediction (probabilities) is what Model::forward would give.
+    Tensor<T> output = model.output(batch.input);
+    loss_sum += model.loss->batch_sum(model.loss->forward(output, batch.label), batch.label.dim(0));
+    const Tensor<T> prediction = model.loss->prediction_from(std::move(output));
     const std::vector<std::size_t> predicted = argmax_rows(prediction);
     const std::vector<std::size_t>& truth = batches.last_labels();
     for (std::size_t n = 0; n < predicted.size(); ++n) {

@@ -401,7 +401,7 @@ void validate_description(const ModelDescription& description, std::string_view 
     fail("optimizer", error.what());
   }
   try {
-    build_loss<float>(description.loss);
+    build_loss<float>(description.loss, description.loss_reduction);
   } catch (const std::invalid_argument& error) {
     fail("loss", error.what());
   }
@@ -418,6 +418,11 @@ void validate_description(const ModelDescription& description, std::string_view 
          "expected SoftMax as the last layer for CrossEntropyLoss (it takes "
          "probabilities), got " +
              description.layers.back().type);
+  }
+  if (description.loss == "SoftmaxCrossEntropy" && description.layers.back().type == "SoftMax") {
+    fail("layers",
+         "expected a last layer other than SoftMax for SoftmaxCrossEntropy (it takes logits and "
+         "applies the softmax itself), got SoftMax (remove it, or use CrossEntropyLoss)");
   }
   const std::vector<std::string>& classes = description.classes;
   if (!classes.empty() && classes.size() != output[0]) {

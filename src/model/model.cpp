@@ -12,6 +12,11 @@ namespace cnnkit {
 
 template <typename T>
 Tensor<T> Model<T>::forward(const Tensor<T>& input) {
+  return loss->prediction_from(output(input));
+}
+
+template <typename T>
+Tensor<T> Model<T>::output(const Tensor<T>& input) {
   Shape expected{input.rank() > 0 ? input.dim(0) : 0};
   expected.insert(expected.end(), description.input_shape.begin(), description.input_shape.end());
   if (input.shape() != expected || input.dim(0) == 0) {
@@ -70,18 +75,21 @@ std::unique_ptr<Initializer<T>> build_initializer(const InitializerSpec& spec) {
 }
 
 template <typename T>
-std::unique_ptr<Loss<T>> build_loss(const std::string& type) {
-  if (type == "CrossEntropyLoss") return std::make_unique<CrossEntropyLoss<T>>();
-  if (type == "L2Loss") return std::make_unique<L2Loss<T>>();
+std::unique_ptr<Loss<T>> build_loss(const std::string& type, const std::string& reduction) {
+  const Reduction how = reduction_from_string(reduction, "loss " + type);
+  if (type == "CrossEntropyLoss") return std::make_unique<CrossEntropyLoss<T>>(how);
+  if (type == "L2Loss") return std::make_unique<L2Loss<T>>(how);
+  if (type == "SoftmaxCrossEntropy") return std::make_unique<SoftmaxCrossEntropyLoss<T>>(how);
   throw std::invalid_argument("loss: unknown type '" + type +
-                              "' (known: CrossEntropyLoss, L2Loss)");
+                              "' (known: CrossEntropyLoss, L2Loss, SoftmaxCrossEntropy)");
 }
 
 template <typename T>
 Model<T> build_model(const ModelDescription& description, const Limits& limits) {
   const std::string source = "model '" + description.name + "'";
   detail::validate_description(description, source, limits);
-  Model<T> model{description, Graph<T>(), build_loss<T>(description.loss)};
+  Model<T> model{description, Graph<T>(),
+                 build_loss<T>(description.loss, description.loss_reduction)};
   model.graph.set_context(source + ": ");
   detail::LayerChain<T> chain = detail::make_layers<T>(description, source, limits);
   for (std::size_t i = 0; i < chain.layers.size(); ++i) {
@@ -120,7 +128,7 @@ std::unique_ptr<NeuralNetwork<T>> build_network(const ModelDescription& descript
                                          *build_initializer<T>(description.weights_initializer),
                                          *build_initializer<T>(description.bias_initializer));
   for (auto& layer : chain.layers) network->append_layer(std::move(layer));
-  network->set_loss_layer(build_loss<T>(description.loss));
+  network->set_loss_layer(build_loss<T>(description.loss, description.loss_reduction));
   return network;
 }
 
@@ -136,7 +144,7 @@ template std::unique_ptr<Optimizer<float>> build_optimizer<float>(const Optimize
 template std::unique_ptr<Optimizer<double>> build_optimizer<double>(const OptimizerSpec&);
 template std::unique_ptr<Initializer<float>> build_initializer<float>(const InitializerSpec&);
 template std::unique_ptr<Initializer<double>> build_initializer<double>(const InitializerSpec&);
-template std::unique_ptr<Loss<float>> build_loss<float>(const std::string&);
-template std::unique_ptr<Loss<double>> build_loss<double>(const std::string&);
+template std::unique_ptr<Loss<float>> build_loss<float>(const std::string&, const std::string&);
+template std::unique_ptr<Loss<double>> build_loss<double>(const std::string&, const std::string&);
 
 }  // namespace cnnkit

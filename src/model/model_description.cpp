@@ -81,7 +81,7 @@ class DescriptionReader {
     if (document.contains("optimizer")) {
       description.optimizer = read_optimizer(document["optimizer"]);
     }
-    if (document.contains("loss")) description.loss = read_string(document["loss"], "loss");
+    if (document.contains("loss")) read_loss(document["loss"], description);
     return description;
   }
 
@@ -207,6 +207,22 @@ class DescriptionReader {
                                   "' (known: " + detail::known_layer_types() + ")");
     }
     return layer;
+  }
+
+  // "loss": "<type>" or {"type": "<type>", "reduction": "sum" | "mean"}.
+  void read_loss(const json& value, ModelDescription& description) const {
+    if (value.is_string()) {
+      description.loss = value.get<std::string>();
+      return;
+    }
+    if (!value.is_object()) {
+      fail("loss", "a loss type or an object {\"type\": ..., \"reduction\": ...}", show(value));
+    }
+    check_keys(value, {"type", "reduction"}, "loss", "key");
+    description.loss = read_string(required(value, "type", "loss"), "loss type");
+    if (value.contains("reduction")) {
+      description.loss_reduction = read_string(value["reduction"], "loss reduction");
+    }
   }
 
   InitializerSpec read_initializer(const json& value, const std::string& where) const {
@@ -352,7 +368,12 @@ std::string to_json(const ModelDescription& description) {
   document["weights_initializer"] = initializer_to_json(description.weights_initializer);
   document["bias_initializer"] = initializer_to_json(description.bias_initializer);
   document["optimizer"] = optimizer_to_json(description.optimizer);
-  document["loss"] = description.loss;
+  // The plain string when the reduction is the default: files without reductions stay as they were.
+  if (description.loss_reduction == "sum") {
+    document["loss"] = description.loss;
+  } else {
+    document["loss"] = {{"type", description.loss}, {"reduction", description.loss_reduction}};
+  }
   return document.dump(2);
 }
 

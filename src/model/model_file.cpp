@@ -248,8 +248,54 @@ std::string history_to_json(const std::vector<EpochMetrics>& history) {
                      {"test_loss", number_or_null(m.test_loss)},
                      {"test_accuracy", number_or_null(m.test_accuracy)},
                      {"seconds", number_or_null(m.seconds)}});
+    // Only in runs with validation: other checkpoints keep their history as it was.
+    if (!std::isnan(m.validation_loss) || !std::isnan(m.validation_accuracy)) {
+      array.back()["validation_loss"] = number_or_null(m.validation_loss);
+      array.back()["validation_accuracy"] = number_or_null(m.validation_accuracy);
+    }
   }
   return array.dump();
+}
+
+// The metadata "validation" of a run with a validation split: its fraction, metric and best
+// epoch so far (TrainingState).
+std::string validation_to_json(const TrainingState& state) {
+  return json{{"fraction", state.validation_fraction},
+              {"monitor", state.monitor},
+              {"best_epoch", state.best_epoch},
+              {"best_metric", number_or_null(state.best_metric)}}
+      .dump();
+}
+
+void validation_from_json(const std::string& text, const std::string& path, const Limits& limits,
+                          TrainingState& state) {
+  const auto bad = [&](const std::string& why) { fail(path, "metadata validation: " + why); };
+  detail::check_json_structure(text, path + ": metadata validation", {.depth = limits.json_depth});
+  json object;
+  try {
+    object = json::parse(text);
+  } catch (const json::exception&) {
+    bad("expected a JSON object, got invalid JSON");
+  }
+  if (!object.is_object() || !object.contains("fraction") || !object["fraction"].is_number() ||
+      !object.contains("monitor") || !object["monitor"].is_string() ||
+      !object.contains("best_epoch") || !object["best_epoch"].is_number_unsigned() ||
+      !object.contains("best_metric") ||
+      !(object["best_metric"].is_number() || object["best_metric"].is_null())) {
+    bad("expected {\"fraction\": number, \"monitor\": string, \"best_epoch\": whole number, "
+        "\"best_metric\": number or null}, got " +
+        object.dump().substr(0, 120));
+  }
+  state.validation_fraction = object["fraction"].get<double>();
+  state.monitor = object["monitor"].get<std::string>();
+  state.best_epoch = object["best_epoch"].get<std::size_t>();
+  if (object["best_metric"].is_number()) state.best_metric = object["best_metric"].get<double>();
+  if (!(state.validation_fraction > 0 && state.validation_fraction < 1) ||
+      (state.monitor != "loss" && state.monitor != "accuracy") || state.best_epoch > state.epoch) {
+    bad("expected a fraction in (0, 1), a monitor \"loss\" or \"accuracy\" and a best epoch up "
+        "to the checkpoint's epoch " +
+        std::to_string(state.epoch) + ", got " + object.dump().substr(0, 120));
+  }
 }
 
 std::vector<EpochMetrics> history_from_json(const std::string& text, const std::string& path,
@@ -282,6 +328,8 @@ std::vector<EpochMetrics> history_from_json(const std::string& text, const std::
     number("test_loss", metrics.test_loss);
     number("test_accuracy", metrics.test_accuracy);
     number("seconds", metrics.seconds);
+    number("validation_loss", metrics.validation_loss);
+    number("validation_accuracy", metrics.validation_accuracy);
     history.push_back(metrics);
   }
   return history;
@@ -341,6 +389,7 @@ void save_checkpoint(const std::string& path, const Model<T>& model, const Train
   metadata["batch_size"] = std::to_string(state.batch_size);
   metadata["random_engine"] = state.random_state;
   metadata["history"] = history_to_json(state.history);
+  if (state.validation_fraction > 0) metadata["validation"] = validation_to_json(state);
   if (const std::string foreign = foreign_optimizer_name(model); !foreign.empty()) {
     metadata[kOptimizerKey] = foreign;
   }
@@ -386,6 +435,9 @@ Checkpoint<T> load_checkpoint(const std::string& path, const ModelLoadOptions& o
     fail(path, "metadata history: expected " + std::to_string(state.epoch) +
                    " entries (one per completed epoch), got " +
                    std::to_string(state.history.size()));
+  }
+  if (const auto validation = file.metadata.find("validation"); validation != file.metadata.end()) {
+    validation_from_json(validation->second, path, options.limits, state);
   }
   return checkpoint;
 }

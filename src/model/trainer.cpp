@@ -1,14 +1,16 @@
 // The training loop, one epoch after the other:
 //   shuffle -> for each batch: the training step of training_step.hpp (forward through the graph
-//   -> loss -> backward, gradients only -> update phase -> optimizers) -> evaluate on the test set
-//   -> record the epoch.
+//   -> loss -> backward, gradients only -> update phase -> optimizers) -> evaluate on the
+//   validation part and the test set -> record the epoch -> keep the best weights, stop early.
 #include "cnnkit/model/trainer.hpp"
 
+#include "cnnkit/data/builtin.hpp"
 #include "cnnkit/training_step.hpp"
 
 #include <chrono>
 #include <cmath>
 #include <functional>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -20,6 +22,58 @@ namespace {
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// The options a run with validation needs, and that a continued run keeps its own.
+void check_validation_options(const TrainOptions& options, const TrainingState& state) {
+  const double fraction = options.validation_fraction;
+  if (!(fraction >= 0.0 && fraction < 1.0)) {
+    throw std::invalid_argument(
+        "train: expected a validation fraction in (0, 1), or 0 for none, "
+        "got " +
+        std::to_string(fraction));
+  }
+  if (options.early_stopping_patience && *options.early_stopping_patience == 0) {
+    throw std::invalid_argument(
+        "train: expected an early stopping patience of at least 1 epoch, "
+        "got 0");
+  }
+  if (options.early_stopping_patience && fraction == 0.0) {
+    throw std::invalid_argument(
+        "train: expected a validation fraction for early stopping (it "
+        "watches the validation " +
+        to_string(options.monitor) + "), got none");
+  }
+  if (state.epoch == 0) return;
+  if (state.validation_fraction != fraction) {
+    throw std::invalid_argument(
+        "train: expected the validation fraction of the run being "
+        "continued (" +
+        std::to_string(state.validation_fraction) + "), got " + std::to_string(fraction));
+  }
+  if (fraction > 0.0 && state.monitor != to_string(options.monitor)) {
+    throw std::invalid_argument(
+        "train: expected the validation metric of the run being continued (" + state.monitor +
+        "), got " + to_string(options.monitor));
+  }
+}
+
+// The training set without its validation part, and that part: a fixed shuffle of its own
+// (shuffled_split), so every epoch and every resumed run sees the same two parts.
+template <typename T>
+std::pair<Dataset<T>, Dataset<T>> validation_split(const Dataset<T>& train_set,
+                                                   const TrainOptions& options) {
+  auto parts =
+      shuffled_split(train_set, 1.0 - options.validation_fraction, options.validation_seed);
+  if (parts.first.size() == 0 || parts.second.size() == 0) {
+    throw std::invalid_argument(
+        "train: expected a validation fraction that leaves samples for training and for "
+        "validation, got " +
+        std::to_string(options.validation_fraction) + " of " + std::to_string(train_set.size()) +
+        " samples (" + std::to_string(parts.first.size()) + " for training, " +
+        std::to_string(parts.second.size()) + " for validation)");
+  }
+  return parts;
 }
 
 }  // namespace
@@ -40,14 +94,54 @@ TrainOutcome train(Model<T>& model, const Dataset<T>& train_set, const Dataset<T
                                 std::to_string(state.batch_size) + "), got " +
                                 std::to_string(options.batch_size));
   }
+  check_validation_options(options, state);
   state.batch_size = options.batch_size;
+
+  const bool validating = options.validation_fraction > 0.0;
+  std::pair<Dataset<T>, Dataset<T>> parts;
+  if (validating) {
+    parts = validation_split(train_set, options);
+    state.validation_fraction = options.validation_fraction;
+    state.monitor = to_string(options.monitor);
+  }
+  const Dataset<T>& fit_set = validating ? parts.first : train_set;
+  const Dataset<T>& validation_set = parts.second;
+
+  // The best epoch's weights, while they are in memory: from this call's epochs, or the current
+  // ones when the run continues from its best epoch.
+  const bool keep_best = validating && options.restore_best_weights;
+  std::optional<ModelWeights<T>> best_weights;
+  if (keep_best && state.best_epoch > 0 && state.best_epoch == state.epoch) {
+    best_weights = copy_weights(model);
+  }
+  if (keep_best && state.best_epoch > 0 && !best_weights && !callbacks.load_best) {
+    throw std::invalid_argument("train: expected callbacks.load_best to restore the best epoch " +
+                                std::to_string(state.best_epoch) +
+                                " of the run being continued (after epoch " +
+                                std::to_string(state.epoch) + "), got none");
+  }
+  // The end of a run with validation: back to the best epoch's weights.
+  const auto restore_best = [&] {
+    if (!keep_best || state.best_epoch == 0 || state.best_epoch == state.epoch) return;
+    if (best_weights) {
+      restore_weights(model, *best_weights);
+    } else {
+      callbacks.load_best(model);
+    }
+  };
+  // A continued run that had already stopped early stays stopped.
+  if (validating && options.early_stopping_patience && state.epoch > 0 &&
+      state.epoch - state.best_epoch >= *options.early_stopping_patience) {
+    restore_best();
+    return TrainOutcome::kEarlyStopped;
+  }
 
   for (std::size_t epoch = state.epoch + 1; epoch <= options.epochs; ++epoch) {
     const auto start = std::chrono::steady_clock::now();
     // A fresh iterator per epoch shuffles on its first next(): in a resumed run too.
-    BatchIterator<T> batches(train_set, options.batch_size);
+    BatchIterator<T> batches(fit_set, options.batch_size);
     BatchProgress progress{
-        epoch, options.epochs, 0, batches.batches_per_epoch(), 0, train_set.size(), 0.0, 0.0, 0.0};
+        epoch, options.epochs, 0, batches.batches_per_epoch(), 0, fit_set.size(), 0.0, 0.0, 0.0};
     double loss_sum = 0.0;
     std::size_t correct = 0;
     std::vector<std::size_t> predicted;  // per batch, reused
@@ -75,7 +169,7 @@ TrainOutcome train(Model<T>& model, const Dataset<T>& train_set, const Dataset<T
       Tensor<T> spent_input = backward_and_update(model.graph, *model.loss, batch.label);
       batches.recycle(Batch<T>{std::move(spent_input), std::move(batch.label)});
 
-      loss_sum += static_cast<double>(loss);
+      loss_sum += model.loss->batch_sum(loss, predicted.size());
       progress.batch = b + 1;
       progress.samples += predicted.size();
       progress.running_loss = loss_sum / static_cast<double>(progress.samples);
@@ -89,6 +183,11 @@ TrainOutcome train(Model<T>& model, const Dataset<T>& train_set, const Dataset<T
     metrics.epoch = epoch;
     metrics.train_loss = progress.running_loss;
     metrics.train_accuracy = progress.running_accuracy;
+    if (validating) {
+      const Evaluation validation = evaluate(model, validation_set, options.eval_batch_size);
+      metrics.validation_loss = validation.loss;
+      metrics.validation_accuracy = validation.accuracy;
+    }
     Evaluation evaluation;
     if (test_set.size() > 0) {
       evaluation = evaluate(model, test_set, options.eval_batch_size);
@@ -99,9 +198,19 @@ TrainOutcome train(Model<T>& model, const Dataset<T>& train_set, const Dataset<T
 
     state.epoch = epoch;
     state.history.push_back(metrics);
+    MonitorVerdict verdict;
+    if (validating) {
+      verdict = monitor_epoch(state, metrics, options.monitor, options.early_stopping_patience);
+      if (verdict.improved && keep_best) best_weights = copy_weights(model);
+    }
     state.random_state = save_random_state();
     if (callbacks.on_epoch) callbacks.on_epoch(model, state, evaluation);
+    if (verdict.stop) {
+      restore_best();
+      return TrainOutcome::kEarlyStopped;
+    }
   }
+  restore_best();
   return TrainOutcome::kCompleted;
 }
 

@@ -198,6 +198,20 @@ TEST(SteadyStateAllocation, StridedAnd1DConvolutionsWithL2LossAllocateNothing) {
   EXPECT_EQ(steady_state_allocations(one_d, 3), 0) << "1-D";
 }
 
+TEST(SteadyStateAllocation, TheFusedSoftmaxCrossEntropyLossAllocatesNothing) {
+  const ThreadCountGuard guard;
+  cnnkit::set_num_threads(2);
+  // Logits from the last FullyConnected straight into the fused loss, mean over the batch.
+  cnnkit::NeuralNetwork<float> net(cnnkit::Adam<float>(1e-3f, 0.9f, 0.999f, 1e-8f),
+                                   cnnkit::He<float>(), cnnkit::Constant<float>(0.1f));
+  net.append_layer(std::make_unique<cnnkit::Flatten<float>>());
+  net.append_layer(std::make_unique<cnnkit::FullyConnected<float>>(3 * 8 * 8, 7));
+  net.set_loss_layer(
+      std::make_unique<cnnkit::SoftmaxCrossEntropyLoss<float>>(cnnkit::Reduction::kMean));
+  net.set_data_layer(std::make_unique<FixedBatches<float>>(Shape{16, 3, 8, 8}, 7));
+  EXPECT_EQ(steady_state_allocations(net, 3), 0);
+}
+
 TEST(SteadyStateAllocation, BatchNormPoolingsAndActivationsAllocateNothing) {
   const ThreadCountGuard guard;
   cnnkit::set_num_threads(2);

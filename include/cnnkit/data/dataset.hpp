@@ -26,6 +26,10 @@ struct Dataset {
   Dataset subset(const std::vector<std::size_t>& indices) const;
   // Throws std::invalid_argument unless inputs, labels and class_names agree.
   void validate(const std::string& source) const;
+  // Every sample given this shape, the values in the same order (a CSV row of 2 * 16 values as
+  // [channels 2, length 16] for a 1-D convolution). Throws std::invalid_argument starting with
+  // `source` and naming both shapes when the element counts differ.
+  void reshape_samples(const Shape& shape, const std::string& source);
 };
 
 // One-hot rows (count, num_classes) for these class indices.

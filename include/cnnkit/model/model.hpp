@@ -24,9 +24,13 @@ struct Model {
   Graph<T> graph;  // the layers, as the engine runs them (a chain: node i is "layer{i}")
   std::unique_ptr<Loss<T>> loss;
 
-  // The prediction for a batch (batch, input_shape...): the graph in the testing phase.
-  // Throws std::invalid_argument when the input does not have the description's input shape.
+  // The prediction for a batch (batch, input_shape...): the graph in the testing phase, then the
+  // loss's prediction_from (the softmax of the logits for SoftmaxCrossEntropy), so it is
+  // probabilities for every classification loss. Throws std::invalid_argument when the input does
+  // not have the description's input shape.
   Tensor<T> forward(const Tensor<T>& input);
+  // The graph's output alone, what the loss takes (logits for SoftmaxCrossEntropy).
+  Tensor<T> output(const Tensor<T>& input);
 
   // The prediction for one sample shaped like the description's input (no batch axis): the output
   // without a batch axis, e.g. (classes). Throws std::invalid_argument for another shape.
@@ -52,8 +56,9 @@ template <typename T>
 std::unique_ptr<Optimizer<T>> build_optimizer(const OptimizerSpec& spec);
 template <typename T>
 std::unique_ptr<Initializer<T>> build_initializer(const InitializerSpec& spec);
+// reduction: "sum" or "mean" (std::invalid_argument otherwise).
 template <typename T>
-std::unique_ptr<Loss<T>> build_loss(const std::string& type);
+std::unique_ptr<Loss<T>> build_loss(const std::string& type, const std::string& reduction = "sum");
 
 extern template struct Model<float>;
 extern template struct Model<double>;
@@ -69,7 +74,9 @@ extern template std::unique_ptr<Initializer<float>> build_initializer<float>(
     const InitializerSpec&);
 extern template std::unique_ptr<Initializer<double>> build_initializer<double>(
     const InitializerSpec&);
-extern template std::unique_ptr<Loss<float>> build_loss<float>(const std::string&);
-extern template std::unique_ptr<Loss<double>> build_loss<double>(const std::string&);
+extern template std::unique_ptr<Loss<float>> build_loss<float>(const std::string&,
+                                                               const std::string&);
+extern template std::unique_ptr<Loss<double>> build_loss<double>(const std::string&,
+                                                                 const std::string&);
 
 }  // namespace cnnkit

@@ -78,7 +78,11 @@ struct ModelDescription {
   InitializerSpec weights_initializer{"He", 0.1};
   InitializerSpec bias_initializer{"Constant", 0.1};
   OptimizerSpec optimizer;
-  std::string loss = "CrossEntropyLoss";  // or "L2Loss"
+  // "CrossEntropyLoss" (probabilities from a final SoftMax), "L2Loss", or "SoftmaxCrossEntropy"
+  // (logits: the last layer is not SoftMax; predictions still give probabilities). JSON: "loss":
+  // "<type>" or {"type": "<type>", "reduction": "sum" | "mean"}.
+  std::string loss = "CrossEntropyLoss";
+  std::string loss_reduction = "sum";  // or "mean": over the batch (cnnkit/loss.hpp, Reduction)
 
   bool operator==(const ModelDescription&) const = default;
 };

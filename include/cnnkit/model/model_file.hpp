@@ -9,7 +9,9 @@
 // "layer{i}.{weights|bias}.{optimizer}.{key}" (optimizer = the lower-case optimizer name, e.g.
 // "layer0.weights.adam.v") and the metadata "epoch", "batch_size", "random_engine" and "history"
 // (the metrics as a JSON array), and "optimizer" (the optimizer's name) when the parameters'
-// optimizer is not the one the description builds (a user optimizer). A checkpoint loads as a
+// optimizer is not the one the description builds (a user optimizer). A run with a validation
+// split adds "validation": {"fraction", "monitor", "best_epoch", "best_metric"} (TrainingState),
+// and its history entries "validation_loss" and "validation_accuracy". A checkpoint loads as a
 // model too. Every save is atomic: a crash
 // leaves the old file or the new one.
 #pragma once

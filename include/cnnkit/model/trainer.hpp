@@ -5,9 +5,12 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
+#include <optional>
 
 #include "cnnkit/data/dataset.hpp"
+#include "cnnkit/model/best_model.hpp"
 #include "cnnkit/model/evaluation.hpp"
 #include "cnnkit/model/model.hpp"
 #include "cnnkit/model/training_state.hpp"
@@ -18,6 +21,19 @@ struct TrainOptions {
   std::size_t epochs = 1;  // train until this many epochs are complete
   std::size_t batch_size = 64;
   std::size_t eval_batch_size = 1000;
+  // The part of the training set held out for validation, in (0, 1); 0: none. The split is a
+  // shuffle with its own engine seeded by validation_seed (shuffled_split), so it is the same in
+  // every epoch and in a resumed run, and it draws nothing from the library's engine.
+  double validation_fraction = 0.0;
+  std::uint64_t validation_seed = 0;
+  // With validation: the metric that ranks the epochs, and the patience of early stopping (stop
+  // once that many epochs in a row have not improved on the best; none: train every epoch).
+  ValidationMetric monitor = ValidationMetric::kLoss;
+  std::optional<std::size_t> early_stopping_patience{};
+  // With validation: the model ends with the best epoch's weights (Keras's
+  // restore_best_weights=True), whether the run stopped early or not. The checkpoints a caller
+  // saves in on_epoch hold the weights of the epoch just done, from which a run continues.
+  bool restore_best_weights = true;
 };
 
 // After every training batch.
@@ -41,16 +57,26 @@ struct TrainCallbacks {
   // Asked before every batch; true ends train() at once (the epoch in progress is lost, the state
   // stays at the last complete epoch).
   std::function<bool()> stop_requested;
+  // Restores the weights of state.best_epoch into the model (from wherever on_epoch saved them when
+  // state.best_epoch == state.epoch). Needed only by a resumed run whose best epoch came before the
+  // resume (the trainer holds the best weights of its own epochs in memory); train() refuses to
+  // start such a run without it.
+  std::function<void(Model<T>&)> load_best;
 };
 
-enum class TrainOutcome { kCompleted, kStopped };
+// kEarlyStopped: the validation metric did not improve for `early_stopping_patience` epochs.
+enum class TrainOutcome { kCompleted, kStopped, kEarlyStopped };
 
 // Trains epochs state.epoch + 1 .. options.epochs. The training set is shuffled at the start of
 // every epoch with the library's random engine; nothing else draws from it during training, so a
-// state saved at the end of an epoch (save_random_state) continues the run exactly. Throws
-// std::invalid_argument when the data does not fit the model or state.batch_size differs from
-// options.batch_size (unless state.batch_size is 0: a new run), and std::runtime_error when the
-// loss stops being finite (the run diverged: lower the learning rate).
+// state saved at the end of an epoch (save_random_state) continues the run exactly. With a
+// validation fraction, the held-out part is evaluated after every epoch, ranks the epochs
+// (state.best_epoch) and may stop the run early; the model then ends with the best weights (see
+// TrainOptions). Throws std::invalid_argument when the data does not fit the model, an option is
+// out of range (a validation fraction outside [0, 1) or one leaving either part empty, a patience
+// of 0 or without validation), or a continued run (state.epoch > 0) differs in batch size,
+// validation fraction or metric; and std::runtime_error when the loss stops being finite (the run
+// diverged: lower the learning rate).
 template <typename T>
 TrainOutcome train(Model<T>& model, const Dataset<T>& train_set, const Dataset<T>& test_set,
                    const TrainOptions& options, TrainingState& state,

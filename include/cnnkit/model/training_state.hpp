@@ -18,6 +18,9 @@ struct EpochMetrics {
   double test_loss = std::numeric_limits<double>::quiet_NaN();
   double test_accuracy = std::numeric_limits<double>::quiet_NaN();
   double seconds = 0.0;  // wall time of the epoch, evaluation included
+  // On the validation part held out of the training set (TrainOptions::validation_fraction).
+  double validation_loss = std::numeric_limits<double>::quiet_NaN();
+  double validation_accuracy = std::numeric_limits<double>::quiet_NaN();
 };
 
 struct TrainingState {
@@ -25,6 +28,12 @@ struct TrainingState {
   std::size_t batch_size = 0;  // the run's batch size (a resumed run must use the same)
   std::string random_state;    // random_engine() as operator<< writes it, at the end of `epoch`
   std::vector<EpochMetrics> history;  // one entry per completed epoch
+  // The validation split and the best epoch so far (best_model.hpp); a resumed run must use the
+  // same fraction and metric. best_epoch 0: no validation, or no epoch yet.
+  double validation_fraction = 0.0;
+  std::string monitor{};  // the validation metric ranking the epochs ("loss", "accuracy"), or ""
+  std::size_t best_epoch = 0;
+  double best_metric = std::numeric_limits<double>::quiet_NaN();
 };
 
 // The library's random engine as text (std::mt19937_64's operator<<), and back. restore throws
