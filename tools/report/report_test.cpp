@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include "report/colors.hpp"
 #include "report/layout.hpp"
 #include "report/plots.hpp"
@@ -28,13 +30,15 @@ namespace {
 namespace fs = std::filesystem;
 constexpr double nan = std::numeric_limits<double>::quiet_NaN();
 
-// A fresh folder per test, removed afterwards.
+// A fresh folder per test and process (another build's suite may run the same test at the same
+// time), removed afterwards.
 class TempDir {
  public:
   TempDir() {
     const auto* info = testing::UnitTest::GetInstance()->current_test_info();
     path_ = fs::temp_directory_path() /
-            (std::string("cnnkit_report_") + info->test_suite_name() + "_" + info->name());
+            (std::string("cnnkit_report_") + std::to_string(::getpid()) + "_" +
+             info->test_suite_name() + "_" + info->name());
     fs::remove_all(path_);
     fs::create_directories(path_);
   }
