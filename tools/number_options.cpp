@@ -25,19 +25,32 @@ CLI::Validator whole_number(std::uint64_t lowest, std::uint64_t highest) {
       "[" + std::to_string(lowest) + ", " + std::to_string(highest) + "]");
 }
 
-CLI::Validator positive_finite_number() {
+namespace {
+
+// A finite number above `lowest` (or from it, when inclusive).
+CLI::Validator finite_number_from(double lowest, bool inclusive, const std::string& description) {
   return CLI::Validator(
-      [](std::string& text) -> std::string {
+      [lowest, inclusive, description](std::string& text) -> std::string {
         double number = 0.0;
         const char* const end = text.data() + text.size();
         const auto [stop, error] = std::from_chars(text.data(), end, number);
         if (text.empty() || error != std::errc{} || stop != end || !std::isfinite(number) ||
-            number <= 0.0) {
-          return "expected a finite number above 0, got '" + text + "'";
+            number < lowest || (!inclusive && number == lowest)) {
+          return "expected a finite number " + description + ", got '" + text + "'";
         }
         return {};
       },
-      "> 0");
+      inclusive ? ">= 0" : "> 0");
+}
+
+}  // namespace
+
+CLI::Validator positive_finite_number() {
+  return finite_number_from(0.0, false, "above 0");
+}
+
+CLI::Validator non_negative_finite_number() {
+  return finite_number_from(0.0, true, ">= 0");
 }
 
 CLI::Validator thread_count() {

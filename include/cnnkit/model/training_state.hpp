@@ -1,8 +1,9 @@
-// Where a training run stands: the epochs done, their metrics, and the library's random engine,
-// which (with the weights and optimizer states) is all a run needs to continue exactly.
+// Where a training run stands: the epochs and steps done, their metrics, and the library's random
+// engine, which (with the weights and optimizer states) is all a run needs to continue exactly.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <limits>
 #include <string>
 #include <vector>
@@ -25,6 +26,7 @@ struct TrainingState {
   std::size_t batch_size = 0;  // the run's batch size (a resumed run must use the same)
   std::string random_state;    // random_engine() as operator<< writes it, at the end of `epoch`
   std::vector<EpochMetrics> history;  // one entry per completed epoch
+  std::uint64_t step = 0;             // training steps done: the learning-rate schedule's t
 };
 
 // The library's random engine as text (std::mt19937_64's operator<<), and back. restore throws
