@@ -152,7 +152,7 @@ TEST(ScheduleBadInput, EachErrorNamesTheOption) {
       {"gamma inf", [&] { validate_schedule(step_with(2, inf)); }, "a finite gamma > 0, got inf"},
       {"warm-up longer than total_steps", [&] { validate_schedule(warmup_over_total); },
        "schedule: expected warmup_steps no longer than total_steps (10 steps), got 11"},
-      {"warm-up longer than the run", [] { LearningRateSchedule(spec("step", 101), 100); },
+      {"warm-up longer than the run", [] { LearningRateSchedule(spec("cosine", 101), 100); },
        "schedule: expected warmup_steps no longer than the run (100 steps), got 101"},
   };
   for (const Case& c : cases) {

@@ -141,6 +141,7 @@ TEST(UpdateSettingsDescription, NonFiniteValuesFromCppAreRejected) {
             "model 't': clip_norm: expected a finite value > 0 (or 0: no clipping), got inf");
   bad = d;
   bad.schedule.type = "step";
+  bad.schedule.step_size = 3;
   bad.schedule.gamma = nan;
   EXPECT_EQ(message(bad), "model 't': schedule: expected a finite gamma > 0, got nan");
   EXPECT_THROW(build_model<float>(bad), std::invalid_argument);
