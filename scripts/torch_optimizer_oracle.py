@@ -136,6 +136,10 @@ def cases():
         run_case("Adam_constant", adam, constant, (3, 5), 8),
         run_case("Adam_cosine_warmup", adam, cosine_warmup, (2, 3, 3), 9),
         run_case("Adam_L2_step_warmup", adam, step_warmup, (11,), 10, l2=l2),
+        # rho near 1 from zero, where float's 1 - rho^k is least accurate
+        # (tests/adam_bias_correction_test.cpp holds the correction itself to a hand value).
+        run_case("Adam_rho0.99999_from_zero", dict(adam, rho=f32(0.99999)), constant, (4, 5), 14,
+                 zero_start=True),
         run_case("AdamW_constant", adamw, constant, (3, 5), 11),
         run_case("AdamW_cosine", adamw, cosine, (4, 4), 12),
         run_case("AdamW_cosine_warmup_from_zero", adamw, cosine_warmup, (7,), 13,

@@ -89,9 +89,11 @@ Tensor<T> Optimizer<T>::updated_copy(const Tensor<T>& weights, const Tensor<T>& 
 
 template <typename T>
 void Optimizer<T>::set_learning_rate_scale(T scale) {
-  // The comparison is false for NaN, so NaN is rejected too.
-  detail::require(scale >= T(0) && std::isfinite(scale), name(),
-                  "a finite learning-rate scale >= 0", detail::format_number(scale));
+  // The comparison is false for NaN, so NaN is rejected too. name() only for the message: the
+  // trainer sets the scale every step.
+  if (!(scale >= T(0) && std::isfinite(scale))) {
+    detail::fail(name(), "a finite learning-rate scale >= 0", detail::format_number(scale));
+  }
   learning_rate_scale_ = scale;
 }
 
