@@ -51,6 +51,10 @@ enum class TrainOutcome { kCompleted, kStopped };
 // std::invalid_argument when the data does not fit the model or state.batch_size differs from
 // options.batch_size (unless state.batch_size is 0: a new run), and std::runtime_error when the
 // loss stops being finite (the run diverged: lower the learning rate).
+// Before every step the learning-rate scale of every optimizer is set from the description's
+// schedule at t = state.step (which then advances), over T = options.epochs * ceil(N / batch)
+// steps unless the schedule gives total_steps; a warm-up longer than T throws
+// std::invalid_argument before any step.
 template <typename T>
 TrainOutcome train(Model<T>& model, const Dataset<T>& train_set, const Dataset<T>& test_set,
                    const TrainOptions& options, TrainingState& state,
