@@ -1,4 +1,5 @@
-// Optimizers of the lecture ("Advanced Optimizers"): plain SGD, SGD with momentum and Adam.
+// Optimizers of the lecture ("Advanced Optimizers"): plain SGD, SGD with momentum and Adam, and
+// AdamW (Adam with decoupled weight decay).
 // Each instance belongs to exactly one parameter tensor (see parameter.hpp), so its state is the
 // state of that tensor alone. State tensors are allocated on the first update and reused after,
 // so a steady-state update allocates nothing; the inner loops are flat and branch-free so that
@@ -88,9 +89,11 @@ Tensor<T> Optimizer<T>::updated_copy(const Tensor<T>& weights, const Tensor<T>& 
 
 template <typename T>
 void Optimizer<T>::set_learning_rate_scale(T scale) {
-  // The comparison is false for NaN, so NaN is rejected too.
-  detail::require(scale >= T(0) && std::isfinite(scale), name(),
-                  "a finite learning-rate scale >= 0", detail::format_number(scale));
+  // The comparison is false for NaN, so NaN is rejected too. name() only for the message: the
+  // trainer sets the scale every step.
+  if (!(scale >= T(0) && std::isfinite(scale))) {
+    detail::fail(name(), "a finite learning-rate scale >= 0", detail::format_number(scale));
+  }
   learning_rate_scale_ = scale;
 }
 
@@ -227,14 +230,45 @@ void Adam<T>::update_in_place(Tensor<T>& weights, const Tensor<T>& gradient) {
   detail::require_shape(weights.shape(), v_.shape(), "Adam",
                         "weights with the shape of its moments, i.e.");
   ++k_;
-  const T k = static_cast<T>(k_);
-  // mu, rho in [0, 1) and k >= 1, so both corrections are > 0.
-  const T inverse_correction_v = T(1) / (T(1) - std::pow(mu_, k));
-  const T inverse_correction_r = T(1) / (T(1) - std::pow(rho_, k));
+  const double k = static_cast<double>(k_);
+  // mu, rho in [0, 1) and k >= 1, so both corrections are > 0. In double: 1 - rho^k cancels
+  // digits (rho = 0.999: 1e-3 at k = 1), which float cannot spare.
+  const T inverse_correction_v =
+      static_cast<T>(1.0 / (1.0 - std::pow(static_cast<double>(mu_), k)));
+  const T inverse_correction_r =
+      static_cast<T>(1.0 / (1.0 - std::pow(static_cast<double>(rho_), k)));
   // The formulas above, element by element (kernels/adam.hpp).
   kernels::adam_update(weights.data(), v_.data(), r_.data(), gradient.data(), weights.size(),
                        kernels::AdamStep<T>{mu_, rho_, learning_rate_ * this->learning_rate_scale(),
                                             epsilon_, inverse_correction_v, inverse_correction_r});
+}
+
+// ---- AdamW: w^(k) = w^(k) (1 - eta wd), then Adam's step
+
+template <typename T>
+AdamW<T>::AdamW(T learning_rate, T mu, T rho, T epsilon, T weight_decay)
+    : Adam<T>(learning_rate, mu, rho, epsilon), weight_decay_(weight_decay) {
+  detail::require(weight_decay >= T(0) && std::isfinite(weight_decay), "AdamW",
+                  "a finite weight_decay >= 0", detail::format_number(weight_decay));
+}
+
+template <typename T>
+std::unique_ptr<Optimizer<T>> AdamW<T>::clone() const {
+  return std::make_unique<AdamW>(*this);
+}
+
+template <typename T>
+void AdamW<T>::update_in_place(Tensor<T>& weights, const Tensor<T>& gradient) {
+  if (weight_decay_ != T(0)) {
+    // The factor in double, rounded once, as PyTorch's param.mul_(1 - lr * weight_decay).
+    const T keep = static_cast<T>(1.0 - static_cast<double>(this->learning_rate()) *
+                                            static_cast<double>(this->learning_rate_scale()) *
+                                            static_cast<double>(weight_decay_));
+    T* const w = weights.data();
+    const std::size_t n = weights.size();
+    for (std::size_t i = 0; i < n; ++i) w[i] *= keep;
+  }
+  Adam<T>::update_in_place(weights, gradient);
 }
 
 template class Optimizer<float>;
@@ -245,5 +279,7 @@ template class SgdWithMomentum<float>;
 template class SgdWithMomentum<double>;
 template class Adam<float>;
 template class Adam<double>;
+template class AdamW<float>;
+template class AdamW<double>;
 
 }  // namespace cnnkit

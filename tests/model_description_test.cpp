@@ -257,7 +257,8 @@ TEST(ModelDescription, EachBadDescriptionHasItsMessage) {
        "net.json: classes[2]: expected unique names, got \"a\" twice"},
       {"unknown optimizer",
        R"({"input_shape": [4], "layers": [{"type": "SoftMax"}], "optimizer": {"type": "Adamw"}})",
-       "net.json: optimizer: optimizer: unknown type 'Adamw' (known: Adam, Sgd, SgdWithMomentum)"},
+       "net.json: optimizer: optimizer: unknown type 'Adamw' (known: Adam, AdamW, Sgd, "
+       "SgdWithMomentum)"},
       {"bad learning rate",
        R"({"input_shape": [4], "layers": [{"type": "SoftMax"}],
            "optimizer": {"type": "Sgd", "learning_rate": -1}})",
@@ -265,7 +266,8 @@ TEST(ModelDescription, EachBadDescriptionHasItsMessage) {
       {"optimizer parameter of another type",
        R"({"input_shape": [4], "layers": [{"type": "SoftMax"}],
            "optimizer": {"type": "Sgd", "mu": 0.9}})",
-       "net.json: optimizer (Sgd): unknown parameter 'mu' (known: type, learning_rate)"},
+       "net.json: optimizer (Sgd): unknown parameter 'mu' (known: type, learning_rate, "
+       "weight_decay, decay_bias_and_norm)"},
       {"unknown initializer",
        R"({"input_shape": [4], "layers": [{"type": "SoftMax"}],
            "weights_initializer": {"type": "Glorot"}})",

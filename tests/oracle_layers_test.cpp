@@ -26,6 +26,7 @@
 #include "cnnkit/layers/softmax.hpp"
 #include "cnnkit/layers/tanh.hpp"
 #include "cnnkit/loss.hpp"
+#include "oracle_helpers.hpp"
 
 namespace cnnkit {
 namespace {
@@ -34,55 +35,19 @@ using nlohmann::json;
 
 constexpr double kTolerance = 1e-5;
 
-json load_oracle(const std::string& layer) {
-  const std::string path = std::string(CNNKIT_TEST_DATA_DIR) + "/oracle/" + layer + ".json";
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error("oracle test: expected a readable " + path + ", got none");
-  return json::parse(in);
-}
-
-template <typename T>
-Tensor<T> tensor_from(const json& value) {
-  Shape shape;
-  for (const json& extent : value.at("shape")) shape.push_back(extent.get<std::size_t>());
-  Tensor<T> tensor(shape);
-  const json& data = value.at("data");
-  if (data.size() != tensor.size()) throw std::runtime_error("oracle test: data size mismatch");
-  for (std::size_t i = 0; i < tensor.size(); ++i) {
-    // Through float for both types: the inputs are float32 values written with 9 digits.
-    tensor[i] = static_cast<T>(data[i].get<double>());
-  }
-  return tensor;
-}
-
 Shape shape_from(const json& value) {
   Shape shape;
   for (const json& extent : value) shape.push_back(extent.get<std::size_t>());
   return shape;
 }
 
-// |a - b| <= 1e-5 (|b| + rms(b)) for every element; reports the worst.
 template <typename T>
 void expect_close(const Tensor<T>& actual, const json& expected_json, const std::string& what) {
-  const Tensor<double> expected = tensor_from<double>(expected_json);
-  ASSERT_EQ(actual.shape(), expected.shape()) << what;
-  double square_sum = 0;
-  for (const double b : expected) square_sum += b * b;
-  const double rms = expected.size() == 0 ? 0.0 : std::sqrt(square_sum / double(expected.size()));
-  std::size_t failures = 0;
-  for (std::size_t i = 0; i < expected.size(); ++i) {
-    const double a = static_cast<double>(actual[i]);
-    const double b = expected[i];
-    if (!(std::abs(a - b) <= kTolerance * (std::abs(b) + rms))) {
-      if (++failures <= 3) {
-        ADD_FAILURE() << what << " at flat index " << i << ": cnnkit " << a << ", PyTorch " << b
-                      << " (|a - b| = " << std::abs(a - b) << ", allowed "
-                      << kTolerance * (std::abs(b) + rms) << ")";
-      }
-    }
-  }
-  EXPECT_EQ(failures, 0u) << what;
+  test::expect_close(actual, expected_json, what, kTolerance);
 }
+
+using test::load_oracle;
+using test::tensor_from;
 
 // The layer a case describes, from its "params".
 template <typename T>

@@ -51,6 +51,11 @@ CLI::Validator positive_finite_number() {
                         "> 0");
 }
 
+CLI::Validator non_negative_finite_number() {
+  return decimal_number([](double number) { return number >= 0.0; }, "a finite number >= 0",
+                        ">= 0");
+}
+
 CLI::Validator open_unit_fraction() {
   return decimal_number([](double number) { return number > 0.0 && number < 1.0; },
                         "a fraction between 0 and 1 (both excluded)", "(0, 1)");

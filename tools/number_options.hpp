@@ -15,11 +15,16 @@ namespace cnnkit::cli {
 inline constexpr std::uint64_t kMaxCount = 1'000'000;   // epochs, iterations, repeats, --top
 inline constexpr std::uint64_t kMaxBatchSize = 65'536;  // samples per batch
 
+// Training steps: warm-up, step size and length of a learning-rate schedule.
+inline constexpr std::uint64_t kMaxSteps = 1'000'000'000;
+
 // A whole number from `lowest` to `highest`, in decimal digits.
 CLI::Validator whole_number(std::uint64_t lowest, std::uint64_t highest);
 
 // A number above 0 and finite (a learning rate); CLI::PositiveNumber lets "inf" through.
 CLI::Validator positive_finite_number();
+// A number >= 0 and finite (a weight decay).
+CLI::Validator non_negative_finite_number();
 
 // A number strictly between 0 and 1 (--validation-split).
 CLI::Validator open_unit_fraction();

@@ -21,6 +21,7 @@
 #include "progress.hpp"
 #include "run_files.hpp"
 #include "run_folder.hpp"
+#include "update_options.hpp"
 
 namespace cnnkit::cli {
 
@@ -37,6 +38,7 @@ struct TrainArguments {
   std::string optimizer;
   std::optional<double> learning_rate;
   std::string loss_reduction;  // "sum" or "mean"; empty: the model's
+  UpdateArguments update;
   std::uint64_t seed = 0;
   std::size_t threads = 0;
   bool resume = false;
@@ -64,22 +66,33 @@ TrainOptions validation_options(const TrainArguments& args, const TrainingState&
   return options;
 }
 
-// --optimizer and --learning-rate change the description (so they are kept in the model file).
+// --optimizer, --learning-rate, --loss-reduction and the update options change the description
+// (so they are kept in the model file and the checkpoint).
 void apply_overrides(ModelDescription& description, const TrainArguments& args) {
   if (!args.optimizer.empty()) {
-    const std::string type = args.optimizer == "adam"  ? "Adam"
-                             : args.optimizer == "sgd" ? "Sgd"
-                                                       : "SgdWithMomentum";
+    const std::string type = args.optimizer == "adam"    ? "Adam"
+                             : args.optimizer == "adamw" ? "AdamW"
+                             : args.optimizer == "sgd"   ? "Sgd"
+                                                         : "SgdWithMomentum";
     if (type != description.optimizer.type) {
-      const double learning_rate = description.optimizer.learning_rate;
+      // Another type starts from its defaults; the rate and the weight decay stay.
+      const OptimizerSpec before = description.optimizer;
       description.optimizer = OptimizerSpec{};
       description.optimizer.type = type;
-      description.optimizer.learning_rate = learning_rate;
+      description.optimizer.learning_rate = before.learning_rate;
+      description.optimizer.weight_decay = before.weight_decay;
+      description.optimizer.decay_bias_and_norm = before.decay_bias_and_norm;
     }
   }
   if (args.learning_rate) description.optimizer.learning_rate = *args.learning_rate;
   if (!args.loss_reduction.empty()) description.loss_reduction = args.loss_reduction;
+  apply_update_overrides(description, args.update);
   validate(description);
+}
+
+bool has_overrides(const TrainArguments& args) {
+  return !args.optimizer.empty() || args.learning_rate || !args.loss_reduction.empty() ||
+         args.update.given();
 }
 
 // The model's class names: its own, or else the data's (then stored in the model file).
@@ -108,10 +121,11 @@ void require_fit(const ModelDescription& description, const DataSplit& data) {
   }
 }
 
-std::string optimizer_text(const OptimizerSpec& spec) {
+std::string optimizer_text(const ModelDescription& description) {
+  const OptimizerSpec& spec = description.optimizer;
   std::ostringstream text;
   text << spec.type << " learning rate " << spec.learning_rate;
-  return text.str();
+  return text.str() + update_settings_text(description);
 }
 
 int run_train(TrainArguments args) {
@@ -162,15 +176,14 @@ int run_train(TrainArguments args) {
                          "--model " +
                          args.model + " asks for");
       }
-    } else if (!args.optimizer.empty() || args.learning_rate || !args.loss_reduction.empty()) {
+    } else if (has_overrides(args)) {
       ModelDescription asked = description;
       apply_overrides(asked, args);
       if (asked != description) {
         throw UsageError(
-            "--resume: expected the optimizer and loss reduction of the run being "
-            "continued (" +
-            optimizer_text(description.optimizer) + ", loss reduction " +
-            description.loss_reduction + ")");
+            "--resume: expected the optimizer, update settings and loss reduction of the run "
+            "being continued (" +
+            optimizer_text(description) + ", loss reduction " + description.loss_reduction + ")");
       }
     }
     if (args.batch_size && *args.batch_size != checkpoint->state.batch_size) {
@@ -209,7 +222,7 @@ int run_train(TrainArguments args) {
                     ? std::string()
                     : ", samples " + to_string(data.reshaped_from) + " reshaped to " +
                           to_string(description.input_shape))
-            << ", batch " << batch_size << ", " << optimizer_text(description.optimizer) << ", "
+            << ", batch " << batch_size << ", " << optimizer_text(description) << ", "
             << (checkpoint ? "resuming after epoch " + std::to_string(state.epoch)
                            : "seed " + std::to_string(args.seed))
             << ", " << num_threads() << " thread(s)" << std::endl;
@@ -303,13 +316,14 @@ Command add_train_command(CLI::App& app) {
   train->add_option("--batch-size", args->batch_size, "Samples per batch (default: 64)")
       ->check(whole_number(1, kMaxBatchSize));
   train->add_option("--optimizer", args->optimizer, "Replace the model's optimizer")
-      ->check(CLI::IsMember({"adam", "sgd", "momentum"}));
+      ->check(CLI::IsMember({"adam", "adamw", "sgd", "momentum"}));
   train->add_option("--learning-rate", args->learning_rate, "Replace the learning rate")
       ->check(positive_finite_number());
   train
       ->add_option("--loss-reduction", args->loss_reduction,
                    "Replace the loss's reduction over the batch: sum or mean")
       ->check(CLI::IsMember({"sum", "mean"}));
+  add_update_options(*train, args->update);
   train->add_option("--seed", args->seed, "Seed of the initial weights and the shuffling")
       ->check(whole_number(0, std::numeric_limits<std::uint64_t>::max()))
       ->capture_default_str();

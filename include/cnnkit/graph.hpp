@@ -99,6 +99,9 @@ class Graph {
   // The update phase (update_hooks(), in order), then the optimizers of the unfrozen parameters.
   void update();
   std::vector<UpdateHook>& update_hooks() { return update_hooks_; }
+  // Every layer's parameters in a fixed order (the layers as added, each one's parameters()),
+  // collected at build(): what the update phase walks.
+  const std::vector<Parameter<T>*>& parameters() const { return parameters_; }
 
   // Testing phase (inference): every layer forward in the testing phase, then back to its own.
   Tensor<T> infer(const Tensor<T>& input);

@@ -29,7 +29,7 @@ class Optimizer {
 
   virtual std::unique_ptr<Optimizer> clone() const = 0;
   // Shown in messages and in the names of checkpoint state tensors ("Sgd", "SgdWithMomentum",
-  // "Adam"); "UserOptimizer" unless a user optimizer names itself.
+  // "Adam", "AdamW"); "UserOptimizer" unless a user optimizer names itself.
   virtual std::string name() const { return "UserOptimizer"; }
 
   // The factor a learning-rate schedule sets: every update uses learning_rate * scale (1 unless
@@ -104,7 +104,8 @@ class SgdWithMomentum : public Optimizer<T> {
 
 // v = mu v + (1 - mu) g;  r = rho r + (1 - rho) g.g;  v^ = v / (1 - mu^k);  r^ = r / (1 - rho^k);
 // w = w - eta v^ / (sqrt(r^) + eps), k counting updates from 1 (lecture: "ADAM"; eps only in the
-// denominator, see optimizers.cpp).
+// denominator, see optimizers.cpp). The corrections 1 - mu^k and 1 - rho^k are computed in double
+// for both types, as PyTorch does: in float, 1 - rho^k for rho = 0.999 keeps few correct digits.
 template <typename T>
 class Adam : public Optimizer<T> {
  public:
@@ -137,6 +138,25 @@ class Adam : public Optimizer<T> {
   std::uint64_t k_ = 0;  // updates so far: the exponent of the bias correction
 };
 
+// PyTorch's AdamW (Loshchilov & Hutter's decoupled weight decay): w = w (1 - eta wd), eta the
+// scheduled rate, then Adam's step. The decay shrinks the weights directly instead of entering the
+// gradient, so Adam's per-weight scaling does not weaken it.
+template <typename T>
+class AdamW : public Adam<T> {
+ public:
+  // Adam's arguments and a finite weight_decay >= 0 (else std::invalid_argument).
+  AdamW(T learning_rate, T mu, T rho, T epsilon, T weight_decay);
+  std::unique_ptr<Optimizer<T>> clone() const override;
+  std::string name() const override { return "AdamW"; }
+  T weight_decay() const { return weight_decay_; }
+
+ protected:
+  void update_in_place(Tensor<T>& weights, const Tensor<T>& gradient) override;
+
+ private:
+  T weight_decay_;
+};
+
 extern template class Optimizer<float>;
 extern template class Optimizer<double>;
 extern template class Sgd<float>;
@@ -145,5 +165,7 @@ extern template class SgdWithMomentum<float>;
 extern template class SgdWithMomentum<double>;
 extern template class Adam<float>;
 extern template class Adam<double>;
+extern template class AdamW<float>;
+extern template class AdamW<double>;
 
 }  // namespace cnnkit

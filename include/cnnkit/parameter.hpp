@@ -11,12 +11,28 @@
 
 namespace cnnkit {
 
+// What a parameter is, for settings that treat kinds differently: weight decay leaves biases and
+// normalisation parameters out on request, as PyTorch recipes commonly do.
+enum class ParameterKind {
+  kWeights,        // weights of a Conv or FullyConnected, and any user parameter by default
+  kBias,           // a bias
+  kNormalization,  // the scale and shift of a normalisation layer (BatchNorm)
+};
+
 template <typename T>
 struct Parameter {
+  // The kind follows the name ("bias" is a bias, anything else weights) unless given.
   Parameter(std::string parameter_name, Tensor<T> initial_value)
-      : name(std::move(parameter_name)), value(std::move(initial_value)), gradient(value.shape()) {}
+      : Parameter(parameter_name, std::move(initial_value),
+                  parameter_name == "bias" ? ParameterKind::kBias : ParameterKind::kWeights) {}
+  Parameter(std::string parameter_name, Tensor<T> initial_value, ParameterKind parameter_kind)
+      : name(std::move(parameter_name)),
+        kind(parameter_kind),
+        value(std::move(initial_value)),
+        gradient(value.shape()) {}
 
   std::string name;  // "weights" or "bias"
+  ParameterKind kind;
   Tensor<T> value;
   Tensor<T> gradient;                       // written by the layer's backward()
   std::unique_ptr<Optimizer<T>> optimizer;  // none: gradients are computed, value stays

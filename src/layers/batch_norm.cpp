@@ -60,8 +60,8 @@ BatchNorm<T>::BatchNorm(std::size_t channels, double momentum, double epsilon)
     : channels_(checked_channels(channels, momentum, epsilon)),
       momentum_(momentum),
       epsilon_(epsilon),
-      scale_("scale", Tensor<T>({channels}, T(1))),
-      shift_("shift", Tensor<T>({channels}, T(0))),
+      scale_("scale", Tensor<T>({channels}, T(1)), ParameterKind::kNormalization),
+      shift_("shift", Tensor<T>({channels}, T(0)), ParameterKind::kNormalization),
       running_mean_({channels}, T(0)),
       running_var_({channels}, T(1)) {}
 

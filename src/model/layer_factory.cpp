@@ -26,6 +26,7 @@
 #include "cnnkit/layers/tanh.hpp"
 #include "cnnkit/model/model.hpp"
 #include "model/description_checks.hpp"
+#include "training/update_settings.hpp"
 
 namespace cnnkit::detail {
 
@@ -405,6 +406,7 @@ void validate_description(const ModelDescription& description, std::string_view 
   } catch (const std::invalid_argument& error) {
     fail("loss", error.what());
   }
+  validate_update_settings(description, prefix);
 
   const RandomStateGuard keep_random_state;
   const LayerChain<float> chain = make_layers<float>(description, source, limits);

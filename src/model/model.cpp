@@ -6,6 +6,8 @@
 #include <string>
 #include <utility>
 
+#include "cnnkit/gradient_clipping.hpp"
+#include "cnnkit/weight_decay.hpp"
 #include "model/description_checks.hpp"
 
 namespace cnnkit {
@@ -50,12 +52,17 @@ std::unique_ptr<Optimizer<T>> build_optimizer(const OptimizerSpec& spec) {
     return std::make_unique<Adam<T>>(learning_rate, static_cast<T>(spec.mu),
                                      static_cast<T>(spec.rho), static_cast<T>(spec.epsilon));
   }
+  if (spec.type == "AdamW") {
+    return std::make_unique<AdamW<T>>(learning_rate, static_cast<T>(spec.mu),
+                                      static_cast<T>(spec.rho), static_cast<T>(spec.epsilon),
+                                      static_cast<T>(spec.weight_decay));
+  }
   if (spec.type == "Sgd") return std::make_unique<Sgd<T>>(learning_rate);
   if (spec.type == "SgdWithMomentum") {
     return std::make_unique<SgdWithMomentum<T>>(learning_rate, static_cast<T>(spec.momentum));
   }
   throw std::invalid_argument("optimizer: unknown type '" + spec.type +
-                              "' (known: Adam, Sgd, SgdWithMomentum)");
+                              "' (known: Adam, AdamW, Sgd, SgdWithMomentum)");
 }
 
 template <typename T>
@@ -85,6 +92,30 @@ std::unique_ptr<Loss<T>> build_loss(const std::string& type, const std::string& 
 }
 
 template <typename T>
+void add_update_phase(Graph<T>& graph, const ModelDescription& description) {
+  const OptimizerSpec& spec = description.optimizer;
+  // Clipping first, then the L2 penalty: PyTorch's order (clip_grad_norm_, then the optimizer's
+  // step, which adds weight_decay * w).
+  if (description.clip_norm > 0) {
+    graph.update_hooks().push_back(gradient_clipping_hook<T>(description.clip_norm));
+  }
+  if (spec.weight_decay > 0 && spec.type != "AdamW") {
+    graph.update_hooks().push_back(
+        l2_penalty_hook<T>(static_cast<T>(spec.weight_decay), spec.decay_bias_and_norm));
+  }
+  // AdamW decays inside the optimizer: the parameters left out get one without decay (the same
+  // type, so their checkpoint state keeps its names).
+  if (spec.weight_decay > 0 && spec.type == "AdamW" && !spec.decay_bias_and_norm) {
+    OptimizerSpec without_decay = spec;
+    without_decay.weight_decay = 0.0;
+    const std::unique_ptr<Optimizer<T>> plain = build_optimizer<T>(without_decay);
+    for (Parameter<T>* parameter : graph.parameters()) {
+      if (parameter->optimizer && !decays(*parameter, false)) parameter->set_optimizer(*plain);
+    }
+  }
+}
+
+template <typename T>
 Model<T> build_model(const ModelDescription& description, const Limits& limits) {
   const std::string source = "model '" + description.name + "'";
   detail::validate_description(description, source, limits);
@@ -109,6 +140,7 @@ Model<T> build_model(const ModelDescription& description, const Limits& limits) 
   }
   // The graph tells the layers that read the model's input that nothing reads its error.
   model.graph.build();
+  add_update_phase(model.graph, description);
   return model;
 }
 
@@ -129,6 +161,8 @@ std::unique_ptr<NeuralNetwork<T>> build_network(const ModelDescription& descript
                                          *build_initializer<T>(description.bias_initializer));
   for (auto& layer : chain.layers) network->append_layer(std::move(layer));
   network->set_loss_layer(build_loss<T>(description.loss, description.loss_reduction));
+  network->graph().build();
+  add_update_phase(network->graph(), description);
   return network;
 }
 
@@ -140,6 +174,8 @@ template std::unique_ptr<NeuralNetwork<float>> build_network<float>(const ModelD
                                                                     const Limits&);
 template std::unique_ptr<NeuralNetwork<double>> build_network<double>(const ModelDescription&,
                                                                       const Limits&);
+template void add_update_phase<float>(Graph<float>&, const ModelDescription&);
+template void add_update_phase<double>(Graph<double>&, const ModelDescription&);
 template std::unique_ptr<Optimizer<float>> build_optimizer<float>(const OptimizerSpec&);
 template std::unique_ptr<Optimizer<double>> build_optimizer<double>(const OptimizerSpec&);
 template std::unique_ptr<Initializer<float>> build_initializer<float>(const InitializerSpec&);

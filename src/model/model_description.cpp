@@ -45,7 +45,7 @@ class DescriptionReader {
     }
     check_keys(document,
                {"name", "input_shape", "classes", "layers", "weights_initializer",
-                "bias_initializer", "optimizer", "loss"},
+                "bias_initializer", "optimizer", "schedule", "clip_norm", "loss"},
                "the document", "key");
     ModelDescription description;
     if (document.contains("name")) description.name = read_string(document["name"], "name");
@@ -80,6 +80,17 @@ class DescriptionReader {
     }
     if (document.contains("optimizer")) {
       description.optimizer = read_optimizer(document["optimizer"]);
+    }
+    if (document.contains("schedule")) {
+      description.schedule = read_schedule(document["schedule"]);
+    }
+    if (document.contains("clip_norm")) {
+      description.clip_norm = read_number(document["clip_norm"], "clip_norm");
+      // Absent means no clipping; written, it must be a norm (0 would zero every step).
+      if (!(description.clip_norm > 0)) {
+        fail("clip_norm", "a number > 0 (leave the key out for no clipping)",
+             show(document["clip_norm"]));
+      }
     }
     if (document.contains("loss")) read_loss(document["loss"], description);
     return description;
@@ -243,12 +254,18 @@ class DescriptionReader {
     OptimizerSpec spec;
     spec.type = read_string(required(value, "type", "optimizer"), "optimizer type");
     const std::string in = "optimizer (" + spec.type + ")";
-    if (spec.type == "Adam") {
-      check_keys(value, {"type", "learning_rate", "mu", "rho", "epsilon"}, in, "parameter");
+    if (spec.type == "Adam" || spec.type == "AdamW") {
+      check_keys(
+          value,
+          {"type", "learning_rate", "mu", "rho", "epsilon", "weight_decay", "decay_bias_and_norm"},
+          in, "parameter");
     } else if (spec.type == "SgdWithMomentum") {
-      check_keys(value, {"type", "learning_rate", "momentum"}, in, "parameter");
+      check_keys(value,
+                 {"type", "learning_rate", "momentum", "weight_decay", "decay_bias_and_norm"}, in,
+                 "parameter");
     } else {
-      check_keys(value, {"type", "learning_rate"}, in, "parameter");
+      check_keys(value, {"type", "learning_rate", "weight_decay", "decay_bias_and_norm"}, in,
+                 "parameter");
     }
     const auto number = [&](const char* key, double& field) {
       if (value.contains(key)) field = read_number(value[key], in + " " + key);
@@ -258,7 +275,41 @@ class DescriptionReader {
     number("rho", spec.rho);
     number("epsilon", spec.epsilon);
     number("momentum", spec.momentum);
-    return spec;
+    number("weight_decay", spec.weight_decay);
+    if (value.contains("decay_bias_and_norm")) {
+      const json& flag = value["decay_bias_and_norm"];
+      if (!flag.is_boolean()) fail(in + " decay_bias_and_norm", "true or false", show(flag));
+      spec.decay_bias_and_norm = flag.get<bool>();
+    }
+    return spec;  // the ranges are checked by validate()
+  }
+
+  // A whole number >= 0 (steps).
+  std::size_t read_count(const json& value, const std::string& where) const {
+    if (!value.is_number_unsigned()) fail(where, "a whole number >= 0", show(value));
+    return static_cast<std::size_t>(value.get<std::uint64_t>());
+  }
+
+  ScheduleSpec read_schedule(const json& value) const {
+    if (!value.is_object()) fail("schedule", "an object {\"type\": ...}", show(value));
+    ScheduleSpec spec;
+    spec.type = read_string(required(value, "type", "schedule"), "schedule type");
+    const std::string in = "schedule (" + spec.type + ")";
+    if (spec.type == "step") {
+      check_keys(value, {"type", "step_size", "gamma", "warmup_steps", "total_steps"}, in,
+                 "parameter");
+      spec.step_size = read_count(required(value, "step_size", in), in + " step_size");
+      if (value.contains("gamma")) spec.gamma = read_number(value["gamma"], in + " gamma");
+    } else {
+      check_keys(value, {"type", "warmup_steps", "total_steps"}, in, "parameter");
+    }
+    if (value.contains("warmup_steps")) {
+      spec.warmup_steps = read_count(value["warmup_steps"], in + " warmup_steps");
+    }
+    if (value.contains("total_steps")) {
+      spec.total_steps = read_count(value["total_steps"], in + " total_steps");
+    }
+    return spec;  // the type and ranges are checked by validate()
   }
 
   std::string source_;
@@ -283,13 +334,27 @@ ordered_json initializer_to_json(const InitializerSpec& spec) {
 
 ordered_json optimizer_to_json(const OptimizerSpec& spec) {
   ordered_json object = {{"type", spec.type}, {"learning_rate", spec.learning_rate}};
-  if (spec.type == "Adam") {
+  if (spec.type == "Adam" || spec.type == "AdamW") {
     object["mu"] = spec.mu;
     object["rho"] = spec.rho;
     object["epsilon"] = spec.epsilon;
   } else if (spec.type == "SgdWithMomentum") {
     object["momentum"] = spec.momentum;
   }
+  // Only when set: descriptions without weight decay read as before.
+  if (spec.weight_decay != 0.0) object["weight_decay"] = spec.weight_decay;
+  if (!spec.decay_bias_and_norm) object["decay_bias_and_norm"] = false;
+  return object;
+}
+
+ordered_json schedule_to_json(const ScheduleSpec& spec) {
+  ordered_json object = {{"type", spec.type}};
+  if (spec.type == "step") {
+    object["step_size"] = spec.step_size;
+    object["gamma"] = spec.gamma;
+  }
+  if (spec.warmup_steps != 0) object["warmup_steps"] = spec.warmup_steps;
+  if (spec.total_steps != 0) object["total_steps"] = spec.total_steps;
   return object;
 }
 
@@ -368,6 +433,10 @@ std::string to_json(const ModelDescription& description) {
   document["weights_initializer"] = initializer_to_json(description.weights_initializer);
   document["bias_initializer"] = initializer_to_json(description.bias_initializer);
   document["optimizer"] = optimizer_to_json(description.optimizer);
+  if (description.schedule != ScheduleSpec{}) {
+    document["schedule"] = schedule_to_json(description.schedule);
+  }
+  if (description.clip_norm != 0.0) document["clip_norm"] = description.clip_norm;
   // The plain string when the reduction is the default: files without reductions stay as they were.
   if (description.loss_reduction == "sum") {
     document["loss"] = description.loss;

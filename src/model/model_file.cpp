@@ -387,6 +387,7 @@ void save_checkpoint(const std::string& path, const Model<T>& model, const Train
   std::map<std::string, std::string> metadata = base_metadata(model.description, kCheckpointFormat);
   metadata["epoch"] = std::to_string(state.epoch);
   metadata["batch_size"] = std::to_string(state.batch_size);
+  metadata["step"] = std::to_string(state.step);
   metadata["random_engine"] = state.random_state;
   metadata["history"] = history_to_json(state.history);
   if (state.validation_fraction > 0) metadata["validation"] = validation_to_json(state);
@@ -425,6 +426,13 @@ Checkpoint<T> load_checkpoint(const std::string& path, const ModelLoadOptions& o
   state.epoch = parse_count(metadata_at(file.metadata, "epoch", path), "epoch", path);
   state.batch_size =
       parse_count(metadata_at(file.metadata, "batch_size", path), "batch_size", path);
+  // The schedule's position. Checkpoints written before schedules have none; their descriptions
+  // can only hold the constant schedule, for which it does not matter.
+  if (const auto step = file.metadata.find("step"); step != file.metadata.end()) {
+    state.step = parse_count(step->second, "step", path);
+  } else if (checkpoint.model.description.schedule != ScheduleSpec{}) {
+    fail(path, "metadata: expected \"step\" (the learning-rate schedule's position), got none");
+  }
   state.random_state = metadata_at(file.metadata, "random_engine", path);
   RandomEngine check;
   std::istringstream text(state.random_state);

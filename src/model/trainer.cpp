@@ -1,10 +1,12 @@
 // The training loop, one epoch after the other:
 //   shuffle -> for each batch: the training step of training_step.hpp (forward through the graph
-//   -> loss -> backward, gradients only -> update phase -> optimizers) -> evaluate on the
-//   validation part and the test set -> record the epoch -> keep the best weights, stop early.
+//   -> loss -> the schedule's learning rate for this step -> backward, gradients only -> update
+//   phase -> optimizers) -> evaluate on the validation part and the test set -> record the epoch
+//   -> keep the best weights, stop early.
 #include "cnnkit/model/trainer.hpp"
 
 #include "cnnkit/data/builtin.hpp"
+#include "cnnkit/schedule.hpp"
 #include "cnnkit/training_step.hpp"
 
 #include <chrono>
@@ -106,6 +108,12 @@ TrainOutcome train(Model<T>& model, const Dataset<T>& train_set, const Dataset<T
   }
   const Dataset<T>& fit_set = validating ? parts.first : train_set;
   const Dataset<T>& validation_set = parts.second;
+  // The schedule over the whole run as asked now: T = epochs * ceil(N / batch), N the samples
+  // trained on, unless the description fixes it.
+  const std::size_t batches_per_epoch =
+      (fit_set.size() + options.batch_size - 1) / options.batch_size;
+  const LearningRateSchedule schedule(
+      model.description.schedule, static_cast<std::uint64_t>(options.epochs) * batches_per_epoch);
 
   // The best epoch's weights, while they are in memory: from this call's epochs, or the current
   // ones when the run continues from its best epoch.
@@ -165,8 +173,11 @@ TrainOutcome train(Model<T>& model, const Dataset<T>& train_set, const Dataset<T
                                  std::to_string(epoch) + ", batch " + std::to_string(b + 1) +
                                  " (the run diverged: lower the learning rate)");
       }
-      // The buffers of this batch take the next one (the spent input has the input's shape).
+      // The rate of this step, then the buffers of this batch take the next one (the spent input
+      // has the input's shape).
+      set_learning_rate_scale(model.graph, schedule.scale(state.step));
       Tensor<T> spent_input = backward_and_update(model.graph, *model.loss, batch.label);
+      ++state.step;
       batches.recycle(Batch<T>{std::move(spent_input), std::move(batch.label)});
 
       loss_sum += model.loss->batch_sum(loss, predicted.size());

@@ -44,6 +44,14 @@ template <typename T>
 Model<T> build_model(const ModelDescription& description,
                      const Limits& limits = Limits::from_environment());
 
+// The description's update phase on a built graph whose parameters have their optimizers: gradient
+// clipping (clip_norm), then the L2 penalty (weight_decay of every optimizer but AdamW) as
+// update hooks, and for AdamW with decay_bias_and_norm false an optimizer without decay for the
+// biases and normalisation parameters. build_model calls it; the learning-rate schedule is the
+// trainer's (it knows the run's length).
+template <typename T>
+void add_update_phase(Graph<T>& graph, const ModelDescription& description);
+
 // The same network as a NeuralNetwork (layers appended in order, loss set); the data layer is the
 // caller's to set.
 template <typename T>
@@ -68,6 +76,8 @@ extern template std::unique_ptr<NeuralNetwork<float>> build_network<float>(const
                                                                            const Limits&);
 extern template std::unique_ptr<NeuralNetwork<double>> build_network<double>(
     const ModelDescription&, const Limits&);
+extern template void add_update_phase<float>(Graph<float>&, const ModelDescription&);
+extern template void add_update_phase<double>(Graph<double>&, const ModelDescription&);
 extern template std::unique_ptr<Optimizer<float>> build_optimizer<float>(const OptimizerSpec&);
 extern template std::unique_ptr<Optimizer<double>> build_optimizer<double>(const OptimizerSpec&);
 extern template std::unique_ptr<Initializer<float>> build_initializer<float>(

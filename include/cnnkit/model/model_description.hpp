@@ -8,6 +8,9 @@
 //    "weights_initializer": {"type": "He"}, "bias_initializer": {"type": "Constant", "value": 0.1},
 //    "optimizer": {"type": "Adam", "learning_rate": 5e-3, "mu": 0.98, "rho": 0.999},
 //    "loss": "CrossEntropyLoss"}
+// Training settings go beside the optimizer: "optimizer": {"type": "AdamW", ..., "weight_decay":
+// 1e-4, "decay_bias_and_norm": false}, "schedule": {"type": "cosine", "warmup_steps": 500} and
+// "clip_norm": 1.0.
 // A layer may carry "name" and "inputs" (e.g. {"type": "Add", "name": "sum", "inputs": ["conv2",
 // "input"]}), which makes the layers a graph: each reads only nodes before it, and every node's
 // output is read by a later one except the last layer's, which is the model's output.
@@ -22,6 +25,7 @@
 #include <vector>
 
 #include "cnnkit/limits.hpp"
+#include "cnnkit/schedule.hpp"
 #include "cnnkit/tensor.hpp"
 
 namespace cnnkit {
@@ -57,8 +61,10 @@ struct InitializerSpec {
   bool operator==(const InitializerSpec&) const = default;
 };
 
-// "Adam" (learning_rate, mu, rho, epsilon), "Sgd" (learning_rate) or "SgdWithMomentum"
-// (learning_rate, momentum). Fields of other types keep their defaults.
+// "Adam" or "AdamW" (learning_rate, mu, rho, epsilon), "Sgd" (learning_rate) or
+// "SgdWithMomentum" (learning_rate, momentum). Fields of other types keep their defaults.
+// weight_decay (all types) is decoupled for AdamW (the optimizer shrinks the weights) and the L2
+// penalty added to the gradients for the others, as in PyTorch's optimizers of the same names.
 struct OptimizerSpec {
   std::string type = "Adam";
   double learning_rate = 1e-3;
@@ -66,6 +72,8 @@ struct OptimizerSpec {
   double rho = 0.999;
   double epsilon = 1e-8;
   double momentum = 0.9;
+  double weight_decay = 0.0;        // finite, >= 0
+  bool decay_bias_and_norm = true;  // false: biases and BatchNorm's scale and shift do not decay
 
   bool operator==(const OptimizerSpec&) const = default;
 };
@@ -78,6 +86,8 @@ struct ModelDescription {
   InitializerSpec weights_initializer{"He", 0.1};
   InitializerSpec bias_initializer{"Constant", 0.1};
   OptimizerSpec optimizer;
+  ScheduleSpec schedule;   // the learning rate over the run (constant unless set)
+  double clip_norm = 0.0;  // > 0: gradients clipped to this global norm each step; 0: never
   // "CrossEntropyLoss" (probabilities from a final SoftMax), "L2Loss", or "SoftmaxCrossEntropy"
   // (logits: the last layer is not SoftMax; predictions still give probabilities). JSON: "loss":
   // "<type>" or {"type": "<type>", "reduction": "sum" | "mean"}.

@@ -77,6 +77,10 @@ enum class TrainOutcome { kCompleted, kStopped, kEarlyStopped };
 // of 0 or without validation), or a continued run (state.epoch > 0) differs in batch size,
 // validation fraction or metric; and std::runtime_error when the loss stops being finite (the run
 // diverged: lower the learning rate).
+// Before every step the learning-rate scale of every optimizer is set from the description's
+// schedule at t = state.step (which then advances), over T = options.epochs * ceil(N / batch)
+// steps (N the samples trained on) unless the schedule gives total_steps; a warm-up longer than
+// T throws std::invalid_argument before any step.
 template <typename T>
 TrainOutcome train(Model<T>& model, const Dataset<T>& train_set, const Dataset<T>& test_set,
                    const TrainOptions& options, TrainingState& state,

@@ -1,8 +1,9 @@
-// Where a training run stands: the epochs done, their metrics, and the library's random engine,
-// which (with the weights and optimizer states) is all a run needs to continue exactly.
+// Where a training run stands: the epochs and steps done, their metrics, and the library's random
+// engine, which (with the weights and optimizer states) is all a run needs to continue exactly.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <limits>
 #include <string>
 #include <vector>
@@ -34,6 +35,7 @@ struct TrainingState {
   std::string monitor{};  // the validation metric ranking the epochs ("loss", "accuracy"), or ""
   std::size_t best_epoch = 0;
   double best_metric = std::numeric_limits<double>::quiet_NaN();
+  std::uint64_t step = 0;             // training steps done: the learning-rate schedule's t
 };
 
 // The library's random engine as text (std::mt19937_64's operator<<), and back. restore throws
