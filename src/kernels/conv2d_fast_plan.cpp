@@ -80,6 +80,9 @@ ConvGeometry as_rows(ConvGeometry g) {
     std::swap(g.in_y, g.in_x);
     std::swap(g.kernel_y, g.kernel_x);
     std::swap(g.stride_y, g.stride_x);
+    std::swap(g.dilation_y, g.dilation_x);
+    std::swap(g.pad_top, g.pad_left);
+    std::swap(g.pad_bottom, g.pad_right);
   }
   return g;
 }
@@ -157,6 +160,9 @@ bool conv2d_fast_covers(const ConvGeometry& geometry, runtime::SimdLevel level) 
   if (g.stride_y > kFastMaxStride || g.stride_x > kFastMaxStride || g.kernel_x > kFastMaxKernelX) {
     return false;
   }
+  // The blocks, tap tables and padded copies know one group, taps one pixel apart and "same"
+  // padding; other geometries go to the grouped paths (conv2d_grouped.cpp) or im2col + GEMM.
+  if (!g.is_dense_same()) return false;
   const std::size_t padded = (g.in_y + g.kernel_y) * (g.in_x + g.kernel_x + 16);
   const std::size_t out_pixels = g.out_y() * g.out_x();
   return fits_int32(g.channels * padded * 8) && fits_int32(g.kernels * padded * 8) &&
