@@ -9,10 +9,12 @@
 #include <string>
 #include <vector>
 
+#include "cnnkit/simd_level.hpp"
 #include "cnnkit/threading.hpp"
 #include "kernel_test_data.hpp"
 #include "kernels/conv2d.hpp"
 #include "kernels/im2col.hpp"
+#include "runtime/simd_level.hpp"
 #include "thread_count_guard.hpp"
 
 namespace cnnkit::kernels {
@@ -188,6 +190,8 @@ const std::vector<Row>& rows() {
       {"depthwise x2 dilation 2", {2, 3, 10, 9, 6, 3, 3, 1, 1, 2, 2, 3}},
       {"groups 3 1x1 padding 1", {2, 6, 4, 5, 3, 1, 1, 1, 1, 1, 1, 3, true, 1, 1, 1, 1}},
       {"1-D depthwise dilation 3 stride 2", {3, 4, 17, 1, 4, 3, 1, 2, 1, 3, 1, 4}},
+      {"depthwise x2 wide rows 3x5", {2, 4, 9, 37, 8, 3, 5, 1, 1, 1, 1, 4, true, 1, 0, 2, 2}},
+      {"1-D depthwise valid m5", {2, 3, 40, 1, 3, 5, 1, 1, 1, 1, 1, 3, true, 0, 0, 0, 0}},
       {"1-D groups 2 valid", {2, 6, 12, 1, 4, 4, 1, 1, 1, 1, 1, 2, true, 0, 0, 0, 0}},
       // "same" written out: the fast kernels take these (a 1-D one turned into rows).
       {"explicit same 3x3", {2, 3, 7, 6, 4, 3, 3, 1, 1, 1, 1, 1, true, 1, 1, 1, 1}},
@@ -258,6 +262,26 @@ TEST(ConvKernels, FastMatchesReferenceFloat) {
 
 TEST(ConvKernels, FastMatchesReferenceDouble) {
   for (const Row& row : rows()) check_fast_against_reference<double>(row, 1e-13);
+}
+
+TEST(ConvKernels, DepthwiseLoopsOfEveryInstructionSetMatchTheReference) {
+  // The depthwise rows once more with the loops of each level the CPU has ("none": the
+  // baseline copy), float only (double always runs the baseline).
+  struct Restore {
+    std::string saved = simd_level();
+    ~Restore() { set_simd_level(saved); }
+  } restore;
+  for (const char* level : {"none", "avx2", "avx512"}) {
+    if (std::string(level) == "avx512" && runtime::best_simd_level() < runtime::SimdLevel::kAvx512)
+      continue;
+    if (std::string(level) == "avx2" && runtime::best_simd_level() < runtime::SimdLevel::kAvx2)
+      continue;
+    set_simd_level(level);
+    SCOPED_TRACE(level);
+    for (const Row& row : rows()) {
+      if (is_depthwise(row.g)) check_fast_against_reference<float>(row, 2e-5f);
+    }
+  }
 }
 
 TEST(ConvKernels, SamePaddingWrittenOutGivesTheSameBits) {

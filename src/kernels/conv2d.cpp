@@ -162,13 +162,15 @@ void conv2d_backward_gemm(const ConvGeometry& g, const T* input, const T* weight
 }
 
 // The entry points: float goes to the SIMD direct-convolution kernels (conv2d_fast.hpp) when the
-// CPU and the geometry allow, everything else to the im2col + GEMM path above.
+// CPU and the geometry allow, depthwise convolutions to their row loops (conv2d_depthwise.hpp),
+// everything else to the im2col + GEMM path above.
 template <typename T>
 void conv2d_forward(const ConvGeometry& g, const T* input, const T* weights, const T* bias,
                     T* output, std::vector<T>& workspace) {
   if constexpr (std::is_same_v<T, float>) {
     if (conv2d_forward_fast(g, input, weights, bias, output, workspace)) return;
   }
+  if (is_depthwise(g)) return conv2d_forward_depthwise(g, input, weights, bias, output, workspace);
   conv2d_forward_gemm(g, input, weights, bias, output, workspace);
 }
 
@@ -181,6 +183,10 @@ void conv2d_backward(const ConvGeometry& g, const T* input, const T* weights, co
                              workspace)) {
       return;
     }
+  }
+  if (is_depthwise(g)) {
+    return conv2d_backward_depthwise(g, input, weights, error, input_error, weight_gradient,
+                                     bias_gradient, workspace);
   }
   conv2d_backward_gemm(g, input, weights, error, input_error, weight_gradient, bias_gradient,
                        workspace);
