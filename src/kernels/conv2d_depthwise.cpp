@@ -1,6 +1,6 @@
 // Entry points of the depthwise convolution (conv2d_depthwise.hpp): float on AVX-512 or AVX2
 // goes to the loops compiled for that set (simd_kernels_*.cpp), double and other CPUs to the
-// copy compiled here for the baseline CPU.
+// copy compiled here for the baseline CPU. A 1-D convolution along y runs as rows (as_rows).
 #include <type_traits>
 #include <vector>
 
@@ -30,8 +30,9 @@ bool is_depthwise(const ConvGeometry& g) {
 }
 
 template <typename T>
-void conv2d_forward_depthwise(const ConvGeometry& g, const T* input, const T* weights,
+void conv2d_forward_depthwise(const ConvGeometry& geometry, const T* input, const T* weights,
                               const T* bias, T* output, std::vector<T>& workspace) {
+  const ConvGeometry g = as_rows(geometry);
   T* const scratch = scratch_for(g, workspace);
   if constexpr (std::is_same_v<T, float>) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -49,9 +50,10 @@ void conv2d_forward_depthwise(const ConvGeometry& g, const T* input, const T* we
 }
 
 template <typename T>
-void conv2d_backward_depthwise(const ConvGeometry& g, const T* input, const T* weights,
+void conv2d_backward_depthwise(const ConvGeometry& geometry, const T* input, const T* weights,
                                const T* error, T* input_error, T* weight_gradient,
                                T* bias_gradient, std::vector<T>& workspace) {
+  const ConvGeometry g = as_rows(geometry);
   T* const scratch = scratch_for(g, workspace);
   if constexpr (std::is_same_v<T, float>) {
 #if defined(__x86_64__) || defined(__i386__)

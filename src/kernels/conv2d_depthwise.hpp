@@ -8,7 +8,8 @@
 // Each plane is copied once into a zero-padded scratch plane (its borders are zeroed once per
 // call and never written again), so no loop tests bounds. Sums, in a fixed order whatever the
 // thread count:
-//   forward:      out[i, j] = bias, then + W[u, v] x_pad[i sy + u dy, j sx + v dx], (u, v) in order
+//   forward:      out[i, j] = bias, then + W[u, v] x_pad[i sy + u dy, j sx + v dx], (u, v) in order,
+//                 32 outputs of a row at a time in registers
 //   input error:  per (b, c) plane, E's rows scattered onto a zero padded plane, kernel by kernel
 //   weights/bias: per channel, per tap one row of partial sums over (sample, output row), added
 //                 along the row at the end; each channel is one thread's, whole.
@@ -64,12 +65,38 @@ struct DepthwisePlane {
   }
 };
 
+// Outputs per chunk of a row: their sums stay in registers over all taps (two AVX-512
+// registers of float).
+inline constexpr std::size_t kDepthwiseChunk = 32;
+
+// Outputs j0 .. j0 + width - 1 of row i (width <= Chunk): bias, then every tap in order.
+template <typename T, std::size_t Chunk>
+void depthwise_chunk(const ConvGeometry& g, const DepthwisePlane<T>& plane, const T* padded,
+                     const T* w, T bias, std::size_t i, std::size_t j0, std::size_t width,
+                     T* out) {
+  T sums[Chunk];
+  for (std::size_t l = 0; l < Chunk; ++l) sums[l] = bias;
+  const std::size_t sx = g.stride_x;
+  for (std::size_t u = 0; u < g.kernel_y; ++u) {
+    for (std::size_t v = 0; v < g.kernel_x; ++v) {
+      const T wv = w[u * g.kernel_x + v];
+      const T* __restrict source = padded + plane.at(i, u, v) + j0 * sx;
+      if (width == Chunk && sx == 1) {
+        for (std::size_t l = 0; l < Chunk; ++l) sums[l] += wv * source[l];
+      } else {
+        for (std::size_t l = 0; l < width; ++l) sums[l] += wv * source[l * sx];
+      }
+    }
+  }
+  std::copy(sums, sums + width, out);
+}
+
 template <typename T>
 void depthwise_forward(const ConvGeometry& g, const T* input, const T* weights, const T* bias,
                        T* output, T* scratch) {
   const DepthwisePlane<T> plane{g};
   const std::size_t per_thread = depthwise_scratch(g), multiplier = g.kernels / g.channels;
-  const std::size_t out_y = g.out_y(), out_x = g.out_x(), sx = g.stride_x;
+  const std::size_t out_y = g.out_y(), out_x = g.out_x();
   const std::size_t taps = g.kernel_y * g.kernel_x;
   const std::size_t threads = runtime::team_size();
   for (std::size_t t = 0; t < threads; ++t) {
@@ -84,18 +111,14 @@ void depthwise_forward(const ConvGeometry& g, const T* input, const T* weights, 
       const T* const w = weights + k * taps;
       T* const out = output + (bc / g.channels * g.kernels + k) * out_y * out_x;
       for (std::size_t i = 0; i < out_y; ++i) {
-        T* __restrict row = out + i * out_x;
-        std::fill(row, row + out_x, bias[k]);
-        for (std::size_t u = 0; u < g.kernel_y; ++u) {
-          for (std::size_t v = 0; v < g.kernel_x; ++v) {
-            const T wv = w[u * g.kernel_x + v];
-            const T* __restrict source = padded + plane.at(i, u, v);
-            if (sx == 1) {
-              for (std::size_t j = 0; j < out_x; ++j) row[j] += wv * source[j];
-            } else {
-              for (std::size_t j = 0; j < out_x; ++j) row[j] += wv * source[j * sx];
-            }
-          }
+        std::size_t j0 = 0;
+        for (; j0 + kDepthwiseChunk <= out_x; j0 += kDepthwiseChunk) {
+          depthwise_chunk<T, kDepthwiseChunk>(g, plane, padded, w, bias[k], i, j0,
+                                              kDepthwiseChunk, out + i * out_x + j0);
+        }
+        if (j0 < out_x) {
+          depthwise_chunk<T, kDepthwiseChunk>(g, plane, padded, w, bias[k], i, j0, out_x - j0,
+                                              out + i * out_x + j0);
         }
       }
     }

@@ -73,20 +73,6 @@ std::size_t chunk_for(std::size_t floats_per_channel) {
   return std::max<std::size_t>(1, 192 * 1024 / (floats_per_channel * sizeof(float)));
 }
 
-// 1-D convolutions along y with x = 1 are the same memory as along x with y = 1: run them as
-// rows, where the kernels find their register blocks.
-ConvGeometry as_rows(ConvGeometry g) {
-  if (g.in_x == 1 && g.kernel_x == 1 && g.stride_x == 1 && g.in_y > 1) {
-    std::swap(g.in_y, g.in_x);
-    std::swap(g.kernel_y, g.kernel_x);
-    std::swap(g.stride_y, g.stride_x);
-    std::swap(g.dilation_y, g.dilation_x);
-    std::swap(g.pad_top, g.pad_left);
-    std::swap(g.pad_bottom, g.pad_right);
-  }
-  return g;
-}
-
 // Whether, along a row, only the first output pixel reads padding left of the image and only
 // the last one right of it (FastForwardPlan::in_place): pixel j reads image columns
 // j*sx - pad .. j*sx - pad + n - 1.

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <utility>
 
 namespace cnnkit::kernels {
 
@@ -67,5 +68,20 @@ struct ConvGeometry {
     return length + pads < span ? 0 : (length + pads - span) / stride + 1;
   }
 };
+
+// 1-D convolutions along y with x = 1 are the same memory as along x with y = 1: run them as
+// rows, where the kernels find their vector loops and register blocks.
+inline ConvGeometry as_rows(ConvGeometry g) {
+  if (g.in_x == 1 && g.kernel_x == 1 && g.stride_x == 1 && g.pad_x_before() == 0 &&
+      g.pad_x_after() == 0 && g.in_y > 1) {
+    std::swap(g.in_y, g.in_x);
+    std::swap(g.kernel_y, g.kernel_x);
+    std::swap(g.stride_y, g.stride_x);
+    std::swap(g.dilation_y, g.dilation_x);
+    std::swap(g.pad_top, g.pad_left);
+    std::swap(g.pad_bottom, g.pad_right);
+  }
+  return g;
+}
 
 }  // namespace cnnkit::kernels
