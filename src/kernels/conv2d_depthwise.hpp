@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstring>
 
 #include "kernels/conv_geometry.hpp"
 #include "runtime/parallel.hpp"
@@ -39,11 +40,16 @@ void depthwise_backward_avx2(const ConvGeometry& g, const float* input, const fl
 
 namespace cnnkit::kernels::CNNKIT_SIMD_NAMESPACE {
 
-// Floats of scratch per thread: one padded plane, and m n + 1 rows of X' partial sums.
+// Outputs per chunk of a row: their sums stay in registers over all taps (two AVX-512
+// registers of float). A row's last chunk computes all of them too and stores only its own.
+inline constexpr std::size_t kDepthwiseChunk = 32;
+
+// Elements of scratch per thread: one padded plane, what a last chunk reads past it, and
+// m n + 1 rows of X' partial sums.
 inline std::size_t depthwise_scratch(const ConvGeometry& g) {
   const std::size_t padded = (g.in_y + g.pad_y_before() + g.pad_y_after()) *
                              (g.in_x + g.pad_x_before() + g.pad_x_after());
-  return padded + (g.kernel_y * g.kernel_x + 1) * g.out_x() + 16;
+  return padded + kDepthwiseChunk * g.stride_x + (g.kernel_y * g.kernel_x + 1) * g.out_x() + 16;
 }
 
 template <typename T>
@@ -65,30 +71,39 @@ struct DepthwisePlane {
   }
 };
 
-// Outputs per chunk of a row: their sums stay in registers over all taps (two AVX-512
-// registers of float).
-inline constexpr std::size_t kDepthwiseChunk = 32;
-
-// Outputs j0 .. j0 + width - 1 of row i (width <= Chunk): bias, then every tap in order.
+// Outputs j0 .. j0 + width - 1 of row i (width <= Chunk): bias, then every tap in order. The
+// lanes past `width` read on into the next row or the scratch after the plane and are dropped.
+// The sums are GCC vectors of 64 bytes (one AVX-512 register, two AVX2, four SSE), so they stay
+// in registers over all taps whatever the instruction set.
 template <typename T, std::size_t Chunk>
 void depthwise_chunk(const ConvGeometry& g, const DepthwisePlane<T>& plane, const T* padded,
                      const T* w, T bias, std::size_t i, std::size_t j0, std::size_t width,
                      T* out) {
-  T sums[Chunk];
-  for (std::size_t l = 0; l < Chunk; ++l) sums[l] = bias;
+  typedef T Vector __attribute__((vector_size(64)));
+  constexpr std::size_t kLanes = 64 / sizeof(T), kVectors = Chunk / kLanes;
+  Vector sums[kVectors];
+  for (std::size_t r = 0; r < kVectors; ++r) {
+    for (std::size_t l = 0; l < kLanes; ++l) sums[r][l] = bias;
+  }
   const std::size_t sx = g.stride_x;
   for (std::size_t u = 0; u < g.kernel_y; ++u) {
     for (std::size_t v = 0; v < g.kernel_x; ++v) {
       const T wv = w[u * g.kernel_x + v];
-      const T* __restrict source = padded + plane.at(i, u, v) + j0 * sx;
-      if (width == Chunk && sx == 1) {
-        for (std::size_t l = 0; l < Chunk; ++l) sums[l] += wv * source[l];
-      } else {
-        for (std::size_t l = 0; l < width; ++l) sums[l] += wv * source[l * sx];
+      const T* source = padded + plane.at(i, u, v) + j0 * sx;
+      for (std::size_t r = 0; r < kVectors; ++r) {
+        Vector x;
+        if (sx == 1) {
+          std::memcpy(&x, source + r * kLanes, sizeof(Vector));
+        } else {
+          for (std::size_t l = 0; l < kLanes; ++l) x[l] = source[(r * kLanes + l) * sx];
+        }
+        sums[r] += wv * x;
       }
     }
   }
-  std::copy(sums, sums + width, out);
+  T result[Chunk];
+  std::memcpy(result, sums, sizeof(result));
+  std::copy(result, result + width, out);
 }
 
 template <typename T>
@@ -135,7 +150,8 @@ void depthwise_backward(const ConvGeometry& g, const T* input, const T* weights,
   // One channel with all its kernels and samples per item: its gradients are one thread's.
   runtime::parallel_for(g.channels, true, [&](std::size_t c) {
     T* const padded = scratch + runtime::this_thread() * per_thread;
-    T* const sums = padded + padded_size;  // taps + 1 rows of out_x: weights, then bias
+    // taps + 1 rows of out_x, weights then bias, after the chunks' slack
+    T* const sums = padded + padded_size + kDepthwiseChunk * g.stride_x;
     for (std::size_t q = 0; q < multiplier; ++q) {
       const std::size_t k = c * multiplier + q;
       std::fill(sums, sums + (taps + 1) * out_x, T(0));
