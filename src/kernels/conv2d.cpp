@@ -163,7 +163,8 @@ void conv2d_backward_gemm(const ConvGeometry& g, const T* input, const T* weight
 
 // The entry points: float goes to the SIMD direct-convolution kernels (conv2d_fast.hpp) when the
 // CPU and the geometry allow, depthwise convolutions to their row loops (conv2d_depthwise.hpp),
-// everything else to the im2col + GEMM path above.
+// other grouped float ones group by group to the SIMD kernels where those cover a group
+// (conv2d_grouped.cpp), everything else to the im2col + GEMM path above.
 template <typename T>
 void conv2d_forward(const ConvGeometry& g, const T* input, const T* weights, const T* bias,
                     T* output, std::vector<T>& workspace) {
@@ -171,6 +172,9 @@ void conv2d_forward(const ConvGeometry& g, const T* input, const T* weights, con
     if (conv2d_forward_fast(g, input, weights, bias, output, workspace)) return;
   }
   if (is_depthwise(g)) return conv2d_forward_depthwise(g, input, weights, bias, output, workspace);
+  if constexpr (std::is_same_v<T, float>) {
+    if (conv2d_forward_grouped_fast(g, input, weights, bias, output, workspace)) return;
+  }
   conv2d_forward_gemm(g, input, weights, bias, output, workspace);
 }
 
@@ -187,6 +191,12 @@ void conv2d_backward(const ConvGeometry& g, const T* input, const T* weights, co
   if (is_depthwise(g)) {
     return conv2d_backward_depthwise(g, input, weights, error, input_error, weight_gradient,
                                      bias_gradient, workspace);
+  }
+  if constexpr (std::is_same_v<T, float>) {
+    if (conv2d_backward_grouped_fast(g, input, weights, error, input_error, weight_gradient,
+                                     bias_gradient, workspace)) {
+      return;
+    }
   }
   conv2d_backward_gemm(g, input, weights, error, input_error, weight_gradient, bias_gradient,
                        workspace);
