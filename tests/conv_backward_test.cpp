@@ -130,9 +130,17 @@ TEST(ConvBackward, GradientCheckValidAndExplicitPadding) {
 }
 
 TEST(ConvBackward, GradientCheckDilation) {
-  expect_gradients_match({"2-D dilation {2, 3} same stride 1", {1}, {2, 3, 3}, 2, {2, 2, 9, 10},
+  expect_gradients_match({"2-D dilation {2, 3} same stride 1",
+                          {1},
+                          {2, 3, 3},
+                          2,
+                          {2, 2, 9, 10},
                           {ConvPadding::same(), {2, 3}}});
-  expect_gradients_match({"2-D dilation 2 valid stride 2", {2}, {1, 3, 2}, 3, {1, 1, 11, 9},
+  expect_gradients_match({"2-D dilation 2 valid stride 2",
+                          {2},
+                          {1, 3, 2},
+                          3,
+                          {1, 1, 11, 9},
                           {ConvPadding::valid(), {2}}});
   expect_gradients_match(
       {"1-D dilation 3 m4 stride 3", {3}, {2, 4}, 2, {2, 2, 14}, {ConvPadding::same(), {3}}});
@@ -141,11 +149,14 @@ TEST(ConvBackward, GradientCheckDilation) {
 TEST(ConvBackward, GradientCheckGroupsAndDepthwise) {
   expect_gradients_match(
       {"2-D groups 2", {1}, {4, 3, 3}, 6, {2, 4, 6, 5}, {ConvPadding::same(), {1}, 2}});
+  expect_gradients_match({"2-D depthwise stride 2 padding 1",
+                          {2},
+                          {3, 3, 3},
+                          3,
+                          {2, 3, 7, 8},
+                          {ConvPadding::symmetric(1), {1}, 3}});
   expect_gradients_match(
-      {"2-D depthwise stride 2 padding 1", {2}, {3, 3, 3}, 3, {2, 3, 7, 8},
-       {ConvPadding::symmetric(1), {1}, 3}});
-  expect_gradients_match({"1-D depthwise x2 dilation 2", {1}, {3, 3}, 6, {2, 3, 10},
-                          {ConvPadding::same(), {2}, 3}});
+      {"1-D depthwise x2 dilation 2", {1}, {3, 3}, 6, {2, 3, 10}, {ConvPadding::same(), {2}, 3}});
 }
 
 TEST(ConvBackward, GradientCheckThroughTwoStackedConvolutions) {

@@ -286,9 +286,9 @@ TEST(ConvKernels, DepthwiseLoopsOfEveryInstructionSetMatchTheReference) {
 
 TEST(ConvKernels, SamePaddingWrittenOutGivesTheSameBits) {
   // Explicit padding equal to "same" is today's convolution: the same kernels, the same bits.
-  for (ConvGeometry same : {ConvGeometry{2, 3, 7, 6, 16, 3, 3, 1, 1},
-                            ConvGeometry{3, 8, 10, 9, 8, 4, 2, 2, 1},
-                            ConvGeometry{3, 2, 13, 1, 3, 4, 1, 3, 1}}) {
+  for (ConvGeometry same :
+       {ConvGeometry{2, 3, 7, 6, 16, 3, 3, 1, 1}, ConvGeometry{3, 8, 10, 9, 8, 4, 2, 2, 1},
+        ConvGeometry{3, 2, 13, 1, 3, 4, 1, 3, 1}}) {
     ConvGeometry written = same;
     written.explicit_padding = true;
     written.pad_top = same.pad_y_before(), written.pad_bottom = same.pad_y_after();

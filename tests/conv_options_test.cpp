@@ -58,8 +58,9 @@ TEST(ConvOptions, OutputShapesFollowPyTorch) {
   EXPECT_EQ(Conv<float>({2, 3}, {2, 3, 2}, 3, {ConvPadding::explicit_sizes({{1, 2}, {0, 1}})})
                 .output_shape({2, 2, 7, 9}),
             (Shape{2, 3, 4, 3}));
-  EXPECT_EQ(Conv<float>({2}, {2, 3, 3}, 3, {ConvPadding::same(), {3, 2}}).output_shape({2, 2, 13, 12}),
-            (Shape{2, 3, 7, 6}));
+  EXPECT_EQ(
+      Conv<float>({2}, {2, 3, 3}, 3, {ConvPadding::same(), {3, 2}}).output_shape({2, 2, 13, 12}),
+      (Shape{2, 3, 7, 6}));
   EXPECT_EQ(Conv<float>({1}, {2, 4}, 2, {ConvPadding::explicit_sizes({{2, 1}}), {3}})
                 .output_shape({3, 2, 14}),
             (Shape{3, 2, 8}));
@@ -85,23 +86,38 @@ TEST(ConvOptions, FansCountTheGroupsChannels) {
 }
 
 TEST(ConvOptionsErrors, GroupsThatDoNotDivide) {
-  expect_throw_with<std::invalid_argument>([] { Conv<float>({1}, {6, 3, 3}, 8, {ConvPadding::same(), {1}, 4}); },
-                                           {"Conv", "6 input channels", "groups 4"});
-  expect_throw_with<std::invalid_argument>([] { Conv<float>({1}, {6, 3, 3}, 8, {ConvPadding::same(), {1}, 3}); },
-                                           {"Conv", "8 kernels", "groups 3"});
-  expect_throw_with<std::invalid_argument>([] { Conv<double>({1}, {6, 3}, 6, {ConvPadding::same(), {1}, 0}); },
-                                           {"Conv", "at least one group", "groups 0"});
+  expect_throw_with<std::invalid_argument>(
+      [] {
+        Conv<float>({1}, {6, 3, 3}, 8, {ConvPadding::same(), {1}, 4});
+      },
+      {"Conv", "6 input channels", "groups 4"});
+  expect_throw_with<std::invalid_argument>(
+      [] {
+        Conv<float>({1}, {6, 3, 3}, 8, {ConvPadding::same(), {1}, 3});
+      },
+      {"Conv", "8 kernels", "groups 3"});
+  expect_throw_with<std::invalid_argument>(
+      [] {
+        Conv<double>({1}, {6, 3}, 6, {ConvPadding::same(), {1}, 0});
+      },
+      {"Conv", "at least one group", "groups 0"});
 }
 
 TEST(ConvOptionsErrors, DilationZeroOrOfWrongRank) {
   expect_throw_with<std::invalid_argument>(
-      [] { Conv<float>({1}, {2, 3, 3}, 2, {ConvPadding::same(), {1, 0}}); },
+      [] {
+        Conv<float>({1}, {2, 3, 3}, 2, {ConvPadding::same(), {1, 0}});
+      },
       {"Conv", "dilations of at least 1", "dilation [1, 0]"});
   expect_throw_with<std::invalid_argument>(
-      [] { Conv<float>({1}, {2, 3}, 2, {ConvPadding::same(), {2, 2}}); },
+      [] {
+        Conv<float>({1}, {2, 3}, 2, {ConvPadding::same(), {2, 2}});
+      },
       {"Conv", "dilation of 1 value for a 1-D convolution", "dilation [2, 2]"});
   expect_throw_with<std::invalid_argument>(
-      [] { Conv<float>({1}, {2, 3, 3}, 2, {ConvPadding::same(), Shape{}}); },
+      [] {
+        Conv<float>({1}, {2, 3, 3}, 2, {ConvPadding::same(), Shape{}});
+      },
       {"Conv", "dilation of 1 or 2 values", "dilation []"});
 }
 
@@ -112,7 +128,9 @@ TEST(ConvOptionsErrors, PaddingOfWrongRank) {
       },
       {"Conv", "explicit padding of 1 value for a 1-D convolution", "padding [1, 2]"});
   expect_throw_with<std::invalid_argument>(
-      [] { Conv<float>({1}, {2, 3, 3}, 2, {ConvPadding::explicit_sizes({})}); },
+      [] {
+        Conv<float>({1}, {2, 3, 3}, 2, {ConvPadding::explicit_sizes({})});
+      },
       {"Conv", "explicit padding of 1 or 2 values", "padding []"});
 }
 
@@ -120,11 +138,15 @@ TEST(ConvOptionsErrors, DilatedKernelLargerThanThePaddedInput) {
   // Span 2 (3 - 1) + 1 = 5 along x, padded input 3 + 0 + 1 = 4.
   Conv<float> layer({1}, {1, 1, 3}, 1, {ConvPadding::explicit_sizes({{0, 0}, {0, 1}}), {1, 2}});
   expect_throw_with<std::invalid_argument>(
-      [&] { layer.forward(Tensor<float>({1, 1, 4, 3})); },
+      [&] {
+        layer.forward(Tensor<float>({1, 1, 4, 3}));
+      },
       {"Conv", "along x", "input 3 + padding 0 + 1 = 4", "kernel 3 with dilation 2 spanning 5"});
   Conv<double> valid({1}, {1, 4}, 1, {ConvPadding::valid()});
   expect_throw_with<std::invalid_argument>(
-      [&] { valid.output_shape({1, 1, 3}); },
+      [&] {
+        valid.output_shape({1, 1, 3});
+      },
       {"Conv", "along y", "input 3 + padding 0 + 0 = 3", "kernel 4 with dilation 1 spanning 4"});
 }
 

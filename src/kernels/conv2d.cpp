@@ -54,7 +54,7 @@ void grow(std::vector<T>& workspace, std::size_t size) {
 template <typename T>
 void conv2d_forward_gemm(const ConvGeometry& g, const T* input, const T* weights, const T* bias,
                          T* output, std::vector<T>& workspace) {
-  const ConvGeometry h = group_view(g);       // one group: C/groups channels, K/groups kernels
+  const ConvGeometry h = group_view(g);      // one group: C/groups channels, K/groups kernels
   const std::size_t rows = lowered_rows(h);  // (C/groups)*m*n
   const std::size_t cols = lowered_cols(h);  // Y'*X'
   if (cols == 0) return;                     // no output positions, nothing to write
@@ -135,8 +135,8 @@ void conv2d_backward_gemm(const ConvGeometry& g, const T* input, const T* weight
         columns = own;
       }
       // nabla W += E_b * cols_b^T: "correlate the channels of E with those of X".
-      gemm<T>(Transpose::kNo, Transpose::kYes, h.kernels, rows, cols, T(1), error_b, columns,
-              T(1), partials + t * weight_count + j * group_weights);
+      gemm<T>(Transpose::kNo, Transpose::kYes, h.kernels, rows, cols, T(1), error_b, columns, T(1),
+              partials + t * weight_count + j * group_weights);
       if (input_error == nullptr) continue;  // not wanted (the first layer of a network)
       T* sample_error = input_error + b * g.channels * g.in_y * g.in_x + j * group_input;
       // E_{n-1} = W^T E_n in the lowered space, then scattered back onto the image: col2im is

@@ -46,17 +46,16 @@ void conv2d_forward_depthwise(const ConvGeometry& g, const T* input, const T* we
 
 template <typename T>
 void conv2d_backward_depthwise(const ConvGeometry& g, const T* input, const T* weights,
-                               const T* error, T* input_error, T* weight_gradient,
-                               T* bias_gradient, std::vector<T>& workspace);
+                               const T* error, T* input_error, T* weight_gradient, T* bias_gradient,
+                               std::vector<T>& workspace);
 
 // Grouped float convolutions whose groups the SIMD kernels cover (conv2d_grouped.cpp): false,
 // touching nothing, otherwise. Same contract.
 bool conv2d_forward_grouped_fast(const ConvGeometry& g, const float* input, const float* weights,
                                  const float* bias, float* output, std::vector<float>& workspace);
-bool conv2d_backward_grouped_fast(const ConvGeometry& g, const float* input,
-                                  const float* weights, const float* error, float* input_error,
-                                  float* weight_gradient, float* bias_gradient,
-                                  std::vector<float>& workspace);
+bool conv2d_backward_grouped_fast(const ConvGeometry& g, const float* input, const float* weights,
+                                  const float* error, float* input_error, float* weight_gradient,
+                                  float* bias_gradient, std::vector<float>& workspace);
 
 // The im2col + GEMM implementation behind the two above: what double, and float on CPUs or
 // geometries the SIMD kernels (conv2d_fast.hpp) do not cover, run. Same contract.

@@ -51,8 +51,8 @@ void conv2d_forward_depthwise(const ConvGeometry& geometry, const T* input, cons
 
 template <typename T>
 void conv2d_backward_depthwise(const ConvGeometry& geometry, const T* input, const T* weights,
-                               const T* error, T* input_error, T* weight_gradient,
-                               T* bias_gradient, std::vector<T>& workspace) {
+                               const T* error, T* input_error, T* weight_gradient, T* bias_gradient,
+                               std::vector<T>& workspace) {
   const ConvGeometry g = as_rows(geometry);
   T* const scratch = scratch_for(g, workspace);
   if constexpr (std::is_same_v<T, float>) {
@@ -80,8 +80,8 @@ template void conv2d_forward_depthwise<double>(const ConvGeometry&, const double
 template void conv2d_backward_depthwise<float>(const ConvGeometry&, const float*, const float*,
                                                const float*, float*, float*, float*,
                                                std::vector<float>&);
-template void conv2d_backward_depthwise<double>(const ConvGeometry&, const double*,
-                                                const double*, const double*, double*, double*,
-                                                double*, std::vector<double>&);
+template void conv2d_backward_depthwise<double>(const ConvGeometry&, const double*, const double*,
+                                                const double*, double*, double*, double*,
+                                                std::vector<double>&);
 
 }  // namespace cnnkit::kernels

@@ -8,7 +8,8 @@
 // Each plane is copied once into a zero-padded scratch plane (its borders are zeroed once per
 // call and never written again), so no loop tests bounds. Sums, in a fixed order whatever the
 // thread count:
-//   forward:      out[i, j] = bias, then + W[u, v] x_pad[i sy + u dy, j sx + v dx], (u, v) in order,
+//   forward:      out[i, j] = bias, then + W[u, v] x_pad[i sy + u dy, j sx + v dx], (u, v) in
+//   order,
 //                 32 outputs of a row at a time in registers
 //   input error:  per (b, c) plane, E's rows scattered onto a zero padded plane, kernel by kernel
 //   weights/bias: per channel, per tap one row of partial sums over (sample, output row), added
@@ -47,8 +48,8 @@ inline constexpr std::size_t kDepthwiseChunk = 32;
 // Elements of scratch per thread: one padded plane, what a last chunk reads past it, and
 // m n + 1 rows of X' partial sums.
 inline std::size_t depthwise_scratch(const ConvGeometry& g) {
-  const std::size_t padded = (g.in_y + g.pad_y_before() + g.pad_y_after()) *
-                             (g.in_x + g.pad_x_before() + g.pad_x_after());
+  const std::size_t padded =
+      (g.in_y + g.pad_y_before() + g.pad_y_after()) * (g.in_x + g.pad_x_before() + g.pad_x_after());
   return padded + kDepthwiseChunk * g.stride_x + (g.kernel_y * g.kernel_x + 1) * g.out_x() + 16;
 }
 
@@ -77,8 +78,7 @@ struct DepthwisePlane {
 // in registers over all taps whatever the instruction set.
 template <typename T, std::size_t Chunk>
 void depthwise_chunk(const ConvGeometry& g, const DepthwisePlane<T>& plane, const T* padded,
-                     const T* w, T bias, std::size_t i, std::size_t j0, std::size_t width,
-                     T* out) {
+                     const T* w, T bias, std::size_t i, std::size_t j0, std::size_t width, T* out) {
   typedef T Vector __attribute__((vector_size(64)));
   constexpr std::size_t kLanes = 64 / sizeof(T), kVectors = Chunk / kLanes;
   Vector sums[kVectors];
@@ -128,8 +128,8 @@ void depthwise_forward(const ConvGeometry& g, const T* input, const T* weights, 
       for (std::size_t i = 0; i < out_y; ++i) {
         std::size_t j0 = 0;
         for (; j0 + kDepthwiseChunk <= out_x; j0 += kDepthwiseChunk) {
-          depthwise_chunk<T, kDepthwiseChunk>(g, plane, padded, w, bias[k], i, j0,
-                                              kDepthwiseChunk, out + i * out_x + j0);
+          depthwise_chunk<T, kDepthwiseChunk>(g, plane, padded, w, bias[k], i, j0, kDepthwiseChunk,
+                                              out + i * out_x + j0);
         }
         if (j0 < out_x) {
           depthwise_chunk<T, kDepthwiseChunk>(g, plane, padded, w, bias[k], i, j0, out_x - j0,

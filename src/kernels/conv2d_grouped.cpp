@@ -28,8 +28,7 @@ struct GroupedLayout {
   float* input_error;
 };
 
-GroupedLayout layout(std::vector<float>& workspace, std::size_t fast_total,
-                     const ConvGeometry& h) {
+GroupedLayout layout(std::vector<float>& workspace, std::size_t fast_total, const ConvGeometry& h) {
   const std::size_t input = h.input_size(), output = h.output_size();
   const std::size_t floats = fast_total + 16 + 2 * input + output;
   if (workspace.size() < floats) workspace.resize(floats);
@@ -104,8 +103,7 @@ void backward_on(runtime::SimdLevel level, const FastBackwardPlan& plan, const f
 }  // namespace
 
 bool conv2d_forward_grouped_fast(const ConvGeometry& g, const float* input, const float* weights,
-                                 const float* bias, float* output,
-                                 std::vector<float>& workspace) {
+                                 const float* bias, float* output, std::vector<float>& workspace) {
   if (!grouped_fast_covers(g)) return false;
   const ConvGeometry h = group_view(g);
   const runtime::SimdLevel level = runtime::best_simd_level();
@@ -116,17 +114,16 @@ bool conv2d_forward_grouped_fast(const ConvGeometry& g, const float* input, cons
   for (std::size_t j = 0; j < g.groups; ++j) {
     const GroupPlanes channels{g.batch, g.channels, j * h.channels, h.channels, in_plane};
     gather(input, at.input, channels);
-    forward_on(level, plan, at.input, weights + j * group_weights, bias + j * h.kernels,
-               at.output, at.fast);
+    forward_on(level, plan, at.input, weights + j * group_weights, bias + j * h.kernels, at.output,
+               at.fast);
     scatter(at.output, output, {g.batch, g.kernels, j * h.kernels, h.kernels, out_plane});
   }
   return true;
 }
 
-bool conv2d_backward_grouped_fast(const ConvGeometry& g, const float* input,
-                                  const float* weights, const float* error, float* input_error,
-                                  float* weight_gradient, float* bias_gradient,
-                                  std::vector<float>& workspace) {
+bool conv2d_backward_grouped_fast(const ConvGeometry& g, const float* input, const float* weights,
+                                  const float* error, float* input_error, float* weight_gradient,
+                                  float* bias_gradient, std::vector<float>& workspace) {
   if (!grouped_fast_covers(g)) return false;
   const ConvGeometry h = group_view(g);
   const runtime::SimdLevel level = runtime::best_simd_level();
@@ -139,9 +136,8 @@ bool conv2d_backward_grouped_fast(const ConvGeometry& g, const float* input,
     const GroupPlanes channels{g.batch, g.channels, j * h.channels, h.channels, in_plane};
     gather(input, at.input, channels);
     gather(error, at.output, {g.batch, g.kernels, j * h.kernels, h.kernels, out_plane});
-    backward_on(level, plan, at.input, weights + j * group_weights, at.output,
-                group_input_error, weight_gradient + j * group_weights,
-                bias_gradient + j * h.kernels, at.fast);
+    backward_on(level, plan, at.input, weights + j * group_weights, at.output, group_input_error,
+                weight_gradient + j * group_weights, bias_gradient + j * h.kernels, at.fast);
     if (input_error != nullptr) scatter(at.input_error, input_error, channels);
   }
   return true;

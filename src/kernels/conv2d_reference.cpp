@@ -36,8 +36,8 @@ struct PaddedIndex {
   std::size_t padded_y = g.in_y + g.pad_y_before() + g.pad_y_after();
   std::size_t padded_x = g.in_x + g.pad_x_before() + g.pad_x_after();
 
-  std::size_t operator()(std::size_t b, std::size_t c, std::size_t i, std::size_t u,
-                         std::size_t j, std::size_t v) const {
+  std::size_t operator()(std::size_t b, std::size_t c, std::size_t i, std::size_t u, std::size_t j,
+                         std::size_t v) const {
     return ((b * g.channels + c) * padded_y + i * g.stride_y + u * g.dilation_y) * padded_x +
            j * g.stride_x + v * g.dilation_x;
   }

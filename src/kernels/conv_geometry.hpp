@@ -41,8 +41,12 @@ struct ConvGeometry {
   std::size_t pad_x_after() const { return explicit_padding ? pad_right : span_x() / 2; }
   // Subsampling with the stride from index 0: "same" gives ceil(Y / sy) by ceil(X / sx), which is
   // the general floor((Y + pads - span) / sy) + 1 for its pads.
-  std::size_t out_y() const { return out_length(in_y, pad_y_before() + pad_y_after(), span_y(), stride_y); }
-  std::size_t out_x() const { return out_length(in_x, pad_x_before() + pad_x_after(), span_x(), stride_x); }
+  std::size_t out_y() const {
+    return out_length(in_y, pad_y_before() + pad_y_after(), span_y(), stride_y);
+  }
+  std::size_t out_x() const {
+    return out_length(in_x, pad_x_before() + pad_x_after(), span_x(), stride_x);
+  }
 
   // Channels and kernels of one group.
   std::size_t group_channels() const { return channels / groups; }

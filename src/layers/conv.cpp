@@ -60,8 +60,8 @@ Shape checked_stride_shape(Shape stride_shape, const Shape& convolution_shape,
 ConvOptions checked_options(ConvOptions options, const Shape& convolution_shape,
                             std::size_t num_kernels) {
   const std::size_t axes = convolution_shape.size() - 1;
-  const std::string axes_text = axes == 2 ? "1 or 2 values for a 2-D convolution"
-                                          : "1 value for a 1-D convolution";
+  const std::string axes_text =
+      axes == 2 ? "1 or 2 values for a 2-D convolution" : "1 value for a 1-D convolution";
   detail::require(!options.dilation.empty() && options.dilation.size() <= axes, kName,
                   "dilation of " + axes_text, "dilation " + to_string(options.dilation));
   detail::require(!has_zero(options.dilation), kName, "dilations of at least 1",
@@ -145,16 +145,15 @@ void require_span_fits(std::size_t length, std::size_t before, std::size_t after
   if (length + before + after < span) {
     detail::fail(kName,
                  std::string("a kernel span of at most the padded input along ") + axis +
-                     ", input " + std::to_string(length) + " + padding " +
-                     std::to_string(before) + " + " + std::to_string(after) + " = " +
+                     ", input " + std::to_string(length) + " + padding " + std::to_string(before) +
+                     " + " + std::to_string(after) + " = " +
                      std::to_string(length + before + after),
-                 "kernel " + std::to_string(kernel) + " with dilation " +
-                     std::to_string(dilation) + " spanning " + std::to_string(span));
+                 "kernel " + std::to_string(kernel) + " with dilation " + std::to_string(dilation) +
+                     " spanning " + std::to_string(span));
   }
 }
 
 }  // namespace
-
 
 std::string to_string(const ConvPadding& padding) {
   if (padding.mode == ConvPadding::Mode::kSame) return "\"same\"";
@@ -227,8 +226,9 @@ Tensor<T> Conv<T>::compute_output(const Tensor<T>& input) {
   // Every element is written by the kernel (a recycled buffer in the steady state).
   Tensor<T> output = this->new_output(output_shape(input.shape()));
   // The kernels trust these shapes; parameters() hands out the tensors, so check them here.
-  detail::require_shape(weights_.value.shape(), weights_shape(convolution_shape_, num_kernels_, options_),
-                        kName, "weights");
+  detail::require_shape(weights_.value.shape(),
+                        weights_shape(convolution_shape_, num_kernels_, options_), kName,
+                        "weights");
   detail::require_shape(bias_.value.shape(), {num_kernels_}, kName, "bias");
   const kernels::ConvGeometry g =
       geometry(input.shape(), stride_shape_, convolution_shape_, num_kernels_, options_);
@@ -257,7 +257,8 @@ Tensor<T> Conv<T>::backward(const Tensor<T>& error_tensor) {
   this->require_fresh_forward();
   detail::require_shape(error_tensor.shape(), output_shape(input_.shape()), kName, "error tensor");
   const Shape& w_shape = weights_.value.shape();
-  detail::require_shape(w_shape, weights_shape(convolution_shape_, num_kernels_, options_), kName, "weights");
+  detail::require_shape(w_shape, weights_shape(convolution_shape_, num_kernels_, options_), kName,
+                        "weights");
   if (weights_.gradient.shape() != w_shape) weights_.gradient = Tensor<T>(w_shape);
   if (bias_.gradient.shape() != bias_.value.shape())
     bias_.gradient = Tensor<T>(bias_.value.shape());
@@ -301,8 +302,8 @@ void Conv<T>::initialize(Initializer<T>& weights_init, Initializer<T>& bias_init
 
 template <typename T>
 void Conv<T>::set_weights(const Tensor<T>& weights) {
-  detail::require_shape(weights.shape(), weights_shape(convolution_shape_, num_kernels_, options_), kName,
-                        "weights");
+  detail::require_shape(weights.shape(), weights_shape(convolution_shape_, num_kernels_, options_),
+                        kName, "weights");
   weights_.value = weights;
 }
 

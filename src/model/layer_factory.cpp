@@ -77,15 +77,14 @@ void check_conv_options(const LayerSpec& spec, const Require& require) {
   require(spec.groups > 0 && spec.groups <= kMaxModelAxis,
           "groups from 1 to " + std::to_string(kMaxModelAxis), std::to_string(spec.groups));
   const std::vector<AxisPadding>& sizes = spec.padding.sizes;
-  const bool sizes_ok =
-      spec.padding.mode == ConvPadding::Mode::kExplicit
-          ? !sizes.empty() && sizes.size() <= 2 &&
-                std::ranges::all_of(sizes,
-                                    [](const AxisPadding& axis) {
-                                      return axis.before <= kMaxModelAxis &&
-                                             axis.after <= kMaxModelAxis;
-                                    })
-          : sizes.empty();
+  const bool sizes_ok = spec.padding.mode == ConvPadding::Mode::kExplicit
+                            ? !sizes.empty() && sizes.size() <= 2 &&
+                                  std::ranges::all_of(sizes,
+                                                      [](const AxisPadding& axis) {
+                                                        return axis.before <= kMaxModelAxis &&
+                                                               axis.after <= kMaxModelAxis;
+                                                      })
+                            : sizes.empty();
   require(sizes_ok,
           "padding \"same\", \"valid\" or 1 or 2 axes of sizes from 0 to " +
               std::to_string(kMaxModelAxis),
@@ -222,8 +221,8 @@ std::unique_ptr<Layer<T>> make_layer(const LayerSpec& spec, const Shape& in,
     Shape convolution_shape{in[1]};
     convolution_shape.insert(convolution_shape.end(), kernel.begin(), kernel.end());
     // Each kernel spans its group's channels (the Conv constructor checks that groups divide).
-    const std::size_t kernel_size = product(convolution_shape) / std::max<std::size_t>(
-                                                                     spec.groups, 1);
+    const std::size_t kernel_size =
+        product(convolution_shape) / std::max<std::size_t>(spec.groups, 1);
     if (product({spec.kernels, kernel_size}) > kMaxModelElements) {
       fail("expected at most " + std::to_string(kMaxModelElements) + " weights, got " +
            std::to_string(spec.kernels) + " kernels of " + to_string(convolution_shape));

@@ -219,7 +219,9 @@ class DescriptionReader {
       layer.kernel = read_shape(required(value, "kernel", in), in + " kernel", 2);
       layer.stride =
           value.contains("stride") ? read_shape(value["stride"], in + " stride", 2) : Shape{1};
-      if (value.contains("padding")) layer.padding = read_padding(value["padding"], in + " padding");
+      if (value.contains("padding")) {
+        layer.padding = read_padding(value["padding"], in + " padding");
+      }
       if (value.contains("dilation")) {
         layer.dilation = read_shape(value["dilation"], in + " dilation", 2);
       }

@@ -42,15 +42,16 @@ struct LayerSpec {
   // Pooling and AveragePooling: {py, px} or one value for both (one value for a 1-D input)
   Shape window;
   Shape stride;             // Conv (default {1}) and the poolings (default: the window), as written
+  std::size_t outputs = 0;  // FullyConnected: output size
+  double slope = 0.01;      // LeakyReLU: the slope where x <= 0
+  double momentum = 0.1;    // BatchNorm: in [0, 1], PyTorch's meaning
+  double epsilon = 1e-5;    // BatchNorm: above 0
+
   // Conv: "padding" ("same", "valid", p, or per axis p or [before, after]), "dilation" ({d} or
   // {dy, dx}) and "groups" (conv_options.hpp); the defaults are today's convolution.
   ConvPadding padding;
   Shape dilation{1};
   std::size_t groups = 1;
-  std::size_t outputs = 0;  // FullyConnected: output size
-  double slope = 0.01;      // LeakyReLU: the slope where x <= 0
-  double momentum = 0.1;    // BatchNorm: in [0, 1], PyTorch's meaning
-  double epsilon = 1e-5;    // BatchNorm: above 0
 
   bool operator==(const LayerSpec&) const = default;
 };
