@@ -60,6 +60,28 @@ void scatter(const float* group, float* tensor, const GroupPlanes& p) {
   }
 }
 
+// What both directions need of one call: a group's geometry, the SIMD level, and where group j's
+// channels, kernels and weights lie.
+struct Groups {
+  explicit Groups(const ConvGeometry& geometry)
+      : g(geometry),
+        h(group_view(geometry)),
+        level(runtime::best_simd_level()),
+        weights(h.kernels * h.channels * g.kernel_y * g.kernel_x) {}
+
+  GroupPlanes channels(std::size_t j) const {
+    return {g.batch, g.channels, j * h.channels, h.channels, g.in_y * g.in_x};
+  }
+  GroupPlanes kernels(std::size_t j) const {
+    return {g.batch, g.kernels, j * h.kernels, h.kernels, g.out_y() * g.out_x()};
+  }
+
+  const ConvGeometry& g;
+  ConvGeometry h;
+  runtime::SimdLevel level;
+  std::size_t weights;  // per group
+};
+
 // The SIMD kernels exist only on x86 (conv2d_fast.cpp).
 bool grouped_fast_covers(const ConvGeometry& g) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -105,18 +127,14 @@ void backward_on(runtime::SimdLevel level, const FastBackwardPlan& plan, const f
 bool conv2d_forward_grouped_fast(const ConvGeometry& g, const float* input, const float* weights,
                                  const float* bias, float* output, std::vector<float>& workspace) {
   if (!grouped_fast_covers(g)) return false;
-  const ConvGeometry h = group_view(g);
-  const runtime::SimdLevel level = runtime::best_simd_level();
-  const FastForwardPlan plan = plan_forward(h, level, num_threads());
-  const GroupedLayout at = layout(workspace, plan.total, h);
-  const std::size_t in_plane = g.in_y * g.in_x, out_plane = g.out_y() * g.out_x();
-  const std::size_t group_weights = h.kernels * h.channels * g.kernel_y * g.kernel_x;
+  const Groups groups(g);
+  const FastForwardPlan plan = plan_forward(groups.h, groups.level, num_threads());
+  const GroupedLayout at = layout(workspace, plan.total, groups.h);
   for (std::size_t j = 0; j < g.groups; ++j) {
-    const GroupPlanes channels{g.batch, g.channels, j * h.channels, h.channels, in_plane};
-    gather(input, at.input, channels);
-    forward_on(level, plan, at.input, weights + j * group_weights, bias + j * h.kernels, at.output,
-               at.fast);
-    scatter(at.output, output, {g.batch, g.kernels, j * h.kernels, h.kernels, out_plane});
+    gather(input, at.input, groups.channels(j));
+    forward_on(groups.level, plan, at.input, weights + j * groups.weights,
+               bias + j * groups.h.kernels, at.output, at.fast);
+    scatter(at.output, output, groups.kernels(j));
   }
   return true;
 }
@@ -125,20 +143,17 @@ bool conv2d_backward_grouped_fast(const ConvGeometry& g, const float* input, con
                                   const float* error, float* input_error, float* weight_gradient,
                                   float* bias_gradient, std::vector<float>& workspace) {
   if (!grouped_fast_covers(g)) return false;
-  const ConvGeometry h = group_view(g);
-  const runtime::SimdLevel level = runtime::best_simd_level();
-  const FastBackwardPlan plan = plan_backward(h, level, num_threads());
-  const GroupedLayout at = layout(workspace, plan.total, h);
-  const std::size_t in_plane = g.in_y * g.in_x, out_plane = g.out_y() * g.out_x();
-  const std::size_t group_weights = h.kernels * h.channels * g.kernel_y * g.kernel_x;
+  const Groups groups(g);
+  const FastBackwardPlan plan = plan_backward(groups.h, groups.level, num_threads());
+  const GroupedLayout at = layout(workspace, plan.total, groups.h);
   float* const group_input_error = input_error == nullptr ? nullptr : at.input_error;
   for (std::size_t j = 0; j < g.groups; ++j) {
-    const GroupPlanes channels{g.batch, g.channels, j * h.channels, h.channels, in_plane};
-    gather(input, at.input, channels);
-    gather(error, at.output, {g.batch, g.kernels, j * h.kernels, h.kernels, out_plane});
-    backward_on(level, plan, at.input, weights + j * group_weights, at.output, group_input_error,
-                weight_gradient + j * group_weights, bias_gradient + j * h.kernels, at.fast);
-    if (input_error != nullptr) scatter(at.input_error, input_error, channels);
+    gather(input, at.input, groups.channels(j));
+    gather(error, at.output, groups.kernels(j));
+    backward_on(groups.level, plan, at.input, weights + j * groups.weights, at.output,
+                group_input_error, weight_gradient + j * groups.weights,
+                bias_gradient + j * groups.h.kernels, at.fast);
+    if (input_error != nullptr) scatter(at.input_error, input_error, groups.channels(j));
   }
   return true;
 }
