@@ -41,6 +41,47 @@ void depthwise_backward_avx2(const ConvGeometry& g, const float* input, const fl
 
 namespace cnnkit::kernels::CNNKIT_SIMD_NAMESPACE {
 
+// A plane zero padded as the geometry says, in polyphase rows: column c of a padded row lies in
+// phase c % sx at c / sx, so the columns one tap reads for consecutive outputs (sx apart) are
+// consecutive whatever the stride. The input error scatters into the same memory laid out
+// plainly (`plain_at`).
+template <typename T>
+struct DepthwisePlane {
+  const ConvGeometry& g;
+  std::size_t padded_x = g.in_x + g.pad_x_before() + g.pad_x_after();
+  std::size_t padded_y = g.in_y + g.pad_y_before() + g.pad_y_after();
+  std::size_t phase_x = (padded_x + g.stride_x - 1) / g.stride_x;
+  std::size_t row = phase_x * g.stride_x;  // elements of a polyphase row (>= padded_x)
+
+  std::size_t size() const { return padded_y * row; }
+
+  // The interior of `padded` from `plane` (borders untouched).
+  void fill(const T* plane, T* padded) const {
+    const std::size_t sx = g.stride_x;
+    for (std::size_t y = 0; y < g.in_y; ++y) {
+      const T* source = plane + y * g.in_x;
+      T* target = padded + (y + g.pad_y_before()) * row;
+      if (sx == 1) {
+        std::copy(source, source + g.in_x, target + g.pad_x_before());
+        continue;
+      }
+      for (std::size_t x = 0; x < g.in_x; ++x) {
+        const std::size_t c = x + g.pad_x_before();
+        target[c % sx * phase_x + c / sx] = source[x];
+      }
+    }
+  }
+  // Where output row i, tap (u, v) reads output 0's input; output j's is j further.
+  std::size_t at(std::size_t i, std::size_t u, std::size_t v) const {
+    const std::size_t c = v * g.dilation_x;
+    return (i * g.stride_y + u * g.dilation_y) * row + c % g.stride_x * phase_x + c / g.stride_x;
+  }
+  // The same in a plain padded plane (rows of padded_x), output j's input j sx further.
+  std::size_t plain_at(std::size_t i, std::size_t u, std::size_t v) const {
+    return (i * g.stride_y + u * g.dilation_y) * padded_x + v * g.dilation_x;
+  }
+};
+
 // Outputs per chunk of a row: their sums stay in registers over all taps (two AVX-512
 // registers of float). A row's last chunk computes all of them too and stores only its own.
 inline constexpr std::size_t kDepthwiseChunk = 32;
@@ -48,29 +89,9 @@ inline constexpr std::size_t kDepthwiseChunk = 32;
 // Elements of scratch per thread: one padded plane, what a last chunk reads past it, and
 // m n + 1 rows of X' partial sums.
 inline std::size_t depthwise_scratch(const ConvGeometry& g) {
-  const std::size_t padded =
-      (g.in_y + g.pad_y_before() + g.pad_y_after()) * (g.in_x + g.pad_x_before() + g.pad_x_after());
-  return padded + kDepthwiseChunk * g.stride_x + (g.kernel_y * g.kernel_x + 1) * g.out_x() + 16;
+  const DepthwisePlane<float> plane{g};
+  return plane.size() + kDepthwiseChunk + (g.kernel_y * g.kernel_x + 1) * g.out_x() + 16;
 }
-
-template <typename T>
-struct DepthwisePlane {
-  const ConvGeometry& g;
-  std::size_t padded_x = g.in_x + g.pad_x_before() + g.pad_x_after();
-  std::size_t padded_y = g.in_y + g.pad_y_before() + g.pad_y_after();
-
-  // The interior of `padded` from `plane` (borders untouched).
-  void fill(const T* plane, T* padded) const {
-    for (std::size_t y = 0; y < g.in_y; ++y) {
-      std::copy(plane + y * g.in_x, plane + (y + 1) * g.in_x,
-                padded + (y + g.pad_y_before()) * padded_x + g.pad_x_before());
-    }
-  }
-  // Where output row i, tap (u, v) starts reading.
-  std::size_t at(std::size_t i, std::size_t u, std::size_t v) const {
-    return (i * g.stride_y + u * g.dilation_y) * padded_x + v * g.dilation_x;
-  }
-};
 
 // Outputs j0 .. j0 + width - 1 of row i (width <= Chunk): bias, then every tap in order. The
 // lanes past `width` read on into the next row or the scratch after the plane and are dropped.
@@ -85,18 +106,13 @@ void depthwise_chunk(const ConvGeometry& g, const DepthwisePlane<T>& plane, cons
   for (std::size_t r = 0; r < kVectors; ++r) {
     for (std::size_t l = 0; l < kLanes; ++l) sums[r][l] = bias;
   }
-  const std::size_t sx = g.stride_x;
   for (std::size_t u = 0; u < g.kernel_y; ++u) {
     for (std::size_t v = 0; v < g.kernel_x; ++v) {
       const T wv = w[u * g.kernel_x + v];
-      const T* source = padded + plane.at(i, u, v) + j0 * sx;
+      const T* source = padded + plane.at(i, u, v) + j0;
       for (std::size_t r = 0; r < kVectors; ++r) {
         Vector x;
-        if (sx == 1) {
-          std::memcpy(&x, source + r * kLanes, sizeof(Vector));
-        } else {
-          for (std::size_t l = 0; l < kLanes; ++l) x[l] = source[(r * kLanes + l) * sx];
-        }
+        std::memcpy(&x, source + r * kLanes, sizeof(Vector));
         sums[r] += wv * x;
       }
     }
@@ -115,8 +131,7 @@ void depthwise_forward(const ConvGeometry& g, const T* input, const T* weights, 
   const std::size_t taps = g.kernel_y * g.kernel_x;
   const std::size_t threads = runtime::team_size();
   for (std::size_t t = 0; t < threads; ++t) {
-    std::fill(scratch + t * per_thread, scratch + t * per_thread + plane.padded_y * plane.padded_x,
-              T(0));
+    std::fill(scratch + t * per_thread, scratch + t * per_thread + plane.size(), T(0));
   }
   runtime::parallel_for(g.batch * g.channels, true, [&](std::size_t bc) {
     T* const padded = scratch + runtime::this_thread() * per_thread;
@@ -146,12 +161,13 @@ void depthwise_backward(const ConvGeometry& g, const T* input, const T* weights,
   const DepthwisePlane<T> plane{g};
   const std::size_t per_thread = depthwise_scratch(g), multiplier = g.kernels / g.channels;
   const std::size_t out_y = g.out_y(), out_x = g.out_x(), sx = g.stride_x;
-  const std::size_t taps = g.kernel_y * g.kernel_x, padded_size = plane.padded_y * plane.padded_x;
+  const std::size_t taps = g.kernel_y * g.kernel_x, padded_size = plane.size();
   // One channel with all its kernels and samples per item: its gradients are one thread's.
   runtime::parallel_for(g.channels, true, [&](std::size_t c) {
     T* const padded = scratch + runtime::this_thread() * per_thread;
-    // taps + 1 rows of out_x, weights then bias, after the chunks' slack
-    T* const sums = padded + padded_size + kDepthwiseChunk * g.stride_x;
+    // taps + 1 rows of out_x, weights then bias, after the chunks' slack; the padded plane
+    // holds polyphase rows for the weight gradient, plain ones for the input error
+    T* const sums = padded + padded_size + kDepthwiseChunk;
     for (std::size_t q = 0; q < multiplier; ++q) {
       const std::size_t k = c * multiplier + q;
       std::fill(sums, sums + (taps + 1) * out_x, T(0));
@@ -167,11 +183,7 @@ void depthwise_backward(const ConvGeometry& g, const T* input, const T* weights,
             for (std::size_t v = 0; v < g.kernel_x; ++v) {
               T* __restrict row = sums + (u * g.kernel_x + v) * out_x;
               const T* __restrict source = padded + plane.at(i, u, v);
-              if (sx == 1) {
-                for (std::size_t j = 0; j < out_x; ++j) row[j] += source[j] * e_row[j];
-              } else {
-                for (std::size_t j = 0; j < out_x; ++j) row[j] += source[j * sx] * e_row[j];
-              }
+              for (std::size_t j = 0; j < out_x; ++j) row[j] += source[j] * e_row[j];
             }
           }
         }
@@ -196,7 +208,7 @@ void depthwise_backward(const ConvGeometry& g, const T* input, const T* weights,
           for (std::size_t u = 0; u < g.kernel_y; ++u) {
             for (std::size_t v = 0; v < g.kernel_x; ++v) {
               const T wv = w[u * g.kernel_x + v];
-              T* __restrict target = padded + plane.at(i, u, v);
+              T* __restrict target = padded + plane.plain_at(i, u, v);
               if (sx == 1) {
                 for (std::size_t j = 0; j < out_x; ++j) target[j] += wv * e_row[j];
               } else {
