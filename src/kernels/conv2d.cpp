@@ -52,8 +52,10 @@ void grow(std::vector<T>& workspace, std::size_t size) {
 }  // namespace
 
 template <typename T>
-void conv2d_forward_gemm(const ConvGeometry& g, const T* input, const T* weights, const T* bias,
-                         T* output, std::vector<T>& workspace) {
+void conv2d_forward_gemm(const ConvGeometry& geometry, const T* input, const T* weights,
+                         const T* bias, T* output, std::vector<T>& workspace) {
+  // 1-D along y as rows: the same lowered matrix, built a row at a time, not a value at a time.
+  const ConvGeometry g = as_rows(geometry);
   const ConvGeometry h = group_view(g);      // one group: C/groups channels, K/groups kernels
   const std::size_t rows = lowered_rows(h);  // (C/groups)*m*n
   const std::size_t cols = lowered_cols(h);  // Y'*X'
@@ -86,9 +88,10 @@ void conv2d_forward_gemm(const ConvGeometry& g, const T* input, const T* weights
 }
 
 template <typename T>
-void conv2d_backward_gemm(const ConvGeometry& g, const T* input, const T* weights, const T* error,
-                          T* input_error, T* weight_gradient, T* bias_gradient,
+void conv2d_backward_gemm(const ConvGeometry& geometry, const T* input, const T* weights,
+                          const T* error, T* input_error, T* weight_gradient, T* bias_gradient,
                           std::vector<T>& workspace) {
+  const ConvGeometry g = as_rows(geometry);           // as in the forward pass
   const ConvGeometry h = group_view(g);               // one group
   const std::size_t rows = lowered_rows(h);           // (C/groups)*m*n
   const std::size_t cols = lowered_cols(h);           // Y'*X'

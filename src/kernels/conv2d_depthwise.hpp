@@ -146,9 +146,13 @@ void depthwise_forward(const ConvGeometry& g, const T* input, const T* weights, 
           depthwise_chunk<T, kDepthwiseChunk>(g, plane, padded, w, bias[k], i, j0, kDepthwiseChunk,
                                               out + i * out_x + j0);
         }
-        if (j0 < out_x) {
+        // The rest in a half chunk when it fits one: fewer lanes computed for nothing.
+        if (out_x - j0 > kDepthwiseChunk / 2) {
           depthwise_chunk<T, kDepthwiseChunk>(g, plane, padded, w, bias[k], i, j0, out_x - j0,
                                               out + i * out_x + j0);
+        } else if (j0 < out_x) {
+          depthwise_chunk<T, kDepthwiseChunk / 2>(g, plane, padded, w, bias[k], i, j0, out_x - j0,
+                                                  out + i * out_x + j0);
         }
       }
     }
