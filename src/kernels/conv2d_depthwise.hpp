@@ -65,9 +65,11 @@ struct DepthwisePlane {
         std::copy(source, source + g.in_x, target + g.pad_x_before());
         continue;
       }
+      // Column x + pad of the padded row: phase and position counted on, not divided out.
+      std::size_t phase = g.pad_x_before() % sx, position = g.pad_x_before() / sx;
       for (std::size_t x = 0; x < g.in_x; ++x) {
-        const std::size_t c = x + g.pad_x_before();
-        target[c % sx * phase_x + c / sx] = source[x];
+        target[phase * phase_x + position] = source[x];
+        if (++phase == sx) phase = 0, ++position;
       }
     }
   }
