@@ -13,6 +13,7 @@
 #include "cnnkit/threading.hpp"
 #include "kernel_test_data.hpp"
 #include "kernels/conv2d.hpp"
+#include "kernels/conv2d_fast.hpp"
 #include "kernels/im2col.hpp"
 #include "runtime/simd_level.hpp"
 #include "thread_count_guard.hpp"
@@ -282,6 +283,38 @@ TEST(ConvKernels, DepthwiseLoopsOfEveryInstructionSetMatchTheReference) {
       if (is_depthwise(row.g)) check_fast_against_reference<float>(row, 2e-5f);
     }
   }
+}
+
+TEST(ConvKernels, DepthwiseAndGroupedGiveTheSameBitsOnOneAndTwoThreads) {
+  // The depthwise loops (a channel's gradients are one thread's) and the grouped SIMD path (each
+  // group an ordinary fast convolution) do not depend on the thread count.
+  const ThreadCountGuard guard;
+  std::size_t checked = 0;
+  for (const Row& row : rows()) {
+    const ConvGeometry& g = row.g;
+    if (g.groups == 1 || !(is_depthwise(g) || conv2d_fast_covers(group_view(g)))) continue;
+    SCOPED_TRACE(row.name);
+    ++checked;
+    std::mt19937 engine(7);
+    const auto input = random_values<float>(g.input_size(), engine);
+    const auto weights = random_values<float>(g.weights_size(), engine);
+    const auto bias = random_values<float>(g.kernels, engine);
+    const auto error = random_values<float>(g.output_size(), engine);
+    Results<float> runs[2] = {nan_results<float>(g), nan_results<float>(g)};
+    for (const std::size_t threads : {1u, 2u}) {
+      set_num_threads(threads);
+      std::vector<float> workspace;
+      Results<float>& r = runs[threads - 1];
+      conv2d_forward(g, input.data(), weights.data(), bias.data(), r.output.data(), workspace);
+      conv2d_backward(g, input.data(), weights.data(), error.data(), r.input_error.data(),
+                      r.weight_gradient.data(), r.bias_gradient.data(), workspace);
+    }
+    EXPECT_EQ(runs[0].output, runs[1].output);
+    EXPECT_EQ(runs[0].input_error, runs[1].input_error);
+    EXPECT_EQ(runs[0].weight_gradient, runs[1].weight_gradient);
+    EXPECT_EQ(runs[0].bias_gradient, runs[1].bias_gradient);
+  }
+  EXPECT_GE(checked, 5u);  // the depthwise rows and "groups 2"
 }
 
 TEST(ConvKernels, SamePaddingWrittenOutGivesTheSameBits) {
