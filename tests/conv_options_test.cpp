@@ -265,8 +265,13 @@ TEST(ConvOptionsJson, SummaryShowsTheOptions) {
       << text;
   EXPECT_NE(text.find("Conv 2 kernels 3x3, stride 1, padding [1, [0, 2]]"), std::string::npos)
       << text;
-  // Weights of the grouped layer: 8 kernels of 4/4 channels x 3x3, plus 8 biases.
-  EXPECT_NE(text.find("80"), std::string::npos) << text;
+  // The grouped layer's row: 8 kernels of 4/4 channels x 3x3 plus 8 biases = 80 parameters;
+  // output 9 - 5 + 1 = 5 by 8 - 5 + 1 = 4; FLOPs 2 * 8 * 1 * 9 * 5 * 4 = 2,880.
+  const std::size_t begin = text.find("groups 4");
+  ASSERT_NE(begin, std::string::npos) << text;
+  const std::string line = text.substr(begin, text.find('\n', begin) - begin);
+  EXPECT_NE(line.find("[8, 5, 4]"), std::string::npos) << line;
+  EXPECT_NE(line.find(" 80  2,880"), std::string::npos) << line;
 }
 
 TEST(ConvOptionsJson, ModelFilesKeepTheOptions) {
