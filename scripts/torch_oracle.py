@@ -4,7 +4,7 @@
 Usage: /usr/bin/python3 scripts/torch_oracle.py [output folder]   (Debian's python3-torch 1.13)
 
 Each case builds the layer in PyTorch on a random input (fixed seed per case; odd sizes, strides,
-1-D and 2-D where they apply), runs forward, then backward with a random upstream error, and
+1-D and 2-D, and for Conv padding, dilation and groups, where they apply), runs forward, then backward with a random upstream error, and
 records the input, the parameters, the error, the output, the input error and the parameter
 gradients, each in cnnkit's layout. tests/oracle_layers_test.cpp reads the files and holds the
 C++ layers to them without PyTorch.
@@ -160,6 +160,72 @@ def conv_cases():
     return cases
 
 
+def conv_padding(padding, kernel, dilation):
+    """F.pad's list (last axis first) for cnnkit's padding: "same" pads the dilated span s with
+    (s-1)/2 before and s/2 after (PyTorch 1.13 refuses padding='same' with strides), "valid"
+    nothing, explicit sizes per axis (one entry for every axis), each p or [before, after]."""
+    axes = len(kernel)
+    if padding == "same":
+        spans = [d * (k - 1) + 1 for k, d in zip(kernel, dilation)]
+        pairs = [[(s - 1) // 2, s // 2] for s in spans]
+    elif padding == "valid":
+        pairs = [[0, 0]] * axes
+    else:
+        entries = padding if isinstance(padding, list) else [padding]
+        entries = entries * axes if len(entries) == 1 else entries
+        pairs = [e if isinstance(e, list) else [e, e] for e in entries]
+    pad = []
+    for before, after in reversed(pairs):
+        pad += [before, after]
+    return pad
+
+
+def conv_option_cases():
+    cases = []
+    # (input shape, kernels, kernel, stride, padding, dilation, groups): valid and explicit
+    # (asymmetric) padding, dilation 2 and 3, groups 2 and 3, depthwise (with a channel
+    # multiplier too), odd sizes, strides, 1-D and 2-D; the last two are "same" written out, and
+    # a 1x1 kernel with padding.
+    specs = [
+        ((2, 3, 9, 8), 4, [3, 3], [1, 1], "valid", [1, 1], 1),
+        ((2, 2, 7, 9), 3, [3, 2], [2, 3], [[1, 2], [0, 1]], [1, 1], 1),
+        ((1, 3, 11, 10), 2, [3, 3], [1, 1], 2, [2, 2], 1),
+        ((2, 2, 13, 12), 3, [3, 3], [2, 2], "same", [3, 2], 1),
+        ((2, 4, 8, 7), 6, [3, 3], [1, 1], "same", [1, 1], 2),
+        ((2, 5, 9, 8), 5, [3, 3], [2, 1], 1, [1, 1], 5),
+        ((1, 3, 12, 11), 6, [3, 3], [1, 1], "valid", [2, 2], 3),
+        ((2, 6, 10, 11), 3, [4, 2], [3, 2], "same", [1, 1], 3),
+        ((2, 8, 9, 9), 8, [5, 5], [1, 1], "same", [1, 1], 8),
+        ((2, 3, 7, 6), 4, [3, 3], [1, 1], [1], [1, 1], 1),
+        ((2, 3, 5, 4), 2, [1, 1], [1, 1], [1, [0, 2]], [1, 1], 1),
+        ((2, 3, 13), 4, [3], [2], "valid", [1], 1),
+        ((3, 2, 14), 2, [4], [1], [[2, 1]], [3], 1),
+        ((2, 4, 11), 4, [5], [3], "same", [2], 4),
+        ((2, 6, 10), 4, [3], [1], [1], [1], 2),
+    ]
+    for seed, (shape, kernels, kernel, stride, padding, dilation, groups) in enumerate(specs):
+        torch.manual_seed(550 + seed)
+        x = rand(shape)
+        weight = rand((kernels, shape[1] // groups, *kernel)).requires_grad_(True)
+        bias = rand((kernels,)).requires_grad_(True)
+        pad = conv_padding(padding, kernel, dilation)
+        if len(kernel) == 1:
+            fn = lambda t: F.conv1d(F.pad(t, pad), weight, bias, stride=stride[0],
+                                    dilation=dilation[0], groups=groups)
+        else:
+            fn = lambda t: F.conv2d(F.pad(t, pad), weight, bias, stride=stride,
+                                    dilation=dilation, groups=groups)
+        y, dx, grads, e = run(fn, x, [weight, bias])
+        name = "%dd_%s_kernel%s_stride%s_padding%s_dilation%s_groups%d" % (
+            len(kernel), "x".join(map(str, shape)), "x".join(map(str, kernel)),
+            "x".join(map(str, stride)), json.dumps(padding).replace(" ", ""),
+            "x".join(map(str, dilation)), groups)
+        params = {"kernels": kernels, "convolution_shape": [shape[1]] + kernel, "stride": stride,
+                  "padding": padding, "dilation": dilation, "groups": groups}
+        cases.append(case(name, params, x, y, e, dx, [weight, bias], grads))
+    return cases
+
+
 def fully_connected_cases():
     cases = []
     for seed, (batch, inputs, outputs) in enumerate([(3, 7, 5), (1, 4, 9)]):
@@ -234,6 +300,7 @@ def main():
         "AveragePooling": pooling_cases("average"),
         "GlobalAveragePooling": global_average_pooling_cases(),
         "Conv": conv_cases(),
+        "ConvOptions": conv_option_cases(),
         "FullyConnected": fully_connected_cases(),
         "BatchNorm": batch_norm_cases(),
     }
@@ -245,7 +312,9 @@ def main():
     for layer, cases in layers.items():
         path = os.path.join(folder, layer + ".json")
         with open(path, "w") as out:
-            json.dump({"layer": layer, "torch": torch.__version__, "cases": cases}, out,
+            # ConvOptions.json holds more Conv cases (padding, dilation, groups).
+            name = "Conv" if layer.startswith("Conv") else layer
+            json.dump({"layer": name, "torch": torch.__version__, "cases": cases}, out,
                       separators=(",", ":"))
             out.write("\n")
         print("%s: %d cases, %d bytes" % (path, len(cases), os.path.getsize(path)))

@@ -62,6 +62,7 @@ struct GradientCase {
   Shape convolution_shape;
   std::size_t num_kernels;
   Shape input_shape;
+  ConvOptions options = {};
 };
 
 // Analytic gradients of input, weights and bias against central differences of an L2 loss.
@@ -73,7 +74,7 @@ constexpr double kStep = 1e-3;
 void expect_gradients_match(const GradientCase& c) {
   SCOPED_TRACE(c.name);
   std::mt19937 engine(static_cast<unsigned>(c.name.size() * 97 + c.num_kernels));
-  Conv<double> layer(c.stride_shape, c.convolution_shape, c.num_kernels);
+  Conv<double> layer(c.stride_shape, c.convolution_shape, c.num_kernels, c.options);
   layer.set_weights(random_tensor<double>(layer.weights().shape(), engine));
   layer.set_bias(random_tensor<double>(layer.bias().shape(), engine));
   const Tensor<double> input = random_tensor<double>(c.input_shape, engine);
@@ -113,6 +114,49 @@ TEST(ConvBackward, GradientCheckOneByOne) {
 TEST(ConvBackward, GradientCheckMultiChannelMultiKernel) {
   expect_gradients_match({"C3 K4 3x3 stride {1, 2}", {1, 2}, {3, 3, 3}, 4, {3, 3, 6, 7}});
   expect_gradients_match({"C2 K3 5x3 kernel wider than image", {1}, {2, 5, 3}, 3, {2, 2, 3, 2}});
+}
+
+TEST(ConvBackward, GradientCheckValidAndExplicitPadding) {
+  expect_gradients_match(
+      {"2-D valid 3x3 stride {2, 1}", {2, 1}, {2, 3, 3}, 3, {2, 2, 8, 7}, {ConvPadding::valid()}});
+  expect_gradients_match({"2-D padding [[2, 0], [1, 3]] 3x2 stride {1, 3}",
+                          {1, 3},
+                          {2, 3, 2},
+                          2,
+                          {2, 2, 6, 7},
+                          {ConvPadding::explicit_sizes({{2, 0}, {1, 3}})}});
+  expect_gradients_match(
+      {"1-D padding 3 m2 stride 2", {2}, {2, 2}, 2, {2, 2, 9}, {ConvPadding::symmetric(3)}});
+}
+
+TEST(ConvBackward, GradientCheckDilation) {
+  expect_gradients_match({"2-D dilation {2, 3} same stride 1",
+                          {1},
+                          {2, 3, 3},
+                          2,
+                          {2, 2, 9, 10},
+                          {ConvPadding::same(), {2, 3}}});
+  expect_gradients_match({"2-D dilation 2 valid stride 2",
+                          {2},
+                          {1, 3, 2},
+                          3,
+                          {1, 1, 11, 9},
+                          {ConvPadding::valid(), {2}}});
+  expect_gradients_match(
+      {"1-D dilation 3 m4 stride 3", {3}, {2, 4}, 2, {2, 2, 14}, {ConvPadding::same(), {3}}});
+}
+
+TEST(ConvBackward, GradientCheckGroupsAndDepthwise) {
+  expect_gradients_match(
+      {"2-D groups 2", {1}, {4, 3, 3}, 6, {2, 4, 6, 5}, {ConvPadding::same(), {1}, 2}});
+  expect_gradients_match({"2-D depthwise stride 2 padding 1",
+                          {2},
+                          {3, 3, 3},
+                          3,
+                          {2, 3, 7, 8},
+                          {ConvPadding::symmetric(1), {1}, 3}});
+  expect_gradients_match(
+      {"1-D depthwise x2 dilation 2", {1}, {3, 3}, 6, {2, 3, 10}, {ConvPadding::same(), {2}, 3}});
 }
 
 TEST(ConvBackward, GradientCheckThroughTwoStackedConvolutions) {

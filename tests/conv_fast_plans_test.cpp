@@ -22,6 +22,20 @@ Range range(KernelRows r) {
   return {r.begin, r.end};
 }
 
+TEST(ConvFastPlans, CoverOneGroupWithoutDilationAndSamePaddingOnly) {
+  if (best_simd_level() == SimdLevel::kNone) GTEST_SKIP() << "no SIMD level on this CPU";
+  //                    N  C  Y   X  K  m  n sy sx dy dx groups explicit top bottom left right
+  const ConvGeometry same{2, 4, 9, 8, 6, 3, 3, 1, 1};
+  EXPECT_TRUE(conv2d_fast_covers(same));
+  EXPECT_TRUE(conv2d_fast_covers({2, 4, 9, 8, 6, 3, 3, 1, 1, 1, 1, 1, true, 1, 1, 1, 1}));
+  // A 1-D "same" written out, turned into rows: its padding turns with it.
+  EXPECT_TRUE(conv2d_fast_covers({2, 4, 9, 1, 6, 4, 1, 1, 1, 1, 1, 1, true, 1, 2, 0, 0}));
+  EXPECT_FALSE(conv2d_fast_covers({2, 4, 9, 8, 6, 3, 3, 1, 1, 1, 1, 2}));
+  EXPECT_FALSE(conv2d_fast_covers({2, 4, 9, 8, 6, 3, 3, 1, 1, 2, 1, 1}));
+  EXPECT_FALSE(conv2d_fast_covers({2, 4, 9, 8, 6, 3, 3, 1, 1, 1, 1, 1, true, 0, 0, 0, 0}));
+  EXPECT_FALSE(conv2d_fast_covers({2, 4, 9, 8, 6, 3, 3, 1, 1, 1, 1, 1, true, 1, 1, 2, 0}));
+}
+
 TEST(ConvFastPlans, ValidKernelRowsLeaveOutThePadding) {
   // W3 b: 5 kernel rows, padding 2 above and below 14 input rows.
   const ConvGeometry b{64, 6, 14, 14, 16, 5, 5, 1, 1};

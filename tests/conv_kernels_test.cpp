@@ -9,10 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "cnnkit/simd_level.hpp"
 #include "cnnkit/threading.hpp"
 #include "kernel_test_data.hpp"
 #include "kernels/conv2d.hpp"
+#include "kernels/conv2d_fast.hpp"
 #include "kernels/im2col.hpp"
+#include "runtime/simd_level.hpp"
 #include "thread_count_guard.hpp"
 
 namespace cnnkit::kernels {
@@ -135,7 +138,9 @@ TEST(ConvKernels, Col2imIsTheAdjointOfIm2col) {
   std::uniform_real_distribution<double> uniform(-1.0, 1.0);
   for (const ConvGeometry& g :
        {ConvGeometry{1, 2, 5, 7, 1, 3, 3, 1, 1}, ConvGeometry{1, 3, 6, 5, 1, 4, 2, 2, 3},
-        ConvGeometry{1, 1, 4, 9, 1, 2, 5, 3, 2}, ConvGeometry{1, 2, 3, 2, 1, 5, 5, 1, 1}}) {
+        ConvGeometry{1, 1, 4, 9, 1, 2, 5, 3, 2}, ConvGeometry{1, 2, 3, 2, 1, 5, 5, 1, 1},
+        ConvGeometry{1, 2, 9, 8, 1, 3, 2, 2, 3, 2, 3, 1, true, 2, 0, 1, 3},
+        ConvGeometry{1, 1, 7, 6, 1, 3, 3, 1, 1, 3, 2, 1}}) {
     std::vector<double> x(g.channels * g.in_y * g.in_x), c(lowered_rows(g) * lowered_cols(g));
     for (double& v : x) v = uniform(engine);
     for (double& v : c) v = uniform(engine);
@@ -176,6 +181,22 @@ const std::vector<Row>& rows() {
       {"1-D even m4 stride 2", {1, 3, 10, 1, 2, 4, 1, 2, 1}},
       {"1-D 1x1", {2, 3, 6, 1, 4, 1, 1, 1, 1}},
       {"1-D m3 stride 1", {4, 2, 9, 1, 3, 3, 1, 1, 1}},
+      // Padding, dilation and groups:  dy dx groups explicit top bottom left right
+      {"valid 3x3 stride 2,1", {2, 3, 9, 8, 4, 3, 3, 2, 1, 1, 1, 1, true, 0, 0, 0, 0}},
+      {"padding 1+2, 0+3 3x2 stride 1,3", {2, 2, 7, 9, 3, 3, 2, 1, 3, 1, 1, 1, true, 1, 2, 0, 3}},
+      {"dilation 2,3 same", {2, 2, 11, 12, 3, 3, 3, 1, 1, 2, 3, 1}},
+      {"dilation 2 valid stride 2", {1, 3, 13, 12, 2, 3, 3, 2, 2, 2, 2, 1, true, 0, 0, 0, 0}},
+      {"groups 2", {2, 4, 8, 7, 6, 3, 3, 1, 1, 1, 1, 2}},
+      {"depthwise stride 2 padding 1", {2, 5, 9, 8, 5, 3, 3, 2, 2, 1, 1, 5, true, 1, 1, 1, 1}},
+      {"depthwise x2 dilation 2", {2, 3, 10, 9, 6, 3, 3, 1, 1, 2, 2, 3}},
+      {"groups 3 1x1 padding 1", {2, 6, 4, 5, 3, 1, 1, 1, 1, 1, 1, 3, true, 1, 1, 1, 1}},
+      {"1-D depthwise dilation 3 stride 2", {3, 4, 17, 1, 4, 3, 1, 2, 1, 3, 1, 4}},
+      {"depthwise x2 wide rows 3x5", {2, 4, 9, 37, 8, 3, 5, 1, 1, 1, 1, 4, true, 1, 0, 2, 2}},
+      {"1-D depthwise valid m5", {2, 3, 40, 1, 3, 5, 1, 1, 1, 1, 1, 3, true, 0, 0, 0, 0}},
+      {"1-D groups 2 valid", {2, 6, 12, 1, 4, 4, 1, 1, 1, 1, 1, 2, true, 0, 0, 0, 0}},
+      // "same" written out: the fast kernels take these (a 1-D one turned into rows).
+      {"explicit same 3x3", {2, 3, 7, 6, 4, 3, 3, 1, 1, 1, 1, 1, true, 1, 1, 1, 1}},
+      {"1-D explicit same m4 stride 3", {3, 2, 13, 1, 3, 4, 1, 3, 1, 1, 1, 1, true, 1, 2, 0, 0}},
   };
   return table;
 }
@@ -242,6 +263,88 @@ TEST(ConvKernels, FastMatchesReferenceFloat) {
 
 TEST(ConvKernels, FastMatchesReferenceDouble) {
   for (const Row& row : rows()) check_fast_against_reference<double>(row, 1e-13);
+}
+
+TEST(ConvKernels, DepthwiseLoopsOfEveryInstructionSetMatchTheReference) {
+  // The depthwise rows once more with the loops of each level the CPU has ("none": the
+  // baseline copy), float only (double always runs the baseline).
+  struct Restore {
+    std::string saved = simd_level();
+    ~Restore() { set_simd_level(saved); }
+  } restore;
+  for (const char* level : {"none", "avx2", "avx512"}) {
+    if (std::string(level) == "avx512" && runtime::best_simd_level() < runtime::SimdLevel::kAvx512)
+      continue;
+    if (std::string(level) == "avx2" && runtime::best_simd_level() < runtime::SimdLevel::kAvx2)
+      continue;
+    set_simd_level(level);
+    SCOPED_TRACE(level);
+    for (const Row& row : rows()) {
+      if (is_depthwise(row.g)) check_fast_against_reference<float>(row, 2e-5f);
+    }
+  }
+}
+
+TEST(ConvKernels, DepthwiseAndGroupedGiveTheSameBitsOnOneAndTwoThreads) {
+  // The depthwise loops (a channel's gradients are one thread's) and the grouped SIMD path (each
+  // group an ordinary fast convolution) do not depend on the thread count.
+  const ThreadCountGuard guard;
+  std::size_t checked = 0;
+  for (const Row& row : rows()) {
+    const ConvGeometry& g = row.g;
+    if (g.groups == 1 || !(is_depthwise(g) || conv2d_fast_covers(group_view(g)))) continue;
+    SCOPED_TRACE(row.name);
+    ++checked;
+    std::mt19937 engine(7);
+    const auto input = random_values<float>(g.input_size(), engine);
+    const auto weights = random_values<float>(g.weights_size(), engine);
+    const auto bias = random_values<float>(g.kernels, engine);
+    const auto error = random_values<float>(g.output_size(), engine);
+    Results<float> runs[2] = {nan_results<float>(g), nan_results<float>(g)};
+    for (const std::size_t threads : {1u, 2u}) {
+      set_num_threads(threads);
+      std::vector<float> workspace;
+      Results<float>& r = runs[threads - 1];
+      conv2d_forward(g, input.data(), weights.data(), bias.data(), r.output.data(), workspace);
+      conv2d_backward(g, input.data(), weights.data(), error.data(), r.input_error.data(),
+                      r.weight_gradient.data(), r.bias_gradient.data(), workspace);
+    }
+    EXPECT_EQ(runs[0].output, runs[1].output);
+    EXPECT_EQ(runs[0].input_error, runs[1].input_error);
+    EXPECT_EQ(runs[0].weight_gradient, runs[1].weight_gradient);
+    EXPECT_EQ(runs[0].bias_gradient, runs[1].bias_gradient);
+  }
+  EXPECT_GE(checked, 5u);  // the depthwise rows and "groups 2"
+}
+
+TEST(ConvKernels, SamePaddingWrittenOutGivesTheSameBits) {
+  // Explicit padding equal to "same" is today's convolution: the same kernels, the same bits.
+  for (ConvGeometry same :
+       {ConvGeometry{2, 3, 7, 6, 16, 3, 3, 1, 1}, ConvGeometry{3, 8, 10, 9, 8, 4, 2, 2, 1},
+        ConvGeometry{3, 2, 13, 1, 3, 4, 1, 3, 1}}) {
+    ConvGeometry written = same;
+    written.explicit_padding = true;
+    written.pad_top = same.pad_y_before(), written.pad_bottom = same.pad_y_after();
+    written.pad_left = same.pad_x_before(), written.pad_right = same.pad_x_after();
+    std::mt19937 engine(5);
+    const auto input = random_values<float>(same.input_size(), engine);
+    const auto weights = random_values<float>(same.weights_size(), engine);
+    const auto bias = random_values<float>(same.kernels, engine);
+    const auto error = random_values<float>(same.output_size(), engine);
+    Results<float> results[2] = {nan_results<float>(same), nan_results<float>(same)};
+    for (std::size_t i = 0; i < 2; ++i) {
+      const ConvGeometry& g = i == 0 ? same : written;
+      std::vector<float> workspace;
+      Results<float>& r = results[i];
+      conv2d_forward(g, input.data(), weights.data(), bias.data(), r.output.data(), workspace);
+      conv2d_backward(g, input.data(), weights.data(), error.data(), r.input_error.data(),
+                      r.weight_gradient.data(), r.bias_gradient.data(), workspace);
+    }
+    EXPECT_EQ(results[0].output, results[1].output);
+    EXPECT_EQ(results[0].input_error, results[1].input_error);
+    EXPECT_EQ(results[0].weight_gradient, results[1].weight_gradient);
+    EXPECT_EQ(results[0].bias_gradient, results[1].bias_gradient);
+  }
 }
 
 TEST(ConvKernels, OneAndTwoThreadsAgreeOnTheWeightGradient) {

@@ -206,7 +206,7 @@ TEST(ModelDescription, EachBadDescriptionHasItsMessage) {
       {"unknown parameter", with_layers(R"({"type": "ReLU"}, {"type": "ReLU"}, {"type": "ReLU"},
                       {"type": "Conv", "kernels": 4, "kernal": [3, 3]})"),
        "net.json: layer 3 (Conv): unknown parameter 'kernal' (known: type, name, inputs, "
-       "kernels, kernel, stride)"},
+       "kernels, kernel, stride, padding, dilation, groups)"},
       {"unknown type", with_layers(R"({"type": "Conv2D", "kernels": 4})"),
        "net.json: layer 0: unknown layer type 'Conv2D' (known: Conv, Pooling, AveragePooling, "
        "GlobalAveragePooling, FullyConnected, BatchNorm, Flatten, ReLU, LeakyReLU, Sigmoid, TanH, "
@@ -304,7 +304,7 @@ TEST(ModelDescription, FileUsesItsPathInMessages) {
     EXPECT_EQ(std::string(error.what()),
               path.string() +
                   ": layer 0 (Conv): unknown parameter 'kernal' (known: type, "
-                  "name, inputs, kernels, kernel, stride)");
+                  "name, inputs, kernels, kernel, stride, padding, dilation, groups)");
   }
   std::filesystem::remove(path);
 }

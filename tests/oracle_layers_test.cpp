@@ -48,6 +48,30 @@ void expect_close(const Tensor<T>& actual, const json& expected_json, const std:
 
 using test::load_oracle;
 using test::tensor_from;
+// Conv's options as the script writes them: padding "same", "valid", p, or per axis p or
+// [before, after]; dilation per axis; groups. Absent keys are today's convolution.
+ConvOptions conv_options_from(const json& p) {
+  ConvOptions options;
+  if (p.contains("dilation")) options.dilation = shape_from(p.at("dilation"));
+  options.groups = p.value("groups", std::size_t{1});
+  if (!p.contains("padding")) return options;
+  const json& padding = p.at("padding");
+  if (padding.is_string()) {
+    options.padding =
+        padding.get<std::string>() == "valid" ? ConvPadding::valid() : ConvPadding::same();
+  } else if (padding.is_number()) {
+    options.padding = ConvPadding::symmetric(padding.get<std::size_t>());
+  } else {
+    std::vector<AxisPadding> sizes;
+    for (const json& axis : padding) {
+      sizes.push_back(axis.is_array()
+                          ? AxisPadding{axis[0].get<std::size_t>(), axis[1].get<std::size_t>()}
+                          : AxisPadding{axis.get<std::size_t>(), axis.get<std::size_t>()});
+    }
+    options.padding = ConvPadding::explicit_sizes(std::move(sizes));
+  }
+  return options;
+}
 
 // The layer a case describes, from its "params".
 template <typename T>
@@ -84,7 +108,7 @@ std::map<std::string, LayerMaker<T>> layer_makers() {
        [](const json& p) {
          return std::make_unique<Conv<T>>(shape_from(p.at("stride")),
                                           shape_from(p.at("convolution_shape")),
-                                          p.at("kernels").get<std::size_t>());
+                                          p.at("kernels").get<std::size_t>(), conv_options_from(p));
        }},
       {"FullyConnected",
        [](const json& p) {
@@ -96,9 +120,10 @@ std::map<std::string, LayerMaker<T>> layer_makers() {
 
 // Every case of one layer's file: parameters set from the file, one training-phase forward and
 // backward, each result against PyTorch's.
+// `file` names the oracle file when it is not the layer's name (ConvOptions: more Conv cases).
 template <typename T>
-void expect_layer_matches_torch(const std::string& layer_name) {
-  const json oracle = load_oracle(layer_name);
+void expect_layer_matches_torch(const std::string& layer_name, const std::string& file = "") {
+  const json oracle = load_oracle(file.empty() ? layer_name : file);
   ASSERT_EQ(oracle.at("layer").get<std::string>(), layer_name);
   ASSERT_FALSE(oracle.at("cases").empty());
   for (const json& c : oracle.at("cases")) {
@@ -192,6 +217,10 @@ TYPED_TEST(OracleLayers, MaxPooling) {
 }
 TYPED_TEST(OracleLayers, Conv) {
   expect_layer_matches_torch<TypeParam>("Conv");
+}
+// Padding "valid" and explicit (asymmetric), dilation 2 and 3, groups 2 and 3, depthwise.
+TYPED_TEST(OracleLayers, ConvOptions) {
+  expect_layer_matches_torch<TypeParam>("Conv", "ConvOptions");
 }
 TYPED_TEST(OracleLayers, FullyConnected) {
   expect_layer_matches_torch<TypeParam>("FullyConnected");

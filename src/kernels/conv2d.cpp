@@ -4,6 +4,7 @@
 // "Matrix implementation". Each sample's padded
 // input is lowered to a matrix (im2col) so that the convolution becomes one GEMM through BLAS:
 //   forward:  out_b (K, Y'X') = W (K, Cmn) * cols_b (Cmn, Y'X') + bias
+//   (per group with groups > 1: the group's rows of W and out, its channels' cols)
 //   backward: "the same formulas as in a fully connected layer"
 //             grad W       = sum_b E_b (K, Y'X') * cols_b^T   (nabla W = E_n X^T)
 //             E_{n-1}, b   = col2im(W^T * E_b)                 (E_{n-1} = W^T E_n)
@@ -30,7 +31,9 @@ namespace {
 // lowered matrix (C, Y*X) is the sample itself ("1x1 Convolutions": a fully connected layer
 // along the channels).
 bool lowering_is_identity(const ConvGeometry& g) {
-  return g.kernel_y == 1 && g.kernel_x == 1 && g.stride_y == 1 && g.stride_x == 1;
+  return g.kernel_y == 1 && g.kernel_x == 1 && g.stride_y == 1 && g.stride_x == 1 &&
+         g.pad_y_before() == 0 && g.pad_y_after() == 0 && g.pad_x_before() == 0 &&
+         g.pad_x_after() == 0;
 }
 
 std::size_t max_threads() {
@@ -49,41 +52,50 @@ void grow(std::vector<T>& workspace, std::size_t size) {
 }  // namespace
 
 template <typename T>
-void conv2d_forward_gemm(const ConvGeometry& g, const T* input, const T* weights, const T* bias,
-                         T* output, std::vector<T>& workspace) {
-  const std::size_t rows = lowered_rows(g);  // C*m*n
-  const std::size_t cols = lowered_cols(g);  // Y'*X'
+void conv2d_forward_gemm(const ConvGeometry& geometry, const T* input, const T* weights,
+                         const T* bias, T* output, std::vector<T>& workspace) {
+  // 1-D along y as rows: the same lowered matrix, built a row at a time, not a value at a time.
+  const ConvGeometry g = as_rows(geometry);
+  const ConvGeometry h = group_view(g);      // one group: C/groups channels, K/groups kernels
+  const std::size_t rows = lowered_rows(h);  // (C/groups)*m*n
+  const std::size_t cols = lowered_cols(h);  // Y'*X'
   if (cols == 0) return;                     // no output positions, nothing to write
   const bool identity = lowering_is_identity(g);
   const std::size_t slice = identity ? 0 : rows * cols;
+  const std::size_t group_input = h.channels * g.in_y * g.in_x;
   grow(workspace, slice * max_threads());
   T* const columns_base = workspace.data();
 
   runtime::parallel_for_static(g.batch, true, [&](std::size_t b) {
     const T* sample = input + b * g.channels * g.in_y * g.in_x;
     T* out = output + b * g.kernels * cols;
-    const T* columns = sample;
-    if (!identity) {
-      T* own = columns_base + this_thread() * slice;
-      im2col(g, sample, own);
-      columns = own;
-    }
     // "Bias is an element-wise addition of a scalar value for every kernel": start every output
     // map at its bias and let the GEMM add W * cols on top (beta = 1).
     for (std::size_t k = 0; k < g.kernels; ++k)
       std::fill(out + k * cols, out + (k + 1) * cols, bias[k]);
-    gemm<T>(Transpose::kNo, Transpose::kNo, g.kernels, cols, rows, T(1), weights, columns, T(1),
-            out);
+    // Group j: its kernels (rows j*K/groups.. of W and of the output) see its channels only.
+    for (std::size_t j = 0; j < g.groups; ++j) {
+      const T* columns = sample + j * group_input;
+      if (!identity) {
+        T* own = columns_base + this_thread() * slice;
+        im2col(h, columns, own);
+        columns = own;
+      }
+      gemm<T>(Transpose::kNo, Transpose::kNo, h.kernels, cols, rows, T(1),
+              weights + j * h.kernels * rows, columns, T(1), out + j * h.kernels * cols);
+    }
   });
 }
 
 template <typename T>
-void conv2d_backward_gemm(const ConvGeometry& g, const T* input, const T* weights, const T* error,
-                          T* input_error, T* weight_gradient, T* bias_gradient,
+void conv2d_backward_gemm(const ConvGeometry& geometry, const T* input, const T* weights,
+                          const T* error, T* input_error, T* weight_gradient, T* bias_gradient,
                           std::vector<T>& workspace) {
-  const std::size_t rows = lowered_rows(g);           // C*m*n
-  const std::size_t cols = lowered_cols(g);           // Y'*X'
-  const std::size_t weight_count = g.weights_size();  // K*C*m*n = K*rows
+  const ConvGeometry g = as_rows(geometry);           // as in the forward pass
+  const ConvGeometry h = group_view(g);               // one group
+  const std::size_t rows = lowered_rows(h);           // (C/groups)*m*n
+  const std::size_t cols = lowered_cols(h);           // Y'*X'
+  const std::size_t weight_count = g.weights_size();  // K*(C/groups)*m*n = K*rows
 
   // Bias gradient: sums over E (attention: over the batch too), in a fixed order.
   for (std::size_t k = 0; k < g.kernels; ++k) {
@@ -110,32 +122,37 @@ void conv2d_backward_gemm(const ConvGeometry& g, const T* input, const T* weight
   T* const partials = workspace.data() + slice * threads;
   std::fill(partials, partials + weight_count * threads, T(0));
 
+  const std::size_t group_input = h.channels * g.in_y * g.in_x;
+  const std::size_t group_weights = h.kernels * rows;
   runtime::parallel_for_static(g.batch, true, [&](std::size_t b) {
     const std::size_t t = this_thread();
-    const T* sample = input + b * g.channels * g.in_y * g.in_x;
-    const T* error_b = error + b * g.kernels * cols;
     T* own = columns_base + t * slice;
+    for (std::size_t j = 0; j < g.groups; ++j) {
+      const T* sample = input + b * g.channels * g.in_y * g.in_x + j * group_input;
+      const T* error_b = error + (b * g.kernels + j * h.kernels) * cols;
+      const T* group_w = weights + j * group_weights;
 
-    const T* columns = sample;
-    if (!identity) {
-      im2col(g, sample, own);
-      columns = own;
-    }
-    // nabla W += E_b * cols_b^T: "correlate the channels of E with those of X".
-    gemm<T>(Transpose::kNo, Transpose::kYes, g.kernels, rows, cols, T(1), error_b, columns, T(1),
-            partials + t * weight_count);
-    if (input_error == nullptr) return;  // not wanted (the first layer of a network)
-    T* sample_error = input_error + b * g.channels * g.in_y * g.in_x;
-    // E_{n-1} = W^T E_n in the lowered space, then scattered back onto the image: col2im is the
-    // "transposed convolution" and, for strides, also the upsampling (skipped positions get
-    // nothing).
-    if (identity) {
-      gemm<T>(Transpose::kYes, Transpose::kNo, rows, cols, g.kernels, T(1), weights, error_b, T(0),
-              sample_error);
-    } else {
-      gemm<T>(Transpose::kYes, Transpose::kNo, rows, cols, g.kernels, T(1), weights, error_b, T(0),
-              own);
-      col2im(g, own, sample_error);
+      const T* columns = sample;
+      if (!identity) {
+        im2col(h, sample, own);
+        columns = own;
+      }
+      // nabla W += E_b * cols_b^T: "correlate the channels of E with those of X".
+      gemm<T>(Transpose::kNo, Transpose::kYes, h.kernels, rows, cols, T(1), error_b, columns, T(1),
+              partials + t * weight_count + j * group_weights);
+      if (input_error == nullptr) continue;  // not wanted (the first layer of a network)
+      T* sample_error = input_error + b * g.channels * g.in_y * g.in_x + j * group_input;
+      // E_{n-1} = W^T E_n in the lowered space, then scattered back onto the image: col2im is
+      // the "transposed convolution" and, for strides, also the upsampling (skipped positions
+      // get nothing).
+      if (identity) {
+        gemm<T>(Transpose::kYes, Transpose::kNo, rows, cols, h.kernels, T(1), group_w, error_b,
+                T(0), sample_error);
+      } else {
+        gemm<T>(Transpose::kYes, Transpose::kNo, rows, cols, h.kernels, T(1), group_w, error_b,
+                T(0), own);
+        col2im(h, own, sample_error);
+      }
     }
   });
 
@@ -148,12 +165,18 @@ void conv2d_backward_gemm(const ConvGeometry& g, const T* input, const T* weight
 }
 
 // The entry points: float goes to the SIMD direct-convolution kernels (conv2d_fast.hpp) when the
-// CPU and the geometry allow, everything else to the im2col + GEMM path above.
+// CPU and the geometry allow, depthwise convolutions to their row loops (conv2d_depthwise.hpp),
+// other grouped float ones group by group to the SIMD kernels where those cover a group
+// (conv2d_grouped.cpp), everything else to the im2col + GEMM path above.
 template <typename T>
 void conv2d_forward(const ConvGeometry& g, const T* input, const T* weights, const T* bias,
                     T* output, std::vector<T>& workspace) {
   if constexpr (std::is_same_v<T, float>) {
     if (conv2d_forward_fast(g, input, weights, bias, output, workspace)) return;
+  }
+  if (is_depthwise(g)) return conv2d_forward_depthwise(g, input, weights, bias, output, workspace);
+  if constexpr (std::is_same_v<T, float>) {
+    if (conv2d_forward_grouped_fast(g, input, weights, bias, output, workspace)) return;
   }
   conv2d_forward_gemm(g, input, weights, bias, output, workspace);
 }
@@ -165,6 +188,16 @@ void conv2d_backward(const ConvGeometry& g, const T* input, const T* weights, co
   if constexpr (std::is_same_v<T, float>) {
     if (conv2d_backward_fast(g, input, weights, error, input_error, weight_gradient, bias_gradient,
                              workspace)) {
+      return;
+    }
+  }
+  if (is_depthwise(g)) {
+    return conv2d_backward_depthwise(g, input, weights, error, input_error, weight_gradient,
+                                     bias_gradient, workspace);
+  }
+  if constexpr (std::is_same_v<T, float>) {
+    if (conv2d_backward_grouped_fast(g, input, weights, error, input_error, weight_gradient,
+                                     bias_gradient, workspace)) {
       return;
     }
   }

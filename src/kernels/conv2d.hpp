@@ -1,4 +1,5 @@
-// Convolution kernels (cross-correlation, "same" padding, stride), apart from the Conv layer.
+// Convolution kernels (cross-correlation with padding, stride, dilation and groups as in
+// ConvGeometry), apart from the Conv layer.
 // Layouts, all contiguous row-major:
 //   input  (N, C, Y, X)    weights (K, C, m, n)    bias (K)    output/error (N, K, Y', X')
 // Every fast kernel has a plain-loop *_reference twin that the tests compare it against.
@@ -34,6 +35,27 @@ template <typename T>
 void conv2d_backward(const ConvGeometry& g, const T* input, const T* weights, const T* error,
                      T* input_error, T* weight_gradient, T* bias_gradient,
                      std::vector<T>& workspace);
+
+// Depthwise convolutions (groups = channels > 1, conv2d_depthwise.hpp): direct loops along the
+// output rows, which conv2d_forward / conv2d_backward take for them. Same contract.
+bool is_depthwise(const ConvGeometry& g);
+
+template <typename T>
+void conv2d_forward_depthwise(const ConvGeometry& g, const T* input, const T* weights,
+                              const T* bias, T* output, std::vector<T>& workspace);
+
+template <typename T>
+void conv2d_backward_depthwise(const ConvGeometry& g, const T* input, const T* weights,
+                               const T* error, T* input_error, T* weight_gradient, T* bias_gradient,
+                               std::vector<T>& workspace);
+
+// Grouped float convolutions whose groups the SIMD kernels cover (conv2d_grouped.cpp): false,
+// touching nothing, otherwise. Same contract.
+bool conv2d_forward_grouped_fast(const ConvGeometry& g, const float* input, const float* weights,
+                                 const float* bias, float* output, std::vector<float>& workspace);
+bool conv2d_backward_grouped_fast(const ConvGeometry& g, const float* input, const float* weights,
+                                  const float* error, float* input_error, float* weight_gradient,
+                                  float* bias_gradient, std::vector<float>& workspace);
 
 // The im2col + GEMM implementation behind the two above: what double, and float on CPUs or
 // geometries the SIMD kernels (conv2d_fast.hpp) do not cover, run. Same contract.

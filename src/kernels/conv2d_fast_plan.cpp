@@ -73,17 +73,6 @@ std::size_t chunk_for(std::size_t floats_per_channel) {
   return std::max<std::size_t>(1, 192 * 1024 / (floats_per_channel * sizeof(float)));
 }
 
-// 1-D convolutions along y with x = 1 are the same memory as along x with y = 1: run them as
-// rows, where the kernels find their register blocks.
-ConvGeometry as_rows(ConvGeometry g) {
-  if (g.in_x == 1 && g.kernel_x == 1 && g.stride_x == 1 && g.in_y > 1) {
-    std::swap(g.in_y, g.in_x);
-    std::swap(g.kernel_y, g.kernel_x);
-    std::swap(g.stride_y, g.stride_x);
-  }
-  return g;
-}
-
 // Whether, along a row, only the first output pixel reads padding left of the image and only
 // the last one right of it (FastForwardPlan::in_place): pixel j reads image columns
 // j*sx - pad .. j*sx - pad + n - 1.
@@ -157,6 +146,9 @@ bool conv2d_fast_covers(const ConvGeometry& geometry, runtime::SimdLevel level) 
   if (g.stride_y > kFastMaxStride || g.stride_x > kFastMaxStride || g.kernel_x > kFastMaxKernelX) {
     return false;
   }
+  // The blocks, tap tables and padded copies know one group, taps one pixel apart and "same"
+  // padding; other geometries go to the grouped paths (conv2d_grouped.cpp) or im2col + GEMM.
+  if (!g.is_dense_same()) return false;
   const std::size_t padded = (g.in_y + g.kernel_y) * (g.in_x + g.kernel_x + 16);
   const std::size_t out_pixels = g.out_y() * g.out_x();
   return fits_int32(g.channels * padded * 8) && fits_int32(g.kernels * padded * 8) &&

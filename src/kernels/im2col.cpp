@@ -8,7 +8,8 @@ namespace cnnkit::kernels {
 namespace {
 
 // Output indices o in [begin, end) whose input position o*stride + offset lies inside
-// [0, in_length); all others read the zero padding. offset = kernel tap - padding before.
+// [0, in_length); all others read the zero padding. offset = kernel tap * dilation - padding
+// before.
 struct ValidRange {
   std::size_t begin;
   std::size_t end;
@@ -38,10 +39,10 @@ void im2col(const ConvGeometry& g, const T* image, T* columns) {
   for (std::size_t c = 0; c < g.channels; ++c) {
     const T* channel = image + c * g.in_y * g.in_x;
     for (std::size_t u = 0; u < g.kernel_y; ++u) {
-      const std::ptrdiff_t offset_y = static_cast<std::ptrdiff_t>(u) - pad_y;
+      const std::ptrdiff_t offset_y = static_cast<std::ptrdiff_t>(u * g.dilation_y) - pad_y;
       const ValidRange rows_i = valid_range(out_y, g.in_y, g.stride_y, offset_y);
       for (std::size_t v = 0; v < g.kernel_x; ++v, row += out_y * out_x) {
-        const std::ptrdiff_t offset_x = static_cast<std::ptrdiff_t>(v) - pad_x;
+        const std::ptrdiff_t offset_x = static_cast<std::ptrdiff_t>(v * g.dilation_x) - pad_x;
         const ValidRange cols_j = valid_range(out_x, g.in_x, g.stride_x, offset_x);
         std::fill(row, row + rows_i.begin * out_x, T(0));
         for (std::size_t i = rows_i.begin; i < rows_i.end; ++i) {
@@ -71,10 +72,10 @@ void col2im(const ConvGeometry& g, const T* columns, T* image) {
   for (std::size_t c = 0; c < g.channels; ++c) {
     T* channel = image + c * g.in_y * g.in_x;
     for (std::size_t u = 0; u < g.kernel_y; ++u) {
-      const std::ptrdiff_t offset_y = static_cast<std::ptrdiff_t>(u) - pad_y;
+      const std::ptrdiff_t offset_y = static_cast<std::ptrdiff_t>(u * g.dilation_y) - pad_y;
       const ValidRange rows_i = valid_range(out_y, g.in_y, g.stride_y, offset_y);
       for (std::size_t v = 0; v < g.kernel_x; ++v, row += out_y * out_x) {
-        const std::ptrdiff_t offset_x = static_cast<std::ptrdiff_t>(v) - pad_x;
+        const std::ptrdiff_t offset_x = static_cast<std::ptrdiff_t>(v * g.dilation_x) - pad_x;
         const ValidRange cols_j = valid_range(out_x, g.in_x, g.stride_x, offset_x);
         for (std::size_t i = rows_i.begin; i < rows_i.end; ++i) {
           T* target = channel + static_cast<std::size_t>(

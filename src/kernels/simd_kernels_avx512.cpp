@@ -1,12 +1,12 @@
 // Every SIMD kernel of cnnkit compiled for AVX-512 (CPUs that report avx512f): the fast
 // convolution (conv2d_fast_forward.hpp, conv2d_fast_backward.hpp), 2x2 max pooling
-// (pooling_simd.hpp), the fully connected layer's products (small_gemm_blocks.hpp) and the
-// register-tile transpose. One file per instruction set, not one per kernel: `#pragma GCC target`
-// below must cover every template those kernels instantiate, and the register helpers they share
-// (conv2d_fast_blocks.hpp) are compiled once for the set here. Only this file is built with those
-// instructions, and the dispatchers (conv2d_fast.cpp, small_gemm.cpp, elementwise.cpp) call it
-// only on CPUs that have them, so one cnnkit binary runs on any x86-64 machine and uses the
-// widest vectors it finds.
+// (pooling_simd.hpp), the fully connected layer's products (small_gemm_blocks.hpp), the
+// depthwise convolution's row loops (conv2d_depthwise.hpp) and the register-tile transpose. One
+// file per instruction set, not one per kernel: `#pragma GCC target` below must cover every
+// template those kernels instantiate, and the register helpers they share (conv2d_fast_blocks.hpp)
+// are compiled once for the set here. Only this file is built with those instructions, and the
+// dispatchers (conv2d_fast.cpp, small_gemm.cpp, elementwise.cpp) call it only on CPUs that have
+// them, so one cnnkit binary runs on any x86-64 machine and uses the widest vectors it finds.
 #include <omp.h>
 
 #include <algorithm>
@@ -32,6 +32,7 @@
 #include "kernels/simd_avx512.hpp"
 
 #define CNNKIT_SIMD_NAMESPACE avx512
+#include "kernels/conv2d_depthwise.hpp"
 #include "kernels/conv2d_fast_backward.hpp"
 #include "kernels/conv2d_fast_blocks.hpp"
 #include "kernels/conv2d_fast_forward.hpp"
@@ -67,6 +68,18 @@ void small_gemm_avx512(std::size_t m, std::size_t n, std::size_t k, const float*
 void transpose_avx512(const float* src, std::size_t rows, std::size_t cols, std::size_t src_ld,
                       float* dst, std::size_t dst_ld) {
   avx512::transpose(src, rows, cols, src_ld, dst, dst_ld);
+}
+
+void depthwise_forward_avx512(const ConvGeometry& g, const float* input, const float* weights,
+                              const float* bias, float* output, float* scratch) {
+  avx512::depthwise_forward(g, input, weights, bias, output, scratch);
+}
+
+void depthwise_backward_avx512(const ConvGeometry& g, const float* input, const float* weights,
+                               const float* error, float* input_error, float* weight_gradient,
+                               float* bias_gradient, float* scratch) {
+  avx512::depthwise_backward(g, input, weights, error, input_error, weight_gradient, bias_gradient,
+                             scratch);
 }
 
 }  // namespace cnnkit::kernels::detail

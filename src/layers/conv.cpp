@@ -55,18 +55,52 @@ Shape checked_stride_shape(Shape stride_shape, const Shape& convolution_shape,
   return stride_shape;
 }
 
-// (num_kernels, c, m[, n]): one kernel of the convolution shape per output map.
-Shape weights_shape(const Shape& convolution_shape, std::size_t num_kernels) {
-  Shape shape{num_kernels};
-  shape.insert(shape.end(), convolution_shape.begin(), convolution_shape.end());
+// Checks padding, dilation and groups against the convolution shape (already checked) and the
+// number of kernels.
+ConvOptions checked_options(ConvOptions options, const Shape& convolution_shape,
+                            std::size_t num_kernels) {
+  const std::size_t axes = convolution_shape.size() - 1;
+  const std::string axes_text =
+      axes == 2 ? "1 or 2 values for a 2-D convolution" : "1 value for a 1-D convolution";
+  detail::require(!options.dilation.empty() && options.dilation.size() <= axes, kName,
+                  "dilation of " + axes_text, "dilation " + to_string(options.dilation));
+  detail::require(!has_zero(options.dilation), kName, "dilations of at least 1",
+                  "dilation " + to_string(options.dilation));
+  const ConvPadding& padding = options.padding;
+  if (padding.mode == ConvPadding::Mode::kExplicit) {
+    detail::require(!padding.sizes.empty() && padding.sizes.size() <= axes, kName,
+                    "explicit padding of " + axes_text, "padding " + to_string(padding));
+  } else {
+    detail::require(padding.sizes.empty(), kName, "no padding sizes with \"same\" or \"valid\"",
+                    "padding sizes " + to_string(ConvPadding::explicit_sizes(padding.sizes)));
+  }
+  const std::size_t channels = convolution_shape[0], groups = options.groups;
+  detail::require(groups > 0, kName, "at least one group", "groups 0");
+  if (channels % groups != 0) {
+    detail::fail(kName, "groups dividing the " + std::to_string(channels) + " input channels",
+                 "groups " + std::to_string(groups));
+  }
+  if (num_kernels % groups != 0) {
+    detail::fail(kName, "groups dividing the " + std::to_string(num_kernels) + " kernels",
+                 "groups " + std::to_string(groups));
+  }
+  return options;
+}
+
+// (num_kernels, c/groups, m[, n]): one kernel over its group's channels per output map.
+Shape weights_shape(const Shape& convolution_shape, std::size_t num_kernels,
+                    const ConvOptions& options) {
+  Shape shape{num_kernels, convolution_shape[0] / options.groups};
+  shape.insert(shape.end(), convolution_shape.begin() + 1, convolution_shape.end());
   return shape;
 }
 
 // The kernels' view of an (already checked) input shape; 1-D means x = 1, n = 1, sx = 1.
 kernels::ConvGeometry geometry(const Shape& input_shape, const Shape& stride_shape,
-                               const Shape& convolution_shape, std::size_t num_kernels) {
+                               const Shape& convolution_shape, std::size_t num_kernels,
+                               const ConvOptions& options) {
   const bool two_d = is_2d(convolution_shape);
-  return kernels::ConvGeometry{
+  kernels::ConvGeometry g{
       .batch = input_shape[0],
       .channels = convolution_shape[0],
       .in_y = input_shape[2],
@@ -75,9 +109,25 @@ kernels::ConvGeometry geometry(const Shape& input_shape, const Shape& stride_sha
       .kernel_y = convolution_shape[1],
       .kernel_x = two_d ? convolution_shape[2] : 1,
       .stride_y = stride_shape[0],
-      // A single stride value for a 2-D convolution means both axes.
+      // A single stride (dilation, padding) value for a 2-D convolution means both axes.
       .stride_x = two_d ? stride_shape.back() : 1,
+      .dilation_y = options.dilation[0],
+      .dilation_x = two_d ? options.dilation.back() : 1,
+      .groups = options.groups,
   };
+  const ConvPadding& padding = options.padding;
+  if (padding.mode != ConvPadding::Mode::kSame) {
+    g.explicit_padding = true;  // "valid": zeros of it
+    if (padding.mode == ConvPadding::Mode::kExplicit) {
+      g.pad_top = padding.sizes[0].before;
+      g.pad_bottom = padding.sizes[0].after;
+      if (two_d) {
+        g.pad_left = padding.sizes.back().before;
+        g.pad_right = padding.sizes.back().after;
+      }
+    }
+  }
+  return g;
 }
 
 // Uniform in [0, 1) from the library's seeded engine (the lecture's "Uniform" initializer).
@@ -87,14 +137,52 @@ Tensor<T> uniform_random(const Shape& shape) {
   return uniform.initialize(shape, 0, 0);  // the uniform initializer ignores the fans
 }
 
+// The dilated kernel must fit the padded input along each axis (PyTorch refuses it likewise):
+// otherwise there would be no output position.
+void require_span_fits(std::size_t length, std::size_t before, std::size_t after,
+                       std::size_t kernel, std::size_t dilation, const char* axis) {
+  const std::size_t span = dilation * (kernel - 1) + 1;
+  if (length + before + after < span) {
+    detail::fail(kName,
+                 std::string("a kernel span of at most the padded input along ") + axis +
+                     ", input " + std::to_string(length) + " + padding " + std::to_string(before) +
+                     " + " + std::to_string(after) + " = " +
+                     std::to_string(length + before + after),
+                 "kernel " + std::to_string(kernel) + " with dilation " + std::to_string(dilation) +
+                     " spanning " + std::to_string(span));
+  }
+}
+
 }  // namespace
 
+std::string to_string(const ConvPadding& padding) {
+  if (padding.mode == ConvPadding::Mode::kSame) return "\"same\"";
+  if (padding.mode == ConvPadding::Mode::kValid) return "\"valid\"";
+  std::string text = "[";
+  for (const AxisPadding& axis : padding.sizes) {
+    if (text.size() > 1) text += ", ";
+    if (axis.before == axis.after) {
+      text += std::to_string(axis.before);
+    } else {
+      text += '[';
+      text += std::to_string(axis.before);
+      text += ", ";
+      text += std::to_string(axis.after);
+      text += ']';
+    }
+  }
+  return text + "]";
+}
+
 template <typename T>
-Conv<T>::Conv(Shape stride_shape, Shape convolution_shape, std::size_t num_kernels)
+Conv<T>::Conv(Shape stride_shape, Shape convolution_shape, std::size_t num_kernels,
+              ConvOptions options)
     : stride_shape_(checked_stride_shape(std::move(stride_shape), convolution_shape, num_kernels)),
       convolution_shape_(std::move(convolution_shape)),
       num_kernels_(num_kernels),
-      weights_("weights", uniform_random<T>(weights_shape(convolution_shape_, num_kernels_))),
+      options_(checked_options(std::move(options), convolution_shape_, num_kernels_)),
+      weights_("weights",
+               uniform_random<T>(weights_shape(convolution_shape_, num_kernels_, options_))),
       bias_("bias", uniform_random<T>({num_kernels_})) {}
 
 template <typename T>
@@ -116,7 +204,11 @@ Shape Conv<T>::output_shape(const Shape& input_shape) const {
                               [](std::size_t extent) { return extent > 0; }),
                   kName, "input with nonzero spatial sizes", input_shape);
   const kernels::ConvGeometry g =
-      geometry(input_shape, stride_shape_, convolution_shape_, num_kernels_);
+      geometry(input_shape, stride_shape_, convolution_shape_, num_kernels_, options_);
+  require_span_fits(g.in_y, g.pad_y_before(), g.pad_y_after(), g.kernel_y, g.dilation_y, "y");
+  if (two_d) {
+    require_span_fits(g.in_x, g.pad_x_before(), g.pad_x_after(), g.kernel_x, g.dilation_x, "x");
+  }
   Shape out{g.batch, g.kernels, g.out_y()};
   if (two_d) out.push_back(g.out_x());
   return out;
@@ -125,7 +217,8 @@ Shape Conv<T>::output_shape(const Shape& input_shape) const {
 template <typename T>
 std::size_t Conv<T>::forward_flops(const Shape& input_shape) const {
   output_shape(input_shape);  // same checks as forward()
-  return geometry(input_shape, stride_shape_, convolution_shape_, num_kernels_).forward_flops();
+  return geometry(input_shape, stride_shape_, convolution_shape_, num_kernels_, options_)
+      .forward_flops();
 }
 
 template <typename T>
@@ -133,11 +226,12 @@ Tensor<T> Conv<T>::compute_output(const Tensor<T>& input) {
   // Every element is written by the kernel (a recycled buffer in the steady state).
   Tensor<T> output = this->new_output(output_shape(input.shape()));
   // The kernels trust these shapes; parameters() hands out the tensors, so check them here.
-  detail::require_shape(weights_.value.shape(), weights_shape(convolution_shape_, num_kernels_),
-                        kName, "weights");
+  detail::require_shape(weights_.value.shape(),
+                        weights_shape(convolution_shape_, num_kernels_, options_), kName,
+                        "weights");
   detail::require_shape(bias_.value.shape(), {num_kernels_}, kName, "bias");
   const kernels::ConvGeometry g =
-      geometry(input.shape(), stride_shape_, convolution_shape_, num_kernels_);
+      geometry(input.shape(), stride_shape_, convolution_shape_, num_kernels_, options_);
   kernels::conv2d_forward(g, input.data(), weights_.value.data(), bias_.value.data(), output.data(),
                           workspace_);
   return output;
@@ -163,13 +257,14 @@ Tensor<T> Conv<T>::backward(const Tensor<T>& error_tensor) {
   this->require_fresh_forward();
   detail::require_shape(error_tensor.shape(), output_shape(input_.shape()), kName, "error tensor");
   const Shape& w_shape = weights_.value.shape();
-  detail::require_shape(w_shape, weights_shape(convolution_shape_, num_kernels_), kName, "weights");
+  detail::require_shape(w_shape, weights_shape(convolution_shape_, num_kernels_, options_), kName,
+                        "weights");
   if (weights_.gradient.shape() != w_shape) weights_.gradient = Tensor<T>(w_shape);
   if (bias_.gradient.shape() != bias_.value.shape())
     bias_.gradient = Tensor<T>(bias_.value.shape());
 
   const kernels::ConvGeometry g =
-      geometry(input_.shape(), stride_shape_, convolution_shape_, num_kernels_);
+      geometry(input_.shape(), stride_shape_, convolution_shape_, num_kernels_, options_);
   // Written in full, unless the layer below needs no error (input_error_needed()).
   Tensor<T> input_error = this->new_input_error(input_.shape());
   T* const input_error_data = this->input_error_needed() ? input_error.data() : nullptr;
@@ -189,12 +284,13 @@ Tensor<T> Conv<T>::backward(const Tensor<T>& error_tensor) {
 template <typename T>
 void Conv<T>::initialize(Initializer<T>& weights_init, Initializer<T>& bias_init) {
   // Lecture: fan_in = input channels x kernel height x kernel width,
-  //          fan_out = output channels x kernel height x kernel width.
+  //          fan_out = output channels x kernel height x kernel width;
+  // with groups a kernel sees only its group's channels (PyTorch's fans likewise).
   const std::size_t kernel_area =
       convolution_shape_[1] * (is_2d(convolution_shape_) ? convolution_shape_[2] : 1);
-  const std::size_t fan_in = convolution_shape_[0] * kernel_area;
+  const std::size_t fan_in = convolution_shape_[0] / options_.groups * kernel_area;
   const std::size_t fan_out = num_kernels_ * kernel_area;
-  const Shape w_shape = weights_shape(convolution_shape_, num_kernels_);
+  const Shape w_shape = weights_shape(convolution_shape_, num_kernels_, options_);
   Tensor<T> weights = weights_init.initialize(w_shape, fan_in, fan_out);
   Tensor<T> bias = bias_init.initialize({num_kernels_}, fan_in, fan_out);
   // A user's initializer may get the shape wrong; refuse before changing anything.
@@ -206,8 +302,8 @@ void Conv<T>::initialize(Initializer<T>& weights_init, Initializer<T>& bias_init
 
 template <typename T>
 void Conv<T>::set_weights(const Tensor<T>& weights) {
-  detail::require_shape(weights.shape(), weights_shape(convolution_shape_, num_kernels_), kName,
-                        "weights");
+  detail::require_shape(weights.shape(), weights_shape(convolution_shape_, num_kernels_, options_),
+                        kName, "weights");
   weights_.value = weights;
 }
 

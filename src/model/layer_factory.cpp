@@ -69,6 +69,29 @@ bool axes_ok(const Shape& shape) {
   return true;
 }
 
+// Conv's padding, dilation and groups within the description limits (whether they fit the
+// channels and the input is the layer's to say).
+template <typename Require>
+void check_conv_options(const LayerSpec& spec, const Require& require) {
+  const std::string axes = "1 or 2 sizes from 1 to " + std::to_string(kMaxModelAxis);
+  require(axes_ok(spec.dilation), "dilation of " + axes, size_list(spec.dilation));
+  require(spec.groups > 0 && spec.groups <= kMaxModelAxis,
+          "groups from 1 to " + std::to_string(kMaxModelAxis), std::to_string(spec.groups));
+  const std::vector<AxisPadding>& sizes = spec.padding.sizes;
+  const bool sizes_ok = spec.padding.mode == ConvPadding::Mode::kExplicit
+                            ? !sizes.empty() && sizes.size() <= 2 &&
+                                  std::ranges::all_of(sizes,
+                                                      [](const AxisPadding& axis) {
+                                                        return axis.before <= kMaxModelAxis &&
+                                                               axis.after <= kMaxModelAxis;
+                                                      })
+                            : sizes.empty();
+  require(sizes_ok,
+          "padding \"same\", \"valid\" or 1 or 2 axes of sizes from 0 to " +
+              std::to_string(kMaxModelAxis),
+          to_string(spec.padding));
+}
+
 // The values of a spec that its type does not use must stay unset: a Pooling with a "kernel" was
 // meant to be something else.
 void check_fields(const LayerSpec& spec, const std::string& where) {
@@ -88,6 +111,9 @@ void check_fields(const LayerSpec& spec, const std::string& where) {
   unused(!conv && !spec.kernel.empty(), "kernel");
   unused(!pooling && !spec.window.empty(), "window");
   unused(!conv && !pooling && !spec.stride.empty(), "stride");
+  unused(!conv && spec.padding != defaults.padding, "padding");
+  unused(!conv && spec.dilation != defaults.dilation, "dilation");
+  unused(!conv && spec.groups != defaults.groups, "groups");
   unused(!fully_connected && spec.outputs != 0, "outputs");
   unused(!leaky_relu && spec.slope != defaults.slope, "slope");
   unused(!batch_norm && spec.momentum != defaults.momentum, "momentum");
@@ -101,6 +127,7 @@ void check_fields(const LayerSpec& spec, const std::string& where) {
             "kernels from 1 to " + std::to_string(kMaxModelAxis), std::to_string(spec.kernels));
     require(axes_ok(spec.kernel), "kernel of " + axes, size_list(spec.kernel));
     require(axes_ok(spec.stride), "stride of " + axes, size_list(spec.stride));
+    check_conv_options(spec, require);
   } else if (pooling) {
     require(axes_ok(spec.window), "window of " + axes, size_list(spec.window));
     require(axes_ok(spec.stride), "stride of " + axes, size_list(spec.stride));
@@ -182,16 +209,33 @@ std::unique_ptr<Layer<T>> make_layer(const LayerSpec& spec, const Shape& in,
            std::to_string(spatial) + "-D input " + incoming + ", got stride " +
            to_string(spec.stride));
     }
+    if (spec.dilation.size() > spatial) {
+      fail("expected a dilation of at most " + std::to_string(spatial) + " sizes for the " +
+           std::to_string(spatial) + "-D input " + incoming + ", got dilation " +
+           to_string(spec.dilation));
+    }
+    if (spec.padding.sizes.size() > spatial) {
+      fail("expected a padding of at most " + std::to_string(spatial) + " axes for the " +
+           std::to_string(spatial) + "-D input " + incoming + ", got padding " +
+           to_string(spec.padding));
+    }
     Shape convolution_shape{in[1]};
     convolution_shape.insert(convolution_shape.end(), kernel.begin(), kernel.end());
-    if (product({spec.kernels, product(convolution_shape)}) > kMaxModelElements) {
+    // Each kernel spans its group's channels (the Conv constructor checks that groups divide).
+    const std::size_t kernel_size =
+        product(convolution_shape) / std::max<std::size_t>(spec.groups, 1);
+    if (product({spec.kernels, kernel_size}) > kMaxModelElements) {
       fail("expected at most " + std::to_string(kMaxModelElements) + " weights, got " +
            std::to_string(spec.kernels) + " kernels of " + to_string(convolution_shape));
     }
     // Weights and one bias per kernel.
-    budget.add_parameters(product({spec.kernels, product(convolution_shape)}) + spec.kernels,
-                          where);
-    return std::make_unique<Conv<T>>(spec.stride, convolution_shape, spec.kernels);
+    budget.add_parameters(product({spec.kernels, kernel_size}) + spec.kernels, where);
+    try {
+      return std::make_unique<Conv<T>>(spec.stride, convolution_shape, spec.kernels,
+                                       ConvOptions{spec.padding, spec.dilation, spec.groups});
+    } catch (const std::invalid_argument& error) {
+      fail(error.what());
+    }
   }
   if (spec.type == "Pooling" || spec.type == "AveragePooling") {
     if (in.size() != 3 && in.size() != 4) {

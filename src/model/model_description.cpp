@@ -148,6 +148,43 @@ class DescriptionReader {
     return shape;
   }
 
+  // A whole number in [0, kMaxModelAxis]: a padding size.
+  std::size_t read_count(const json& value, const std::string& where) const {
+    if (!value.is_number_unsigned() || value.get<std::uint64_t>() > kMaxModelAxis) {
+      fail(where, "a whole number from 0 to " + std::to_string(kMaxModelAxis), show(value));
+    }
+    return static_cast<std::size_t>(value.get<std::uint64_t>());
+  }
+
+  // Conv padding: "same", "valid", p (every side of every axis), or an array of 1 or 2 axes,
+  // each p (both sides) or [before, after].
+  ConvPadding read_padding(const json& value, const std::string& where) const {
+    const std::string expected =
+        "\"same\", \"valid\", a size, or an array of 1 or 2 axes, each a size or [before, "
+        "after]";
+    if (value.is_string()) {
+      const std::string mode = value.get<std::string>();
+      if (mode == "same") return ConvPadding::same();
+      if (mode == "valid") return ConvPadding::valid();
+      fail(where, expected, show(value));
+    }
+    if (value.is_number()) return ConvPadding::symmetric(read_count(value, where));
+    if (!value.is_array() || value.empty() || value.size() > 2) fail(where, expected, show(value));
+    std::vector<AxisPadding> sizes;
+    for (std::size_t i = 0; i < value.size(); ++i) {
+      const std::string at = where + "[" + std::to_string(i) + "]";
+      const json& axis = value[i];
+      if (axis.is_array()) {
+        if (axis.size() != 2) fail(at, "[before, after]", show(axis));
+        sizes.push_back({read_count(axis[0], at + "[0]"), read_count(axis[1], at + "[1]")});
+      } else {
+        const std::size_t both = read_count(axis, at);
+        sizes.push_back({both, both});
+      }
+    }
+    return ConvPadding::explicit_sizes(std::move(sizes));
+  }
+
   double read_number(const json& value, const std::string& where) const {
     if (!value.is_number() || !std::isfinite(value.get<double>())) {
       fail(where, "a finite number", show(value));
@@ -185,11 +222,21 @@ class DescriptionReader {
     }
     if (value.contains("inputs")) layer.inputs = read_inputs(value["inputs"], in + " inputs");
     if (layer.type == "Conv") {
-      check_keys(value, {"type", "name", "inputs", "kernels", "kernel", "stride"}, in, "parameter");
+      check_keys(value,
+                 {"type", "name", "inputs", "kernels", "kernel", "stride", "padding", "dilation",
+                  "groups"},
+                 in, "parameter");
       layer.kernels = read_size(required(value, "kernels", in), in + " kernels");
       layer.kernel = read_shape(required(value, "kernel", in), in + " kernel", 2);
       layer.stride =
           value.contains("stride") ? read_shape(value["stride"], in + " stride", 2) : Shape{1};
+      if (value.contains("padding")) {
+        layer.padding = read_padding(value["padding"], in + " padding");
+      }
+      if (value.contains("dilation")) {
+        layer.dilation = read_shape(value["dilation"], in + " dilation", 2);
+      }
+      if (value.contains("groups")) layer.groups = read_size(value["groups"], in + " groups");
     } else if (layer.type == "Pooling" || layer.type == "AveragePooling") {
       check_keys(value, {"type", "name", "inputs", "window", "stride"}, in, "parameter");
       layer.window = read_shape(required(value, "window", in), in + " window", 2);
@@ -326,6 +373,21 @@ ordered_json shape_to_json(const Shape& shape) {
   return array;
 }
 
+// "valid", or per axis p (both sides) or [before, after]; read_padding reads it back.
+ordered_json padding_to_json(const ConvPadding& padding) {
+  if (padding.mode == ConvPadding::Mode::kValid) return "valid";
+  if (padding.mode == ConvPadding::Mode::kSame) return "same";
+  ordered_json axes = ordered_json::array();
+  for (const AxisPadding& axis : padding.sizes) {
+    if (axis.before == axis.after) {
+      axes.push_back(axis.before);
+    } else {
+      axes.push_back(ordered_json::array({axis.before, axis.after}));
+    }
+  }
+  return axes;
+}
+
 ordered_json initializer_to_json(const InitializerSpec& spec) {
   ordered_json object = {{"type", spec.type}};
   if (spec.type == "Constant") object["value"] = spec.value;
@@ -367,6 +429,11 @@ ordered_json layer_to_json(const LayerSpec& layer) {
     object["kernels"] = layer.kernels;
     object["kernel"] = shape_to_json(layer.kernel);
     object["stride"] = shape_to_json(layer.stride);
+    // Only what differs from today's convolution: descriptions without the options read and
+    // write as before.
+    if (layer.padding != ConvPadding::same()) object["padding"] = padding_to_json(layer.padding);
+    if (layer.dilation != Shape{1}) object["dilation"] = shape_to_json(layer.dilation);
+    if (layer.groups != 1) object["groups"] = layer.groups;
   } else if (layer.type == "Pooling" || layer.type == "AveragePooling") {
     object["window"] = shape_to_json(layer.window);
     object["stride"] = shape_to_json(layer.stride);

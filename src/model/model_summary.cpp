@@ -28,8 +28,13 @@ std::string describe(const LayerSpec& spec, const Shape& input) {
   if (spec.type == "Conv") {
     Shape kernel = spec.kernel;
     if (kernel.size() == 1 && input.size() == 3) kernel.push_back(kernel[0]);
-    return "Conv " + std::to_string(spec.kernels) + " kernels " + axes(kernel) + ", stride " +
-           axes(spec.stride);
+    std::string text = "Conv " + std::to_string(spec.kernels) + " kernels " + axes(kernel) +
+                       ", stride " + axes(spec.stride);
+    // The options only where they differ from today's convolution.
+    if (spec.padding != ConvPadding::same()) text += ", padding " + to_string(spec.padding);
+    if (spec.dilation != Shape{1}) text += ", dilation " + axes(spec.dilation);
+    if (spec.groups != 1) text += ", groups " + std::to_string(spec.groups);
+    return text;
   }
   if (spec.type == "Pooling" || spec.type == "AveragePooling")
     return spec.type + " " + axes(spec.window) + ", stride " + axes(spec.stride);

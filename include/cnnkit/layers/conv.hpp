@@ -1,10 +1,14 @@
 // Conv: multi-channel cross-correlation (lecture: "Convolution layer"), 1-D or 2-D.
-// Valid across channels, "same" in space: each spatial axis of kernel size k is zero padded with
-// (k-1)/2 before and k/2 after, then subsampled with the stride starting at index 0, so an input
-// (batch, c, y[, x]) gives (batch, num_kernels, ceil(y/sy)[, ceil(x/sx)]).
+// Valid across channels, "same" in space by default: each spatial axis of kernel size k is zero
+// padded with (k-1)/2 before and k/2 after, then subsampled with the stride starting at index 0,
+// so an input (batch, c, y[, x]) gives (batch, num_kernels, ceil(y/sy)[, ceil(x/sx)]).
+// ConvOptions (conv_options.hpp) choose other padding, dilation and groups as PyTorch's Conv2d
+// does; then an axis of length L, pads p + q, kernel k and dilation d has
+// floor((L + p + q - d (k-1) - 1) / s) + 1 outputs.
 #pragma once
 
 #include "cnnkit/layer.hpp"
+#include "cnnkit/layers/conv_options.hpp"
 
 namespace cnnkit {
 
@@ -12,8 +16,10 @@ template <typename T>
 class Conv : public Layer<T> {
  public:
   // stride_shape {s} (1-D) or {sy, sx} (2-D; a single value means both axes);
-  // convolution_shape {c, m} (1-D) or {c, m, n} (2-D). Weights and bias start uniform in [0, 1).
-  Conv(Shape stride_shape, Shape convolution_shape, std::size_t num_kernels);
+  // convolution_shape {c, m} (1-D) or {c, m, n} (2-D), c the input channels (of all groups).
+  // Weights and bias start uniform in [0, 1).
+  Conv(Shape stride_shape, Shape convolution_shape, std::size_t num_kernels,
+       ConvOptions options = {});
 
   std::string type() const override { return "Conv"; }
   using Layer<T>::forward;
@@ -23,14 +29,15 @@ class Conv : public Layer<T> {
   Shape output_shape(const Shape& input_shape) const override;
   std::size_t forward_flops(const Shape& input_shape) const override;
   std::vector<Parameter<T>*> parameters() override { return {&weights_, &bias_}; }
-  // fan_in = c*m*n, fan_out = num_kernels*m*n.
+  // fan_in = (c/groups)*m*n, fan_out = num_kernels*m*n (PyTorch's fans).
   void initialize(Initializer<T>& weights_init, Initializer<T>& bias_init) override;
 
   const Shape& stride_shape() const { return stride_shape_; }
   const Shape& convolution_shape() const { return convolution_shape_; }
   std::size_t num_kernels() const { return num_kernels_; }
+  const ConvOptions& options() const { return options_; }
 
-  const Tensor<T>& weights() const { return weights_.value; }  // (num_kernels, c, m[, n])
+  const Tensor<T>& weights() const { return weights_.value; }  // (num_kernels, c/groups, m[, n])
   const Tensor<T>& bias() const { return bias_.value; }        // (num_kernels)
   void set_weights(const Tensor<T>& weights);
   void set_bias(const Tensor<T>& bias);
@@ -44,6 +51,7 @@ class Conv : public Layer<T> {
   Shape stride_shape_;       // {s} or {sy, sx}, as given
   Shape convolution_shape_;  // {c, m} or {c, m, n}
   std::size_t num_kernels_;
+  ConvOptions options_;
   Parameter<T> weights_;
   Parameter<T> bias_;
   Tensor<T> compute_output(const Tensor<T>& input);  // forward() without keeping the input

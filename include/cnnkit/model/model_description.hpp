@@ -24,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cnnkit/layers/conv_options.hpp"
 #include "cnnkit/limits.hpp"
 #include "cnnkit/schedule.hpp"
 #include "cnnkit/tensor.hpp"
@@ -49,6 +50,12 @@ struct LayerSpec {
   double slope = 0.01;      // LeakyReLU: the slope where x <= 0
   double momentum = 0.1;    // BatchNorm: in [0, 1], PyTorch's meaning
   double epsilon = 1e-5;    // BatchNorm: above 0
+
+  // Conv: "padding" ("same", "valid", p, or per axis p or [before, after]), "dilation" ({d} or
+  // {dy, dx}) and "groups" (conv_options.hpp); the defaults are today's convolution.
+  ConvPadding padding;
+  Shape dilation{1};
+  std::size_t groups = 1;
 
   bool operator==(const LayerSpec&) const = default;
 };

@@ -1,0 +1,161 @@
+// Grouped float convolutions on the SIMD kernels (conv2d_fast.hpp): when one group, taken as a
+// convolution of its own (group_view: C/groups channels, K/groups kernels), is a geometry the
+// fast kernels cover, each group's channels are copied out of every sample into one contiguous
+// batch, the fast kernels run on it with the group's rows of weights and bias, and the results
+// are copied back. The copies are one pass over the input and output per call, small beside
+// the convolution, and each group is an ordinary fast convolution: the same bits on any thread
+// count. Groups the fast kernels do not cover take im2col + GEMM per group (conv2d.cpp).
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "cnnkit/threading.hpp"
+#include "kernels/conv2d.hpp"
+#include "kernels/conv2d_fast.hpp"
+#include "kernels/im2col.hpp"
+
+namespace cnnkit::kernels {
+
+namespace {
+
+// Where the workspace's regions lie: the fast kernels' own (64-byte aligned), then the group's
+// input and output (or error) batches and, for backward, its input error.
+struct GroupedLayout {
+  float* fast;
+  float* input;
+  float* output;
+  float* input_error;
+};
+
+GroupedLayout layout(std::vector<float>& workspace, std::size_t fast_total, const ConvGeometry& h) {
+  const std::size_t input = h.input_size(), output = h.output_size();
+  const std::size_t floats = fast_total + 16 + 2 * input + output;
+  if (workspace.size() < floats) workspace.resize(floats);
+  const auto address = reinterpret_cast<std::uintptr_t>(workspace.data());
+  float* const fast = workspace.data() + (64 - address % 64) % 64 / sizeof(float);
+  return {fast, fast + fast_total, fast + fast_total + input, fast + fast_total + input + output};
+}
+
+// Which planes of a tensor of `batch` samples of `planes` planes of `plane` values one group
+// holds: [first, first + count) of each sample.
+struct GroupPlanes {
+  std::size_t batch, planes, first, count, plane;
+
+  std::size_t whole(std::size_t b) const { return (b * planes + first) * plane; }
+  std::size_t part(std::size_t b) const { return b * count * plane; }
+};
+
+// The group's planes of `tensor` into the contiguous `group` batch.
+void gather(const float* tensor, float* group, const GroupPlanes& p) {
+  for (std::size_t b = 0; b < p.batch; ++b) {
+    std::copy(tensor + p.whole(b), tensor + p.whole(b) + p.count * p.plane, group + p.part(b));
+  }
+}
+
+// The contiguous `group` batch back into the group's planes of `tensor`.
+void scatter(const float* group, float* tensor, const GroupPlanes& p) {
+  for (std::size_t b = 0; b < p.batch; ++b) {
+    std::copy(group + p.part(b), group + p.part(b) + p.count * p.plane, tensor + p.whole(b));
+  }
+}
+
+// What both directions need of one call: a group's geometry, the SIMD level, and where group j's
+// channels, kernels and weights lie.
+struct Groups {
+  explicit Groups(const ConvGeometry& geometry)
+      : g(geometry),
+        h(group_view(geometry)),
+        level(runtime::best_simd_level()),
+        weights(h.kernels * h.channels * g.kernel_y * g.kernel_x) {}
+
+  GroupPlanes channels(std::size_t j) const {
+    return {g.batch, g.channels, j * h.channels, h.channels, g.in_y * g.in_x};
+  }
+  GroupPlanes kernels(std::size_t j) const {
+    return {g.batch, g.kernels, j * h.kernels, h.kernels, g.out_y() * g.out_x()};
+  }
+
+  const ConvGeometry& g;
+  ConvGeometry h;
+  runtime::SimdLevel level;
+  std::size_t weights;  // per group
+};
+
+// The SIMD kernels exist only on x86 (conv2d_fast.cpp).
+bool grouped_fast_covers(const ConvGeometry& g) {
+#if defined(__x86_64__) || defined(__i386__)
+  return g.groups > 1 && conv2d_fast_covers(group_view(g));
+#else
+  (void)g;
+  return false;
+#endif
+}
+
+void forward_on(runtime::SimdLevel level, const FastForwardPlan& plan, const float* input,
+                const float* weights, const float* bias, float* output, float* workspace) {
+#if defined(__x86_64__) || defined(__i386__)
+  if (level == runtime::SimdLevel::kAvx512) {
+    detail::conv2d_forward_avx512(plan, input, weights, bias, output, workspace);
+  } else {
+    detail::conv2d_forward_avx2(plan, input, weights, bias, output, workspace);
+  }
+#else
+  (void)level, (void)plan, (void)input, (void)weights, (void)bias, (void)output, (void)workspace;
+#endif
+}
+
+void backward_on(runtime::SimdLevel level, const FastBackwardPlan& plan, const float* input,
+                 const float* weights, const float* error, float* input_error,
+                 float* weight_gradient, float* bias_gradient, float* workspace) {
+#if defined(__x86_64__) || defined(__i386__)
+  if (level == runtime::SimdLevel::kAvx512) {
+    detail::conv2d_backward_avx512(plan, input, weights, error, input_error, weight_gradient,
+                                   bias_gradient, workspace);
+  } else {
+    detail::conv2d_backward_avx2(plan, input, weights, error, input_error, weight_gradient,
+                                 bias_gradient, workspace);
+  }
+#else
+  (void)level, (void)plan, (void)input, (void)weights, (void)error, (void)input_error;
+  (void)weight_gradient, (void)bias_gradient, (void)workspace;
+#endif
+}
+
+}  // namespace
+
+bool conv2d_forward_grouped_fast(const ConvGeometry& g, const float* input, const float* weights,
+                                 const float* bias, float* output, std::vector<float>& workspace) {
+  if (!grouped_fast_covers(g)) return false;
+  const Groups groups(g);
+  const FastForwardPlan plan = plan_forward(groups.h, groups.level, num_threads());
+  const GroupedLayout at = layout(workspace, plan.total, groups.h);
+  for (std::size_t j = 0; j < g.groups; ++j) {
+    gather(input, at.input, groups.channels(j));
+    forward_on(groups.level, plan, at.input, weights + j * groups.weights,
+               bias + j * groups.h.kernels, at.output, at.fast);
+    scatter(at.output, output, groups.kernels(j));
+  }
+  return true;
+}
+
+bool conv2d_backward_grouped_fast(const ConvGeometry& g, const float* input, const float* weights,
+                                  const float* error, float* input_error, float* weight_gradient,
+                                  float* bias_gradient, std::vector<float>& workspace) {
+  if (!grouped_fast_covers(g)) return false;
+  const Groups groups(g);
+  const FastBackwardPlan plan = plan_backward(groups.h, groups.level, num_threads());
+  const GroupedLayout at = layout(workspace, plan.total, groups.h);
+  float* const group_input_error = input_error == nullptr ? nullptr : at.input_error;
+  for (std::size_t j = 0; j < g.groups; ++j) {
+    gather(input, at.input, groups.channels(j));
+    gather(error, at.output, groups.kernels(j));
+    backward_on(groups.level, plan, at.input, weights + j * groups.weights, at.output,
+                group_input_error, weight_gradient + j * groups.weights,
+                bias_gradient + j * groups.h.kernels, at.fast);
+    if (input_error != nullptr) scatter(at.input_error, input_error, groups.channels(j));
+  }
+  return true;
+}
+
+}  // namespace cnnkit::kernels
