@@ -4,11 +4,14 @@
 //   -> record the epoch.
 #include "cnnkit/model/trainer.hpp"
 
+#include "cnnkit/grouped_step.hpp"
+#include "cnnkit/model/distributed_evaluation.hpp"
 #include "cnnkit/training_step.hpp"
 
 #include <chrono>
 #include <cmath>
 #include <functional>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -41,6 +44,27 @@ TrainOutcome train(Model<T>& model, const Dataset<T>& train_set, const Dataset<T
                                 std::to_string(options.batch_size));
   }
   state.batch_size = options.batch_size;
+  // Data-parallel (or grouped on one process): GroupedStep instead of the plain step.
+  SingleProcess single_process;
+  Communicator& communicator = options.communicator ? *options.communicator : single_process;
+  if (communicator.size() > 1 && options.gradient_groups == 0) {
+    throw std::invalid_argument("train: expected gradient_groups >= " +
+                                std::to_string(communicator.size()) + " on " +
+                                std::to_string(communicator.size()) + " ranks, got 0");
+  }
+  if (options.batch_size < communicator.size()) {
+    throw std::invalid_argument("train: expected a batch size of at least one sample per rank (" +
+                                std::to_string(communicator.size()) + "), got " +
+                                std::to_string(options.batch_size));
+  }
+  std::optional<GroupedStep<T>> grouped;
+  if (options.gradient_groups > 0) {
+    grouped.emplace(model.graph, *model.loss, communicator, options.gradient_groups);
+  }
+  const auto stop = [&] {
+    const bool asked = callbacks.stop_requested && callbacks.stop_requested();
+    return communicator.size() > 1 ? communicator.any(asked) : asked;
+  };
 
   for (std::size_t epoch = state.epoch + 1; epoch <= options.epochs; ++epoch) {
     const auto start = std::chrono::steady_clock::now();
@@ -61,23 +85,37 @@ TrainOutcome train(Model<T>& model, const Dataset<T>& train_set, const Dataset<T
     };
 
     for (std::size_t b = 0; b < batches.batches_per_epoch(); ++b) {
-      if (callbacks.stop_requested && callbacks.stop_requested()) return TrainOutcome::kStopped;
+      if (stop()) return TrainOutcome::kStopped;
       Batch<T> batch = batches.next();
 
-      const T loss = forward_and_loss(model.graph, *model.loss, std::move(batch.input), batch.label,
-                                      "train", count_correct);
+      std::size_t batch_samples = batch.label.dim(0);
+      T loss;
+      if (grouped) {
+        const GroupedStepResult result = grouped->step(batch.input, batch.label,
+                                                       batches.last_labels());
+        loss = static_cast<T>(result.loss);
+        correct += result.correct;
+      } else {
+        loss = forward_and_loss(model.graph, *model.loss, std::move(batch.input), batch.label,
+                                "train", count_correct);
+        batch_samples = predicted.size();
+      }
       if (!std::isfinite(loss)) {
         throw std::runtime_error("train: the loss became " + std::to_string(loss) + " in epoch " +
                                  std::to_string(epoch) + ", batch " + std::to_string(b + 1) +
                                  " (the run diverged: lower the learning rate)");
       }
-      // The buffers of this batch take the next one (the spent input has the input's shape).
-      Tensor<T> spent_input = backward_and_update(model.graph, *model.loss, batch.label);
-      batches.recycle(Batch<T>{std::move(spent_input), std::move(batch.label)});
+      if (grouped) {
+        batches.recycle(std::move(batch));
+      } else {
+        // The buffers of this batch take the next one (the spent input has the input's shape).
+        Tensor<T> spent_input = backward_and_update(model.graph, *model.loss, batch.label);
+        batches.recycle(Batch<T>{std::move(spent_input), std::move(batch.label)});
+      }
 
       loss_sum += static_cast<double>(loss);
       progress.batch = b + 1;
-      progress.samples += predicted.size();
+      progress.samples += batch_samples;
       progress.running_loss = loss_sum / static_cast<double>(progress.samples);
       progress.running_accuracy =
           static_cast<double>(correct) / static_cast<double>(progress.samples);
@@ -91,7 +129,7 @@ TrainOutcome train(Model<T>& model, const Dataset<T>& train_set, const Dataset<T
     metrics.train_accuracy = progress.running_accuracy;
     Evaluation evaluation;
     if (test_set.size() > 0) {
-      evaluation = evaluate(model, test_set, options.eval_batch_size);
+      evaluation = evaluate(model, test_set, options.eval_batch_size, communicator);
       metrics.test_loss = evaluation.loss;
       metrics.test_accuracy = evaluation.accuracy;
     }

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <functional>
 
+#include "cnnkit/communicator.hpp"
 #include "cnnkit/data/dataset.hpp"
 #include "cnnkit/model/evaluation.hpp"
 #include "cnnkit/model/model.hpp"
@@ -18,6 +19,14 @@ struct TrainOptions {
   std::size_t epochs = 1;  // train until this many epochs are complete
   std::size_t batch_size = 64;
   std::size_t eval_batch_size = 1000;
+  // Data-parallel training (docs/DISTRIBUTED.md): the batch in this many fixed groups, each
+  // group's gradient one partial of the fixed-order sum (GroupedStep). 0: the plain training
+  // step, on one process only. The same groups give the same bits on any number of ranks.
+  std::size_t gradient_groups = 0;
+  // The ranks sharing each batch (batch_size is the global batch); null: this process alone.
+  // Every rank runs train() with the same data and options; callbacks.stop_requested on any
+  // rank stops all of them before the same batch.
+  Communicator* communicator = nullptr;
 };
 
 // After every training batch.
