@@ -64,8 +64,7 @@ TEST(FixedTreeSum, OneProcessSumsItsLeavesInTheTree) {
   EXPECT_EQ(result[0], (1e8f + 1.0f) + -1e8f);  // 0: the 1 is lost in the first pair
   EXPECT_EQ(result[1], 6.0f);
   std::vector<float> two_leaves(4);
-  EXPECT_THROW(fixed_tree_sum<float>(one, 2, two_leaves, {1, 1, 1}, result),
-               std::invalid_argument);
+  EXPECT_THROW(fixed_tree_sum<float>(one, 2, two_leaves, {1, 1, 1}, result), std::invalid_argument);
 }
 
 // A batch of 8 digits-sized samples and their labels, the same every time.
@@ -121,8 +120,8 @@ Tensor<float> rows(const Tensor<float>& batch, std::size_t first, std::size_t la
 TEST(GroupedStep, OneGroupOnOneProcessIsThePlainStepBitForBit) {
   const SmallBatch batch;
   Model<float> plain = digits_model(), grouped = digits_model();
-  const float loss = forward_and_loss(plain.graph, *plain.loss, Tensor<float>(batch.input),
-                                      batch.label, "test");
+  const float loss =
+      forward_and_loss(plain.graph, *plain.loss, Tensor<float>(batch.input), batch.label, "test");
   backward_and_update(plain.graph, *plain.loss, batch.label);
   SingleProcess one;
   GroupedStep<float> step(grouped.graph, *grouped.loss, one, 1);

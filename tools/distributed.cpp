@@ -77,14 +77,16 @@ void require_same_everywhere(Communicator& communicator, const Dataset<float>& t
     run_values.push_back(all[2 * q + 1]);
   }
   if (const std::string ranks = differing(data_values); !ranks.empty()) {
-    throw CollectiveError("expected the same data on every rank, got other training or test "
-                          "data than rank 0's on rank(s) " +
-                          ranks + " (the same files on every machine, or a shared folder)");
+    throw CollectiveError(
+        "expected the same data on every rank, got other training or test "
+        "data than rank 0's on rank(s) " +
+        ranks + " (the same files on every machine, or a shared folder)");
   }
   if (const std::string ranks = differing(run_values); !ranks.empty()) {
-    throw CollectiveError("expected the same model, checkpoint and options on every rank, got "
-                          "others than rank 0's on rank(s) " +
-                          ranks);
+    throw CollectiveError(
+        "expected the same model, checkpoint and options on every rank, got "
+        "others than rank 0's on rank(s) " +
+        ranks);
   }
 }
 

@@ -53,8 +53,8 @@ class SingleProcess final : public Communicator {
   std::size_t rank() const override { return 0; }
   std::size_t size() const override { return 1; }
   std::string name() const override { return "single process"; }
-  void exchange(const std::byte* send, std::span<const std::size_t> send_counts,
-                std::byte* receive, std::span<const std::size_t> receive_counts) override;
+  void exchange(const std::byte* send, std::span<const std::size_t> send_counts, std::byte* receive,
+                std::span<const std::size_t> receive_counts) override;
   void all_gather(const std::byte* send, std::byte* receive,
                   std::span<const std::size_t> receive_counts) override;
   void broadcast(std::byte*, std::size_t, std::size_t) override {}

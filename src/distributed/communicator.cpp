@@ -47,8 +47,9 @@ void SingleProcess::exchange(const std::byte* send, std::span<const std::size_t>
                              std::byte* receive, std::span<const std::size_t> receive_counts) {
   if (send_counts.size() != 1 || receive_counts.size() != 1 ||
       send_counts[0] != receive_counts[0]) {
-    throw std::invalid_argument("SingleProcess::exchange: expected one count for rank 0, equal "
-                                "for sending and receiving");
+    throw std::invalid_argument(
+        "SingleProcess::exchange: expected one count for rank 0, equal "
+        "for sending and receiving");
   }
   if (send_counts[0] > 0) std::memcpy(receive, send, send_counts[0]);
 }

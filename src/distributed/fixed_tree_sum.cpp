@@ -77,11 +77,11 @@ void fixed_tree_sum(Communicator& communicator, std::size_t length, std::span<T>
                   std::to_string(groups) + " groups on " + std::to_string(ranks) + " ranks");
   const GroupShare mine = group_share(groups, ranks, rank);
   const std::size_t local = mine.last_group - mine.first_group;
-  detail::require(leaves.size() == local * length && result.size() == length, kName,
-                  std::to_string(local) + " leaves and a result of " + std::to_string(length) +
-                      " elements",
-                  std::to_string(leaves.size()) + " leaf and " + std::to_string(result.size()) +
-                      " result elements");
+  detail::require(
+      leaves.size() == local * length && result.size() == length, kName,
+      std::to_string(local) + " leaves and a result of " + std::to_string(length) + " elements",
+      std::to_string(leaves.size()) + " leaf and " + std::to_string(result.size()) +
+          " result elements");
 
   // This rank's subtrees, each reduced into its first slot.
   std::vector<char> present(group_present.begin() + static_cast<std::ptrdiff_t>(mine.first_group),
@@ -89,9 +89,9 @@ void fixed_tree_sum(Communicator& communicator, std::size_t length, std::span<T>
   std::vector<char> subtree_present(present.size(), 0);
   for (const TreeRange& subtree : mine.subtrees) {
     const std::size_t slot = subtree.first - mine.first_group;
-    std::vector<char> part(present.begin() + static_cast<std::ptrdiff_t>(slot),
-                           present.begin() + static_cast<std::ptrdiff_t>(slot + subtree.last -
-                                                                         subtree.first));
+    std::vector<char> part(
+        present.begin() + static_cast<std::ptrdiff_t>(slot),
+        present.begin() + static_cast<std::ptrdiff_t>(slot + subtree.last - subtree.first));
     reduce_up_the_tree(leaves.data() + slot * length, length, part.size(), part);
     subtree_present[slot] = part[0];
   }
@@ -112,7 +112,8 @@ void fixed_tree_sum(Communicator& communicator, std::size_t length, std::span<T>
   std::vector<T> send;
   send.reserve(mine.subtrees.size() * length);
   for (std::size_t q = 0; q < ranks; ++q) {
-    const std::size_t begin = slice_begin(length, ranks, q), end = slice_begin(length, ranks, q + 1);
+    const std::size_t begin = slice_begin(length, ranks, q),
+                      end = slice_begin(length, ranks, q + 1);
     for (const TreeRange& subtree : mine.subtrees) {
       const T* value = leaves.data() + (subtree.first - mine.first_group) * length;
       send.insert(send.end(), value + begin, value + end);
@@ -137,18 +138,21 @@ void fixed_tree_sum(Communicator& communicator, std::size_t length, std::span<T>
   const T* next = received.data();
   for (const GroupShare& share : shares) {
     for (const TreeRange& subtree : share.subtrees) {
-      std::copy(next, next + slice, slots.begin() + static_cast<std::ptrdiff_t>(subtree.first * slice));
+      std::copy(next, next + slice,
+                slots.begin() + static_cast<std::ptrdiff_t>(subtree.first * slice));
       slot_present[subtree.first] = any_present(group_present, subtree) ? 1 : 0;
       next += slice;
     }
   }
   reduce_up_the_tree(slots.data(), slice, groups, slot_present);
-  if (!slot_present[0]) std::fill(slots.begin(), slots.begin() + static_cast<std::ptrdiff_t>(slice), T(0));
+  if (!slot_present[0])
+    std::fill(slots.begin(), slots.begin() + static_cast<std::ptrdiff_t>(slice), T(0));
 
   // All-gather: every rank's finished slice into the result.
   std::vector<std::size_t> slice_bytes(ranks);
   for (std::size_t q = 0; q < ranks; ++q) {
-    slice_bytes[q] = (slice_begin(length, ranks, q + 1) - slice_begin(length, ranks, q)) * sizeof(T);
+    slice_bytes[q] =
+        (slice_begin(length, ranks, q + 1) - slice_begin(length, ranks, q)) * sizeof(T);
   }
   communicator.all_gather(reinterpret_cast<const std::byte*>(slots.data()),
                           reinterpret_cast<std::byte*>(result.data()), slice_bytes);

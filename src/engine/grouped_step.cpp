@@ -37,10 +37,9 @@ template <typename T>
 GroupedStep<T>::GroupedStep(Graph<T>& graph, Loss<T>& loss, Communicator& communicator,
                             std::size_t groups)
     : graph_(graph), loss_(loss), communicator_(communicator), groups_(groups) {
-  detail::require(groups >= 1 && groups >= communicator.size(), kName,
-                  "at least one group of samples per rank",
-                  std::to_string(groups) + " groups on " + std::to_string(communicator.size()) +
-                      " ranks");
+  detail::require(
+      groups >= 1 && groups >= communicator.size(), kName, "at least one group of samples per rank",
+      std::to_string(groups) + " groups on " + std::to_string(communicator.size()) + " ranks");
   for (const Layer<T>* layer : graph.layers()) {
     // BatchNorm's statistics would be those of a group: synchronised batch statistics are not
     // there yet (docs/DISTRIBUTED.md).

@@ -41,9 +41,9 @@ Evaluation evaluate(Model<T>& model, const Dataset<T>& data, std::size_t batch_s
   const Evaluation part = evaluate(model, data.subset(indices), batch_size);
 
   // The loss sums in rank order; the predictions and confidences of all samples in order.
-  const std::vector<double> loss_sums = gather(
-      communicator, std::vector<double>{part.loss * static_cast<double>(counts[rank])},
-      std::vector<std::size_t>(ranks, 1));
+  const std::vector<double> loss_sums =
+      gather(communicator, std::vector<double>{part.loss * static_cast<double>(counts[rank])},
+             std::vector<std::size_t>(ranks, 1));
   std::vector<std::uint64_t> mine(part.predictions.begin(), part.predictions.end());
   const std::vector<std::uint64_t> predictions = gather(communicator, mine, counts);
 

@@ -6,10 +6,10 @@
 
 #include <algorithm>
 #include <climits>
-#include <cstdlib>
-#include <stdexcept>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -38,8 +38,8 @@ class MpiCommunicator final : public cnnkit::Communicator {
   std::size_t size() const override { return size_; }
   std::string name() const override { return name_; }
 
-  void exchange(const std::byte* send, std::span<const std::size_t> send_counts,
-                std::byte* receive, std::span<const std::size_t> receive_counts) override {
+  void exchange(const std::byte* send, std::span<const std::size_t> send_counts, std::byte* receive,
+                std::span<const std::size_t> receive_counts) override {
     counts_and_places(send_counts, send_counts_, send_places_);
     counts_and_places(receive_counts, receive_counts_, receive_places_);
     MPI_Alltoallv(send, send_counts_.data(), send_places_.data(), MPI_BYTE, receive,
