@@ -95,15 +95,15 @@ int run_grouped_bench(const BenchArgs& args) {
   const Batch<float> batch = data.next();
   const std::vector<std::size_t> classes = argmax_rows(batch.label);
   GroupedStep<float> step(model.graph, *model.loss, ranks.communicator(), args.gradient_groups);
-  const double train_s = median_seconds(args, [&] {
-    step.step(batch.input, batch.label, classes);
-  });
+  const double train_s =
+      median_seconds(args, [&] { step.step(batch.input, batch.label, classes); });
   if (!ranks.speaks()) return 0;
   const double images = static_cast<double>(args.batch * args.iterations);
-  std::printf("%s, global batch %zu in %zu gradient groups, %zu rank(s) x %zu thread(s), "
-              "%zu bytes summed per group\n",
-              description.name.c_str(), args.batch, args.gradient_groups, ranks.size(),
-              num_threads(), step.reduced_bytes());
+  std::printf(
+      "%s, global batch %zu in %zu gradient groups, %zu rank(s) x %zu thread(s), "
+      "%zu bytes summed per group\n",
+      description.name.c_str(), args.batch, args.gradient_groups, ranks.size(), num_threads(),
+      step.reduced_bytes());
   std::printf("  training:  %10.1f images/s  (%.3f ms per batch)\n", images / train_s,
               1e3 * train_s / static_cast<double>(args.iterations));
   return 0;
@@ -170,9 +170,10 @@ Command add_bench_command(CLI::App& app) {
       ->check(whole_number(0, kMaxCount))
       ->capture_default_str();
   bench->add_flag("--json", args->json, "One JSON line instead of text");
-  bench->add_option("--gradient-groups", args->gradient_groups,
-                    "Time the data-parallel step with this many groups (also under mpirun: the "
-                    "global batch's images/s)")
+  bench
+      ->add_option("--gradient-groups", args->gradient_groups,
+                   "Time the data-parallel step with this many groups (also under mpirun: the "
+                   "global batch's images/s)")
       ->check(whole_number(1, kMaxBatchSize));
   return {bench, [args] { return run_bench(*args); }};
 }

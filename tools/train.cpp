@@ -318,9 +318,10 @@ Command add_train_command(CLI::App& app) {
   train->add_option("--threads", args->threads, "Threads (0: all cores)")
       ->check(thread_count())
       ->capture_default_str();
-  train->add_option("--gradient-groups", args->gradient_groups,
-                    "Sum the gradients over this many fixed groups of each batch, for the same "
-                    "bits on any number of ranks (default: 8 under mpirun, else the plain step)")
+  train
+      ->add_option("--gradient-groups", args->gradient_groups,
+                   "Sum the gradients over this many fixed groups of each batch, for the same "
+                   "bits on any number of ranks (default: 8 under mpirun, else the plain step)")
       ->check(whole_number(1, kMaxBatchSize));
   train->add_flag("--resume", args->resume,
                   "Continue the run in --out from its checkpoint, up to --epochs");

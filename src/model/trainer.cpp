@@ -48,9 +48,9 @@ TrainOutcome train(Model<T>& model, const Dataset<T>& train_set, const Dataset<T
   SingleProcess single_process;
   Communicator& communicator = options.communicator ? *options.communicator : single_process;
   if (communicator.size() > 1 && options.gradient_groups == 0) {
-    throw std::invalid_argument("train: expected gradient_groups >= " +
-                                std::to_string(communicator.size()) + " on " +
-                                std::to_string(communicator.size()) + " ranks, got 0");
+    throw std::invalid_argument(
+        "train: expected gradient_groups >= " + std::to_string(communicator.size()) + " on " +
+        std::to_string(communicator.size()) + " ranks, got 0");
   }
   if (options.batch_size < communicator.size()) {
     throw std::invalid_argument("train: expected a batch size of at least one sample per rank (" +
@@ -91,8 +91,8 @@ TrainOutcome train(Model<T>& model, const Dataset<T>& train_set, const Dataset<T
       std::size_t batch_samples = batch.label.dim(0);
       T loss;
       if (grouped) {
-        const GroupedStepResult result = grouped->step(batch.input, batch.label,
-                                                       batches.last_labels());
+        const GroupedStepResult result =
+            grouped->step(batch.input, batch.label, batches.last_labels());
         loss = static_cast<T>(result.loss);
         correct += result.correct;
       } else {
