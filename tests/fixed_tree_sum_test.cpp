@@ -161,6 +161,15 @@ TEST(GroupedStep, FourGroupsSumTheirGradientsInTheTree) {
   EXPECT_GT(differing_from_chain, 0u);
 }
 
+TEST(GroupedStep, PassesAStopRequestOnWithTheGradients) {
+  const SmallBatch batch;
+  Model<float> model = digits_model();
+  SingleProcess one;
+  GroupedStep<float> step(model.graph, *model.loss, one, 4);
+  EXPECT_FALSE(step.step(batch.input, batch.label, batch.classes).stop);
+  EXPECT_TRUE(step.step(batch.input, batch.label, batch.classes, true).stop);
+}
+
 TEST(GroupedStep, RefusesNoGroups) {
   Model<float> model = digits_model();
   SingleProcess one;

@@ -22,6 +22,7 @@ struct GroupedStepResult {
   double loss = 0.0;        // the loss summed over the groups
   std::size_t correct = 0;  // samples whose most probable class is the label's
   std::size_t samples = 0;  // the global batch
+  bool stop = false;        // some rank asked to stop (step's stop_asked)
 };
 
 template <typename T>
@@ -33,12 +34,13 @@ class GroupedStep {
 
   // One step on the global batch (input (B, ...), one-hot label (B, classes), the B class
   // indices), the same on every rank. Groups without samples (B below the number of groups, in
-  // an epoch's last, short batch) add nothing.
+  // an epoch's last, short batch) add nothing. `stop_asked` rides along with the gradients, so
+  // that every rank learns of a stop request without a collective call of its own.
   GroupedStepResult step(const Tensor<T>& input, const Tensor<T>& label,
-                         const std::vector<std::size_t>& classes);
+                         const std::vector<std::size_t>& classes, bool stop_asked = false);
 
   std::size_t groups() const { return groups_; }
-  // Bytes of one rank's partials the last step reduced (gradients plus loss and count).
+  // Bytes of one rank's partials the last step reduced (gradients plus loss, count and stop).
   std::size_t reduced_bytes() const { return length_ * sizeof(T); }
 
  private:
@@ -49,7 +51,7 @@ class GroupedStep {
   Communicator& communicator_;
   std::size_t groups_;
   std::vector<Parameter<T>*> parameters_;
-  std::size_t length_ = 0;  // gradient elements + 2 (loss, correct)
+  std::size_t length_ = 0;  // gradient elements + 3 (loss, correct, stop)
   std::vector<T> leaves_, sum_;
   std::vector<char> present_;
   std::vector<std::size_t> predicted_;

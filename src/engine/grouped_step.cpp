@@ -19,6 +19,9 @@ namespace cnnkit {
 namespace {
 
 constexpr const char* kName = "GroupedStep";
+// After the gradients in every leaf: the group's loss, its correct predictions, and 1 on a rank
+// that asked to stop (any sum above 0 stops every rank).
+constexpr std::size_t kExtras = 3;
 
 // Rows [first, last) of a (B, ...) tensor as a batch of their own.
 template <typename T>
@@ -52,7 +55,7 @@ GroupedStep<T>::GroupedStep(Graph<T>& graph, Loss<T>& loss, Communicator& commun
 template <typename T>
 void GroupedStep<T>::collect_parameters() {
   parameters_.clear();
-  length_ = 2;  // the loss and the count of correct predictions ride along
+  length_ = kExtras;
   for (Layer<T>* layer : graph_.layers()) {
     for (Parameter<T>* parameter : layer->parameters()) {
       parameters_.push_back(parameter);
@@ -63,7 +66,7 @@ void GroupedStep<T>::collect_parameters() {
 
 template <typename T>
 GroupedStepResult GroupedStep<T>::step(const Tensor<T>& input, const Tensor<T>& label,
-                                       const std::vector<std::size_t>& classes) {
+                                       const std::vector<std::size_t>& classes, bool stop_asked) {
   const std::size_t batch = input.dim(0);
   detail::require(label.rank() == 2 && label.dim(0) == batch && classes.size() == batch, kName,
                   "a label row and a class per sample (" + std::to_string(batch) + ")",
@@ -101,6 +104,9 @@ GroupedStepResult GroupedStep<T>::step(const Tensor<T>& input, const Tensor<T>& 
     }
     leaf[0] = group_loss;
     leaf[1] = static_cast<T>(correct);
+    // In every group of the rank: a rank whose groups are all empty (a short last batch below
+    // the group count) passes its request on with the next batch.
+    leaf[2] = stop_asked ? T(1) : T(0);
   }
 
   fixed_tree_sum<T>(communicator_, length_, std::span<T>(leaves_), present_, std::span<T>(sum_));
@@ -111,7 +117,8 @@ GroupedStepResult GroupedStep<T>::step(const Tensor<T>& input, const Tensor<T>& 
     summed += parameter->value.size();
   }
   graph_.update();
-  return {static_cast<double>(summed[0]), static_cast<std::size_t>(std::lround(summed[1])), batch};
+  return {static_cast<double>(summed[0]), static_cast<std::size_t>(std::lround(summed[1])), batch,
+          summed[2] > T(0)};
 }
 
 template class GroupedStep<float>;

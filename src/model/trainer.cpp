@@ -61,10 +61,7 @@ TrainOutcome train(Model<T>& model, const Dataset<T>& train_set, const Dataset<T
   if (options.gradient_groups > 0) {
     grouped.emplace(model.graph, *model.loss, communicator, options.gradient_groups);
   }
-  const auto stop = [&] {
-    const bool asked = callbacks.stop_requested && callbacks.stop_requested();
-    return communicator.size() > 1 ? communicator.any(asked) : asked;
-  };
+  const auto stop_asked = [&] { return callbacks.stop_requested && callbacks.stop_requested(); };
 
   for (std::size_t epoch = state.epoch + 1; epoch <= options.epochs; ++epoch) {
     const auto start = std::chrono::steady_clock::now();
@@ -85,14 +82,17 @@ TrainOutcome train(Model<T>& model, const Dataset<T>& train_set, const Dataset<T
     };
 
     for (std::size_t b = 0; b < batches.batches_per_epoch(); ++b) {
-      if (stop()) return TrainOutcome::kStopped;
+      // The grouped step passes a stop request to every rank with the gradients, and all stop
+      // after that batch (the epoch in progress is lost either way).
+      if (!grouped && stop_asked()) return TrainOutcome::kStopped;
       Batch<T> batch = batches.next();
 
       std::size_t batch_samples = batch.label.dim(0);
       T loss;
       if (grouped) {
         const GroupedStepResult result =
-            grouped->step(batch.input, batch.label, batches.last_labels());
+            grouped->step(batch.input, batch.label, batches.last_labels(), stop_asked());
+        if (result.stop) return TrainOutcome::kStopped;
         loss = static_cast<T>(result.loss);
         correct += result.correct;
       } else {

@@ -25,7 +25,8 @@ struct TrainOptions {
   std::size_t gradient_groups = 0;
   // The ranks sharing each batch (batch_size is the global batch); null: this process alone.
   // Every rank runs train() with the same data and options; callbacks.stop_requested on any
-  // rank stops all of them before the same batch.
+  // rank stops all of them after the same batch (with gradient_groups: the request rides along
+  // with the gradients, so that no collective call of its own is needed).
   Communicator* communicator = nullptr;
 };
 
