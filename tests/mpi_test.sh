@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Data-parallel training under mpirun (docs/DISTRIBUTED.md), end to end on the digits data:
-#   same bits   2, 3 (several subtrees per rank) and 4 ranks give a model.safetensors byte-identical to one process with the same
-#               gradient groups (and one process with the plain step gives another: the check can
-#               fail)
+#   same bits   2, 3 (ranks with several subtrees) and 4 ranks give a model.safetensors
+#               byte-identical to one process with the same gradient groups (and one process with
+#               the plain step gives another: the check can fail)
 #   resume      a run of 2 ranks continued by 4 ranks ends with the same model
 #   kill -9     one rank killed: the job ends within seconds with a message, the checkpoint loads
 #   SIGTERM     to mpirun: every rank stops between batches, rank 0 says so, the checkpoint loads
