@@ -21,8 +21,8 @@ struct CollectiveError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Under mpirun by default: a fixed number of groups, not the rank count, so that 1, 2, 4 and 8
-// ranks give the same model (and one process does with --gradient-groups 8).
+// Under mpirun (even -np 1) by default: a fixed number of groups, not the rank count, so that 1,
+// 2, 4 and 8 ranks give the same model (and one process does with --gradient-groups 8).
 inline constexpr std::size_t kDefaultMpiGradientGroups = 8;
 
 class Ranks {

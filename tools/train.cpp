@@ -166,7 +166,7 @@ int train_on_ranks(TrainArguments args, Ranks& ranks) {
   }
   const std::size_t batch_size = args.batch_size.value_or(64);
   const std::size_t groups = args.gradient_groups.value_or(
-      ranks.distributed() ? std::max(kDefaultMpiGradientGroups, ranks.size()) : 0);
+      started_by_mpirun() ? std::max(kDefaultMpiGradientGroups, ranks.size()) : 0);
   if (batch_size < ranks.size()) {
     throw CollectiveError("--batch-size: expected at least one sample per rank (" +
                           std::to_string(ranks.size()) + " ranks; the batch size is the global " +
