@@ -1,7 +1,9 @@
 // cnnkit train: build (or resume) a model, train it epoch by epoch with a checkpoint after each,
 // and leave a run folder with the model, the metrics and the pictures.
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <limits>
