@@ -6,8 +6,9 @@
 #   resume      a run of 2 ranks continued by 4 ranks ends with the same model
 #   kill -9     one rank killed: the job ends within seconds with a message, the checkpoint loads
 #   SIGTERM     to mpirun: every rank stops between batches, rank 0 says so, the checkpoint loads
-#   bad input   --batch-size below the rank count, other data on one rank, another learning rate on one
-#               rank, the MPI plugin missing: one clear message (rank 0's), every rank exits
+#   bad input   --batch-size below the rank count, other data on one rank, another learning rate
+#               on one rank, the MPI plugin missing: one clear message (rank 0's), every rank
+#               exits; no data on one rank: that rank's message, and the job ends
 # Usage: tests/mpi_test.sh path/to/cnnkit [part ...]   (parts: bits resume kill term bad; all)
 set -uo pipefail
 
@@ -118,6 +119,10 @@ for part in $parts; do
     check_bad "other data on rank 1" "got other training or test data than rank 0's on rank(s) 1" \
       "${mpirun[@]}" -np 1 "$cnnkit" "${common[@]}" --out "$work/bad2" : \
       -np 1 env CNNKIT_DATA_DIR="$work/other" "$cnnkit" "${common[@]}" --out "$work/bad2"
+    # An error of one rank alone: printed with its rank, and the job ends (MPI_Abort).
+    check_bad "no data on rank 1" "cnnkit train (rank 1 of 2): " \
+      "${mpirun[@]}" -np 1 "$cnnkit" "${common[@]}" --out "$work/bad5" : \
+      -np 1 "$cnnkit" train --model digits-cnn --data "csv:$work/missing.csv" --out "$work/bad5"
     check_bad "another learning rate on rank 1" "got others than rank 0's on rank(s) 1" \
       "${mpirun[@]}" -np 1 "$cnnkit" "${common[@]}" --out "$work/bad3" : \
       -np 1 "$cnnkit" "${common[@]}" --learning-rate 0.01 --out "$work/bad3"
