@@ -14,12 +14,14 @@ for argument in "$@"; do
 done
 
 # python3-torch: the PyTorch oracle of the Python tests (python/tests/test_oracle.py).
+# libopenmpi-dev, openmpi-bin: data-parallel training under mpirun (the MPI plugin, tests/mpi_test.sh).
 # libopenblas0-openmp and -serial: the other two builds of OpenBLAS, which the tests run against
 # too (the system keeps the pthreads one, of the highest priority, as its choice).
 packages=(g++ cmake make pkg-config libopenblas-dev libopenblas0-openmp libopenblas0-serial
           libgtest-dev libgmock-dev libbenchmark-dev
           nlohmann-json3-dev libcli11-dev libstb-dev zlib1g-dev libcairo2-dev fonts-dejavu-core
           pybind11-dev python3-dev python3-numpy python3-pytest python3-torch
+          libopenmpi-dev openmpi-bin
           "${extra[@]}")
 
 missing=()

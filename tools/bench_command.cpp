@@ -16,11 +16,14 @@
 #include <string>
 #include <vector>
 
+#include "cnnkit/grouped_step.hpp"
+#include "cnnkit/model/evaluation.hpp"
 #include "cnnkit/model/model.hpp"
 #include "cnnkit/model/model_description.hpp"
 #include "cnnkit/random.hpp"
 #include "cnnkit/threading.hpp"
 #include "command.hpp"
+#include "distributed.hpp"
 #include "number_options.hpp"
 
 namespace cnnkit::cli {
@@ -38,6 +41,7 @@ struct BenchArgs {
   bool latency = false;
   std::size_t latency_runs = 300;
   bool json = false;
+  std::size_t gradient_groups = 0;  // 0: the plain step
 };
 
 // The same batch on every call: synthetic inputs in [0, 1) and random one-hot labels (random
@@ -111,9 +115,38 @@ double latency_seconds(NeuralNetwork<float>& net, const Tensor<float>& sample, s
   }
   std::sort(seconds.begin(), seconds.end());
   return seconds[seconds.size() / 2];
+// The data-parallel step (GroupedStep) on the ranks mpirun started, or on one process: the
+// training images/s of the global batch, printed by rank 0.
+int run_grouped_bench(const BenchArgs& args) {
+  Ranks ranks;
+  set_num_threads(args.threads);
+  const ModelDescription description = resolve_model_description(args.model);
+  set_seed(0);
+  Model<float> model = build_model<float>(description);
+  Shape input_shape{args.batch};
+  input_shape.insert(input_shape.end(), description.input_shape.begin(),
+                     description.input_shape.end());
+  SyntheticBatches data(input_shape, num_outputs(description),
+                        description.loss != "L2Loss", 1);
+  const Batch<float> batch = data.next();
+  const std::vector<std::size_t> classes = argmax_rows(batch.label);
+  GroupedStep<float> step(model.graph, *model.loss, ranks.communicator(), args.gradient_groups);
+  const double train_s =
+      median_seconds(args, [&] { step.step(batch.input, batch.label, classes); });
+  if (!ranks.speaks()) return 0;
+  const double images = static_cast<double>(args.batch * args.iterations);
+  std::printf(
+      "%s, global batch %zu in %zu gradient groups, %zu rank(s) x %zu thread(s), "
+      "%zu bytes summed per group\n",
+      description.name.c_str(), args.batch, args.gradient_groups, ranks.size(), num_threads(),
+      step.reduced_bytes());
+  std::printf("  training:  %10.1f images/s  (%.3f ms per batch)\n", images / train_s,
+              1e3 * train_s / static_cast<double>(args.iterations));
+  return 0;
 }
 
 int run_bench(const BenchArgs& args) {
+  if (args.gradient_groups > 0) return run_grouped_bench(args);
   set_num_threads(args.threads);
   const ModelDescription description = resolve_model_description(args.model);
   set_seed(0);
@@ -201,6 +234,11 @@ Command add_bench_command(CLI::App& app) {
       ->check(whole_number(0, kMaxCount))
       ->capture_default_str();
   bench->add_flag("--json", args->json, "One JSON line instead of text");
+  bench
+      ->add_option("--gradient-groups", args->gradient_groups,
+                   "Time the data-parallel step with this many groups (also under mpirun: the "
+                   "global batch's images/s)")
+      ->check(whole_number(1, kMaxBatchSize));
   return {bench, [args] { return run_bench(*args); }};
 }
 

@@ -1,13 +1,16 @@
 // cnnkit train: build (or resume) a model, train it epoch by epoch with a checkpoint after each,
 // and leave a run folder with the model, the metrics and the pictures.
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <limits>
 #include <optional>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include "cnnkit/model/model_file.hpp"
 #include "cnnkit/model/model_summary.hpp"
@@ -16,6 +19,7 @@
 #include "cnnkit/threading.hpp"
 #include "command.hpp"
 #include "data_source.hpp"
+#include "distributed.hpp"
 #include "interrupt.hpp"
 #include "number_options.hpp"
 #include "progress.hpp"
@@ -45,6 +49,7 @@ struct TrainArguments {
   std::optional<double> validation_split;
   std::optional<std::size_t> patience;
   std::string monitor;  // "loss" or "accuracy"; empty: the checkpoint's, else loss
+  std::optional<std::size_t> gradient_groups;
 };
 
 // The validation split, the metric and early stopping: from the options, and on --resume the
@@ -128,9 +133,18 @@ std::string optimizer_text(const ModelDescription& description) {
   return text.str() + update_settings_text(description);
 }
 
-int run_train(TrainArguments args) {
+// Threads per rank under mpirun when --threads is 0: the cores shared among the ranks on this
+// machine (Open MPI's OMPI_COMM_WORLD_LOCAL_SIZE), so that two ranks on two cores take one each.
+std::size_t threads_per_rank(std::size_t threads) {
+  const char* local = std::getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+  if (threads != 0 || local == nullptr) return threads;
+  const std::size_t ranks_here = std::max<std::size_t>(1, std::strtoull(local, nullptr, 10));
+  return std::max<std::size_t>(1, std::thread::hardware_concurrency() / ranks_here);
+}
+
+int train_on_ranks(TrainArguments args, Ranks& ranks) {
   if (args.model.empty() && !args.resume) throw UsageError("expected --model <preset or file>");
-  set_num_threads(args.threads);
+  set_num_threads(ranks.distributed() ? threads_per_rank(args.threads) : args.threads);
 
   // ---- the model: new from --model, or the checkpoint's when resuming
   std::optional<Checkpoint<float>> checkpoint;
@@ -146,7 +160,9 @@ int run_train(TrainArguments args) {
   }
   // Claimed before anything in it is read or written: a second run into the same folder would mix
   // its checkpoint and metrics with this one's.
-  const RunFolder folder(args.out);
+  // Only rank 0 writes (and claims) the run folder; the others read a checkpoint from it.
+  std::optional<RunFolder> folder;
+  if (ranks.speaks()) folder.emplace(args.out);
   const std::string checkpoint_path = (fs::path(args.out) / "checkpoint.safetensors").string();
   if (args.resume) {
     if (!fs::exists(checkpoint_path)) {
@@ -194,6 +210,17 @@ int run_train(TrainArguments args) {
     args.batch_size = checkpoint->state.batch_size;
   }
   const std::size_t batch_size = args.batch_size.value_or(64);
+  const std::size_t groups = args.gradient_groups.value_or(
+      started_by_mpirun() ? std::max(kDefaultMpiGradientGroups, ranks.size()) : 0);
+  if (batch_size < ranks.size()) {
+    throw CollectiveError("--batch-size: expected at least one sample per rank (" +
+                          std::to_string(ranks.size()) + " ranks; the batch size is the global " +
+                          "batch), got " + std::to_string(batch_size));
+  }
+  if (ranks.distributed() && groups < ranks.size()) {
+    throw CollectiveError("--gradient-groups: expected at least one group per rank (" +
+                          std::to_string(ranks.size()) + " ranks), got " + std::to_string(groups));
+  }
 
   Model<float> model;
   TrainingState state;
@@ -210,7 +237,15 @@ int run_train(TrainArguments args) {
   options.epochs = args.epochs;
   options.batch_size = batch_size;
   options.eval_batch_size = 1000;
+  options.gradient_groups = groups;
+  options.communicator = &ranks.communicator();
   const bool validating = options.validation_fraction > 0.0;
+  if (ranks.distributed()) {
+    require_same_everywhere(ranks.communicator(), data.train, data.test, model, state,
+                            std::to_string(batch_size) + " " + std::to_string(args.epochs) + " " +
+                                std::to_string(groups) + " " + std::to_string(args.seed) + " " +
+                                std::to_string(options.validation_fraction));
+  }
 
   std::cout << "model " << description.name << " (" << summarize(description).total_parameters
             << " parameters), data " << data.spec << ": " << data.train.size() << " training / "
@@ -225,7 +260,12 @@ int run_train(TrainArguments args) {
             << ", batch " << batch_size << ", " << optimizer_text(description) << ", "
             << (checkpoint ? "resuming after epoch " + std::to_string(state.epoch)
                            : "seed " + std::to_string(args.seed))
-            << ", " << num_threads() << " thread(s)" << std::endl;
+            << ", " << num_threads() << " thread(s)"
+            << (ranks.distributed() ? " on each of " + std::to_string(ranks.size()) + " ranks (" +
+                                          ranks.communicator().name() + ")"
+                                    : std::string())
+            << (groups > 0 ? ", " + std::to_string(groups) + " gradient groups" : std::string())
+            << std::endl;
 
   // ---- train, with a checkpoint, metrics and pictures after every epoch
   const std::string title = description.name + " on " + data.spec;
@@ -233,12 +273,16 @@ int run_train(TrainArguments args) {
   ProgressDisplay display(std::cout, stdout_is_terminal());
   Evaluation last_evaluation;
   TrainCallbacks<float> callbacks;
-  callbacks.on_batch = [&](const BatchProgress& progress) { display.batch(progress); };
+  if (ranks.speaks()) {
+    callbacks.on_batch = [&](const BatchProgress& progress) { display.batch(progress); };
+  }
   // The best epoch's weights (validation): model.safetensors at the end, and what a resumed run
   // goes back to when its best epoch came before the resume.
   const std::string best_path = (fs::path(args.out) / "best.safetensors").string();
   callbacks.on_epoch = [&](const Model<float>& trained, const TrainingState& now,
                            const Evaluation& evaluation) {
+    last_evaluation = evaluation;
+    if (!ranks.speaks()) return;
     display.epoch_done(now.history.back(), args.epochs);
     if (validating && now.best_epoch == now.epoch) {
       save_model(best_path, trained.description, trained.graph.layers());
@@ -246,7 +290,6 @@ int run_train(TrainArguments args) {
     save_checkpoint(checkpoint_path, trained, now);
     write_metrics_csv((fs::path(args.out) / "metrics.csv").string(), now.history);
     write_run_pictures(args.out, title, now.history, evaluation, data.test, class_names);
-    last_evaluation = evaluation;
   };
   callbacks.stop_requested = interrupt_requested;
   callbacks.load_best = [&](Model<float>& into) {
@@ -255,13 +298,14 @@ int run_train(TrainArguments args) {
   };
   install_interrupt_handlers();
 
-  if (state.epoch >= args.epochs) {
+  if (state.epoch >= args.epochs && ranks.speaks()) {
     std::cout << "the checkpoint is already at epoch " << state.epoch << " of " << args.epochs
               << ": nothing to train" << std::endl;
   }
   // With nothing left to train, train() only goes back to the best epoch (with validation).
   const TrainOutcome outcome = train(model, data.train, data.test, options, state, callbacks);
   if (outcome == TrainOutcome::kStopped) {
+    if (!ranks.speaks()) return kExitInterrupted;
     display.clear();
     std::cerr << "cnnkit train: interrupted in epoch " << state.epoch + 1 << "; "
               << (state.epoch > 0 ? checkpoint_path + " holds epoch " +
@@ -270,12 +314,12 @@ int run_train(TrainArguments args) {
               << std::endl;
     return kExitInterrupted;
   }
-  if (outcome == TrainOutcome::kEarlyStopped) {
+  if (outcome == TrainOutcome::kEarlyStopped && ranks.speaks()) {
     std::cout << "early stopping after epoch " << state.epoch << ": the validation "
               << state.monitor << " has not improved for " << state.epoch - state.best_epoch
               << " epoch(s)" << std::endl;
   }
-  if (validating && state.best_epoch > 0) {
+  if (validating && state.best_epoch > 0 && ranks.speaks()) {
     std::cout << "best epoch " << state.best_epoch << " (validation " << state.monitor << " "
               << fixed(state.best_metric, 4) << "): the model keeps its weights" << std::endl;
   }
@@ -283,9 +327,12 @@ int run_train(TrainArguments args) {
   if (state.epoch >= args.epochs || (validating && state.best_epoch != state.epoch) ||
       last_evaluation.predictions.empty()) {
     last_evaluation = evaluate(model, data.test);
-    write_run_pictures(args.out, title, state.history, last_evaluation, data.test, class_names);
+    if (ranks.speaks()) {
+      write_run_pictures(args.out, title, state.history, last_evaluation, data.test, class_names);
+    }
   }
 
+  if (!ranks.speaks()) return 0;
   const std::string model_path = (fs::path(args.out) / "model.safetensors").string();
   save_model(model_path, model.description, model.graph.layers());
   char accuracy[32];
@@ -294,6 +341,36 @@ int run_train(TrainArguments args) {
             << (validating && state.best_epoch > 0 ? state.best_epoch : state.epoch)
             << "; model saved to " << model_path << std::endl;
   return 0;
+}
+
+// Under mpirun, an error every rank met is printed once (rank 0) and every rank exits; an error of
+// one rank alone is printed with its rank and ends the whole job (the others would wait for it).
+int run_train(const TrainArguments& args) {
+  std::optional<Ranks> ranks;
+  try {
+    ranks.emplace();
+  } catch (const CommunicatorError& error) {
+    // Every rank fails alike, each on its own: rank 0 says so, every rank exits.
+    if (launcher_rank() == 0) std::cerr << "cnnkit train: " << error.what() << std::endl;
+    return kExitFailure;
+  }
+  if (!ranks->distributed()) return train_on_ranks(args, *ranks);
+  try {
+    return train_on_ranks(args, *ranks);
+  } catch (const CollectiveError& error) {
+    if (ranks->speaks()) std::cerr << "cnnkit train: " << error.what() << std::endl;
+    return kExitFailure;
+  } catch (const UsageError& error) {  // from the command line, the same on every rank
+    if (ranks->speaks()) {
+      std::cerr << "cnnkit train: " << error.what() << " (see cnnkit train --help)" << std::endl;
+    }
+    return kExitUsage;
+  } catch (const std::exception& error) {
+    std::cerr << "cnnkit train (rank " << ranks->rank() << " of " << ranks->size()
+              << "): " << error.what() << std::endl;
+    ranks->communicator().abort(kExitFailure);
+  }
+  return kExitFailure;  // not reached: abort() ends the process
 }
 
 }  // namespace
@@ -330,6 +407,11 @@ Command add_train_command(CLI::App& app) {
   train->add_option("--threads", args->threads, "Threads (0: all cores)")
       ->check(thread_count())
       ->capture_default_str();
+  train
+      ->add_option("--gradient-groups", args->gradient_groups,
+                   "Sum the gradients over this many fixed groups of each batch, for the same "
+                   "bits on any number of ranks (default: 8 under mpirun, else the plain step)")
+      ->check(whole_number(1, kMaxBatchSize));
   train->add_flag("--resume", args->resume,
                   "Continue the run in --out from its checkpoint, up to --epochs");
   train

@@ -7,6 +7,8 @@
 
 #include "cnnkit/data/builtin.hpp"
 #include "cnnkit/schedule.hpp"
+#include "cnnkit/grouped_step.hpp"
+#include "cnnkit/model/distributed_evaluation.hpp"
 #include "cnnkit/training_step.hpp"
 
 #include <chrono>
@@ -98,6 +100,24 @@ TrainOutcome train(Model<T>& model, const Dataset<T>& train_set, const Dataset<T
   }
   check_validation_options(options, state);
   state.batch_size = options.batch_size;
+  // Data-parallel (or grouped on one process): GroupedStep instead of the plain step.
+  SingleProcess single_process;
+  Communicator& communicator = options.communicator ? *options.communicator : single_process;
+  if (communicator.size() > 1 && options.gradient_groups == 0) {
+    throw std::invalid_argument(
+        "train: expected gradient_groups >= " + std::to_string(communicator.size()) + " on " +
+        std::to_string(communicator.size()) + " ranks, got 0");
+  }
+  if (options.batch_size < communicator.size()) {
+    throw std::invalid_argument("train: expected a batch size of at least one sample per rank (" +
+                                std::to_string(communicator.size()) + "), got " +
+                                std::to_string(options.batch_size));
+  }
+  std::optional<GroupedStep<T>> grouped;
+  if (options.gradient_groups > 0) {
+    grouped.emplace(model.graph, *model.loss, communicator, options.gradient_groups);
+  }
+  const auto stop_asked = [&] { return callbacks.stop_requested && callbacks.stop_requested(); };
 
   const bool validating = options.validation_fraction > 0.0;
   std::pair<Dataset<T>, Dataset<T>> parts;
@@ -163,26 +183,43 @@ TrainOutcome train(Model<T>& model, const Dataset<T>& train_set, const Dataset<T
     };
 
     for (std::size_t b = 0; b < batches.batches_per_epoch(); ++b) {
-      if (callbacks.stop_requested && callbacks.stop_requested()) return TrainOutcome::kStopped;
+      // The grouped step passes a stop request to every rank with the gradients, and all stop
+      // after that batch (the epoch in progress is lost either way).
+      if (!grouped && stop_asked()) return TrainOutcome::kStopped;
       Batch<T> batch = batches.next();
 
-      const T loss = forward_and_loss(model.graph, *model.loss, std::move(batch.input), batch.label,
-                                      "train", count_correct);
+      std::size_t batch_samples = batch.label.dim(0);
+      // The learning rate of this step, set before either step runs its update phase.
+      set_learning_rate_scale(model.graph, schedule.scale(state.step));
+      T loss;
+      if (grouped) {
+        const GroupedStepResult result =
+            grouped->step(batch.input, batch.label, batches.last_labels(), stop_asked());
+        if (result.stop) return TrainOutcome::kStopped;
+        loss = static_cast<T>(result.loss);
+        correct += result.correct;
+      } else {
+        loss = forward_and_loss(model.graph, *model.loss, std::move(batch.input), batch.label,
+                                "train", count_correct);
+        batch_samples = predicted.size();
+      }
       if (!std::isfinite(loss)) {
         throw std::runtime_error("train: the loss became " + std::to_string(loss) + " in epoch " +
                                  std::to_string(epoch) + ", batch " + std::to_string(b + 1) +
                                  " (the run diverged: lower the learning rate)");
       }
-      // The rate of this step, then the buffers of this batch take the next one (the spent input
-      // has the input's shape).
-      set_learning_rate_scale(model.graph, schedule.scale(state.step));
-      Tensor<T> spent_input = backward_and_update(model.graph, *model.loss, batch.label);
+      if (grouped) {
+        batches.recycle(std::move(batch));
+      } else {
+        // The buffers of this batch take the next one (the spent input has the input's shape).
+        Tensor<T> spent_input = backward_and_update(model.graph, *model.loss, batch.label);
+        batches.recycle(Batch<T>{std::move(spent_input), std::move(batch.label)});
+      }
       ++state.step;
-      batches.recycle(Batch<T>{std::move(spent_input), std::move(batch.label)});
 
-      loss_sum += model.loss->batch_sum(loss, predicted.size());
+      loss_sum += model.loss->batch_sum(loss, batch_samples);
       progress.batch = b + 1;
-      progress.samples += predicted.size();
+      progress.samples += batch_samples;
       progress.running_loss = loss_sum / static_cast<double>(progress.samples);
       progress.running_accuracy =
           static_cast<double>(correct) / static_cast<double>(progress.samples);
@@ -201,7 +238,7 @@ TrainOutcome train(Model<T>& model, const Dataset<T>& train_set, const Dataset<T
     }
     Evaluation evaluation;
     if (test_set.size() > 0) {
-      evaluation = evaluate(model, test_set, options.eval_batch_size);
+      evaluation = evaluate(model, test_set, options.eval_batch_size, communicator);
       metrics.test_loss = evaluation.loss;
       metrics.test_accuracy = evaluation.accuracy;
     }

@@ -9,6 +9,7 @@
 #include <functional>
 #include <optional>
 
+#include "cnnkit/communicator.hpp"
 #include "cnnkit/data/dataset.hpp"
 #include "cnnkit/model/best_model.hpp"
 #include "cnnkit/model/evaluation.hpp"
@@ -34,6 +35,15 @@ struct TrainOptions {
   // restore_best_weights=True), whether the run stopped early or not. The checkpoints a caller
   // saves in on_epoch hold the weights of the epoch just done, from which a run continues.
   bool restore_best_weights = true;
+  // Data-parallel training (docs/DISTRIBUTED.md): the batch in this many fixed groups, each
+  // group's gradient one partial of the fixed-order sum (GroupedStep). 0: the plain training
+  // step, on one process only. The same groups give the same bits on any number of ranks.
+  std::size_t gradient_groups = 0;
+  // The ranks sharing each batch (batch_size is the global batch); null: this process alone.
+  // Every rank runs train() with the same data and options; callbacks.stop_requested on any
+  // rank stops all of them after the same batch (with gradient_groups: the request rides along
+  // with the gradients, so that no collective call of its own is needed).
+  Communicator* communicator = nullptr;
 };
 
 // After every training batch.

@@ -1,0 +1,168 @@
+// The fixed-order sum of fixed_tree_sum.hpp: subtrees on each rank, a reduce-scatter that
+// finishes the tree slice by slice, an all-gather of the slices.
+#include "cnnkit/fixed_tree_sum.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+#include "check.hpp"
+#include "runtime/parallel.hpp"
+
+namespace cnnkit {
+
+namespace {
+
+constexpr const char* kName = "fixed_tree_sum";
+
+// The element range of the gradient that rank q finishes.
+std::size_t slice_begin(std::size_t length, std::size_t ranks, std::size_t q) {
+  return runtime::share(length, ranks, q);
+}
+
+bool any_present(const std::vector<char>& present, TreeRange range) {
+  return std::any_of(present.begin() + static_cast<std::ptrdiff_t>(range.first),
+                     present.begin() + static_cast<std::ptrdiff_t>(range.last),
+                     [](char p) { return p != 0; });
+}
+
+}  // namespace
+
+std::vector<TreeRange> covering_subtrees(std::size_t first, std::size_t last) {
+  std::vector<TreeRange> subtrees;
+  while (first < last) {
+    std::size_t width = 1;
+    // Grow while the doubled node stays aligned at `first` and inside the range.
+    while ((first % (2 * width)) == 0 && first + 2 * width <= last) width *= 2;
+    subtrees.push_back({first, first + width});
+    first += width;
+  }
+  return subtrees;
+}
+
+template <typename T>
+void reduce_up_the_tree(T* values, std::size_t length, std::size_t slots,
+                        std::vector<char>& present) {
+  for (std::size_t half = 1; half < slots; half *= 2) {
+    for (std::size_t left = 0; left + half < slots; left += 2 * half) {
+      const std::size_t right = left + half;
+      if (!present[right]) continue;
+      T* into = values + left * length;
+      const T* from = values + right * length;
+      if (present[left]) {
+        for (std::size_t i = 0; i < length; ++i) into[i] += from[i];  // left + right
+      } else {
+        std::memcpy(into, from, length * sizeof(T));
+        present[left] = 1;
+      }
+    }
+  }
+}
+
+GroupShare group_share(std::size_t groups, std::size_t ranks, std::size_t rank) {
+  GroupShare share;
+  share.first_group = runtime::share(groups, ranks, rank);
+  share.last_group = runtime::share(groups, ranks, rank + 1);
+  share.subtrees = covering_subtrees(share.first_group, share.last_group);
+  return share;
+}
+
+template <typename T>
+void fixed_tree_sum(Communicator& communicator, std::size_t length, std::span<T> leaves,
+                    const std::vector<char>& group_present, std::span<T> result) {
+  const std::size_t groups = group_present.size();
+  const std::size_t ranks = communicator.size();
+  const std::size_t rank = communicator.rank();
+  detail::require(groups >= ranks, kName, "at least one group of samples per rank",
+                  std::to_string(groups) + " groups on " + std::to_string(ranks) + " ranks");
+  const GroupShare mine = group_share(groups, ranks, rank);
+  const std::size_t local = mine.last_group - mine.first_group;
+  detail::require(
+      leaves.size() == local * length && result.size() == length, kName,
+      std::to_string(local) + " leaves and a result of " + std::to_string(length) + " elements",
+      std::to_string(leaves.size()) + " leaf and " + std::to_string(result.size()) +
+          " result elements");
+
+  // This rank's subtrees, each reduced into its first slot.
+  std::vector<char> present(group_present.begin() + static_cast<std::ptrdiff_t>(mine.first_group),
+                            group_present.begin() + static_cast<std::ptrdiff_t>(mine.last_group));
+  std::vector<char> subtree_present(present.size(), 0);
+  for (const TreeRange& subtree : mine.subtrees) {
+    const std::size_t slot = subtree.first - mine.first_group;
+    std::vector<char> part(
+        present.begin() + static_cast<std::ptrdiff_t>(slot),
+        present.begin() + static_cast<std::ptrdiff_t>(slot + subtree.last - subtree.first));
+    reduce_up_the_tree(leaves.data() + slot * length, length, part.size(), part);
+    subtree_present[slot] = part[0];
+  }
+  if (ranks == 1) {
+    // The subtrees of [0, groups) up to the root, where the exchange would have taken them.
+    reduce_up_the_tree(leaves.data(), length, groups, subtree_present);
+    if (subtree_present[0]) {
+      std::memcpy(result.data(), leaves.data(), length * sizeof(T));
+    } else {
+      std::fill(result.begin(), result.end(), T(0));
+    }
+    return;
+  }
+
+  // Reduce-scatter: every subtree's slice q to rank q, which places each rank's subtrees at their
+  // first leaf and finishes the tree for its slice.
+  std::vector<std::size_t> send_counts(ranks), receive_counts(ranks);
+  std::vector<T> send;
+  send.reserve(mine.subtrees.size() * length);
+  for (std::size_t q = 0; q < ranks; ++q) {
+    const std::size_t begin = slice_begin(length, ranks, q),
+                      end = slice_begin(length, ranks, q + 1);
+    for (const TreeRange& subtree : mine.subtrees) {
+      const T* value = leaves.data() + (subtree.first - mine.first_group) * length;
+      send.insert(send.end(), value + begin, value + end);
+    }
+    send_counts[q] = mine.subtrees.size() * (end - begin) * sizeof(T);
+  }
+  const std::size_t begin = slice_begin(length, ranks, rank);
+  const std::size_t slice = slice_begin(length, ranks, rank + 1) - begin;
+  std::size_t received_subtrees = 0;
+  std::vector<GroupShare> shares(ranks);
+  for (std::size_t p = 0; p < ranks; ++p) {
+    shares[p] = group_share(groups, ranks, p);
+    receive_counts[p] = shares[p].subtrees.size() * slice * sizeof(T);
+    received_subtrees += shares[p].subtrees.size();
+  }
+  std::vector<T> received(received_subtrees * slice);
+  communicator.exchange(reinterpret_cast<const std::byte*>(send.data()), send_counts,
+                        reinterpret_cast<std::byte*>(received.data()), receive_counts);
+
+  std::vector<T> slots(groups * slice);
+  std::vector<char> slot_present(groups, 0);
+  const T* next = received.data();
+  for (const GroupShare& share : shares) {
+    for (const TreeRange& subtree : share.subtrees) {
+      std::copy(next, next + slice,
+                slots.begin() + static_cast<std::ptrdiff_t>(subtree.first * slice));
+      slot_present[subtree.first] = any_present(group_present, subtree) ? 1 : 0;
+      next += slice;
+    }
+  }
+  reduce_up_the_tree(slots.data(), slice, groups, slot_present);
+  if (!slot_present[0])
+    std::fill(slots.begin(), slots.begin() + static_cast<std::ptrdiff_t>(slice), T(0));
+
+  // All-gather: every rank's finished slice into the result.
+  std::vector<std::size_t> slice_bytes(ranks);
+  for (std::size_t q = 0; q < ranks; ++q) {
+    slice_bytes[q] =
+        (slice_begin(length, ranks, q + 1) - slice_begin(length, ranks, q)) * sizeof(T);
+  }
+  communicator.all_gather(reinterpret_cast<const std::byte*>(slots.data()),
+                          reinterpret_cast<std::byte*>(result.data()), slice_bytes);
+}
+
+template void reduce_up_the_tree<float>(float*, std::size_t, std::size_t, std::vector<char>&);
+template void reduce_up_the_tree<double>(double*, std::size_t, std::size_t, std::vector<char>&);
+template void fixed_tree_sum<float>(Communicator&, std::size_t, std::span<float>,
+                                    const std::vector<char>&, std::span<float>);
+template void fixed_tree_sum<double>(Communicator&, std::size_t, std::span<double>,
+                                     const std::vector<char>&, std::span<double>);
+
+}  // namespace cnnkit
