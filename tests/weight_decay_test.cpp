@@ -107,8 +107,14 @@ TEST(WeightDecay, ModelWithAdamWGivesBiasAndNormAnOptimizerWithoutDecay) {
   ModelDescription description;
   description.name = "t";
   description.input_shape = {4};
-  description.layers = {
-      {.type = "FullyConnected", .outputs = 3}, {.type = "BatchNorm"}, {.type = "SoftMax"}};
+  LayerSpec fully_connected;
+  fully_connected.type = "FullyConnected";
+  fully_connected.outputs = 3;
+  LayerSpec batch_norm;
+  batch_norm.type = "BatchNorm";
+  LayerSpec softmax;
+  softmax.type = "SoftMax";
+  description.layers = {fully_connected, batch_norm, softmax};
   description.optimizer.type = "AdamW";
   description.optimizer.weight_decay = 1e-4;
   for (const bool decay_bias_and_norm : {true, false}) {

@@ -332,7 +332,7 @@ class DescriptionReader {
   }
 
   // A whole number >= 0 (steps).
-  std::size_t read_count(const json& value, const std::string& where) const {
+  std::size_t read_steps(const json& value, const std::string& where) const {
     if (!value.is_number_unsigned()) fail(where, "a whole number >= 0", show(value));
     return static_cast<std::size_t>(value.get<std::uint64_t>());
   }
@@ -345,16 +345,16 @@ class DescriptionReader {
     if (spec.type == "step") {
       check_keys(value, {"type", "step_size", "gamma", "warmup_steps", "total_steps"}, in,
                  "parameter");
-      spec.step_size = read_count(required(value, "step_size", in), in + " step_size");
+      spec.step_size = read_steps(required(value, "step_size", in), in + " step_size");
       if (value.contains("gamma")) spec.gamma = read_number(value["gamma"], in + " gamma");
     } else {
       check_keys(value, {"type", "warmup_steps", "total_steps"}, in, "parameter");
     }
     if (value.contains("warmup_steps")) {
-      spec.warmup_steps = read_count(value["warmup_steps"], in + " warmup_steps");
+      spec.warmup_steps = read_steps(value["warmup_steps"], in + " warmup_steps");
     }
     if (value.contains("total_steps")) {
-      spec.total_steps = read_count(value["total_steps"], in + " total_steps");
+      spec.total_steps = read_steps(value["total_steps"], in + " total_steps");
     }
     return spec;  // the type and ranges are checked by validate()
   }
