@@ -9,6 +9,7 @@
 #include <sstream>
 #include <string>
 
+#include "augment_options.hpp"
 #include "cnnkit/model/model_file.hpp"
 #include "cnnkit/model/model_summary.hpp"
 #include "cnnkit/model/trainer.hpp"
@@ -39,6 +40,8 @@ struct TrainArguments {
   std::uint64_t seed = 0;
   std::size_t threads = 0;
   bool resume = false;
+  std::string augment;    // --augment, e.g. "crop=2,flip"
+  std::string normalize;  // --normalize, e.g. "0.286,0.353"
 };
 
 // --optimizer and --learning-rate change the description (so they are kept in the model file).
@@ -81,6 +84,31 @@ void require_fit(const ModelDescription& description, const DataSplit& data) {
   }
 }
 
+// --augment fits the training samples; --normalize is applied to the training and the test set.
+// A value that does not fit the data is a usage error naming the option.
+Augmentation apply_data_options(const TrainArguments& args, DataSplit& data) {
+  const auto as_usage_error = [](const char* option, const auto& action) {
+    try {
+      action();
+    } catch (const std::invalid_argument& error) {
+      throw UsageError(std::string(option) + ": " + error.what());
+    }
+  };
+  Augmentation augmentation;
+  if (!args.augment.empty()) {
+    augmentation = parse_augmentation(args.augment);
+    as_usage_error("--augment", [&] { validate(augmentation, data.train.sample_shape()); });
+  }
+  if (!args.normalize.empty()) {
+    const Normalization normalization = parse_normalization(args.normalize);
+    as_usage_error("--normalize", [&] {
+      normalize(data.train, normalization);
+      if (data.test.size() > 0) normalize(data.test, normalization);
+    });
+  }
+  return augmentation;
+}
+
 std::string optimizer_text(const OptimizerSpec& spec) {
   std::ostringstream text;
   text << spec.type << " learning rate " << spec.learning_rate;
@@ -118,8 +146,9 @@ int run_train(TrainArguments args) {
 
   // ---- the data
   if (args.data.empty()) args.data = default_data_spec(description);
-  const DataSplit data = load_data(args.data, description);
+  DataSplit data = load_data(args.data, description);
   require_fit(description, data);
+  const Augmentation augmentation = apply_data_options(args, data);
   adopt_class_names(description, data);
 
   if (checkpoint) {
@@ -160,6 +189,7 @@ int run_train(TrainArguments args) {
     restore_random_state(state.random_state);
   } else {
     set_seed(args.seed);
+    state.seed = args.seed;
     model = build_model<float>(description);
   }
   model.description = description;  // with the class names
@@ -196,7 +226,8 @@ int run_train(TrainArguments args) {
     last_evaluation = evaluate(model, data.test);
     write_run_pictures(args.out, title, state.history, last_evaluation, data.test, class_names);
   } else {
-    const TrainOptions options{args.epochs, batch_size, 1000};
+    TrainOptions options{args.epochs, batch_size, 1000};
+    options.augmentation = augmentation;
     if (train(model, data.train, data.test, options, state, callbacks) == TrainOutcome::kStopped) {
       display.clear();
       std::cerr << "cnnkit train: interrupted in epoch " << state.epoch + 1 << "; "
@@ -240,12 +271,20 @@ Command add_train_command(CLI::App& app) {
       ->check(CLI::IsMember({"adam", "sgd", "momentum"}));
   train->add_option("--learning-rate", args->learning_rate, "Replace the learning rate")
       ->check(positive_finite_number());
-  train->add_option("--seed", args->seed, "Seed of the initial weights and the shuffling")
+  train
+      ->add_option("--seed", args->seed,
+                   "Seed of the initial weights, the shuffling, dropout and augmentation")
       ->check(whole_number(0, std::numeric_limits<std::uint64_t>::max()))
       ->capture_default_str();
   train->add_option("--threads", args->threads, "Threads (0: all cores)")
       ->check(thread_count())
       ->capture_default_str();
+  train->add_option("--augment", args->augment,
+                    "Augment the training images: crop=P (zero-pad P, crop back), flip[=Q] "
+                    "(horizontal, probability Q, default 0.5), comma-separated, e.g. crop=2,flip");
+  train->add_option("--normalize", args->normalize,
+                    "Normalise training and test data per channel: MEAN,STD (one value each, or "
+                    "one per channel separated by ':')");
   train->add_flag("--resume", args->resume,
                   "Continue the run in --out from its checkpoint, up to --epochs");
   return {train, [args] { return run_train(*args); }};

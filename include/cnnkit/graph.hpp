@@ -100,6 +100,10 @@ class Graph {
   void update();
   std::vector<UpdateHook>& update_hooks() { return update_hooks_; }
 
+  // Hands every layer the step the next forward() belongs to, with the layer's node index as its
+  // stream (step_context.hpp): the trainer and NeuralNetwork call it before each training step.
+  void set_step_context(const StepContext& context);
+
   // Testing phase (inference): every layer forward in the testing phase, then back to its own.
   Tensor<T> infer(const Tensor<T>& input);
 

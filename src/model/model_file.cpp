@@ -340,6 +340,7 @@ void save_checkpoint(const std::string& path, const Model<T>& model, const Train
   metadata["epoch"] = std::to_string(state.epoch);
   metadata["batch_size"] = std::to_string(state.batch_size);
   metadata["random_engine"] = state.random_state;
+  metadata["seed"] = std::to_string(state.seed);
   metadata["history"] = history_to_json(state.history);
   if (const std::string foreign = foreign_optimizer_name(model); !foreign.empty()) {
     metadata[kOptimizerKey] = foreign;
@@ -377,6 +378,10 @@ Checkpoint<T> load_checkpoint(const std::string& path, const ModelLoadOptions& o
   state.batch_size =
       parse_count(metadata_at(file.metadata, "batch_size", path), "batch_size", path);
   state.random_state = metadata_at(file.metadata, "random_engine", path);
+  // A checkpoint written before the keyed random numbers has no seed: its runs drew none.
+  if (const auto seed = file.metadata.find("seed"); seed != file.metadata.end()) {
+    state.seed = parse_count(seed->second, "seed", path);
+  }
   RandomEngine check;
   std::istringstream text(state.random_state);
   if (!(text >> check)) fail(path, "metadata random_engine: expected a std::mt19937_64 state");

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <functional>
 #include <stdexcept>
 #include <string>
@@ -41,11 +42,17 @@ TrainOutcome train(Model<T>& model, const Dataset<T>& train_set, const Dataset<T
                                 std::to_string(options.batch_size));
   }
   state.batch_size = options.batch_size;
+  validate(options.augmentation, train_set.sample_shape());
 
   for (std::size_t epoch = state.epoch + 1; epoch <= options.epochs; ++epoch) {
     const auto start = std::chrono::steady_clock::now();
     // A fresh iterator per epoch shuffles on its first next(): in a resumed run too.
     BatchIterator<T> batches(train_set, options.batch_size);
+    if (options.augmentation.enabled()) {
+      batches.set_augmentation(options.augmentation, state.seed, epoch);
+    }
+    // The run's step count: every epoch has the same number of batches.
+    const std::uint64_t first_step = (epoch - 1) * batches.batches_per_epoch();
     BatchProgress progress{
         epoch, options.epochs, 0, batches.batches_per_epoch(), 0, train_set.size(), 0.0, 0.0, 0.0};
     double loss_sum = 0.0;
@@ -63,6 +70,7 @@ TrainOutcome train(Model<T>& model, const Dataset<T>& train_set, const Dataset<T
     for (std::size_t b = 0; b < batches.batches_per_epoch(); ++b) {
       if (callbacks.stop_requested && callbacks.stop_requested()) return TrainOutcome::kStopped;
       Batch<T> batch = batches.next();
+      model.graph.set_step_context({.seed = state.seed, .step = first_step + b});
 
       const T loss = forward_and_loss(model.graph, *model.loss, std::move(batch.input), batch.label,
                                       "train", count_correct);

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <functional>
 
+#include "cnnkit/data/augmentation.hpp"
 #include "cnnkit/data/dataset.hpp"
 #include "cnnkit/model/evaluation.hpp"
 #include "cnnkit/model/model.hpp"
@@ -18,6 +19,8 @@ struct TrainOptions {
   std::size_t epochs = 1;  // train until this many epochs are complete
   std::size_t batch_size = 64;
   std::size_t eval_batch_size = 1000;
+  // Applied to the training batches only, keyed by state.seed (augmentation.hpp).
+  Augmentation augmentation{};
 };
 
 // After every training batch.
@@ -51,6 +54,9 @@ enum class TrainOutcome { kCompleted, kStopped };
 // std::invalid_argument when the data does not fit the model or state.batch_size differs from
 // options.batch_size (unless state.batch_size is 0: a new run), and std::runtime_error when the
 // loss stops being finite (the run diverged: lower the learning rate).
+// Each batch is one step of the run, counted from 0 over all epochs; the graph learns it with
+// state.seed before the step's forward pass (Graph::set_step_context), which keys the layers'
+// random numbers.
 template <typename T>
 TrainOutcome train(Model<T>& model, const Dataset<T>& train_set, const Dataset<T>& test_set,
                    const TrainOptions& options, TrainingState& state,

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <limits>
 #include <string>
 #include <vector>
@@ -24,6 +25,9 @@ struct TrainingState {
   std::size_t epoch = 0;       // epochs completed
   std::size_t batch_size = 0;  // the run's batch size (a resumed run must use the same)
   std::string random_state;    // random_engine() as operator<< writes it, at the end of `epoch`
+  // The run's seed, which keys dropout masks and augmentation draws (keyed_random.hpp); with the
+  // epoch it fixes every such draw, so a resumed run draws what the whole run would have.
+  std::uint64_t seed = 0;
   std::vector<EpochMetrics> history;  // one entry per completed epoch
 };
 
