@@ -174,9 +174,9 @@ TEST(Augmentation, BadOptionsNameTheOption) {
             "augmentation crop: expected a crop of the samples' own size 28x28 (evaluation sees "
             "whole samples), got 24x24");
   EXPECT_EQ(message({.crop_padding = 2}, Shape{784}),
-            "augmentation crop: expected image samples (channels, height, width), got (784)");
+            "augmentation crop: expected image samples (channels, height, width), got [784]");
   EXPECT_EQ(message({.flip_probability = 0.5}, Shape{4, 10}),
-            "augmentation flip: expected image samples (channels, height, width), got (4, 10)");
+            "augmentation flip: expected image samples (channels, height, width), got [4, 10]");
   EXPECT_EQ(message({.crop_padding = 2, .crop_height = 28, .crop_width = 28}, image), "");
 }
 

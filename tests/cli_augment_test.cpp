@@ -107,7 +107,7 @@ TEST_F(CliAugmentTest, BadOptionsAreUsageErrorsNamingTheOption) {
                            "--out", (root_ / "iris").string()});
   EXPECT_EQ(iris.exit_code, 2);
   EXPECT_NE(iris.err.find("--augment: augmentation crop: expected image samples (channels, "
-                          "height, width), got (4)"),
+                          "height, width), got [4]"),
             std::string::npos)
       << iris.err;
 }

@@ -25,10 +25,10 @@ struct TrainingState {
   std::size_t epoch = 0;       // epochs completed
   std::size_t batch_size = 0;  // the run's batch size (a resumed run must use the same)
   std::string random_state;    // random_engine() as operator<< writes it, at the end of `epoch`
+  std::vector<EpochMetrics> history;  // one entry per completed epoch
   // The run's seed, which keys dropout masks and augmentation draws (keyed_random.hpp); with the
   // epoch it fixes every such draw, so a resumed run draws what the whole run would have.
   std::uint64_t seed = 0;
-  std::vector<EpochMetrics> history;  // one entry per completed epoch
 };
 
 // The library's random engine as text (std::mt19937_64's operator<<), and back. restore throws
