@@ -20,6 +20,7 @@
 #include "cnnkit/model/model_description.hpp"
 #include "cnnkit/model/model_file.hpp"
 #include "cnnkit/model/model_summary.hpp"
+#include "cnnkit/model/trainer.hpp"
 #include "cnnkit/neural_network.hpp"
 #include "cnnkit/threading.hpp"
 #include "layer_test_helpers.hpp"
@@ -186,6 +187,23 @@ TEST(Dropout, NeuralNetworkAdvancesTheStepAndTheGraphGivesStreams) {
   EXPECT_EQ(a.step_context().step, 2u);  // the third step
   EXPECT_EQ(a.step_context().stream, 0u);
   EXPECT_EQ(b.step_context().stream, 1u);
+}
+
+// The trainer counts steps over the whole run (epoch 2 goes on where epoch 1 ended) and hands
+// the graph the run's seed.
+TEST(Dropout, TrainerCountsStepsOverTheWholeRun) {
+  const ModelDescription description = parse_model_description(testing::with_layers(
+      R"({"type": "Dropout", "p": 0.2}, {"type": "FullyConnected", "outputs": 2},
+         {"type": "SoftMax"})",
+      "[3]"));
+  Model<float> model = build_model<float>(description);
+  Dataset<float> data{Tensor<float>({10, 3}, 0.5f), {0, 1, 0, 1, 0, 1, 0, 1, 0, 1}, {"a", "b"}};
+  TrainingState state;
+  state.seed = 12;
+  train(model, data, Dataset<float>{}, TrainOptions{2, 4, 1000}, state);
+  const auto& dropout = dynamic_cast<const Dropout<float>&>(model.graph.layer(0));
+  EXPECT_EQ(dropout.step_context().step, 5u);  // 3 batches per epoch: steps 0..5
+  EXPECT_EQ(dropout.step_context().seed, 12u);
 }
 
 TEST(Dropout, InModelDescriptionsSummariesAndModelFiles) {
