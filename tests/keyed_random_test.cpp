@@ -48,40 +48,32 @@ TEST(KeyedRandom, IsAPureFunctionOfTheKey) {
   EXPECT_NE(KeyedRandom({std::uint64_t{1} << 32 | 1, 2, 3, 4}).next_u32(), first);
 }
 
-TEST(KeyedRandom, UniformFloatHasTheMomentsOfUniform01) {
-  KeyedRandom random({42, 0, 0, 0});
-  constexpr int kDraws = 200000;
+// `draws` values of draw() are in [0, 1) with the mean and variance of the uniform distribution:
+// the mean's standard deviation is sqrt(1/12 / N), the variance's about sqrt(1/180 / N).
+template <typename Draw>
+void expect_uniform01_moments(int draws, const Draw& draw) {
   double sum = 0.0;
   double squares = 0.0;
-  for (int i = 0; i < kDraws; ++i) {
-    const double u = random.uniform_float();
+  for (int i = 0; i < draws; ++i) {
+    const double u = draw();
     ASSERT_GE(u, 0.0);
     ASSERT_LT(u, 1.0);
     sum += u;
     squares += u * u;
   }
-  const double mean = sum / kDraws;
-  const double variance = squares / kDraws - mean * mean;
-  // The mean's standard deviation is sqrt(1/12 / N); the variance's about sqrt(1/180 / N).
-  EXPECT_NEAR(mean, 0.5, 5.0 * std::sqrt(1.0 / 12.0 / kDraws));
-  EXPECT_NEAR(variance, 1.0 / 12.0, 5.0 * std::sqrt(1.0 / 180.0 / kDraws));
+  const double mean = sum / draws;
+  EXPECT_NEAR(mean, 0.5, 5.0 * std::sqrt(1.0 / 12.0 / draws));
+  EXPECT_NEAR(squares / draws - mean * mean, 1.0 / 12.0, 5.0 * std::sqrt(1.0 / 180.0 / draws));
+}
+
+TEST(KeyedRandom, UniformFloatHasTheMomentsOfUniform01) {
+  KeyedRandom random({42, 0, 0, 0});
+  expect_uniform01_moments(200000, [&] { return random.uniform_float(); });
 }
 
 TEST(KeyedRandom, UniformDoubleHasTheMomentsOfUniform01) {
   KeyedRandom random({43, 1, 2, 3});
-  constexpr int kDraws = 100000;
-  double sum = 0.0;
-  double squares = 0.0;
-  for (int i = 0; i < kDraws; ++i) {
-    const double u = random.uniform_double();
-    ASSERT_GE(u, 0.0);
-    ASSERT_LT(u, 1.0);
-    sum += u;
-    squares += u * u;
-  }
-  const double mean = sum / kDraws;
-  EXPECT_NEAR(mean, 0.5, 5.0 * std::sqrt(1.0 / 12.0 / kDraws));
-  EXPECT_NEAR(squares / kDraws - mean * mean, 1.0 / 12.0, 5.0 * std::sqrt(1.0 / 180.0 / kDraws));
+  expect_uniform01_moments(100000, [&] { return random.uniform_double(); });
 }
 
 // Pearson's chi-square over 64 equal bins of uniform_float: 63 degrees of freedom, so the
