@@ -74,6 +74,8 @@ T NeuralNetwork<T>::forward() {
   // consistent to start from (the layers may already hold this batch, the label the last one).
   data_layer_->recycle(Batch<T>{std::move(spent_input_), std::move(label_)});
   Batch<T> batch = data_layer_->next();
+  graph_.set_step_context(step_context_);
+  ++step_context_.step;
   const T loss =
       forward_and_loss(graph_, *loss_layer_, std::move(batch.input), batch.label, caller);
   label_ = std::move(batch.label);

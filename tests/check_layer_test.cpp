@@ -16,6 +16,7 @@
 #include "cnnkit/layers/batch_norm.hpp"
 #include "cnnkit/layers/concat.hpp"
 #include "cnnkit/layers/conv.hpp"
+#include "cnnkit/layers/dropout.hpp"
 #include "cnnkit/layers/flatten.hpp"
 #include "cnnkit/layers/fully_connected.hpp"
 #include "cnnkit/layers/leaky_relu.hpp"
@@ -79,6 +80,8 @@ std::vector<BuiltInCase> built_in_cases() {
       {"Sigmoid", [] { return std::make_unique<Sigmoid<double>>(); }, {3, 5}},
       {"TanH", [] { return std::make_unique<TanH<double>>(); }, {2, 3, 4}},
       {"LeakyReLU", [] { return std::make_unique<LeakyReLU<double>>(0.2); }, {3, 5}},
+      // Its mask is fixed by the step context, the same in every forward() of the check.
+      {"Dropout", [] { return std::make_unique<Dropout<double>>(0.4); }, {3, 5}},
       {"AveragePooling",
        [] {
          return std::make_unique<AveragePooling<double>>(Shape{2, 1}, Shape{3, 2});

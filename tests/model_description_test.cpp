@@ -210,7 +210,7 @@ TEST(ModelDescription, EachBadDescriptionHasItsMessage) {
       {"unknown type", with_layers(R"({"type": "Conv2D", "kernels": 4})"),
        "net.json: layer 0: unknown layer type 'Conv2D' (known: Conv, Pooling, AveragePooling, "
        "GlobalAveragePooling, FullyConnected, BatchNorm, Flatten, ReLU, LeakyReLU, Sigmoid, TanH, "
-       "SoftMax, Add, Concat)"},
+       "SoftMax, Add, Concat, Dropout)"},
       {"type missing", with_layers(R"({"kernels": 4})"),
        "net.json: layer 0: expected a key \"type\", got none"},
       {"parameter missing", with_layers(R"({"type": "Conv", "kernel": 3})" + tail),

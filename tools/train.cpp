@@ -12,6 +12,7 @@
 #include <string>
 #include <thread>
 
+#include "augment_options.hpp"
 #include "cnnkit/model/model_file.hpp"
 #include "cnnkit/model/model_summary.hpp"
 #include "cnnkit/model/trainer.hpp"
@@ -50,6 +51,8 @@ struct TrainArguments {
   std::optional<std::size_t> patience;
   std::string monitor;  // "loss" or "accuracy"; empty: the checkpoint's, else loss
   std::optional<std::size_t> gradient_groups;
+  std::string augment;    // --augment, e.g. "crop=2,flip"
+  std::string normalize;  // --normalize, e.g. "0.286,0.353"
 };
 
 // The validation split, the metric and early stopping: from the options, and on --resume the
@@ -126,6 +129,31 @@ void require_fit(const ModelDescription& description, const DataSplit& data) {
   }
 }
 
+// --augment fits the training samples; --normalize is applied to the training and the test set.
+// A value that does not fit the data is a usage error naming the option.
+Augmentation apply_data_options(const TrainArguments& args, DataSplit& data) {
+  const auto as_usage_error = [](const char* option, const auto& action) {
+    try {
+      action();
+    } catch (const std::invalid_argument& error) {
+      throw UsageError(std::string(option) + ": " + error.what());
+    }
+  };
+  Augmentation augmentation;
+  if (!args.augment.empty()) {
+    augmentation = parse_augmentation(args.augment);
+    as_usage_error("--augment", [&] { validate(augmentation, data.train.sample_shape()); });
+  }
+  if (!args.normalize.empty()) {
+    const Normalization normalization = parse_normalization(args.normalize);
+    as_usage_error("--normalize", [&] {
+      normalize(data.train, normalization);
+      if (data.test.size() > 0) normalize(data.test, normalization);
+    });
+  }
+  return augmentation;
+}
+
 std::string optimizer_text(const ModelDescription& description) {
   const OptimizerSpec& spec = description.optimizer;
   std::ostringstream text;
@@ -175,8 +203,9 @@ int train_on_ranks(TrainArguments args, Ranks& ranks) {
 
   // ---- the data
   if (args.data.empty()) args.data = default_data_spec(description);
-  const DataSplit data = load_data(args.data, description);
+  DataSplit data = load_data(args.data, description);
   require_fit(description, data);
+  const Augmentation augmentation = apply_data_options(args, data);
   adopt_class_names(description, data);
 
   if (checkpoint) {
@@ -230,10 +259,12 @@ int train_on_ranks(TrainArguments args, Ranks& ranks) {
     restore_random_state(state.random_state);
   } else {
     set_seed(args.seed);
+    state.seed = args.seed;
     model = build_model<float>(description);
   }
   model.description = description;  // with the class names
   TrainOptions options = validation_options(args, state);
+  options.augmentation = augmentation;
   options.epochs = args.epochs;
   options.batch_size = batch_size;
   options.eval_batch_size = 1000;
@@ -401,7 +432,9 @@ Command add_train_command(CLI::App& app) {
                    "Replace the loss's reduction over the batch: sum or mean")
       ->check(CLI::IsMember({"sum", "mean"}));
   add_update_options(*train, args->update);
-  train->add_option("--seed", args->seed, "Seed of the initial weights and the shuffling")
+  train
+      ->add_option("--seed", args->seed,
+                   "Seed of the initial weights, the shuffling, dropout and augmentation")
       ->check(whole_number(0, std::numeric_limits<std::uint64_t>::max()))
       ->capture_default_str();
   train->add_option("--threads", args->threads, "Threads (0: all cores)")
@@ -412,6 +445,12 @@ Command add_train_command(CLI::App& app) {
                    "Sum the gradients over this many fixed groups of each batch, for the same "
                    "bits on any number of ranks (default: 8 under mpirun, else the plain step)")
       ->check(whole_number(1, kMaxBatchSize));
+  train->add_option("--augment", args->augment,
+                    "Augment the training images: crop=P (zero-pad P, crop back), flip[=Q] "
+                    "(horizontal, probability Q, default 0.5), comma-separated, e.g. crop=2,flip");
+  train->add_option("--normalize", args->normalize,
+                    "Normalise training and test data per channel: MEAN,STD (one value each, or "
+                    "one per channel separated by ':')");
   train->add_flag("--resume", args->resume,
                   "Continue the run in --out from its checkpoint, up to --epochs");
   train

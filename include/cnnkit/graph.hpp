@@ -103,6 +103,10 @@ class Graph {
   // collected at build(): what the update phase walks.
   const std::vector<Parameter<T>*>& parameters() const { return parameters_; }
 
+  // Hands every layer the step the next forward() belongs to, with the layer's node index as its
+  // stream (step_context.hpp): the trainer and NeuralNetwork call it before each training step.
+  void set_step_context(const StepContext& context);
+
   // Testing phase (inference): every layer forward in the testing phase, then back to its own.
   Tensor<T> infer(const Tensor<T>& input);
 

@@ -46,6 +46,7 @@
 #include "cnnkit/optimizers.hpp"
 #include "cnnkit/parameter.hpp"
 #include "cnnkit/spare_buffer.hpp"
+#include "cnnkit/step_context.hpp"
 #include "cnnkit/tensor.hpp"
 
 namespace cnnkit {
@@ -137,6 +138,11 @@ class Layer {
   // Testing phase: forward() skips storing what backward() needs (inference only).
   void set_testing_phase(bool testing) { testing_phase_ = testing; }
   bool testing_phase() const { return testing_phase_; }
+
+  // The training step the next training-phase forward() belongs to (step_context.hpp), set by
+  // the engine (Graph::set_step_context) before the step's forward pass. A layer that draws random
+  // numbers (Dropout) keys them by it; the others ignore it.
+  virtual void set_step_context(const StepContext& /*context*/) {}
 
  protected:
   Layer() = default;

@@ -4,6 +4,7 @@
 // forward through every layer -> loss -> backward (gradients) -> update phase -> optimizers.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "cnnkit/layer.hpp"
 #include "cnnkit/loss.hpp"
 #include "cnnkit/optimizers.hpp"
+#include "cnnkit/step_context.hpp"
 
 namespace cnnkit {
 
@@ -38,6 +40,11 @@ class NeuralNetwork {
   // Error from the loss back through every layer (gradients only), then the graph's update phase
   // and every parameter's optimizer.
   void backward();
+  // The seed of the layers' keyed random numbers (Dropout's masks; step_context.hpp), 0 until set.
+  // Each forward() is one step: the first is step 0, and every forward() advances it.
+  void set_seed(std::uint64_t seed) { step_context_.seed = seed; }
+  std::uint64_t step() const { return step_context_.step; }
+
   // forward + backward `iterations` times, recording each iteration's loss.
   void train(std::size_t iterations);
   const std::vector<T>& loss() const { return loss_; }
@@ -56,6 +63,7 @@ class NeuralNetwork {
   Tensor<T> label_;        // the label of the batch forward() drew, for backward()
   Tensor<T> spent_input_;  // the last backward()'s input error: a buffer for the data layer
   std::vector<T> loss_;    // one entry per train() iteration
+  StepContext step_context_;  // the step the next forward() is
 };
 
 extern template class NeuralNetwork<float>;

@@ -139,6 +139,9 @@ Batch<T> BatchIterator<T>::next() {
     const std::size_t index = order_[position_ + i];
     std::copy_n(dataset_.inputs.data() + index * sample_size, sample_size,
                 batch.input.data() + i * sample_size);
+    if (augmenter_) {
+      augmenter_->apply(batch.input.data() + i * sample_size, first_epoch_ + epoch_ - 1, index);
+    }
     last_labels_[i] = dataset_.labels[index];
     if (last_labels_[i] >= classes) {  // the dataset changed since validate()
       detail::fail("BatchIterator", "class indices below " + std::to_string(classes),
@@ -185,6 +188,13 @@ void BatchIterator<T>::set_position(std::size_t epoch, std::vector<std::size_t> 
   epoch_ = epoch;
   order_ = std::move(order);
   position_ = position;
+}
+
+template <typename T>
+void BatchIterator<T>::set_augmentation(const Augmentation& augmentation, std::uint64_t seed,
+                                        std::size_t first_epoch) {
+  augmenter_.emplace(augmentation, dataset_.sample_shape(), seed);
+  first_epoch_ = first_epoch;
 }
 
 template struct Dataset<float>;

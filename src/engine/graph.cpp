@@ -3,6 +3,7 @@
 #include "cnnkit/graph.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <functional>
 #include <queue>
 #include <stdexcept>
@@ -404,6 +405,15 @@ void Graph<T>::update() {
   for (const UpdateHook& hook : update_hooks_) hook(*this);
   build_if_needed();
   for (Parameter<T>* parameter : parameters_) parameter->apply_update();
+}
+
+template <typename T>
+void Graph<T>::set_step_context(const StepContext& context) {
+  StepContext own = context;
+  for (std::size_t node = 0; node < nodes_.size(); ++node) {
+    own.stream = static_cast<std::uint32_t>(node);
+    nodes_[node].layer->set_step_context(own);
+  }
 }
 
 template class Graph<float>;

@@ -16,6 +16,7 @@
 #include "cnnkit/layers/batch_norm.hpp"
 #include "cnnkit/layers/concat.hpp"
 #include "cnnkit/layers/conv.hpp"
+#include "cnnkit/layers/dropout.hpp"
 #include "cnnkit/layers/flatten.hpp"
 #include "cnnkit/layers/fully_connected.hpp"
 #include "cnnkit/layers/leaky_relu.hpp"
@@ -100,6 +101,7 @@ void check_fields(const LayerSpec& spec, const std::string& where) {
   const bool fully_connected = spec.type == "FullyConnected";
   const bool leaky_relu = spec.type == "LeakyReLU";
   const bool batch_norm = spec.type == "BatchNorm";
+  const bool dropout = spec.type == "Dropout";
   const LayerSpec defaults;
   const auto unused = [&](bool is_set, const char* field) {
     if (is_set) {
@@ -118,6 +120,7 @@ void check_fields(const LayerSpec& spec, const std::string& where) {
   unused(!leaky_relu && spec.slope != defaults.slope, "slope");
   unused(!batch_norm && spec.momentum != defaults.momentum, "momentum");
   unused(!batch_norm && spec.epsilon != defaults.epsilon, "epsilon");
+  unused(!dropout && spec.p != defaults.p, "p");
   const auto require = [&](bool ok, const std::string& expected, const std::string& got) {
     if (!ok) throw std::invalid_argument(where + ": expected " + expected + ", got " + got);
   };
@@ -141,6 +144,9 @@ void check_fields(const LayerSpec& spec, const std::string& where) {
             "momentum in [0, 1]", format_number(spec.momentum));
     require(std::isfinite(spec.epsilon) && spec.epsilon > 0, "a finite epsilon above 0",
             format_number(spec.epsilon));
+  } else if (dropout) {
+    require(std::isfinite(spec.p) && spec.p >= 0 && spec.p < 1, "p in [0, 1)",
+            format_number(spec.p));
   }
 }
 
@@ -277,6 +283,7 @@ std::unique_ptr<Layer<T>> make_layer(const LayerSpec& spec, const Shape& in,
   if (spec.type == "LeakyReLU") return std::make_unique<LeakyReLU<T>>(static_cast<T>(spec.slope));
   if (spec.type == "Sigmoid") return std::make_unique<Sigmoid<T>>();
   if (spec.type == "TanH") return std::make_unique<TanH<T>>();
+  if (spec.type == "Dropout") return std::make_unique<Dropout<T>>(spec.p);
   if (spec.type == "SoftMax") return std::make_unique<SoftMax<T>>();
   if (spec.type == "Add") return std::make_unique<Add<T>>();
   if (spec.type == "Concat") return std::make_unique<Concat<T>>();
@@ -295,7 +302,7 @@ std::string layer_where(const std::string& prefix, std::size_t i, const LayerSpe
 
 std::string known_layer_types() {
   return "Conv, Pooling, AveragePooling, GlobalAveragePooling, FullyConnected, BatchNorm, "
-         "Flatten, ReLU, LeakyReLU, Sigmoid, TanH, SoftMax, Add, Concat";
+         "Flatten, ReLU, LeakyReLU, Sigmoid, TanH, SoftMax, Add, Concat, Dropout";
 }
 
 std::string node_name(const ModelDescription& description, std::size_t i) {

@@ -248,6 +248,10 @@ class DescriptionReader {
     } else if (layer.type == "LeakyReLU") {
       check_keys(value, {"type", "name", "inputs", "slope"}, in, "parameter");
       if (value.contains("slope")) layer.slope = read_number(value["slope"], in + " slope");
+    } else if (layer.type == "Dropout") {
+      // The range ([0, 1)) is checked with the layer's shapes.
+      check_keys(value, {"type", "name", "inputs", "p"}, in, "parameter");
+      if (value.contains("p")) layer.p = read_number(value["p"], in + " p");
     } else if (layer.type == "BatchNorm") {
       // The ranges (momentum in [0, 1], epsilon above 0) are checked with the layer's shapes.
       check_keys(value, {"type", "name", "inputs", "momentum", "epsilon"}, in, "parameter");
@@ -441,6 +445,8 @@ ordered_json layer_to_json(const LayerSpec& layer) {
     object["outputs"] = layer.outputs;
   } else if (layer.type == "LeakyReLU") {
     object["slope"] = layer.slope;
+  } else if (layer.type == "Dropout") {
+    object["p"] = layer.p;
   } else if (layer.type == "BatchNorm") {
     object["momentum"] = layer.momentum;
     object["epsilon"] = layer.epsilon;

@@ -389,6 +389,7 @@ void save_checkpoint(const std::string& path, const Model<T>& model, const Train
   metadata["batch_size"] = std::to_string(state.batch_size);
   metadata["step"] = std::to_string(state.step);
   metadata["random_engine"] = state.random_state;
+  metadata["seed"] = std::to_string(state.seed);
   metadata["history"] = history_to_json(state.history);
   if (state.validation_fraction > 0) metadata["validation"] = validation_to_json(state);
   if (const std::string foreign = foreign_optimizer_name(model); !foreign.empty()) {
@@ -434,6 +435,10 @@ Checkpoint<T> load_checkpoint(const std::string& path, const ModelLoadOptions& o
     fail(path, "metadata: expected \"step\" (the learning-rate schedule's position), got none");
   }
   state.random_state = metadata_at(file.metadata, "random_engine", path);
+  // A checkpoint written before the keyed random numbers has no seed: its runs drew none.
+  if (const auto seed = file.metadata.find("seed"); seed != file.metadata.end()) {
+    state.seed = parse_count(seed->second, "seed", path);
+  }
   RandomEngine check;
   std::istringstream text(state.random_state);
   if (!(text >> check)) fail(path, "metadata random_engine: expected a std::mt19937_64 state");

@@ -39,6 +39,7 @@ std::string describe(const LayerSpec& spec, const Shape& input) {
   if (spec.type == "Pooling" || spec.type == "AveragePooling")
     return spec.type + " " + axes(spec.window) + ", stride " + axes(spec.stride);
   if (spec.type == "LeakyReLU") return "LeakyReLU slope " + detail::format_number(spec.slope);
+  if (spec.type == "Dropout") return "Dropout p " + detail::format_number(spec.p);
   if (spec.type == "BatchNorm") {
     return "BatchNorm momentum " + detail::format_number(spec.momentum) + ", epsilon " +
            detail::format_number(spec.epsilon);

@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <stdexcept>
@@ -163,11 +164,15 @@ TrainOutcome train(Model<T>& model, const Dataset<T>& train_set, const Dataset<T
     restore_best();
     return TrainOutcome::kEarlyStopped;
   }
+  validate(options.augmentation, train_set.sample_shape());
 
   for (std::size_t epoch = state.epoch + 1; epoch <= options.epochs; ++epoch) {
     const auto start = std::chrono::steady_clock::now();
     // A fresh iterator per epoch shuffles on its first next(): in a resumed run too.
     BatchIterator<T> batches(fit_set, options.batch_size);
+    if (options.augmentation.enabled()) {
+      batches.set_augmentation(options.augmentation, state.seed, epoch);
+    }
     BatchProgress progress{
         epoch, options.epochs, 0, batches.batches_per_epoch(), 0, fit_set.size(), 0.0, 0.0, 0.0};
     double loss_sum = 0.0;
@@ -187,6 +192,7 @@ TrainOutcome train(Model<T>& model, const Dataset<T>& train_set, const Dataset<T
       // after that batch (the epoch in progress is lost either way).
       if (!grouped && stop_asked()) return TrainOutcome::kStopped;
       Batch<T> batch = batches.next();
+      model.graph.set_step_context({.seed = state.seed, .step = state.step});
 
       std::size_t batch_samples = batch.label.dim(0);
       // The learning rate of this step, set before either step runs its update phase.

@@ -247,6 +247,24 @@ TEST(SteadyStateAllocation, BatchNormPoolingsAndActivationsAllocateNothing) {
   EXPECT_EQ(steady_state_allocations(one_d, 3), 0) << "1-D";
 }
 
+TEST(SteadyStateAllocation, DropoutAllocatesNothing) {
+  const ThreadCountGuard guard;
+  for (const std::size_t threads : {1, 2}) {
+    cnnkit::set_num_threads(threads);
+    cnnkit::NeuralNetwork<float> net(cnnkit::Adam<float>(1e-3f, 0.9f, 0.999f, 1e-8f),
+                                     cnnkit::He<float>(), cnnkit::Constant<float>(0.1f));
+    net.append_layer(std::make_unique<cnnkit::Flatten<float>>());
+    net.append_layer(std::make_unique<cnnkit::Dropout<float>>(0.2));
+    net.append_layer(std::make_unique<cnnkit::FullyConnected<float>>(2 * 64 * 64, 10));
+    net.append_layer(std::make_unique<cnnkit::Dropout<float>>(0.5));
+    net.append_layer(std::make_unique<cnnkit::SoftMax<float>>());
+    net.set_loss_layer(std::make_unique<cnnkit::CrossEntropyLoss<float>>());
+    // 2^17 elements: the masks are drawn on a team.
+    net.set_data_layer(std::make_unique<FixedBatches<float>>(Shape{16, 2, 64, 64}, 10));
+    EXPECT_EQ(steady_state_allocations(net, 3), 0) << threads << " thread(s)";
+  }
+}
+
 // double takes the im2col + BLAS convolution path (the SIMD kernels are float only).
 TEST(SteadyStateAllocation, TheIm2colPathOfDoubleAllocatesNothing) {
   const ThreadCountGuard guard;
@@ -344,21 +362,19 @@ TEST(SteadyStateAllocation, AGraphWithABranchTrainsAndInfersWithoutAllocating) {
   EXPECT_EQ(allocations_during(4, [&] { (void)graph.infer(input); }), 4);
 }
 
-// The tool's training loop (cnnkit::train on a Model, what `cnnkit train` runs): the mallocs
-// between the end of batch 4 and the end of batch 9 of the epoch are those of five steps.
-TEST(SteadyStateAllocation, TheToolsTrainingLoopAllocatesNothingBetweenBatches) {
-  const ThreadCountGuard guard;
-  cnnkit::set_num_threads(2);
-  cnnkit::Model<float> model = cnnkit::build_model<float>(cnnkit::preset("fashion-lenet"));
+// The tool's training loop (cnnkit::train on a Model, what `cnnkit train` runs) over 640 random
+// 28x28 images in batches of 64: the mallocs between the end of batch 4 and the end of batch 9 of
+// the epoch, those of five steps.
+long training_loop_allocations(const cnnkit::ModelDescription& description,
+                               cnnkit::TrainOptions options, cnnkit::TrainingState state) {
+  cnnkit::Model<float> model = cnnkit::build_model<float>(description);
   cnnkit::Dataset<float> train_set;
   train_set.inputs = cnnkit::UniformRandom<float>().initialize(Shape{640, 1, 28, 28}, 1, 1);
   for (std::size_t i = 0; i < 640; ++i) train_set.labels.push_back(i % 10);
   for (int c = 0; c < 10; ++c) train_set.class_names.push_back(std::to_string(c));
 
-  cnnkit::TrainOptions options;
   options.epochs = 1;
   options.batch_size = 64;
-  cnnkit::TrainingState state;
   cnnkit::TrainCallbacks<float> callbacks;
   long counted = -1;
   std::size_t batches = 0;
@@ -374,7 +390,30 @@ TEST(SteadyStateAllocation, TheToolsTrainingLoopAllocatesNothingBetweenBatches) 
   };
   cnnkit::train(model, train_set, cnnkit::Dataset<float>{}, options, state, callbacks);
   EXPECT_EQ(batches, 10u);
-  EXPECT_EQ(counted, 0);
+  return counted;
+}
+
+TEST(SteadyStateAllocation, TheToolsTrainingLoopAllocatesNothingBetweenBatches) {
+  const ThreadCountGuard guard;
+  cnnkit::set_num_threads(2);
+  EXPECT_EQ(training_loop_allocations(cnnkit::preset("fashion-lenet"), {}, {}), 0);
+}
+
+// The same loop with dropout in the model and the training images augmented (crop and flip).
+TEST(SteadyStateAllocation, TheTrainingLoopWithDropoutAndAugmentationAllocatesNothing) {
+  const ThreadCountGuard guard;
+  cnnkit::set_num_threads(2);
+  cnnkit::ModelDescription description = cnnkit::preset("fashion-lenet");
+  cnnkit::LayerSpec dropout;
+  dropout.type = "Dropout";
+  dropout.p = 0.3;
+  description.layers.insert(description.layers.end() - 2, dropout);
+  cnnkit::TrainOptions options;
+  options.augmentation.crop_padding = 2;
+  options.augmentation.flip_probability = 0.5;
+  cnnkit::TrainingState state;
+  state.seed = 3;
+  EXPECT_EQ(training_loop_allocations(description, options, state), 0);
 }
 
 }  // namespace

@@ -4,9 +4,12 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "cnnkit/data/augmentation.hpp"
 #include "cnnkit/data_layer.hpp"
 #include "cnnkit/tensor.hpp"
 
@@ -58,6 +61,13 @@ class BatchIterator : public DataLayer<T> {
   const std::vector<std::size_t>& order() const { return order_; }
   void set_position(std::size_t epoch, std::vector<std::size_t> order, std::size_t position);
 
+  // Augments every sample next() hands out from now on (augmentation.hpp), keyed by `seed`, the
+  // epoch (first_epoch for the first epoch this iterator begins, counting on from there) and the
+  // sample's index in the dataset. Throws std::invalid_argument when the augmentation does not
+  // fit the dataset's samples.
+  void set_augmentation(const Augmentation& augmentation, std::uint64_t seed,
+                        std::size_t first_epoch = 1);
+
  private:
   const Dataset<T>& dataset_;
   std::size_t batch_size_;
@@ -67,6 +77,8 @@ class BatchIterator : public DataLayer<T> {
   std::size_t epoch_ = 0;
   std::vector<std::size_t> last_labels_;
   BatchBuffers<T> buffers_;  // recycled buffers for the next batch
+  std::optional<Augmenter<T>> augmenter_;
+  std::size_t first_epoch_ = 1;  // the augmentation's epoch of this iterator's epoch 1
 };
 
 extern template struct Dataset<float>;

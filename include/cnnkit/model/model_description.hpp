@@ -34,7 +34,7 @@ namespace cnnkit {
 // One layer as the description holds it; only the fields of its type are used.
 struct LayerSpec {
   // "Conv", "Pooling", "AveragePooling", "GlobalAveragePooling", "FullyConnected", "BatchNorm",
-  // "Flatten", "ReLU", "LeakyReLU", "Sigmoid", "TanH", "SoftMax", "Add", "Concat"
+  // "Flatten", "ReLU", "LeakyReLU", "Sigmoid", "TanH", "SoftMax", "Add", "Concat", "Dropout"
   std::string type;
   // The node's name; empty means "layer{i}" (i its index in the description).
   std::string name;
@@ -50,6 +50,7 @@ struct LayerSpec {
   double slope = 0.01;      // LeakyReLU: the slope where x <= 0
   double momentum = 0.1;    // BatchNorm: in [0, 1], PyTorch's meaning
   double epsilon = 1e-5;    // BatchNorm: above 0
+  double p = 0.5;           // Dropout: the probability of dropping an element, in [0, 1)
 
   // Conv: "padding" ("same", "valid", p, or per axis p or [before, after]), "dilation" ({d} or
   // {dy, dx}) and "groups" (conv_options.hpp); the defaults are today's convolution.

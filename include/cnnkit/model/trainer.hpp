@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "cnnkit/communicator.hpp"
+#include "cnnkit/data/augmentation.hpp"
 #include "cnnkit/data/dataset.hpp"
 #include "cnnkit/model/best_model.hpp"
 #include "cnnkit/model/evaluation.hpp"
@@ -44,6 +45,8 @@ struct TrainOptions {
   // rank stops all of them after the same batch (with gradient_groups: the request rides along
   // with the gradients, so that no collective call of its own is needed).
   Communicator* communicator = nullptr;
+  // Applied to the training batches only, keyed by state.seed (augmentation.hpp).
+  Augmentation augmentation{};
 };
 
 // After every training batch.
@@ -87,10 +90,12 @@ enum class TrainOutcome { kCompleted, kStopped, kEarlyStopped };
 // of 0 or without validation), or a continued run (state.epoch > 0) differs in batch size,
 // validation fraction or metric; and std::runtime_error when the loss stops being finite (the run
 // diverged: lower the learning rate).
-// Before every step the learning-rate scale of every optimizer is set from the description's
-// schedule at t = state.step (which then advances), over T = options.epochs * ceil(N / batch)
-// steps (N the samples trained on) unless the schedule gives total_steps; a warm-up longer than
-// T throws std::invalid_argument before any step.
+// Each batch is one step of the run, state.step, counted from 0 over all epochs. Before it, the
+// learning-rate scale of every optimizer is set from the description's schedule at t =
+// state.step, over T = options.epochs * ceil(N / batch) steps (N the samples trained on) unless
+// the schedule gives total_steps (a warm-up longer than T throws std::invalid_argument before any
+// step), and the graph learns the step with state.seed (Graph::set_step_context), which keys the
+// layers' random numbers.
 template <typename T>
 TrainOutcome train(Model<T>& model, const Dataset<T>& train_set, const Dataset<T>& test_set,
                    const TrainOptions& options, TrainingState& state,

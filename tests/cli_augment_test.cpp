@@ -1,0 +1,118 @@
+// cnnkit train with dropout, --augment and --normalize: the same seed gives the same model file
+// on 1 and 2 threads and after a resume, the options change what is trained, and every bad value
+// is a usage error naming its option.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "cli_test_helpers.hpp"
+
+namespace cnnkit {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::expect_one_error_line;
+using testing::read_file;
+using testing::Result;
+
+class CliAugmentTest : public testing::CliSuite {
+ protected:
+  // A perceptron with dropout on the 8x8 digits, as a (1, 8, 8) image.
+  static std::string model_file() {
+    const fs::path path = root_ / "dropout-mlp.json";
+    testing::write_file(path, R"({"name": "dropout-mlp", "input_shape": [1, 8, 8],
+      "layers": [{"type": "Flatten"}, {"type": "FullyConnected", "outputs": 32},
+                 {"type": "ReLU"}, {"type": "Dropout", "p": 0.3},
+                 {"type": "FullyConnected", "outputs": 10}, {"type": "SoftMax"}],
+      "optimizer": {"type": "Adam", "learning_rate": 0.005}})");
+    return path.string();
+  }
+
+  // Trains into root_/name and returns the result; `more` goes after the common options.
+  static Result train(const std::string& name, const std::vector<std::string>& more) {
+    std::vector<std::string> args{"train",
+                                  "--model",
+                                  model_file(),
+                                  "--data",
+                                  "digits",
+                                  "--batch-size",
+                                  "50",
+                                  "--seed",
+                                  "5",
+                                  "--out",
+                                  (root_ / name).string()};
+    args.insert(args.end(), more.begin(), more.end());
+    return run(args);
+  }
+
+  static std::string model_bytes(const std::string& name) {
+    return read_file(root_ / name / "model.safetensors");
+  }
+};
+
+TEST_F(CliAugmentTest, SameSeedSameModelOnOneAndTwoThreadsAndAfterAResume) {
+  const std::vector<std::string> options{"--augment", "crop=1,flip", "--normalize", "8,6"};
+  const auto with = [&](std::vector<std::string> more) {
+    more.insert(more.end(), options.begin(), options.end());
+    return more;
+  };
+  const Result one = train("one", with({"--epochs", "2", "--threads", "1"}));
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  const Result two = train("two", with({"--epochs", "2", "--threads", "2"}));
+  ASSERT_EQ(two.exit_code, 0) << two.err;
+  // Compared as a whole (a mismatch would print kilobytes of floats).
+  EXPECT_TRUE(model_bytes("one") == model_bytes("two")) << "1 and 2 threads differ";
+
+  // Epoch 1, then a resume to epoch 2: the checkpoint keeps the seed, and the steps count on.
+  ASSERT_EQ(train("resumed", with({"--epochs", "1", "--threads", "1"})).exit_code, 0);
+  const Result resumed = run(with({"train", "--resume", "--out", (root_ / "resumed").string(),
+                                   "--epochs", "2", "--data", "digits", "--threads", "1"}));
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_TRUE(model_bytes("resumed") == model_bytes("one")) << "the resumed run differs";
+
+  // Without the augmentation, or with another seed, training sees other numbers.
+  ASSERT_EQ(train("plain", {"--epochs", "2", "--threads", "1", "--normalize", "8,6"}).exit_code, 0);
+  EXPECT_FALSE(model_bytes("plain") == model_bytes("one")) << "--augment changed nothing";
+  EXPECT_FALSE(model_bytes("one").empty());
+}
+
+TEST_F(CliAugmentTest, BadOptionsAreUsageErrorsNamingTheOption) {
+  struct Bad {
+    std::vector<std::string> args;
+    std::string message;
+  };
+  const std::vector<Bad> cases{
+      {{"--augment", "flip=1.5"},
+       "--augment: augmentation flip: expected a probability in [0, 1], got 1.5"},
+      {{"--augment", "crop=2:13x8"},
+       "--augment: augmentation crop: expected a crop no larger than the padded image 12x12 "
+       "(padding 2), got 13x8"},
+      {{"--augment", "crop=0"}, "--augment crop: expected a padding P >= 1"},
+      {{"--augment", "rotate=3"}, "--augment: expected crop=P, crop=P:HxW, flip or flip=Q"},
+      {{"--augment", "flip,flip"}, "each at most once, got 'flip'"},
+      {{"--normalize", "8,0"},
+       "--normalize: normalize std: expected finite values above 0, got 0 for channel 0"},
+      {{"--normalize", "8"}, "--normalize: expected MEAN,STD"},
+      {{"--normalize", "8:1,6"},
+       "--normalize: normalize mean: expected 1 value or one per channel (1), got 2 values"},
+  };
+  for (const Bad& bad : cases) {
+    const Result result = train("bad", bad.args);
+    EXPECT_EQ(result.exit_code, 2) << bad.args[1];
+    expect_one_error_line(result, "train");
+    EXPECT_NE(result.err.find(bad.message), std::string::npos)
+        << bad.args[1] << "\n  expected: " << bad.message << "\n  got: " << result.err;
+  }
+  // A 1-D data set has no images to crop.
+  const Result iris = run({"train", "--model", "iris-mlp", "--data", "iris", "--augment", "crop=1",
+                           "--out", (root_ / "iris").string()});
+  EXPECT_EQ(iris.exit_code, 2);
+  EXPECT_NE(iris.err.find("--augment: augmentation crop: expected image samples (channels, "
+                          "height, width), got [4]"),
+            std::string::npos)
+      << iris.err;
+}
+
+}  // namespace
+}  // namespace cnnkit
