@@ -106,6 +106,8 @@ class Graph {
   // Hands every layer the step the next forward() belongs to, with the layer's node index as its
   // stream (step_context.hpp): the trainer and NeuralNetwork call it before each training step.
   void set_step_context(const StepContext& context);
+  // The context last set (stream 0).
+  const StepContext& step_context() const { return step_context_; }
 
   // Testing phase (inference): every layer forward in the testing phase, then back to its own.
   Tensor<T> infer(const Tensor<T>& input);
@@ -157,6 +159,7 @@ class Graph {
   bool input_error_needed_ = false;
   std::string context_;
   NodeObserver observer_;
+  StepContext step_context_{};
   std::vector<UpdateHook> update_hooks_;
   std::vector<Parameter<T>*> parameters_;       // of every layer, collected at build()
   std::vector<char> saved_phases_;              // each layer's own phase while infer() runs

@@ -409,6 +409,8 @@ void Graph<T>::update() {
 
 template <typename T>
 void Graph<T>::set_step_context(const StepContext& context) {
+  step_context_ = context;
+  step_context_.stream = 0;
   StepContext own = context;
   for (std::size_t node = 0; node < nodes_.size(); ++node) {
     own.stream = static_cast<std::uint32_t>(node);

@@ -84,6 +84,8 @@ GroupedStepResult GroupedStep<T>::step(const Tensor<T>& input, const Tensor<T>& 
   leaves_.resize((mine.last_group - mine.first_group) * length_);
   sum_.resize(length_);
 
+  const StepContext step_context = graph_.step_context();
+  const std::uint64_t step_first_sample = step_context.first_sample;
   for (std::size_t k = mine.first_group; k < mine.last_group; ++k) {
     if (!present_[k]) continue;
     const std::size_t first = runtime::share(batch, groups_, k);
@@ -95,6 +97,10 @@ GroupedStepResult GroupedStep<T>::step(const Tensor<T>& input, const Tensor<T>& 
         if (predicted_[n] == classes[first + n]) ++correct;
       }
     };
+    // The group's samples keep their places in the global batch (dropout is keyed by them).
+    StepContext context = graph_.step_context();
+    context.first_sample = step_first_sample + first;
+    graph_.set_step_context(context);
     Tensor<T> group_label = rows(label, first, last);
     const T group_loss = forward_and_loss(graph_, loss_, rows(input, first, last), group_label,
                                           "train", count_correct);
@@ -113,6 +119,7 @@ GroupedStepResult GroupedStep<T>::step(const Tensor<T>& input, const Tensor<T>& 
     leaf[2] = stop_asked ? T(1) : T(0);
   }
 
+  graph_.set_step_context(step_context);
   fixed_tree_sum<T>(communicator_, length_, std::span<T>(leaves_), present_, std::span<T>(sum_));
 
   const T* summed = sum_.data();
