@@ -12,7 +12,7 @@ namespace cnnkit::cli {
 
 namespace {
 
-constexpr const char* kAugmentForm = "crop=P, crop=P:HxW, flip or flip=Q, comma-separated";
+constexpr const char* kAugmentForm = "none, or crop=P, crop=P:HxW, flip or flip=Q, comma-separated";
 
 std::vector<std::string_view> split(std::string_view text, char separator) {
   std::vector<std::string_view> parts;
@@ -68,6 +68,7 @@ std::vector<double> read_values(std::string_view text, const std::string& option
 
 Augmentation parse_augmentation(const std::string& text) {
   Augmentation augmentation;
+  if (text == "none") return augmentation;  // turns off a preset's augmentation
   bool crop = false;
   bool flip = false;
   for (const std::string_view item : split(text, ',')) {

@@ -124,11 +124,19 @@ DataSplit load_any(const std::string& spec, const ModelDescription& description)
 }  // namespace
 
 std::string default_data_spec(const ModelDescription& description) {
-  if (description.name == "fashion-lenet") return "fashion-mnist";
+  if (description.name == "fashion-lenet" || description.name == "fashion-resnet") {
+    return "fashion-mnist";
+  }
   if (description.name == "digits-cnn") return "digits";
   if (description.name == "iris-mlp") return "iris";
   throw UsageError("model '" + description.name +
                    "' has no default data set: expected --data (fashion-mnist, digits, iris, ...)");
+}
+
+TrainingRecipe default_recipe(const ModelDescription& description) {
+  // W4's recipe (docs/WORKLOADS.md): the batch and augmentation the preset was designed with.
+  if (description.name == "fashion-resnet") return {128, "crop=2,flip"};
+  return {};
 }
 
 }  // namespace cnnkit::cli

@@ -34,4 +34,12 @@ DataSplit load_data(const std::string& spec, const ModelDescription& description
 // other models: they need --data.
 std::string default_data_spec(const ModelDescription& description);
 
+// What `cnnkit train` uses for a model (by its name) when the options leave it out: the batch size
+// and the --augment text. A checkpoint keeps the description, so a resumed run finds the same.
+struct TrainingRecipe {
+  std::size_t batch_size = 64;
+  std::string augment;
+};
+TrainingRecipe default_recipe(const ModelDescription& description);
+
 }  // namespace cnnkit::cli

@@ -203,6 +203,8 @@ int train_on_ranks(TrainArguments args, Ranks& ranks) {
 
   // ---- the data
   if (args.data.empty()) args.data = default_data_spec(description);
+  const TrainingRecipe recipe = default_recipe(description);
+  if (args.augment.empty()) args.augment = recipe.augment;
   DataSplit data = load_data(args.data, description);
   require_fit(description, data);
   const Augmentation augmentation = apply_data_options(args, data);
@@ -238,7 +240,7 @@ int train_on_ranks(TrainArguments args, Ranks& ranks) {
     }
     args.batch_size = checkpoint->state.batch_size;
   }
-  const std::size_t batch_size = args.batch_size.value_or(64);
+  const std::size_t batch_size = args.batch_size.value_or(recipe.batch_size);
   const std::size_t groups = args.gradient_groups.value_or(
       started_by_mpirun() ? std::max(kDefaultMpiGradientGroups, ranks.size()) : 0);
   if (batch_size < ranks.size()) {
@@ -410,7 +412,7 @@ Command add_train_command(CLI::App& app) {
   auto args = std::make_shared<TrainArguments>();
   CLI::App* train = app.add_subcommand("train", "Train a model and write a run folder");
   train->add_option("--model", args->model,
-                    "Preset (fashion-lenet, digits-cnn, iris-mlp) or model JSON file");
+                    "Preset (fashion-lenet, fashion-resnet, digits-cnn, iris-mlp) or model JSON file");
   train->add_option("--data", args->data,
                     "fashion-mnist[:DIR], mnist:DIR, idx:DIR, digits, iris, csv:PATH or "
                     "folder:DIR (default: the preset's data set)");

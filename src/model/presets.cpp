@@ -44,6 +44,55 @@ constexpr std::string_view kFashionLenet = R"({
   "loss": "CrossEntropyLoss"
 })";
 
+// W4: a small residual network with batch normalisation on Fashion-MNIST (docs/WORKLOADS.md):
+// a stem, three blocks ReLU([conv -> BN -> ReLU -> conv -> BN] + skip), the second one strided
+// with a 1x1 convolution on its skip, then global average pooling. AdamW with a cosine schedule
+// over the whole run; `cnnkit train` adds the preset's recipe (batch 128, crop and flip).
+constexpr std::string_view kFashionResnet = R"({
+  "name": "fashion-resnet",
+  "input_shape": [1, 28, 28],
+  "classes": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+              "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"],
+  "layers": [
+    {"type": "Conv", "name": "stem.conv", "kernels": 16, "kernel": 3, "stride": 1},
+    {"type": "BatchNorm", "name": "stem.bn"},
+    {"type": "ReLU", "name": "stem.relu"},
+    {"type": "Conv", "name": "block1.conv1", "kernels": 16, "kernel": 3, "stride": 1},
+    {"type": "BatchNorm", "name": "block1.bn1"},
+    {"type": "ReLU", "name": "block1.relu1"},
+    {"type": "Conv", "name": "block1.conv2", "kernels": 16, "kernel": 3, "stride": 1},
+    {"type": "BatchNorm", "name": "block1.bn2"},
+    {"type": "Add", "name": "block1.add", "inputs": ["block1.bn2", "stem.relu"]},
+    {"type": "ReLU", "name": "block1.relu"},
+    {"type": "Conv", "name": "block2.conv1", "kernels": 32, "kernel": 3, "stride": 2},
+    {"type": "BatchNorm", "name": "block2.bn1"},
+    {"type": "ReLU", "name": "block2.relu1"},
+    {"type": "Conv", "name": "block2.conv2", "kernels": 32, "kernel": 3, "stride": 1},
+    {"type": "BatchNorm", "name": "block2.bn2"},
+    {"type": "Conv", "name": "block2.skip.conv", "kernels": 32, "kernel": 1, "stride": 2,
+     "inputs": ["block1.relu"]},
+    {"type": "BatchNorm", "name": "block2.skip.bn"},
+    {"type": "Add", "name": "block2.add", "inputs": ["block2.bn2", "block2.skip.bn"]},
+    {"type": "ReLU", "name": "block2.relu"},
+    {"type": "Conv", "name": "block3.conv1", "kernels": 32, "kernel": 3, "stride": 1},
+    {"type": "BatchNorm", "name": "block3.bn1"},
+    {"type": "ReLU", "name": "block3.relu1"},
+    {"type": "Conv", "name": "block3.conv2", "kernels": 32, "kernel": 3, "stride": 1},
+    {"type": "BatchNorm", "name": "block3.bn2"},
+    {"type": "Add", "name": "block3.add", "inputs": ["block3.bn2", "block2.relu"]},
+    {"type": "ReLU", "name": "block3.relu"},
+    {"type": "GlobalAveragePooling", "name": "pool"},
+    {"type": "FullyConnected", "name": "fc", "outputs": 10},
+    {"type": "SoftMax", "name": "softmax"}
+  ],
+  "weights_initializer": {"type": "He"},
+  "bias_initializer": {"type": "Constant", "value": 0.1},
+  "optimizer": {"type": "AdamW", "learning_rate": 1e-3, "mu": 0.9, "rho": 0.999, "epsilon": 1e-8,
+                "weight_decay": 1e-4},
+  "schedule": {"type": "cosine"},
+  "loss": "CrossEntropyLoss"
+})";
+
 // The small CNN on the 8x8 digits.
 constexpr std::string_view kDigitsCnn = R"({
   "name": "digits-cnn",
@@ -83,8 +132,9 @@ constexpr std::string_view kIrisMlp = R"({
   "loss": "CrossEntropyLoss"
 })";
 
-constexpr std::array<Preset, 3> kPresets{{
+constexpr std::array<Preset, 4> kPresets{{
     {"fashion-lenet", kFashionLenet},
+    {"fashion-resnet", kFashionResnet},
     {"digits-cnn", kDigitsCnn},
     {"iris-mlp", kIrisMlp},
 }};

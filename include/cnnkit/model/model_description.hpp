@@ -143,8 +143,9 @@ std::vector<Shape> infer_shapes(const ModelDescription& description,
 // Number of categories the model predicts: the size of its last output.
 std::size_t num_outputs(const ModelDescription& description);
 
-// The built-in presets: "fashion-lenet" (LeNet-5 on Fashion-MNIST), "digits-cnn" (a small CNN on
-// the 8x8 digits), "iris-mlp" (a two-layer perceptron on Iris).
+// The built-in presets: "fashion-lenet" (LeNet-5 on Fashion-MNIST), "fashion-resnet" (a small
+// residual network with batch normalisation on Fashion-MNIST), "digits-cnn" (a small CNN on the
+// 8x8 digits), "iris-mlp" (a two-layer perceptron on Iris).
 std::vector<std::string> preset_names();
 bool is_preset(std::string_view name);
 // Throws std::invalid_argument listing the presets when `name` is none of them.

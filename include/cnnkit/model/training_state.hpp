@@ -29,7 +29,6 @@ struct TrainingState {
   std::size_t batch_size = 0;  // the run's batch size (a resumed run must use the same)
   std::string random_state;    // random_engine() as operator<< writes it, at the end of `epoch`
   std::vector<EpochMetrics> history;  // one entry per completed epoch
-<<<<<<< HEAD
   // The validation split and the best epoch so far (best_model.hpp); a resumed run must use the
   // same fraction and metric. best_epoch 0: no validation, or no epoch yet.
   double validation_fraction = 0.0;
@@ -37,11 +36,9 @@ struct TrainingState {
   std::size_t best_epoch = 0;
   double best_metric = std::numeric_limits<double>::quiet_NaN();
   std::uint64_t step = 0;             // training steps done: the learning-rate schedule's t
-=======
   // The run's seed, which keys dropout masks and augmentation draws (keyed_random.hpp); with the
   // epoch it fixes every such draw, so a resumed run draws what the whole run would have.
   std::uint64_t seed = 0;
->>>>>>> s3-random
 };
 
 // The library's random engine as text (std::mt19937_64's operator<<), and back. restore throws
