@@ -114,5 +114,34 @@ TEST_F(CliAugmentTest, BadOptionsAreUsageErrorsNamingTheOption) {
       << iris.err;
 }
 
+// The fashion-resnet preset (W4) trains with its recipe unless told otherwise: batch 128 and
+// crop=2,flip, on any data of 28x28 images (here a CSV whose 784 values per row are reshaped).
+TEST_F(CliAugmentTest, FashionResnetTrainsWithItsRecipe) {
+  std::string csv;
+  for (int row = 0; row < 12; ++row) {
+    csv += std::to_string(row % 10);
+    for (int pixel = 0; pixel < 784; ++pixel) csv += "," + std::to_string((row * 7 + pixel) % 13);
+    csv += "\n";
+  }
+  const fs::path data = root_ / "images.csv";
+  testing::write_file(data, csv);
+  const std::vector<std::string> common{
+      "train",    "--model", "fashion-resnet", "--data", "csv:" + data.string(),
+      "--epochs", "1",       "--threads",      "1"};
+  std::vector<std::string> recipe = common;
+  recipe.insert(recipe.end(), {"--out", (root_ / "resnet").string()});
+  const Result with_recipe = run(recipe);
+  ASSERT_EQ(with_recipe.exit_code, 0) << with_recipe.err;
+  EXPECT_NE(with_recipe.out.find(", batch 128, augment crop=2,flip, AdamW"), std::string::npos)
+      << with_recipe.out;
+
+  std::vector<std::string> plain = common;
+  plain.insert(plain.end(),
+               {"--augment", "none", "--batch-size", "4", "--out", (root_ / "plain").string()});
+  const Result without = run(plain);
+  ASSERT_EQ(without.exit_code, 0) << without.err;
+  EXPECT_NE(without.out.find(", batch 4, AdamW"), std::string::npos) << without.out;
+}
+
 }  // namespace
 }  // namespace cnnkit

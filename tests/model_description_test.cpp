@@ -65,6 +65,38 @@ TEST(ModelDescription, FashionLenetShapesMatchWorkloadW1) {
   EXPECT_DOUBLE_EQ(d.optimizer.epsilon, 1e-8);
 }
 
+// W4 of docs/WORKLOADS.md: stem, three residual blocks (the second strided, with a 1x1
+// convolution on its skip), global average pooling, AdamW with decoupled decay and a cosine.
+TEST(ModelDescription, FashionResnetMatchesWorkloadW4) {
+  const ModelDescription d = preset("fashion-resnet");
+  const std::vector<Shape> shapes = infer_shapes(d);
+  ASSERT_EQ(d.layers.size(), 29u);
+  ASSERT_EQ(shapes.size(), 29u);
+  EXPECT_EQ(shapes[2], (Shape{16, 28, 28}));  // stem.relu
+  EXPECT_EQ(d.layers[9].name, "block1.relu");
+  EXPECT_EQ(shapes[9], (Shape{16, 28, 28}));
+  EXPECT_EQ(d.layers[13].name, "block2.conv2");
+  EXPECT_EQ(shapes[13], (Shape{32, 14, 14}));
+  EXPECT_EQ(d.layers[15].name, "block2.skip.conv");
+  EXPECT_EQ(d.layers[15].inputs, (std::vector<std::string>{"block1.relu"}));
+  EXPECT_EQ(d.layers[17].inputs, (std::vector<std::string>{"block2.bn2", "block2.skip.bn"}));
+  EXPECT_EQ(shapes[25], (Shape{32, 14, 14}));  // block3.relu
+  EXPECT_EQ(shapes[26], (Shape{32}));          // global average pooling
+  EXPECT_EQ(shapes[28], (Shape{10}));
+  // Parameters by hand: stem 16*9 + 16 + BN 32 = 192; block 1: 2 * (16*16*9 + 16 + 32) = 4704;
+  // block 2: 32*16*9 + 32 + 64 + 32*32*9 + 32 + 64 + skip 32*16 + 32 + 64 = 14,624; block 3:
+  // 2 * (32*32*9 + 32 + 64) = 18,624; FC 32*10 + 10 = 330. In all 38,474.
+  EXPECT_EQ(summarize(d).total_parameters, 38474u);
+  EXPECT_EQ(d.optimizer.type, "AdamW");
+  EXPECT_DOUBLE_EQ(d.optimizer.learning_rate, 1e-3);
+  EXPECT_DOUBLE_EQ(d.optimizer.weight_decay, 1e-4);
+  EXPECT_TRUE(d.optimizer.decay_bias_and_norm);
+  EXPECT_EQ(d.schedule.type, "cosine");
+  EXPECT_EQ(d.schedule.warmup_steps, 0u);
+  EXPECT_EQ(d.loss, "CrossEntropyLoss");
+  EXPECT_EQ(d.loss_reduction, "sum");
+}
+
 TEST(ModelDescription, IrisMlpPresetTakesFourFeatures) {
   const ModelDescription d = preset("iris-mlp");
   EXPECT_EQ(d.input_shape, (Shape{4}));
@@ -315,7 +347,8 @@ TEST(ModelDescription, UnknownPresetListsThePresets) {
     FAIL() << "expected an error";
   } catch (const std::invalid_argument& error) {
     EXPECT_STREQ(error.what(),
-                 "preset: expected one of fashion-lenet, digits-cnn, iris-mlp, got 'lenet'");
+                 "preset: expected one of fashion-lenet, fashion-resnet, digits-cnn, iris-mlp, got "
+                 "'lenet'");
   }
 }
 

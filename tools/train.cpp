@@ -290,7 +290,10 @@ int train_on_ranks(TrainArguments args, Ranks& ranks) {
                     ? std::string()
                     : ", samples " + to_string(data.reshaped_from) + " reshaped to " +
                           to_string(description.input_shape))
-            << ", batch " << batch_size << ", " << optimizer_text(description) << ", "
+            << ", batch " << batch_size
+            << (args.augment.empty() || args.augment == "none" ? std::string()
+                                                               : ", augment " + args.augment)
+            << ", " << optimizer_text(description) << ", "
             << (checkpoint ? "resuming after epoch " + std::to_string(state.epoch)
                            : "seed " + std::to_string(args.seed))
             << ", " << num_threads() << " thread(s)"
@@ -411,8 +414,9 @@ int run_train(const TrainArguments& args) {
 Command add_train_command(CLI::App& app) {
   auto args = std::make_shared<TrainArguments>();
   CLI::App* train = app.add_subcommand("train", "Train a model and write a run folder");
-  train->add_option("--model", args->model,
-                    "Preset (fashion-lenet, fashion-resnet, digits-cnn, iris-mlp) or model JSON file");
+  train->add_option(
+      "--model", args->model,
+      "Preset (fashion-lenet, fashion-resnet, digits-cnn, iris-mlp) or model JSON file");
   train->add_option("--data", args->data,
                     "fashion-mnist[:DIR], mnist:DIR, idx:DIR, digits, iris, csv:PATH or "
                     "folder:DIR (default: the preset's data set)");
