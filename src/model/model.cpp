@@ -4,6 +4,7 @@
 #include <cmath>
 #include <stdexcept>
 #include <string>
+#include <typeinfo>
 #include <utility>
 
 #include "model/description_checks.hpp"
@@ -51,6 +52,29 @@ std::unique_ptr<Optimizer<T>> build_optimizer(const OptimizerSpec& spec) {
   }
   throw std::invalid_argument("optimizer: unknown type '" + spec.type +
                               "' (known: Adam, Sgd, SgdWithMomentum)");
+}
+
+template <typename T>
+std::optional<OptimizerSpec> describe_optimizer(const Optimizer<T>& optimizer) {
+  // The exact classes only: a user's subclass of Adam may update differently.
+  OptimizerSpec spec;
+  spec.type = optimizer.name();
+  if (typeid(optimizer) == typeid(Adam<T>)) {
+    const auto& adam = static_cast<const Adam<T>&>(optimizer);
+    spec.learning_rate = adam.learning_rate();
+    spec.mu = adam.mu();
+    spec.rho = adam.rho();
+    spec.epsilon = adam.epsilon();
+  } else if (typeid(optimizer) == typeid(SgdWithMomentum<T>)) {
+    const auto& momentum = static_cast<const SgdWithMomentum<T>&>(optimizer);
+    spec.learning_rate = momentum.learning_rate();
+    spec.momentum = momentum.momentum();
+  } else if (typeid(optimizer) == typeid(Sgd<T>)) {
+    spec.learning_rate = static_cast<const Sgd<T>&>(optimizer).learning_rate();
+  } else {
+    return std::nullopt;
+  }
+  return spec;
 }
 
 template <typename T>
@@ -134,6 +158,8 @@ template std::unique_ptr<NeuralNetwork<double>> build_network<double>(const Mode
                                                                       const Limits&);
 template std::unique_ptr<Optimizer<float>> build_optimizer<float>(const OptimizerSpec&);
 template std::unique_ptr<Optimizer<double>> build_optimizer<double>(const OptimizerSpec&);
+template std::optional<OptimizerSpec> describe_optimizer<float>(const Optimizer<float>&);
+template std::optional<OptimizerSpec> describe_optimizer<double>(const Optimizer<double>&);
 template std::unique_ptr<Initializer<float>> build_initializer<float>(const InitializerSpec&);
 template std::unique_ptr<Initializer<double>> build_initializer<double>(const InitializerSpec&);
 template std::unique_ptr<Loss<float>> build_loss<float>(const std::string&);

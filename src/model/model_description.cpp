@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "cnnkit/model/model.hpp"
 #include "io/file_bytes.hpp"
 #include "io/json_structure.hpp"
 #include "model/description_checks.hpp"
@@ -37,6 +38,11 @@ class DescriptionReader {
  public:
   DescriptionReader(std::string_view source, const Limits& limits)
       : source_(source), limits_(limits) {}
+
+  // One optimizer object on its own (a checkpoint's record of a parameter's optimizer).
+  OptimizerSpec read_optimizer_document(const json& document) const {
+    return read_optimizer(document);
+  }
 
   ModelDescription read(const json& document) const {
     if (!document.is_object()) {
@@ -300,10 +306,8 @@ ordered_json layer_to_json(const LayerSpec& layer) {
   return object;
 }
 
-}  // namespace
-
-ModelDescription parse_model_description(std::string_view json_text, std::string_view source,
-                                         const Limits& limits) {
+// The JSON document of a text that passed the structure checks; syntax errors name the source.
+json parse_json_text(std::string_view json_text, std::string_view source, const Limits& limits) {
   // Depth and repeated keys first: the document below is only built from text that passed.
   detail::check_json_structure(json_text, source, {.depth = limits.json_depth});
   json document;
@@ -327,6 +331,14 @@ ModelDescription parse_model_description(std::string_view json_text, std::string
     }
     throw std::invalid_argument(std::string(source) + ": invalid JSON: " + shortened(message));
   }
+  return document;
+}
+
+}  // namespace
+
+ModelDescription parse_model_description(std::string_view json_text, std::string_view source,
+                                         const Limits& limits) {
+  const json document = parse_json_text(json_text, source, limits);
   ModelDescription description = DescriptionReader(source, limits).read(document);
   detail::validate_description(description, source, limits);
   return description;
@@ -354,6 +366,22 @@ std::string to_json(const ModelDescription& description) {
   document["optimizer"] = optimizer_to_json(description.optimizer);
   document["loss"] = description.loss;
   return document.dump(2);
+}
+
+OptimizerSpec parse_optimizer_spec(std::string_view json_text, std::string_view source,
+                                   const Limits& limits) {
+  const json document = parse_json_text(json_text, source, limits);
+  OptimizerSpec spec = DescriptionReader(source, limits).read_optimizer_document(document);
+  try {
+    (void)build_optimizer<float>(spec);  // the type and the values, as validate() checks them
+  } catch (const std::invalid_argument& error) {
+    throw std::invalid_argument(std::string(source) + ": " + error.what());
+  }
+  return spec;
+}
+
+std::string to_json(const OptimizerSpec& spec) {
+  return optimizer_to_json(spec).dump();
 }
 
 void validate(const ModelDescription& description, const Limits& limits) {

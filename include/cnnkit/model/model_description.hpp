@@ -108,6 +108,14 @@ ModelDescription load_model_description(const std::filesystem::path& path,
 // Pretty-printed JSON; parse_model_description(to_json(d)) == d for every valid d.
 std::string to_json(const ModelDescription& description);
 
+// One optimizer object as a description holds it ({"type": "Adam", "learning_rate": ...}), read and
+// checked as parse_model_description reads and checks the description's "optimizer"; to_json
+// writes it on one line. Checkpoints record the optimizer of each parameter with these.
+OptimizerSpec parse_optimizer_spec(std::string_view json_text,
+                                   std::string_view source = "optimizer",
+                                   const Limits& limits = Limits::from_environment());
+std::string to_json(const OptimizerSpec& spec);
+
 // Checks a description built in C++ the way parsing does (throws std::invalid_argument).
 void validate(const ModelDescription& description,
               const Limits& limits = Limits::from_environment());
