@@ -120,7 +120,8 @@ TEST_F(BadOptimizerRecord, UnknownOptimizerType) {
   EXPECT_EQ(load_error_with(R"({"layer0.weights": {"type": "Adagrad", "learning_rate": 0.1}})"),
             bad_path_ +
                 ": metadata optimizers 'layer0.weights': optimizer: unknown type 'Adagrad' "
-                "(known: Adam, Sgd, SgdWithMomentum)");
+                "(known: Adam, Sgd, SgdWithMomentum; registered: none (a user optimizer is "
+                "registered with register_optimizer, cnnkit/registry.hpp))");
 }
 
 TEST_F(BadOptimizerRecord, BadValue) {

@@ -27,10 +27,11 @@ class CliResidualTest : public testing::CliSuite {};
 TEST_F(CliResidualTest, TrainsSavesLoadsAndPredictsTheSameValuesInCppAndThroughTheTool) {
   const std::string description = std::string(CNNKIT_EXAMPLES_DIR) + "/digits_resnet.json";
   const fs::path dir = root_ / "resnet";
-  const Result trained = run({"train", "--model", description, "--data", "digits", "--epochs", "4",
-                              "--out", dir.string(), "--threads", "1", "--seed", "3"});
+  const Result trained =
+      run({"train", "--model", description, "--data", "digits", "--epochs", "10", "--batch-size",
+           "32", "--out", dir.string(), "--threads", "1", "--seed", "3"});
   ASSERT_EQ(trained.exit_code, 0) << trained.err;
-  EXPECT_NE(trained.out.find("epoch 4/4: train loss "), std::string::npos) << trained.out;
+  EXPECT_NE(trained.out.find("epoch 10/10: train loss "), std::string::npos) << trained.out;
 
   // The model file keeps the graph: names, inputs, the strided skip.
   const std::string model_path = (dir / "model.safetensors").string();
@@ -40,11 +41,11 @@ TEST_F(CliResidualTest, TrainsSavesLoadsAndPredictsTheSameValuesInCppAndThroughT
   EXPECT_EQ(model.graph.name(10), "block2.skip");
   EXPECT_EQ(model.graph.inputs(10), (std::vector<std::string>{"block1.relu"}));
 
-  // The trained network has learnt the digits (a loose floor: 4 epochs of a narrow network).
+  // The trained network has learnt the digits (it measured 0.92; chance is 0.1).
   const auto [train_set, test_set] =
       shuffled_split(load_digits<float>(std::string(CNNKIT_DATA_DIR) + "/digits.csv.gz"),
                      kDigitsSplit.train_fraction, kDigitsSplit.split_seed);
-  EXPECT_GT(evaluate(model, test_set).accuracy, 0.7);
+  EXPECT_GT(evaluate(model, test_set).accuracy, 0.8);
 
   std::vector<std::string> args{"predict", "--json", "--model", model_path};
   std::vector<Tensor<float>> expected;

@@ -65,8 +65,11 @@ TEST(ResidualEndToEnd, PassesAGradientCheckEndToEndInDouble) {
   const GradientCheckResult result = gradient_check<double>(model.graph, *model.loss, input, label);
   // The input, and weights and bias of each of the 8 Convs and of the FullyConnected.
   ASSERT_EQ(result.entries.size(), 1u + 2u * 9u);
+  // The central differences carry about 1e-11 of rounding (a loss near 2 in double, step 1e-5),
+  // up to 1e-6 of the smallest gradient elements checked here; a wrong gradient (an error not
+  // summed where two nodes read one, a skip left out) is off by far more.
   for (const GradientCheckEntry& entry : result.entries) {
-    EXPECT_LT(entry.max_relative_error, 1e-6) << entry.what;
+    EXPECT_LT(entry.max_relative_error, 1e-5) << entry.what;
   }
 }
 

@@ -7,6 +7,7 @@
 #include <typeinfo>
 #include <utility>
 
+#include "cnnkit/registry.hpp"
 #include "model/description_checks.hpp"
 
 namespace cnnkit {
@@ -50,9 +51,24 @@ std::unique_ptr<Optimizer<T>> build_optimizer(const OptimizerSpec& spec) {
   if (spec.type == "SgdWithMomentum") {
     return std::make_unique<SgdWithMomentum<T>>(learning_rate, static_cast<T>(spec.momentum));
   }
-  throw std::invalid_argument("optimizer: unknown type '" + spec.type +
-                              "' (known: Adam, Sgd, SgdWithMomentum)");
+  if (const OptimizerType<T>* user = find_optimizer_type<T>(spec.type)) {
+    std::unique_ptr<Optimizer<T>> optimizer = user->make(spec);
+    if (!optimizer) {
+      throw std::invalid_argument("optimizer (" + spec.type +
+                                  "): expected its maker to return an optimizer, got none");
+    }
+    return optimizer;
+  }
+  throw std::invalid_argument("optimizer: unknown type '" + spec.type + "' (known: " +
+                              detail::builtin_optimizer_types() +
+                              detail::registry_hint("optimizer", "register_optimizer") + ")");
 }
+
+namespace detail {
+std::string builtin_optimizer_types() {
+  return "Adam, Sgd, SgdWithMomentum";
+}
+}  // namespace detail
 
 template <typename T>
 std::optional<OptimizerSpec> describe_optimizer(const Optimizer<T>& optimizer) {
@@ -72,7 +88,9 @@ std::optional<OptimizerSpec> describe_optimizer(const Optimizer<T>& optimizer) {
   } else if (typeid(optimizer) == typeid(Sgd<T>)) {
     spec.learning_rate = static_cast<const Sgd<T>&>(optimizer).learning_rate();
   } else {
-    return std::nullopt;
+    const OptimizerType<T>* user = find_optimizer_type<T>(optimizer.name());
+    if (user == nullptr || !user->describe) return std::nullopt;
+    return user->describe(optimizer);
   }
   return spec;
 }

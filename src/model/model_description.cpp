@@ -11,6 +11,7 @@
 #include <string>
 
 #include "cnnkit/model/model.hpp"
+#include "cnnkit/registry.hpp"
 #include "io/file_bytes.hpp"
 #include "io/json_structure.hpp"
 #include "model/description_checks.hpp"
@@ -168,6 +169,15 @@ class DescriptionReader {
     return names;
   }
 
+  // A registered type's own keys: numbers, each kept by name.
+  void read_attributes(const json& value, std::initializer_list<std::string_view> common,
+                       const std::string& where, std::map<std::string, double>& into) const {
+    for (const auto& [key, item] : value.items()) {
+      if (std::find(common.begin(), common.end(), key) != common.end()) continue;
+      into[key] = read_number(item, where + " " + key);
+    }
+  }
+
   LayerSpec read_layer(const json& value, std::size_t index) const {
     const std::string where = "layer " + std::to_string(index);
     if (!value.is_object()) fail(where, "an object {\"type\": ...}", show(value));
@@ -208,9 +218,12 @@ class DescriptionReader {
                layer.type == "GlobalAveragePooling" || layer.type == "Add" ||
                layer.type == "Concat") {
       check_keys(value, {"type", "name", "inputs"}, in, "parameter");
+    } else if (is_registered_layer(layer.type)) {
+      read_attributes(value, {"type", "name", "inputs"}, in, layer.attributes);
     } else {
       throw std::invalid_argument(source_ + ": " + where + ": unknown layer type '" + layer.type +
-                                  "' (known: " + detail::known_layer_types() + ")");
+                                  "' (known: " + detail::known_layer_types() +
+                                  detail::registry_hint("layer", "register_layer") + ")");
     }
     return layer;
   }
@@ -237,6 +250,12 @@ class DescriptionReader {
       check_keys(value, {"type", "learning_rate", "mu", "rho", "epsilon"}, in, "parameter");
     } else if (spec.type == "SgdWithMomentum") {
       check_keys(value, {"type", "learning_rate", "momentum"}, in, "parameter");
+    } else if (is_registered_optimizer(spec.type)) {
+      read_attributes(value, {"type", "learning_rate"}, in, spec.attributes);
+      if (value.contains("learning_rate")) {
+        spec.learning_rate = read_number(value["learning_rate"], in + " learning_rate");
+      }
+      return spec;
     } else {
       check_keys(value, {"type", "learning_rate"}, in, "parameter");
     }
@@ -280,6 +299,7 @@ ordered_json optimizer_to_json(const OptimizerSpec& spec) {
   } else if (spec.type == "SgdWithMomentum") {
     object["momentum"] = spec.momentum;
   }
+  for (const auto& [key, value] : spec.attributes) object[key] = value;
   return object;
 }
 
@@ -303,6 +323,7 @@ ordered_json layer_to_json(const LayerSpec& layer) {
     object["momentum"] = layer.momentum;
     object["epsilon"] = layer.epsilon;
   }
+  for (const auto& [key, value] : layer.attributes) object[key] = value;
   return object;
 }
 

@@ -17,6 +17,7 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,6 +46,9 @@ struct LayerSpec {
   double slope = 0.01;      // LeakyReLU: the slope where x <= 0
   double momentum = 0.1;    // BatchNorm: in [0, 1], PyTorch's meaning
   double epsilon = 1e-5;    // BatchNorm: above 0
+  // A registered user layer's own values (cnnkit/registry.hpp): its keys other than type, name
+  // and inputs. Empty for the built-in types.
+  std::map<std::string, double> attributes;
 
   bool operator==(const LayerSpec&) const = default;
 };
@@ -66,6 +70,9 @@ struct OptimizerSpec {
   double rho = 0.999;
   double epsilon = 1e-8;
   double momentum = 0.9;
+  // A registered user optimizer's own values (cnnkit/registry.hpp): its keys other than type and
+  // learning_rate. Empty for the built-in types.
+  std::map<std::string, double> attributes;
 
   bool operator==(const OptimizerSpec&) const = default;
 };
