@@ -63,8 +63,7 @@ void add_layer_type(const std::string& type, LayerType<float> f, LayerType<doubl
   t.layers.emplace(type, std::pair{std::move(f), std::move(d)});
 }
 
-void add_optimizer_type(const std::string& type, OptimizerType<float> f,
-                        OptimizerType<double> d) {
+void add_optimizer_type(const std::string& type, OptimizerType<float> f, OptimizerType<double> d) {
   if (!f.make || !d.make) {
     throw std::invalid_argument("register_optimizer: expected a maker, got none");
   }
@@ -76,9 +75,8 @@ void add_optimizer_type(const std::string& type, OptimizerType<float> f,
 }
 
 std::string registry_hint(const char* kind, const char* function) {
-  const std::vector<std::string> names = std::string(kind) == "layer"
-                                             ? registered_layer_types()
-                                             : registered_optimizer_types();
+  const std::vector<std::string> names =
+      std::string(kind) == "layer" ? registered_layer_types() : registered_optimizer_types();
   std::string registered;
   for (const std::string& name : names) registered += (registered.empty() ? "" : ", ") + name;
   return "; registered: " + (registered.empty() ? std::string("none") : registered) + " (a user " +

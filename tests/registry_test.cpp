@@ -68,7 +68,10 @@ class SignSgd : public Optimizer<T> {
   Tensor<T> calculate_update(const Tensor<T>& weights, const Tensor<T>& gradient) override {
     Tensor<T> updated = weights;
     for (std::size_t i = 0; i < updated.size(); ++i) {
-      updated[i] -= learning_rate_ * step_ * (gradient[i] > 0 ? T(1) : gradient[i] < 0 ? T(-1) : T(0));
+      updated[i] -= learning_rate_ * step_ *
+                    (gradient[i] > 0   ? T(1)
+                     : gradient[i] < 0 ? T(-1)
+                                       : T(0));
     }
     count_ += 1;
     return updated;
@@ -101,7 +104,8 @@ void register_user_types() {
         },
         []<typename T>(const Layer<T>& layer) -> std::optional<LayerSpec> {
           LayerSpec spec;
-          spec.attributes["factor"] = static_cast<double>(dynamic_cast<const Scale<T>&>(layer).factor());
+          spec.attributes["factor"] =
+              static_cast<double>(dynamic_cast<const Scale<T>&>(layer).factor());
           return spec;
         });
     register_optimizer(

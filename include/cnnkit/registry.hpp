@@ -50,17 +50,27 @@ void add_optimizer_type(const std::string& type, OptimizerType<float> f, Optimiz
 // []<typename T>(...)), instantiated for float and double.
 template <typename Make>
 void register_layer(const std::string& type, Make make) {
-  detail::add_layer_type(
-      type, {[make](const LayerSpec& s, const Shape& in) { return make.template operator()<float>(s, in); }, {}},
-      {[make](const LayerSpec& s, const Shape& in) { return make.template operator()<double>(s, in); }, {}});
+  detail::add_layer_type(type,
+                         {[make](const LayerSpec& s, const Shape& in) {
+                            return make.template operator()<float>(s, in);
+                          },
+                          {}},
+                         {[make](const LayerSpec& s, const Shape& in) {
+                            return make.template operator()<double>(s, in);
+                          },
+                          {}});
 }
 template <typename Make, typename Describe>
 void register_layer(const std::string& type, Make make, Describe describe) {
   detail::add_layer_type(
       type,
-      {[make](const LayerSpec& s, const Shape& in) { return make.template operator()<float>(s, in); },
+      {[make](const LayerSpec& s, const Shape& in) {
+         return make.template operator()<float>(s, in);
+       },
        [describe](const Layer<float>& l) -> std::optional<LayerSpec> { return describe(l); }},
-      {[make](const LayerSpec& s, const Shape& in) { return make.template operator()<double>(s, in); },
+      {[make](const LayerSpec& s, const Shape& in) {
+         return make.template operator()<double>(s, in);
+       },
        [describe](const Layer<double>& l) -> std::optional<LayerSpec> { return describe(l); }});
 }
 template <typename Make, typename Describe>
@@ -68,7 +78,9 @@ void register_optimizer(const std::string& type, Make make, Describe describe) {
   detail::add_optimizer_type(
       type,
       {[make](const OptimizerSpec& s) { return make.template operator()<float>(s); },
-       [describe](const Optimizer<float>& o) -> std::optional<OptimizerSpec> { return describe(o); }},
+       [describe](const Optimizer<float>& o) -> std::optional<OptimizerSpec> {
+         return describe(o);
+       }},
       {[make](const OptimizerSpec& s) { return make.template operator()<double>(s); },
        [describe](const Optimizer<double>& o) -> std::optional<OptimizerSpec> {
          return describe(o);

@@ -91,7 +91,8 @@ ModelDescription describe_network(const Graph<T>& graph, const Loss<T>& loss,
     description.layers.push_back(std::move(*spec));
     for (const Parameter<T>* parameter : layer.parameters()) {
       if (optimizer_found || !parameter->optimizer) continue;
-      if (const std::optional<OptimizerSpec> optimizer = describe_optimizer(*parameter->optimizer)) {
+      if (const std::optional<OptimizerSpec> optimizer =
+              describe_optimizer(*parameter->optimizer)) {
         description.optimizer = *optimizer;
         optimizer_found = true;
       }

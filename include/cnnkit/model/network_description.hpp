@@ -50,9 +50,8 @@ extern template std::optional<LayerSpec> describe_layer<float>(const Layer<float
 extern template std::optional<LayerSpec> describe_layer<double>(const Layer<double>&);
 extern template ModelDescription describe_network<float>(const Graph<float>&, const Loss<float>&,
                                                          const Shape&, const std::string&);
-extern template ModelDescription describe_network<double>(const Graph<double>&,
-                                                          const Loss<double>&, const Shape&,
-                                                          const std::string&);
+extern template ModelDescription describe_network<double>(const Graph<double>&, const Loss<double>&,
+                                                          const Shape&, const std::string&);
 extern template Model<float> to_model<float>(Graph<float>&&, const Loss<float>&, const Shape&,
                                              const std::string&);
 extern template Model<double> to_model<double>(Graph<double>&&, const Loss<double>&, const Shape&,
