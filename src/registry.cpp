@@ -85,22 +85,26 @@ std::string registry_hint(const char* kind, const char* function) {
 
 }  // namespace detail
 
+namespace {
+
+// The entry of `type` for T in one of the tables, or null.
+template <typename Entry, typename Table>
+const Entry* find_in(const Table& table, const std::string& type) {
+  const std::lock_guard lock(tables().mutex);
+  const auto found = table.find(type);
+  return found == table.end() ? nullptr : &std::get<Entry>(found->second);
+}
+
+}  // namespace
+
 template <typename T>
 const LayerType<T>* find_layer_type(const std::string& type) {
-  Tables& t = tables();
-  const std::lock_guard lock(t.mutex);
-  const auto found = t.layers.find(type);
-  if (found == t.layers.end()) return nullptr;
-  return &std::get<LayerType<T>>(found->second);
+  return find_in<LayerType<T>>(tables().layers, type);
 }
 
 template <typename T>
 const OptimizerType<T>* find_optimizer_type(const std::string& type) {
-  Tables& t = tables();
-  const std::lock_guard lock(t.mutex);
-  const auto found = t.optimizers.find(type);
-  if (found == t.optimizers.end()) return nullptr;
-  return &std::get<OptimizerType<T>>(found->second);
+  return find_in<OptimizerType<T>>(tables().optimizers, type);
 }
 
 bool is_registered_layer(const std::string& type) {
@@ -111,20 +115,25 @@ bool is_registered_optimizer(const std::string& type) {
   return find_optimizer_type<float>(type) != nullptr;
 }
 
-std::vector<std::string> registered_layer_types() {
-  Tables& t = tables();
-  const std::lock_guard lock(t.mutex);
+namespace {
+
+// The names of one of the tables, sorted (a std::map's order).
+template <typename Table>
+std::vector<std::string> names_in(const Table& table) {
+  const std::lock_guard lock(tables().mutex);
   std::vector<std::string> names;
-  for (const auto& entry : t.layers) names.push_back(entry.first);
+  for (const auto& entry : table) names.push_back(entry.first);
   return names;
 }
 
+}  // namespace
+
+std::vector<std::string> registered_layer_types() {
+  return names_in(tables().layers);
+}
+
 std::vector<std::string> registered_optimizer_types() {
-  Tables& t = tables();
-  const std::lock_guard lock(t.mutex);
-  std::vector<std::string> names;
-  for (const auto& entry : t.optimizers) names.push_back(entry.first);
-  return names;
+  return names_in(tables().optimizers);
 }
 
 template const LayerType<float>* find_layer_type<float>(const std::string&);

@@ -246,12 +246,14 @@ std::unique_ptr<Layer<T>> make_registered_layer(const LayerSpec& spec, const Sha
                                                 const std::string& where, Budget& budget) {
   const LayerType<T>* user = find_layer_type<T>(spec.type);
   if (user == nullptr) {
-    throw std::invalid_argument(where + ": unknown layer type '" + spec.type + "' (known: " +
-                                known_layer_types() + registry_hint("layer", "register_layer") +
-                                ")");
+    throw std::invalid_argument(where + ": unknown layer type '" + spec.type +
+                                "' (known: " + known_layer_types() +
+                                registry_hint("layer", "register_layer") + ")");
   }
   std::unique_ptr<Layer<T>> layer = user->make(spec, in);
-  if (!layer) throw std::invalid_argument(where + ": expected its maker to return a layer, got none");
+  if (!layer) {
+    throw std::invalid_argument(where + ": expected its maker to return a layer, got none");
+  }
   budget.add_parameters(layer->parameter_count(), where);
   return layer;
 }

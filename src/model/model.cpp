@@ -59,8 +59,8 @@ std::unique_ptr<Optimizer<T>> build_optimizer(const OptimizerSpec& spec) {
     }
     return optimizer;
   }
-  throw std::invalid_argument("optimizer: unknown type '" + spec.type + "' (known: " +
-                              detail::builtin_optimizer_types() +
+  throw std::invalid_argument("optimizer: unknown type '" + spec.type +
+                              "' (known: " + detail::builtin_optimizer_types() +
                               detail::registry_hint("optimizer", "register_optimizer") + ")");
 }
 

@@ -45,7 +45,8 @@ std::string describe(const LayerSpec& spec, const Shape& input) {
   // A registered user layer shows its own values ("Scale factor 0.5").
   std::string text = spec.type;
   for (const auto& [key, value] : spec.attributes) {
-    text += (text.size() == spec.type.size() ? " " : ", ") + key + " " + detail::format_number(value);
+    text +=
+        (text.size() == spec.type.size() ? " " : ", ") + key + " " + detail::format_number(value);
   }
   return text;
 }
