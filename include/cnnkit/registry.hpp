@@ -44,47 +44,41 @@ struct OptimizerType {
 namespace detail {
 void add_layer_type(const std::string& type, LayerType<float> f, LayerType<double> d);
 void add_optimizer_type(const std::string& type, OptimizerType<float> f, OptimizerType<double> d);
+
+// The maker for one element type T of a maker written as a template lambda.
+template <typename T, typename Make>
+auto layer_maker(Make make) {
+  return [make](const LayerSpec& spec, const Shape& input_shape) {
+    return make.template operator()<T>(spec, input_shape);
+  };
+}
+template <typename T, typename Make>
+auto optimizer_maker(Make make) {
+  return [make](const OptimizerSpec& spec) { return make.template operator()<T>(spec); };
+}
 }  // namespace detail
 
 // `make` and `describe` are templates over the element type (C++20 template lambdas,
 // []<typename T>(...)), instantiated for float and double.
 template <typename Make>
 void register_layer(const std::string& type, Make make) {
-  detail::add_layer_type(type,
-                         {[make](const LayerSpec& s, const Shape& in) {
-                            return make.template operator()<float>(s, in);
-                          },
-                          {}},
-                         {[make](const LayerSpec& s, const Shape& in) {
-                            return make.template operator()<double>(s, in);
-                          },
-                          {}});
+  detail::add_layer_type(type, {detail::layer_maker<float>(make), {}},
+                         {detail::layer_maker<double>(make), {}});
 }
 template <typename Make, typename Describe>
 void register_layer(const std::string& type, Make make, Describe describe) {
-  detail::add_layer_type(
-      type,
-      {[make](const LayerSpec& s, const Shape& in) {
-         return make.template operator()<float>(s, in);
-       },
-       [describe](const Layer<float>& l) -> std::optional<LayerSpec> { return describe(l); }},
-      {[make](const LayerSpec& s, const Shape& in) {
-         return make.template operator()<double>(s, in);
-       },
-       [describe](const Layer<double>& l) -> std::optional<LayerSpec> { return describe(l); }});
+  detail::add_layer_type(type, {detail::layer_maker<float>(make), describe},
+                         {detail::layer_maker<double>(make), describe});
+}
+template <typename Make>
+void register_optimizer(const std::string& type, Make make) {
+  detail::add_optimizer_type(type, {detail::optimizer_maker<float>(make), {}},
+                             {detail::optimizer_maker<double>(make), {}});
 }
 template <typename Make, typename Describe>
 void register_optimizer(const std::string& type, Make make, Describe describe) {
-  detail::add_optimizer_type(
-      type,
-      {[make](const OptimizerSpec& s) { return make.template operator()<float>(s); },
-       [describe](const Optimizer<float>& o) -> std::optional<OptimizerSpec> {
-         return describe(o);
-       }},
-      {[make](const OptimizerSpec& s) { return make.template operator()<double>(s); },
-       [describe](const Optimizer<double>& o) -> std::optional<OptimizerSpec> {
-         return describe(o);
-       }});
+  detail::add_optimizer_type(type, {detail::optimizer_maker<float>(make), describe},
+                             {detail::optimizer_maker<double>(make), describe});
 }
 
 // The registered entry of a type, or null; the pointer stays valid (entries are never removed).

@@ -47,7 +47,8 @@ template <typename T>
 void save_model(const std::string& path, const ModelDescription& description,
                 const std::vector<Layer<T>*>& layers);
 
-// Builds the described model and fills in the stored weights. Every problem names the file: not a
+// Builds the described model, fills in the stored weights and gives each parameter recorded in
+// the metadata "optimizers" its recorded optimizer (fresh). Every problem names the file: not a
 // safetensors file, not a cnnkit model, an unknown format_version, a description that does not
 // parse, a missing tensor, one of the wrong shape or one too many, a tensor holding NaN or infinity
 // (unless options.allow_non_finite), anything past options.limits (std::invalid_argument; a
