@@ -242,7 +242,8 @@ TEST(ModelDescription, EachBadDescriptionHasItsMessage) {
       {"unknown type", with_layers(R"({"type": "Conv2D", "kernels": 4})"),
        "net.json: layer 0: unknown layer type 'Conv2D' (known: Conv, Pooling, AveragePooling, "
        "GlobalAveragePooling, FullyConnected, BatchNorm, Flatten, ReLU, LeakyReLU, Sigmoid, TanH, "
-       "SoftMax, Add, Concat, Dropout)"},
+       "SoftMax, Add, Concat, Dropout; registered: none (a user layer is registered with "
+       "register_layer, cnnkit/registry.hpp))"},
       {"type missing", with_layers(R"({"kernels": 4})"),
        "net.json: layer 0: expected a key \"type\", got none"},
       {"parameter missing", with_layers(R"({"type": "Conv", "kernel": 3})" + tail),
@@ -290,7 +291,8 @@ TEST(ModelDescription, EachBadDescriptionHasItsMessage) {
       {"unknown optimizer",
        R"({"input_shape": [4], "layers": [{"type": "SoftMax"}], "optimizer": {"type": "Adamw"}})",
        "net.json: optimizer: optimizer: unknown type 'Adamw' (known: Adam, AdamW, Sgd, "
-       "SgdWithMomentum)"},
+       "SgdWithMomentum; registered: none (a user optimizer is registered with "
+       "register_optimizer, cnnkit/registry.hpp))"},
       {"bad learning rate",
        R"({"input_shape": [4], "layers": [{"type": "SoftMax"}],
            "optimizer": {"type": "Sgd", "learning_rate": -1}})",

@@ -103,7 +103,7 @@ TEST_F(ModelFileTest, ModelRoundTripIsBitExact) {
   // The layout the header promises, read back as plain safetensors.
   const SafetensorsFile<float> file = load_safetensors<float>(path("m.safetensors"));
   EXPECT_EQ(file.metadata.at("format"), "cnnkit-model");
-  EXPECT_EQ(file.metadata.at("format_version"), "1");
+  EXPECT_EQ(file.metadata.at("format_version"), "2");
   EXPECT_EQ(parse_model_description(file.metadata.at("cnnkit_model")), model.description);
   EXPECT_EQ(file.at("layer0.weights").shape(), (Shape{4, 1, 3, 3}));
   EXPECT_EQ(file.at("layer0.bias").shape(), (Shape{4}));
@@ -279,7 +279,8 @@ TEST_F(BadModelFile, UnknownVersion) {
   const std::string message =
       load_error_after([](auto&, auto& metadata) { metadata["format_version"] = "7"; });
   EXPECT_EQ(message, path("bad.safetensors") +
-                         ": expected format_version 1 (the one this cnnkit reads), got '7'");
+                         ": expected format_version 1 to 2 (the ones this cnnkit reads), got "
+                         "'7'");
 }
 
 TEST_F(BadModelFile, NotACnnkitFile) {

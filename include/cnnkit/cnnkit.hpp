@@ -45,6 +45,7 @@
 #include "cnnkit/model/model_description.hpp"
 #include "cnnkit/model/model_file.hpp"
 #include "cnnkit/model/model_summary.hpp"
+#include "cnnkit/model/network_description.hpp"
 #include "cnnkit/model/trainer.hpp"
 #include "cnnkit/model/training_state.hpp"
 #include "cnnkit/neural_network.hpp"

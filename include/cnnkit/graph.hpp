@@ -19,8 +19,11 @@
 //   update()             the update phase (update_hooks(), in order: where gradient clipping,
 //                        weight decay, schedules and a cross-process reduction of the gradients
 //                        plug in), then every parameter's own optimizer, skipping frozen ones.
-// infer(input) runs the testing phase (forward keeps nothing for a backward pass); each value its
-// last reader did not take over goes back to the layer that wrote it (Layer::recycle_output).
+// infer(input) runs the testing phase (forward keeps nothing for a backward pass) by liveness: a
+// value's buffer goes to a pool of the graph when its last reader is done, and each node writes
+// its output into the pooled buffer that fits it best (lent to the layer, Layer::recycle_output,
+// for that one forward). The activation memory of an inference is then the largest set of values
+// alive at once, not their sum, and repeated calls allocate only the prediction they return.
 //
 // Buffers go round as on a chain (layer.hpp): a copy for an earlier reader comes back as that
 // reader's input error, which the summation frees for the next step's copy; an input a merge
@@ -145,8 +148,14 @@ class Graph {
   std::string describe(std::size_t node) const;
   [[noreturn]] void rethrow_with_context(std::size_t node) const;
   void run_forward(std::size_t node, std::vector<Tensor<T>>& values);
-  // Testing phase: a value its last reader left behind goes back to the layer that wrote it.
+  // Testing phase: a value its last reader left behind goes to the pool (free_).
   void recycle_spent(std::size_t value);
+  // Testing phase, around a node's forward: lend its layer the best-fitting pooled buffer for its
+  // output (keeping the layer's own spare aside), then take back what it did not use.
+  void lend_buffer(std::size_t node);
+  void take_back_buffer(std::size_t node);
+  // Every value's shape for an input of this shape (0 the input, i + 1 node i).
+  std::vector<Shape> value_shapes(const Shape& input_shape);
   // Hands an error back to the node that produced `value`: moved in when it is the first, else
   // added, and then its buffer goes to the copies of the next step (give_up_buffer).
   void deliver(std::size_t value, Tensor<T>& error, bool give_up_buffer);
@@ -171,9 +180,13 @@ class Graph {
   std::vector<Tensor<T>> errors_;
   std::vector<char> has_error_;
   std::vector<std::vector<Tensor<T>>> copy_spares_;
-  // In the testing phase, the value whose layer's new_output gave each value its buffer (a layer
-  // computing in place passes it on): a spent value goes back to that layer.
-  std::vector<std::size_t> origin_;
+  // Testing phase: the buffers no value holds now; each node's own output spare, kept aside while
+  // it uses a lent one; the elements of each node's output for inference_shape_.
+  std::vector<Tensor<T>> free_;
+  std::vector<Tensor<T>> own_spares_;
+  std::vector<std::size_t> inference_sizes_;
+  Shape inference_shape_;
+  bool inference_sized_ = false;
 };
 
 extern template class Graph<float>;

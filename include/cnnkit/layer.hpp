@@ -134,6 +134,9 @@ class Layer {
   // write its result into that buffer. The engine does it in the testing phase, where no error
   // comes back to recycle (see new_output).
   void recycle_output(Tensor<T>&& spent) { output_spare_.give(std::move(spent)); }
+  // Takes that buffer back (empty if the layer has none): the engine lends a layer a buffer for
+  // one testing-phase forward() and takes back what it did not use.
+  Tensor<T> release_output_spare() { return output_spare_.release(); }
 
   // Testing phase: forward() skips storing what backward() needs (inference only).
   void set_testing_phase(bool testing) { testing_phase_ = testing; }

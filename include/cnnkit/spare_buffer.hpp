@@ -19,6 +19,11 @@ class SpareBuffer {
   // A tensor of this shape with indeterminate values, in the spare buffer when that is large
   // enough (else a new one); the spare is empty afterwards.
   Tensor<T> take(const Shape& shape) { return Tensor<T>::uninitialized(shape, std::move(spare_)); }
+  // The spare buffer itself (empty if none); the spare is empty afterwards.
+  Tensor<T> release() {
+    Tensor<T> spare = std::move(spare_);
+    return spare;
+  }
   // Elements the spare buffer holds now (0 when empty).
   std::size_t size() const noexcept { return spare_.size(); }
 

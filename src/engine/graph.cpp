@@ -183,7 +183,10 @@ void Graph<T>::build() {
   errors_.resize(count + 1);
   has_error_.assign(count + 1, 0);
   copy_spares_.resize(count + 1);
-  origin_.assign(count + 1, 0);
+  // At most every value's buffer and one lent buffer are in the pool: no growth while running.
+  free_.reserve(count + 2);
+  own_spares_.resize(count);
+  inference_sized_ = false;
   for (std::size_t v = 0; v <= count; ++v) copy_spares_[v].reserve(copies[v]);
   parameters_.clear();
   for (Layer<T>* layer : layers_) {
@@ -224,6 +227,11 @@ void Graph<T>::rethrow_with_context(std::size_t node) const {
 template <typename T>
 Shape Graph<T>::output_shape(const Shape& input_shape) {
   build_if_needed();
+  return value_shapes(input_shape)[output_];
+}
+
+template <typename T>
+std::vector<Shape> Graph<T>::value_shapes(const Shape& input_shape) {
   std::vector<Shape> shapes(nodes_.size() + 1);
   shapes[0] = input_shape;
   std::vector<Shape> merged;
@@ -241,7 +249,7 @@ Shape Graph<T>::output_shape(const Shape& input_shape) {
       rethrow_with_context(i);
     }
   }
-  return shapes[output_];
+  return shapes;
 }
 
 template <typename T>
@@ -255,7 +263,6 @@ void Graph<T>::run_forward(std::size_t i, std::vector<Tensor<T>>& values) {
                                 : &values[node.sources[k]];
     }
     values[i + 1] = node.merge->forward(std::span<const Tensor<T>* const>(node.input_views));
-    origin_[i + 1] = i + 1;
     for (std::size_t k = 0; k < node.sources.size(); ++k) {
       if (!node.last_read[k]) continue;
       if (testing) {
@@ -268,17 +275,12 @@ void Graph<T>::run_forward(std::size_t i, std::vector<Tensor<T>>& values) {
     return;
   }
   const std::size_t source = node.sources[0];
-  origin_[i + 1] = i + 1;
   if (source == 0 && inference_input_ != nullptr) {
     values[i + 1] = node.layer->forward(*inference_input_);  // the caller's tensor
   } else if (node.last_read[0]) {
-    const T* const before = values[source].data();
     values[i + 1] = node.layer->forward(std::move(values[source]));
-    if (testing) {
-      // Computed in place: the buffer came from further up. Not taken over: it goes back.
-      if (values[i + 1].data() == before) origin_[i + 1] = origin_[source];
-      recycle_spent(source);
-    }
+    // Not taken over (computed in place, or kept): the buffer goes to the pool.
+    if (testing) recycle_spent(source);
   } else if (testing) {
     values[i + 1] = node.layer->forward(std::as_const(values[source]));
   } else {
@@ -300,8 +302,38 @@ void Graph<T>::run_forward(std::size_t i, std::vector<Tensor<T>>& values) {
 template <typename T>
 void Graph<T>::recycle_spent(std::size_t value) {
   Tensor<T>& spent = values_[value];
-  if (spent.empty() || value == 0 || origin_[value] == 0) return;
-  nodes_[origin_[value] - 1].layer->recycle_output(std::move(spent));
+  if (value == 0 || spent.values().capacity() == 0) return;
+  free_.push_back(std::move(spent));
+}
+
+template <typename T>
+void Graph<T>::lend_buffer(std::size_t node) {
+  Layer<T>& layer = *nodes_[node].layer;
+  own_spares_[node] = layer.release_output_spare();
+  // Best fit: the smallest pooled buffer that holds the output, and at most twice its size (a
+  // small output, such as the prediction that leaves the graph, must not take a large buffer
+  // away from the node it fits). None: the layer allocates one.
+  const std::size_t needed = inference_sizes_[node];
+  std::size_t best = free_.size();
+  for (std::size_t k = 0; k < free_.size(); ++k) {
+    const std::size_t capacity = free_[k].values().capacity();
+    if (capacity >= needed && capacity / 2 <= needed &&
+        (best == free_.size() || capacity < free_[best].values().capacity())) {
+      best = k;
+    }
+  }
+  if (best == free_.size()) return;
+  layer.recycle_output(std::move(free_[best]));
+  if (best + 1 != free_.size()) free_[best] = std::move(free_.back());
+  free_.pop_back();
+}
+
+template <typename T>
+void Graph<T>::take_back_buffer(std::size_t node) {
+  Layer<T>& layer = *nodes_[node].layer;
+  Tensor<T> unused = layer.release_output_spare();
+  if (unused.values().capacity() != 0) free_.push_back(std::move(unused));
+  layer.recycle_output(std::move(own_spares_[node]));
 }
 
 template <typename T>
@@ -338,7 +370,29 @@ Tensor<T> Graph<T>::infer(const Tensor<T>& input) {
     layers_[i]->set_testing_phase(true);
   }
   inference_input_ = &input;
+  if (!inference_sized_ || input.shape() != inference_shape_) {
+    inference_sizes_.assign(nodes_.size(), 0);
+    inference_shape_ = input.shape();
+    try {
+      const std::vector<Shape> shapes = value_shapes(input.shape());
+      for (std::size_t i = 0; i < nodes_.size(); ++i) {
+        inference_sizes_[i] = element_count(shapes[i + 1]);
+      }
+      inference_sized_ = true;
+    } catch (const std::invalid_argument&) {
+      // An input the layers reject: their forward() says so below, in their own words.
+      inference_sized_ = false;
+    }
+  }
   for (std::size_t i : order_) {
+    // What the node's layer does not use of the lent buffer comes back, also when it throws.
+    struct Lent {
+      Graph& graph;
+      std::size_t node;
+      ~Lent() { graph.take_back_buffer(node); }
+    };
+    lend_buffer(i);
+    const Lent lent{*this, i};
     try {
       run_forward(i, values_);
     } catch (const std::invalid_argument&) {

@@ -17,6 +17,13 @@ namespace cnnkit::detail {
 // "Conv, Pooling, AveragePooling, ...": the layer types, for "unknown layer type" messages.
 std::string known_layer_types();
 
+// "Adam, Sgd, SgdWithMomentum": the built-in optimizers, for "unknown type" messages.
+std::string builtin_optimizer_types();
+
+// "; registered: Scale (a user layer is registered with register_layer, cnnkit/registry.hpp)":
+// what "unknown type" messages add about the registry (registry.cpp).
+std::string registry_hint(const char* kind, const char* function);
+
 // "fashion-lenet, digits-cnn, iris-mlp": for "unknown preset" messages.
 std::string preset_list();
 

@@ -26,6 +26,7 @@
 #include "cnnkit/layers/softmax.hpp"
 #include "cnnkit/layers/tanh.hpp"
 #include "cnnkit/model/model.hpp"
+#include "cnnkit/registry.hpp"
 #include "model/description_checks.hpp"
 #include "training/update_settings.hpp"
 
@@ -287,8 +288,26 @@ std::unique_ptr<Layer<T>> make_layer(const LayerSpec& spec, const Shape& in,
   if (spec.type == "SoftMax") return std::make_unique<SoftMax<T>>();
   if (spec.type == "Add") return std::make_unique<Add<T>>();
   if (spec.type == "Concat") return std::make_unique<Concat<T>>();
-  fail("unknown layer type '" + spec.type + "' (known: " + known_layer_types() + ")");
+  return make_registered_layer<T>(spec, in, where, budget);
   return nullptr;  // not reached: fail() throws
+}
+
+// A layer of a type the built-ins do not know, from the registry (cnnkit/registry.hpp).
+template <typename T>
+std::unique_ptr<Layer<T>> make_registered_layer(const LayerSpec& spec, const Shape& in,
+                                                const std::string& where, Budget& budget) {
+  const LayerType<T>* user = find_layer_type<T>(spec.type);
+  if (user == nullptr) {
+    throw std::invalid_argument(where + ": unknown layer type '" + spec.type +
+                                "' (known: " + known_layer_types() +
+                                registry_hint("layer", "register_layer") + ")");
+  }
+  std::unique_ptr<Layer<T>> layer = user->make(spec, in);
+  if (!layer) {
+    throw std::invalid_argument(where + ": expected its maker to return a layer, got none");
+  }
+  budget.add_parameters(layer->parameter_count(), where);
+  return layer;
 }
 
 // "net.json: layer 3 (Conv)", with the node's name when the description gives one:

@@ -4,10 +4,12 @@
 #include <cmath>
 #include <stdexcept>
 #include <string>
+#include <typeinfo>
 #include <utility>
 
 #include "cnnkit/gradient_clipping.hpp"
 #include "cnnkit/weight_decay.hpp"
+#include "cnnkit/registry.hpp"
 #include "model/description_checks.hpp"
 
 namespace cnnkit {
@@ -61,8 +63,55 @@ std::unique_ptr<Optimizer<T>> build_optimizer(const OptimizerSpec& spec) {
   if (spec.type == "SgdWithMomentum") {
     return std::make_unique<SgdWithMomentum<T>>(learning_rate, static_cast<T>(spec.momentum));
   }
+  if (const OptimizerType<T>* user = find_optimizer_type<T>(spec.type)) {
+    std::unique_ptr<Optimizer<T>> optimizer = user->make(spec);
+    if (!optimizer) {
+      throw std::invalid_argument("optimizer (" + spec.type +
+                                  "): expected its maker to return an optimizer, got none");
+    }
+    return optimizer;
+  }
   throw std::invalid_argument("optimizer: unknown type '" + spec.type +
-                              "' (known: Adam, AdamW, Sgd, SgdWithMomentum)");
+                              "' (known: " + detail::builtin_optimizer_types() +
+                              detail::registry_hint("optimizer", "register_optimizer") + ")");
+}
+
+namespace detail {
+std::string builtin_optimizer_types() {
+  return "Adam, AdamW, Sgd, SgdWithMomentum";
+}
+}  // namespace detail
+
+template <typename T>
+std::optional<OptimizerSpec> describe_optimizer(const Optimizer<T>& optimizer) {
+  // The exact classes only: a user's subclass of Adam may update differently.
+  OptimizerSpec spec;
+  spec.type = optimizer.name();
+  if (typeid(optimizer) == typeid(AdamW<T>)) {
+    const auto& adamw = static_cast<const AdamW<T>&>(optimizer);
+    spec.learning_rate = adamw.learning_rate();
+    spec.mu = adamw.mu();
+    spec.rho = adamw.rho();
+    spec.epsilon = adamw.epsilon();
+    spec.weight_decay = adamw.weight_decay();
+  } else if (typeid(optimizer) == typeid(Adam<T>)) {
+    const auto& adam = static_cast<const Adam<T>&>(optimizer);
+    spec.learning_rate = adam.learning_rate();
+    spec.mu = adam.mu();
+    spec.rho = adam.rho();
+    spec.epsilon = adam.epsilon();
+  } else if (typeid(optimizer) == typeid(SgdWithMomentum<T>)) {
+    const auto& momentum = static_cast<const SgdWithMomentum<T>&>(optimizer);
+    spec.learning_rate = momentum.learning_rate();
+    spec.momentum = momentum.momentum();
+  } else if (typeid(optimizer) == typeid(Sgd<T>)) {
+    spec.learning_rate = static_cast<const Sgd<T>&>(optimizer).learning_rate();
+  } else {
+    const OptimizerType<T>* user = find_optimizer_type<T>(optimizer.name());
+    if (user == nullptr || !user->describe) return std::nullopt;
+    return user->describe(optimizer);
+  }
+  return spec;
 }
 
 template <typename T>
@@ -178,6 +227,8 @@ template void add_update_phase<float>(Graph<float>&, const ModelDescription&);
 template void add_update_phase<double>(Graph<double>&, const ModelDescription&);
 template std::unique_ptr<Optimizer<float>> build_optimizer<float>(const OptimizerSpec&);
 template std::unique_ptr<Optimizer<double>> build_optimizer<double>(const OptimizerSpec&);
+template std::optional<OptimizerSpec> describe_optimizer<float>(const Optimizer<float>&);
+template std::optional<OptimizerSpec> describe_optimizer<double>(const Optimizer<double>&);
 template std::unique_ptr<Initializer<float>> build_initializer<float>(const InitializerSpec&);
 template std::unique_ptr<Initializer<double>> build_initializer<double>(const InitializerSpec&);
 template std::unique_ptr<Loss<float>> build_loss<float>(const std::string&, const std::string&);

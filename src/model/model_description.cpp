@@ -10,6 +10,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "cnnkit/model/model.hpp"
+#include "cnnkit/registry.hpp"
 #include "io/file_bytes.hpp"
 #include "io/json_structure.hpp"
 #include "model/description_checks.hpp"
@@ -37,6 +39,11 @@ class DescriptionReader {
  public:
   DescriptionReader(std::string_view source, const Limits& limits)
       : source_(source), limits_(limits) {}
+
+  // One optimizer object on its own (a checkpoint's record of a parameter's optimizer).
+  OptimizerSpec read_optimizer_document(const json& document) const {
+    return read_optimizer(document);
+  }
 
   ModelDescription read(const json& document) const {
     if (!document.is_object()) {
@@ -210,6 +217,15 @@ class DescriptionReader {
     return names;
   }
 
+  // A registered type's own keys: numbers, each kept by name.
+  void read_attributes(const json& value, std::initializer_list<std::string_view> common,
+                       const std::string& where, std::map<std::string, double>& into) const {
+    for (const auto& [key, item] : value.items()) {
+      if (std::find(common.begin(), common.end(), key) != common.end()) continue;
+      into[key] = read_number(item, where + " " + key);
+    }
+  }
+
   LayerSpec read_layer(const json& value, std::size_t index) const {
     const std::string where = "layer " + std::to_string(index);
     if (!value.is_object()) fail(where, "an object {\"type\": ...}", show(value));
@@ -264,9 +280,12 @@ class DescriptionReader {
                layer.type == "GlobalAveragePooling" || layer.type == "Add" ||
                layer.type == "Concat") {
       check_keys(value, {"type", "name", "inputs"}, in, "parameter");
+    } else if (is_registered_layer(layer.type)) {
+      read_attributes(value, {"type", "name", "inputs"}, in, layer.attributes);
     } else {
       throw std::invalid_argument(source_ + ": " + where + ": unknown layer type '" + layer.type +
-                                  "' (known: " + detail::known_layer_types() + ")");
+                                  "' (known: " + detail::known_layer_types() +
+                                  detail::registry_hint("layer", "register_layer") + ")");
     }
     return layer;
   }
@@ -314,6 +333,12 @@ class DescriptionReader {
       check_keys(value,
                  {"type", "learning_rate", "momentum", "weight_decay", "decay_bias_and_norm"}, in,
                  "parameter");
+    } else if (is_registered_optimizer(spec.type)) {
+      read_attributes(value, {"type", "learning_rate"}, in, spec.attributes);
+      if (value.contains("learning_rate")) {
+        spec.learning_rate = read_number(value["learning_rate"], in + " learning_rate");
+      }
+      return spec;
     } else {
       check_keys(value, {"type", "learning_rate", "weight_decay", "decay_bias_and_norm"}, in,
                  "parameter");
@@ -407,6 +432,7 @@ ordered_json optimizer_to_json(const OptimizerSpec& spec) {
   } else if (spec.type == "SgdWithMomentum") {
     object["momentum"] = spec.momentum;
   }
+  for (const auto& [key, value] : spec.attributes) object[key] = value;
   // Only when set: descriptions without weight decay read as before.
   if (spec.weight_decay != 0.0) object["weight_decay"] = spec.weight_decay;
   if (!spec.decay_bias_and_norm) object["decay_bias_and_norm"] = false;
@@ -451,13 +477,12 @@ ordered_json layer_to_json(const LayerSpec& layer) {
     object["momentum"] = layer.momentum;
     object["epsilon"] = layer.epsilon;
   }
+  for (const auto& [key, value] : layer.attributes) object[key] = value;
   return object;
 }
 
-}  // namespace
-
-ModelDescription parse_model_description(std::string_view json_text, std::string_view source,
-                                         const Limits& limits) {
+// The JSON document of a text that passed the structure checks; syntax errors name the source.
+json parse_json_text(std::string_view json_text, std::string_view source, const Limits& limits) {
   // Depth and repeated keys first: the document below is only built from text that passed.
   detail::check_json_structure(json_text, source, {.depth = limits.json_depth});
   json document;
@@ -481,6 +506,14 @@ ModelDescription parse_model_description(std::string_view json_text, std::string
     }
     throw std::invalid_argument(std::string(source) + ": invalid JSON: " + shortened(message));
   }
+  return document;
+}
+
+}  // namespace
+
+ModelDescription parse_model_description(std::string_view json_text, std::string_view source,
+                                         const Limits& limits) {
+  const json document = parse_json_text(json_text, source, limits);
   ModelDescription description = DescriptionReader(source, limits).read(document);
   detail::validate_description(description, source, limits);
   return description;
@@ -517,6 +550,22 @@ std::string to_json(const ModelDescription& description) {
     document["loss"] = {{"type", description.loss}, {"reduction", description.loss_reduction}};
   }
   return document.dump(2);
+}
+
+OptimizerSpec parse_optimizer_spec(std::string_view json_text, std::string_view source,
+                                   const Limits& limits) {
+  const json document = parse_json_text(json_text, source, limits);
+  OptimizerSpec spec = DescriptionReader(source, limits).read_optimizer_document(document);
+  try {
+    (void)build_optimizer<float>(spec);  // the type and the values, as validate() checks them
+  } catch (const std::invalid_argument& error) {
+    throw std::invalid_argument(std::string(source) + ": " + error.what());
+  }
+  return spec;
+}
+
+std::string to_json(const OptimizerSpec& spec) {
+  return optimizer_to_json(spec).dump();
 }
 
 void validate(const ModelDescription& description, const Limits& limits) {

@@ -10,6 +10,7 @@
 #include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -30,16 +31,36 @@ using nlohmann::json;
 constexpr const char* kModelFormat = "cnnkit-model";
 constexpr const char* kCheckpointFormat = "cnnkit-checkpoint";
 
-std::string tensor_name(std::size_t layer, const std::string& parameter) {
-  return "layer" + std::to_string(layer) + "." + parameter;
+// What the tensors of each layer are named after: its node's name ("block2.conv1"; a chain's
+// default names are "layer{i}"), or in format_version 1 its index ("layer{i}").
+std::vector<std::string> tensor_prefixes(const ModelDescription& description,
+                                         const std::string& version) {
+  std::vector<std::string> prefixes;
+  for (std::size_t i = 0; i < description.layers.size(); ++i) {
+    prefixes.push_back(version == "1" ? "layer" + std::to_string(i)
+                                      : detail::node_name(description, i));
+  }
+  return prefixes;
 }
 
-// "layer0.weights.adam.": the prefix of one parameter's optimizer state tensors.
-std::string state_prefix(std::size_t layer, const std::string& parameter,
-                         const std::string& optimizer_name) {
+std::string tensor_name(const std::string& prefix, const std::string& parameter) {
+  return prefix + "." + parameter;
+}
+
+// "block1.conv1.weights.adam.": the prefix of one parameter's optimizer state tensors.
+std::string state_prefix(const std::string& tensor, const std::string& optimizer_name) {
   std::string lower = optimizer_name;
   for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return tensor_name(layer, parameter) + "." + lower + ".";
+  return tensor + "." + lower + ".";
+}
+
+// "layer 4 (FullyConnected)", with the node's name where the description gives one:
+// "layer 7 'block2.conv1' (Conv)" (as description errors say it).
+template <typename T>
+std::string layer_label(const ModelDescription& description, std::size_t i, const Layer<T>& layer) {
+  const std::string& name = description.layers[i].name;
+  return "layer " + std::to_string(i) + (name.empty() ? "" : " '" + name + "'") + " (" +
+         layer.type() + ")";
 }
 
 [[noreturn]] void fail(const std::string& path, const std::string& message) {
@@ -76,17 +97,18 @@ void check_layers_match(const ModelDescription& description, const std::vector<L
 }
 
 // Every layer's parameters, then its buffers (state that is not trained, such as BatchNorm's
-// running statistics): "layer{i}.{name}".
+// running statistics): "{node}.{name}".
 template <typename T>
-std::vector<NamedTensor<T>> parameter_tensors(const std::vector<Layer<T>*>& layers) {
+std::vector<NamedTensor<T>> parameter_tensors(const std::vector<Layer<T>*>& layers,
+                                              const std::vector<std::string>& prefixes) {
   std::vector<NamedTensor<T>> tensors;
   for (std::size_t i = 0; i < layers.size(); ++i) {
     Layer<T>& layer = *layers[i];
     for (const Parameter<T>* parameter : std::as_const(layer).parameters()) {
-      tensors.push_back({tensor_name(i, parameter->name), parameter->value});
+      tensors.push_back({tensor_name(prefixes[i], parameter->name), parameter->value});
     }
     for (const LayerBuffer<T>& buffer : layer.buffers()) {
-      tensors.push_back({tensor_name(i, buffer.name), *buffer.value});
+      tensors.push_back({tensor_name(prefixes[i], buffer.name), *buffer.value});
     }
   }
   return tensors;
@@ -99,22 +121,42 @@ std::map<std::string, std::string> base_metadata(const ModelDescription& descrip
           {"cnnkit_model", to_json(description)}};
 }
 
-// A checkpoint of parameters whose optimizer is not the one the description builds (a user
-// optimizer) names it in the metadata "optimizer": load_checkpoint cannot build that optimizer,
-// and load_model must know the prefix of its state tensors.
+// A checkpoint of parameters with an optimizer no spec describes (a user optimizer) names it in
+// the metadata "optimizer": load_checkpoint cannot build that optimizer, and load_model must know
+// the prefix of its state tensors.
 constexpr const char* kOptimizerKey = "optimizer";
+// Every parameter whose built-in optimizer differs from the one the description builds (the caller
+// gave its layer another) is recorded in the metadata "optimizers", {"<tensor>": {"type": ...}},
+// and gets that optimizer again when the file is loaded.
+constexpr const char* kOptimizersKey = "optimizers";
+
+struct OptimizerRecords {
+  // Tensor name -> optimizer object, in the order of the parameters, "type" first in each.
+  nlohmann::ordered_json specs = nlohmann::ordered_json::object();
+  std::string foreign;  // the first user optimizer's name, if any
+};
 
 template <typename T>
-std::string foreign_optimizer_name(const Model<T>& model) {
-  for (const auto& layer : model.graph.layers()) {
-    for (const Parameter<T>* parameter : std::as_const(*layer).parameters()) {
-      if (parameter->optimizer &&
-          parameter->optimizer->name() != model.description.optimizer.type) {
-        return parameter->optimizer->name();
+OptimizerRecords record_optimizers(const Model<T>& model,
+                                   const std::vector<std::string>& prefixes) {
+  // The description's optimizer as T holds it, to compare like with like.
+  const std::optional<OptimizerSpec> described =
+      describe_optimizer(*build_optimizer<T>(model.description.optimizer));
+  OptimizerRecords records;
+  const std::vector<Layer<T>*>& layers = model.graph.layers();
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    for (const Parameter<T>* parameter : std::as_const(*layers[i]).parameters()) {
+      if (!parameter->optimizer) continue;
+      const std::optional<OptimizerSpec> spec = describe_optimizer(*parameter->optimizer);
+      if (!spec) {
+        if (records.foreign.empty()) records.foreign = parameter->optimizer->name();
+      } else if (spec != described) {
+        records.specs[tensor_name(prefixes[i], parameter->name)] =
+            nlohmann::ordered_json::parse(to_json(*spec));
       }
     }
   }
-  return "";
+  return records;
 }
 
 const std::string& metadata_at(const std::map<std::string, std::string>& metadata,
@@ -139,10 +181,44 @@ void check_finite(const Tensor<T>& tensor, const std::string& name, const std::s
   }
 }
 
-// The model a file describes, with its stored weights; `used` collects the tensor names taken.
+// Gives each parameter recorded in the metadata "optimizers" the optimizer recorded for it.
+template <typename T>
+void set_recorded_optimizers(const std::string& text,
+                             const std::map<std::string, Parameter<T>*>& parameters,
+                             const std::string& path, const Limits& limits) {
+  const std::string where = path + ": metadata optimizers";
+  detail::check_json_structure(text, where, {.depth = limits.json_depth});
+  json records;
+  try {
+    records = json::parse(text);
+  } catch (const json::parse_error& error) {
+    fail(path, "metadata optimizers: expected JSON, got invalid JSON at byte " +
+                   std::to_string(error.byte));
+  } catch (const json::exception&) {
+    fail(path, "metadata optimizers: expected JSON, got invalid JSON (a number out of range)");
+  }
+  if (!records.is_object()) {
+    fail(path, "metadata optimizers: expected an object {\"<tensor>\": {\"type\": ...}}, got " +
+                   std::string(records.type_name()));
+  }
+  for (const auto& [name, record] : records.items()) {
+    const auto parameter = parameters.find(name);
+    if (parameter == parameters.end()) {
+      fail(path,
+           "metadata optimizers: expected the name of a parameter tensor, got '" + name + "'");
+    }
+    const OptimizerSpec spec =
+        parse_optimizer_spec(record.dump(), where + " '" + name + "'", limits);
+    parameter->second->set_optimizer(*build_optimizer<T>(spec));
+  }
+}
+
+// The model a file describes, with its stored weights and its recorded optimizers; `used` collects
+// the tensor names taken, `prefixes` gets each layer's tensor prefix in this file's version.
 template <typename T>
 Model<T> model_from_file(const SafetensorsFile<T>& file, const std::string& path,
-                         std::set<std::string>& used, const ModelLoadOptions& options) {
+                         std::set<std::string>& used, std::vector<std::string>& prefixes,
+                         const ModelLoadOptions& options) {
   const auto format = file.metadata.find("format");
   if (format == file.metadata.end() ||
       (format->second != kModelFormat && format->second != kCheckpointFormat)) {
@@ -153,22 +229,24 @@ Model<T> model_from_file(const SafetensorsFile<T>& file, const std::string& path
                                             : "format '" + format->second + "'"));
   }
   const std::string& version = metadata_at(file.metadata, "format_version", path);
-  if (version != kModelFormatVersion) {
-    fail(path, "expected format_version " + std::string(kModelFormatVersion) +
-                   " (the one this cnnkit reads), got '" + version + "'");
+  if (version != "1" && version != kModelFormatVersion) {
+    fail(path, "expected format_version 1 to " + std::string(kModelFormatVersion) +
+                   " (the ones this cnnkit reads), got '" + version + "'");
   }
   const ModelDescription description =
       parse_model_description(metadata_at(file.metadata, "cnnkit_model", path),
                               path + " (metadata cnnkit_model)", options.limits);
+  prefixes = tensor_prefixes(description, version);
 
   const detail::RandomStateGuard keep_random_state;  // loading must not change later draws
   Model<T> model = build_model<T>(description, options.limits);
+  std::map<std::string, Parameter<T>*> parameters;  // by tensor name
   for (std::size_t i = 0; i < model.graph.layers().size(); ++i) {
     Layer<T>& layer = *model.graph.layers()[i];
-    // A parameter's value or a buffer, "layer{i}.{tensor}", with the shape the description builds.
+    // A parameter's value or a buffer, "{node}.{tensor}", with the shape the description builds.
     const auto take = [&](const std::string& tensor, Tensor<T>& value) {
-      const std::string name = tensor_name(i, tensor);
-      const std::string what = "layer " + std::to_string(i) + " (" + layer.type() + ") " + tensor;
+      const std::string name = tensor_name(prefixes[i], tensor);
+      const std::string what = layer_label(description, i, layer) + " " + tensor;
       if (!file.contains(name)) fail(path, "missing tensor '" + name + "' for " + what);
       const Tensor<T>& stored = file.at(name);
       if (stored.shape() != value.shape()) {
@@ -179,8 +257,14 @@ Model<T> model_from_file(const SafetensorsFile<T>& file, const std::string& path
       value = stored;
       used.insert(name);
     };
-    for (Parameter<T>* parameter : layer.parameters()) take(parameter->name, parameter->value);
+    for (Parameter<T>* parameter : layer.parameters()) {
+      take(parameter->name, parameter->value);
+      parameters.emplace(tensor_name(prefixes[i], parameter->name), parameter);
+    }
     for (const LayerBuffer<T>& buffer : layer.buffers()) take(buffer.name, *buffer.value);
+  }
+  if (const auto found = file.metadata.find(kOptimizersKey); found != file.metadata.end()) {
+    set_recorded_optimizers(found->second, parameters, path, options.limits);
   }
   return model;
 }
@@ -197,15 +281,16 @@ void reject_unused(const SafetensorsFile<T>& file, const std::set<std::string>& 
   }
 }
 
-// Restores every parameter's optimizer state from the "layer{i}.{p}.{optimizer}.{key}" tensors.
+// Restores every parameter's optimizer state from the "{node}.{p}.{optimizer}.{key}" tensors.
 template <typename T>
 void restore_optimizer_states(Model<T>& model, const SafetensorsFile<T>& file,
-                              const std::string& path, std::set<std::string>& used,
-                              const ModelLoadOptions& options) {
+                              const std::string& path, const std::vector<std::string>& prefixes,
+                              std::set<std::string>& used, const ModelLoadOptions& options) {
   for (std::size_t i = 0; i < model.graph.layers().size(); ++i) {
     for (Parameter<T>* parameter : model.graph.layers()[i]->parameters()) {
       Optimizer<T>& optimizer = *parameter->optimizer;
-      const std::string prefix = state_prefix(i, parameter->name, optimizer.name());
+      const std::string prefix =
+          state_prefix(tensor_name(prefixes[i], parameter->name), optimizer.name());
       std::map<std::string, Tensor<T>> state;
       for (const auto& [key, fresh] : optimizer.state()) {
         const std::string name = prefix + key;
@@ -219,7 +304,8 @@ void restore_optimizer_states(Model<T>& model, const SafetensorsFile<T>& file,
       try {
         optimizer.set_state(state);
       } catch (const std::invalid_argument& error) {
-        fail(path, "optimizer state of '" + tensor_name(i, parameter->name) + "': " + error.what());
+        fail(path, "optimizer state of '" + tensor_name(prefixes[i], parameter->name) +
+                       "': " + error.what());
       }
     }
   }
@@ -341,21 +427,24 @@ template <typename T>
 void save_model(const std::string& path, const ModelDescription& description,
                 const std::vector<Layer<T>*>& layers) {
   check_layers_match(description, layers, path);
-  save_safetensors(path, parameter_tensors(layers), base_metadata(description, kModelFormat));
+  save_safetensors(path,
+                   parameter_tensors(layers, tensor_prefixes(description, kModelFormatVersion)),
+                   base_metadata(description, kModelFormat));
 }
 
 template <typename T>
 Model<T> load_model(const std::string& path, const ModelLoadOptions& options) {
   const SafetensorsFile<T> file = load_safetensors<T>(path, options.limits);
   std::set<std::string> used;
-  Model<T> model = model_from_file(file, path, used, options);
+  std::vector<std::string> prefixes;
+  Model<T> model = model_from_file(file, path, used, prefixes, options);
   // A checkpoint also loads as a model: its optimizer states are simply not needed.
   if (file.metadata.at("format") == kCheckpointFormat) {
     for (std::size_t i = 0; i < model.graph.layers().size(); ++i) {
       for (Parameter<T>* parameter : model.graph.layers()[i]->parameters()) {
         const auto foreign = file.metadata.find(kOptimizerKey);
         const std::string prefix = state_prefix(
-            i, parameter->name,
+            tensor_name(prefixes[i], parameter->name),
             foreign != file.metadata.end() ? foreign->second : parameter->optimizer->name());
         for (const NamedTensor<T>& tensor : file.tensors) {
           if (tensor.name.starts_with(prefix)) used.insert(tensor.name);
@@ -370,15 +459,17 @@ Model<T> load_model(const std::string& path, const ModelLoadOptions& options) {
 template <typename T>
 void save_checkpoint(const std::string& path, const Model<T>& model, const TrainingState& state) {
   check_layers_match(model.description, model.graph.layers(), path);
-  std::vector<NamedTensor<T>> tensors = parameter_tensors(model.graph.layers());
+  const std::vector<std::string> prefixes = tensor_prefixes(model.description, kModelFormatVersion);
+  std::vector<NamedTensor<T>> tensors = parameter_tensors(model.graph.layers(), prefixes);
   for (std::size_t i = 0; i < model.graph.layers().size(); ++i) {
     const Layer<T>& layer = *model.graph.layers()[i];
     for (const Parameter<T>* parameter : layer.parameters()) {
       if (!parameter->optimizer) {
-        fail(path, "layer " + std::to_string(i) + " " + parameter->name +
+        fail(path, layer_label(model.description, i, layer) + " " + parameter->name +
                        ": expected an optimizer to save the state of, got none");
       }
-      const std::string prefix = state_prefix(i, parameter->name, parameter->optimizer->name());
+      const std::string prefix =
+          state_prefix(tensor_name(prefixes[i], parameter->name), parameter->optimizer->name());
       for (const auto& [key, tensor] : parameter->optimizer->state()) {
         tensors.push_back({prefix + key, tensor});
       }
@@ -392,9 +483,9 @@ void save_checkpoint(const std::string& path, const Model<T>& model, const Train
   metadata["seed"] = std::to_string(state.seed);
   metadata["history"] = history_to_json(state.history);
   if (state.validation_fraction > 0) metadata["validation"] = validation_to_json(state);
-  if (const std::string foreign = foreign_optimizer_name(model); !foreign.empty()) {
-    metadata[kOptimizerKey] = foreign;
-  }
+  const OptimizerRecords records = record_optimizers(model, prefixes);
+  if (!records.foreign.empty()) metadata[kOptimizerKey] = records.foreign;
+  if (!records.specs.empty()) metadata[kOptimizersKey] = records.specs.dump();
   save_safetensors(path, tensors, metadata);
 }
 
@@ -408,7 +499,8 @@ Checkpoint<T> load_checkpoint(const std::string& path, const ModelLoadOptions& o
          "cnnkit-model) that holds no optimizer state");
   }
   std::set<std::string> used;
-  Checkpoint<T> checkpoint{model_from_file(file, path, used, options), {}};
+  std::vector<std::string> prefixes;
+  Checkpoint<T> checkpoint{model_from_file(file, path, used, prefixes, options), {}};
   if (const auto foreign = file.metadata.find(kOptimizerKey); foreign != file.metadata.end()) {
     const bool stateless = std::ranges::none_of(
         file.tensors, [&](const NamedTensor<T>& tensor) { return !used.contains(tensor.name); });
@@ -420,7 +512,7 @@ Checkpoint<T> load_checkpoint(const std::string& path, const ModelLoadOptions& o
                    (stateless ? " (it saved no state, so that resumes it exactly)"
                               : " and restore its saved state with set_state"));
   }
-  restore_optimizer_states(checkpoint.model, file, path, used, options);
+  restore_optimizer_states(checkpoint.model, file, path, prefixes, used, options);
   reject_unused(file, used, path);
 
   TrainingState& state = checkpoint.state;

@@ -48,7 +48,13 @@ std::string describe(const LayerSpec& spec, const Shape& input) {
     return "FullyConnected " + std::to_string(element_count(input)) + " -> " +
            std::to_string(spec.outputs);
   }
-  return spec.type;
+  // A registered user layer shows its own values ("Scale factor 0.5").
+  std::string text = spec.type;
+  for (const auto& [key, value] : spec.attributes) {
+    text +=
+        (text.size() == spec.type.size() ? " " : ", ") + key + " " + detail::format_number(value);
+  }
+  return text;
 }
 
 // 1234567 -> "1,234,567".

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "cnnkit/graph.hpp"
@@ -64,6 +65,11 @@ template <typename T>
 std::unique_ptr<Optimizer<T>> build_optimizer(const OptimizerSpec& spec);
 template <typename T>
 std::unique_ptr<Initializer<T>> build_initializer(const InitializerSpec& spec);
+// The inverse of build_optimizer: the spec of a built-in optimizer (its type and values, which
+// build_optimizer turns into an equal one), or nullopt for one it cannot describe (a user
+// optimizer).
+template <typename T>
+std::optional<OptimizerSpec> describe_optimizer(const Optimizer<T>& optimizer);
 // reduction: "sum" or "mean" (std::invalid_argument otherwise).
 template <typename T>
 std::unique_ptr<Loss<T>> build_loss(const std::string& type, const std::string& reduction = "sum");
@@ -80,6 +86,8 @@ extern template void add_update_phase<float>(Graph<float>&, const ModelDescripti
 extern template void add_update_phase<double>(Graph<double>&, const ModelDescription&);
 extern template std::unique_ptr<Optimizer<float>> build_optimizer<float>(const OptimizerSpec&);
 extern template std::unique_ptr<Optimizer<double>> build_optimizer<double>(const OptimizerSpec&);
+extern template std::optional<OptimizerSpec> describe_optimizer<float>(const Optimizer<float>&);
+extern template std::optional<OptimizerSpec> describe_optimizer<double>(const Optimizer<double>&);
 extern template std::unique_ptr<Initializer<float>> build_initializer<float>(
     const InitializerSpec&);
 extern template std::unique_ptr<Initializer<double>> build_initializer<double>(

@@ -20,6 +20,7 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -57,6 +58,9 @@ struct LayerSpec {
   ConvPadding padding;
   Shape dilation{1};
   std::size_t groups = 1;
+  // A registered user layer's own values (cnnkit/registry.hpp): its keys other than type, name
+  // and inputs. Empty for the built-in types.
+  std::map<std::string, double> attributes;
 
   bool operator==(const LayerSpec&) const = default;
 };
@@ -82,6 +86,9 @@ struct OptimizerSpec {
   double momentum = 0.9;
   double weight_decay = 0.0;        // finite, >= 0
   bool decay_bias_and_norm = true;  // false: biases and BatchNorm's scale and shift do not decay
+  // A registered user optimizer's own values (cnnkit/registry.hpp): its keys other than type and
+  // learning_rate. Empty for the built-in types.
+  std::map<std::string, double> attributes;
 
   bool operator==(const OptimizerSpec&) const = default;
 };
@@ -129,6 +136,14 @@ ModelDescription load_model_description(const std::filesystem::path& path,
 
 // Pretty-printed JSON; parse_model_description(to_json(d)) == d for every valid d.
 std::string to_json(const ModelDescription& description);
+
+// One optimizer object as a description holds it ({"type": "Adam", "learning_rate": ...}), read and
+// checked as parse_model_description reads and checks the description's "optimizer"; to_json
+// writes it on one line. Checkpoints record the optimizer of each parameter with these.
+OptimizerSpec parse_optimizer_spec(std::string_view json_text,
+                                   std::string_view source = "optimizer",
+                                   const Limits& limits = Limits::from_environment());
+std::string to_json(const OptimizerSpec& spec);
 
 // Checks a description built in C++ the way parsing does (throws std::invalid_argument).
 void validate(const ModelDescription& description,

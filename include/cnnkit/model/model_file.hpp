@@ -1,19 +1,26 @@
 // Model files and checkpoints, both safetensors files (see cnnkit/io/safetensors.hpp) that Python's
 // `safetensors` package reads:
-//   tensors   "layer{i}.weights", "layer{i}.bias" for every trainable layer i (0-based, counting
-//             all layers), shaped as the layer holds them: Conv (K, C, m[, n]) and (K);
-//             FullyConnected (inputs, outputs) and (1, outputs)
-//   metadata  "format": "cnnkit-model" or "cnnkit-checkpoint", "format_version": "1",
+//   tensors   "{node}.weights", "{node}.bias" for every trainable node, named after the node
+//             ("block2.conv1.weights"; a layer without a "name" is node "layer{i}", i counting all
+//             layers from 0), shaped as the layer holds them: Conv (K, C, m[, n]) and (K);
+//             FullyConnected (inputs, outputs) and (1, outputs); then a layer's buffers
+//             ("{node}.running_mean", ...)
+//   metadata  "format": "cnnkit-model" or "cnnkit-checkpoint", "format_version": "2",
 //             "cnnkit_model": the model description as JSON (so one file is enough to load it)
-// A checkpoint adds every parameter's optimizer state as
-// "layer{i}.{weights|bias}.{optimizer}.{key}" (optimizer = the lower-case optimizer name, e.g.
-// "layer0.weights.adam.v") and the metadata "epoch", "batch_size", "random_engine" and "history"
-// (the metrics as a JSON array), and "optimizer" (the optimizer's name) when the parameters'
-// optimizer is not the one the description builds (a user optimizer). A run with a validation
-// split adds "validation": {"fraction", "monitor", "best_epoch", "best_metric"} (TrainingState),
-// and its history entries "validation_loss" and "validation_accuracy". A checkpoint loads as a
-// model too. Every save is atomic: a crash
-// leaves the old file or the new one.
+// A checkpoint adds every parameter's optimizer state as "{node}.{weights|bias}.{optimizer}.{key}"
+// (optimizer = the lower-case optimizer name, e.g. "block1.conv1.weights.adam.v") and the metadata
+// "epoch", "batch_size", "step", "seed", "random_engine" and "history" (the metrics as a JSON
+// array); "optimizers" ({"<tensor>": {"type": "Sgd", "learning_rate": 0.1}, ...}) for each
+// parameter whose built-in optimizer is not the one the description builds (its layer was given
+// another), which loading gives it again; and "optimizer" (the optimizer's name) when a parameter
+// has an optimizer no spec describes (a user optimizer), which load_checkpoint cannot build. A run
+// with a validation split adds "validation": {"fraction", "monitor", "best_epoch", "best_metric"}
+// (TrainingState), and its history entries "validation_loss" and "validation_accuracy". A
+// checkpoint loads as a model too. Every save is atomic: a crash leaves the old file or the new
+// one.
+//
+// format_version 1 (before graphs had names) named every tensor after the layer's index,
+// "layer{i}.weights", whatever its node's name; such files still load.
 #pragma once
 
 #include <memory>
@@ -28,7 +35,7 @@
 
 namespace cnnkit {
 
-inline constexpr const char* kModelFormatVersion = "1";
+inline constexpr const char* kModelFormatVersion = "2";
 
 struct ModelLoadOptions {
   // NaN or infinite weights (and optimizer states) are refused by default: such a model predicts
@@ -43,7 +50,8 @@ template <typename T>
 void save_model(const std::string& path, const ModelDescription& description,
                 const std::vector<Layer<T>*>& layers);
 
-// Builds the described model and fills in the stored weights. Every problem names the file: not a
+// Builds the described model, fills in the stored weights and gives each parameter recorded in
+// the metadata "optimizers" its recorded optimizer (fresh). Every problem names the file: not a
 // safetensors file, not a cnnkit model, an unknown format_version, a description that does not
 // parse, a missing tensor, one of the wrong shape or one too many, a tensor holding NaN or infinity
 // (unless options.allow_non_finite), anything past options.limits (std::invalid_argument; a
