@@ -50,10 +50,7 @@ TEST_F(CliResidualTest, TrainsSavesLoadsAndPredictsTheSameValuesInCppAndThroughT
   std::vector<std::string> args{"predict", "--json", "--model", model_path};
   std::vector<Tensor<float>> expected;
   for (std::size_t i = 0; i < 4; ++i) {
-    std::vector<unsigned char> pixels(64);
-    for (std::size_t p = 0; p < 64; ++p) {
-      pixels[p] = static_cast<unsigned char>(test_set.inputs[(i + 11) * 64 + p] * 255.0f + 0.5f);
-    }
+    const std::vector<unsigned char> pixels = testing::digit_pixels(test_set.inputs.data(), i + 11);
     const fs::path png = root_ / ("resnet-digit" + std::to_string(i) + ".png");
     ASSERT_NE(stbi_write_png(png.c_str(), 8, 8, 1, pixels.data(), 8), 0);
     args.push_back(png.string());

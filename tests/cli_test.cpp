@@ -130,10 +130,7 @@ TEST_F(CliTest, PredictAgreesWithTheLibraryOnDigitPngs) {
   std::vector<std::size_t> expected;
   for (std::size_t i = 0; i < 3; ++i) {
     // The 8x8 test image as an 8-bit grey PNG.
-    std::vector<unsigned char> pixels(64);
-    for (std::size_t p = 0; p < 64; ++p) {
-      pixels[p] = static_cast<unsigned char>(test_set.inputs[i * 64 + p] * 255.0f + 0.5f);
-    }
+    const std::vector<unsigned char> pixels = testing::digit_pixels(test_set.inputs.data(), i);
     const fs::path png = root_ / ("digit" + std::to_string(i) + ".png");
     ASSERT_NE(stbi_write_png(png.c_str(), 8, 8, 1, pixels.data(), 8), 0);
     args.push_back(png.string());
@@ -166,10 +163,7 @@ TEST_F(CliTest, PredictJsonGivesTheLibrarysProbabilitiesBitForBit) {
   std::vector<std::string> args{"predict", "--json", "--model", model_path};
   std::vector<Tensor<float>> expected;
   for (std::size_t i = 0; i < 2; ++i) {
-    std::vector<unsigned char> pixels(64);
-    for (std::size_t p = 0; p < 64; ++p) {
-      pixels[p] = static_cast<unsigned char>(test_set.inputs[(i + 5) * 64 + p] * 255.0f + 0.5f);
-    }
+    const std::vector<unsigned char> pixels = testing::digit_pixels(test_set.inputs.data(), i + 5);
     const fs::path png = root_ / ("json-digit" + std::to_string(i) + ".png");
     ASSERT_NE(stbi_write_png(png.c_str(), 8, 8, 1, pixels.data(), 8), 0);
     args.push_back(png.string());

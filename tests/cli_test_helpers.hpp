@@ -24,6 +24,16 @@ struct Result {
   std::string err;
 };
 
+// Sample `index` of the 8x8 digits (values in [0, 1], 64 per sample) as 8-bit grey pixels, as
+// an image file of it holds them.
+inline std::vector<unsigned char> digit_pixels(const float* inputs, std::size_t index) {
+  std::vector<unsigned char> pixels(64);
+  for (std::size_t p = 0; p < 64; ++p) {
+    pixels[p] = static_cast<unsigned char>(inputs[index * 64 + p] * 255.0f + 0.5f);
+  }
+  return pixels;
+}
+
 inline std::string read_file(const fs::path& path) {
   std::ifstream file(path, std::ios::binary);
   return {std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};

@@ -8,8 +8,8 @@
 #include <utility>
 
 #include "cnnkit/gradient_clipping.hpp"
-#include "cnnkit/weight_decay.hpp"
 #include "cnnkit/registry.hpp"
+#include "cnnkit/weight_decay.hpp"
 #include "model/description_checks.hpp"
 
 namespace cnnkit {

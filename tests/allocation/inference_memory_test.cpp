@@ -13,15 +13,8 @@
 #include <string>
 
 #include "cnnkit/cnnkit.hpp"
+#include "libc_allocator.hpp"
 #include "thread_count_guard.hpp"
-
-extern "C" {
-void* __libc_malloc(std::size_t size);
-void* __libc_calloc(std::size_t count, std::size_t size);
-void* __libc_realloc(void* pointer, std::size_t size);
-void* __libc_memalign(std::size_t alignment, std::size_t size);
-void __libc_free(void* pointer);
-}
 
 namespace {
 

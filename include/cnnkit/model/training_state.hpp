@@ -35,7 +35,7 @@ struct TrainingState {
   std::string monitor{};  // the validation metric ranking the epochs ("loss", "accuracy"), or ""
   std::size_t best_epoch = 0;
   double best_metric = std::numeric_limits<double>::quiet_NaN();
-  std::uint64_t step = 0;             // training steps done: the learning-rate schedule's t
+  std::uint64_t step = 0;  // training steps done: the learning-rate schedule's t
   // The run's seed, which keys dropout masks and augmentation draws (keyed_random.hpp); with the
   // epoch it fixes every such draw, so a resumed run draws what the whole run would have.
   std::uint64_t seed = 0;
