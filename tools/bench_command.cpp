@@ -115,6 +115,8 @@ double latency_seconds(NeuralNetwork<float>& net, const Tensor<float>& sample, s
   }
   std::sort(seconds.begin(), seconds.end());
   return seconds[seconds.size() / 2];
+}
+
 // The data-parallel step (GroupedStep) on the ranks mpirun started, or on one process: the
 // training images/s of the global batch, printed by rank 0.
 int run_grouped_bench(const BenchArgs& args) {
