@@ -120,7 +120,10 @@ TEST_F(CliAugmentTest, FashionResnetTrainsWithItsRecipe) {
   std::string csv;
   for (int row = 0; row < 12; ++row) {
     csv += std::to_string(row % 10);
-    for (int pixel = 0; pixel < 784; ++pixel) csv += "," + std::to_string((row * 7 + pixel) % 13);
+    for (int pixel = 0; pixel < 784; ++pixel) {
+      csv.push_back(',');
+      csv.append(std::to_string((row * 7 + pixel) % 13));
+    }
     csv += "\n";
   }
   const fs::path data = root_ / "images.csv";
