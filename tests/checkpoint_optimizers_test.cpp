@@ -120,7 +120,7 @@ TEST_F(BadOptimizerRecord, UnknownOptimizerType) {
   EXPECT_EQ(load_error_with(R"({"layer0.weights": {"type": "Adagrad", "learning_rate": 0.1}})"),
             bad_path_ +
                 ": metadata optimizers 'layer0.weights': optimizer: unknown type 'Adagrad' "
-                "(known: Adam, Sgd, SgdWithMomentum; registered: none (a user optimizer is "
+                "(known: Adam, AdamW, Sgd, SgdWithMomentum; registered: none (a user optimizer is "
                 "registered with register_optimizer, cnnkit/registry.hpp))");
 }
 
@@ -128,7 +128,8 @@ TEST_F(BadOptimizerRecord, BadValue) {
   EXPECT_EQ(load_error_with(R"({"layer0.weights": {"type": "Sgd", "learning_rat": 0.1}})"),
             bad_path_ +
                 ": metadata optimizers 'layer0.weights': optimizer (Sgd): unknown parameter "
-                "'learning_rat' (known: type, learning_rate)");
+                "'learning_rat' (known: type, learning_rate, weight_decay, "
+                "decay_bias_and_norm)");
 }
 
 TEST_F(BadOptimizerRecord, NotAnObject) {

@@ -89,7 +89,8 @@ TEST_F(CliAugmentTest, BadOptionsAreUsageErrorsNamingTheOption) {
        "--augment: augmentation crop: expected a crop no larger than the padded image 12x12 "
        "(padding 2), got 13x8"},
       {{"--augment", "crop=0"}, "--augment crop: expected a padding P >= 1"},
-      {{"--augment", "rotate=3"}, "--augment: expected crop=P, crop=P:HxW, flip or flip=Q"},
+      {{"--augment", "rotate=3"},
+       "--augment: expected none, or crop=P, crop=P:HxW, flip or flip=Q"},
       {{"--augment", "flip,flip"}, "each at most once, got 'flip'"},
       {{"--normalize", "8,0"},
        "--normalize: normalize std: expected finite values above 0, got 0 for channel 0"},

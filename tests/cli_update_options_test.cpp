@@ -96,8 +96,10 @@ TEST_F(CliUpdateOptions, CosineRunResumedEqualsTheUninterruptedOne) {
   const Result other = run({"train", "--resume", "--epochs", "4", "--schedule", "step",
                             "--step-size", "2", "--out", (root_ / "resumed").string()});
   EXPECT_EQ(other.exit_code, 2) << other.err;
-  EXPECT_NE(other.err.find("expected the optimizer and update settings of the run being continued"),
-            std::string::npos)
+  EXPECT_NE(
+      other.err.find("expected the optimizer, update settings and loss reduction of the run being "
+                     "continued"),
+      std::string::npos)
       << other.err;
   const Result resumed =
       run({"train", "--resume", "--epochs", "4", "--out", (root_ / "resumed").string()});

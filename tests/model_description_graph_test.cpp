@@ -124,8 +124,10 @@ TEST(ModelDescriptionGraph, ResidualBuildsTrainsSavesAndLoads) {
   for (std::size_t i = 0; i < actual.size(); ++i) ASSERT_EQ(actual.data()[i], expected.data()[i]);
 }
 
+// The chain presets (every one but fashion-resnet, a graph) write no names or inputs.
 TEST(ModelDescriptionGraph, ExistingDescriptionRoundTripsUnchanged) {
   for (const std::string& name : preset_names()) {
+    if (name == "fashion-resnet") continue;
     const ModelDescription d = preset(name);
     const std::string json = to_json(d);
     EXPECT_EQ(json.find("\"inputs\""), std::string::npos) << name;

@@ -231,7 +231,7 @@ TEST(Registry, UnknownTypesNameTheRegistry) {
         "optimizer": {"type": "SignSGD"}})",
                                   "u.json");
   });
-  EXPECT_NE(optimizer.find("unknown type 'SignSGD' (known: Adam, Sgd, SgdWithMomentum; "
+  EXPECT_NE(optimizer.find("unknown type 'SignSGD' (known: Adam, AdamW, Sgd, SgdWithMomentum; "
                            "registered: SignSgd (a user optimizer is registered with "
                            "register_optimizer, cnnkit/registry.hpp))"),
             std::string::npos)
