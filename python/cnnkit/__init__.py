@@ -33,7 +33,7 @@ DType = Any
 
 __all__ = [
     "Layer", "Conv", "Pooling", "Flatten", "FullyConnected", "ReLU", "SoftMax", "Sigmoid", "TanH",
-    "LeakyReLU", "AveragePooling", "GlobalAveragePooling", "BatchNorm",
+    "LeakyReLU", "Dropout", "AveragePooling", "GlobalAveragePooling", "BatchNorm",
     "Initializer", "Constant", "UniformRandom", "Xavier", "He",
     "Optimizer", "Sgd", "SgdWithMomentum", "Adam",
     "Loss", "CrossEntropyLoss", "L2Loss",
@@ -205,6 +205,16 @@ class LeakyReLU(metaclass=DtypeDispatch):
 
     def __new__(cls, slope: float = 0.01, *, dtype: DType = numpy.float32) -> Any:
         return bound("LeakyReLU", dtype)(slope)
+
+
+class Dropout(metaclass=DtypeDispatch):
+    """Inverted dropout: in the training phase each element is kept with probability 1 - p and
+    scaled by 1 / (1 - p), else zeroed (the mask a pure function of the seed, the step and the
+    sample's place in the batch); the identity in the testing phase."""
+    _bound_name = "Dropout"
+
+    def __new__(cls, p: float = 0.5, *, dtype: DType = numpy.float32) -> Any:
+        return bound("Dropout", dtype)(p)
 
 
 class AveragePooling(metaclass=DtypeDispatch):

@@ -6,6 +6,7 @@
 #include <cnnkit/layers/average_pooling.hpp>
 #include <cnnkit/layers/batch_norm.hpp>
 #include <cnnkit/layers/conv.hpp>
+#include <cnnkit/layers/dropout.hpp>
 #include <cnnkit/layers/flatten.hpp>
 #include <cnnkit/layers/fully_connected.hpp>
 #include <cnnkit/layers/leaky_relu.hpp>
@@ -280,6 +281,13 @@ void bind_layers(py::module_& m) {
   py::class_<LeakyReLU<T>, LayerT, std::shared_ptr<LeakyReLU<T>>>(
       m, ("LeakyReLU" + suffix<T>()).c_str(), "y = x for x > 0, slope * x otherwise.")
       .def(py::init<T>(), py::arg("slope") = T(0.01));
+  py::class_<Dropout<T>, LayerT, std::shared_ptr<Dropout<T>>>(
+      m, ("Dropout" + suffix<T>()).c_str(),
+      "Inverted dropout: in the training phase each element is kept with probability 1 - p and "
+      "scaled by 1 / (1 - p), else zeroed; the identity in the testing phase.")
+      .def(py::init<double>(), py::arg("p") = 0.5)
+      .def_property_readonly("p", &Dropout<T>::probability,
+                             "The probability of dropping an element, in [0, 1).");
   py::class_<AveragePooling<T>, LayerT, std::shared_ptr<AveragePooling<T>>>(
       m, ("AveragePooling" + suffix<T>()).c_str(), "1-D or 2-D average pooling without padding.")
       .def(py::init([](const py::object& stride, const py::object& pooling) {
