@@ -2,7 +2,7 @@
 """cnnkit against PyTorch on the reference workloads, back to back, and the ratio table.
 
     python3 bench/compare.py --build build [--quiet] [--threads 2] [--epochs 3] [--rounds 3]
-                             [--workloads w1,w2,w3,w5,w6,sweep,busy] [--simd avx2]
+                             [--workloads w1,w2,w3,w4,w5,w6,sweep,busy] [--simd avx2]
 
 Runs, one process per figure so that each has its own peak memory:
   1. ../shared/bench/fma_peak.cpp (built into BUILD/fma_peak): the machine's fp32 FMA peak, at
@@ -13,8 +13,8 @@ Runs, one process per figure so that each has its own peak memory:
      figure), W2 and W3 at --threads;
   3. ../shared/bench/torch_ref.py with Debian's /usr/bin/python3 at its best 2-core setting
      (--threads N --blas-threads 1 --malloc-keep): the same workloads.
-  4. with --workloads (all by default; compare_next.py): W5 and W6 (cnnkit bench on
-     bench/models/ against ../shared/bench/torch_next.py), batch-1 latency of W1, W5 and W6 on one
+  4. with --workloads (all by default; compare_next.py): W4's throughput, W5 and W6 (cnnkit
+     bench against ../shared/bench/torch_next.py), batch-1 latency of W1, W5 and W6 on one
      thread (W1's PyTorch side: bench/torch_latency.py), the convolution sweep (sweep_cases.py,
      cnnkit_conv_sweep, torch_sweep.py) and W1 training beside a busy core; --simd holds both
      frameworks to one SIMD level.
@@ -85,10 +85,10 @@ def parse_args():
     p.add_argument("--peak-tolerance", type=float, default=0.05,
                    help="how far the FMA peaks around a W3 round may differ (fraction)")
     p.add_argument("--skip-torch", action="store_true")
-    p.add_argument("--workloads", default="w1,w2,w3,w5,w6,sweep,busy",
+    p.add_argument("--workloads", default="w1,w2,w3,w4,w5,w6,sweep,busy",
                    help="comma-separated: w1 (with w2 and w3: the reference three, always "
-                        "together), w5, w6, sweep (the convolution sweep), busy (W1 training "
-                        "beside a busy core)")
+                        "together), w4 (throughput), w5, w6, sweep (the convolution sweep), busy "
+                        "(W1 training beside a busy core)")
     p.add_argument("--sweep-cases", type=int, default=48, help="geometries in the sweep")
     p.add_argument("--simd", choices=["avx512", "avx2", "none"],
                    help="hold both frameworks to this SIMD level (CNNKIT_SIMD for cnnkit, "

@@ -15,10 +15,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from sweep_cases import MAX_FORWARD_FLOP, draw_cases, forward_flop  # noqa: E402,F401
 
-# name -> (model file in bench/models, training batch, inference batch)
+# name -> (preset or model file in bench/models, training batch, inference batch, what else
+# torch_next.py is given). W4's PyTorch side trains on Fashion-MNIST with augmentation outside
+# the clock; 60 iterations are enough for its throughput (its accuracy takes whole epochs).
 NEXT_WORKLOADS = {
-    "w5": ("w5-speech-1d.json", 64, 512),
-    "w6": ("w6-rgb-64.json", 64, 512),
+    "w4": ("fashion-resnet", 128, 1000, ["--epochs", "1", "--max-iterations", "60"]),
+    "w5": ("w5-speech-1d.json", 64, 512, []),
+    "w6": ("w6-rgb-64.json", 64, 512, []),
 }
 
 
@@ -28,22 +31,26 @@ def median(values):
 
 
 def next_workloads(runner, args, table, workloads):
-    """W5 and W6: training images/s (batch 64), inference images/s (batch 512) and batch-1
+    """W4, W5 and W6: training and inference images/s at the workload's batches and batch-1
     latency, cnnkit on --threads threads (latency on one thread) against PyTorch's best setting
-    (latency on one thread too), alternating, each figure the median over the rounds."""
+    (latency on one thread too), alternating, each figure the median over the rounds. cnnkit
+    times its step on synthetic data of the input's shape (augmentation is not timed on either
+    side)."""
     cli = os.path.join(args.build, "tools", "cnnkit")
     torch_next = os.path.join(args.shared, "bench", "torch_next.py")
     t, s = str(args.threads), str(args.seed)
     for workload in workloads:
-        model, batch, infer_batch = NEXT_WORKLOADS[workload]
-        bench = [cli, "bench", "--model", os.path.join(HERE, "models", model), "--json",
+        model, batch, infer_batch, torch_extra = NEXT_WORKLOADS[workload]
+        if model.endswith(".json"):
+            model = os.path.join(HERE, "models", model)
+        bench = [cli, "bench", "--model", model, "--json",
                  "--batch", str(batch), "--infer-batch", str(infer_batch), "--warmup", "5",
                  "--iterations", "40", "--repeats", "3"]
         ours_cmd = bench + ["--threads", t]
         latency_cmd = bench[:-6] + ["--iterations", "1", "--repeats", "1", "--threads", "1",
                                     "--latency"]
         torch_cmd = ["/usr/bin/python3", torch_next, "--workload", workload, "--threads", t,
-                     "--blas-threads", "1", "--malloc-keep", "--seed", s]
+                     "--blas-threads", "1", "--malloc-keep", "--seed", s] + torch_extra
         torch_latency_cmd = torch_cmd[:]
         torch_latency_cmd[torch_latency_cmd.index("--threads") + 1] = "1"
         ours, latency, theirs, theirs_latency = [], [], [], []
