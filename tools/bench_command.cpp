@@ -1,12 +1,13 @@
 // cnnkit bench: training and inference throughput of any model on synthetic data of its input
 // shape, so that users can measure their own networks on their own machine:
 //   cnnkit bench --model fashion-lenet --batch 64 --threads 2
-// Training = the real step (forward, loss, backward with the model's optimizer updating every
-// parameter); inference = forward only in the testing phase, on --infer-batch samples (the
-// training batch unless given). Both on one fixed random batch, after warm-up steps, timed as the
-// median of --repeats timed runs of --iterations steps each. Inference also reports the minor
-// page faults per call in steady state (a call that allocates shows them), and --latency adds
-// single-sample inference: the median of --latency-runs calls after a tenth as many untimed.
+// Training = the trainer's step on the model `cnnkit train` builds, chain or graph (forward, loss,
+// backward, the update phase and every parameter's optimizer); inference = forward only in the
+// testing phase, on --infer-batch samples (the training batch unless given). Both on one fixed
+// random batch, after warm-up steps, timed as the median of --repeats timed runs of --iterations
+// steps each. Inference also reports the minor page faults per call in steady state (a call that
+// allocates shows them), and --latency adds single-sample inference: the median of --latency-runs
+// calls after a tenth as many untimed.
 #include <sys/resource.h>
 #include <algorithm>
 #include <chrono>
@@ -22,6 +23,7 @@
 #include "cnnkit/model/model_description.hpp"
 #include "cnnkit/random.hpp"
 #include "cnnkit/threading.hpp"
+#include "cnnkit/training_step.hpp"
 #include "command.hpp"
 #include "distributed.hpp"
 #include "number_options.hpp"
@@ -103,13 +105,13 @@ Tensor<float> synthetic_input(std::size_t batch, const Shape& sample_shape, std:
 }
 
 // The median seconds of one single-sample inference.
-double latency_seconds(NeuralNetwork<float>& net, const Tensor<float>& sample, std::size_t runs) {
-  for (std::size_t i = 0; i < runs / 10 + 1; ++i) (void)net.test(sample);
+double latency_seconds(Model<float>& model, const Tensor<float>& sample, std::size_t runs) {
+  for (std::size_t i = 0; i < runs / 10 + 1; ++i) (void)model.forward(sample);
   std::vector<double> seconds;
   seconds.reserve(runs);
   for (std::size_t i = 0; i < runs; ++i) {
     const auto start = std::chrono::steady_clock::now();
-    (void)net.test(sample);
+    (void)model.forward(sample);
     seconds.push_back(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
@@ -128,8 +130,7 @@ int run_grouped_bench(const BenchArgs& args) {
   Shape input_shape{args.batch};
   input_shape.insert(input_shape.end(), description.input_shape.begin(),
                      description.input_shape.end());
-  SyntheticBatches data(input_shape, num_outputs(description),
-                        description.loss != "L2Loss", 1);
+  SyntheticBatches data(input_shape, num_outputs(description), description.loss != "L2Loss", 1);
   const Batch<float> batch = data.next();
   const std::vector<std::size_t> classes = argmax_rows(batch.label);
   GroupedStep<float> step(model.graph, *model.loss, ranks.communicator(), args.gradient_groups);
@@ -152,29 +153,36 @@ int run_bench(const BenchArgs& args) {
   set_num_threads(args.threads);
   const ModelDescription description = resolve_model_description(args.model);
   set_seed(0);
-  std::unique_ptr<NeuralNetwork<float>> net = build_network<float>(description);
+  // Any network, chain or graph, as `cnnkit train` builds it (update phase included).
+  Model<float> model = build_model<float>(description);
   Shape input_shape{args.batch};
   input_shape.insert(input_shape.end(), description.input_shape.begin(),
                      description.input_shape.end());
-  auto data = std::make_unique<SyntheticBatches>(input_shape, num_outputs(description),
-                                                 description.loss != "L2Loss", 1);
-  net->set_data_layer(std::move(data));
+  SyntheticBatches data(input_shape, num_outputs(description), description.loss != "L2Loss", 1);
+  const Batch<float> batch = data.next();
   const std::size_t infer_batch = args.infer_batch == 0 ? args.batch : args.infer_batch;
   const Tensor<float> input = synthetic_input(infer_batch, description.input_shape, 2);
 
-  const double train_s = median_seconds(args, [&net] { net->train(1); });
-  const double infer_s = median_seconds(args, [&net, &input] { (void)net->test(input); });
+  // The trainer's step on the same batch each time: the spent input buffer takes the next copy.
+  Tensor<float> step_input = batch.input;
+  const auto train_step = [&] {
+    std::copy(batch.input.begin(), batch.input.end(), step_input.begin());
+    (void)forward_and_loss(model.graph, *model.loss, std::move(step_input), batch.label, "bench");
+    step_input = backward_and_update(model.graph, *model.loss, batch.label);
+  };
+  const double train_s = median_seconds(args, train_step);
+  const double infer_s = median_seconds(args, [&model, &input] { (void)model.forward(input); });
   // Counted over calls of their own, after the timed ones: the first call's buffers are
   // expected to fault in, a steady-state call's are not.
   const long faults_before = minor_page_faults();
-  for (std::size_t i = 0; i < args.iterations; ++i) (void)net->test(input);
+  for (std::size_t i = 0; i < args.iterations; ++i) (void)model.forward(input);
   const double iterations = static_cast<double>(args.iterations);
   const double faults_per_call =
       static_cast<double>(minor_page_faults() - faults_before) / iterations;
   const double train_rate = static_cast<double>(args.batch) * iterations / train_s;
   const double infer_rate = static_cast<double>(infer_batch) * iterations / infer_s;
   const double latency_us =
-      args.latency ? 1e6 * latency_seconds(*net, synthetic_input(1, description.input_shape, 3),
+      args.latency ? 1e6 * latency_seconds(model, synthetic_input(1, description.input_shape, 3),
                                            args.latency_runs)
                    : 0.0;
   const std::string name = description.name.empty() ? args.model : description.name;
