@@ -93,15 +93,18 @@ TEST_F(CliOptionsTest, TheBoundsOfTheRangesAreAccepted) {
 }
 
 // --infer-batch and --latency: the JSON line says which batch inference ran on, and a steady-state
-// inference call allocates nothing, so it touches no new page.
+// inference call allocates no activations, so it touches (almost) no new page: the odd fault of
+// the allocator's own bookkeeping is allowed, one fresh buffer per call (hundreds) is not.
 TEST_F(CliOptionsTest, BenchReportsTheInferenceBatchLatencyAndPageFaults) {
   const Result bench = run({"bench", "--model", "digits-cnn", "--batch", "8", "--infer-batch",
-                            "300", "--latency", "--latency-runs", "5", "--iterations", "2",
+                            "300", "--latency", "--latency-runs", "5", "--iterations", "20",
                             "--repeats", "1", "--threads", "1", "--json"});
   ASSERT_EQ(bench.exit_code, 0) << bench.err;
   EXPECT_NE(bench.out.find("\"batch\": 8, \"infer_batch\": 300,"), std::string::npos) << bench.out;
-  EXPECT_NE(bench.out.find("\"infer_minor_faults_per_batch\": 0.0,"), std::string::npos)
-      << bench.out;
+  const std::string faults_key = "\"infer_minor_faults_per_batch\": ";
+  const std::size_t faults_at = bench.out.find(faults_key);
+  ASSERT_NE(faults_at, std::string::npos) << bench.out;
+  EXPECT_LT(std::stod(bench.out.substr(faults_at + faults_key.size())), 1.0) << bench.out;
   EXPECT_NE(bench.out.find("\"latency_us_batch1\": "), std::string::npos) << bench.out;
   const Result without = run({"bench", "--model", "digits-cnn", "--iterations", "1", "--repeats",
                               "1", "--threads", "1", "--json"});
