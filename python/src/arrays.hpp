@@ -96,11 +96,12 @@ Shape shape_of(const py::array_t<T>& array) {
 // ValueError naming the first sample (index along the first axis) that holds NaN or infinity.
 template <typename T>
 void require_finite(const T* values, std::size_t count, std::size_t sample_size,
-                    const std::string& what) {
+                    const std::string& what, std::size_t first_sample = 0) {
   for (std::size_t i = 0; i < count; ++i) {
     if (!std::isfinite(values[i])) {
       throw py::value_error(what + ": expected finite values, got " + std::to_string(values[i]) +
-                            " in sample " + std::to_string(sample_size ? i / sample_size : 0));
+                            " in sample " +
+                            std::to_string(first_sample + (sample_size ? i / sample_size : 0)));
     }
   }
 }

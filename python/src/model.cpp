@@ -169,8 +169,6 @@ py::array_t<T> predict(PyModel<T>& self, const py::object& x, std::size_t batch_
                           shape_text(inputs));
   }
   if (batch_size == 0) throw py::value_error("Model.predict: expected a batch size > 0, got 0");
-  require_finite(inputs.data(), static_cast<std::size_t>(inputs.size()), element_count(sample),
-                 "Model.predict x");
   const std::size_t count = shape.front();
   const std::size_t outputs = num_outputs(self.model.description);
   const std::size_t sample_size = element_count(sample);
@@ -187,6 +185,8 @@ py::array_t<T> predict(PyModel<T>& self, const py::object& x, std::size_t batch_
       shape.front() = n;
       batch = Tensor<T>::uninitialized(shape, std::move(batch));
       std::copy_n(in + first * sample_size, n * sample_size, batch.data());
+      // Checked in the copy, while it is in the cache: one pass over the input, not two.
+      require_finite(batch.data(), n * sample_size, sample_size, "Model.predict x", first);
       const Tensor<T> prediction = self.model.forward(batch);
       std::copy(prediction.begin(), prediction.end(), out + first * outputs);
     }

@@ -85,6 +85,12 @@ def test_nan_inputs_are_refused_by_the_model_api():
         digits_model().evaluate(x, y)
     with pytest.raises(ValueError, match="Model.predict x: " + message):
         digits_model().predict(x)
+    # predict checks batch by batch: the message still counts samples from the start.
+    late = np.nan_to_num(x.copy(), nan=0.0)
+    late[1005, 0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="Model.predict x: expected finite values, got nan in "
+                                         "sample 1005"):
+        digits_model().predict(late, batch_size=1000)
     x[3, 0, 2, 1] = -np.inf
     with pytest.raises(ValueError, match="ArrayDataLayer inputs: expected finite values, got -inf"):
         cnnkit.ArrayDataLayer(x, y, 10)
