@@ -427,7 +427,9 @@ Command add_train_command(CLI::App& app) {
       "--out", args->out,
       "Run folder: model.safetensors, checkpoint.safetensors, metrics.csv, "
       "curves.png, confusion.png, samples.png (default: runs/<model name as a plain file name>)");
-  train->add_option("--batch-size", args->batch_size, "Samples per batch (default: 64)")
+  train
+      ->add_option("--batch-size", args->batch_size,
+                   "Samples per batch (default: 64; fashion-resnet: 128)")
       ->check(whole_number(1, kMaxBatchSize));
   train->add_option("--optimizer", args->optimizer, "Replace the model's optimizer")
       ->check(CLI::IsMember({"adam", "adamw", "sgd", "momentum"}));
@@ -452,7 +454,8 @@ Command add_train_command(CLI::App& app) {
                    "bits on any number of ranks (default: 8 under mpirun, else the plain step)")
       ->check(whole_number(1, kMaxBatchSize));
   train->add_option("--augment", args->augment,
-                    "Augment the training images: crop=P (zero-pad P, crop back), flip[=Q] "
+                    "Augment the training images (default: none; fashion-resnet: crop=2,flip): "
+                    "none, crop=P (zero-pad P, crop back), flip[=Q] "
                     "(horizontal, probability Q, default 0.5), comma-separated, e.g. crop=2,flip");
   train->add_option("--normalize", args->normalize,
                     "Normalise training and test data per channel: MEAN,STD (one value each, or "
