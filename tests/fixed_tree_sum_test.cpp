@@ -6,9 +6,15 @@
 #include <vector>
 
 #include "cnnkit/fixed_tree_sum.hpp"
+#include "cnnkit/graph.hpp"
 #include "cnnkit/grouped_step.hpp"
+#include "cnnkit/layers/flatten.hpp"
+#include "cnnkit/layers/fully_connected.hpp"
+#include "cnnkit/layers/softmax.hpp"
+#include "cnnkit/loss.hpp"
 #include "cnnkit/model/model.hpp"
 #include "cnnkit/model/model_description.hpp"
+#include "cnnkit/optimizers.hpp"
 #include "cnnkit/random.hpp"
 #include "cnnkit/training_step.hpp"
 
@@ -174,6 +180,48 @@ TEST(GroupedStep, RefusesNoGroups) {
   Model<float> model = digits_model();
   SingleProcess one;
   EXPECT_THROW(GroupedStep<float>(model.graph, *model.loss, one, 0), std::invalid_argument);
+}
+
+// Records, for each training-phase forward pass, the index in the global batch of its first
+// sample (what Dropout keys its masks by).
+class FirstSampleRecorder : public Layer<float> {
+ public:
+  using Layer<float>::forward;
+  using Layer<float>::backward;
+  Tensor<float> forward(const Tensor<float>& input) override {
+    seen.push_back(context_.first_sample);
+    return input;
+  }
+  Tensor<float> backward(const Tensor<float>& error_tensor) override { return error_tensor; }
+  void set_step_context(const StepContext& context) override { context_ = context; }
+
+  std::vector<std::uint64_t> seen;
+
+ private:
+  StepContext context_{};
+};
+
+// Each group runs as a batch of its own, but its samples keep their places in the global batch,
+// so a random draw keyed by them is what one plain step over the whole batch would draw.
+TEST(GroupedStep, EachGroupKeepsItsPlaceInTheGlobalBatch) {
+  const SmallBatch batch;
+  FirstSampleRecorder recorder;
+  Graph<float> graph;
+  graph.append(std::make_unique<Flatten<float>>());
+  graph.append(recorder);
+  auto fully_connected = std::make_unique<FullyConnected<float>>(64, 10);
+  fully_connected->set_optimizer(Sgd<float>(0.01f));
+  graph.append(std::move(fully_connected));
+  graph.append(std::make_unique<SoftMax<float>>());
+  CrossEntropyLoss<float> loss;
+  SingleProcess one;
+  GroupedStep<float> step(graph, loss, one, 4);
+  graph.set_step_context({.seed = 3, .step = 7, .first_sample = 100});
+  (void)step.step(batch.input, batch.label, batch.classes);
+  // 8 samples in 4 groups of 2, after the 100 samples of the ranks before (as under mpirun).
+  EXPECT_EQ(recorder.seen, (std::vector<std::uint64_t>{100, 102, 104, 106}));
+  EXPECT_EQ(graph.step_context().first_sample, 100u);  // the step's own context comes back
+  EXPECT_EQ(graph.step_context().step, 7u);
 }
 
 }  // namespace
