@@ -55,6 +55,7 @@ class GroupedStep {
   std::vector<T> leaves_, sum_;
   std::vector<char> present_;
   std::vector<std::size_t> predicted_;
+  Tensor<T> group_input_, group_label_;  // a group's rows, buffers reused from group to group
 };
 
 extern template class GroupedStep<float>;

@@ -23,13 +23,14 @@ constexpr const char* kName = "GroupedStep";
 // that asked to stop (any sum above 0 stops every rank).
 constexpr std::size_t kExtras = 3;
 
-// Rows [first, last) of a (B, ...) tensor as a batch of their own.
+// Rows [first, last) of a (B, ...) tensor as a batch of their own, written into `recycled`'s
+// buffer (a steady step allocates nothing).
 template <typename T>
-Tensor<T> rows(const Tensor<T>& batch, std::size_t first, std::size_t last) {
+Tensor<T> rows(const Tensor<T>& batch, std::size_t first, std::size_t last, Tensor<T>&& recycled) {
   Shape shape = batch.shape();
   const std::size_t row = batch.size() / shape[0];
   shape[0] = last - first;
-  Tensor<T> part = Tensor<T>::uninitialized(shape);
+  Tensor<T> part = Tensor<T>::uninitialized(shape, std::move(recycled));
   std::copy(batch.data() + first * row, batch.data() + last * row, part.data());
   return part;
 }
@@ -101,10 +102,12 @@ GroupedStepResult GroupedStep<T>::step(const Tensor<T>& input, const Tensor<T>& 
     StepContext context = graph_.step_context();
     context.first_sample = step_first_sample + first;
     graph_.set_step_context(context);
-    Tensor<T> group_label = rows(label, first, last);
-    const T group_loss = forward_and_loss(graph_, loss_, rows(input, first, last), group_label,
-                                          "train", count_correct);
-    graph_.backward(loss_.backward(group_label));
+    group_label_ = rows(label, first, last, std::move(group_label_));
+    const T group_loss =
+        forward_and_loss(graph_, loss_, rows(input, first, last, std::move(group_input_)),
+                         group_label_, "train", count_correct);
+    // The spent input comes back for the next group's rows.
+    group_input_ = graph_.backward(loss_.backward(group_label_));
     T* leaf = leaves_.data() + (k - mine.first_group) * length_;
     for (const Parameter<T>* parameter : parameters_) {
       detail::require(parameter->gradient.size() == parameter->value.size(), kName,
