@@ -88,7 +88,9 @@ def parse_args():
     p.add_argument("--workloads", default="w1,w2,w3,w4,w5,w6,sweep,busy",
                    help="comma-separated: w1 (with w2 and w3: the reference three, always "
                         "together), w4 (throughput), w5, w6, sweep (the convolution sweep), busy "
-                        "(W1 training beside a busy core)")
+                        "(W1 training beside a busy core); w4acc (W4's accuracy over --accuracy-seeds seeds "
+                        "of 3 epochs, both frameworks: about 25 minutes on 2 cores, so not in the "
+                        "default list)")
     p.add_argument("--sweep-cases", type=int, default=48, help="geometries in the sweep")
     p.add_argument("--simd", choices=["avx512", "avx2", "none"],
                    help="hold both frameworks to this SIMD level (CNNKIT_SIMD for cnnkit, "
@@ -523,6 +525,8 @@ def main():
         compare_next.conv_sweep(runner, args, table)
     if "busy" in workloads:
         compare_next.busy_core(runner, args, table)
+    if "w4acc" in workloads:
+        compare_next.w4_accuracy(runner, args, table, welch_t, spread)
 
     print(f"Machine: {cpu_model()}, {os.cpu_count()} cores; fp32 FMA peak "
           + ", ".join(f"{v:.0f} GFLOP/s on {k} thread(s)" for k, v in sorted(peak.items())))

@@ -181,6 +181,43 @@ def w1_latency(runner, args, table):
               ">= 2", ratio >= 2 if ratio else None)
 
 
+def w4_accuracy(runner, args, table, welch_t, spread):
+    """W4's test accuracy after 3 epochs over --accuracy-seeds seeds (at least 5), both
+    frameworks on the same recipe (AdamW, cosine schedule, batch 128, crop and flip), compared
+    as two means by Welch's t. Accuracy is not a timing, so these runs are not held to a quiet
+    machine: `cnnkit train` writes the epoch's test accuracy to its run folder's metrics.csv, and
+    torch_next.py prints it as a JSON line per epoch."""
+    cli = os.path.join(args.build, "tools", "cnnkit")
+    torch_next = os.path.join(args.shared, "bench", "torch_next.py")
+    seeds = range(args.seed, args.seed + max(5, args.accuracy_seeds))
+    ours, theirs = [], []
+    for seed in seeds:
+        with tempfile.TemporaryDirectory() as out:
+            cmd = [cli, "train", "--model", "fashion-resnet", "--epochs", "3", "--seed", str(seed),
+                   "--threads", str(args.threads), "--out", out]
+            print(f"# running cnnkit w4 accuracy seed {seed}: {' '.join(cmd)}", file=sys.stderr,
+                  flush=True)
+            subprocess.run(cmd, stdout=subprocess.DEVNULL, check=True)
+            with open(os.path.join(out, "metrics.csv")) as f:
+                rows = [line.strip().split(",") for line in f][1:]
+            ours.append(float(rows[-1][4]))
+        if not args.skip_torch:
+            cmd = ["/usr/bin/python3", torch_next, "--workload", "w4", "--epochs", "3",
+                   "--seed", str(seed), "--threads", str(args.threads), "--blas-threads", "1",
+                   "--malloc-keep"]
+            print(f"# running torch w4 accuracy seed {seed}: {' '.join(cmd)}", file=sys.stderr,
+                  flush=True)
+            out = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=True).stdout
+            epochs = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+            theirs.append(next(r["test_accuracy"] for r in epochs if r.get("epoch") == 3))
+    t_stat = welch_t(ours, theirs)
+    table.add(f"W4 test accuracy after 3 epochs, mean +- sd over {len(ours)} seeds (ratio: "
+              "Welch's t of cnnkit - PyTorch)", spread(ours), spread(theirs), t_stat,
+              "equal within noise (|t| < 2)", None if t_stat is None else abs(t_stat) < 2)
+    runner.notes.append(f"W4 test accuracy after 3 epochs, seed by seed from {args.seed}: "
+                        f"cnnkit {ours}, PyTorch {theirs}")
+
+
 def simd_environment(level):
     """The environment that holds both frameworks to one SIMD level: cnnkit's CNNKIT_SIMD, and
     PyTorch's ATen dispatch and oneDNN ISA caps (None: leave both free)."""
