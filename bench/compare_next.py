@@ -14,6 +14,7 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from sweep_cases import MAX_FORWARD_FLOP, draw_cases, forward_flop  # noqa: E402,F401
+from compare_reference import spread, welch_t  # noqa: E402
 
 # name -> (preset or model file in bench/models, training batch, inference batch, what else
 # torch_next.py is given). W4's PyTorch side trains on Fashion-MNIST with augmentation outside
@@ -181,7 +182,7 @@ def w1_latency(runner, args, table):
               ">= 2", ratio >= 2 if ratio else None)
 
 
-def w4_accuracy(runner, args, table, welch_t, spread):
+def w4_accuracy(runner, args, table):
     """W4's test accuracy after 3 epochs over --accuracy-seeds seeds (at least 5), both
     frameworks on the same recipe (AdamW, cosine schedule, batch 128, crop and flip), compared
     as two means by Welch's t. Accuracy is not a timing, so these runs are not held to a quiet

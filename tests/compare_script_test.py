@@ -11,6 +11,9 @@ SPEC = importlib.util.spec_from_file_location(
     "compare", os.path.join(os.path.dirname(HERE), "bench", "compare.py"))
 compare = importlib.util.module_from_spec(SPEC)
 SPEC.loader.exec_module(compare)
+# W1-W3's arithmetic and the shared statistics live in bench/compare_reference.py; loading
+# compare.py put bench/ on sys.path.
+import compare_reference as reference  # noqa: E402
 
 
 sweep_cases = compare.compare_next
@@ -42,18 +45,18 @@ class WelchT(unittest.TestCase):
     def test_worked_example(self):
         # a: mean 2, variance 1; b: mean 5, variance 4 (n = 3 each):
         # t = (2 - 5) / sqrt(1/3 + 4/3) = -3 / sqrt(5/3) = -2.32379...
-        self.assertAlmostEqual(compare.welch_t([1, 2, 3], [3, 5, 7]), -2.3237900077, places=9)
+        self.assertAlmostEqual(reference.welch_t([1, 2, 3], [3, 5, 7]), -2.3237900077, places=9)
 
     def test_sign_follows_the_first_argument(self):
-        self.assertAlmostEqual(compare.welch_t([3, 5, 7], [1, 2, 3]), 2.3237900077, places=9)
+        self.assertAlmostEqual(reference.welch_t([3, 5, 7], [1, 2, 3]), 2.3237900077, places=9)
 
     def test_needs_two_values_on_each_side(self):
-        self.assertIsNone(compare.welch_t([0.88], [0.88, 0.89]))
-        self.assertIsNone(compare.welch_t([0.88, 0.89], []))
+        self.assertIsNone(reference.welch_t([0.88], [0.88, 0.89]))
+        self.assertIsNone(reference.welch_t([0.88, 0.89], []))
 
     def test_no_spread(self):
-        self.assertEqual(compare.welch_t([0.5, 0.5], [0.5, 0.5]), 0.0)
-        self.assertEqual(compare.welch_t([0.6, 0.6], [0.5, 0.5]), float("inf"))
+        self.assertEqual(reference.welch_t([0.5, 0.5], [0.5, 0.5]), 0.0)
+        self.assertEqual(reference.welch_t([0.6, 0.6], [0.5, 0.5]), float("inf"))
 
 
 class Accuracies(unittest.TestCase):
@@ -61,26 +64,26 @@ class Accuracies(unittest.TestCase):
         main = [{"epoch": 1, "test_accuracy": 0.86}, {"epoch": 3, "test_accuracy": 0.89}]
         seeds = [[{"epoch": 1, "test_accuracy": 0.85}, {"epoch": 3, "test_accuracy": 0.88}],
                  [{"epoch": 1, "test_accuracy": 0.87}, {"epoch": 3, "test_accuracy": 0.885}]]
-        self.assertEqual(compare.accuracies(main, seeds, 1), [0.86, 0.85, 0.87])
-        self.assertEqual(compare.accuracies(main, seeds, 3), [0.89, 0.88, 0.885])
+        self.assertEqual(reference.accuracies(main, seeds, 1), [0.86, 0.85, 0.87])
+        self.assertEqual(reference.accuracies(main, seeds, 3), [0.89, 0.88, 0.885])
 
     def test_spread_is_mean_and_sample_sd(self):
         # mean 0.88, sample variance ((0.01)^2 + 0 + (0.01)^2) / 2 = 1e-4 -> sd 0.01
-        self.assertEqual(compare.spread([0.87, 0.88, 0.89]), "0.8800 +- 0.0100")
-        self.assertIsNone(compare.spread([0.88]))
+        self.assertEqual(reference.spread([0.87, 0.88, 0.89]), "0.8800 +- 0.0100")
+        self.assertIsNone(reference.spread([0.88]))
 
 
 class ShareOfPeak(unittest.TestCase):
     def test_each_round_against_its_own_peak(self):
         # rounds: 450/500 = 90 %, 400/480 = 83.33 %, 430/500 = 86 % -> median 86 %
-        self.assertAlmostEqual(compare.share_of_peak([450, 400, 430], [500, 480, 500]), 86.0)
+        self.assertAlmostEqual(reference.share_of_peak([450, 400, 430], [500, 480, 500]), 86.0)
 
     def test_one_round(self):
-        self.assertAlmostEqual(compare.share_of_peak([241.5], [483]), 50.0)
+        self.assertAlmostEqual(reference.share_of_peak([241.5], [483]), 50.0)
 
     def test_nothing_measured(self):
-        self.assertIsNone(compare.share_of_peak([], []))
-        self.assertIsNone(compare.share_of_peak([None], [480]))
+        self.assertIsNone(reference.share_of_peak([], []))
+        self.assertIsNone(reference.share_of_peak([None], [480]))
 
 
 class Combine(unittest.TestCase):
@@ -88,7 +91,7 @@ class Combine(unittest.TestCase):
         rounds = [[{"epoch": 1, "ms": 3.0, "name": "x"}, {"epoch": 2, "ms": 10.0, "name": "x"}],
                   [{"epoch": 2, "ms": 30.0, "name": "x"}, {"epoch": 1, "ms": 1.0, "name": "x"}],
                   [{"epoch": 1, "ms": 2.0, "name": "x"}, {"epoch": 2, "ms": 20.0, "name": "x"}]]
-        combined = compare.combine(rounds, "epoch")
+        combined = reference.combine(rounds, "epoch")
         self.assertEqual([r["epoch"] for r in combined], [1, 2])
         self.assertEqual([r["ms"] for r in combined], [2.0, 20.0])
         self.assertEqual(combined[0]["name"], "x")
@@ -103,7 +106,7 @@ class Scaling(unittest.TestCase):
                [{"train_images_per_s": 56e3}], [{"train_images_per_s": 48e3}]]
         one = [[{"train_images_per_s": 32e3}], [{"train_images_per_s": 32e3}],
                [{"train_images_per_s": 24e3}]]
-        ratios, scale = compare.scaling(two, one)
+        ratios, scale = reference.scaling(two, one)
         self.assertEqual(ratios, [1.90625, 1.75, 2.0])
         self.assertEqual(scale, 1.90625)
 
@@ -111,23 +114,23 @@ class Scaling(unittest.TestCase):
 class SteadyPeak(unittest.TestCase):
     def test_same_peak_both_times_and_two_cores_each_time(self):
         # 451 vs 460: 2 % apart; 451 >= 0.95 * 2 * 231 = 438.9
-        self.assertTrue(compare.steady_peak({1: 231, 2: 451}, {1: 233, 2: 460}, 2, 0.05))
+        self.assertTrue(reference.steady_peak({1: 231, 2: 451}, {1: 233, 2: 460}, 2, 0.05))
 
     def test_a_core_taken_away_after(self):
         # as a round on 2026-12-04: 2 threads gave the 1-thread figure
-        self.assertFalse(compare.steady_peak({1: 231, 2: 451}, {1: 230, 2: 232}, 2, 0.05))
+        self.assertFalse(reference.steady_peak({1: 231, 2: 451}, {1: 230, 2: 232}, 2, 0.05))
 
     def test_a_core_taken_away_for_both_measurements(self):
         # the two agree, but neither ran on two cores: 240 < 0.95 * 2 * 230
-        self.assertFalse(compare.steady_peak({1: 230, 2: 240}, {1: 231, 2: 239}, 2, 0.05))
+        self.assertFalse(reference.steady_peak({1: 230, 2: 240}, {1: 231, 2: 239}, 2, 0.05))
 
     def test_the_peak_moved_more_than_the_tolerance(self):
         # 500 vs 460: 8 % of 500 apart, each one scaled well
-        self.assertFalse(compare.steady_peak({1: 250, 2: 500}, {1: 235, 2: 460}, 2, 0.05))
-        self.assertTrue(compare.steady_peak({1: 250, 2: 500}, {1: 235, 2: 460}, 2, 0.10))
+        self.assertFalse(reference.steady_peak({1: 250, 2: 500}, {1: 235, 2: 460}, 2, 0.05))
+        self.assertTrue(reference.steady_peak({1: 250, 2: 500}, {1: 235, 2: 460}, 2, 0.10))
 
     def test_a_missing_figure(self):
-        self.assertFalse(compare.steady_peak({2: 451}, {1: 231, 2: 451}, 2, 0.05))
+        self.assertFalse(reference.steady_peak({2: 451}, {1: 231, 2: 451}, 2, 0.05))
 
 
 class W3Round(unittest.TestCase):
@@ -149,13 +152,13 @@ class W3Round(unittest.TestCase):
         class Args:
             build, threads, w3_tries, peak_tolerance, skip_torch = "b", 2, tries, 0.05, False
 
-        original = compare.fma_peak
-        compare.fma_peak = lambda runner, build, tag="": (runs.append("peak"), peaks.pop(0))[1]
+        original = reference.fma_peak
+        reference.fma_peak = lambda runner, build, tag="": (runs.append("peak"), peaks.pop(0))[1]
         try:
             runner = Runner()
-            ours, theirs, peak = compare.w3_round(runner, Args(), ["w3"], {"w3": ["t"]}, "")
+            ours, theirs, peak = reference.w3_round(runner, Args(), ["w3"], {"w3": ["t"]}, "")
         finally:
-            compare.fma_peak = original
+            reference.fma_peak = original
         return runs, ours, theirs, peak, runner.notes
 
     def test_a_steady_round_runs_once(self):
