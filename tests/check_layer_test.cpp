@@ -20,6 +20,7 @@
 #include "cnnkit/layers/flatten.hpp"
 #include "cnnkit/layers/fully_connected.hpp"
 #include "cnnkit/layers/leaky_relu.hpp"
+#include "cnnkit/layers/normalize.hpp"
 #include "cnnkit/layers/pooling.hpp"
 #include "cnnkit/layers/relu.hpp"
 #include "cnnkit/layers/sigmoid.hpp"
@@ -82,6 +83,12 @@ std::vector<BuiltInCase> built_in_cases() {
       {"LeakyReLU", [] { return std::make_unique<LeakyReLU<double>>(0.2); }, {3, 5}},
       // Its mask is fixed by the step context, the same in every forward() of the check.
       {"Dropout", [] { return std::make_unique<Dropout<double>>(0.4); }, {3, 5}},
+      {"Normalize",
+       [] {
+         return std::make_unique<Normalize<double>>(std::vector<double>{0.5, -1.0},
+                                                    std::vector<double>{2.0, 0.25});
+       },
+       {2, 2, 3, 2}},
       {"AveragePooling",
        [] {
          return std::make_unique<AveragePooling<double>>(Shape{2, 1}, Shape{3, 2});

@@ -3,10 +3,12 @@
 // is a usage error naming its option.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
 #include "cli_test_helpers.hpp"
+#include "cnnkit/model/model_file.hpp"
 
 namespace cnnkit {
 namespace {
@@ -75,6 +77,36 @@ TEST_F(CliAugmentTest, SameSeedSameModelOnOneAndTwoThreadsAndAfterAResume) {
   ASSERT_EQ(train("plain", {"--epochs", "2", "--threads", "1", "--normalize", "8,6"}).exit_code, 0);
   EXPECT_FALSE(model_bytes("plain") == model_bytes("one")) << "--augment changed nothing";
   EXPECT_FALSE(model_bytes("one").empty());
+}
+
+// --normalize puts a Normalize layer in front of the model, so the saved model takes raw data:
+// `cnnkit eval` on the raw test set reports the accuracy the run measured on it.
+TEST_F(CliAugmentTest, NormalizationTravelsInTheModelFile) {
+  ASSERT_EQ(
+      train("normalized", {"--epochs", "2", "--threads", "1", "--normalize", "8,6"}).exit_code, 0);
+  const fs::path model_path = root_ / "normalized" / "model.safetensors";
+  const Model<float> model = load_model<float>(model_path.string());
+  ASSERT_EQ(model.description.layers.front().type, "Normalize");
+  EXPECT_EQ(model.description.layers.front().mean, std::vector<double>{8.0});
+  EXPECT_EQ(model.description.layers.front().standard_deviation, std::vector<double>{6.0});
+
+  const std::string metrics = read_file(root_ / "normalized" / "metrics.csv");
+  const std::string last = metrics.substr(metrics.rfind('\n', metrics.size() - 2) + 1);
+  // epoch,train_loss,train_accuracy,test_loss,test_accuracy,seconds
+  std::vector<std::string> fields;
+  for (std::size_t start = 0, comma; start <= last.size(); start = comma + 1) {
+    comma = last.find(',', start);
+    if (comma == std::string::npos) comma = last.size();
+    fields.push_back(last.substr(start, comma - start));
+  }
+  ASSERT_EQ(fields.size(), 6u) << last;
+  const Result eval = run({"eval", "--model", model_path.string(), "--data", "digits"});
+  ASSERT_EQ(eval.exit_code, 0) << eval.err;
+  char accuracy[16];
+  std::snprintf(accuracy, sizeof accuracy, "%.4f", std::stod(fields[4]));
+  EXPECT_NE(eval.out.find(std::string("accuracy ") + accuracy), std::string::npos)
+      << "the run measured " << fields[4] << "; eval printed:\n"
+      << eval.out;
 }
 
 TEST_F(CliAugmentTest, BadOptionsAreUsageErrorsNamingTheOption) {

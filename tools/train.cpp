@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "augment_options.hpp"
+#include "cnnkit/model/input_normalization.hpp"
 #include "cnnkit/model/model_file.hpp"
 #include "cnnkit/model/model_summary.hpp"
 #include "cnnkit/model/trainer.hpp"
@@ -95,12 +96,22 @@ void apply_overrides(ModelDescription& description, const TrainArguments& args) 
   if (args.learning_rate) description.optimizer.learning_rate = *args.learning_rate;
   if (!args.loss_reduction.empty()) description.loss_reduction = args.loss_reduction;
   apply_update_overrides(description, args.update);
+  if (!args.normalize.empty()) {
+    const Normalization normalization = parse_normalization(args.normalize);
+    try {
+      validate(normalization, description.input_shape.empty() ? 0 : description.input_shape[0]);
+      add_input_normalization(description, normalization.mean, normalization.std);
+      validate(description);
+    } catch (const std::invalid_argument& error) {
+      throw UsageError(std::string("--normalize: ") + error.what());
+    }
+  }
   validate(description);
 }
 
 bool has_overrides(const TrainArguments& args) {
   return !args.optimizer.empty() || args.learning_rate || !args.loss_reduction.empty() ||
-         args.update.given();
+         args.update.given() || !args.normalize.empty();
 }
 
 // The model's class names: its own, or else the data's (then stored in the model file).
@@ -129,9 +140,9 @@ void require_fit(const ModelDescription& description, const DataSplit& data) {
   }
 }
 
-// --augment fits the training samples; --normalize is applied to the training and the test set.
+// --augment fits the training samples (--normalize is the model's first layer: apply_overrides).
 // A value that does not fit the data is a usage error naming the option.
-Augmentation apply_data_options(const TrainArguments& args, DataSplit& data) {
+Augmentation apply_data_options(const TrainArguments& args, const DataSplit& data) {
   const auto as_usage_error = [](const char* option, const auto& action) {
     try {
       action();
@@ -143,13 +154,6 @@ Augmentation apply_data_options(const TrainArguments& args, DataSplit& data) {
   if (!args.augment.empty()) {
     augmentation = parse_augmentation(args.augment);
     as_usage_error("--augment", [&] { validate(augmentation, data.train.sample_shape()); });
-  }
-  if (!args.normalize.empty()) {
-    const Normalization normalization = parse_normalization(args.normalize);
-    as_usage_error("--normalize", [&] {
-      normalize(data.train, normalization);
-      if (data.test.size() > 0) normalize(data.test, normalization);
-    });
   }
   return augmentation;
 }
@@ -458,8 +462,8 @@ Command add_train_command(CLI::App& app) {
                     "none, crop=P (zero-pad P, crop back), flip[=Q] "
                     "(horizontal, probability Q, default 0.5), comma-separated, e.g. crop=2,flip");
   train->add_option("--normalize", args->normalize,
-                    "Normalise training and test data per channel: MEAN,STD (one value each, or "
-                    "one per channel separated by ':')");
+                    "Normalise the input per channel, as the model's first layer (saved with it): "
+                    "MEAN,STD (one value each, or one per channel separated by ':')");
   train->add_flag("--resume", args->resume,
                   "Continue the run in --out from its checkpoint, up to --epochs");
   train

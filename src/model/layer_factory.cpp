@@ -20,6 +20,7 @@
 #include "cnnkit/layers/flatten.hpp"
 #include "cnnkit/layers/fully_connected.hpp"
 #include "cnnkit/layers/leaky_relu.hpp"
+#include "cnnkit/layers/normalize.hpp"
 #include "cnnkit/layers/pooling.hpp"
 #include "cnnkit/layers/relu.hpp"
 #include "cnnkit/layers/sigmoid.hpp"
@@ -103,6 +104,7 @@ void check_fields(const LayerSpec& spec, const std::string& where) {
   const bool leaky_relu = spec.type == "LeakyReLU";
   const bool batch_norm = spec.type == "BatchNorm";
   const bool dropout = spec.type == "Dropout";
+  const bool normalize = spec.type == "Normalize";
   const LayerSpec defaults;
   const auto unused = [&](bool is_set, const char* field) {
     if (is_set) {
@@ -122,6 +124,8 @@ void check_fields(const LayerSpec& spec, const std::string& where) {
   unused(!batch_norm && spec.momentum != defaults.momentum, "momentum");
   unused(!batch_norm && spec.epsilon != defaults.epsilon, "epsilon");
   unused(!dropout && spec.p != defaults.p, "p");
+  unused(!normalize && !spec.mean.empty(), "mean");
+  unused(!normalize && !spec.standard_deviation.empty(), "std");
   const auto require = [&](bool ok, const std::string& expected, const std::string& got) {
     if (!ok) throw std::invalid_argument(where + ": expected " + expected + ", got " + got);
   };
@@ -148,6 +152,14 @@ void check_fields(const LayerSpec& spec, const std::string& where) {
   } else if (dropout) {
     require(std::isfinite(spec.p) && spec.p >= 0 && spec.p < 1, "p in [0, 1)",
             format_number(spec.p));
+  } else if (normalize) {
+    require(!spec.mean.empty() && !spec.standard_deviation.empty(), "a mean and a std", "none");
+    for (const double mean : spec.mean) {
+      require(std::isfinite(mean), "finite means", format_number(mean));
+    }
+    for (const double std : spec.standard_deviation) {
+      require(std::isfinite(std) && std > 0, "stds above 0", format_number(std));
+    }
   }
 }
 
@@ -285,6 +297,15 @@ std::unique_ptr<Layer<T>> make_layer(const LayerSpec& spec, const Shape& in,
   if (spec.type == "Sigmoid") return std::make_unique<Sigmoid<T>>();
   if (spec.type == "TanH") return std::make_unique<TanH<T>>();
   if (spec.type == "Dropout") return std::make_unique<Dropout<T>>(spec.p);
+  if (spec.type == "Normalize") {
+    const auto fits = [&](std::size_t values) { return values == 1 || values == in[1]; };
+    if (in.size() < 2 || !fits(spec.mean.size()) || !fits(spec.standard_deviation.size())) {
+      fail("expected input whose channels match " + std::to_string(spec.mean.size()) +
+           " means and " + std::to_string(spec.standard_deviation.size()) +
+           " stds (one for all channels, or one per channel), got " + incoming);
+    }
+    return std::make_unique<Normalize<T>>(spec.mean, spec.standard_deviation);
+  }
   if (spec.type == "SoftMax") return std::make_unique<SoftMax<T>>();
   if (spec.type == "Add") return std::make_unique<Add<T>>();
   if (spec.type == "Concat") return std::make_unique<Concat<T>>();
@@ -321,7 +342,7 @@ std::string layer_where(const std::string& prefix, std::size_t i, const LayerSpe
 
 std::string known_layer_types() {
   return "Conv, Pooling, AveragePooling, GlobalAveragePooling, FullyConnected, BatchNorm, "
-         "Flatten, ReLU, LeakyReLU, Sigmoid, TanH, SoftMax, Add, Concat, Dropout";
+         "Flatten, ReLU, LeakyReLU, Sigmoid, TanH, SoftMax, Add, Concat, Dropout, Normalize";
 }
 
 std::string node_name(const ModelDescription& description, std::size_t i) {

@@ -200,6 +200,20 @@ class DescriptionReader {
     return value.get<double>();
   }
 
+  // One finite number or an array of 1..kMaxModelAxis of them (a value per channel).
+  std::vector<double> read_numbers(const json& value, const std::string& where) const {
+    if (value.is_number()) return {read_number(value, where)};
+    if (!value.is_array() || value.empty() || value.size() > kMaxModelAxis) {
+      fail(where, "a number or an array of 1 to " + std::to_string(kMaxModelAxis) + " numbers",
+           show(value));
+    }
+    std::vector<double> numbers;
+    for (std::size_t i = 0; i < value.size(); ++i) {
+      numbers.push_back(read_number(value[i], where + "[" + std::to_string(i) + "]"));
+    }
+    return numbers;
+  }
+
   // A non-empty array of node names, at most limits.fan_in of them (checked before reading them).
   std::vector<std::string> read_inputs(const json& value, const std::string& where) const {
     if (!value.is_array() || value.empty()) {
@@ -269,6 +283,11 @@ class DescriptionReader {
       // The range ([0, 1)) is checked with the layer's shapes.
       check_keys(value, {"type", "name", "inputs", "p"}, in, "parameter");
       if (value.contains("p")) layer.p = read_number(value["p"], in + " p");
+    } else if (layer.type == "Normalize") {
+      // That the stds are above 0 and the lists fit the channels is checked with the shapes.
+      check_keys(value, {"type", "name", "inputs", "mean", "std"}, in, "parameter");
+      layer.mean = read_numbers(required(value, "mean", in), in + " mean");
+      layer.standard_deviation = read_numbers(required(value, "std", in), in + " std");
     } else if (layer.type == "BatchNorm") {
       // The ranges (momentum in [0, 1], epsilon above 0) are checked with the layer's shapes.
       check_keys(value, {"type", "name", "inputs", "momentum", "epsilon"}, in, "parameter");

@@ -93,6 +93,9 @@ ordered_json layer_to_json(const LayerSpec& layer) {
     object["slope"] = layer.slope;
   } else if (layer.type == "Dropout") {
     object["p"] = layer.p;
+  } else if (layer.type == "Normalize") {
+    object["mean"] = layer.mean;
+    object["std"] = layer.standard_deviation;
   } else if (layer.type == "BatchNorm") {
     object["momentum"] = layer.momentum;
     object["epsilon"] = layer.epsilon;

@@ -40,6 +40,17 @@ std::string describe(const LayerSpec& spec, const Shape& input) {
     return spec.type + " " + axes(spec.window) + ", stride " + axes(spec.stride);
   if (spec.type == "LeakyReLU") return "LeakyReLU slope " + detail::format_number(spec.slope);
   if (spec.type == "Dropout") return "Dropout p " + detail::format_number(spec.p);
+  if (spec.type == "Normalize") {
+    const auto list = [](const std::vector<double>& values) {
+      std::string text;
+      for (const double v : values) {
+        if (!text.empty()) text += ":";
+        text += detail::format_number(v);
+      }
+      return text;
+    };
+    return "Normalize mean " + list(spec.mean) + ", std " + list(spec.standard_deviation);
+  }
   if (spec.type == "BatchNorm") {
     return "BatchNorm momentum " + detail::format_number(spec.momentum) + ", epsilon " +
            detail::format_number(spec.epsilon);

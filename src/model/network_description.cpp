@@ -14,6 +14,7 @@
 #include "cnnkit/layers/flatten.hpp"
 #include "cnnkit/layers/fully_connected.hpp"
 #include "cnnkit/layers/leaky_relu.hpp"
+#include "cnnkit/layers/normalize.hpp"
 #include "cnnkit/layers/pooling.hpp"
 #include "cnnkit/layers/relu.hpp"
 #include "cnnkit/layers/sigmoid.hpp"
@@ -47,6 +48,9 @@ std::optional<LayerSpec> describe_layer(const Layer<T>& layer) {
     spec.groups = conv->options().groups;
   } else if (const auto* dropout = exactly<Dropout>(layer)) {
     spec.p = dropout->probability();
+  } else if (const auto* normalization = exactly<Normalize>(layer)) {
+    spec.mean = normalization->mean();
+    spec.standard_deviation = normalization->standard_deviation();
   } else if (const auto* pooling = exactly<Pooling>(layer)) {
     spec.window = pooling->pooling_shape();
     spec.stride = pooling->stride_shape();

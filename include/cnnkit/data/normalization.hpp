@@ -1,6 +1,7 @@
 // Per-channel normalisation of a data set: x <- (x - mean[c]) / std[c] for every value of channel
 // c (axis 0 of a sample: (C, H, W), (C, L), or each feature of (F)). Applied once to the training
-// and the test set alike, before training (cnnkit train --normalize).
+// and the test set alike, before training. `cnnkit train --normalize` puts the same arithmetic in
+// the model instead (layers/normalize.hpp, model/input_normalization.hpp), so it is saved with it.
 #pragma once
 
 #include <vector>

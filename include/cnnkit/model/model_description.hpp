@@ -35,7 +35,8 @@ namespace cnnkit {
 // One layer as the description holds it; only the fields of its type are used.
 struct LayerSpec {
   // "Conv", "Pooling", "AveragePooling", "GlobalAveragePooling", "FullyConnected", "BatchNorm",
-  // "Flatten", "ReLU", "LeakyReLU", "Sigmoid", "TanH", "SoftMax", "Add", "Concat", "Dropout"
+  // "Flatten", "ReLU", "LeakyReLU", "Sigmoid", "TanH", "SoftMax", "Add", "Concat", "Dropout",
+  // "Normalize"
   std::string type;
   // The node's name; empty means "layer{i}" (i its index in the description).
   std::string name;
@@ -52,6 +53,9 @@ struct LayerSpec {
   double momentum = 0.1;    // BatchNorm: in [0, 1], PyTorch's meaning
   double epsilon = 1e-5;    // BatchNorm: above 0
   double p = 0.5;           // Dropout: the probability of dropping an element, in [0, 1)
+  // Normalize: per-channel mean and standard deviation (JSON "mean" and "std"), one value
+  // each or one per channel.
+  std::vector<double> mean, standard_deviation;
 
   // Conv: "padding" ("same", "valid", p, or per axis p or [before, after]), "dilation" ({d} or
   // {dy, dx}) and "groups" (conv_options.hpp); the defaults are today's convolution.
