@@ -27,6 +27,11 @@ std::string registry_hint(const char* kind, const char* function);
 // "fashion-lenet, digits-cnn, iris-mlp": for "unknown preset" messages.
 std::string preset_list();
 
+// One layer's values before shapes are known: the fields its type uses within their ranges and
+// the description limits, the fields it does not use unset (a Pooling with a "kernel" was meant
+// to be something else). Throws std::invalid_argument "<where>: expected ..., got ...".
+void check_spec_fields(const LayerSpec& spec, const std::string& where);
+
 // Every check of a description (values, ranges, layer shapes, classes, loss, the description
 // limits). Messages start with `source` and name the part that is wrong; throws
 // std::invalid_argument. Leaves the library's random engine as it found it.
