@@ -108,15 +108,20 @@ class ScaleLayer : public Layer<double> {
   Parameter<double> weights_;
 };
 
-TEST(Graph, ANodeReadTwiceGetsTheSumOfBothErrors) {
-  // x -> s (Scale 3) -> {r (ReLU), t (Scale 2)} -> Add: y = relu(3x) + 6x.
-  // dy/dx = 3 * (3x > 0) + 6, so for x = (-1, 2): (6, 9), times the error (1, 10).
+// x -> s (Scale 3) -> {r (ReLU), t (Scale 2)} -> Add: y = relu(3x) + 6x.
+Graph<double> read_twice_graph() {
   Graph<double> graph;
   graph.add("s", std::make_unique<ScaleLayer>(3.0), {"input"});
   graph.add("r", std::make_unique<ReLU<double>>(), {"s"});
   graph.add("t", std::make_unique<ScaleLayer>(2.0), {"s"});
   graph.add("sum", std::make_unique<Add<double>>(), {"r", "t"});
   graph.set_input_error_needed(true);
+  return graph;
+}
+
+TEST(Graph, ANodeReadTwiceGetsTheSumOfBothErrors) {
+  // dy/dx = 3 * (3x > 0) + 6, so for x = (-1, 2): (6, 9), times the error (1, 10).
+  Graph<double> graph = read_twice_graph();
   const Tensor<double> output = graph.forward(Tensor<double>({1, 2}, {-1, 2}));
   EXPECT_EQ(output, Tensor<double>({1, 2}, {-6, 18}));
   const Tensor<double> input_error = graph.backward(Tensor<double>({1, 2}, {1, 10}));
@@ -126,6 +131,24 @@ TEST(Graph, ANodeReadTwiceGetsTheSumOfBothErrors) {
   // The same on a second step, with the buffers of the first recycled.
   (void)graph.forward(Tensor<double>({1, 2}, {-1, 2}));
   EXPECT_EQ(graph.backward(Tensor<double>({1, 2}, {1, 10})), Tensor<double>({1, 2}, {6, 90}));
+}
+
+// The same graph in parts, as GroupedStep runs it: between the parts, a node's input (before its
+// forward) and the summed error for its output (before its backward) are there to read.
+TEST(Graph, PassesInPartsShowEachNodesInputAndError) {
+  Graph<double> graph = read_twice_graph();
+  ASSERT_EQ(graph.order(), (std::vector<std::size_t>{0, 1, 2, 3}));
+  graph.begin_forward(Tensor<double>({1, 2}, {-1, 2}));
+  graph.forward_nodes(0, 2);
+  EXPECT_EQ(graph.node_input(2), Tensor<double>({1, 2}, {-3, 6}));  // t reads s's output
+  graph.forward_nodes(2, 4);
+  EXPECT_EQ(graph.end_forward(), Tensor<double>({1, 2}, {-6, 18}));
+  graph.begin_backward(Tensor<double>({1, 2}, {1, 10}));
+  graph.backward_nodes(1, 4);
+  EXPECT_EQ(graph.node_error(0), Tensor<double>({1, 2}, {2, 30}));  // from r and t
+  graph.backward_nodes(0, 1);
+  EXPECT_EQ(graph.end_backward(), Tensor<double>({1, 2}, {6, 90}));
+  EXPECT_EQ(graph.layer(0).parameters()[0]->gradient[0], 58.0);
 }
 
 TEST(Graph, ANodeReadTwicePassesAGradientCheck) {

@@ -6,15 +6,18 @@
 #   resume      a run of 2 ranks continued by 4 ranks ends with the same model
 #   kill -9     one rank killed: the job ends within seconds with a message, the checkpoint loads
 #   SIGTERM     to mpirun: every rank stops between batches, rank 0 says so, the checkpoint loads
+#   batch norm  a residual model with BatchNorm (statistics of the global batch) and a mean loss:
+#               2 and 4 ranks give one process's model with the same groups byte for byte (and
+#               the plain step another)
 #   bad input   --batch-size below the rank count, other data on one rank, another learning rate
 #               on one rank, the MPI plugin missing: one clear message (rank 0's), every rank
 #               exits; no data on one rank: that rank's message, and the job ends
-# Usage: tests/mpi_test.sh path/to/cnnkit [part ...]   (parts: bits resume kill term bad; all)
+# Usage: tests/mpi_test.sh path/to/cnnkit [part ...]   (parts: bits resume kill term bn bad; all)
 set -uo pipefail
 
 cnnkit=${1:?usage: $0 path/to/cnnkit [part ...]}
 shift
-parts=${*:-bits resume kill term bad}
+parts=${*:-bits resume kill term bn bad}
 work=$(mktemp -d "${TMPDIR:-/tmp}/cnnkit_mpi.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 # CI runs as root; in containers the single-copy mechanism (CMA) is not allowed.
@@ -57,6 +60,21 @@ for part in $parts; do
     grep -q 'resuming after epoch 1' "$work/resume2.log" || fail "resume: $(cat "$work/resume2.log")"
     same "$work/one/model.safetensors" "$work/resumed/model.safetensors" "2 ranks resumed by 4"
     pass "a checkpoint of 2 ranks continued on 4 gives the same model"
+    ;;
+  bn)
+    bn=(train --model "$(dirname "$0")/data/digits_bn_resnet.json" --data digits --threads 1 --seed 7
+      --epochs 2 --batch-size 40)
+    "$cnnkit" "${bn[@]}" --gradient-groups 4 --out "$work/bn_one" >"$work/bn_one.log" 2>&1 ||
+      fail "batch norm, one process: $(cat "$work/bn_one.log")"
+    "$cnnkit" "${bn[@]}" --out "$work/bn_plain" >/dev/null 2>&1 || fail "batch norm, plain run"
+    cmp -s "$work/bn_one/model.safetensors" "$work/bn_plain/model.safetensors" &&
+      fail "batch norm: the grouped and the plain step gave the same model: the comparison cannot fail"
+    for ranks in 2 4; do
+      "${mpirun[@]}" -np $ranks "$cnnkit" "${bn[@]}" --gradient-groups 4 --out "$work/bn_np$ranks" \
+        >"$work/bn_np$ranks.log" 2>&1 || fail "batch norm, $ranks ranks: $(cat "$work/bn_np$ranks.log")"
+      same "$work/bn_one/model.safetensors" "$work/bn_np$ranks/model.safetensors" "batch norm, $ranks ranks"
+    done
+    pass "batch norm: 2 and 4 ranks under mpirun give the model of one process, byte for byte"
     ;;
   kill | term)
     run=$work/$part

@@ -133,16 +133,19 @@ int run_grouped_bench(const BenchArgs& args) {
   SyntheticBatches data(input_shape, num_outputs(description), description.loss != "L2Loss", 1);
   const Batch<float> batch = data.next();
   const std::vector<std::size_t> classes = argmax_rows(batch.label);
-  GroupedStep<float> step(model.graph, *model.loss, ranks.communicator(), args.gradient_groups);
+  // Copies of the graph for a BatchNorm model's groups side by side (their weights come from the
+  // model at every step).
+  GroupedStep<float> step(model.graph, *model.loss, ranks.communicator(), args.gradient_groups,
+                          [&description] { return build_model<float>(description).graph; });
   const double train_s =
       median_seconds(args, [&] { step.step(batch.input, batch.label, classes); });
   if (!ranks.speaks()) return 0;
   const double images = static_cast<double>(args.batch * args.iterations);
   std::printf(
       "%s, global batch %zu in %zu gradient groups, %zu rank(s) x %zu thread(s), "
-      "%zu bytes summed per group\n",
+      "%zu bytes summed per group%s\n",
       description.name.c_str(), args.batch, args.gradient_groups, ranks.size(), num_threads(),
-      step.reduced_bytes());
+      step.reduced_bytes(), step.synchronised() ? " (BatchNorm synchronised)" : "");
   std::printf("  training:  %10.1f images/s  (%.3f ms per batch)\n", images / train_s,
               1e3 * train_s / static_cast<double>(args.iterations));
   return 0;

@@ -101,6 +101,23 @@ class Graph {
   Tensor<T> backward(Tensor<T>&& error_tensor);
   // The update phase (update_hooks(), in order), then the optimizers of the unfrozen parameters.
   void update();
+
+  // The two training passes in parts, for an engine that runs several graphs side by side and
+  // stops before some nodes (GroupedStep's synchronised BatchNorm): forward(input) is
+  // begin_forward(input), forward_nodes(0, size()), end_forward(), and backward(error) is
+  // begin_backward(error), backward_nodes(0, size()), end_backward(). Positions count in
+  // order(): forward_nodes runs [first, last) in order, backward_nodes from last - 1 down to
+  // first, and the parts cover every position once. Between the parts, node_input(node) is the
+  // value a single-input node reads (its forward not run yet) and node_error(node) the error
+  // for its output (the backward of all its readers run, its own not yet).
+  void begin_forward(Tensor<T>&& input);
+  void forward_nodes(std::size_t first, std::size_t last);
+  Tensor<T> end_forward();
+  void begin_backward(Tensor<T>&& error_tensor);
+  void backward_nodes(std::size_t first, std::size_t last);
+  Tensor<T> end_backward();
+  const Tensor<T>& node_input(std::size_t node) const;
+  const Tensor<T>& node_error(std::size_t node) const;
   std::vector<UpdateHook>& update_hooks() { return update_hooks_; }
   // Every layer's parameters in a fixed order (the layers as added, each one's parameters()),
   // collected at build(): what the update phase walks.

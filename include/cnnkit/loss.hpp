@@ -28,6 +28,8 @@ class Loss {
   virtual ~Loss() = default;
   virtual std::string type() const = 0;
   Reduction reduction() const { return reduction_; }
+  // GroupedStep sums its groups' losses and takes the mean over the global batch itself.
+  void set_reduction(Reduction reduction) { reduction_ = reduction; }
   // The sum over the batch of a value forward() returned for `batch` samples: reports of the mean
   // loss per sample divide it by the samples they count, whatever the reduction.
   double batch_sum(T loss, std::size_t batch) const {

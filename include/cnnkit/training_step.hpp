@@ -20,6 +20,12 @@ T forward_and_loss(Graph<T>& graph, Loss<T>& loss, Tensor<T>&& input, const Tens
                    std::string_view caller,
                    const std::function<void(const Tensor<T>&)>& inspect = {});
 
+// The second half of forward_and_loss: a prediction the graph made, handed to the loss.
+template <typename T>
+T loss_of_prediction(Loss<T>& loss, Tensor<T>&& prediction, const Tensor<T>& label,
+                     std::string_view caller,
+                     const std::function<void(const Tensor<T>&)>& inspect = {});
+
 // The loss's error back through the graph (gradients only), then graph.update(): the update
 // phase and the optimizers. Returns a spent buffer of the input's shape (for the next batch).
 template <typename T>

@@ -338,9 +338,21 @@ void Graph<T>::take_back_buffer(std::size_t node) {
 
 template <typename T>
 Tensor<T> Graph<T>::forward(Tensor<T>&& input) {
+  begin_forward(std::move(input));
+  forward_nodes(0, order_.size());
+  return end_forward();
+}
+
+template <typename T>
+void Graph<T>::begin_forward(Tensor<T>&& input) {
   build_if_needed();
   values_[0] = std::move(input);
-  for (std::size_t i : order_) {
+}
+
+template <typename T>
+void Graph<T>::forward_nodes(std::size_t first, std::size_t last) {
+  for (std::size_t position = first; position < last; ++position) {
+    const std::size_t i = order_[position];
     try {
       run_forward(i, values_);
     } catch (const std::invalid_argument&) {
@@ -348,7 +360,21 @@ Tensor<T> Graph<T>::forward(Tensor<T>&& input) {
     }
     if (observer_) observer_(i, false);
   }
+}
+
+template <typename T>
+Tensor<T> Graph<T>::end_forward() {
   return std::move(values_[output_]);
+}
+
+template <typename T>
+const Tensor<T>& Graph<T>::node_input(std::size_t node) const {
+  return values_[nodes_[node].sources[0]];
+}
+
+template <typename T>
+const Tensor<T>& Graph<T>::node_error(std::size_t node) const {
+  return errors_[node + 1];
 }
 
 template <typename T>
@@ -427,10 +453,28 @@ template <typename T>
 Tensor<T> Graph<T>::backward(Tensor<T>&& error_tensor) {
   build_if_needed();
   if (nodes_.empty()) return std::move(error_tensor);
+  begin_backward(std::move(error_tensor));
+  backward_nodes(0, order_.size());
+  return end_backward();
+}
+
+template <typename T>
+void Graph<T>::begin_backward(Tensor<T>&& error_tensor) {
+  build_if_needed();
   errors_[output_] = std::move(error_tensor);
   has_error_[output_] = 1;
-  for (auto at = order_.rbegin(); at != order_.rend(); ++at) {
-    const std::size_t i = *at;
+}
+
+template <typename T>
+Tensor<T> Graph<T>::end_backward() {
+  has_error_[0] = 0;
+  return std::move(errors_[0]);
+}
+
+template <typename T>
+void Graph<T>::backward_nodes(std::size_t first, std::size_t last) {
+  for (std::size_t position = last; position-- > first;) {
+    const std::size_t i = order_[position];
     Node& node = nodes_[i];
     has_error_[i + 1] = 0;
     try {
@@ -450,8 +494,6 @@ Tensor<T> Graph<T>::backward(Tensor<T>&& error_tensor) {
     }
     if (observer_) observer_(i, true);
   }
-  has_error_[0] = 0;
-  return std::move(errors_[0]);
 }
 
 template <typename T>

@@ -10,7 +10,13 @@ namespace cnnkit {
 template <typename T>
 T forward_and_loss(Graph<T>& graph, Loss<T>& loss, Tensor<T>&& input, const Tensor<T>& label,
                    std::string_view caller, const std::function<void(const Tensor<T>&)>& inspect) {
-  Tensor<T> prediction = graph.forward(std::move(input));
+  return loss_of_prediction(loss, graph.forward(std::move(input)), label, caller, inspect);
+}
+
+template <typename T>
+T loss_of_prediction(Loss<T>& loss, Tensor<T>&& prediction, const Tensor<T>& label,
+                     std::string_view caller,
+                     const std::function<void(const Tensor<T>&)>& inspect) {
   if (inspect) inspect(prediction);
   try {
     return loss.forward(std::move(prediction), label);  // handed over: kept without a copy
@@ -33,6 +39,12 @@ template float forward_and_loss<float>(Graph<float>&, Loss<float>&, Tensor<float
 template double forward_and_loss<double>(Graph<double>&, Loss<double>&, Tensor<double>&&,
                                          const Tensor<double>&, std::string_view,
                                          const std::function<void(const Tensor<double>&)>&);
+template float loss_of_prediction<float>(Loss<float>&, Tensor<float>&&, const Tensor<float>&,
+                                         std::string_view,
+                                         const std::function<void(const Tensor<float>&)>&);
+template double loss_of_prediction<double>(Loss<double>&, Tensor<double>&&, const Tensor<double>&,
+                                           std::string_view,
+                                           const std::function<void(const Tensor<double>&)>&);
 template Tensor<float> backward_and_update<float>(Graph<float>&, Loss<float>&,
                                                   const Tensor<float>&);
 template Tensor<double> backward_and_update<double>(Graph<double>&, Loss<double>&,

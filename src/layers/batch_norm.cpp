@@ -108,6 +108,8 @@ void BatchNorm<T>::check_state_shapes() const {
 
 template <typename T>
 Tensor<T> BatchNorm<T>::compute_output(const Tensor<T>& input) {
+  sync_.forward_synchronised = sync_.moments_set && !this->testing_phase();
+  if (sync_.forward_synchronised) return synchronised_output(input);  // batch_norm_sync.cpp
   const Shape shape = output_shape(input.shape());
   check_state_shapes();
   const Layout layout = layout_of(shape);
@@ -176,6 +178,8 @@ Tensor<T> BatchNorm<T>::forward_handed_over(Tensor<T>&& input) {
 
 template <typename T>
 Tensor<T> BatchNorm<T>::backward(const Tensor<T>& error_tensor) {
+  // After a forward() with the statistics of a batch spread over passes: batch_norm_sync.cpp.
+  if (sync_.forward_synchronised) return synchronised_backward(error_tensor);
   this->require_fresh_forward();  // a training-phase forward() kept input_, mean_, inv_std_
   detail::require_shape(error_tensor.shape(), input_.shape(), kName, "error_tensor");
   check_state_shapes();

@@ -116,7 +116,16 @@ TrainOutcome train(Model<T>& model, const Dataset<T>& train_set, const Dataset<T
   }
   std::optional<GroupedStep<T>> grouped;
   if (options.gradient_groups > 0) {
-    grouped.emplace(model.graph, *model.loss, communicator, options.gradient_groups);
+    // Copies of the graph for the groups a rank runs side by side (synchronised BatchNorm): their
+    // weights come from the model at every step, and building them leaves the library's random
+    // engine as it was.
+    const auto make_graph = [&model] {
+      const std::string random_state = save_random_state();
+      Graph<T> graph = build_model<T>(model.description).graph;
+      restore_random_state(random_state);
+      return graph;
+    };
+    grouped.emplace(model.graph, *model.loss, communicator, options.gradient_groups, make_graph);
   }
   const auto stop_asked = [&] { return callbacks.stop_requested && callbacks.stop_requested(); };
 

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstddef>
+#include <span>
 #include <vector>
 
 #include "cnnkit/layer.hpp"
@@ -46,6 +47,30 @@ class BatchNorm : public Layer<T> {
   const Tensor<T>& running_mean() const { return running_mean_; }
   const Tensor<T>& running_var() const { return running_var_; }
 
+  // Synchronised statistics (batch_norm_sync.cpp; GroupedStep, docs/DISTRIBUTED.md): one batch
+  // spread over several training passes (fixed groups of samples, on several ranks) normalised
+  // with the statistics of the whole batch. Per pass, in this order:
+  // - partial_moments(input, sums): this part's sums (moments_size() of them), in double, per
+  //   channel c shifted by the running mean K_c (the same on every rank and group, so the parts
+  //   add up; the shift keeps the cancellation in the variance small): sums[c] = sum (x - K_c),
+  //   sums[C + c] = sum (x - K_c)^2, and sums[2 C] the values per channel;
+  // - set_batch_moments(sums): the sums over the whole batch. Updates the running statistics
+  //   with the batch's mean and unbiased variance, and the next training forward() normalises
+  //   with the batch's mean and biased variance;
+  // - after that forward: partial_error_sums(error_tensor, sums): sum E and sum E x_hat per
+  //   channel of this part, then set_batch_error_sums(sums) with the whole batch's, and the next
+  //   backward() computes the input error from them (the gradients of scale and shift stay this
+  //   part's own sums, to be added up as every other gradient).
+  // Without set_batch_moments a forward() uses its own batch's statistics, as always.
+  std::size_t moments_size() const { return 2 * channels_ + 1; }
+  std::size_t error_sums_size() const { return 2 * channels_; }
+  void partial_moments(const Tensor<T>& input, std::span<double> sums) const;
+  void set_batch_moments(std::span<const double> sums);
+  void partial_error_sums(const Tensor<T>& error_tensor, std::span<double> sums);
+  void set_batch_error_sums(std::span<const double> sums);
+  // Forgets moments set for a forward() that does not come (a rank without samples in a step).
+  void forget_batch_moments() { sync_.moments_set = false; }
+
  protected:
   Tensor<T> forward_handed_over(Tensor<T>&& input) override;
 
@@ -64,6 +89,17 @@ class BatchNorm : public Layer<T> {
   Tensor<T> input_;              // forward's input, for backward
   std::vector<double> mean_;     // the last training batch's mean per channel
   std::vector<double> inv_std_;  // and 1 / sqrt(var + epsilon)
+
+  // The synchronised passes (see set_batch_moments): the batch's values per channel, whether
+  // the next forward() uses them, whether the last one did, and the error sums for backward().
+  struct Synchronisation {
+    double count = 0;
+    std::vector<double> mean, deviation, error_sums, part_error_sums;  // sqrt(var + epsilon)
+    bool moments_set = false, forward_synchronised = false, error_sums_set = false;
+  };
+  Tensor<T> synchronised_output(const Tensor<T>& input);
+  Tensor<T> synchronised_backward(const Tensor<T>& error_tensor);
+  Synchronisation sync_;
 };
 
 extern template class BatchNorm<float>;
