@@ -2,7 +2,8 @@
 """Data-parallel training from Python under mpirun, end to end on the digits data: Model.fit with
 cnnkit.distributed.world() on 2 ranks saves a model file byte-identical to one process with the
 same gradient groups (8, fit's default under a communicator), and one process with the plain step
-gives another file, so the comparison can fail. Run by CTest once (not with the OpenBLAS re-runs
+gives another file, so the comparison can fail; fewer groups than ranks is a ValueError on every
+rank that ends the job. Run by CTest once (not with the OpenBLAS re-runs
 of cnnkit_tests); not a pytest file, as it starts mpirun itself.
 
   PYTHONPATH=build/python python3 python/tests/mpi_fit.py            (the check)
@@ -34,8 +35,10 @@ def train(out, communicator, gradient_groups):
               f"on {communicator.size if communicator else 1} process(es)")
 
 
-def run(command, what):
-    result = subprocess.run(command, capture_output=True, text=True)
+def run(command, what, fails=False):
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    if fails:
+        return result.returncode, result.stdout + result.stderr
     if result.returncode != 0:
         sys.exit(f"mpi_fit: FAIL: {what} exited with {result.returncode}:\n{result.stdout}\n"
                  f"{result.stderr}")
@@ -59,6 +62,13 @@ def check():
             sys.exit(f"mpi_fit: FAIL: expected rank 0 alone to report 2 processes, got:\n{output}")
         if not filecmp.cmp(one, two, shallow=False):
             sys.exit("mpi_fit: FAIL: 2 ranks saved another model than one process")
+        # Bad input: fewer gradient groups than ranks is cnnkit's ValueError on every rank, and
+        # the job ends (no rank waits for the other).
+        code, output = run(MPIRUN + ["-np", "2"] + me + ["--train", two, "--world", "--groups",
+                                                         "1"], "1 group on 2 ranks", fails=True)
+        if code == 0 or "ValueError" not in output or "groups" not in output:
+            sys.exit(f"mpi_fit: FAIL: 1 gradient group on 2 ranks: expected cnnkit's ValueError, "
+                     f"got exit code {code}:\n{output}")
     print("mpi_fit: ok: Model.fit on 2 ranks under mpirun gives the model of one process, "
           "byte for byte")
 
