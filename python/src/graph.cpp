@@ -158,10 +158,13 @@ void bind_graph(py::module_& m) {
           "any clipping added before. For decoupled decay use the AdamW optimizer.")
       .def(
           "set_learning_rate_scale",
-          [](Self& self, double scale) { set_learning_rate_scale(self.graph, scale); },
+          [](Self& self, double scale) {
+            self.graph.build();  // the parameters are the built graph's
+            set_learning_rate_scale(self.graph, scale);
+          },
           py::arg("scale"),
           "Multiplies every optimizer's learning rate by `scale` (a schedule's factor, "
-          "cnnkit.Schedule.scale) from the next update() on.")
+          "cnnkit.Schedule.scale) from the next update() on; set_optimizer starts new ones at 1.")
       .def_property(
           "input_error_needed", [](const Self& self) { return self.graph.input_error_needed(); },
           [](Self& self, bool needed) { self.graph.set_input_error_needed(needed); },

@@ -185,3 +185,38 @@ def test_batch_norm_settings_and_running_statistics_views():
         cnnkit.BatchNorm(3, momentum=1.5)
     with pytest.raises(ValueError, match="epsilon"):
         cnnkit.BatchNorm(3, epsilon=0.0)
+
+
+def graph_step(configure):
+    """One Graph.train_step of a float64 FullyConnected with Sgd(1): the weights before and
+    after."""
+    cnnkit.set_seed(1)  # the same initial weights every time
+    graph = cnnkit.Graph(dtype=np.float64)
+    layer = cnnkit.FullyConnected(3, 2, dtype=np.float64)
+    graph.append(layer)
+    graph.initialize(cnnkit.He(dtype=np.float64), cnnkit.Constant(0.5, dtype=np.float64))
+    graph.set_optimizer(cnnkit.Sgd(1.0, dtype=np.float64))
+    configure(graph)
+    x = np.array([[1.0, 2.0, -1.0], [0.5, -0.5, 2.0]])
+    label = np.array([[1.0, 0.0], [0.0, 1.0]])
+    before = (layer.weights.copy(), layer.bias.copy())
+    graph.train_step(x, label, cnnkit.L2Loss(dtype=np.float64))
+    gradient = (layer.gradient_weights.copy(), layer.gradient_bias.copy())
+    return before, (layer.weights.copy(), layer.bias.copy()), gradient
+
+
+def test_graph_update_phase_clipping_weight_decay_and_rate_scale():
+    # Sgd(1): the step is the clipped gradient, of global norm 0.01 (the L2 loss's is ~ 10).
+    (w0, b0), (w, b), _ = graph_step(lambda g: g.add_gradient_clipping(0.01))
+    assert math.hypot(np.linalg.norm(w - w0), np.linalg.norm(b - b0)) == pytest.approx(0.01,
+                                                                                     rel=1e-4)
+    (w0, b0), (w, b), _ = graph_step(lambda g: g.add_weight_decay(0.1, False))
+    (_, _), (w_plain, b_plain), _ = graph_step(lambda g: None)
+    np.testing.assert_allclose(w - w_plain, -0.1 * w0, rtol=1e-12)  # wd w added to the gradient
+    np.testing.assert_array_equal(b, b_plain)  # the bias is left out
+    (w0, b0), (w, b), _ = graph_step(lambda g: g.set_learning_rate_scale(0.0))
+    np.testing.assert_array_equal(w, w0)
+    with pytest.raises(ValueError, match="clip_norm"):
+        cnnkit.Graph().add_gradient_clipping(0.0)
+    with pytest.raises(ValueError, match="weight_decay"):
+        cnnkit.Graph().add_weight_decay(-1.0)
