@@ -7,7 +7,7 @@
 // random batch, after warm-up steps, timed as the median of --repeats timed runs of --iterations
 // steps each. Inference also reports the minor page faults per call in steady state (a call that
 // allocates shows them), and --latency adds single-sample inference: the median of --latency-runs
-// calls after a tenth as many untimed.
+// calls after a tenth as many untimed. --stream N times inference over N distinct samples instead.
 #include <sys/resource.h>
 #include <algorithm>
 #include <chrono>
@@ -44,6 +44,7 @@ struct BenchArgs {
   std::size_t latency_runs = 300;
   bool json = false;
   std::size_t gradient_groups = 0;  // 0: the plain step
+  std::size_t stream = 0;           // > 0: inference streams this many distinct samples
 };
 
 // The same batch on every call: synthetic inputs in [0, 1) and random one-hot labels (random
@@ -151,6 +152,35 @@ int run_grouped_bench(const BenchArgs& args) {
   return 0;
 }
 
+// --stream N: the seconds of one inference pass over N distinct samples (the median of --repeats
+// passes after --warmup), as Model.predict in Python and `cnnkit eval` infer: each batch copied
+// from one array of all samples into a reused input tensor, the model's prediction copied out.
+// Unlike the fixed batch, the input streams from memory instead of staying in the cache.
+double streamed_seconds(const BenchArgs& args, Model<float>& model, const Shape& sample_shape,
+                        std::size_t infer_batch) {
+  const Tensor<float> samples = synthetic_input(args.stream, sample_shape, 4);
+  const std::size_t sample_size = element_count(sample_shape);
+  std::vector<float> predictions;
+  Tensor<float> batch;
+  Shape shape{infer_batch};
+  shape.insert(shape.end(), sample_shape.begin(), sample_shape.end());
+  const auto pass = [&] {
+    for (std::size_t first = 0; first < args.stream; first += infer_batch) {
+      const std::size_t n = std::min(infer_batch, args.stream - first);
+      shape.front() = n;
+      batch = Tensor<float>::uninitialized(shape, std::move(batch));
+      std::copy_n(samples.data() + first * sample_size, n * sample_size, batch.data());
+      const Tensor<float> prediction = model.forward(batch);
+      predictions.resize(args.stream * prediction.size() / n);
+      std::copy(prediction.begin(), prediction.end(),
+                predictions.begin() + static_cast<std::ptrdiff_t>(first * prediction.size() / n));
+    }
+  };
+  BenchArgs passes = args;
+  passes.iterations = 1;
+  return median_seconds(passes, pass);
+}
+
 int run_bench(const BenchArgs& args) {
   if (args.gradient_groups > 0) return run_grouped_bench(args);
   set_num_threads(args.threads);
@@ -174,7 +204,9 @@ int run_bench(const BenchArgs& args) {
     step_input = backward_and_update(model.graph, *model.loss, batch.label);
   };
   const double train_s = median_seconds(args, train_step);
-  const double infer_s = median_seconds(args, [&model, &input] { (void)model.forward(input); });
+  const double infer_s =
+      args.stream > 0 ? streamed_seconds(args, model, description.input_shape, infer_batch)
+                      : median_seconds(args, [&model, &input] { (void)model.forward(input); });
   // Counted over calls of their own, after the timed ones: the first call's buffers are
   // expected to fault in, a steady-state call's are not.
   const long faults_before = minor_page_faults();
@@ -183,7 +215,9 @@ int run_bench(const BenchArgs& args) {
   const double faults_per_call =
       static_cast<double>(minor_page_faults() - faults_before) / iterations;
   const double train_rate = static_cast<double>(args.batch) * iterations / train_s;
-  const double infer_rate = static_cast<double>(infer_batch) * iterations / infer_s;
+  const double infer_rate = args.stream > 0
+                                ? static_cast<double>(args.stream) / infer_s
+                                : static_cast<double>(infer_batch) * iterations / infer_s;
   const double latency_us =
       args.latency ? 1e6 * latency_seconds(model, synthetic_input(1, description.input_shape, 3),
                                            args.latency_runs)
@@ -194,9 +228,10 @@ int run_bench(const BenchArgs& args) {
         "{\"model\": \"%s\", \"batch\": %zu, \"infer_batch\": %zu, \"threads\": %zu, "
         "\"iterations\": %zu, \"train_images_per_s\": %.1f, \"infer_images_per_s\": %.1f, "
         "\"train_ms_per_batch\": %.4f, \"infer_ms_per_batch\": %.4f, "
-        "\"infer_minor_faults_per_batch\": %.1f",
+        "\"infer_minor_faults_per_batch\": %.1f, \"infer_stream\": %zu",
         name.c_str(), args.batch, infer_batch, num_threads(), args.iterations, train_rate,
-        infer_rate, 1e3 * train_s / iterations, 1e3 * infer_s / iterations, faults_per_call);
+        infer_rate, 1e3 * train_s / iterations, 1e3 * infer_s / iterations, faults_per_call,
+        args.stream);
     if (args.latency) std::printf(", \"latency_us_batch1\": %.1f", latency_us);
     std::printf("}\n");
   } else {
@@ -252,6 +287,11 @@ Command add_bench_command(CLI::App& app) {
                    "Time the data-parallel step with this many groups (also under mpirun: the "
                    "global batch's images/s)")
       ->check(whole_number(1, kMaxBatchSize));
+  bench
+      ->add_option("--stream", args->stream,
+                   "Time inference over this many distinct samples, each batch copied into a "
+                   "reused input (as Model.predict and cnnkit eval), instead of one cached batch")
+      ->check(whole_number(1, kMaxCount));
   return {bench, [args] { return run_bench(*args); }};
 }
 

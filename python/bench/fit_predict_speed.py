@@ -5,8 +5,11 @@
            epoch (the trainer's own epoch clock on both sides, which includes the epoch's
            evaluation of the test set, the same work on both sides).
   predict  Model.predict on the first --predict-count test images (batches of --predict-batch)
-           against `cnnkit bench`'s inference images/s at the same batch size (both the median
-           of five timed runs after warm-up ones).
+           against `cnnkit bench --stream`'s inference images/s over as many distinct samples in
+           batches of the same size: both copy each batch from one array of all samples into a
+           reused input tensor and the prediction out, so both stream the input from memory
+           (`cnnkit bench` without --stream times one cached batch, which is not what predict
+           does). Both the median of five timed passes after warm-up ones.
 
 Each figure is the median of --repeats runs, Python and C++ alternating, in this one process
 tree; the ratio python/C++ should be at least 0.95. Run it on a quiet machine (the machines are
@@ -62,19 +65,18 @@ def python_epoch_rate(args, train, test):
     return len(x) / history["seconds"][-1]
 
 
-def tool_inference_rate(args):
-    iterations = max(1, args.predict_count // args.predict_batch)
+def tool_inference_rate(args, count):
     output = subprocess.run([args.cli, "bench", "--model", args.model, "--batch",
-                             str(args.predict_batch), "--iterations", str(iterations),
+                             str(args.predict_batch), "--iterations", "1", "--stream",
+                             str(count), "--warmup", "1", "--repeats", "5",
                              "--threads", str(args.threads), "--json"],
                             check=True, capture_output=True, text=True).stdout
     return json.loads(output.strip().splitlines()[-1])["infer_images_per_s"]
 
 
 def python_inference_rate(args, model, x):
-    """As `cnnkit bench` times inference: warm-up calls, then the median of five timed ones."""
-    for _ in range(3):
-        model.predict(x[:args.predict_batch], batch_size=args.predict_batch)
+    """As `cnnkit bench --stream` times inference: a warm-up pass, then the median of five."""
+    model.predict(x, batch_size=args.predict_batch)
     seconds = []
     for _ in range(5):
         start = time.perf_counter()
@@ -121,7 +123,7 @@ def main():
     model = cnnkit.Model(args.model, seed=0)
     python_rates, tool_rates = [], []
     for _ in range(args.repeats):
-        tool_rates.append(tool_inference_rate(args))
+        tool_rates.append(tool_inference_rate(args, len(x)))
         python_rates.append(python_inference_rate(args, model, x))
     report(f"predict {args.model}, {len(x)} images, batch {args.predict_batch}", python_rates,
            tool_rates)

@@ -1,9 +1,12 @@
 """cnnkit from Python: the CNN lecture's API on numpy arrays, and a Keras-like Model.
 
 The lecture's objects keep their names: layers (Conv, Pooling, Flatten, FullyConnected, ReLU,
-SoftMax) with forward/backward and weights/gradient_weights (and bias) as numpy views,
-initializers, optimizers with calculate_update, losses, NeuralNetwork, Graph (with Add and
-Concat), gradient_check; subclasses of Layer are layers written in Python. Each takes
+SoftMax, and the regularisation lecture's BatchNorm, Dropout, poolings and activations) with
+forward/backward and weights/gradient_weights (and bias) as numpy views, initializers, optimizers
+with calculate_update (AdamW too), losses, NeuralNetwork, Graph (with Add and Concat),
+gradient_check; subclasses of Layer are layers written in Python. Training settings (Schedule,
+Augmentation, EarlyStopping, weight decay, clipping) go to Model.fit; cnnkit.distributed trains
+data-parallel under mpirun. Each takes
 dtype=numpy.float32 (the default) or numpy.float64; arrays passed in must have exactly that dtype
 (TypeError otherwise) and be C-contiguous (ValueError otherwise); they are copied once.
 
@@ -26,7 +29,8 @@ from . import _cnnkit
 from ._dispatch import DtypeDispatch, bound, dtype_of
 from .data import (load_csv, load_digits, load_fashion_mnist, load_idx, load_idx_directory,
                    load_image_folder)
-from .model import Model, preset_names
+from . import distributed
+from .model import EarlyStopping, Model, preset_names
 
 ShapeLike = Union[int, Sequence[int]]
 DType = Any
@@ -35,8 +39,9 @@ __all__ = [
     "Layer", "Conv", "Pooling", "Flatten", "FullyConnected", "ReLU", "SoftMax", "Sigmoid", "TanH",
     "LeakyReLU", "Dropout", "AveragePooling", "GlobalAveragePooling", "BatchNorm",
     "Initializer", "Constant", "UniformRandom", "Xavier", "He",
-    "Optimizer", "Sgd", "SgdWithMomentum", "Adam",
-    "Loss", "CrossEntropyLoss", "L2Loss",
+    "Optimizer", "Sgd", "SgdWithMomentum", "Adam", "AdamW",
+    "Loss", "CrossEntropyLoss", "L2Loss", "SoftmaxCrossEntropyLoss",
+    "Schedule", "Augmentation", "EarlyStopping", "normalize", "distributed",
     "ArrayDataLayer", "NeuralNetwork", "Graph", "Add", "Concat", "gradient_check",
     "set_seed", "set_num_threads", "num_threads",
     "Model", "preset_names",
@@ -126,17 +131,26 @@ class _Layer64(_cnnkit.Layer_float64, metaclass=_LayerType):
 
 
 class Conv(metaclass=DtypeDispatch):
-    """Convolution (cross-correlation) over all input channels, 1-D or 2-D, 'same' padding then
-    the stride: (batch, c, y[, x]) -> (batch, num_kernels, ceil(y/sy)[, ceil(x/sx)]).
+    """Convolution (cross-correlation), 1-D or 2-D, padding then the stride. By default 'same'
+    padding: (batch, c, y[, x]) -> (batch, num_kernels, ceil(y/sy)[, ceil(x/sx)]).
 
     stride_shape: s (1-D) or (sy, sx) (2-D; one value means both); convolution_shape: (c, m) or
-    (c, m, n). weights (num_kernels, c, m[, n]), bias (num_kernels,). Starts uniform in [0, 1).
+    (c, m, n), c the input channels of all groups. weights (num_kernels, c/groups, m[, n]), bias
+    (num_kernels,). Starts uniform in [0, 1).
+
+    As PyTorch's Conv1d/Conv2d: padding 'same' ((s-1)/2 before and s/2 after, s the dilated
+    kernel's span), 'valid' (none), p (p on both sides of every axis), or per axis p or (before,
+    after), e.g. [(0, 1), 2]; dilation d or (dy, dx) (the taps' spacing); groups (channels and
+    kernels cut into groups, kernel slice g over channel slice g; groups = c is depthwise). An
+    axis of length L then has floor((L + before + after - d (k-1) - 1) / s) + 1 outputs.
     """
     _bound_name = "Conv"
 
     def __new__(cls, stride_shape: ShapeLike, convolution_shape: ShapeLike, num_kernels: int,
-                *, dtype: DType = numpy.float32) -> Any:
-        return bound("Conv", dtype)(stride_shape, convolution_shape, num_kernels)
+                *, padding: Union[str, int, Sequence[Union[int, Tuple[int, int]]]] = "same",
+                dilation: ShapeLike = 1, groups: int = 1, dtype: DType = numpy.float32) -> Any:
+        return bound("Conv", dtype)(stride_shape, convolution_shape, num_kernels, padding,
+                                    dilation, groups)
 
 
 class Pooling(metaclass=DtypeDispatch):
@@ -315,25 +329,92 @@ class Adam(metaclass=DtypeDispatch):
         return bound("Adam", dtype)(learning_rate, mu, rho, epsilon)
 
 
+class AdamW(metaclass=DtypeDispatch):
+    """PyTorch's AdamW (decoupled weight decay): w = w (1 - lr weight_decay), then Adam's step
+    (mu, rho: PyTorch's betas). lr is the scheduled rate. PyTorch's defaults."""
+    _bound_name = "AdamW"
+
+    def __new__(cls, learning_rate: float, mu: float = 0.9, rho: float = 0.999,
+                epsilon: float = 1e-8, weight_decay: float = 0.01, *,
+                dtype: DType = numpy.float32) -> Any:
+        return bound("AdamW", dtype)(learning_rate, mu, rho, epsilon, weight_decay)
+
+
 class Loss(metaclass=DtypeDispatch):
-    """The base of the losses: forward(prediction, label) -> float, backward(label) -> error."""
+    """The base of the losses: forward(prediction, label) -> float, backward(label) -> error.
+    reduction 'sum' (the lecture's, the default) adds the samples' losses, 'mean' divides the
+    loss and its error tensor by the batch size (PyTorch's default)."""
     _bound_name = "Loss"
 
 
 class CrossEntropyLoss(metaclass=DtypeDispatch):
-    """Sum over the batch of -log(y_k + eps) for one-hot labels (batch, categories)."""
+    """Sum over the batch of -log(y_k + eps) for one-hot labels (batch, categories), after a
+    SoftMax layer."""
     _bound_name = "CrossEntropyLoss"
 
-    def __new__(cls, *, dtype: DType = numpy.float32) -> Any:
-        return bound("CrossEntropyLoss", dtype)()
+    def __new__(cls, reduction: str = "sum", *, dtype: DType = numpy.float32) -> Any:
+        return bound("CrossEntropyLoss", dtype)(reduction)
+
+
+class SoftmaxCrossEntropyLoss(metaclass=DtypeDispatch):
+    """Softmax and cross-entropy in one, from the logits (the network ends without SoftMax):
+    PyTorch's CrossEntropyLoss, log_softmax + nll_loss. Its error is softmax - one-hot, with no
+    eps floor for confidently wrong samples. prediction_from(logits) gives the probabilities.
+    In a model description: "loss": {"type": "SoftmaxCrossEntropy", "reduction": "mean"}."""
+    _bound_name = "SoftmaxCrossEntropyLoss"
+
+    def __new__(cls, reduction: str = "sum", *, dtype: DType = numpy.float32) -> Any:
+        return bound("SoftmaxCrossEntropyLoss", dtype)(reduction)
 
 
 class L2Loss(metaclass=DtypeDispatch):
-    """Sum of (prediction - label)^2."""
+    """Sum of (prediction - label)^2 (with 'mean': divided by the batch size)."""
     _bound_name = "L2Loss"
 
-    def __new__(cls, *, dtype: DType = numpy.float32) -> Any:
-        return bound("L2Loss", dtype)()
+    def __new__(cls, reduction: str = "sum", *, dtype: DType = numpy.float32) -> Any:
+        return bound("L2Loss", dtype)(reduction)
+
+
+class Schedule(_cnnkit.Schedule):  # type: ignore[misc]
+    """A learning-rate schedule for Model.fit(schedule=...): the factor on the optimizer's
+    learning rate at step t = 0, 1, ... (one step per batch) of a run of T steps:
+
+        constant  1
+        step      gamma ** (u // step_size)                (PyTorch's StepLR, counted in steps)
+        cosine    (1 + cos(pi min(u, U) / U)) / 2          (CosineAnnealingLR to 0)
+
+    u = t - W, U = T - W; a linear warm-up of W = warmup_steps steps comes first, with the
+    factor (t + 1) / W. T = total_steps, or 0 for epochs * ceil(samples / batch_size) of the fit.
+    scale(step, run_steps) gives the factor. ValueError for a type other than these three,
+    step_size 0 for 'step', gamma <= 0, or a warm-up longer than total_steps.
+    """
+
+    def __init__(self, type: str = "constant", step_size: int = 0, gamma: float = 0.1,
+                 warmup_steps: int = 0, total_steps: int = 0) -> None:
+        super().__init__(type, step_size, gamma, warmup_steps, total_steps)
+
+
+class Augmentation(_cnnkit.Augmentation):  # type: ignore[misc]
+    """Image augmentation of the training batches for Model.fit(augmentation=...), as
+    torchvision's RandomCrop(size, padding=crop_padding) then RandomHorizontalFlip(
+    flip_probability), on (C, H, W) samples. Each sample's draws are keyed by (seed, epoch, its
+    index in x), so they do not depend on the batch size, threads or processes; evaluation never
+    augments. Checked against the samples when fit starts (ValueError with cnnkit's message)."""
+
+    def __init__(self, crop_padding: int = 0, flip_probability: float = 0.0) -> None:
+        super().__init__(crop_padding, flip_probability)
+
+
+def normalize(x: numpy.ndarray, mean: Union[float, Sequence[float]],
+              std: Union[float, Sequence[float]]) -> numpy.ndarray:
+    """(x - mean[c]) / std[c] per channel c (axis 1 of (count, C, ...)), a new array: what `cnnkit
+    train --normalize` does to the training and test sets. Apply it to every array the model sees
+    (fit, evaluate, predict). mean and std: one value, or one per channel; ValueError for other
+    counts or a std <= 0."""
+    def values(v: Union[float, Sequence[float]]) -> list:
+        return [float(v)] if numpy.isscalar(v) else [float(item) for item in v]
+    build = "_float64" if isinstance(x, numpy.ndarray) and x.dtype == numpy.float64 else "_float32"
+    return getattr(_cnnkit, "normalize" + build)(x, values(mean), values(std))
 
 
 class ArrayDataLayer(metaclass=DtypeDispatch):

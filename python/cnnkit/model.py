@@ -50,6 +50,29 @@ class _ProgressBar:
         self.stream.flush()
 
 
+class EarlyStopping:
+    """Keras's EarlyStopping for Model.fit(validation_split=...): stops once the monitored
+    validation figure ('val_loss': lower is better, 'val_accuracy': higher) has not improved for
+    `patience` epochs in a row (at least 1; Keras's 0 behaves as 1); restore_best_weights=True
+    ends the fit with the best epoch's weights. After fit, stopped_epoch is the epoch it stopped
+    after (0: it did not stop early)."""
+
+    def __init__(self, monitor: str = "val_loss", patience: int = 1,
+                 restore_best_weights: bool = False) -> None:
+        if monitor not in ("val_loss", "val_accuracy"):
+            raise ValueError(f"EarlyStopping monitor: expected 'val_loss' or 'val_accuracy' (the "
+                             f"part of x held out by validation_split), got {monitor!r}")
+        self.monitor = monitor
+        self.patience = patience
+        self.restore_best_weights = restore_best_weights
+        self.stopped_epoch = 0
+
+    @property
+    def metric(self) -> str:
+        """The validation metric as cnnkit names it: 'loss' or 'accuracy'."""
+        return self.monitor[len("val_"):]
+
+
 class Model:
     """A network described by data (cnnkit's model description).
 
@@ -129,23 +152,60 @@ class Model:
     def fit(self, x: numpy.ndarray, y: numpy.ndarray, epochs: int = 1, batch_size: int = 64,
             validation_data: Optional[Tuple[numpy.ndarray, numpy.ndarray]] = None,
             seed: Optional[int] = None, callbacks: Sequence[Any] = (),
-            verbose: Optional[bool] = None) -> History:
+            verbose: Optional[bool] = None, *, optimizer: Any = None,
+            weight_decay: Optional[float] = None, decay_bias_and_norm: Optional[bool] = None,
+            schedule: Union[None, str, Any] = None, clip_norm: Optional[float] = None,
+            validation_split: float = 0.0, augmentation: Any = None, communicator: Any = None,
+            gradient_groups: Optional[int] = None) -> History:
         """Trains on x (count, *input_shape) of the model's dtype and integer labels y (count,) with the
         library's trainer: shuffled batches, the description's optimizer, after each epoch an
         evaluation of validation_data=(x, y) if given. x is copied once per call.
 
-        seed: re-seeds the engine before training (the shuffling); None continues from its state.
+        seed: re-seeds the engine before training (the shuffling; in the first fit also the key
+        of dropout masks and augmentation draws, as `cnnkit train --seed`); None continues.
         callbacks: callables called with each epoch's logs (dict: epoch, loss, accuracy, val_loss,
         val_accuracy, seconds), or objects with on_epoch_end(epoch, logs) and/or
-        on_batch_end(batch, logs). verbose: a progress bar (default: when stderr is a terminal).
-        A second fit continues the epochs (same batch size). Ctrl-C stops between batches with
-        KeyboardInterrupt; the model keeps the weights of the batches done.
+        on_batch_end(batch, logs), and at most one EarlyStopping. verbose: a progress bar
+        (default: when stderr is a terminal, on rank 0). A second fit continues the epochs (same
+        batch size). Ctrl-C stops between batches with KeyboardInterrupt; the model keeps the
+        weights of the batches done.
+
+        The update settings replace the description's (a saved model records them; a changed
+        optimizer, weight decay or clip_norm starts the optimizers afresh):
+          optimizer: Sgd, SgdWithMomentum, Adam or AdamW (with its weight decay).
+          weight_decay: the L2 penalty wd * w added to the gradients (PyTorch's weight_decay of
+            SGD and Adam), or AdamW's decoupled decay; decay_bias_and_norm=False leaves biases and
+            BatchNorm's scale and shift out of either.
+          schedule: a Schedule, or 'constant', 'cosine' (over the whole run).
+          clip_norm: clips the gradients to this global norm each step (clip_grad_norm_).
+        validation_split: the fraction of x held out (the same samples as `cnnkit train
+          --validation-split`), evaluated after each epoch into val_loss and val_accuracy
+          (instead of validation_data: not both); EarlyStopping in callbacks watches it.
+        augmentation: an Augmentation of the training batches.
+        communicator: cnnkit.distributed.world() under mpirun: every rank trains its share of
+          each batch of batch_size (the global batch) in gradient_groups fixed groups (default
+          8, or one per rank), with the model of one process with the same groups, bit for bit.
+        ValueError with cnnkit's message for a setting out of range.
 
         Returns the history: {'loss': [...], 'accuracy': [...], 'val_loss': [...],
         'val_accuracy': [...], 'seconds': [...]}, one entry per epoch of this fit.
         """
+        stoppers = [c for c in callbacks if isinstance(c, EarlyStopping)]
+        if len(stoppers) > 1:
+            raise ValueError(f"Model.fit callbacks: expected at most one EarlyStopping, got "
+                             f"{len(stoppers)}")
+        if validation_split and validation_data is not None:
+            raise ValueError("Model.fit: expected validation_data or validation_split, got both")
+        if stoppers and not validation_split:
+            raise ValueError("Model.fit: expected validation_split for EarlyStopping (it watches "
+                             "the part of x held out), got none")
+        stopper = stoppers[0] if stoppers else None
+        if isinstance(schedule, str):
+            from . import Schedule
+            schedule = Schedule(schedule)
+
         if verbose is None:
-            verbose = sys.stderr.isatty()
+            verbose = sys.stderr.isatty() and (communicator is None or communicator.rank == 0)
         bar = _ProgressBar(sys.stderr) if verbose else None
         batch_listeners = [c for c in callbacks if hasattr(c, "on_batch_end")]
 
@@ -169,7 +229,15 @@ class Model:
                     callback(dict(logs))
 
         vx, vy = validation_data if validation_data is not None else (None, None)
-        epochs_list = self._core.fit(x, y, epochs, batch_size, vx, vy, seed, on_batch, on_epoch)
+        epochs_list = self._core.fit(
+            x, y, epochs, batch_size, vx, vy, seed, on_batch, on_epoch, optimizer, weight_decay,
+            decay_bias_and_norm, schedule, clip_norm, float(validation_split),
+            stopper.metric if stopper else "loss", stopper.patience if stopper else None,
+            bool(stopper and stopper.restore_best_weights), augmentation, communicator,
+            gradient_groups)
+        if stopper:
+            stopper.stopped_epoch = (self.epochs_done if epochs_list and
+                                     len(epochs_list) < epochs else 0)
         history: History = {key: [] for key in
                             ("loss", "accuracy", "val_loss", "val_accuracy", "seconds")}
         for logs in epochs_list:

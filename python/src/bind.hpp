@@ -7,6 +7,7 @@
 
 #include <cnnkit/gradient_check.hpp>
 #include <cnnkit/layer.hpp>
+#include <cnnkit/layers/conv_options.hpp>
 #include <memory>
 #include <string>
 
@@ -22,6 +23,10 @@ std::string suffix() {
 
 // Shape from a Python int or sequence of non-negative ints (ValueError otherwise).
 Shape to_shape(const py::handle& object, const std::string& what);
+
+// Conv's padding from 'same', 'valid', p (both sides of every axis), or per axis p or
+// (before, after) (ValueError or TypeError otherwise).
+ConvPadding to_conv_padding(const py::handle& object);
 
 // Layer::initialize, keeping every parameter in its buffer (the new values are copied in), so
 // numpy views of the weights taken before stay valid and see the new values.
@@ -41,7 +46,8 @@ template <typename T>
 void bind_graph(py::module_& m);            // graph.cpp: Graph, Add and Concat
 void bind_model_functions(py::module_& m);  // model.cpp: presets, descriptions
 template <typename T>
-void bind_model(py::module_& m);  // model.cpp: Model<T>, training, files
-void bind_data(py::module_& m);   // data.cpp: the data loaders
+void bind_model(py::module_& m);     // model.cpp: Model<T>, training, files
+void bind_data(py::module_& m);      // data.cpp: the data loaders
+void bind_training(py::module_& m);  // training.cpp: schedule, augmentation, communicator
 
 }  // namespace cnnkit::python

@@ -3,10 +3,13 @@
 // here too: only a graph feeds them several inputs.
 #include <pybind11/stl.h>
 
+#include <cnnkit/gradient_clipping.hpp>
 #include <cnnkit/graph.hpp>
 #include <cnnkit/layers/add.hpp>
 #include <cnnkit/layers/concat.hpp>
+#include <cnnkit/schedule.hpp>
 #include <cnnkit/training_step.hpp>
+#include <cnnkit/weight_decay.hpp>
 
 #include "arrays.hpp"
 #include "bind.hpp"
@@ -135,6 +138,33 @@ void bind_graph(py::module_& m) {
           "update", [](Self& self) { self.graph.update(); },
           py::call_guard<py::gil_scoped_release>(),
           "The update phase: every unfrozen parameter's optimizer, once per step.")
+      .def(
+          "add_gradient_clipping",
+          [](Self& self, double max_norm) {
+            self.graph.update_hooks().push_back(gradient_clipping_hook<T>(max_norm));
+          },
+          py::arg("max_norm"),
+          "From now on update() first scales all gradients together to a global norm of at most "
+          "max_norm (PyTorch's clip_grad_norm_). ValueError unless max_norm > 0.")
+      .def(
+          "add_weight_decay",
+          [](Self& self, T weight_decay, bool decay_bias_and_norm) {
+            self.graph.update_hooks().push_back(
+                l2_penalty_hook<T>(weight_decay, decay_bias_and_norm));
+          },
+          py::arg("weight_decay"), py::arg("decay_bias_and_norm") = true,
+          "From now on update() adds weight_decay * w to every gradient (the L2 penalty; "
+          "decay_bias_and_norm=False leaves biases and BatchNorm's scale and shift out), after "
+          "any clipping added before. For decoupled decay use the AdamW optimizer.")
+      .def(
+          "set_learning_rate_scale",
+          [](Self& self, double scale) {
+            self.graph.build();  // the parameters are the built graph's
+            set_learning_rate_scale(self.graph, scale);
+          },
+          py::arg("scale"),
+          "Multiplies every optimizer's learning rate by `scale` (a schedule's factor, "
+          "cnnkit.Schedule.scale) from the next update() on; set_optimizer starts new ones at 1.")
       .def_property(
           "input_error_needed", [](const Self& self) { return self.graph.input_error_needed(); },
           [](Self& self, bool needed) { self.graph.set_input_error_needed(needed); },

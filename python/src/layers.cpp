@@ -48,6 +48,36 @@ Shape to_shape(const py::handle& object, const std::string& what) {
   return shape;
 }
 
+ConvPadding to_conv_padding(const py::handle& object) {
+  if (py::isinstance<py::str>(object)) {
+    const auto mode = object.cast<std::string>();
+    if (mode == "same") return ConvPadding::same();
+    if (mode == "valid") return ConvPadding::valid();
+    throw py::value_error(
+        "Conv padding: expected 'same', 'valid', p, or per axis p or (before, "
+        "after), got '" +
+        mode + "'");
+  }
+  if (py::isinstance<py::int_>(object)) {
+    const Shape p = to_shape(object, "Conv padding");
+    return ConvPadding::symmetric(p[0]);
+  }
+  if (!py::isinstance<py::sequence>(object)) {
+    throw py::type_error("Conv padding: expected 'same', 'valid', an int or a sequence, got " +
+                         std::string(py::str(py::type::of(object).attr("__name__"))));
+  }
+  std::vector<AxisPadding> sizes;
+  for (const auto axis : py::reinterpret_borrow<py::sequence>(object)) {
+    const Shape pads = to_shape(axis, "Conv padding");
+    if (pads.size() != 1 && pads.size() != 2) {
+      throw py::value_error("Conv padding: expected p or (before, after) per axis, got " +
+                            std::string(py::repr(axis)));
+    }
+    sizes.push_back({pads[0], pads.back()});
+  }
+  return ConvPadding::explicit_sizes(std::move(sizes));
+}
+
 template <typename T>
 void initialize_in_place(Layer<T>& layer, Initializer<T>& weights_init, Initializer<T>& bias_init) {
   const std::vector<Parameter<T>*> parameters = layer.parameters();
@@ -234,16 +264,33 @@ void bind_layers(py::module_& m) {
 
   py::class_<Conv<T>, LayerT, std::shared_ptr<Conv<T>>>(
       m, ("Conv" + suffix<T>()).c_str(),
-      "Multi-channel cross-correlation, 1-D or 2-D, 'same' padding, then the stride.")
-      .def(py::init(
-               [](const py::object& stride, const py::object& convolution, std::size_t kernels) {
-                 return std::make_shared<Conv<T>>(to_shape(stride, "Conv stride_shape"),
-                                                  to_shape(convolution, "Conv convolution_shape"),
-                                                  kernels);
-               }),
-           py::arg("stride_shape"), py::arg("convolution_shape"), py::arg("num_kernels"))
+      "Multi-channel cross-correlation, 1-D or 2-D: padding ('same' by default, 'valid' or "
+      "explicit), dilation and groups as PyTorch's Conv1d/Conv2d, then the stride.")
+      .def(
+          py::init([](const py::object& stride, const py::object& convolution, std::size_t kernels,
+                      const py::object& padding, const py::object& dilation, std::size_t groups) {
+            return std::make_shared<Conv<T>>(
+                to_shape(stride, "Conv stride_shape"),
+                to_shape(convolution, "Conv convolution_shape"), kernels,
+                ConvOptions{to_conv_padding(padding), to_shape(dilation, "Conv dilation"), groups});
+          }),
+          py::arg("stride_shape"), py::arg("convolution_shape"), py::arg("num_kernels"),
+          py::arg("padding") = "same", py::arg("dilation") = 1, py::arg("groups") = 1)
       .def_property_readonly("num_kernels", &Conv<T>::num_kernels,
-                             "The number of kernels: the output channels.");
+                             "The number of kernels: the output channels.")
+      .def_property_readonly(
+          "padding", [](const Conv<T>& self) { return to_string(self.options().padding); },
+          "The padding as text: 'same', 'valid' or the sizes per axis.")
+      .def_property_readonly(
+          "dilation",
+          [](const Conv<T>& self) {
+            const Shape& d = self.options().dilation;
+            return py::tuple(py::cast(std::vector<std::size_t>(d.begin(), d.end())));
+          },
+          "The spacing of the kernel's taps, (d,) for every axis or (dy, dx).")
+      .def_property_readonly(
+          "groups", [](const Conv<T>& self) { return self.options().groups; },
+          "Channel groups: kernel slice g sees channel slice g only (channels: depthwise).");
   py::class_<Pooling<T>, LayerT, std::shared_ptr<Pooling<T>>>(m, ("Pooling" + suffix<T>()).c_str(),
                                                               "2-D max pooling without padding.")
       .def(py::init([](const py::object& stride, const py::object& pooling) {
@@ -304,6 +351,12 @@ void bind_layers(py::module_& m) {
       "Batch normalisation per channel of (batch, c, ...) or per feature of (batch, f).")
       .def(py::init<std::size_t, double, double>(), py::arg("channels"), py::arg("momentum") = 0.1,
            py::arg("epsilon") = 1e-5)
+      .def_property_readonly("channels", &BatchNorm<T>::channels,
+                             "Channels (or features) normalised, each with its own statistics.")
+      .def_property_readonly("momentum", &BatchNorm<T>::momentum,
+                             "The running statistics' update weight (PyTorch's meaning).")
+      .def_property_readonly("epsilon", &BatchNorm<T>::epsilon,
+                             "Added to the variance before its root.")
       .def_property_readonly(
           "running_mean",
           [](const py::object& self) {

@@ -4,6 +4,8 @@
 #include <pybind11/functional.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
+#include <cnnkit/model/best_model.hpp>
 #include <cnnkit/model/evaluation.hpp>
 #include <cnnkit/model/model.hpp>
 #include <cnnkit/model/model_file.hpp>
@@ -15,6 +17,7 @@
 
 #include "arrays.hpp"
 #include "bind.hpp"
+#include "training.hpp"
 
 namespace cnnkit::python {
 
@@ -25,6 +28,7 @@ template <typename T>
 struct PyModel {
   Model<T> model;
   TrainingState state;
+  std::optional<ModelWeights<T>> best_weights;  // of state.best_epoch, when fit keeps them
 };
 
 // The class names a model trains on: its own, or "0".."k-1" for its k outputs.
@@ -54,13 +58,14 @@ Dataset<T> to_dataset(const Model<T>& model, const py::object& x, const py::obje
   return data;
 }
 
-py::dict metrics_dict(const EpochMetrics& metrics) {
+// One epoch's figures; val_* are the held-out part's (validation_split) or else validation_data's.
+py::dict metrics_dict(const EpochMetrics& metrics, bool split) {
   py::dict d;
   d["epoch"] = metrics.epoch;
   d["loss"] = metrics.train_loss;
   d["accuracy"] = metrics.train_accuracy;
-  d["val_loss"] = metrics.test_loss;
-  d["val_accuracy"] = metrics.test_accuracy;
+  d["val_loss"] = split ? metrics.validation_loss : metrics.test_loss;
+  d["val_accuracy"] = split ? metrics.validation_accuracy : metrics.test_accuracy;
   d["seconds"] = metrics.seconds;
   return d;
 }
@@ -75,11 +80,112 @@ py::list layers_of(const py::object& self) {
   return layers;
 }
 
+// The update settings fit may change: the optimizer (with its weight decay), the schedule and
+// gradient clipping. They live in the description, so a saved model records what trained it.
+struct UpdateSettings {
+  py::object optimizer;  // an Optimizer<T> or None
+  std::optional<double> weight_decay;
+  std::optional<bool> decay_bias_and_norm;
+  std::optional<ScheduleSpec> schedule;
+  std::optional<double> clip_norm;
+};
+
+// The description with `settings` applied, checked as a description is (ValueError).
+template <typename T>
+ModelDescription with_settings(const ModelDescription& description,
+                               const UpdateSettings& settings) {
+  ModelDescription asked = description;
+  if (!settings.optimizer.is_none()) {
+    const Optimizer<T>& optimizer = settings.optimizer.cast<const Optimizer<T>&>();
+    const std::optional<OptimizerSpec> spec = describe_optimizer(optimizer);
+    if (!spec) {
+      throw py::value_error(
+          "Model.fit optimizer: expected a built-in optimizer (Sgd, SgdWithMomentum, Adam, "
+          "AdamW), got " +
+          optimizer.name());
+    }
+    if (settings.weight_decay && spec->type == "AdamW" &&
+        *settings.weight_decay != spec->weight_decay) {
+      throw py::value_error("Model.fit: expected one weight decay, got AdamW's " +
+                            std::to_string(spec->weight_decay) +
+                            " and weight_decay=" + std::to_string(*settings.weight_decay));
+    }
+    const bool decay_bias_and_norm = asked.optimizer.decay_bias_and_norm;
+    asked.optimizer = *spec;  // its weight decay too: AdamW's, else none unless weight_decay=
+    asked.optimizer.decay_bias_and_norm = decay_bias_and_norm;
+  }
+  if (settings.weight_decay) asked.optimizer.weight_decay = *settings.weight_decay;
+  if (settings.decay_bias_and_norm) {
+    asked.optimizer.decay_bias_and_norm = *settings.decay_bias_and_norm;
+  }
+  if (settings.schedule) asked.schedule = *settings.schedule;
+  if (settings.clip_norm) asked.clip_norm = *settings.clip_norm;
+  try {
+    validate(asked);
+  } catch (const std::invalid_argument& error) {
+    throw py::value_error(std::string("Model.fit: ") + error.what());
+  }
+  return asked;
+}
+
+// Puts the update settings of `asked` into the model. A changed optimizer, weight decay or
+// clipping starts every parameter's optimizer afresh (its moments and step count reset), as
+// building the model does; a changed schedule alone keeps them.
+template <typename T>
+void adopt_settings(Model<T>& model, ModelDescription asked) {
+  const OptimizerSpec& before = model.description.optimizer;
+  const bool rebuild = asked.optimizer != before || asked.clip_norm != model.description.clip_norm;
+  model.description = std::move(asked);
+  if (!rebuild) return;
+  const std::unique_ptr<Optimizer<T>> optimizer = build_optimizer<T>(model.description.optimizer);
+  for (Layer<T>* layer : model.graph.layers()) {
+    if (layer->trainable()) layer->set_optimizer(*optimizer);
+  }
+  model.graph.update_hooks().clear();
+  add_update_phase(model.graph, model.description);
+}
+
+// The run options fit takes besides the epochs and the batch size.
+struct RunSettings {
+  double validation_split = 0.0;
+  std::string monitor = "loss";
+  std::optional<std::size_t> patience;
+  bool restore_best_weights = false;
+  std::optional<Augmentation> augmentation;
+  PyCommunicator* communicator = nullptr;
+  std::optional<std::size_t> gradient_groups;
+};
+
+template <typename T>
+TrainOptions train_options(const PyModel<T>& self, std::size_t epochs, std::size_t batch_size,
+                           const RunSettings& run) {
+  TrainOptions options;
+  options.epochs = self.state.epoch + epochs;
+  options.batch_size = batch_size;
+  options.eval_batch_size = 1000;
+  // The split of `cnnkit train --validation-split` (seed 0), so both hold out the same samples.
+  options.validation_fraction = run.validation_split;
+  options.monitor = validation_metric_from_string(run.monitor);
+  options.early_stopping_patience = run.patience;
+  options.restore_best_weights = run.restore_best_weights;
+  if (run.augmentation) options.augmentation = *run.augmentation;
+  if (run.communicator) {
+    options.communicator = &run.communicator->get();
+    // As `cnnkit train` under mpirun: 8 groups (or one per rank), so that 1 to 8 ranks and one
+    // process with gradient_groups=8 give the same model.
+    options.gradient_groups =
+        run.gradient_groups.value_or(std::max<std::size_t>(8, options.communicator->size()));
+  } else {
+    options.gradient_groups = run.gradient_groups.value_or(0);
+  }
+  return options;
+}
+
 template <typename T>
 py::list fit(PyModel<T>& self, const py::object& x, const py::object& y, std::size_t epochs,
              std::size_t batch_size, const py::object& validation_x, const py::object& validation_y,
              std::optional<std::uint64_t> seed, const py::object& on_batch,
-             const py::object& on_epoch) {
+             const py::object& on_epoch, const UpdateSettings& settings, const RunSettings& run) {
   if (self.model.description.classes.empty()) {
     self.model.description.classes = class_names_of(self.model.description);
   }
@@ -93,8 +199,15 @@ py::list fit(PyModel<T>& self, const py::object& x, const py::object& y, std::si
                           std::to_string(self.state.batch_size) + ") to continue it, got " +
                           std::to_string(batch_size));
   }
-  if (seed) set_seed(*seed);
+  const TrainOptions options = train_options(self, epochs, batch_size, run);
+  ModelDescription asked = with_settings<T>(self.model.description, settings);
+  adopt_settings(self.model, std::move(asked));
+  if (seed) {
+    set_seed(*seed);
+    if (self.state.epoch == 0) self.state.seed = *seed;  // keys dropout and augmentation
+  }
   const std::size_t first_history = self.state.history.size();
+  const bool split = run.validation_split > 0.0;
 
   // A Python error (Ctrl-C's KeyboardInterrupt, or a callback's exception) stops the run before
   // the next batch and is raised once train() has returned.
@@ -112,12 +225,16 @@ py::list fit(PyModel<T>& self, const py::object& x, const py::object& y, std::si
       }
     };
   }
-  callbacks.on_epoch = [&](const Model<T>&, const TrainingState& now, const Evaluation&) {
+  callbacks.on_epoch = [&](const Model<T>& trained, const TrainingState& now, const Evaluation&) {
+    // The best epoch's weights for a later fit, which continues this run (load_best).
+    if (options.restore_best_weights && now.best_epoch == now.epoch) {
+      self.best_weights = copy_weights(trained);
+    }
     if (on_epoch.is_none()) return;
     py::gil_scoped_acquire acquire;
     if (error) return;
     try {
-      on_epoch(metrics_dict(now.history.back()));
+      on_epoch(metrics_dict(now.history.back(), split));
     } catch (py::error_already_set& e) {
       error.emplace(std::move(e));
     }
@@ -127,7 +244,14 @@ py::list fit(PyModel<T>& self, const py::object& x, const py::object& y, std::si
     if (!error && PyErr_CheckSignals() != 0) error.emplace();
     return error.has_value();
   };
-  const TrainOptions options{self.state.epoch + epochs, batch_size, 1000};
+  callbacks.load_best = [&](Model<T>& into) {
+    if (!self.best_weights) {
+      throw std::invalid_argument(
+          "Model.fit: expected the best epoch's weights of the earlier fit, got none (it ran "
+          "without restore_best_weights)");
+    }
+    restore_weights(into, *self.best_weights);
+  };
   {
     py::gil_scoped_release release;
     train(self.model, train_set, test_set, options, self.state, callbacks);
@@ -135,7 +259,7 @@ py::list fit(PyModel<T>& self, const py::object& x, const py::object& y, std::si
   if (error) throw std::move(*error);
   py::list history;
   for (std::size_t e = first_history; e < self.state.history.size(); ++e) {
-    history.append(metrics_dict(self.state.history[e]));
+    history.append(metrics_dict(self.state.history[e], split));
   }
   return history;
 }
@@ -220,13 +344,15 @@ void bind_model(py::module_& m) {
           [](const std::string& json_text, std::optional<std::uint64_t> seed) {
             const ModelDescription description = parse_model_description(json_text);
             if (seed) set_seed(*seed);
-            return Self{build_model<T>(description), {}};
+            Self built{build_model<T>(description), {}, {}};
+            built.state.seed = seed.value_or(0);  // keys dropout and augmentation, as the tool's
+            return built;
           },
           py::arg("json_text"), py::arg("seed") = py::none())
       .def_static(
           "load",
           [](const std::string& path) {
-            return Self{reading_files([&] { return load_model<T>(path); }), {}};
+            return Self{reading_files([&] { return load_model<T>(path); }), {}, {}};
           },
           py::arg("path"))
       .def("save",
@@ -257,9 +383,31 @@ void bind_model(py::module_& m) {
       .def_property_readonly("layers", &layers_of<T>)
       .def("summary",
            [](const Self& self) { return format_summary(summarize(self.model.description)); })
-      .def("fit", &fit<T>, py::arg("x"), py::arg("y"), py::arg("epochs"), py::arg("batch_size"),
-           py::arg("validation_x"), py::arg("validation_y"), py::arg("seed"), py::arg("on_batch"),
-           py::arg("on_epoch"))
+      .def(
+          "fit",
+          [](Self& self, const py::object& x, const py::object& y, std::size_t epochs,
+             std::size_t batch_size, const py::object& validation_x, const py::object& validation_y,
+             std::optional<std::uint64_t> seed, const py::object& on_batch,
+             const py::object& on_epoch, const py::object& optimizer,
+             std::optional<double> weight_decay, std::optional<bool> decay_bias_and_norm,
+             std::optional<ScheduleSpec> schedule, std::optional<double> clip_norm,
+             double validation_split, std::string monitor, std::optional<std::size_t> patience,
+             bool restore_best_weights, std::optional<Augmentation> augmentation,
+             PyCommunicator* communicator, std::optional<std::size_t> gradient_groups) {
+            return fit<T>(
+                self, x, y, epochs, batch_size, validation_x, validation_y, seed, on_batch,
+                on_epoch,
+                UpdateSettings{optimizer, weight_decay, decay_bias_and_norm, schedule, clip_norm},
+                RunSettings{validation_split, std::move(monitor), patience, restore_best_weights,
+                            augmentation, communicator, gradient_groups});
+          },
+          py::arg("x"), py::arg("y"), py::arg("epochs"), py::arg("batch_size"),
+          py::arg("validation_x"), py::arg("validation_y"), py::arg("seed"), py::arg("on_batch"),
+          py::arg("on_epoch"), py::arg("optimizer"), py::arg("weight_decay"),
+          py::arg("decay_bias_and_norm"), py::arg("schedule"), py::arg("clip_norm"),
+          py::arg("validation_split"), py::arg("monitor"), py::arg("patience"),
+          py::arg("restore_best_weights"), py::arg("augmentation"), py::arg("communicator"),
+          py::arg("gradient_groups"))
       .def("train_on_batch", &train_on_batch<T>, py::arg("x"), py::arg("y"))
       .def("predict", &predict<T>, py::arg("x"), py::arg("batch_size"))
       .def(

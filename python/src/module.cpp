@@ -31,6 +31,7 @@ PYBIND11_MODULE(_cnnkit, m) {
   bind_network<double>(m);
   bind_graph<float>(m);
   bind_graph<double>(m);
+  bind_training(m);
   bind_model_functions(m);
   bind_model<float>(m);
   bind_model<double>(m);

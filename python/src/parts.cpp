@@ -2,9 +2,11 @@
 #include <pybind11/stl.h>
 
 #include <cnnkit/gradient_check.hpp>
+#include <cnnkit/gradient_clipping.hpp>
 #include <cnnkit/initializers.hpp>
 #include <cnnkit/loss.hpp>
 #include <cnnkit/optimizers.hpp>
+#include <cnnkit/schedule.hpp>
 
 #include "arrays.hpp"
 #include "bind.hpp"
@@ -92,6 +94,25 @@ void bind_optimizers(py::module_& m) {
                              "Added to the root, against division by 0.")
       .def_property_readonly("step", &Adam<T>::step,
                              "Updates done so far (the bias corrections' exponent).");
+  py::class_<AdamW<T>, Adam<T>, std::shared_ptr<AdamW<T>>>(
+      m, ("AdamW" + suffix<T>()).c_str(),
+      "PyTorch's AdamW: w = w (1 - eta wd) (decoupled weight decay), then Adam's step.")
+      .def(py::init<T, T, T, T, T>(), py::arg("learning_rate"), py::arg("mu") = T(0.9),
+           py::arg("rho") = T(0.999), py::arg("epsilon") = T(1e-8),
+           py::arg("weight_decay") = T(0.01))
+      .def_property_readonly("weight_decay", &AdamW<T>::weight_decay,
+                             "wd: the weights shrink by the factor 1 - eta wd every step.");
+}
+
+// A built-in loss taking reduction='sum' or 'mean' (ValueError for anything else).
+template <template <typename> class LossClass, typename T>
+void bind_loss(py::module_& m, const std::string& name, const char* doc) {
+  py::class_<LossClass<T>, Loss<T>, std::shared_ptr<LossClass<T>>>(m, (name + suffix<T>()).c_str(),
+                                                                   doc)
+      .def(py::init([name](const std::string& reduction) {
+             return std::make_shared<LossClass<T>>(reduction_from_string(reduction, name));
+           }),
+           py::arg("reduction") = "sum");
 }
 
 template <typename T>
@@ -121,14 +142,30 @@ void bind_losses(py::module_& m) {
                                       [&](Tensor<T>&& l) { return self.backward(l); });
           },
           py::arg("label"), "dLoss/dPrediction for the prediction forward() saw.")
-      .def_property_readonly("type", &Base::type, "The loss's name: 'CrossEntropyLoss', 'L2Loss'.");
-  py::class_<CrossEntropyLoss<T>, Base, std::shared_ptr<CrossEntropyLoss<T>>>(
-      m, ("CrossEntropyLoss" + suffix<T>()).c_str(),
-      "Sum over the batch of -log(y_k + eps) for one-hot labels (batch, categories).")
-      .def(py::init<>());
-  py::class_<L2Loss<T>, Base, std::shared_ptr<L2Loss<T>>>(m, ("L2Loss" + suffix<T>()).c_str(),
-                                                          "Sum of (prediction - label)^2.")
-      .def(py::init<>());
+      .def_property_readonly(
+          "type", &Base::type,
+          "The loss's name: 'CrossEntropyLoss', 'L2Loss', 'SoftmaxCrossEntropy'.")
+      .def_property_readonly(
+          "reduction", [](const Base& self) { return to_string(self.reduction()); },
+          "'sum' (the lecture's) or 'mean' (divided by the batch size, PyTorch's default).")
+      .def(
+          "prediction_from",
+          [](Base& self, const py::object& output) {
+            return compute_on_copy<T>(output, self.type() + ".prediction_from", [&](Tensor<T>&& o) {
+              return self.prediction_from(std::move(o));
+            });
+          },
+          py::arg("output"),
+          "What a prediction shows of the network's output: the output itself, or the softmax of "
+          "the logits for SoftmaxCrossEntropy.");
+  bind_loss<CrossEntropyLoss, T>(
+      m, "CrossEntropyLoss",
+      "Sum (or mean) over the batch of -log(y_k + eps) for one-hot labels (batch, categories).");
+  bind_loss<L2Loss, T>(m, "L2Loss", "Sum (or mean over the batch) of (prediction - label)^2.");
+  bind_loss<SoftmaxCrossEntropyLoss, T>(
+      m, "SoftmaxCrossEntropyLoss",
+      "Softmax and cross-entropy in one from the logits (PyTorch's CrossEntropyLoss): "
+      "-log_softmax(x)_k summed (or averaged) over the batch; no eps floor on the gradient.");
 }
 
 }  // namespace

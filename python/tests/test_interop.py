@@ -80,3 +80,33 @@ def test_a_model_saved_by_cnnkit_train_predicts_the_same_bits_in_python(tmp_path
     (_, _, _), (tx, _, _) = cnnkit.load_digits()
     model = cnnkit.Model.load(tmp_path / "run" / "model.safetensors")
     predict_json_and_python_agree(model, "run/model.safetensors", tx, tmp_path)
+
+
+def test_fit_with_every_training_setting_equals_cnnkit_train(tmp_path):
+    """AdamW with decoupled decay (biases left out), a cosine schedule with warm-up, clipping,
+    a validation split with early stopping (after epoch 6, back to epoch 5's weights), and
+    augmentation: fit's keyword arguments and the tool's options give the same model bit for bit
+    (the same split, steps and draws)."""
+    output = run("train", "--model", "digits-cnn", "--data", "digits", "--epochs", "8",
+                 "--seed", "3", "--optimizer", "adamw", "--learning-rate", "0.02",
+                 "--weight-decay", "0.05", "--no-decay-bias-and-norm", "--schedule", "cosine",
+                 "--warmup-steps", "5", "--clip-norm", "2", "--validation-split", "0.2",
+                 "--early-stopping-patience", "1", "--monitor", "accuracy",
+                 "--augment", "crop=1,flip", "--out", "run", cwd=tmp_path)
+    (x, y, _), _ = cnnkit.load_digits()
+    model = cnnkit.Model("digits-cnn", seed=3)  # the tool's --seed: weights, shuffles, draws
+    stopper = cnnkit.EarlyStopping("val_accuracy", patience=1, restore_best_weights=True)
+    history = model.fit(
+        x, y, epochs=8, batch_size=64, verbose=False,
+        optimizer=cnnkit.AdamW(0.02, weight_decay=0.05), decay_bias_and_norm=False,
+        schedule=cnnkit.Schedule("cosine", warmup_steps=5), clip_norm=2.0,
+        validation_split=0.2, augmentation=cnnkit.Augmentation(crop_padding=1,
+                                                                flip_probability=0.5),
+        callbacks=[stopper])
+    trained = cnnkit.Model.load(tmp_path / "run" / "model.safetensors")
+    for ours, theirs in zip(model.layers, trained.layers):
+        if ours.trainable:
+            np.testing.assert_array_equal(ours.weights, theirs.weights)
+            np.testing.assert_array_equal(ours.bias, theirs.bias)
+    assert "early stopping after epoch 6" in output and "best epoch 5" in output
+    assert stopper.stopped_epoch == model.epochs_done == len(history["loss"]) == 6

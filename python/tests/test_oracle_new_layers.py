@@ -79,3 +79,49 @@ def test_batch_norm_training_step_and_testing_phase(shape):
     x = np.random.default_rng(8).standard_normal(shape).astype(np.float32)
     close(layer.forward(x), reference(torch.tensor(x, dtype=torch.float64)).detach().numpy(),
           "BatchNorm testing phase")
+
+
+def conv_option_cases(count, seed):
+    """Random 1-D and 2-D convolutions with explicit (often uneven) padding, dilation and groups."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    for i in range(count):
+        dims = 1 if i % 3 == 2 else 2
+        groups = int(rng.choice([1, 2, 3]))
+        channels = groups * int(rng.integers(1, 4))
+        kernels = groups * int(rng.integers(1, 4))
+        kernel = tuple(int(k) for k in rng.integers(1, 5, size=dims))
+        dilation = tuple(int(d) for d in rng.integers(1, 4, size=dims))
+        stride = tuple(int(s) for s in rng.integers(1, 4, size=dims))
+        padding = tuple((int(a), int(b)) for a, b in rng.integers(0, 3, size=(dims, 2)))
+        size = tuple(int(d * (k - 1) + 1 + rng.integers(0, 6)) for d, k in zip(dilation, kernel))
+        cases.append((int(rng.integers(1, 4)), channels, kernels, kernel, stride, padding,
+                      dilation, groups, size))
+    cases.append((2, 6, 6, (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 6, (7, 5)))  # depthwise
+    return cases
+
+
+@pytest.mark.parametrize("case", conv_option_cases(12, 2027))
+def test_conv_padding_dilation_groups_match_torch(case):
+    batch, channels, kernels, kernel, stride, padding, dilation, groups, size = case
+    rng = np.random.default_rng(abs(hash(case)) % 2**32)
+    layer = cnnkit.Conv(stride, (channels,) + kernel, kernels, padding=list(padding),
+                        dilation=dilation, groups=groups)
+    layer.weights = rng.normal(size=layer.weights.shape).astype(np.float32)
+    layer.bias = rng.normal(size=layer.bias.shape).astype(np.float32)
+    x = rng.normal(size=(batch, channels) + size).astype(np.float32)
+    out = layer.forward(x)
+    error = rng.normal(size=out.shape).astype(np.float32)
+    input_error = layer.backward(error)
+
+    tx = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    tw = torch.tensor(layer.weights, dtype=torch.float64, requires_grad=True)
+    tb = torch.tensor(layer.bias, dtype=torch.float64, requires_grad=True)
+    pads = [p for axis in reversed(padding) for p in axis]  # F.pad: last axis first
+    conv = F.conv1d if len(kernel) == 1 else F.conv2d
+    expected = conv(F.pad(tx, pads), tw, tb, stride=stride, dilation=dilation, groups=groups)
+    expected.backward(torch.tensor(error, dtype=torch.float64))
+    close(out, expected.detach().numpy(), f"Conv {case} forward")
+    close(input_error, tx.grad.numpy(), f"Conv {case} input gradient")
+    close(layer.gradient_weights, tw.grad.numpy(), f"Conv {case} weight gradient")
+    close(layer.gradient_bias, tb.grad.numpy(), f"Conv {case} bias gradient")
