@@ -323,7 +323,7 @@ inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
     };
     const auto sample_work = [&](std::size_t b) {
       input_error_sample(p, ws, starts, error + b * out_size, padded_error, blocked,
-                         input_error + b * in_size);
+                         region(ws, p.dx_phase, thread), input_error + b * in_size);
     };
     // The weight-gradient groups first, then the input error sample by sample: a thread done
     // with its groups goes on to samples, and the small pieces at the end even out what the
