@@ -29,7 +29,6 @@ namespace cnnkit::kernels::CNNKIT_SIMD_NAMESPACE {
 inline void fill_polyphase(const FastForwardPlan& p, const float* image, float* padded) {
   const ConvGeometry& g = p.g;
   const std::size_t sx = g.stride_x, pbx = g.pad_x_before(), pby = g.pad_y_before();
-  const auto row_read = [&](std::size_t y) { return (y + pby) % g.stride_y < g.kernel_y; };
   const bool every_row = g.kernel_y >= g.stride_y, every_phase = g.kernel_x >= sx;
   if (sx == 2 && every_phase && every_row && g.in_x <= 2 * kLanes) {
     // Rows of at most two registers (the common case) in one pass over every row of every
@@ -51,7 +50,7 @@ inline void fill_polyphase(const FastForwardPlan& p, const float* image, float* 
   }
   for (std::size_t c = 0; c < g.channels; ++c) {
     for (std::size_t y = 0; y < g.in_y; ++y) {
-      if (!every_row && !row_read(y)) continue;
+      if (!row_is_read(g, y)) continue;
       const float* src = image + (c * g.in_y + y) * g.in_x;
       float* dst = padded + c * p.padded_plane + (y + pby) * p.padded_row;
       if (sx == 1) {

@@ -85,6 +85,13 @@ inline bool reads_error(const ConvGeometry& g, std::size_t py, std::size_t yy, s
   const std::size_t reached = yy * g.stride_y + py + g.pad_y_before();  // = (yy + du)*sy + u
   return reached >= u && reached - u < g.out_y() * g.stride_y;
 }
+// Whether some kernel row reads input row y: padded row y + pad is i*sy + u for a u < m. Always
+// so for kernels at least as tall as the stride; a shorter one skips rows (a 1x1 kernel at
+// stride 3 reads one row in three), which the padded copies then leave out.
+inline bool row_is_read(const ConvGeometry& g, std::size_t y) {
+  return g.kernel_y >= g.stride_y || (y + g.pad_y_before()) % g.stride_y < g.kernel_y;
+}
+
 // Edge rows with tap tables of their own (FastForwardPlan::edge_taps), at most this many at the
 // top and as many at the bottom; rows past them use the full table (still right, with FMAs on
 // the zero padding).
