@@ -293,7 +293,10 @@ inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
             float* padded = dw_input + s * g.channels * p.plain_plane;
             for (std::size_t c = 0; c < g.channels; ++c) {
               for (std::size_t y = 0; y < g.in_y; ++y) {
-                if (!row_is_read(g, y)) continue;  // never read: stays zero
+                if (!row_is_read(g, y)) {  // never read: stays zero
+                  prefetch_row_ahead(image + (c * g.in_y + y) * g.in_x, g.in_x);
+                  continue;
+                }
                 copy_row(image + (c * g.in_y + y) * g.in_x, g.in_x,
                          padded + c * p.plain_plane + (y + g.pad_y_before()) * p.plain_x +
                              g.pad_x_before());

@@ -25,12 +25,12 @@ namespace cnnkit::kernels::CNNKIT_SIMD_NAMESPACE {
 // One (C, Y, X) sample into the zero-padded polyphase layout of the forward plan: padded column
 // xp = x + pad_x_before goes to phase xp % sx, position xp / sx. Padding is never written here
 // (the buffer is zeroed once per call). A kernel shorter than the stride reads only some of the
-// rows and phases (padded row i*sy + u, phase v for v < n): the others are not copied.
+// rows and phases (padded row i*sy + u, phase v for v < n): the other rows are not copied, nor
+// at strides above 2 the other phases.
 inline void fill_polyphase(const FastForwardPlan& p, const float* image, float* padded) {
   const ConvGeometry& g = p.g;
   const std::size_t sx = g.stride_x, pbx = g.pad_x_before(), pby = g.pad_y_before();
-  const bool every_row = g.kernel_y >= g.stride_y, every_phase = g.kernel_x >= sx;
-  if (sx == 2 && every_phase && every_row && g.in_x <= 2 * kLanes) {
+  if (sx == 2 && g.kernel_y >= g.stride_y && g.in_x <= 2 * kLanes) {
     // Rows of at most two registers (the common case) in one pass over every row of every
     // channel, with nothing per row but the split: none of the general loop's row setup and
     // loop over pieces.
@@ -50,14 +50,15 @@ inline void fill_polyphase(const FastForwardPlan& p, const float* image, float* 
   }
   for (std::size_t c = 0; c < g.channels; ++c) {
     for (std::size_t y = 0; y < g.in_y; ++y) {
-      if (!row_is_read(g, y)) continue;
       const float* src = image + (c * g.in_y + y) * g.in_x;
+      if (g.kernel_y < g.stride_y) prefetch_row_ahead(src, g.in_x);  // rows are skipped
+      if (!row_is_read(g, y)) continue;
       float* dst = padded + c * p.padded_plane + (y + pby) * p.padded_row;
       if (sx == 1) {
         copy_row(src, g.in_x, dst + pbx);
         continue;
       }
-      if (sx == 2 && every_phase) {
+      if (sx == 2) {  // both phases, even where one is never read: a split beats a gather
         // Even source columns land in phase pbx % 2 from position pbx / 2 on, odd ones in
         // phase (pbx + 1) % 2 from (pbx + 1) / 2 on.
         float* even = dst + (pbx % 2) * p.phase_x + pbx / 2;
