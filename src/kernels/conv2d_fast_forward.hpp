@@ -323,16 +323,19 @@ inline void conv2d_forward_fast(const FastForwardPlan& p, const float* input, co
   const std::size_t out_size = g.kernels * g.out_y() * g.out_x();
   runtime::AffineShare samples(g.batch, p.threads);
   const std::size_t groups = kernel_groups(p);
+  // Fewer samples than threads (split_kernels): each sample's kernel groups are the items, each
+  // thread taking its own contiguous share first and then what is left of the others' (a late
+  // thread holds up nobody); every output is the same arithmetic whoever computes it, so the
+  // same bits as one thread.
+  runtime::AffineShare items(p.split_kernels ? g.batch * groups : 0, p.threads);
   // What one thread of the team does, or the calling thread alone (in_team false): one thread
   // does not enter a parallel region at all (runtime/parallel.hpp says why).
   const auto work = [&](std::size_t thread, std::size_t threads, bool in_team) {
     forward_tables(p, weights, bias, ws, thread, threads);
-    // split_kernels: one polyphase copy that the whole team reads, written by thread 0.
-    const bool copies = !p.in_place && (!p.split_kernels || thread == 0);
-    float* padded = region(ws, p.input, p.split_kernels ? 0 : thread);
-    if (copies) std::memset(padded, 0, p.input.size * sizeof(float));
-    // The blocks of sample b for the kernel groups [group_begin, group_end) on this thread.
-    const auto blocks = [&](std::size_t b, std::size_t group_begin, std::size_t group_end) {
+    // The blocks of sample b, read from `padded` (its polyphase copy), for the kernel groups
+    // [group_begin, group_end), on this thread.
+    const auto blocks = [&](const float* padded, std::size_t b, std::size_t group_begin,
+                            std::size_t group_end) {
       // In place the blocks read the sample itself, else its polyphase copy.
       const float* source = p.in_place ? input + b * in_size : padded;
       if (p.mode == FastMode::kOutputVector) {
@@ -342,29 +345,33 @@ inline void conv2d_forward_fast(const FastForwardPlan& p, const float* input, co
         forward_sample_pvec(p, padded, ws, bias, output + b * out_size, group_begin, group_end);
       }
     };
+    // split_kernels: sample b's copy in the input region b, written by thread b (there are
+    // fewer samples than threads); then (sample, kernel group) items shared like samples.
+    if (p.split_kernels && in_team) {
+      float* padded = region(ws, p.input, thread);
+      if (thread < g.batch && !p.in_place) {
+        std::memset(padded, 0, p.input.size * sizeof(float));
+        fill_polyphase(p, input + thread * in_size, padded);
+      }
+      runtime::barrier();  // every copy and table is written
+      items.run(thread, [&](std::size_t item) {
+        const std::size_t b = item / groups, group = item % groups;
+        blocks(region(ws, p.input, b), b, group, group + 1);
+      });
+      return;
+    }
+    float* padded = region(ws, p.input, thread);
+    if (!p.in_place) std::memset(padded, 0, p.input.size * sizeof(float));
     const auto sample = [&](std::size_t b) {
-      if (copies) fill_polyphase(p, input + b * in_size, padded);
-      blocks(b, 0, groups);
+      if (!p.in_place) fill_polyphase(p, input + b * in_size, padded);
+      blocks(padded, b, 0, groups);
     };
     if (!in_team) {
       for (std::size_t b = 0; b < g.batch; ++b) sample(b);
       return;
     }
-    if (!p.split_kernels) {
-      runtime::barrier();
-      samples.run(thread, sample);
-      return;
-    }
-    // Fewer samples than threads: the samples one after another, each thread taking its own
-    // contiguous share of a sample's kernel groups (the same arithmetic for every output, so the
-    // same bits as one thread).
-    for (std::size_t b = 0; b < g.batch; ++b) {
-      if (copies) fill_polyphase(p, input + b * in_size, padded);
-      runtime::barrier();  // the copy (and, before the first sample, every table) is written
-      blocks(b, runtime::share(groups, threads, thread),
-             runtime::share(groups, threads, thread + 1));
-      if (b + 1 < g.batch) runtime::barrier();  // the copy is read before the next overwrites it
-    }
+    runtime::barrier();
+    samples.run(thread, sample);
   };
   runtime::on_team(p.threads, work);
 }

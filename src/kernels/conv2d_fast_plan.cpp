@@ -83,7 +83,7 @@ bool reads_inside_but_at_the_row_ends(const ConvGeometry& g) {
 
 // A forward sample of at least this many FLOPs is shared among the threads when there are
 // fewer samples than threads (FastForwardPlan::split_kernels): tens of microseconds of work
-// on one thread, against the few microseconds the team's two meetings per sample cost.
+// on one thread, against the few microseconds the team's meeting costs.
 constexpr std::size_t kSplitSampleFlops = std::size_t{1} << 22;
 
 // Samples' worth of offsets must fit the int32 tap and pixel tables.
@@ -238,7 +238,7 @@ FastForwardPlan plan_forward(const ConvGeometry& geometry, runtime::SimdLevel le
     p.weights = layout.add(g.kernels * p.taps);
   }
   // Fewer samples than threads: the threads share each sample's kernel groups, when each gets
-  // at least one and the sample is worth a team's two meetings (kSplitSampleFlops).
+  // at least one and the sample is worth the team's meeting (kSplitSampleFlops).
   const std::size_t groups = kernel_groups(p);
   if (g.batch < threads && groups >= 2 && g.forward_flops() / g.batch >= kSplitSampleFlops) {
     p.split_kernels = true;
@@ -248,8 +248,7 @@ FastForwardPlan plan_forward(const ConvGeometry& geometry, runtime::SimdLevel le
   if (p.mode == FastMode::kOutputVector) {
     p.edge_taps = layout.add((p.edge_top + p.edge_bottom) * 2 * p.taps);
   }
-  p.input = layout.add(p.in_place ? 0 : g.channels * p.padded_plane + 2 * isa.lanes,
-                       p.split_kernels ? 1 : p.threads);
+  p.input = layout.add(p.in_place ? 0 : g.channels * p.padded_plane + 2 * isa.lanes, p.threads);
   if (p.mode == FastMode::kOutputVector && !p.planar_output) {
     p.output = layout.add(p.padded_kernels * pixels, p.threads);
   }

@@ -107,8 +107,8 @@ struct FastForwardPlan {
   ConvGeometry g{};
   std::size_t lanes = 0;    // floats per SIMD register
   std::size_t threads = 1;  // threads this call uses (<= batch, unless split_kernels)
-  // Fewer samples than threads: the samples run one after another, and the threads share each
-  // sample's kernel groups (kernel_groups) instead of taking samples.
+  // Fewer samples than threads: the threads share the samples' kernel groups (kernel_groups),
+  // (sample, group) by (sample, group), instead of taking whole samples.
   bool split_kernels = false;
   FastMode mode = FastMode::kOutputVector;
   // Polyphase, zero-padded input of one sample: C planes of padded_y rows; each row holds the
