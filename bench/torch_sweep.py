@@ -3,7 +3,8 @@
 backward on each geometry of a cases file (bench/sweep_cases.py) and prints one JSON line per
 case, with the field names of cnnkit_conv_sweep.
 
-    /usr/bin/python3 bench/torch_sweep.py --cases cases.json --threads 2 [--repeats 5]
+    /usr/bin/python3 bench/torch_sweep.py --cases cases.json --threads 2 [--repeats 5] \
+        [--only s01,s32]
 
 cnnkit pads "same" inside the layer ((k-1)/2 before and k/2 after each spatial axis, then the
 stride), which PyTorch 1.13 refuses with strides; so the input is padded with F.pad before the
@@ -23,6 +24,7 @@ parser.add_argument("--cases", required=True)
 parser.add_argument("--threads", type=int, default=2)
 parser.add_argument("--blas-threads", type=int, default=1)
 parser.add_argument("--repeats", type=int, default=5)
+parser.add_argument("--only", default="", help="comma-separated case names to time alone")
 args = parser.parse_args()
 os.environ["OMP_NUM_THREADS"] = str(args.threads)
 os.environ["OPENBLAS_NUM_THREADS"] = str(args.blas_threads)
@@ -63,7 +65,10 @@ def time_case(case):
 
 with open(args.cases) as f:
     cases = json.load(f)
+only = set(filter(None, args.only.split(",")))
 for case in cases:
+    if only and case["name"] not in only:
+        continue
     fwd, bwd = time_case(case)
     print(json.dumps({"case": case["name"], "threads": args.threads, "ms_forward": round(fwd, 4),
                       "ms_backward": round(bwd, 4)}), flush=True)

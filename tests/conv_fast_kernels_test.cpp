@@ -90,6 +90,18 @@ std::vector<Case> fixed_cases() {
       {{5, 16, 12, 14, 32, 3, 3, 2, 2}, "stride 2 read in place, five samples of 14 columns"},
       {{1, 4, 24, 16, 32, 19, 3, 2, 2}, "stride 2 not in place: padded rows past the edge tables"},
       {{2, 8, 9, 16, 32, 7, 7, 2, 2}, "stride 2 not in place: the second pixel reads padding"},
+      {{2, 1, 20, 23, 12, 7, 7, 3, 3}, "pixel-vector input error in 9 phases, one channel"},
+      {{3, 2, 19, 22, 10, 6, 6, 3, 3}, "pixel-vector input error, even kernel, stride 3"},
+      {{2, 3, 17, 30, 8, 4, 5, 2, 3}, "pixel-vector input error, strides 2 and 3, even kernel"},
+      {{2, 1, 40, 1, 20, 4, 1, 3, 1}, "1-D even kernel, stride 3, pixel-vector input error"},
+      {{2, 1, 1, 35, 12, 1, 6, 1, 2}, "1-D along x, kernel 6, stride 2"},
+      {{2, 32, 18, 18, 24, 1, 1, 3, 3}, "1x1 stride 3: one row and phase in three copied"},
+      {{2, 5, 13, 16, 7, 2, 2, 3, 3}, "2x2 kernel, stride 3: two rows and phases of three"},
+      {{1, 32, 20, 20, 256, 4, 4, 2, 2}, "one sample, kernel groups split among threads"},
+      {{1, 16, 24, 30, 40, 3, 3, 1, 1}, "one sample split, pixel-vector forward"},
+      {{1, 16, 20, 17, 48, 3, 3, 1, 1}, "one sample split, channel-blocked scratch"},
+      {{1, 16, 20, 18, 48, 3, 3, 1, 1}, "one sample split, pixel pairs"},
+      {{2, 8, 30, 30, 64, 5, 5, 3, 3}, "two samples split, stride 3"},
   };
 }
 
@@ -261,14 +273,17 @@ TEST_F(ConvFastKernelsAtEachLevel, ResultsDoNotDependOnTheThreadCount) {
       std::vector<float> workspace;
       set_num_threads(1);
       const Outputs one = run_fast(c.g, d, level, workspace);
-      set_num_threads(3);
-      const Outputs three = run_fast(c.g, d, level, workspace);
-      EXPECT_EQ(one.output, three.output);
-      EXPECT_EQ(one.input_error, three.input_error);
-      // The gradients sum one partial per group of samples, the groups fixed by the batch for up
-      // to kFastGradientGroups threads: the same bits too.
-      EXPECT_EQ(one.weight_gradient, three.weight_gradient);
-      EXPECT_EQ(one.bias_gradient, three.bias_gradient);
+      for (const std::size_t threads : {2, 3, 4}) {
+        SCOPED_TRACE(std::to_string(threads) + " threads");
+        set_num_threads(threads);
+        const Outputs more = run_fast(c.g, d, level, workspace);
+        EXPECT_EQ(one.output, more.output);
+        EXPECT_EQ(one.input_error, more.input_error);
+        // The gradients sum one partial per group of samples, the groups fixed by the batch for
+        // up to kFastGradientGroups threads: the same bits too.
+        EXPECT_EQ(one.weight_gradient, more.weight_gradient);
+        EXPECT_EQ(one.bias_gradient, more.bias_gradient);
+      }
     }
   }
 }

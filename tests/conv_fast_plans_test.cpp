@@ -252,8 +252,9 @@ TEST(ConvFastPlans, PlansPickTheVectorisationThatFillsTheLanes) {
   EXPECT_EQ(padded.channel_registers, 2u);
   EXPECT_FALSE(padded.planar_output);
   EXPECT_FALSE(plan_forward({1, 8, 6, 6, 40, 3, 3, 1, 1}, SimdLevel::kAvx512, 1).planar_output);
-  // W3 d backward: stride 2 rules out the pixel-vector input error, and its horizontal stride
-  // the planar one (a block's pixels are two apart in the planes).
+  // W3 d backward: 128 channels fill the lanes where its 8-pixel phase rows would fill half, so
+  // the input error takes output vectors; its horizontal stride rules out the planar ones (a
+  // block's pixels are two apart in the planes).
   const FastBackwardPlan d =
       plan_backward({32, 128, 16, 16, 128, 3, 3, 2, 2}, SimdLevel::kAvx512, 2);
   EXPECT_EQ(d.mode, FastMode::kOutputVector);
@@ -273,6 +274,42 @@ TEST(ConvFastPlans, PlansPickTheVectorisationThatFillsTheLanes) {
   EXPECT_EQ(cb.dx_blocked.size, 0u);
   EXPECT_EQ(cb.dx_edge_top[0], 1u);
   EXPECT_EQ(cb.dx_edge_bottom[0], 1u);
+}
+
+TEST(ConvFastPlans, StridedInputErrorOfFewChannelsTakesPixelVectorsPhaseByPhase) {
+  if (best_simd_level() != SimdLevel::kAvx512) GTEST_SKIP() << "plans below are for 16 lanes";
+  // One channel, stride 3: phase rows of 13 pixels fill 13 of 16 lanes, one channel 1 of 16.
+  const FastBackwardPlan one =
+      plan_backward({2, 1, 39, 39, 192, 7, 7, 3, 3}, SimdLevel::kAvx512, 2);
+  EXPECT_EQ(one.mode, FastMode::kPixelVector);
+  EXPECT_GE(one.dx_phase.size, 13u * 13u);  // a phase's (C, rows, columns) on its way
+  // 1-D (as rows): 112 samples at stride 3, phase rows of 38 (38 of 48 lanes).
+  EXPECT_EQ(plan_backward({64, 1, 112, 1, 256, 4, 1, 3, 1}, SimdLevel::kAvx512, 2).mode,
+            FastMode::kPixelVector);
+  // 32 channels fill two registers: output vectors, whatever the stride.
+  EXPECT_EQ(plan_backward({4, 32, 39, 39, 16, 7, 7, 3, 3}, SimdLevel::kAvx512, 2).mode,
+            FastMode::kOutputVector);
+}
+
+TEST(ConvFastPlans, FewerSamplesThanThreadsShareTheirWork) {
+  if (best_simd_level() != SimdLevel::kAvx512) GTEST_SKIP() << "plans below are for 16 lanes";
+  // One sample of 256 kernels on two threads: each thread takes 4 of its 8 groups of 32.
+  const FastForwardPlan one =
+      plan_forward({1, 32, 124, 124, 256, 4, 4, 2, 2}, SimdLevel::kAvx512, 2);
+  EXPECT_TRUE(one.split_kernels);
+  EXPECT_EQ(one.threads, 2u);
+  EXPECT_EQ(kernel_groups(one), 8u);
+  // As many samples as threads: a sample per thread, as before.
+  const FastForwardPlan two =
+      plan_forward({2, 32, 124, 124, 256, 4, 4, 2, 2}, SimdLevel::kAvx512, 2);
+  EXPECT_FALSE(two.split_kernels);
+  EXPECT_EQ(two.threads, 2u);
+  // Too little work per sample (0.2 MFLOP) or a single group of kernels: one thread.
+  EXPECT_FALSE(plan_forward({1, 1, 94, 94, 4, 5, 5, 3, 3}, SimdLevel::kAvx512, 2).split_kernels);
+  EXPECT_EQ(plan_forward({1, 1, 94, 94, 4, 5, 5, 3, 3}, SimdLevel::kAvx512, 2).threads, 1u);
+  // Backward: the weight gradient's one group beside the input error's one sample.
+  EXPECT_EQ(plan_backward({1, 32, 124, 124, 256, 4, 4, 2, 2}, SimdLevel::kAvx512, 2).threads, 2u);
+  EXPECT_EQ(plan_backward({1, 32, 124, 124, 256, 4, 4, 2, 2}, SimdLevel::kAvx512, 2).groups, 1u);
 }
 
 }  // namespace

@@ -181,6 +181,12 @@ const std::vector<Row>& rows() {
       {"1-D even m4 stride 2", {1, 3, 10, 1, 2, 4, 1, 2, 1}},
       {"1-D 1x1", {2, 3, 6, 1, 4, 1, 1, 1, 1}},
       {"1-D m3 stride 1", {4, 2, 9, 1, 3, 3, 1, 1, 1}},
+      // Few channels or samples at strides 2-3 (the plans of docs/KERNELS.md made for them).
+      {"1 channel 7x7 stride 3", {2, 1, 20, 23, 12, 7, 7, 3, 3}},
+      {"2 channels even 6x6 stride 3", {3, 2, 19, 22, 10, 6, 6, 3, 3}},
+      {"1-D 1 channel even m4 stride 3", {2, 1, 40, 1, 20, 4, 1, 3, 1}},
+      {"1x1 stride 3, 32 channels", {2, 32, 18, 18, 24, 1, 1, 3, 3}},
+      {"batch 1, 256 kernels 4x4 stride 2", {1, 32, 20, 20, 256, 4, 4, 2, 2}},
       // Padding, dilation and groups:  dy dx groups explicit top bottom left right
       {"valid 3x3 stride 2,1", {2, 3, 9, 8, 4, 3, 3, 2, 1, 1, 1, 1, true, 0, 0, 0, 0}},
       {"padding 1+2, 0+3 3x2 stride 1,3", {2, 2, 7, 9, 3, 3, 2, 1, 3, 1, 1, 1, true, 1, 2, 0, 3}},

@@ -293,6 +293,10 @@ inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
             float* padded = dw_input + s * g.channels * p.plain_plane;
             for (std::size_t c = 0; c < g.channels; ++c) {
               for (std::size_t y = 0; y < g.in_y; ++y) {
+                if (!row_is_read(g, y)) {  // never read: stays zero
+                  prefetch_row_ahead(image + (c * g.in_y + y) * g.in_x, g.in_x);
+                  continue;
+                }
                 copy_row(image + (c * g.in_y + y) * g.in_x, g.in_x,
                          padded + c * p.plain_plane + (y + g.pad_y_before()) * p.plain_x +
                              g.pad_x_before());
@@ -323,7 +327,7 @@ inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
     };
     const auto sample_work = [&](std::size_t b) {
       input_error_sample(p, ws, starts, error + b * out_size, padded_error, blocked,
-                         input_error + b * in_size);
+                         region(ws, p.dx_phase, thread), input_error + b * in_size);
     };
     // The weight-gradient groups first, then the input error sample by sample: a thread done
     // with its groups goes on to samples, and the small pieces at the end even out what the

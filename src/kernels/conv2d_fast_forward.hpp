@@ -24,11 +24,13 @@ namespace cnnkit::kernels::CNNKIT_SIMD_NAMESPACE {
 
 // One (C, Y, X) sample into the zero-padded polyphase layout of the forward plan: padded column
 // xp = x + pad_x_before goes to phase xp % sx, position xp / sx. Padding is never written here
-// (the buffer is zeroed once per call).
+// (the buffer is zeroed once per call). A kernel shorter than the stride reads only some of the
+// rows and phases (padded row i*sy + u, phase v for v < n): the other rows are not copied, nor
+// at strides above 2 the other phases.
 inline void fill_polyphase(const FastForwardPlan& p, const float* image, float* padded) {
   const ConvGeometry& g = p.g;
   const std::size_t sx = g.stride_x, pbx = g.pad_x_before(), pby = g.pad_y_before();
-  if (sx == 2 && g.in_x <= 2 * kLanes) {
+  if (sx == 2 && g.kernel_y >= g.stride_y && g.in_x <= 2 * kLanes) {
     // Rows of at most two registers (the common case) in one pass over every row of every
     // channel, with nothing per row but the split: none of the general loop's row setup and
     // loop over pieces.
@@ -49,12 +51,14 @@ inline void fill_polyphase(const FastForwardPlan& p, const float* image, float* 
   for (std::size_t c = 0; c < g.channels; ++c) {
     for (std::size_t y = 0; y < g.in_y; ++y) {
       const float* src = image + (c * g.in_y + y) * g.in_x;
+      if (g.kernel_y < g.stride_y) prefetch_row_ahead(src, g.in_x);  // rows are skipped
+      if (!row_is_read(g, y)) continue;
       float* dst = padded + c * p.padded_plane + (y + pby) * p.padded_row;
       if (sx == 1) {
         copy_row(src, g.in_x, dst + pbx);
         continue;
       }
-      if (sx == 2) {
+      if (sx == 2) {  // both phases, even where one is never read: a split beats a gather
         // Even source columns land in phase pbx % 2 from position pbx / 2 on, odd ones in
         // phase (pbx + 1) % 2 from (pbx + 1) / 2 on.
         float* even = dst + (pbx % 2) * p.phase_x + pbx / 2;
@@ -66,7 +70,7 @@ inline void fill_polyphase(const FastForwardPlan& p, const float* image, float* 
         continue;
       }
       // Phase by phase: source columns x = first, first + sx, ... (no division per element).
-      for (std::size_t phase = 0; phase < sx; ++phase) {
+      for (std::size_t phase = 0; phase < std::min(sx, g.kernel_x); ++phase) {
         const std::size_t first = (phase + sx - pbx % sx) % sx;
         float* target = dst + phase * p.phase_x + (first + pbx) / sx;
         for (std::size_t x = first; x < g.in_x; x += sx) *target++ = src[x];
@@ -205,9 +209,14 @@ inline RowTaps row_taps(const FastForwardPlan& p, const float* ws, std::size_t i
   return {ws + p.edge_taps.offset + e * 2 * p.taps, (rows.end - rows.begin) * g.kernel_x};
 }
 
+// The ovec blocks of one sample for the kernel groups [group_begin, group_end) (groups of
+// block_channels kernels; all of them: 0 and kernel_groups(p)).
 inline void forward_sample_ovec(const FastForwardPlan& p, const float* padded, const float* ws,
-                                float* blocked, float* output) {
+                                float* blocked, float* output, std::size_t group_begin,
+                                std::size_t group_end) {
   const ConvGeometry& g = p.g;
+  const std::size_t k_begin = group_begin * p.block_channels;
+  const std::size_t k_end = group_end * p.block_channels;  // <= padded_kernels
   const std::size_t out_y = g.out_y(), out_x = g.out_x(), pixels = out_y * out_x;
   const float* table = ws + p.weights.offset;
   const float* bias = ws + p.bias.offset;
@@ -221,7 +230,7 @@ inline void forward_sample_ovec(const FastForwardPlan& p, const float* padded, c
     // transpose pass. (No prefetch for writing of the group's next row, as PrefetchStream does
     // for the blocked path: it gains nothing here.)
     const std::size_t channels_per_register = kLanes / per_unit;
-    for (std::size_t k0 = 0; k0 < g.kernels; k0 += p.block_channels) {
+    for (std::size_t k0 = k_begin; k0 < std::min(k_end, g.kernels); k0 += p.block_channels) {
       float* group_out = output + k0 * pixels;
       for (std::size_t i = 0; i < out_y; ++i) {
         // padded: the sample's polyphase copy, or in place the sample itself
@@ -239,10 +248,11 @@ inline void forward_sample_ovec(const FastForwardPlan& p, const float* padded, c
     }
     return;
   }
-  PrefetchStream destination(output, g.kernels * pixels,
-                             p.padded_kernels / p.block_channels *
-                                 ((g.channels + p.chunk - 1) / p.chunk) * out_y * pieces);
-  for (std::size_t k0 = 0; k0 < p.padded_kernels; k0 += p.block_channels) {
+  const std::size_t k_last = std::min(k_end, g.kernels);  // the real kernels of the range
+  PrefetchStream destination(
+      output + k_begin * pixels, k_last > k_begin ? (k_last - k_begin) * pixels : 0,
+      (group_end - group_begin) * ((g.channels + p.chunk - 1) / p.chunk) * out_y * pieces);
+  for (std::size_t k0 = k_begin; k0 < k_end; k0 += p.block_channels) {
     float* group_out = blocked + k0 * pixels;
     for (std::size_t c0 = 0; c0 < g.channels; c0 += p.chunk) {
       const std::size_t chunk_channels = std::min(p.chunk, g.channels - c0);
@@ -268,31 +278,34 @@ inline void forward_sample_ovec(const FastForwardPlan& p, const float* padded, c
     // (K/(L/2), pixel pairs, L/2 channels, 2) -> (K, pixels): the two pixels of a channel's
     // lane pair are neighbours in the output too, so they move together (a transpose of pairs).
     constexpr std::size_t kChannels = kLanes / 2;
-    for (std::size_t k0 = 0; k0 < g.kernels; k0 += kChannels) {
+    for (std::size_t k0 = k_begin; k0 < k_last; k0 += kChannels) {
       transpose_pairs(blocked + k0 * pixels, pixels / 2, std::min(kChannels, g.kernels - k0),
                       output + k0 * pixels, pixels);
     }
     return;
   }
   // Channel-blocked (K/L, pixels, L) -> (K, pixels).
-  for (std::size_t k0 = 0; k0 < g.kernels; k0 += kLanes) {
+  for (std::size_t k0 = k_begin; k0 < k_last; k0 += kLanes) {
     transpose(blocked + k0 * pixels, pixels, std::min<std::size_t>(kLanes, g.kernels - k0), kLanes,
               output + k0 * pixels, pixels);
   }
 }
 
+// The pvec blocks of one sample for the kernel groups (pieces of about pvec_outputs kernels)
+// [group_begin, group_end).
 inline void forward_sample_pvec(const FastForwardPlan& p, const float* padded, const float* ws,
-                                const float* bias, float* output) {
+                                const float* bias, float* output, std::size_t group_begin,
+                                std::size_t group_end) {
   const ConvGeometry& g = p.g;
   const std::size_t out_y = g.out_y(), out_x = g.out_x(), pixels = out_y * out_x;
   const float* taps = ws + p.tap_table.offset;
   const float* table = ws + p.weights.offset;
-  const std::size_t out_pieces = (g.kernels + p.pvec_outputs - 1) / p.pvec_outputs;
+  const std::size_t out_pieces = kernel_groups(p);
   for (std::size_t j0 = 0; j0 < out_x; j0 += kLanes) {
     const int valid = static_cast<int>(std::min<std::size_t>(kLanes, out_x - j0));
     for (std::size_t i0 = 0; i0 < out_y; i0 += p.pvec_rows) {
       const std::size_t rows = std::min(p.pvec_rows, out_y - i0);
-      for (std::size_t piece = 0; piece < out_pieces; ++piece) {
+      for (std::size_t piece = group_begin; piece < group_end; ++piece) {
         const std::size_t k0 = piece_begin(g.kernels, out_pieces, piece);
         const std::size_t k1 = piece_begin(g.kernels, out_pieces, piece + 1);
         pvec_kernel(static_cast<int>(k1 - k0), static_cast<int>(rows))(
@@ -309,23 +322,49 @@ inline void conv2d_forward_fast(const FastForwardPlan& p, const float* input, co
   const std::size_t in_size = g.channels * g.in_y * g.in_x;
   const std::size_t out_size = g.kernels * g.out_y() * g.out_x();
   runtime::AffineShare samples(g.batch, p.threads);
+  const std::size_t groups = kernel_groups(p);
+  // Fewer samples than threads (split_kernels): each sample's kernel groups are the items, each
+  // thread taking its own contiguous share first and then what is left of the others' (a late
+  // thread holds up nobody); every output is the same arithmetic whoever computes it, so the
+  // same bits as one thread.
+  runtime::AffineShare items(p.split_kernels ? g.batch * groups : 0, p.threads);
   // What one thread of the team does, or the calling thread alone (in_team false): one thread
   // does not enter a parallel region at all (runtime/parallel.hpp says why).
   const auto work = [&](std::size_t thread, std::size_t threads, bool in_team) {
     forward_tables(p, weights, bias, ws, thread, threads);
+    // The blocks of sample b, read from `padded` (its polyphase copy), for the kernel groups
+    // [group_begin, group_end), on this thread.
+    const auto blocks = [&](const float* padded, std::size_t b, std::size_t group_begin,
+                            std::size_t group_end) {
+      // In place the blocks read the sample itself, else its polyphase copy.
+      const float* source = p.in_place ? input + b * in_size : padded;
+      if (p.mode == FastMode::kOutputVector) {
+        float* blocked = p.planar_output ? nullptr : region(ws, p.output, thread);
+        forward_sample_ovec(p, source, ws, blocked, output + b * out_size, group_begin, group_end);
+      } else {
+        forward_sample_pvec(p, padded, ws, bias, output + b * out_size, group_begin, group_end);
+      }
+    };
+    // split_kernels: sample b's copy in the input region b, written by thread b (there are
+    // fewer samples than threads); then (sample, kernel group) items shared like samples.
+    if (p.split_kernels && in_team) {
+      float* padded = region(ws, p.input, thread);
+      if (thread < g.batch && !p.in_place) {
+        std::memset(padded, 0, p.input.size * sizeof(float));
+        fill_polyphase(p, input + thread * in_size, padded);
+      }
+      runtime::barrier();  // every copy and table is written
+      items.run(thread, [&](std::size_t item) {
+        const std::size_t b = item / groups, group = item % groups;
+        blocks(region(ws, p.input, b), b, group, group + 1);
+      });
+      return;
+    }
     float* padded = region(ws, p.input, thread);
     if (!p.in_place) std::memset(padded, 0, p.input.size * sizeof(float));
     const auto sample = [&](std::size_t b) {
-      // In place the blocks read the sample itself, else its polyphase copy.
-      const float* image = input + b * in_size;
-      if (!p.in_place) fill_polyphase(p, image, padded);
-      const float* source = p.in_place ? image : padded;
-      if (p.mode == FastMode::kOutputVector) {
-        float* blocked = p.planar_output ? nullptr : region(ws, p.output, thread);
-        forward_sample_ovec(p, source, ws, blocked, output + b * out_size);
-      } else {
-        forward_sample_pvec(p, padded, ws, bias, output + b * out_size);
-      }
+      if (!p.in_place) fill_polyphase(p, input + b * in_size, padded);
+      blocks(padded, b, 0, groups);
     };
     if (!in_team) {
       for (std::size_t b = 0; b < g.batch; ++b) sample(b);

@@ -155,10 +155,11 @@ inline const float* edge_tables(const FastBackwardPlan& p, const float* ws, std:
   return ws + p.dx_edge_taps.offset + first * 2 * g.kernels * g.kernel_y * g.kernel_x;
 }
 
-// Input error of one sample: E (K, Y', X') padded into `error`, result into input_error.
+// Input error of one sample: E (K, Y', X') padded into `error`, result into input_error (by
+// way of `blocked`, ovec not planar, or `phase_error`, pvec strided).
 inline void input_error_sample(const FastBackwardPlan& p, const float* ws,
                                const std::size_t* starts, const float* error, float* padded_error,
-                               float* blocked, float* input_error) {
+                               float* blocked, float* phase_error, float* input_error) {
   const ConvGeometry& g = p.g;
   const std::size_t out_y = g.out_y(), out_x = g.out_x();
   for (std::size_t k = 0; k < g.kernels; ++k) {
@@ -171,26 +172,48 @@ inline void input_error_sample(const FastBackwardPlan& p, const float* ws,
   const float* taps = ws + p.dx_taps.offset;
   const float* table = ws + p.dx_weights.offset;
   const std::size_t plane = g.in_y * g.in_x;
+  const std::size_t sy = g.stride_y, sx = g.stride_x;
   if (p.mode == FastMode::kPixelVector) {
-    // Stride 1: one phase, pixels (y, x) read E rows y + du and columns x + dv.
+    // Phase by phase: phase pixel (yy, xx) reads E rows yy + du and columns xx + dv, a stride-1
+    // correlation. At stride 1 the one phase is the input error itself; otherwise the phase
+    // goes to phase_error, then to its pixels (py + sy*yy, px + sx*xx).
+    const bool unit_stride = sy == 1 && sx == 1;
     const std::size_t pieces = (g.channels + p.pvec_outputs - 1) / p.pvec_outputs;
-    for (std::size_t x0 = 0; x0 < g.in_x; x0 += kLanes) {
-      const int valid = static_cast<int>(std::min<std::size_t>(kLanes, g.in_x - x0));
-      for (std::size_t y0 = 0; y0 < g.in_y; y0 += p.pvec_rows) {
-        const std::size_t rows = std::min(p.pvec_rows, g.in_y - y0);
-        for (std::size_t piece = 0; piece < pieces; ++piece) {
-          const std::size_t c0 = piece_begin(g.channels, pieces, piece);
-          const std::size_t c1 = piece_begin(g.channels, pieces, piece + 1);
-          pvec_kernel(static_cast<int>(c1 - c0), static_cast<int>(rows))(
-              padded_error + (y0 + p.error_pad_y_before) * p.error_x + x0 + p.error_pad_x_before,
-              p.error_x, taps, starts[1], table + c0, nullptr, valid,
-              input_error + c0 * plane + y0 * g.in_x + x0, plane, g.in_x);
+    for (std::size_t py = 0; py < std::min(sy, g.in_y); ++py) {
+      for (std::size_t px = 0; px < std::min(sx, g.in_x); ++px) {
+        const std::size_t phase = py * sx + px;
+        const std::size_t phase_y = (g.in_y - py + sy - 1) / sy;
+        const std::size_t phase_x = (g.in_x - px + sx - 1) / sx;
+        float* const dst = unit_stride ? input_error : phase_error;
+        const std::size_t dst_plane = unit_stride ? plane : phase_y * phase_x;
+        for (std::size_t x0 = 0; x0 < phase_x; x0 += kLanes) {
+          const int valid = static_cast<int>(std::min<std::size_t>(kLanes, phase_x - x0));
+          for (std::size_t y0 = 0; y0 < phase_y; y0 += p.pvec_rows) {
+            const std::size_t rows = std::min(p.pvec_rows, phase_y - y0);
+            for (std::size_t piece = 0; piece < pieces; ++piece) {
+              const std::size_t c0 = piece_begin(g.channels, pieces, piece);
+              const std::size_t c1 = piece_begin(g.channels, pieces, piece + 1);
+              pvec_kernel(static_cast<int>(c1 - c0), static_cast<int>(rows))(
+                  padded_error + (y0 + p.error_pad_y_before) * p.error_x + x0 +
+                      p.error_pad_x_before,
+                  p.error_x, taps + 2 * starts[phase], starts[phase + 1] - starts[phase],
+                  table + c0, nullptr, valid, dst + c0 * dst_plane + y0 * phase_x + x0, dst_plane,
+                  phase_x);
+            }
+          }
+        }
+        if (unit_stride) continue;
+        for (std::size_t c = 0; c < g.channels; ++c) {
+          for (std::size_t yy = 0; yy < phase_y; ++yy) {
+            const float* from = phase_error + (c * phase_y + yy) * phase_x;
+            float* to = input_error + c * plane + (py + sy * yy) * g.in_x + px;
+            for (std::size_t xx = 0; xx < phase_x; ++xx) to[sx * xx] = from[xx];
+          }
         }
       }
     }
     return;
   }
-  const std::size_t sy = g.stride_y, sx = g.stride_x;
   const std::size_t taps_per_phase = g.kernels * g.kernel_y * g.kernel_x;  // at most
   std::size_t steps = 0;  // register-block calls below, over which to prefetch input_error
   for (std::size_t py = 0; py < std::min(sy, g.in_y); ++py) {

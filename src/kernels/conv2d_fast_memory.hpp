@@ -36,6 +36,13 @@ inline void prefetch_ahead(const float* p) {
                _MM_HINT_T0);
 }
 
+// prefetch_ahead for every line of a row, for copies that skip rows (rows no kernel row reads):
+// the lines 4 KiB on come in as if every row were copied, so that the rows read stream in
+// (skipping rows without this stalls on memory each time a read row starts).
+inline void prefetch_row_ahead(const float* row, std::size_t n) {
+  for (std::size_t x = 0; x < n; x += 16) prefetch_ahead(row + x);
+}
+
 // Software prefetch spread over work that runs meanwhile: the lines of [begin, begin + floats),
 // a few at each step, for data whose turn comes later (the output or input error that a
 // transpose writes at the end of a sample, whose lines are then in L1 when it comes). Into L1

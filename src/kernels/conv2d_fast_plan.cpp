@@ -81,6 +81,11 @@ bool reads_inside_but_at_the_row_ends(const ConvGeometry& g) {
   return g.out_x() >= 2 && sx >= pad && (last - 1) * sx + g.kernel_x <= pad + g.in_x;
 }
 
+// A forward sample of at least this many FLOPs is shared among the threads when there are
+// fewer samples than threads (FastForwardPlan::split_kernels): tens of microseconds of work
+// on one thread, against the few microseconds the team's meeting costs.
+constexpr std::size_t kSplitSampleFlops = std::size_t{1} << 22;
+
 // Samples' worth of offsets must fit the int32 tap and pixel tables.
 bool fits_int32(std::size_t n) {
   return n < static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max() / 2);
@@ -232,6 +237,13 @@ FastForwardPlan plan_forward(const ConvGeometry& geometry, runtime::SimdLevel le
     p.pvec_rows = pixel_block_rows(p.pvec_outputs, isa.registers);
     p.weights = layout.add(g.kernels * p.taps);
   }
+  // Fewer samples than threads: the threads share each sample's kernel groups, when each gets
+  // at least one and the sample is worth the team's meeting (kSplitSampleFlops).
+  const std::size_t groups = kernel_groups(p);
+  if (g.batch < threads && groups >= 2 && g.forward_flops() / g.batch >= kSplitSampleFlops) {
+    p.split_kernels = true;
+    p.threads = std::min(threads, groups);
+  }
   p.tap_table = layout.add(2 * p.taps);
   if (p.mode == FastMode::kOutputVector) {
     p.edge_taps = layout.add((p.edge_top + p.edge_bottom) * 2 * p.taps);
@@ -248,13 +260,21 @@ FastBackwardPlan plan_backward(const ConvGeometry& geometry, runtime::SimdLevel 
                                std::size_t threads) {
   FastBackwardPlan p = start_plan<FastBackwardPlan>(geometry, level, threads);
   const ConvGeometry g = p.g;
+  // The threads take the weight gradient's groups (at most one per sample) and then the input
+  // error's samples: with fewer samples than threads, one thread's input error runs beside
+  // another's weight gradient.
+  p.threads = std::clamp<std::size_t>(threads, 1, 2 * g.batch);
   const Isa isa = isa_of(level);
   const std::size_t out_y = g.out_y(), out_x = g.out_x(), pixels = out_y * out_x;
+  // A phase row of the input error (every stride_x-th pixel of an input row) is a stride-1
+  // correlation over E: pvec fills its lanes with the phase's pixels, ovec with the channels.
+  // Strided, pvec stores every value twice (into dx_phase, then to its pixel): counted at 0.9
+  // of its lane use.
   const bool unit_stride = g.stride_y == 1 && g.stride_x == 1;
-  p.mode = unit_stride &&
-                   utilisation(g.in_x, isa.lanes) > output_vector_efficiency(g.channels, isa.lanes)
-               ? FastMode::kPixelVector
-               : FastMode::kOutputVector;
+  const std::size_t phase_y = ceil_div(g.in_y, g.stride_y), phase_x = ceil_div(g.in_x, g.stride_x);
+  const double phase_lanes = utilisation(phase_x, isa.lanes) * (unit_stride ? 1.0 : 0.9);
+  p.mode = phase_lanes > output_vector_efficiency(g.channels, isa.lanes) ? FastMode::kPixelVector
+                                                                         : FastMode::kOutputVector;
 
   // Zeros around E so that every tap of every phase reads inside the padded copy (see
   // backward_taps): rows yy + du for yy in [0, phase rows), du = (py + pad - u) / sy.
@@ -298,6 +318,9 @@ FastBackwardPlan plan_backward(const ConvGeometry& geometry, runtime::SimdLevel 
     p.pvec_outputs = ceil_div(g.channels, ceil_div(g.channels, 8));
     p.pvec_rows = pixel_block_rows(p.pvec_outputs, isa.registers);
     p.dx_weights = layout.add(g.channels * taps);
+    // Strided: a phase's pixels lie stride_x apart in the planes; the blocks write them side by
+    // side into dx_phase, which is then scattered to its pixels.
+    p.dx_phase = layout.add(unit_stride ? 0 : g.channels * phase_y * phase_x, p.threads);
   }
   p.dx_taps = layout.add(2 * taps);
   if (p.mode == FastMode::kOutputVector) {

@@ -14,7 +14,8 @@
 //    floats feeds two registers where a single register of channels would have only one.
 //  * pixel-vector ("pvec"): one register holds `lanes` neighbouring pixels of one output row;
 //    weights are broadcast. Wants few channels and a horizontal input step of 1 (polyphase
-//    input makes strided forward passes fit); writes (N, K, Y', X') directly.
+//    input makes strided forward passes fit; the strided input error runs phase by phase);
+//    writes (N, K, Y', X') directly.
 // The weight gradient vectorises over the kernels K ("dW" blocks of kernel rows), or for few
 // kernels and horizontal stride 1 over output columns ("dwp" blocks).
 #pragma once
@@ -84,6 +85,13 @@ inline bool reads_error(const ConvGeometry& g, std::size_t py, std::size_t yy, s
   const std::size_t reached = yy * g.stride_y + py + g.pad_y_before();  // = (yy + du)*sy + u
   return reached >= u && reached - u < g.out_y() * g.stride_y;
 }
+// Whether some kernel row reads input row y: padded row y + pad is i*sy + u for a u < m. Always
+// so for kernels at least as tall as the stride; a shorter one skips rows (a 1x1 kernel at
+// stride 3 reads one row in three), which the padded copies then leave out.
+inline bool row_is_read(const ConvGeometry& g, std::size_t y) {
+  return g.kernel_y >= g.stride_y || (y + g.pad_y_before()) % g.stride_y < g.kernel_y;
+}
+
 // Edge rows with tap tables of their own (FastForwardPlan::edge_taps), at most this many at the
 // top and as many at the bottom; rows past them use the full table (still right, with FMAs on
 // the zero padding).
@@ -98,7 +106,10 @@ struct FastRegion {
 struct FastForwardPlan {
   ConvGeometry g{};
   std::size_t lanes = 0;    // floats per SIMD register
-  std::size_t threads = 1;  // OpenMP threads this call uses (<= batch)
+  std::size_t threads = 1;  // threads this call uses (<= batch, unless split_kernels)
+  // Fewer samples than threads: the threads share the samples' kernel groups (kernel_groups),
+  // (sample, group) by (sample, group), instead of taking whole samples.
+  bool split_kernels = false;
   FastMode mode = FastMode::kOutputVector;
   // Polyphase, zero-padded input of one sample: C planes of padded_y rows; each row holds the
   // stride_x phases of the padded row one after the other, phase_x floats each.
@@ -152,10 +163,17 @@ struct FastForwardPlan {
   std::size_t total = 0;  // floats the workspace needs
 };
 
+// The kernel groups a forward sample's blocks run in: ovec, block_channels kernels each; pvec,
+// about pvec_outputs each.
+inline std::size_t kernel_groups(const FastForwardPlan& p) {
+  return p.mode == FastMode::kOutputVector ? p.padded_kernels / p.block_channels
+                                           : (p.g.kernels + p.pvec_outputs - 1) / p.pvec_outputs;
+}
+
 struct FastBackwardPlan {
   ConvGeometry g{};
   std::size_t lanes = 0;
-  std::size_t threads = 1;
+  std::size_t threads = 1;  // threads this call uses (<= 2 * batch: groups, then samples)
   // ---- input error
   FastMode mode = FastMode::kOutputVector;
   std::size_t error_pad_y_before = 0, error_pad_x_before = 0;  // zeros around E
@@ -168,6 +186,7 @@ struct FastBackwardPlan {
   // store straight into the input error's planes (no dx_blocked, no transpose).
   bool dx_planar = false;
   std::size_t pvec_outputs = 0, pvec_rows = 0;  // pvec
+  FastRegion dx_phase;  // pvec, strided, per thread: one phase of the input error, (C, rows, cols)
   // ovec: (C/block_channels, taps in phase order, block_channels), so that each phase streams its
   // weights contiguously; pvec: (K*m*n, C).
   FastRegion dx_weights;
