@@ -115,8 +115,8 @@ class Graph {
   // Testing phase (inference): every layer forward in the testing phase, then back to its own.
   Tensor<T> infer(const Tensor<T>& input);
 
-  // Called after each node's forward (backward = false) and backward (true) when set: for
-  // profiles that time the nodes one by one.
+  // Called after each node's forward (backward = false; infer() too) and backward (true) when
+  // set: for profiles that time the nodes one by one.
   using NodeObserver = std::function<void(std::size_t node, bool backward)>;
   void set_observer(NodeObserver observer) { observer_ = std::move(observer); }
 

@@ -398,6 +398,7 @@ Tensor<T> Graph<T>::infer(const Tensor<T>& input) {
     } catch (const std::invalid_argument&) {
       rethrow_with_context(i);
     }
+    if (observer_) observer_(i, false);
   }
   return std::move(values_[output_]);
 }
