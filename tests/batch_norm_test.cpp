@@ -134,21 +134,36 @@ TEST(BatchNorm, GradientChecks) {
   }
 }
 
-TEST(BatchNorm, SameResultOnOneAndTwoThreads) {
+template <typename T>
+Tensor<T> as(const Tensor<double>& values) {
+  Tensor<T> out(values.shape());
+  for (std::size_t i = 0; i < values.size(); ++i) out[i] = static_cast<T>(values[i]);
+  return out;
+}
+
+template <typename T>
+void check_same_result_on_one_and_two_threads() {
   // Large enough (8*8*32*32 = 65536 elements) for the loops over channels to start a team.
-  const Tensor<double> input = random_tensor({8, 8, 32, 32}, -2, 3, 11);
-  const Tensor<double> error = random_tensor({8, 8, 32, 32}, -1, 1, 12);
+  const Tensor<T> input = as<T>(random_tensor({8, 8, 32, 32}, -2, 3, 11));
+  const Tensor<T> error = as<T>(random_tensor({8, 8, 32, 32}, -1, 1, 12));
   const testing::ThreadCountGuard guard;
   set_num_threads(1);
-  BatchNorm<double> one(8);
-  const Tensor<double> output_one = one.forward(input);
-  const Tensor<double> error_one = one.backward(error);
+  BatchNorm<T> one(8);
+  const Tensor<T> output_one = one.forward(input);
+  const Tensor<T> error_one = one.backward(error);
   set_num_threads(2);
-  BatchNorm<double> two(8);
+  BatchNorm<T> two(8);
   EXPECT_EQ(two.forward(input), output_one);
   EXPECT_EQ(two.backward(error), error_one);
   EXPECT_EQ(two.parameters()[0]->gradient, one.parameters()[0]->gradient);
+  EXPECT_EQ(two.parameters()[1]->gradient, one.parameters()[1]->gradient);
+  EXPECT_EQ(two.running_mean(), one.running_mean());
   EXPECT_EQ(two.running_var(), one.running_var());
+}
+
+TEST(BatchNorm, SameResultOnOneAndTwoThreads) {
+  check_same_result_on_one_and_two_threads<float>();
+  check_same_result_on_one_and_two_threads<double>();
 }
 
 TEST(BatchNorm, BadArguments) {

@@ -4,8 +4,9 @@
 //             running statistics, updated by every training forward with PyTorch's momentum)
 //   backward: grad shift = sum of E_n, grad scale = sum of E_n x_hat (over each channel's M values)
 //             E_{n-1} = scale / (M sqrt(var + epsilon)) * (M E_n - grad shift - x_hat grad scale)
-// Sums run in double, each channel's in memory order by one thread: the same bits on any thread
-// count, and float statistics of large batches without float's drift.
+// Sums run in double, each channel's by one thread in the fixed order of its kernels
+// (kernels/batch_norm_kernels.hpp): the same bits on any thread count and instruction set, and
+// float statistics of large batches without float's drift.
 #include "cnnkit/layers/batch_norm.hpp"
 
 #include <cmath>
@@ -14,6 +15,7 @@
 #include <utility>
 
 #include "check.hpp"
+#include "kernels/batch_norm_kernels.hpp"
 #include "runtime/parallel.hpp"
 
 namespace cnnkit {
@@ -36,20 +38,7 @@ std::size_t checked_channels(std::size_t channels, double momentum, double epsil
 
 // An (already checked) input as channels of M values: element (n, c, s) is at
 // (n * channels + c) * spatial + s; a (batch, features) input has spatial 1.
-struct Layout {
-  std::size_t batch, channels, spatial;
-
-  std::size_t per_channel() const { return batch * spatial; }
-  template <typename Body>
-  void for_each(std::size_t c, Body&& body) const {  // body(flat index) in memory order
-    for (std::size_t n = 0; n < batch; ++n) {
-      const std::size_t start = (n * channels + c) * spatial;
-      for (std::size_t s = 0; s < spatial; ++s) body(start + s);
-    }
-  }
-};
-
-Layout layout_of(const Shape& shape) {
+kernels::ChannelLayout layout_of(const Shape& shape) {
   return {shape[0], shape[1], element_count(shape) / (shape[0] * shape[1])};
 }
 
@@ -110,7 +99,7 @@ template <typename T>
 Tensor<T> BatchNorm<T>::compute_output(const Tensor<T>& input) {
   const Shape shape = output_shape(input.shape());
   check_state_shapes();
-  const Layout layout = layout_of(shape);
+  const kernels::ChannelLayout layout = layout_of(shape);
   const std::size_t count = layout.per_channel();
   const bool training = !this->testing_phase();
   if (training && count == 1) {
@@ -131,13 +120,10 @@ Tensor<T> BatchNorm<T>::compute_output(const Tensor<T>& input) {
     double mean = 0;
     double variance = 0;
     if (training) {
-      layout.for_each(c, [&](std::size_t i) { mean += static_cast<double>(x[i]); });
-      mean /= static_cast<double>(count);
-      layout.for_each(c, [&](std::size_t i) {
-        const double d = static_cast<double>(x[i]) - mean;
-        variance += d * d;
-      });
-      variance /= static_cast<double>(count);  // biased: what normalises the batch
+      mean = kernels::channel_sum(x, layout, c) / static_cast<double>(count);
+      // Biased: what normalises the batch.
+      variance =
+          kernels::channel_centred_square_sum(x, layout, c, mean) / static_cast<double>(count);
       mean_[c] = mean;
       inv_std_[c] = 1.0 / std::sqrt(variance + epsilon_);
       const double unbiased =
@@ -154,7 +140,7 @@ Tensor<T> BatchNorm<T>::compute_output(const Tensor<T>& input) {
     const double a = static_cast<double>(scale_.value[c]) / std::sqrt(variance + epsilon_);
     const T factor = static_cast<T>(a);
     const T offset = static_cast<T>(static_cast<double>(shift_.value[c]) - a * mean);
-    layout.for_each(c, [&](std::size_t i) { y[i] = factor * x[i] + offset; });
+    kernels::channel_affine(x, y, layout, c, factor, offset);
   });
   return output;
 }
@@ -182,7 +168,7 @@ Tensor<T> BatchNorm<T>::backward(const Tensor<T>& error_tensor) {
   const Shape shape{channels_};
   if (scale_.gradient.shape() != shape) scale_.gradient = Tensor<T>(shape);
   if (shift_.gradient.shape() != shape) shift_.gradient = Tensor<T>(shape);
-  const Layout layout = layout_of(input_.shape());
+  const kernels::ChannelLayout layout = layout_of(input_.shape());
   const double count = static_cast<double>(layout.per_channel());
   Tensor<T> input_error = this->new_input_error(input_.shape());  // written in full
   const T* x = input_.data();
@@ -193,21 +179,14 @@ Tensor<T> BatchNorm<T>::backward(const Tensor<T>& error_tensor) {
     const double inv_std = inv_std_[c];
     double error_sum = 0;
     double error_x_hat_sum = 0;
-    layout.for_each(c, [&](std::size_t i) {
-      const double error = static_cast<double>(e[i]);
-      error_sum += error;
-      error_x_hat_sum += error * (static_cast<double>(x[i]) - mean) * inv_std;
-    });
+    kernels::channel_error_sums(x, e, layout, c, mean, inv_std, error_sum, error_x_hat_sum);
     shift_.gradient[c] = static_cast<T>(error_sum);
     scale_.gradient[c] = static_cast<T>(error_x_hat_sum);
     // E_{n-1} = k (E_n - error_sum / M - x_hat error_x_hat_sum / M), k = scale / sqrt(var + eps).
     const double k = static_cast<double>(scale_.value[c]) * inv_std;
     const double mean_error = error_sum / count;
     const double x_hat_weight = error_x_hat_sum / count * inv_std;
-    layout.for_each(c, [&](std::size_t i) {
-      const double centred = static_cast<double>(x[i]) - mean;
-      dx[i] = static_cast<T>(k * (static_cast<double>(e[i]) - mean_error - centred * x_hat_weight));
-    });
+    kernels::channel_input_error(x, e, dx, layout, c, mean, k, mean_error, x_hat_weight);
   });
   // Each parameter on its own, as Conv and FullyConnected do: apply_updates() would build the
   // vector of parameters() on every step. Inside the engine the optimizers run after the whole
