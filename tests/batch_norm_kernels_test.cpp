@@ -1,7 +1,8 @@
 // The BatchNorm kernels (kernels/batch_norm_kernels.hpp) against their reference twins on odd
-// shapes (planes shorter and longer than the 16 partial sums, with tails), float and double:
-// the sums to double rounding, the element-wise loops to the bit; the same bits at every
-// instruction-set level this CPU runs (the layer's same bits on 1 and 2 threads: batch_norm_test).
+// shapes (planes shorter and longer than the 16 partial sums, with tails; ranges that start and
+// end inside the tensor), float and double: the sums to double rounding, the element-wise loops
+// to the bit, nothing written outside the range; the same bits at every instruction-set level
+// this CPU runs (the layer's same bits on 1 and 2 threads: batch_norm_test.cpp).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -17,11 +18,12 @@
 namespace cnnkit::kernels {
 namespace {
 
-// Layouts (batch, channels, spatial): a (batch, features) input (spatial 1), planes shorter than
-// the partial sums, a multiple of them, and longer with a tail (37, 196 = 12 * 16 + 4).
-const std::vector<ChannelLayout>& layouts() {
-  static const std::vector<ChannelLayout> all{
-      {7, 3, 1}, {3, 2, 5}, {2, 3, 16}, {3, 5, 37}, {5, 3, 196}};
+// (channels, spatial, begin, end) of a 5-sample tensor: a (batch, features) input (spatial 1),
+// planes shorter than the partial sums, a multiple of them, and longer with a tail
+// (37, 196 = 12 * 16 + 4).
+const std::vector<PlaneRange>& ranges() {
+  static const std::vector<PlaneRange> all{
+      {3, 1, 0, 15}, {2, 5, 1, 9}, {3, 16, 0, 15}, {5, 37, 3, 22}, {3, 196, 2, 15}};
   return all;
 }
 
@@ -35,49 +37,63 @@ std::vector<T> uniform_values(std::size_t n, double low, double high, unsigned s
   return v;
 }
 
-std::size_t elements(const ChannelLayout& layout) {
-  return layout.batch * layout.channels * layout.spatial;
+std::size_t elements(const PlaneRange& range) {
+  return 5 * range.channels * range.spatial;
+}
+std::string name(const PlaneRange& r) {
+  return std::to_string(r.channels) + " channels x " + std::to_string(r.spatial) + ", planes " +
+         std::to_string(r.begin) + ".." + std::to_string(r.end);
 }
 
-// Every kernel on channel c of each layout, fast against the reference.
 template <typename T>
 void check_against_reference() {
-  for (const ChannelLayout& layout : layouts()) {
-    SCOPED_TRACE(std::to_string(layout.batch) + "x" + std::to_string(layout.channels) + "x" +
-                 std::to_string(layout.spatial));
-    const std::vector<T> x = uniform_values<T>(elements(layout), 2, 5, 1);
-    const std::vector<T> e = uniform_values<T>(elements(layout), -1, 1, 2);
-    for (std::size_t c = 0; c < layout.channels; ++c) {
-      const double sum = channel_sum(x.data(), layout, c);
-      const double reference_sum = reference::channel_sum(x.data(), layout, c);
-      EXPECT_NEAR(sum, reference_sum, 1e-13 * std::abs(reference_sum));
-      const double mean = reference_sum / static_cast<double>(layout.per_channel());
-      const double squares = channel_centred_square_sum(x.data(), layout, c, mean);
-      const double reference_squares =
-          reference::channel_centred_square_sum(x.data(), layout, c, mean);
-      EXPECT_NEAR(squares, reference_squares, 1e-13 * reference_squares);
-      EXPECT_GT(reference_squares, 0.0);
+  for (const PlaneRange& range : ranges()) {
+    SCOPED_TRACE(name(range));
+    const std::vector<T> x = uniform_values<T>(elements(range), 2, 5, 1);
+    const std::vector<T> e = uniform_values<T>(elements(range), -1, 1, 2);
+    const std::vector<double> shift = uniform_values<double>(range.channels, 2, 5, 3);
+    const std::vector<double> coefficient = uniform_values<double>(4 * range.channels, -2, 2, 4);
+    const double* k = coefficient.data();
+    const double* mean_error = k + range.channels;
+    const double* x_hat_weight = mean_error + range.channels;
+    const double* mean = x_hat_weight + range.channels;
+    const std::vector<T> factor = uniform_values<T>(range.channels, -2, 2, 5);
+    const std::vector<T> offset = uniform_values<T>(range.channels, -2, 2, 6);
 
-      double error_sum = -1, error_x_hat_sum = -1, reference_error_sum = 0,
-             reference_error_x_hat_sum = 0;
-      channel_error_sums(x.data(), e.data(), layout, c, mean, 1.25, error_sum, error_x_hat_sum);
-      reference::channel_error_sums(x.data(), e.data(), layout, c, mean, 1.25, reference_error_sum,
-                                    reference_error_x_hat_sum);
-      // Sums of terms of both signs: relative to the size of the terms, not of the sum.
-      const double scale = static_cast<double>(layout.per_channel()) * 4.0;
-      EXPECT_NEAR(error_sum, reference_error_sum, 1e-14 * scale);
-      EXPECT_NEAR(error_x_hat_sum, reference_error_x_hat_sum, 1e-14 * scale);
+    const std::size_t pairs = 2 * elements(range) / range.spatial;
+    std::vector<double> sums(pairs, -7), reference_sums(pairs, -7);
+    shifted_sums(x.data(), shift.data(), range, sums.data());
+    reference::shifted_sums(x.data(), shift.data(), range, reference_sums.data());
+    // Sums of terms of both signs: relative to the size of the terms, not of the sum.
+    const double scale = static_cast<double>(range.spatial) * 10.0;
+    for (std::size_t i = 0; i < pairs; ++i) {
+      EXPECT_NEAR(sums[i], reference_sums[i], 1e-14 * scale) << i;
+      const bool inside = i >= 2 * range.begin && i < 2 * range.end;
+      if (!inside) {
+        EXPECT_EQ(sums[i], -7) << i;
+      }
+    }
+    error_sums(x.data(), e.data(), mean, range, sums.data());
+    reference::error_sums(x.data(), e.data(), mean, range, reference_sums.data());
+    for (std::size_t i = 2 * range.begin; i < 2 * range.end; ++i) {
+      EXPECT_NEAR(sums[i], reference_sums[i], 1e-14 * scale) << i;
+    }
 
-      // Element-wise: exactly the reference's values, and nothing outside channel c is touched.
-      std::vector<T> y(x.size(), T(-7)), reference_y(x.size(), T(-7));
-      channel_affine(x.data(), y.data(), layout, c, T(0.75), T(-1.5));
-      reference::channel_affine(x.data(), reference_y.data(), layout, c, T(0.75), T(-1.5));
-      EXPECT_EQ(y, reference_y);
-      std::vector<T> dx(x.size(), T(-7)), reference_dx(x.size(), T(-7));
-      channel_input_error(x.data(), e.data(), dx.data(), layout, c, mean, 1.5, 0.125, 0.3);
-      reference::channel_input_error(x.data(), e.data(), reference_dx.data(), layout, c, mean, 1.5,
-                                     0.125, 0.3);
-      EXPECT_EQ(dx, reference_dx);
+    // Element-wise: exactly the reference's values, and nothing outside the range is touched.
+    std::vector<T> y(x.size(), T(-7)), reference_y(x.size(), T(-7));
+    affine(x.data(), y.data(), factor.data(), offset.data(), range);
+    reference::affine(x.data(), reference_y.data(), factor.data(), offset.data(), range);
+    EXPECT_EQ(y, reference_y);
+    std::vector<T> dx(x.size(), T(-7)), reference_dx(x.size(), T(-7));
+    input_error(x.data(), e.data(), dx.data(), mean, k, mean_error, x_hat_weight, range);
+    reference::input_error(x.data(), e.data(), reference_dx.data(), mean, k, mean_error,
+                           x_hat_weight, range);
+    EXPECT_EQ(dx, reference_dx);
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      if (i < range.begin * range.spatial || i >= range.end * range.spatial) {
+        EXPECT_EQ(y[i], T(-7)) << i;
+        EXPECT_EQ(dx[i], T(-7)) << i;
+      }
     }
   }
 }
@@ -89,20 +105,14 @@ TEST(BatchNormKernels, MatchTheReferenceDouble) {
   check_against_reference<double>();
 }
 
-// The statistics of one layout at the current level.
+// Both kernels' sums of one range at the current level.
 template <typename T>
 std::vector<double> statistics(const std::vector<T>& x, const std::vector<T>& e,
-                               const ChannelLayout& layout) {
-  std::vector<double> out;
-  for (std::size_t c = 0; c < layout.channels; ++c) {
-    const double sum = channel_sum(x.data(), layout, c);
-    out.push_back(sum);
-    out.push_back(channel_centred_square_sum(x.data(), layout, c, 3.5));
-    double error_sum = 0, error_x_hat_sum = 0;
-    channel_error_sums(x.data(), e.data(), layout, c, 3.5, 0.8, error_sum, error_x_hat_sum);
-    out.push_back(error_sum);
-    out.push_back(error_x_hat_sum);
-  }
+                               const PlaneRange& range) {
+  const std::vector<double> shift(range.channels, 3.5);
+  std::vector<double> out(4 * elements(range) / range.spatial);
+  shifted_sums(x.data(), shift.data(), range, out.data());
+  error_sums(x.data(), e.data(), shift.data(), range, out.data() + out.size() / 2);
   return out;
 }
 
@@ -112,17 +122,17 @@ void check_same_bits_on_every_level() {
     std::string saved = simd_level();
     ~Restore() { set_simd_level(saved); }
   } restore;
-  for (const ChannelLayout& layout : layouts()) {
-    const std::vector<T> x = uniform_values<T>(elements(layout), 2, 5, 3);
-    const std::vector<T> e = uniform_values<T>(elements(layout), -1, 1, 4);
+  for (const PlaneRange& range : ranges()) {
+    SCOPED_TRACE(name(range));
+    const std::vector<T> x = uniform_values<T>(elements(range), 2, 5, 3);
+    const std::vector<T> e = uniform_values<T>(elements(range), -1, 1, 4);
     set_simd_level("none");
-    const std::vector<double> baseline = statistics(x, e, layout);
+    const std::vector<double> baseline = statistics(x, e, range);
     for (const char* level : {"avx2", "avx512"}) {
-      const runtime::SimdLevel wanted = runtime::parse_simd_level(level, "test");
-      if (runtime::cpu_simd_level() < wanted) continue;
+      if (runtime::cpu_simd_level() < runtime::parse_simd_level(level, "test")) continue;
       set_simd_level(level);
       SCOPED_TRACE(level);
-      EXPECT_EQ(statistics(x, e, layout), baseline);
+      EXPECT_EQ(statistics(x, e, range), baseline);
     }
   }
 }

@@ -135,17 +135,10 @@ TEST(BatchNorm, GradientChecks) {
 }
 
 template <typename T>
-Tensor<T> as(const Tensor<double>& values) {
-  Tensor<T> out(values.shape());
-  for (std::size_t i = 0; i < values.size(); ++i) out[i] = static_cast<T>(values[i]);
-  return out;
-}
-
-template <typename T>
 void check_same_result_on_one_and_two_threads() {
   // Large enough (8*8*32*32 = 65536 elements) for the loops over channels to start a team.
-  const Tensor<T> input = as<T>(random_tensor({8, 8, 32, 32}, -2, 3, 11));
-  const Tensor<T> error = as<T>(random_tensor({8, 8, 32, 32}, -1, 1, 12));
+  const Tensor<T> input = testing::cast_tensor<T>(random_tensor({8, 8, 32, 32}, -2, 3, 11));
+  const Tensor<T> error = testing::cast_tensor<T>(random_tensor({8, 8, 32, 32}, -1, 1, 12));
   const testing::ThreadCountGuard guard;
   set_num_threads(1);
   BatchNorm<T> one(8);

@@ -12,22 +12,19 @@ namespace {
 // Partial sums per running sum: two AVX-512 registers of doubles, four of AVX2.
 constexpr std::size_t kPartials = 16;
 
-// Calls add(partial, i) for each value i of channel c with partial = s mod kPartials (s its
-// position in its plane), then adds the partials pairwise: partial[0] holds the sum.
+// Calls add(k, s) for each value s of a plane of `spatial` values, k = s mod kPartials, then
+// adds each running sum's partials pairwise: partial[j][0] holds sum j.
 template <std::size_t Sums, typename Add>
-[[gnu::always_inline]] inline void partial_sums(const ChannelLayout& layout, std::size_t c,
-                                                double (&partial)[Sums][kPartials], Add add) {
+[[gnu::always_inline]] inline void plane_sums(std::size_t spatial,
+                                              double (&partial)[Sums][kPartials], Add add) {
   for (auto& sum : partial) {
     for (double& p : sum) p = 0;
   }
-  for (std::size_t n = 0; n < layout.batch; ++n) {
-    const std::size_t start = layout.plane(n, c);
-    std::size_t s = 0;
-    for (; s + kPartials <= layout.spatial; s += kPartials) {
-      for (std::size_t k = 0; k < kPartials; ++k) add(k, start + s + k);
-    }
-    for (std::size_t k = 0; s + k < layout.spatial; ++k) add(k, start + s + k);
+  std::size_t s = 0;
+  for (; s + kPartials <= spatial; s += kPartials) {
+    for (std::size_t k = 0; k < kPartials; ++k) add(k, s + k);
   }
+  for (std::size_t k = 0; s + k < spatial; ++k) add(k, s + k);
   for (auto& sum : partial) {
     for (std::size_t width = kPartials / 2; width > 0; width /= 2) {
       for (std::size_t k = 0; k < width; ++k) sum[k] += sum[k + width];
@@ -36,73 +33,72 @@ template <std::size_t Sums, typename Add>
 }
 
 template <typename T>
-struct Sum {
-  [[gnu::always_inline]] static inline double run(const T* x, const ChannelLayout* layout,
-                                                  std::size_t c) {
-    double partial[1][kPartials];
-    partial_sums(*layout, c, partial,
-                 [&](std::size_t k, std::size_t i) { partial[0][k] += static_cast<double>(x[i]); });
-    return partial[0][0];
-  }
-};
-
-template <typename T>
-struct CentredSquareSum {
-  [[gnu::always_inline]] static inline double run(const T* x, const ChannelLayout* layout,
-                                                  std::size_t c, double mean) {
-    double partial[1][kPartials];
-    partial_sums(*layout, c, partial, [&](std::size_t k, std::size_t i) {
-      const double d = static_cast<double>(x[i]) - mean;
-      partial[0][k] += d * d;
-    });
-    return partial[0][0];
+struct ShiftedSums {
+  [[gnu::always_inline]] static inline void run(const T* x, const double* shift,
+                                                const PlaneRange* range, double* sums) {
+    for (std::size_t p = range->begin; p < range->end; ++p) {
+      const T* plane = x + p * range->spatial;
+      const double by = shift[p % range->channels];
+      double partial[2][kPartials];
+      plane_sums(range->spatial, partial, [&](std::size_t k, std::size_t s) {
+        const double d = static_cast<double>(plane[s]) - by;
+        partial[0][k] += d;
+        partial[1][k] += d * d;
+      });
+      sums[2 * p] = partial[0][0];
+      sums[2 * p + 1] = partial[1][0];
+    }
   }
 };
 
 template <typename T>
 struct ErrorSums {
-  [[gnu::always_inline]] static inline void run(const T* x, const T* e, const ChannelLayout* layout,
-                                                std::size_t c, double mean, double inv_std,
-                                                double* sums) {
-    double partial[2][kPartials];
-    partial_sums(*layout, c, partial, [&](std::size_t k, std::size_t i) {
-      const double error = static_cast<double>(e[i]);
-      partial[0][k] += error;
-      partial[1][k] += error * (static_cast<double>(x[i]) - mean) * inv_std;
-    });
-    sums[0] = partial[0][0];
-    sums[1] = partial[1][0];
+  [[gnu::always_inline]] static inline void run(const T* x, const T* e, const double* mean,
+                                                const PlaneRange* range, double* sums) {
+    for (std::size_t p = range->begin; p < range->end; ++p) {
+      const T* in = x + p * range->spatial;
+      const T* error = e + p * range->spatial;
+      const double m = mean[p % range->channels];
+      double partial[2][kPartials];
+      plane_sums(range->spatial, partial, [&](std::size_t k, std::size_t s) {
+        const double value = static_cast<double>(error[s]);
+        partial[0][k] += value;
+        partial[1][k] += value * (static_cast<double>(in[s]) - m);
+      });
+      sums[2 * p] = partial[0][0];
+      sums[2 * p + 1] = partial[1][0];
+    }
   }
 };
 
 template <typename T>
 struct Affine {
-  [[gnu::always_inline]] static inline void run(const T* x, T* y, const ChannelLayout* layout,
-                                                std::size_t c, T factor, T offset) {
-    for (std::size_t n = 0; n < layout->batch; ++n) {
-      const std::size_t start = layout->plane(n, c);
-      const T* in = x + start;
-      T* out = y + start;
-      for (std::size_t s = 0; s < layout->spatial; ++s) out[s] = factor * in[s] + offset;
+  [[gnu::always_inline]] static inline void run(const T* x, T* y, const T* factor, const T* offset,
+                                                const PlaneRange* range) {
+    for (std::size_t p = range->begin; p < range->end; ++p) {
+      const T a = factor[p % range->channels], b = offset[p % range->channels];
+      const T* in = x + p * range->spatial;
+      T* out = y + p * range->spatial;
+      for (std::size_t s = 0; s < range->spatial; ++s) out[s] = a * in[s] + b;
     }
   }
 };
 
 template <typename T>
 struct InputError {
-  [[gnu::always_inline]] static inline void run(const T* x, const T* e, T* dx,
-                                                const ChannelLayout* layout, std::size_t c,
-                                                double mean, double k, double mean_error,
-                                                double x_hat_weight) {
-    for (std::size_t n = 0; n < layout->batch; ++n) {
-      const std::size_t start = layout->plane(n, c);
-      const T* in = x + start;
-      const T* error = e + start;
-      T* out = dx + start;
-      for (std::size_t s = 0; s < layout->spatial; ++s) {
-        const double centred = static_cast<double>(in[s]) - mean;
-        out[s] = static_cast<T>(
-            k * (static_cast<double>(error[s]) - mean_error - centred * x_hat_weight));
+  [[gnu::always_inline]] static inline void run(const T* x, const T* e, T* dx, const double* mean,
+                                                const double* k, const double* mean_error,
+                                                const double* x_hat_weight,
+                                                const PlaneRange* range) {
+    for (std::size_t p = range->begin; p < range->end; ++p) {
+      const std::size_t c = p % range->channels;
+      const double m = mean[c], kc = k[c], me = mean_error[c], w = x_hat_weight[c];
+      const T* in = x + p * range->spatial;
+      const T* error = e + p * range->spatial;
+      T* out = dx + p * range->spatial;
+      for (std::size_t s = 0; s < range->spatial; ++s) {
+        const double centred = static_cast<double>(in[s]) - m;
+        out[s] = static_cast<T>(kc * (static_cast<double>(error[s]) - me - centred * w));
       }
     }
   }
@@ -110,58 +106,47 @@ struct InputError {
 
 #if defined(__x86_64__) || defined(__i386__)
 template <typename Kernel, typename... Args>
-[[gnu::target("avx512f")]] auto run_avx512(Args... args) {
-  return Kernel::run(args...);
+[[gnu::target("avx512f")]] void run_avx512(Args... args) {
+  Kernel::run(args...);
 }
 template <typename Kernel, typename... Args>
-[[gnu::target("avx2")]] auto run_avx2(Args... args) {
-  return Kernel::run(args...);
+[[gnu::target("avx2")]] void run_avx2(Args... args) {
+  Kernel::run(args...);
 }
 #endif
 
 // Kernel::run on the widest instruction set the kernels use.
 template <typename Kernel, typename... Args>
-auto run_widest(Args... args) {
+void run_widest(Args... args) {
 #if defined(__x86_64__) || defined(__i386__)
   const runtime::SimdLevel level = runtime::best_simd_level();
   if (level == runtime::SimdLevel::kAvx512) return run_avx512<Kernel>(args...);
   if (level == runtime::SimdLevel::kAvx2) return run_avx2<Kernel>(args...);
 #endif
-  return Kernel::run(args...);
+  Kernel::run(args...);
 }
 
 }  // namespace
 
 template <typename T>
-double channel_sum(const T* x, const ChannelLayout& layout, std::size_t c) {
-  return run_widest<Sum<T>>(x, &layout, c);
+void shifted_sums(const T* x, const double* shift, const PlaneRange& range, double* sums) {
+  run_widest<ShiftedSums<T>>(x, shift, &range, sums);
 }
 
 template <typename T>
-double channel_centred_square_sum(const T* x, const ChannelLayout& layout, std::size_t c,
-                                  double mean) {
-  return run_widest<CentredSquareSum<T>>(x, &layout, c, mean);
+void error_sums(const T* x, const T* e, const double* mean, const PlaneRange& range, double* sums) {
+  run_widest<ErrorSums<T>>(x, e, mean, &range, sums);
 }
 
 template <typename T>
-void channel_affine(const T* x, T* y, const ChannelLayout& layout, std::size_t c, T factor,
-                    T offset) {
-  run_widest<Affine<T>>(x, y, &layout, c, factor, offset);
+void affine(const T* x, T* y, const T* factor, const T* offset, const PlaneRange& range) {
+  run_widest<Affine<T>>(x, y, factor, offset, &range);
 }
 
 template <typename T>
-void channel_error_sums(const T* x, const T* e, const ChannelLayout& layout, std::size_t c,
-                        double mean, double inv_std, double& error_sum, double& error_x_hat_sum) {
-  double sums[2];
-  run_widest<ErrorSums<T>>(x, e, &layout, c, mean, inv_std, &sums[0]);
-  error_sum = sums[0];
-  error_x_hat_sum = sums[1];
-}
-
-template <typename T>
-void channel_input_error(const T* x, const T* e, T* dx, const ChannelLayout& layout, std::size_t c,
-                         double mean, double k, double mean_error, double x_hat_weight) {
-  run_widest<InputError<T>>(x, e, dx, &layout, c, mean, k, mean_error, x_hat_weight);
+void input_error(const T* x, const T* e, T* dx, const double* mean, const double* k,
+                 const double* mean_error, const double* x_hat_weight, const PlaneRange& range) {
+  run_widest<InputError<T>>(x, e, dx, mean, k, mean_error, x_hat_weight, &range);
 }
 
 CNNKIT_BATCH_NORM_KERNELS(float, template)

@@ -1,4 +1,4 @@
-// The reference twins of the BatchNorm kernels (batch_norm_kernels.hpp): each channel's values in
+// The reference twins of the BatchNorm kernels (batch_norm_kernels.hpp): each plane's values in
 // memory order, one running sum in double.
 #include <cstddef>
 
@@ -6,61 +6,57 @@
 
 namespace cnnkit::kernels::reference {
 
-namespace {
-
-template <typename Body>
-void for_each(const ChannelLayout& layout, std::size_t c, Body&& body) {
-  for (std::size_t n = 0; n < layout.batch; ++n) {
-    const std::size_t start = layout.plane(n, c);
-    for (std::size_t s = 0; s < layout.spatial; ++s) body(start + s);
+template <typename T>
+void shifted_sums(const T* x, const double* shift, const PlaneRange& range, double* sums) {
+  for (std::size_t p = range.begin; p < range.end; ++p) {
+    const T* plane = x + p * range.spatial;
+    double sum = 0, square_sum = 0;
+    for (std::size_t s = 0; s < range.spatial; ++s) {
+      const double d = static_cast<double>(plane[s]) - shift[p % range.channels];
+      sum += d;
+      square_sum += d * d;
+    }
+    sums[2 * p] = sum;
+    sums[2 * p + 1] = square_sum;
   }
 }
 
-}  // namespace
-
 template <typename T>
-double channel_sum(const T* x, const ChannelLayout& layout, std::size_t c) {
-  double sum = 0;
-  for_each(layout, c, [&](std::size_t i) { sum += static_cast<double>(x[i]); });
-  return sum;
+void error_sums(const T* x, const T* e, const double* mean, const PlaneRange& range, double* sums) {
+  for (std::size_t p = range.begin; p < range.end; ++p) {
+    const std::size_t start = p * range.spatial;
+    double sum = 0, centred_sum = 0;
+    for (std::size_t i = start; i < start + range.spatial; ++i) {
+      const double error = static_cast<double>(e[i]);
+      sum += error;
+      centred_sum += error * (static_cast<double>(x[i]) - mean[p % range.channels]);
+    }
+    sums[2 * p] = sum;
+    sums[2 * p + 1] = centred_sum;
+  }
 }
 
 template <typename T>
-double channel_centred_square_sum(const T* x, const ChannelLayout& layout, std::size_t c,
-                                  double mean) {
-  double sum = 0;
-  for_each(layout, c, [&](std::size_t i) {
-    const double d = static_cast<double>(x[i]) - mean;
-    sum += d * d;
-  });
-  return sum;
+void affine(const T* x, T* y, const T* factor, const T* offset, const PlaneRange& range) {
+  for (std::size_t p = range.begin; p < range.end; ++p) {
+    const std::size_t c = p % range.channels;
+    for (std::size_t i = p * range.spatial; i < (p + 1) * range.spatial; ++i) {
+      y[i] = factor[c] * x[i] + offset[c];
+    }
+  }
 }
 
 template <typename T>
-void channel_affine(const T* x, T* y, const ChannelLayout& layout, std::size_t c, T factor,
-                    T offset) {
-  for_each(layout, c, [&](std::size_t i) { y[i] = factor * x[i] + offset; });
-}
-
-template <typename T>
-void channel_error_sums(const T* x, const T* e, const ChannelLayout& layout, std::size_t c,
-                        double mean, double inv_std, double& error_sum, double& error_x_hat_sum) {
-  error_sum = 0;
-  error_x_hat_sum = 0;
-  for_each(layout, c, [&](std::size_t i) {
-    const double error = static_cast<double>(e[i]);
-    error_sum += error;
-    error_x_hat_sum += error * (static_cast<double>(x[i]) - mean) * inv_std;
-  });
-}
-
-template <typename T>
-void channel_input_error(const T* x, const T* e, T* dx, const ChannelLayout& layout, std::size_t c,
-                         double mean, double k, double mean_error, double x_hat_weight) {
-  for_each(layout, c, [&](std::size_t i) {
-    const double centred = static_cast<double>(x[i]) - mean;
-    dx[i] = static_cast<T>(k * (static_cast<double>(e[i]) - mean_error - centred * x_hat_weight));
-  });
+void input_error(const T* x, const T* e, T* dx, const double* mean, const double* k,
+                 const double* mean_error, const double* x_hat_weight, const PlaneRange& range) {
+  for (std::size_t p = range.begin; p < range.end; ++p) {
+    const std::size_t c = p % range.channels;
+    for (std::size_t i = p * range.spatial; i < (p + 1) * range.spatial; ++i) {
+      const double centred = static_cast<double>(x[i]) - mean[c];
+      dx[i] = static_cast<T>(
+          k[c] * (static_cast<double>(e[i]) - mean_error[c] - centred * x_hat_weight[c]));
+    }
+  }
 }
 
 CNNKIT_BATCH_NORM_KERNELS(float, template)

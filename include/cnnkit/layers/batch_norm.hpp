@@ -64,6 +64,12 @@ class BatchNorm : public Layer<T> {
   Tensor<T> input_;              // forward's input, for backward
   std::vector<double> mean_;     // the last training batch's mean per channel
   std::vector<double> inv_std_;  // and 1 / sqrt(var + epsilon)
+  // Workspaces, grown once: two sums per plane (sample and channel), forward's y = a x + b per
+  // channel, backward's three coefficients per channel.
+  std::vector<double> plane_sums_;
+  std::vector<T> factor_;
+  std::vector<T> offset_;
+  std::vector<double> coefficients_;
 };
 
 extern template class BatchNorm<float>;
