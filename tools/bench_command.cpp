@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_profile.hpp"
 #include "cnnkit/grouped_step.hpp"
 #include "cnnkit/model/evaluation.hpp"
 #include "cnnkit/model/model.hpp"
@@ -24,7 +25,6 @@
 #include "cnnkit/random.hpp"
 #include "cnnkit/threading.hpp"
 #include "cnnkit/training_step.hpp"
-#include "bench_profile.hpp"
 #include "command.hpp"
 #include "distributed.hpp"
 #include "number_options.hpp"
