@@ -94,6 +94,35 @@ TEST(BatchNorm, StatisticsPerChannelOverBatchAndSpace) {
   EXPECT_NEAR(norm.running_var()[1], 0.9, 1e-6);  // unbiased variance 0
 }
 
+TEST(BatchNorm, StatisticsStayExactFarFromZero) {
+  // Values 10000 + u with u uniform in [-0.01, 0.01): the statistics are sums of x - K (K the
+  // channel's first value), so the variance loses nothing to the large mean. Momentum 1 makes the
+  // running statistics the batch's (variance unbiased); the reference is two passes in double.
+  BatchNorm<float> norm(2, 1.0);
+  const Tensor<float> input =
+      testing::cast_tensor<float>(random_tensor({16, 2, 5, 7}, -0.01, 0.01, 5));
+  Tensor<float> shifted = input;
+  for (float& v : shifted) v += 10000.0f;
+  (void)norm.forward(shifted);
+  for (std::size_t c = 0; c < 2; ++c) {
+    double mean = 0, squares = 0;
+    std::size_t count = 0;
+    for (std::size_t n = 0; n < 16; ++n) {
+      for (std::size_t s = 0; s < 35; ++s) mean += shifted[(n * 2 + c) * 35 + s], ++count;
+    }
+    mean /= static_cast<double>(count);
+    for (std::size_t n = 0; n < 16; ++n) {
+      for (std::size_t s = 0; s < 35; ++s) {
+        const double d = shifted[(n * 2 + c) * 35 + s] - mean;
+        squares += d * d;
+      }
+    }
+    const double unbiased = squares / static_cast<double>(count - 1);
+    EXPECT_NEAR(norm.running_mean()[c], mean, 1e-3) << c;  // float's spacing at 10000
+    EXPECT_NEAR(norm.running_var()[c], unbiased, 1e-6 * unbiased) << c;
+  }
+}
+
 TEST(BatchNorm, TestingPhaseUsesTheRunningStatistics) {
   BatchNorm<double> norm(1, 0.1, 0.5);
   norm.parameters()[0]->value = Tensor<double>({1}, 2.0);
@@ -134,21 +163,29 @@ TEST(BatchNorm, GradientChecks) {
   }
 }
 
-TEST(BatchNorm, SameResultOnOneAndTwoThreads) {
+template <typename T>
+void check_same_result_on_one_and_two_threads() {
   // Large enough (8*8*32*32 = 65536 elements) for the loops over channels to start a team.
-  const Tensor<double> input = random_tensor({8, 8, 32, 32}, -2, 3, 11);
-  const Tensor<double> error = random_tensor({8, 8, 32, 32}, -1, 1, 12);
+  const Tensor<T> input = testing::cast_tensor<T>(random_tensor({8, 8, 32, 32}, -2, 3, 11));
+  const Tensor<T> error = testing::cast_tensor<T>(random_tensor({8, 8, 32, 32}, -1, 1, 12));
   const testing::ThreadCountGuard guard;
   set_num_threads(1);
-  BatchNorm<double> one(8);
-  const Tensor<double> output_one = one.forward(input);
-  const Tensor<double> error_one = one.backward(error);
+  BatchNorm<T> one(8);
+  const Tensor<T> output_one = one.forward(input);
+  const Tensor<T> error_one = one.backward(error);
   set_num_threads(2);
-  BatchNorm<double> two(8);
+  BatchNorm<T> two(8);
   EXPECT_EQ(two.forward(input), output_one);
   EXPECT_EQ(two.backward(error), error_one);
   EXPECT_EQ(two.parameters()[0]->gradient, one.parameters()[0]->gradient);
+  EXPECT_EQ(two.parameters()[1]->gradient, one.parameters()[1]->gradient);
+  EXPECT_EQ(two.running_mean(), one.running_mean());
   EXPECT_EQ(two.running_var(), one.running_var());
+}
+
+TEST(BatchNorm, SameResultOnOneAndTwoThreads) {
+  check_same_result_on_one_and_two_threads<float>();
+  check_same_result_on_one_and_two_threads<double>();
 }
 
 TEST(BatchNorm, BadArguments) {

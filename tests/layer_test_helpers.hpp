@@ -43,6 +43,14 @@ inline Tensor<double> random_tensor(const Shape& shape, double low, double high,
   return tensor;
 }
 
+// The values of a double tensor in T (random_tensor's values for a float test).
+template <typename T>
+Tensor<T> cast_tensor(const Tensor<double>& values) {
+  Tensor<T> out(values.shape());
+  for (std::size_t i = 0; i < values.size(); ++i) out[i] = static_cast<T>(values[i]);
+  return out;
+}
+
 // One layer of a table-driven test: its name, how to build it, an input shape it takes.
 struct LayerCase {
   const char* name;

@@ -8,6 +8,7 @@
 // steps each. Inference also reports the minor page faults per call in steady state (a call that
 // allocates shows them), and --latency adds single-sample inference: the median of --latency-runs
 // calls after a tenth as many untimed. --stream N times inference over N distinct samples instead.
+// --profile adds each node's milliseconds (bench_profile.hpp).
 #include <sys/resource.h>
 #include <algorithm>
 #include <chrono>
@@ -17,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_profile.hpp"
 #include "cnnkit/grouped_step.hpp"
 #include "cnnkit/model/evaluation.hpp"
 #include "cnnkit/model/model.hpp"
@@ -41,6 +43,7 @@ struct BenchArgs {
   std::size_t repeats = 5;
   std::size_t warmup = 3;
   bool latency = false;
+  bool profile = false;
   std::size_t latency_runs = 300;
   bool json = false;
   std::size_t gradient_groups = 0;  // 0: the plain step
@@ -245,6 +248,10 @@ int run_bench(const BenchArgs& args) {
         infer_rate, infer_batch, 1e3 * infer_s / iterations, faults_per_call);
     if (args.latency) std::printf("  latency:   %10.1f us for one sample\n", latency_us);
   }
+  if (args.profile) {
+    print_profile(model.graph, *model.loss, batch.input, batch.label, input, args.warmup,
+                  args.iterations);
+  }
   return 0;
 }
 
@@ -282,6 +289,9 @@ Command add_bench_command(CLI::App& app) {
       ->check(whole_number(0, kMaxCount))
       ->capture_default_str();
   bench->add_flag("--json", args->json, "One JSON line instead of text");
+  bench->add_flag("--profile", args->profile,
+                  "Also print each node's forward, backward and inference milliseconds (median "
+                  "of --iterations steps)");
   bench
       ->add_option("--gradient-groups", args->gradient_groups,
                    "Time the data-parallel step with this many groups (also under mpirun: the "

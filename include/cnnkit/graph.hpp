@@ -37,6 +37,7 @@
 #include <string>
 #include <vector>
 
+#include "cnnkit/batch_norm_folding.hpp"
 #include "cnnkit/layer.hpp"
 #include "cnnkit/merge_layer.hpp"
 
@@ -130,10 +131,14 @@ class Graph {
   const StepContext& step_context() const { return step_context_; }
 
   // Testing phase (inference): every layer forward in the testing phase, then back to its own.
+  // A BatchNorm that alone reads a Conv's output is folded into that Conv
+  // (batch_norm_folding.hpp) unless set_batch_norm_folding(false).
   Tensor<T> infer(const Tensor<T>& input);
+  void set_batch_norm_folding(bool fold);
+  bool batch_norm_folding() const { return batch_norm_folding_; }
 
-  // Called after each node's forward (backward = false) and backward (true) when set: for
-  // profiles that time the nodes one by one.
+  // Called after each node's forward (backward = false; infer() too) and backward (true) when
+  // set: for profiles that time the nodes one by one.
   using NodeObserver = std::function<void(std::size_t node, bool backward)>;
   void set_observer(NodeObserver observer) { observer_ = std::move(observer); }
 
@@ -190,6 +195,9 @@ class Graph {
   std::vector<Parameter<T>*> parameters_;       // of every layer, collected at build()
   std::vector<char> saved_phases_;              // each layer's own phase while infer() runs
   const Tensor<T>* inference_input_ = nullptr;  // the caller's input while infer() runs
+  bool batch_norm_folding_ = true;
+  BatchNormFolding<T> folding_;    // the Conv + BatchNorm pairs, found at build()
+  std::vector<char> folded_away_;  // per node: a BatchNorm folded into its Conv in this infer()
 
   // Per value (0 the input, i + 1 node i): the result of this step, the summed error coming
   // back, whether that error is there yet, and the spare buffers for copies to earlier readers.

@@ -193,9 +193,26 @@ void Graph<T>::build() {
     for (Parameter<T>* parameter : layer->parameters()) parameters_.push_back(parameter);
   }
   saved_phases_.assign(count, 0);
+  // Inference folds a BatchNorm into the Conv whose output it alone reads.
+  folding_.clear();
+  folded_away_.assign(count, 0);
+  for (std::size_t i = 0; i < count && batch_norm_folding_; ++i) {
+    const Node& node = nodes_[i];
+    if (node.merge || node.sources[0] == 0 || readers[node.sources[0]].size() != 1) continue;
+    Node& producer = nodes_[node.sources[0] - 1];
+    if (!producer.merge && BatchNormFolding<T>::foldable(*producer.layer, *node.layer)) {
+      folding_.add(*producer.layer, *node.layer, i);
+    }
+  }
   order_ = std::move(order);
   built_ = true;
   set_input_error_needed(input_error_needed_);
+}
+
+template <typename T>
+void Graph<T>::set_batch_norm_folding(bool fold) {
+  batch_norm_folding_ = fold;
+  built_ = false;  // build() finds the pairs again
 }
 
 template <typename T>
@@ -385,6 +402,7 @@ Tensor<T> Graph<T>::infer(const Tensor<T>& input) {
   struct Restore {
     Graph& graph;
     ~Restore() {
+      graph.folding_.unfold();
       graph.inference_input_ = nullptr;
       for (std::size_t i = 0; i < graph.layers_.size(); ++i) {
         graph.layers_[i]->set_testing_phase(graph.saved_phases_[i] != 0);
@@ -396,6 +414,8 @@ Tensor<T> Graph<T>::infer(const Tensor<T>& input) {
     layers_[i]->set_testing_phase(true);
   }
   inference_input_ = &input;
+  std::fill(folded_away_.begin(), folded_away_.end(), 0);
+  folding_.fold(folded_away_);
   if (!inference_sized_ || input.shape() != inference_shape_) {
     inference_sizes_.assign(nodes_.size(), 0);
     inference_shape_ = input.shape();
@@ -411,6 +431,12 @@ Tensor<T> Graph<T>::infer(const Tensor<T>& input) {
     }
   }
   for (std::size_t i : order_) {
+    if (folded_away_[i]) {
+      // Its Conv computed the normalised values already; the Conv's output is read only here.
+      values_[i + 1] = std::move(values_[nodes_[i].sources[0]]);
+      if (observer_) observer_(i, false);
+      continue;
+    }
     // What the node's layer does not use of the lent buffer comes back, also when it throws.
     struct Lent {
       Graph& graph;
@@ -424,6 +450,7 @@ Tensor<T> Graph<T>::infer(const Tensor<T>& input) {
     } catch (const std::invalid_argument&) {
       rethrow_with_context(i);
     }
+    if (observer_) observer_(i, false);
   }
   return std::move(values_[output_]);
 }

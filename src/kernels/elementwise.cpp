@@ -5,34 +5,15 @@
 #include <cstdint>
 #include <type_traits>
 
-#include "runtime/parallel.hpp"
+#include "kernels/chunks.hpp"
 #include "runtime/simd_level.hpp"
 
 namespace cnnkit::kernels {
 
 namespace {
 
-// Pieces per thread of a loop on a team (for_chunks).
-constexpr std::size_t kPiecesPerThread = 4;
-
 // Below this many elements a parallel region costs more than it saves.
 constexpr std::size_t kParallelElements = std::size_t{1} << 16;
-
-// body(begin, end) over [0, n): on the threads when n is large enough, in kPiecesPerThread
-// pieces per thread, thread t's own pieces first, which make up its contiguous part
-// [share(n, threads, t), share(n, threads, t + 1)), then what is left of the others'
-// (runtime::parallel_for): a thread that loses its core for a while leaves pieces to the others. A
-// batch splits there at the same samples as the convolutions' AffineShare and the pooling's static
-// loop, so each core works on what it wrote itself, still in its own cache (pieces of a fixed size
-// handed out in order would cut the batch at other places, inside samples).
-template <typename Body>
-void for_chunks(std::size_t n, const Body& body) {
-  const bool team = runtime::worth_a_team(n >= kParallelElements);
-  const std::size_t pieces = team ? kPiecesPerThread * runtime::team_size() : 1;
-  runtime::parallel_for(pieces, team, [&](std::size_t piece) {
-    body(runtime::share(n, pieces, piece), runtime::share(n, pieces, piece + 1));
-  });
-}
 
 // One chunk of relu_forward. The pointers come as arguments and `passes` is restrict: a byte
 // store may alias anything, and without both the compiler reloaded x and y from the lambda's
@@ -70,16 +51,17 @@ void pass_chunk(const std::uint8_t* passes, const T* error, T* input_error, std:
 template <typename T>
 void relu_forward(const T* x, T* y, std::uint8_t* passes, std::size_t n) {
   if (passes == nullptr) {
-    for_chunks(n, [=](std::size_t begin, std::size_t end) { rectify_chunk(x, y, begin, end); });
+    for_chunks(n, n >= kParallelElements,
+               [=](std::size_t begin, std::size_t end) { rectify_chunk(x, y, begin, end); });
     return;
   }
-  for_chunks(n,
+  for_chunks(n, n >= kParallelElements,
              [=](std::size_t begin, std::size_t end) { rectify_chunk(x, y, passes, begin, end); });
 }
 
 template <typename T>
 void relu_backward(const std::uint8_t* passes, const T* error, T* input_error, std::size_t n) {
-  for_chunks(n, [=](std::size_t begin, std::size_t end) {
+  for_chunks(n, n >= kParallelElements, [=](std::size_t begin, std::size_t end) {
     pass_chunk(passes, error, input_error, begin, end);
   });
 }

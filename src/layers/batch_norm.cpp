@@ -4,17 +4,25 @@
 //             running statistics, updated by every training forward with PyTorch's momentum)
 //   backward: grad shift = sum of E_n, grad scale = sum of E_n x_hat (over each channel's M values)
 //             E_{n-1} = scale / (M sqrt(var + epsilon)) * (M E_n - grad shift - x_hat grad scale)
-// Sums run in double, each channel's in memory order by one thread: the same bits on any thread
-// count, and float statistics of large batches without float's drift.
+// Each pass runs over the whole tensor in memory order (kernels/batch_norm_kernels.hpp): the
+// statistics in one pass, as sums of d = x - K and d^2 with K the channel's first value (the
+// variance from them loses no precision unless the mean lies many standard deviations from K),
+// then y; backward's two sums in one pass, then the input error. Sums run in double, per plane
+// (one sample's values in one channel) in a fixed order, then over the samples in order: the
+// same bits on any thread count and instruction set, and float statistics of large batches
+// without float's drift.
 #include "cnnkit/layers/batch_norm.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "check.hpp"
-#include "runtime/parallel.hpp"
+#include "kernels/batch_norm_kernels.hpp"
+#include "kernels/chunks.hpp"
 
 namespace cnnkit {
 
@@ -34,23 +42,31 @@ std::size_t checked_channels(std::size_t channels, double momentum, double epsil
   return channels;
 }
 
-// An (already checked) input as channels of M values: element (n, c, s) is at
-// (n * channels + c) * spatial + s; a (batch, features) input has spatial 1.
-struct Layout {
-  std::size_t batch, channels, spatial;
+// An (already checked) input as planes: plane n * channels + c holds the values of sample n in
+// channel c; a (batch, features) input has spatial 1.
+kernels::PlaneRange planes_of(const Shape& shape) {
+  const std::size_t planes = shape[0] * shape[1];
+  return {shape[1], element_count(shape) / planes, 0, planes};
+}
 
-  std::size_t per_channel() const { return batch * spatial; }
-  template <typename Body>
-  void for_each(std::size_t c, Body&& body) const {  // body(flat index) in memory order
-    for (std::size_t n = 0; n < batch; ++n) {
-      const std::size_t start = (n * channels + c) * spatial;
-      for (std::size_t s = 0; s < spatial; ++s) body(start + s);
-    }
-  }
-};
+// body(range) over the planes, split among the threads for a large input.
+template <typename Body>
+void for_plane_ranges(const kernels::PlaneRange& all, const Body& body) {
+  kernels::for_chunks(all.end, all.end * all.spatial >= kParallelThreshold,
+                      [&](std::size_t begin, std::size_t end) {
+                        kernels::PlaneRange range = all;
+                        range.begin = begin;
+                        range.end = end;
+                        body(range);
+                      });
+}
 
-Layout layout_of(const Shape& shape) {
-  return {shape[0], shape[1], element_count(shape) / (shape[0] * shape[1])};
+// Channel c's sums j (0 or 1) of the per-plane pairs, over the samples in order.
+double channel_sum(const std::vector<double>& plane_sums, const kernels::PlaneRange& all,
+                   std::size_t c, std::size_t j) {
+  double sum = 0;
+  for (std::size_t p = c; p < all.end; p += all.channels) sum += plane_sums[2 * p + j];
+  return sum;
 }
 
 }  // namespace
@@ -112,8 +128,8 @@ Tensor<T> BatchNorm<T>::compute_output(const Tensor<T>& input) {
   if (sync_.forward_synchronised) return synchronised_output(input);  // batch_norm_sync.cpp
   const Shape shape = output_shape(input.shape());
   check_state_shapes();
-  const Layout layout = layout_of(shape);
-  const std::size_t count = layout.per_channel();
+  const kernels::PlaneRange planes = planes_of(shape);
+  const std::size_t count = shape[0] * planes.spatial;  // values per channel
   const bool training = !this->testing_phase();
   if (training && count == 1) {
     detail::fail(kName,
@@ -121,29 +137,34 @@ Tensor<T> BatchNorm<T>::compute_output(const Tensor<T>& input) {
                  "above 1, else there is no variance)",
                  "input " + to_string(shape));
   }
-  if (training) {
-    mean_.resize(channels_);  // grow once; a steady channel count reuses them
-    inv_std_.resize(channels_);
-  }
-  Tensor<T> output = this->new_output(shape);  // written in full
+  // Grown once; a steady shape reuses them.
+  mean_.resize(channels_);
+  inv_std_.resize(channels_);
+  factor_.resize(channels_);
+  offset_.resize(channels_);
   const T* x = input.data();
-  T* y = output.data();
+  if (training) {
+    for (std::size_t c = 0; c < channels_; ++c)
+      mean_[c] = static_cast<double>(x[c * planes.spatial]);
+    plane_sums_.resize(2 * planes.end);
+    for_plane_ranges(planes, [&](const kernels::PlaneRange& range) {
+      kernels::shifted_sums(x, mean_.data(), range, plane_sums_.data());
+    });
+  }
+  const double m = static_cast<double>(count);
   const double momentum = momentum_;
-  runtime::parallel_for(channels_, input.size() >= kParallelThreshold, [&](std::size_t c) {
+  for (std::size_t c = 0; c < channels_; ++c) {
     double mean = 0;
     double variance = 0;
     if (training) {
-      layout.for_each(c, [&](std::size_t i) { mean += static_cast<double>(x[i]); });
-      mean /= static_cast<double>(count);
-      layout.for_each(c, [&](std::size_t i) {
-        const double d = static_cast<double>(x[i]) - mean;
-        variance += d * d;
-      });
-      variance /= static_cast<double>(count);  // biased: what normalises the batch
+      const double shifted_mean = channel_sum(plane_sums_, planes, c, 0) / m;
+      mean = mean_[c] + shifted_mean;
+      // Biased: what normalises the batch.
+      variance =
+          std::max(channel_sum(plane_sums_, planes, c, 1) / m - shifted_mean * shifted_mean, 0.0);
       mean_[c] = mean;
       inv_std_[c] = 1.0 / std::sqrt(variance + epsilon_);
-      const double unbiased =
-          variance * static_cast<double>(count) / static_cast<double>(count - 1);
+      const double unbiased = variance * m / (m - 1);
       running_mean_[c] =
           static_cast<T>((1 - momentum) * static_cast<double>(running_mean_[c]) + momentum * mean);
       running_var_[c] = static_cast<T>((1 - momentum) * static_cast<double>(running_var_[c]) +
@@ -154,9 +175,13 @@ Tensor<T> BatchNorm<T>::compute_output(const Tensor<T>& input) {
     }
     // y = a x + b with a = scale / sqrt(var + epsilon), b = shift - a mean.
     const double a = static_cast<double>(scale_.value[c]) / std::sqrt(variance + epsilon_);
-    const T factor = static_cast<T>(a);
-    const T offset = static_cast<T>(static_cast<double>(shift_.value[c]) - a * mean);
-    layout.for_each(c, [&](std::size_t i) { y[i] = factor * x[i] + offset; });
+    factor_[c] = static_cast<T>(a);
+    offset_[c] = static_cast<T>(static_cast<double>(shift_.value[c]) - a * mean);
+  }
+  Tensor<T> output = this->new_output(shape);  // written in full
+  T* y = output.data();
+  for_plane_ranges(planes, [&](const kernels::PlaneRange& range) {
+    kernels::affine(x, y, factor_.data(), offset_.data(), range);
   });
   return output;
 }
@@ -186,32 +211,34 @@ Tensor<T> BatchNorm<T>::backward(const Tensor<T>& error_tensor) {
   const Shape shape{channels_};
   if (scale_.gradient.shape() != shape) scale_.gradient = Tensor<T>(shape);
   if (shift_.gradient.shape() != shape) shift_.gradient = Tensor<T>(shape);
-  const Layout layout = layout_of(input_.shape());
-  const double count = static_cast<double>(layout.per_channel());
+  const kernels::PlaneRange planes = planes_of(input_.shape());
+  const double count = static_cast<double>(input_.dim(0) * planes.spatial);
   Tensor<T> input_error = this->new_input_error(input_.shape());  // written in full
   const T* x = input_.data();
   const T* e = error_tensor.data();
   T* dx = input_error.data();
-  runtime::parallel_for(channels_, input_.size() >= kParallelThreshold, [&](std::size_t c) {
-    const double mean = mean_[c];
+  plane_sums_.resize(2 * planes.end);
+  for_plane_ranges(planes, [&](const kernels::PlaneRange& range) {
+    kernels::error_sums(x, e, mean_.data(), range, plane_sums_.data());
+  });
+  // Per channel: k, mean_error and x_hat_weight of the input error, in that order.
+  coefficients_.resize(3 * channels_);
+  double* k = coefficients_.data();
+  double* mean_error = k + channels_;
+  double* x_hat_weight = mean_error + channels_;
+  for (std::size_t c = 0; c < channels_; ++c) {
     const double inv_std = inv_std_[c];
-    double error_sum = 0;
-    double error_x_hat_sum = 0;
-    layout.for_each(c, [&](std::size_t i) {
-      const double error = static_cast<double>(e[i]);
-      error_sum += error;
-      error_x_hat_sum += error * (static_cast<double>(x[i]) - mean) * inv_std;
-    });
+    const double error_sum = channel_sum(plane_sums_, planes, c, 0);
+    const double error_x_hat_sum = channel_sum(plane_sums_, planes, c, 1) * inv_std;
     shift_.gradient[c] = static_cast<T>(error_sum);
     scale_.gradient[c] = static_cast<T>(error_x_hat_sum);
     // E_{n-1} = k (E_n - error_sum / M - x_hat error_x_hat_sum / M), k = scale / sqrt(var + eps).
-    const double k = static_cast<double>(scale_.value[c]) * inv_std;
-    const double mean_error = error_sum / count;
-    const double x_hat_weight = error_x_hat_sum / count * inv_std;
-    layout.for_each(c, [&](std::size_t i) {
-      const double centred = static_cast<double>(x[i]) - mean;
-      dx[i] = static_cast<T>(k * (static_cast<double>(e[i]) - mean_error - centred * x_hat_weight));
-    });
+    k[c] = static_cast<double>(scale_.value[c]) * inv_std;
+    mean_error[c] = error_sum / count;
+    x_hat_weight[c] = error_x_hat_sum / count * inv_std;
+  }
+  for_plane_ranges(planes, [&](const kernels::PlaneRange& range) {
+    kernels::input_error(x, e, dx, mean_.data(), k, mean_error, x_hat_weight, range);
   });
   // Each parameter on its own, as Conv and FullyConnected do: apply_updates() would build the
   // vector of parameters() on every step. Inside the engine the optimizers run after the whole

@@ -100,6 +100,12 @@ class BatchNorm : public Layer<T> {
   Tensor<T> synchronised_output(const Tensor<T>& input);
   Tensor<T> synchronised_backward(const Tensor<T>& error_tensor);
   Synchronisation sync_;
+  // Workspaces, grown once: two sums per plane (sample and channel), forward's y = a x + b per
+  // channel, backward's three coefficients per channel.
+  std::vector<double> plane_sums_;
+  std::vector<T> factor_;
+  std::vector<T> offset_;
+  std::vector<double> coefficients_;
 };
 
 extern template class BatchNorm<float>;
