@@ -1,8 +1,11 @@
 #include "runtime/thread_pool.hpp"
 
 #include <omp.h>
+#include <pthread.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdint>
 
 #include "runtime/wait.hpp"
 
@@ -19,6 +22,25 @@ std::atomic<std::size_t>& team_size_setting() {
 
 thread_local std::size_t t_thread = 0;
 thread_local bool t_in_team = false;
+// Whether this thread is the caller of a running team (in its work, or waiting for the workers
+// at the end): its sleeps measure whether the workers ran meanwhile.
+thread_local bool t_team_caller = false;
+
+// A wait of the caller at least this long, during which no worker got half of it as CPU time,
+// was a wait for a worker whose core was taken. Short waits say nothing: a worker woken from its
+// sleep takes tens of microseconds to run, and the check itself costs a system call per worker.
+constexpr std::chrono::microseconds kLateWait{500};
+
+std::int64_t cpu_time_ns(clockid_t clock) {
+  timespec time{};
+  if (clock_gettime(clock, &time) != 0) return 0;
+  return static_cast<std::int64_t>(time.tv_sec) * 1'000'000'000 + time.tv_nsec;
+}
+
+// Sleeps in the kernel until `word` no longer holds `old`.
+void sleep_plainly(const std::atomic<std::uint32_t>& word, std::uint32_t old) {
+  while (word.load(std::memory_order_acquire) == old) word.wait(old, std::memory_order_acquire);
+}
 
 // Marks the calling thread as thread `thread` of a team for the lifetime of the object.
 class TeamMember {
@@ -37,12 +59,21 @@ class TeamMember {
 
 }  // namespace
 
+void sleep_until_change(const std::atomic<std::uint32_t>& word, std::uint32_t old) {
+  if (t_team_caller) {
+    ThreadPool::instance().caller_sleep(word, old);
+  } else {
+    sleep_plainly(word, old);
+  }
+}
+
 std::size_t team_size() {
   return team_size_setting().load(std::memory_order_relaxed);
 }
 
 void set_team_size(std::size_t threads) {
   team_size_setting().store(std::max<std::size_t>(1, threads), std::memory_order_relaxed);
+  ThreadPool::instance().forget_late_workers();
 }
 
 std::size_t this_thread() {
@@ -69,16 +100,26 @@ ThreadPool::~ThreadPool() {
 }
 
 bool ThreadPool::run_erased(std::size_t threads, const void* context, Invoke invoke,
-                            bool shared) noexcept {
+                            Kind kind) noexcept {
   if (t_in_team) return false;
   std::unique_lock<std::mutex> lock(busy_, std::try_to_lock);
   if (!lock.owns_lock()) return false;
+  if (kind != Kind::kWhole && !backoff_.may_team(TeamBackoff::Clock::now())) return false;
   threads = std::min(threads, kMaxTeam);
   while (workers_.size() + 1 < threads) {
     // The job the worker starts from is the one before this call's: it must see this one.
     workers_.emplace_back([this, index = workers_.size() + 1,
                            seen = job_.load(std::memory_order_relaxed)] { worker(index, seen); });
+    clockid_t clock{};
+    // Without the worker's clock its CPU time reads 0: it never counts as running, so a long
+    // wait for it counts as a late worker (the safe side: one thread).
+    if (pthread_getcpuclockid(workers_.back().native_handle(), &clock) != 0) {
+      clock = CLOCK_THREAD_CPUTIME_ID;
+    }
+    worker_clocks_.push_back(clock);
+    worker_cpu_ns_.push_back(0);
   }
+  const bool shared = kind == Kind::kShared;
   context_ = context;
   invoke_ = invoke;
   threads_ = threads;
@@ -88,6 +129,7 @@ bool ThreadPool::run_erased(std::size_t threads, const void* context, Invoke inv
   job_.store((number << kJobShift) | (shared ? kShared : 0) | static_cast<std::uint32_t>(threads),
              std::memory_order_release);
   job_.notify_all();
+  t_team_caller = true;
   {
     const TeamMember member(0);
     invoke(context, 0, threads);
@@ -96,7 +138,31 @@ bool ThreadPool::run_erased(std::size_t threads, const void* context, Invoke inv
       shared ? members_.fetch_or(kClosed, std::memory_order_acq_rel) % kClosed
              : static_cast<std::uint32_t>(threads - 1);
   wait_until(finished_, workers);
+  t_team_caller = false;
   return true;
+}
+
+void ThreadPool::forget_late_workers() {
+  if (t_in_team) return;  // the pool's caller holds busy_ (a setting changed inside a loop)
+  const std::lock_guard<std::mutex> lock(busy_);
+  backoff_ = TeamBackoff{};
+}
+
+void ThreadPool::caller_sleep(const std::atomic<std::uint32_t>& word, std::uint32_t old) {
+  const std::size_t workers = std::min(threads_ - 1, worker_clocks_.size());
+  for (std::size_t w = 0; w < workers; ++w) worker_cpu_ns_[w] = cpu_time_ns(worker_clocks_[w]);
+  const TeamBackoff::Clock::time_point start = TeamBackoff::Clock::now();
+  sleep_plainly(word, old);
+  const TeamBackoff::Clock::time_point end = TeamBackoff::Clock::now();
+  const std::int64_t waited = std::chrono::nanoseconds(end - start).count();
+  if (workers == 0 || end - start < kLateWait) return;
+  // The most CPU time any worker had: a worker that computed through the wait had about all of
+  // it (one that arrived early and sleeps, none).
+  std::int64_t ran = 0;
+  for (std::size_t w = 0; w < workers; ++w) {
+    ran = std::max(ran, cpu_time_ns(worker_clocks_[w]) - worker_cpu_ns_[w]);
+  }
+  if (2 * ran < waited) backoff_.worker_late(end);
 }
 
 // Whether a worker takes part in the shared job `job`: only while its caller is not done.

@@ -23,6 +23,10 @@ namespace cnnkit::runtime {
 inline constexpr std::chrono::microseconds kSpinTime{50};
 inline constexpr int kPausesPerClockCheck = 32;
 
+// Sleeps in the kernel until `word` no longer holds `old` (acquire). The caller of a team
+// also measures there whether its workers ran meanwhile (ThreadPool::caller_sleep).
+void sleep_until_change(const std::atomic<std::uint32_t>& word, std::uint32_t old);
+
 inline void pause() {
 #if defined(__x86_64__) || defined(__i386__)
   _mm_pause();
@@ -38,7 +42,7 @@ inline void wait_for_change(const std::atomic<std::uint32_t>& word, std::uint32_
       pause();
     }
   } while (std::chrono::steady_clock::now() < spin_until);
-  while (word.load(std::memory_order_acquire) == old) word.wait(old, std::memory_order_acquire);
+  sleep_until_change(word, old);
 }
 
 // Returns once `word` has reached `target` (acquire); it only ever counts up to it.
