@@ -59,28 +59,32 @@ void parallel_for_static(std::size_t count, bool enough_work, const Body& body) 
   for (std::size_t i = 0; i < count; ++i) body(i);
 }
 
+namespace detail {
+template <typename Work>
+void on_team_or_alone(std::size_t threads, const Work& work, bool whole) {
+  if (threads > 1 && !in_team()) {
+    const auto member = [&](std::size_t thread, std::size_t team) { work(thread, team, true); };
+    ThreadPool& pool = ThreadPool::instance();
+    if (whole ? pool.run_whole(threads, member) : pool.run(threads, member)) return;
+  }
+  work(std::size_t{0}, std::size_t{1}, false);
+}
+}  // namespace detail
+
 // work(thread, threads, true) on each thread of a team of `threads`, or work(0, 1, false) on
 // the calling thread alone (one thread asked for, the pool busy with another caller's team, or
 // running alone for now: ThreadPool::run); `work` may call barrier() only when its third
 // argument is true, and must compute the same alone as in a team.
 template <typename Work>
 void on_team(std::size_t threads, const Work& work) {
-  if (threads > 1 && !in_team()) {
-    const auto member = [&](std::size_t thread, std::size_t team) { work(thread, team, true); };
-    if (ThreadPool::instance().run(threads, member)) return;
-  }
-  work(std::size_t{0}, std::size_t{1}, false);
+  detail::on_team_or_alone(threads, work, false);
 }
 
 // The same on every thread of the team even while the pool runs alone (ThreadPool::run_whole):
 // for work that sets state of each thread.
 template <typename Work>
 void on_whole_team(std::size_t threads, const Work& work) {
-  if (threads > 1 && !in_team()) {
-    const auto member = [&](std::size_t thread, std::size_t team) { work(thread, team, true); };
-    if (ThreadPool::instance().run_whole(threads, member)) return;
-  }
-  work(std::size_t{0}, std::size_t{1}, false);
+  detail::on_team_or_alone(threads, work, true);
 }
 
 // Waits for every thread of the team (inside on_team's work with its third argument true).
