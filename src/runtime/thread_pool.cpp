@@ -2,6 +2,7 @@
 
 #include <omp.h>
 #include <pthread.h>
+#include <sched.h>
 
 #include <algorithm>
 #include <chrono>
@@ -25,6 +26,32 @@ thread_local bool t_in_team = false;
 // Whether this thread is the caller of a running team (in its work, or waiting for the workers
 // at the end): its sleeps measure whether the workers ran meanwhile.
 thread_local bool t_team_caller = false;
+// This thread's number in the pool: a worker's index, 0 for the caller while it runs a team.
+constexpr std::size_t kOutsidePool = ~std::size_t{0};
+thread_local std::size_t t_pool_index = kOutsidePool;
+// When this worker may next move itself off its caller's CPU (move_off).
+thread_local std::chrono::steady_clock::time_point t_next_move{};
+constexpr std::chrono::milliseconds kMoveInterval{10};
+
+// Moves the calling thread off `cpu` to another CPU it may run on, then lets it run anywhere
+// again: the scheduler sometimes places a woken worker on its caller's CPU while another CPU
+// is free and keeps both there (each wakes the other where it sleeps), and then the team runs
+// as one thread plus the hand-overs. Only when the process has a CPU per thread of the team, and
+// at most every kMoveInterval (on a machine with more threads than free CPUs, sharing is
+// the scheduler's call).
+void move_off(int cpu, std::size_t threads) {
+  const auto now = std::chrono::steady_clock::now();
+  if (now < t_next_move) return;
+  t_next_move = now + kMoveInterval;
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) return;
+  if (!CPU_ISSET(cpu, &allowed) || static_cast<std::size_t>(CPU_COUNT(&allowed)) < threads) return;
+  cpu_set_t others = allowed;
+  CPU_CLR(cpu, &others);
+  if (sched_setaffinity(0, sizeof others, &others) != 0) return;
+  sched_setaffinity(0, sizeof allowed, &allowed);
+}
 
 // A wait of the caller at least this long, during which no worker got half of it as CPU time,
 // was a wait for a worker whose core was taken. Short waits say nothing: a worker woken from its
@@ -58,6 +85,10 @@ class TeamMember {
 };
 
 }  // namespace
+
+bool spin_may_help() {
+  return t_pool_index == kOutsidePool || !ThreadPool::instance().shares_cpu(t_pool_index);
+}
 
 void sleep_until_change(const std::atomic<std::uint32_t>& word, std::uint32_t old) {
   if (t_team_caller) {
@@ -128,8 +159,10 @@ bool ThreadPool::run_erased(std::size_t threads, const void* context, Invoke inv
   members_.store(number << kJobShift, std::memory_order_relaxed);
   job_.store((number << kJobShift) | (shared ? kShared : 0) | static_cast<std::uint32_t>(threads),
              std::memory_order_release);
-  job_.notify_all();
   t_team_caller = true;
+  t_pool_index = 0;
+  note_cpu(0);
+  job_.notify_all();
   {
     const TeamMember member(0);
     invoke(context, 0, threads);
@@ -139,6 +172,7 @@ bool ThreadPool::run_erased(std::size_t threads, const void* context, Invoke inv
              : static_cast<std::uint32_t>(threads - 1);
   wait_until(finished_, workers);
   t_team_caller = false;
+  t_pool_index = kOutsidePool;
   return true;
 }
 
@@ -176,7 +210,27 @@ bool ThreadPool::join(std::uint32_t job) {
   return true;
 }
 
+int ThreadPool::note_cpu(std::size_t thread) {
+  const int cpu = sched_getcpu();
+  if (cpu_of_[thread].load(std::memory_order_relaxed) != cpu) {
+    cpu_of_[thread].store(cpu, std::memory_order_relaxed);
+  }
+  return cpu;
+}
+
+bool ThreadPool::shares_cpu(std::size_t self) const {
+  const int cpu = sched_getcpu();
+  if (cpu < 0) return false;
+  // A worker between jobs knows only its caller's CPU (the next job may be setting threads_).
+  const std::size_t threads = self == 0 || t_in_team ? threads_ : 1;
+  for (std::size_t thread = 0; thread < threads; ++thread) {
+    if (thread != self && cpu_of_[thread].load(std::memory_order_relaxed) == cpu) return true;
+  }
+  return false;
+}
+
 void ThreadPool::worker(std::size_t index, std::uint32_t seen) {
+  t_pool_index = index;
   for (;;) {
     wait_for_change(job_, seen);
     seen = job_.load(std::memory_order_acquire);
@@ -184,6 +238,11 @@ void ThreadPool::worker(std::size_t index, std::uint32_t seen) {
     if (threads == 0) return;
     if (index >= threads) continue;                      // not in this team
     if ((seen & kShared) != 0 && !join(seen)) continue;  // came after the caller was done
+    const int cpu = note_cpu(index);
+    if (cpu >= 0 && cpu == cpu_of_[0].load(std::memory_order_relaxed)) {
+      move_off(cpu, threads);
+      note_cpu(index);
+    }
     {
       const TeamMember member(index);
       invoke_(context_, index, threads_);
@@ -194,6 +253,7 @@ void ThreadPool::worker(std::size_t index, std::uint32_t seen) {
 }
 
 void ThreadPool::barrier() {
+  note_cpu(t_thread);
   const std::uint32_t round = barrier_round_.load(std::memory_order_acquire);
   if (arrived_.fetch_add(1, std::memory_order_acq_rel) + 1 == threads_) {
     arrived_.store(0, std::memory_order_relaxed);

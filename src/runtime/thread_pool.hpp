@@ -5,6 +5,7 @@
 // step wait a scheduler time slice at every loop.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -74,6 +75,10 @@ class ThreadPool {
   // Waits until every thread of the running team has arrived; only inside run()'s work.
   void barrier();
 
+  // Whether another thread of the pool that the calling thread `self` (0: the caller) may wait
+  // for last ran on the calling thread's CPU: spinning there only holds that thread up.
+  bool shares_cpu(std::size_t self) const;
+
   // Sleeps until `word` no longer holds `old`, for the caller of a team measuring whether the
   // workers ran meanwhile (runtime/wait.hpp's sleep_until_change).
   void caller_sleep(const std::atomic<std::uint32_t>& word, std::uint32_t old);
@@ -89,6 +94,7 @@ class ThreadPool {
   enum class Kind { kMayRunAlone, kWhole, kShared };
   bool run_erased(std::size_t threads, const void* context, Invoke invoke, Kind kind) noexcept;
   bool join(std::uint32_t job);
+  int note_cpu(std::size_t thread);
   void worker(std::size_t index, std::uint32_t seen);
 
   // job_: a job's number (the bits from kJobShift up), whether it is shared (kShared) and its
@@ -109,6 +115,9 @@ class ThreadPool {
   std::vector<clockid_t> worker_clocks_;
   std::vector<std::int64_t> worker_cpu_ns_;
   TeamBackoff backoff_;
+  // The CPU each thread last ran on at a job's start or a barrier (-1: unknown), [0] the
+  // caller's: written only when it changes.
+  std::array<std::atomic<int>, kMaxTeam> cpu_of_{};
   const void* context_ = nullptr;
   Invoke invoke_ = nullptr;
   std::size_t threads_ = 1;

@@ -27,6 +27,10 @@ inline constexpr int kPausesPerClockCheck = 32;
 // also measures there whether its workers ran meanwhile (ThreadPool::caller_sleep).
 void sleep_until_change(const std::atomic<std::uint32_t>& word, std::uint32_t old);
 
+// Whether spinning may help: false for a thread of the pool whose partner last ran on the same
+// CPU (the scheduler put both there), which can only go on once the waiter gives the CPU up.
+bool spin_may_help();
+
 inline void pause() {
 #if defined(__x86_64__) || defined(__i386__)
   _mm_pause();
@@ -35,6 +39,11 @@ inline void pause() {
 
 // Returns once word holds a value other than `old` (acquire).
 inline void wait_for_change(const std::atomic<std::uint32_t>& word, std::uint32_t old) {
+  if (word.load(std::memory_order_acquire) != old) return;
+  if (!spin_may_help()) {
+    sleep_until_change(word, old);
+    return;
+  }
   const auto spin_until = std::chrono::steady_clock::now() + kSpinTime;
   do {
     for (int i = 0; i < kPausesPerClockCheck; ++i) {
