@@ -142,8 +142,9 @@ bool ThreadPool::run_erased(std::size_t threads, const void* context, Invoke inv
     workers_.emplace_back([this, index = workers_.size() + 1,
                            seen = job_.load(std::memory_order_relaxed)] { worker(index, seen); });
     clockid_t clock{};
-    // Without the worker's clock its CPU time reads 0: it never counts as running, so a long
-    // wait for it counts as a late worker (the safe side: one thread).
+    // Without the worker's clock, the caller's own, which stands still while the caller sleeps:
+    // the worker never counts as running, so a long wait for it counts as a late worker (the
+    // safe side: one thread).
     if (pthread_getcpuclockid(workers_.back().native_handle(), &clock) != 0) {
       clock = CLOCK_THREAD_CPUTIME_ID;
     }
