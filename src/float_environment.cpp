@@ -29,8 +29,8 @@ bool set_flush_denormals(bool on) {
 #ifdef CNNKIT_HAS_MXCSR
   apply_to_this_thread(on);
   // Each pool thread keeps its own MXCSR: one team of the whole pool sets it on every one.
-  runtime::on_team(runtime::team_size(),
-                   [on](std::size_t, std::size_t, bool) { apply_to_this_thread(on); });
+  runtime::on_whole_team(runtime::team_size(),
+                         [on](std::size_t, std::size_t, bool) { apply_to_this_thread(on); });
   return true;
 #else
   (void)on;

@@ -29,10 +29,11 @@ std::uint32_t bits(float value) {
   return std::bit_cast<std::uint32_t>(value);
 }
 
-// The product as each thread of a team of `threads` of cnnkit's pool computes it.
+// The product as each thread of a team of `threads` of cnnkit's pool computes it (the whole
+// team, even while the pool runs other loops alone after a late worker).
 std::vector<float> products_on_threads(std::size_t threads) {
   std::vector<float> products(threads, -1.0f);
-  cnnkit::runtime::on_team(threads, [&](std::size_t thread, std::size_t, bool) {
+  cnnkit::runtime::on_whole_team(threads, [&](std::size_t thread, std::size_t, bool) {
     products[thread] = denormal_product();
   });
   return products;

@@ -42,7 +42,8 @@ inline StaticRange static_range(std::size_t count, std::size_t threads, std::siz
 
 // body(i) for every i in [0, count), each i on exactly one thread: static_range's items on
 // thread this_thread(), always the same, for a body whose results depend on the thread it runs
-// on (partial sums per thread); in order on the calling thread when not worth_a_team().
+// on (partial sums per thread), so on the whole team even while the pool runs alone
+// (ThreadPool::run_whole); in order on the calling thread when not worth_a_team().
 template <typename Body>
 void parallel_for_static(std::size_t count, bool enough_work, const Body& body) {
   if (count > 1 && worth_a_team(enough_work)) {
@@ -53,21 +54,37 @@ void parallel_for_static(std::size_t count, bool enough_work, const Body& body) 
       const StaticRange range = static_range(count, team, thread);
       for (std::size_t i = range.first; i < range.last; ++i) body(i);
     };
-    if (ThreadPool::instance().run(threads, loop)) return;
+    if (ThreadPool::instance().run_whole(threads, loop)) return;
   }
   for (std::size_t i = 0; i < count; ++i) body(i);
 }
 
-// work(thread, threads, true) on each thread of a team of `threads`, or work(0, 1, false) on
-// the calling thread alone (one thread asked for, or the pool busy with another caller's team);
-// `work` may call barrier() only when its third argument is true.
+namespace detail {
 template <typename Work>
-void on_team(std::size_t threads, const Work& work) {
+void on_team_or_alone(std::size_t threads, const Work& work, bool whole) {
   if (threads > 1 && !in_team()) {
     const auto member = [&](std::size_t thread, std::size_t team) { work(thread, team, true); };
-    if (ThreadPool::instance().run(threads, member)) return;
+    ThreadPool& pool = ThreadPool::instance();
+    if (whole ? pool.run_whole(threads, member) : pool.run(threads, member)) return;
   }
   work(std::size_t{0}, std::size_t{1}, false);
+}
+}  // namespace detail
+
+// work(thread, threads, true) on each thread of a team of `threads`, or work(0, 1, false) on
+// the calling thread alone (one thread asked for, the pool busy with another caller's team, or
+// running alone for now: ThreadPool::run); `work` may call barrier() only when its third
+// argument is true, and must compute the same alone as in a team.
+template <typename Work>
+void on_team(std::size_t threads, const Work& work) {
+  detail::on_team_or_alone(threads, work, false);
+}
+
+// The same on every thread of the team even while the pool runs alone (ThreadPool::run_whole):
+// for work that sets state of each thread.
+template <typename Work>
+void on_whole_team(std::size_t threads, const Work& work) {
+  detail::on_team_or_alone(threads, work, true);
 }
 
 // Waits for every thread of the team (inside on_team's work with its third argument true).

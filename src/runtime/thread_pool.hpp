@@ -5,17 +5,22 @@
 // step wait a scheduler time slice at every loop.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <ctime>
 #include <mutex>
 #include <thread>
 #include <vector>
 
+#include "runtime/team_backoff.hpp"
+
 namespace cnnkit::runtime {
 
 // The threads a team may have (set_num_threads); at first the cores OpenMP would use
-// (OMP_NUM_THREADS, else the CPU affinity).
+// (OMP_NUM_THREADS, else the CPU affinity). Setting it also makes the pool forget its late
+// workers (TeamBackoff): the next team runs.
 std::size_t team_size();
 void set_team_size(std::size_t threads);
 
@@ -39,11 +44,20 @@ class ThreadPool {
 
   // work(thread, threads) on `threads` threads, thread 0 being the caller; returns when every
   // thread is done. Returns false, running nothing, when the pool is busy with another caller's
-  // team or the caller is in a team itself: the caller then does the work alone. An exception
-  // out of `work` ends the program, as out of an OpenMP region.
+  // team, the caller is in a team itself, or the pool runs alone for now (TeamBackoff: a
+  // worker was late, its core taken by another process): the caller then does the work alone,
+  // so `work` must compute the same on one thread. An exception out of `work` ends the program,
+  // as out of an OpenMP region.
   template <typename Work>
   bool run(std::size_t threads, const Work& work) {
-    return run_erased(threads, &work, invoke_of<Work>(), false);
+    return run_erased(threads, &work, invoke_of<Work>(), Kind::kMayRunAlone);
+  }
+
+  // The same, but never alone for TeamBackoff's sake: for work whose results depend on the
+  // thread count (partial sums per thread) or that sets state of each thread (MXCSR).
+  template <typename Work>
+  bool run_whole(std::size_t threads, const Work& work) {
+    return run_erased(threads, &work, invoke_of<Work>(), Kind::kWhole);
   }
 
   // The same for work that leaves nothing to a thread that does not come (items shared with
@@ -52,11 +66,22 @@ class ThreadPool {
   // the workers that are running.
   template <typename Work>
   bool run_shared(std::size_t threads, const Work& work) {
-    return run_erased(threads, &work, invoke_of<Work>(), true);
+    return run_erased(threads, &work, invoke_of<Work>(), Kind::kShared);
   }
+
+  // Teams run again from now, and the next late worker starts a new backoff.
+  void forget_late_workers();
 
   // Waits until every thread of the running team has arrived; only inside run()'s work.
   void barrier();
+
+  // Whether another thread of the pool that the calling thread `self` (0: the caller) may wait
+  // for last ran on the calling thread's CPU: spinning there only holds that thread up.
+  bool shares_cpu(std::size_t self) const;
+
+  // Sleeps until `word` no longer holds `old`, for the caller of a team measuring whether the
+  // workers ran meanwhile (runtime/wait.hpp's sleep_until_change).
+  void caller_sleep(const std::atomic<std::uint32_t>& word, std::uint32_t old);
 
  private:
   using Invoke = void (*)(const void*, std::size_t, std::size_t);
@@ -66,8 +91,10 @@ class ThreadPool {
       (*static_cast<const Work*>(context))(thread, count);
     };
   }
-  bool run_erased(std::size_t threads, const void* context, Invoke invoke, bool shared) noexcept;
+  enum class Kind { kMayRunAlone, kWhole, kShared };
+  bool run_erased(std::size_t threads, const void* context, Invoke invoke, Kind kind) noexcept;
   bool join(std::uint32_t job);
+  int note_cpu(std::size_t thread);
   void worker(std::size_t index, std::uint32_t seen);
 
   // job_: a job's number (the bits from kJobShift up), whether it is shared (kShared) and its
@@ -84,6 +111,13 @@ class ThreadPool {
 
   std::mutex busy_;                   // held by the caller whose team runs
   std::vector<std::thread> workers_;  // workers_[i] is thread i + 1 of a team
+  // The CPU time clock of each worker, and where caller_sleep keeps their readings.
+  std::vector<clockid_t> worker_clocks_;
+  std::vector<std::int64_t> worker_cpu_ns_;
+  TeamBackoff backoff_;
+  // The CPU each thread last ran on at a job's start or a barrier (-1: unknown), [0] the
+  // caller's: written only when it changes.
+  std::array<std::atomic<int>, kMaxTeam> cpu_of_{};
   const void* context_ = nullptr;
   Invoke invoke_ = nullptr;
   std::size_t threads_ = 1;

@@ -23,6 +23,14 @@ namespace cnnkit::runtime {
 inline constexpr std::chrono::microseconds kSpinTime{50};
 inline constexpr int kPausesPerClockCheck = 32;
 
+// Sleeps in the kernel until `word` no longer holds `old` (acquire). The caller of a team
+// also measures there whether its workers ran meanwhile (ThreadPool::caller_sleep).
+void sleep_until_change(const std::atomic<std::uint32_t>& word, std::uint32_t old);
+
+// Whether spinning may help: false for a thread of the pool whose partner last ran on the same
+// CPU (the scheduler put both there), which can only go on once the waiter gives the CPU up.
+bool spin_may_help();
+
 inline void pause() {
 #if defined(__x86_64__) || defined(__i386__)
   _mm_pause();
@@ -31,6 +39,11 @@ inline void pause() {
 
 // Returns once word holds a value other than `old` (acquire).
 inline void wait_for_change(const std::atomic<std::uint32_t>& word, std::uint32_t old) {
+  if (word.load(std::memory_order_acquire) != old) return;
+  if (!spin_may_help()) {
+    sleep_until_change(word, old);
+    return;
+  }
   const auto spin_until = std::chrono::steady_clock::now() + kSpinTime;
   do {
     for (int i = 0; i < kPausesPerClockCheck; ++i) {
@@ -38,7 +51,7 @@ inline void wait_for_change(const std::atomic<std::uint32_t>& word, std::uint32_
       pause();
     }
   } while (std::chrono::steady_clock::now() < spin_until);
-  while (word.load(std::memory_order_acquire) == old) word.wait(old, std::memory_order_acquire);
+  sleep_until_change(word, old);
 }
 
 // Returns once `word` has reached `target` (acquire); it only ever counts up to it.

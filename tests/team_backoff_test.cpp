@@ -1,0 +1,58 @@
+// When the pool's teams run on their caller alone after a late worker (runtime/team_backoff.hpp):
+// for the first backoff after a first late worker, twice as long after each further one up to
+// the maximum, and from the first backoff again after a quiet spell.
+#include "runtime/team_backoff.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+
+namespace cnnkit::runtime {
+namespace {
+
+using std::chrono::milliseconds;
+using Clock = TeamBackoff::Clock;
+
+TEST(TeamBackoff, TeamsRunUntilAWorkerIsLate) {
+  const TeamBackoff backoff;
+  EXPECT_TRUE(backoff.may_team(Clock::time_point{}));
+  EXPECT_TRUE(backoff.may_team(Clock::time_point{} + milliseconds(12345)));
+}
+
+TEST(TeamBackoff, AFirstLateWorkerMeansAloneForTheFirstBackoff) {
+  TeamBackoff backoff;
+  const Clock::time_point start = Clock::time_point{} + milliseconds(1000);
+  backoff.worker_late(start);
+  EXPECT_FALSE(backoff.may_team(start));
+  EXPECT_FALSE(backoff.may_team(start + milliseconds(19)));
+  EXPECT_TRUE(backoff.may_team(start + milliseconds(20)));
+}
+
+// Each try after a backoff finds the worker late again: 20, 40, 80, ... ms, at most 1 s.
+TEST(TeamBackoff, EachFailedTryDoublesTheTimeAloneUpToTheMaximum) {
+  TeamBackoff backoff;
+  Clock::time_point now = Clock::time_point{} + milliseconds(1000);
+  const long expected[] = {20, 40, 80, 160, 320, 640, 1000, 1000, 1000};
+  for (const long alone : expected) {
+    backoff.worker_late(now);
+    EXPECT_FALSE(backoff.may_team(now + milliseconds(alone - 1))) << alone;
+    EXPECT_TRUE(backoff.may_team(now + milliseconds(alone))) << alone;
+    now += milliseconds(alone + 3);  // the try after the backoff, a few ms of team, late again
+  }
+}
+
+TEST(TeamBackoff, AQuietSpellStartsAgainFromTheFirstBackoff) {
+  TeamBackoff backoff;
+  Clock::time_point now = Clock::time_point{} + milliseconds(1000);
+  backoff.worker_late(now);  // alone 20 ms
+  now += milliseconds(25);
+  backoff.worker_late(now);  // alone 40 ms, next 80
+  // Longer than kForget plus the backoff after the end of the last time alone: a new spell.
+  now += milliseconds(40) + TeamBackoff::kForget + milliseconds(81);
+  backoff.worker_late(now);
+  EXPECT_FALSE(backoff.may_team(now + milliseconds(19)));
+  EXPECT_TRUE(backoff.may_team(now + milliseconds(20)));
+}
+
+}  // namespace
+}  // namespace cnnkit::runtime
