@@ -134,6 +134,19 @@ def test_normalize_per_channel():
         cnnkit.normalize(x.astype(np.int32), 0, 1)
 
 
+def test_a_normalize_layer_keeps_the_normalisation_in_the_model():
+    # The model with Normalize first computes on raw x what the plain model computes on
+    # normalize(x): the layer draws no weights, so the same seed initialises both alike.
+    layers = [{"type": "Conv", "kernels": 3, "kernel": 3}, {"type": "ReLU"}, {"type": "Flatten"},
+              {"type": "FullyConnected", "outputs": 4}, {"type": "SoftMax"}]
+    plain = {"name": "plain", "input_shape": [2, 5, 5], "layers": layers}
+    kept = dict(plain, name="kept",
+                layers=[{"type": "Normalize", "mean": [0.5, -1.0], "std": [2.0, 0.25]}] + layers)
+    x = np.random.default_rng(3).uniform(-2, 2, (6, 2, 5, 5)).astype(np.float32)
+    expected = cnnkit.Model(plain, seed=4).predict(cnnkit.normalize(x, [0.5, -1.0], [2.0, 0.25]))
+    np.testing.assert_allclose(cnnkit.Model(kept, seed=4).predict(x), expected, rtol=1e-6, atol=1e-7)
+
+
 @pytest.mark.parametrize("preset, settings, message", [
     ("digits-cnn", dict(weight_decay=-1.0), "weight_decay"),
     ("digits-cnn", dict(clip_norm=-2.0), "clip_norm"),
