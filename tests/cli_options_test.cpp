@@ -116,13 +116,13 @@ TEST_F(CliOptionsTest, BenchReportsTheInferenceBatchLatencyAndPageFaults) {
 
 // --stream N times inference over N distinct samples (a short last batch included) and says so.
 TEST_F(CliOptionsTest, BenchStreamsDistinctSamplesWhenAsked) {
-  const Result bench = run({"bench", "--model", "digits-cnn", "--infer-batch", "10", "--stream",
-                            "25", "--iterations", "1", "--repeats", "1", "--threads", "1",
-                            "--json"});
+  const Result bench =
+      run({"bench", "--model", "digits-cnn", "--infer-batch", "10", "--stream", "25",
+           "--iterations", "1", "--repeats", "1", "--threads", "1", "--json"});
   ASSERT_EQ(bench.exit_code, 0) << bench.err;
   EXPECT_NE(bench.out.find("\"infer_stream\": 25}"), std::string::npos) << bench.out;
-  const Result fixed = run({"bench", "--model", "digits-cnn", "--iterations", "1", "--repeats",
-                            "1", "--threads", "1", "--json"});
+  const Result fixed = run({"bench", "--model", "digits-cnn", "--iterations", "1", "--repeats", "1",
+                            "--threads", "1", "--json"});
   EXPECT_NE(fixed.out.find("\"infer_stream\": 0}"), std::string::npos) << fixed.out;
   EXPECT_NE(run({"bench", "--model", "digits-cnn", "--stream", "0"}).exit_code, 0);
 }

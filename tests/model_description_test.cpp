@@ -242,7 +242,8 @@ TEST(ModelDescription, EachBadDescriptionHasItsMessage) {
       {"unknown type", with_layers(R"({"type": "Conv2D", "kernels": 4})"),
        "net.json: layer 0: unknown layer type 'Conv2D' (known: Conv, Pooling, AveragePooling, "
        "GlobalAveragePooling, FullyConnected, BatchNorm, Flatten, ReLU, LeakyReLU, Sigmoid, TanH, "
-       "SoftMax, Add, Concat, Dropout, Normalize; registered: none (a user layer is registered with "
+       "SoftMax, Add, Concat, Dropout, Normalize; registered: none (a user layer is registered "
+       "with "
        "register_layer, cnnkit/registry.hpp))"},
       {"type missing", with_layers(R"({"kernels": 4})"),
        "net.json: layer 0: expected a key \"type\", got none"},

@@ -6,9 +6,9 @@
 #include "cnnkit/model/trainer.hpp"
 
 #include "cnnkit/data/builtin.hpp"
-#include "cnnkit/schedule.hpp"
 #include "cnnkit/grouped_step.hpp"
 #include "cnnkit/model/distributed_evaluation.hpp"
+#include "cnnkit/schedule.hpp"
 #include "cnnkit/training_step.hpp"
 
 #include <chrono>
