@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "cnnkit/tensor.hpp"
 
@@ -17,6 +18,16 @@ std::string format_number(T value) {
   std::ostringstream out;
   out << value;
   return out.str();
+}
+
+// Numbers as a message shows them, between separators: "0.5, -1" or "0.5:-1".
+inline std::string format_numbers(const std::vector<double>& values, std::string_view separator) {
+  std::string text;
+  for (const double value : values) {
+    if (!text.empty()) text += separator;
+    text += format_number(value);
+  }
+  return text;
 }
 
 [[noreturn]] inline void fail(std::string_view component, std::string_view expected,

@@ -18,12 +18,10 @@ namespace {
 constexpr const char* kName = "Normalize";
 
 std::string value_list(const std::vector<double>& values) {
-  std::string text;
-  for (const double v : values) {
-    if (!text.empty()) text += ", ";
-    text += detail::format_number(v);
-  }
-  return "[" + text + "]";
+  std::string text(1, '[');
+  text += detail::format_numbers(values, ", ");
+  text += ']';
+  return text;
 }
 
 // Calls run(c, begin, end) for every run of one channel's values in an (N, C, ...) tensor: sample

@@ -41,15 +41,8 @@ std::string describe(const LayerSpec& spec, const Shape& input) {
   if (spec.type == "LeakyReLU") return "LeakyReLU slope " + detail::format_number(spec.slope);
   if (spec.type == "Dropout") return "Dropout p " + detail::format_number(spec.p);
   if (spec.type == "Normalize") {
-    const auto list = [](const std::vector<double>& values) {
-      std::string text;
-      for (const double v : values) {
-        if (!text.empty()) text += ":";
-        text += detail::format_number(v);
-      }
-      return text;
-    };
-    return "Normalize mean " + list(spec.mean) + ", std " + list(spec.standard_deviation);
+    return "Normalize mean " + detail::format_numbers(spec.mean, ":") + ", std " +
+           detail::format_numbers(spec.standard_deviation, ":");
   }
   if (spec.type == "BatchNorm") {
     return "BatchNorm momentum " + detail::format_number(spec.momentum) + ", epsilon " +
