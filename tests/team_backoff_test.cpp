@@ -1,6 +1,6 @@
-// When the pool's teams run on their caller alone after a late worker (runtime/team_backoff.hpp):
-// for the first backoff after a first late worker, twice as long after each further one up to
-// the maximum, and from the first backoff again after a quiet spell.
+// When the pool's teams run on their caller alone after late workers (runtime/team_backoff.hpp):
+// not after a single one; for the first backoff once a second follows within kConfirm, twice as
+// long after each further one up to the maximum, and only after two again after a quiet spell.
 #include "runtime/team_backoff.hpp"
 
 #include <gtest/gtest.h>
@@ -19,9 +19,21 @@ TEST(TeamBackoff, TeamsRunUntilAWorkerIsLate) {
   EXPECT_TRUE(backoff.may_team(Clock::time_point{} + milliseconds(12345)));
 }
 
-TEST(TeamBackoff, AFirstLateWorkerMeansAloneForTheFirstBackoff) {
+TEST(TeamBackoff, ALateWorkerAloneChangesNothing) {
   TeamBackoff backoff;
-  const Clock::time_point start = Clock::time_point{} + milliseconds(1000);
+  Clock::time_point now = Clock::time_point{} + milliseconds(1000);
+  for (int i = 0; i < 5; ++i) {
+    backoff.worker_late(now);
+    EXPECT_TRUE(backoff.may_team(now)) << i;
+    now += TeamBackoff::kConfirm + milliseconds(1);  // a stop of the host now and then
+  }
+}
+
+TEST(TeamBackoff, ASecondLateWorkerSoonAfterMeansAloneForTheFirstBackoff) {
+  TeamBackoff backoff;
+  const Clock::time_point first = Clock::time_point{} + milliseconds(1000);
+  backoff.worker_late(first);
+  const Clock::time_point start = first + TeamBackoff::kConfirm;
   backoff.worker_late(start);
   EXPECT_FALSE(backoff.may_team(start));
   EXPECT_FALSE(backoff.may_team(start + milliseconds(19)));
@@ -32,6 +44,7 @@ TEST(TeamBackoff, AFirstLateWorkerMeansAloneForTheFirstBackoff) {
 TEST(TeamBackoff, EachFailedTryDoublesTheTimeAloneUpToTheMaximum) {
   TeamBackoff backoff;
   Clock::time_point now = Clock::time_point{} + milliseconds(1000);
+  backoff.worker_late(now - milliseconds(3));
   const long expected[] = {20, 40, 80, 160, 320, 640, 1000, 1000, 1000};
   for (const long alone : expected) {
     backoff.worker_late(now);
@@ -44,11 +57,16 @@ TEST(TeamBackoff, EachFailedTryDoublesTheTimeAloneUpToTheMaximum) {
 TEST(TeamBackoff, AQuietSpellStartsAgainFromTheFirstBackoff) {
   TeamBackoff backoff;
   Clock::time_point now = Clock::time_point{} + milliseconds(1000);
+  backoff.worker_late(now - milliseconds(3));
   backoff.worker_late(now);  // alone 20 ms
   now += milliseconds(25);
   backoff.worker_late(now);  // alone 40 ms, next 80
-  // Longer than kForget plus the backoff after the end of the last time alone: a new spell.
+  // Longer than kForget plus the backoff after the end of the last time alone: the spell is
+  // over, and a late worker is again only a first one.
   now += milliseconds(40) + TeamBackoff::kForget + milliseconds(81);
+  backoff.worker_late(now);
+  EXPECT_TRUE(backoff.may_team(now));
+  now += milliseconds(5);
   backoff.worker_late(now);
   EXPECT_FALSE(backoff.may_team(now + milliseconds(19)));
   EXPECT_TRUE(backoff.may_team(now + milliseconds(20)));
