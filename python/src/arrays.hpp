@@ -97,17 +97,22 @@ Shape shape_of(const py::array_t<T>& array) {
   return shape;
 }
 
-// Whether any value is NaN or infinite (all exponent bits set, as in infinity). An OR of integer
-// tests has no order to keep and no early exit, so the compiler vectorises it, where a loop of
-// std::isfinite that stops at the first bad value stays scalar: every predict batch and fit's data
-// pass here.
+// Whether any value is NaN or infinite (all exponent bits set, as in infinity); with `copy`, the
+// values are also copied there in the same pass. An OR of integer tests has no order to keep and
+// no early exit, so the compiler vectorises it, where a loop of std::isfinite that stops at the
+// first bad value stays scalar: every predict batch and fit's data pass here.
 template <typename T>
-bool any_non_finite(const T* values, std::size_t count) {
+bool any_non_finite(const T* values, std::size_t count, T* copy = nullptr) {
   using Bits = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
   constexpr Bits exponent = std::bit_cast<Bits>(std::numeric_limits<T>::infinity());
+  const auto non_finite = [](T value) {
+    return static_cast<Bits>((std::bit_cast<Bits>(value) & exponent) == exponent);
+  };
   Bits found = 0;
-  for (std::size_t i = 0; i < count; ++i) {
-    found |= static_cast<Bits>((std::bit_cast<Bits>(values[i]) & exponent) == exponent);
+  if (copy == nullptr) {
+    for (std::size_t i = 0; i < count; ++i) found |= non_finite(values[i]);
+  } else {
+    for (std::size_t i = 0; i < count; ++i) found |= non_finite(copy[i] = values[i]);
   }
   return found != 0;
 }
@@ -123,6 +128,15 @@ void require_finite(const T* values, std::size_t count, std::size_t sample_size,
                             " in sample " +
                             std::to_string(first_sample + (sample_size ? i / sample_size : 0)));
     }
+  }
+}
+
+// Copies `count` values to `copy` in one pass that also checks them, as require_finite.
+template <typename T>
+void copy_finite(const T* values, std::size_t count, T* copy, std::size_t sample_size,
+                 const std::string& what, std::size_t first_sample) {
+  if (any_non_finite(values, count, copy)) {
+    require_finite(values, count, sample_size, what, first_sample);
   }
 }
 

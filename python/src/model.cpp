@@ -308,9 +308,9 @@ py::array_t<T> predict(PyModel<T>& self, const py::object& x, std::size_t batch_
       const std::size_t n = std::min(batch_size, count - first);
       shape.front() = n;
       batch = Tensor<T>::uninitialized(shape, std::move(batch));
-      std::copy_n(in + first * sample_size, n * sample_size, batch.data());
-      // Checked in the copy, while it is in the cache: one pass over the input, not two.
-      require_finite(batch.data(), n * sample_size, sample_size, "Model.predict x", first);
+      // Checked in the copy: one pass over the input, not two.
+      copy_finite(in + first * sample_size, n * sample_size, batch.data(), sample_size,
+                  "Model.predict x", first);
       const Tensor<T> prediction = self.model.forward(batch);
       std::copy(prediction.begin(), prediction.end(), out + first * outputs);
     }
