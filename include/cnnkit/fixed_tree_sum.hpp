@@ -56,4 +56,19 @@ template <typename T>
 void fixed_tree_sum(Communicator& communicator, std::size_t length, std::span<T> leaves,
                     const std::vector<char>& group_present, std::span<T> result);
 
+// The buffers of fixed_tree_sum's exchange, kept from one call to the next by a caller that sums
+// at every step: buffers this size, allocated anew each time, come from the system as fresh pages
+// whenever the allocator has given them back (as glibc does under Open MPI), and faulting them in
+// costs more than the exchange itself.
+template <typename T>
+struct TreeSumBuffers {
+  std::vector<T> send, received, slots;
+};
+
+// The same sum with the caller's buffers.
+template <typename T>
+void fixed_tree_sum(Communicator& communicator, std::size_t length, std::span<T> leaves,
+                    const std::vector<char>& group_present, std::span<T> result,
+                    TreeSumBuffers<T>& buffers);
+
 }  // namespace cnnkit

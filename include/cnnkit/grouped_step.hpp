@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "cnnkit/communicator.hpp"
+#include "cnnkit/fixed_tree_sum.hpp"
 #include "cnnkit/graph.hpp"
 #include "cnnkit/layers/batch_norm.hpp"
 #include "cnnkit/loss.hpp"
@@ -92,6 +93,7 @@ class GroupedStep {
   std::vector<Parameter<T>*> parameters_;
   std::size_t length_ = 0;  // gradient elements + 3 (loss, correct, stop)
   std::vector<T> leaves_, sum_;
+  TreeSumBuffers<T> sum_buffers_;
   std::vector<char> present_;
   std::vector<std::size_t> predicted_;
 
@@ -114,6 +116,7 @@ class GroupedStep {
   std::vector<std::pair<const Tensor<T>*, Tensor<T>*>> copied_state_;
   std::vector<std::size_t> norm_positions_;
   std::vector<double> norm_leaves_, norm_sum_;
+  TreeSumBuffers<double> norm_sum_buffers_;
   std::size_t norm_bytes_ = 0;
 };
 

@@ -70,6 +70,14 @@ GroupShare group_share(std::size_t groups, std::size_t ranks, std::size_t rank) 
 template <typename T>
 void fixed_tree_sum(Communicator& communicator, std::size_t length, std::span<T> leaves,
                     const std::vector<char>& group_present, std::span<T> result) {
+  TreeSumBuffers<T> buffers;
+  fixed_tree_sum(communicator, length, leaves, group_present, result, buffers);
+}
+
+template <typename T>
+void fixed_tree_sum(Communicator& communicator, std::size_t length, std::span<T> leaves,
+                    const std::vector<char>& group_present, std::span<T> result,
+                    TreeSumBuffers<T>& buffers) {
   const std::size_t groups = group_present.size();
   const std::size_t ranks = communicator.size();
   const std::size_t rank = communicator.rank();
@@ -109,7 +117,8 @@ void fixed_tree_sum(Communicator& communicator, std::size_t length, std::span<T>
   // Reduce-scatter: every subtree's slice q to rank q, which places each rank's subtrees at their
   // first leaf and finishes the tree for its slice.
   std::vector<std::size_t> send_counts(ranks), receive_counts(ranks);
-  std::vector<T> send;
+  std::vector<T>& send = buffers.send;
+  send.clear();
   send.reserve(mine.subtrees.size() * length);
   for (std::size_t q = 0; q < ranks; ++q) {
     const std::size_t begin = slice_begin(length, ranks, q),
@@ -129,11 +138,14 @@ void fixed_tree_sum(Communicator& communicator, std::size_t length, std::span<T>
     receive_counts[p] = shares[p].subtrees.size() * slice * sizeof(T);
     received_subtrees += shares[p].subtrees.size();
   }
-  std::vector<T> received(received_subtrees * slice);
+  std::vector<T>& received = buffers.received;
+  received.resize(received_subtrees * slice);
   communicator.exchange(reinterpret_cast<const std::byte*>(send.data()), send_counts,
                         reinterpret_cast<std::byte*>(received.data()), receive_counts);
 
-  std::vector<T> slots(groups * slice);
+  // Only the slots of present nodes are read: what the others hold from a former call stays.
+  std::vector<T>& slots = buffers.slots;
+  slots.resize(groups * slice);
   std::vector<char> slot_present(groups, 0);
   const T* next = received.data();
   for (const GroupShare& share : shares) {
@@ -164,5 +176,11 @@ template void fixed_tree_sum<float>(Communicator&, std::size_t, std::span<float>
                                     const std::vector<char>&, std::span<float>);
 template void fixed_tree_sum<double>(Communicator&, std::size_t, std::span<double>,
                                      const std::vector<char>&, std::span<double>);
+template void fixed_tree_sum<float>(Communicator&, std::size_t, std::span<float>,
+                                    const std::vector<char>&, std::span<float>,
+                                    TreeSumBuffers<float>&);
+template void fixed_tree_sum<double>(Communicator&, std::size_t, std::span<double>,
+                                     const std::vector<char>&, std::span<double>,
+                                     TreeSumBuffers<double>&);
 
 }  // namespace cnnkit

@@ -212,7 +212,7 @@ void GroupedStep<T>::synchronise(std::size_t node, bool backward) {
     }
   }
   fixed_tree_sum<double>(communicator_, length, std::span<double>(norm_leaves_), present_,
-                         std::span<double>(norm_sum_));
+                         std::span<double>(norm_sum_), norm_sum_buffers_);
   norm_bytes_ += length * sizeof(double);
   for (std::size_t lane = 0; lane < lane_groups_.size(); ++lane) {
     if (backward) {
@@ -314,7 +314,8 @@ GroupedStepResult GroupedStep<T>::step(const Tensor<T>& input, const Tensor<T>& 
     }
   }
   graph_.set_step_context(step_context_);
-  fixed_tree_sum<T>(communicator_, length_, std::span<T>(leaves_), present_, std::span<T>(sum_));
+  fixed_tree_sum<T>(communicator_, length_, std::span<T>(leaves_), present_, std::span<T>(sum_),
+                    sum_buffers_);
 
   // A mean over the global batch: the sum times 1 / B, the factor of the plain step's loss.
   const T scale = summing.reduction() == Reduction::kMean ? T(1) / static_cast<T>(batch) : T(1);
