@@ -196,10 +196,11 @@ TEST(ThreadPool, LateWorkerNeitherChangesResultsNorHoldsUpLaterLoops) {
   // Late mid-item: every group still runs once, and the sums are the same bits.
   EXPECT_EQ(group_sums(true, runner), alone);
   for (const std::size_t thread : runner) EXPECT_LT(thread, 2u);
-  // A worker that arrives at the barrier long after its caller: late. Four times in a row (a
-  // whole team runs even while the pool runs alone): alone for 20 + 40 + 80 + 160 ms, long
-  // enough for the checks below on a loaded machine.
-  for (int late = 0; late < 4; ++late) {
+  // A worker that arrives at the barrier long after its caller: late. Eight times in a row (a
+  // whole team runs even while the pool runs alone): the first starts nothing, the next ones
+  // send the pool's loops to the caller alone for 20, 40, ... ms up to TeamBackoff::kMaxBackoff,
+  // long enough for the checks below even on a loaded machine.
+  for (int late = 0; late < 8; ++late) {
     on_whole_team(2, [](std::size_t thread, std::size_t, bool in_team) {
       if (!in_team) return;
       if (thread == 1) std::this_thread::sleep_for(std::chrono::milliseconds(20));
