@@ -93,9 +93,22 @@ void reference_pool(const std::vector<T>& in, const PoolCase& c, std::vector<T>&
 }
 
 const PoolCase kPoolCases[] = {
-    {28, 28, 2, 2, 2, 2}, {14, 14, 2, 2, 2, 2}, {7, 9, 2, 2, 2, 2},  {5, 70, 2, 2, 2, 2},
-    {3, 33, 2, 2, 2, 2},  {8, 8, 2, 2, 1, 1},   {9, 10, 3, 3, 2, 2}, {6, 7, 3, 2, 3, 1},
-    {2, 2, 2, 2, 2, 2},   {4, 67, 2, 2, 2, 2},  {1, 5, 1, 2, 1, 2},
+    {28, 28, 2, 2, 2, 2},
+    {14, 14, 2, 2, 2, 2},
+    {7, 9, 2, 2, 2, 2},
+    {5, 70, 2, 2, 2, 2},
+    {3, 33, 2, 2, 2, 2},
+    {8, 8, 2, 2, 1, 1},
+    {9, 10, 3, 3, 2, 2},
+    {6, 7, 3, 2, 3, 1},
+    {2, 2, 2, 2, 2, 2},
+    {4, 67, 2, 2, 2, 2},
+    {1, 5, 1, 2, 1, 2},
+    // 1-D planes (L, 1), window 2, stride 2 (L odd leaves the last value out).
+    {25, 1, 2, 1, 2, 1},
+    {50, 1, 2, 1, 2, 1},
+    {33, 1, 2, 1, 2, 1},
+    {2, 1, 2, 1, 2, 1},
 };
 
 template <typename T>
@@ -123,18 +136,21 @@ TEST(ElementwiseKernels, MaxPoolingMatchesTheDefinitionWithTies) {
 }
 
 TEST(ElementwiseKernels, SimdMaxPoolingAtEveryLevel) {
-  using Fn = void (*)(const float*, std::size_t, std::size_t, std::size_t, float*, std::uint32_t*);
+  using Fn = void (*)(const float*, std::size_t, std::size_t, std::size_t, std::size_t, float*,
+                      std::uint32_t*);
   std::vector<std::pair<SimdLevel, Fn>> levels;
   if (best_simd_level() >= SimdLevel::kAvx2)
-    levels.emplace_back(SimdLevel::kAvx2, &detail::max_pool_2x2_avx2);
+    levels.emplace_back(SimdLevel::kAvx2, &detail::max_pool_pairs_avx2);
   if (best_simd_level() >= SimdLevel::kAvx512) {
-    levels.emplace_back(SimdLevel::kAvx512, &detail::max_pool_2x2_avx512);
+    levels.emplace_back(SimdLevel::kAvx512, &detail::max_pool_pairs_avx512);
   }
   if (levels.empty()) GTEST_SKIP() << "no SIMD level on this CPU";
   unsigned seed = 40;
   for (const auto& [level, pool] : levels) {
     for (const PoolCase& c : kPoolCases) {
-      if (c.py != 2 || c.px != 2 || c.sy != 2 || c.sx != 2) continue;
+      const bool two_by_two = c.py == 2 && c.px == 2 && c.sy == 2 && c.sx == 2;
+      const bool one_d = c.py == 2 && c.sy == 2 && c.px == 1 && c.sx == 1 && c.in_x == 1;
+      if (!two_by_two && !one_d) continue;
       SCOPED_TRACE(::testing::Message() << to_string(level) << " " << c.in_y << "x" << c.in_x);
       const std::vector<float> in = coarse_values<float>(c.in_y * c.in_x, seed++);
       std::vector<float> want;
@@ -143,7 +159,11 @@ TEST(ElementwiseKernels, SimdMaxPoolingAtEveryLevel) {
       // One guard element past the end: the kernel must not write it.
       std::vector<float> out(want.size() + 1, -99.0f);
       std::vector<std::uint32_t> arg(want.size() + 1, 12345);
-      pool(in.data(), c.in_x, c.in_y / 2, c.in_x / 2, out.data(), arg.data());
+      if (two_by_two) {
+        pool(in.data(), c.in_x, 2, c.in_y / 2, c.in_x / 2, out.data(), arg.data());
+      } else {  // the plane (L, 1) as the row (1, L), one window row
+        pool(in.data(), c.in_y, 1, 1, c.in_y / 2, out.data(), arg.data());
+      }
       EXPECT_EQ(std::vector<float>(out.begin(), out.end() - 1), want);
       EXPECT_EQ(std::vector<std::uint32_t>(arg.begin(), arg.end() - 1), want_arg);
       EXPECT_EQ(out.back(), -99.0f);

@@ -71,14 +71,16 @@ void max_pool_plane(const T* in, std::size_t in_x, std::size_t py, std::size_t p
                     std::size_t sx, std::size_t out_y, std::size_t out_x, T* out,
                     std::uint32_t* arg) {
   if constexpr (std::is_same_v<T, float>) {
-    // The common 2x2 window, stride 2: SIMD across output columns (pooling_simd.hpp).
-    if (py == 2 && px == 2 && sy == 2 && sx == 2) {
-      const runtime::SimdLevel level = runtime::best_simd_level();
-      if (level == runtime::SimdLevel::kAvx512) {
-        return detail::max_pool_2x2_avx512(in, in_x, out_y, out_x, out, arg);
-      }
-      if (level == runtime::SimdLevel::kAvx2)
-        return detail::max_pool_2x2_avx2(in, in_x, out_y, out_x, out, arg);
+    // The common 2x2 window, stride 2, and the 1-D window 2, stride 2 (a plane (L, 1) read as
+    // the row (1, L), the same flat indices): SIMD across output columns (pooling_simd.hpp).
+    const bool two_by_two = py == 2 && px == 2 && sy == 2 && sx == 2;
+    const bool one_d_pairs = py == 2 && sy == 2 && px == 1 && sx == 1 && in_x == 1;
+    const runtime::SimdLevel level = runtime::best_simd_level();
+    if ((two_by_two || one_d_pairs) && level >= runtime::SimdLevel::kAvx2) {
+      const auto pool = level == runtime::SimdLevel::kAvx512 ? &detail::max_pool_pairs_avx512
+                                                             : &detail::max_pool_pairs_avx2;
+      if (two_by_two) return pool(in, in_x, 2, out_y, out_x, out, arg);
+      return pool(in, 2 * out_y, 1, 1, out_y, out, arg);
     }
   }
   // Any window: a scan per output, with a branch rather than a branch-free select: post-ReLU

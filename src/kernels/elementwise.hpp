@@ -30,12 +30,13 @@ void max_pool_plane(const T* in, std::size_t in_x, std::size_t py, std::size_t p
                     std::uint32_t* arg);
 
 namespace detail {
-// 2x2 stride-2 max pooling of one plane (pooling_simd.hpp), per ISA (simd_kernels_avx512.cpp,
-// simd_kernels_avx2.cpp); max_pool_plane calls the widest the CPU runs.
-void max_pool_2x2_avx512(const float* in, std::size_t in_x, std::size_t out_y, std::size_t out_x,
-                         float* out, std::uint32_t* arg);
-void max_pool_2x2_avx2(const float* in, std::size_t in_x, std::size_t out_y, std::size_t out_x,
-                       float* out, std::uint32_t* arg);
+// Max pooling of one plane over windows of window_rows (1 or 2) x 2, stride 2 (pooling_simd.hpp),
+// per ISA (simd_kernels_avx512.cpp, simd_kernels_avx2.cpp); max_pool_plane calls the widest the
+// CPU runs.
+void max_pool_pairs_avx512(const float* in, std::size_t in_x, std::size_t window_rows,
+                           std::size_t out_y, std::size_t out_x, float* out, std::uint32_t* arg);
+void max_pool_pairs_avx2(const float* in, std::size_t in_x, std::size_t window_rows,
+                         std::size_t out_y, std::size_t out_x, float* out, std::uint32_t* arg);
 }  // namespace detail
 
 }  // namespace cnnkit::kernels

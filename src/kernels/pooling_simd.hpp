@@ -1,7 +1,8 @@
-// 2x2, stride-2 max pooling of one plane with SIMD registers across output columns: each register
-// holds kLanes outputs; the four window positions are the even and odd columns of the two input
-// rows. Compiled once per ISA like the convolution blocks (included by simd_kernels_avx512.cpp and
-// simd_kernels_avx2.cpp inside their `#pragma GCC target` region).
+// Max pooling of one plane over pairs of columns, stride 2 (the common 2x2 window, and the 1-D
+// window 2), with SIMD registers across output columns: each register holds kLanes outputs; the
+// window positions are the even and odd columns of the window's input rows. Compiled once per ISA
+// like the convolution blocks (included by simd_kernels_avx512.cpp and simd_kernels_avx2.cpp inside
+// their `#pragma GCC target` region).
 #pragma once
 
 #include <cstddef>
@@ -10,25 +11,30 @@
 namespace cnnkit::kernels::CNNKIT_SIMD_NAMESPACE {
 
 // out (out_y, out_x) and arg (flat index of each maximum in the plane, the first in row-major
-// order on ties) from the (in_y, in_x) plane `in`; needs 2*out_y <= in_y and 2*out_x <= in_x.
-inline void max_pool_2x2(const float* in, std::size_t in_x, std::size_t out_y, std::size_t out_x,
-                         float* out, std::uint32_t* arg) {
+// order on ties) from the (in_y, in_x) plane `in`, for a window of `window_rows` (1 or 2) rows by
+// 2 columns, stride 2 both ways; needs window_rows + 2*(out_y-1) <= in_y and 2*out_x <= in_x.
+// One row is the 1-D pooling of window 2, stride 2: a 1-D plane of length L is the row (1, L).
+inline void max_pool_pairs(const float* in, std::size_t in_x, std::size_t window_rows,
+                           std::size_t out_y, std::size_t out_x, float* out, std::uint32_t* arg) {
   const int width = static_cast<int>(in_x);
   for (std::size_t oy = 0; oy < out_y; ++oy) {
     const float* top = in + 2 * oy * in_x;
     const float* bottom = top + in_x;
     for (std::size_t ox = 0; ox < out_x; ox += Simd::kLanes) {
       const int n = static_cast<int>(out_x - ox < Simd::kLanes ? out_x - ox : Simd::kLanes);
-      Reg a, b, d, e;
+      Reg a, b;
       Simd::load_even_odd(top + 2 * ox, 2 * n, a, b);
-      Simd::load_even_odd(bottom + 2 * ox, 2 * n, d, e);
-      // Row-major order of the window: a (top left), b, d (bottom left), e.
+      // Row-major order of the window: a (top left), b, then the bottom row's d, e.
       const Simd::IReg index_a = Simd::indices(static_cast<int>(2 * oy * in_x + 2 * ox), 2);
       Reg best = a;
       Simd::IReg index = index_a;
       Simd::keep_max(best, index, b, Simd::add(index_a, 1));
-      Simd::keep_max(best, index, d, Simd::add(index_a, width));
-      Simd::keep_max(best, index, e, Simd::add(index_a, width + 1));
+      if (window_rows == 2) {
+        Reg d, e;
+        Simd::load_even_odd(bottom + 2 * ox, 2 * n, d, e);
+        Simd::keep_max(best, index, d, Simd::add(index_a, width));
+        Simd::keep_max(best, index, e, Simd::add(index_a, width + 1));
+      }
       Simd::store_first(out + oy * out_x + ox, best, n);
       Simd::store_first(arg + oy * out_x + ox, index, n);
     }
