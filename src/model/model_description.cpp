@@ -16,19 +16,14 @@
 #include "io/file_bytes.hpp"
 #include "io/json_structure.hpp"
 #include "model/description_checks.hpp"
+#include "model/json_reader.hpp"
 
 namespace cnnkit {
 
 namespace {
 
+using detail::show;
 using nlohmann::json;
-
-// "4.5", "\"abc\"", "[1,2]" cut to a readable length: what came, for messages.
-std::string show(const json& value) {
-  std::string text = value.dump();
-  if (text.size() > 40) text = text.substr(0, 37) + "...";
-  return text;
-}
 
 // A message cut to a readable length: nlohmann quotes the offending token, which may be huge.
 std::string shortened(const std::string& message) {
@@ -36,10 +31,10 @@ std::string shortened(const std::string& message) {
 }
 
 // Reads one JSON document into a ModelDescription; every message starts with the source.
-class DescriptionReader {
+class DescriptionReader : private detail::JsonReader {
  public:
   DescriptionReader(std::string_view source, const Limits& limits)
-      : source_(source), limits_(limits) {}
+      : JsonReader(source), limits_(limits) {}
 
   // One optimizer object on its own (a checkpoint's record of a parameter's optimizer).
   OptimizerSpec read_optimizer_document(const json& document) const {
@@ -105,65 +100,6 @@ class DescriptionReader {
   }
 
  private:
-  [[noreturn]] void fail(const std::string& where, const std::string& expected,
-                         const std::string& got) const {
-    throw std::invalid_argument(source_ + ": " + where + ": expected " + expected + ", got " + got);
-  }
-
-  const json& required(const json& object, const std::string& key, const std::string& where) const {
-    if (!object.contains(key)) fail(where, "a key \"" + key + "\"", "none");
-    return object[key];
-  }
-
-  // Unknown keys are errors: they are almost always typos of known ones.
-  void check_keys(const json& object, std::initializer_list<std::string_view> known,
-                  const std::string& where, const std::string& what) const {
-    for (const auto& [key, value] : object.items()) {
-      if (std::find(known.begin(), known.end(), key) != known.end()) continue;
-      std::string list;
-      for (const std::string_view name : known) {
-        list += (list.empty() ? "" : ", ") + std::string(name);
-      }
-      throw std::invalid_argument(source_ + ": " + where + ": unknown " + what + " '" + key +
-                                  "' (known: " + list + ")");
-    }
-  }
-
-  std::string read_string(const json& value, const std::string& where) const {
-    if (!value.is_string()) fail(where, "a string", show(value));
-    return value.get<std::string>();
-  }
-
-  // A whole number in [1, kMaxModelAxis] (JSON 4.0 is not one: sizes are written as integers).
-  std::size_t read_size(const json& value, const std::string& where) const {
-    if (!value.is_number_unsigned() || value.get<std::uint64_t>() == 0 ||
-        value.get<std::uint64_t>() > kMaxModelAxis) {
-      fail(where, "a whole number from 1 to " + std::to_string(kMaxModelAxis), show(value));
-    }
-    return static_cast<std::size_t>(value.get<std::uint64_t>());
-  }
-
-  // One size or an array of 1..max_rank sizes.
-  Shape read_shape(const json& value, const std::string& where, std::size_t max_rank) const {
-    if (value.is_number()) return {read_size(value, where)};
-    if (!value.is_array() || value.empty() || value.size() > max_rank) {
-      fail(where, "a size or an array of 1 to " + std::to_string(max_rank) + " sizes", show(value));
-    }
-    Shape shape;
-    for (std::size_t i = 0; i < value.size(); ++i) {
-      shape.push_back(read_size(value[i], where + "[" + std::to_string(i) + "]"));
-    }
-    return shape;
-  }
-
-  // A whole number in [0, kMaxModelAxis]: a padding size.
-  std::size_t read_count(const json& value, const std::string& where) const {
-    if (!value.is_number_unsigned() || value.get<std::uint64_t>() > kMaxModelAxis) {
-      fail(where, "a whole number from 0 to " + std::to_string(kMaxModelAxis), show(value));
-    }
-    return static_cast<std::size_t>(value.get<std::uint64_t>());
-  }
-
   // Conv padding: "same", "valid", p (every side of every axis), or an array of 1 or 2 axes,
   // each p (both sides) or [before, after].
   ConvPadding read_padding(const json& value, const std::string& where) const {
@@ -191,27 +127,6 @@ class DescriptionReader {
       }
     }
     return ConvPadding::explicit_sizes(std::move(sizes));
-  }
-
-  double read_number(const json& value, const std::string& where) const {
-    if (!value.is_number() || !std::isfinite(value.get<double>())) {
-      fail(where, "a finite number", show(value));
-    }
-    return value.get<double>();
-  }
-
-  // One finite number or an array of 1..kMaxModelAxis of them (a value per channel).
-  std::vector<double> read_numbers(const json& value, const std::string& where) const {
-    if (value.is_number()) return {read_number(value, where)};
-    if (!value.is_array() || value.empty() || value.size() > kMaxModelAxis) {
-      fail(where, "a number or an array of 1 to " + std::to_string(kMaxModelAxis) + " numbers",
-           show(value));
-    }
-    std::vector<double> numbers;
-    for (std::size_t i = 0; i < value.size(); ++i) {
-      numbers.push_back(read_number(value[i], where + "[" + std::to_string(i) + "]"));
-    }
-    return numbers;
   }
 
   // A non-empty array of node names, at most limits.fan_in of them (checked before reading them).
@@ -303,7 +218,7 @@ class DescriptionReader {
     } else if (is_registered_layer(layer.type)) {
       read_attributes(value, {"type", "name", "inputs"}, in, layer.attributes);
     } else {
-      throw std::invalid_argument(source_ + ": " + where + ": unknown layer type '" + layer.type +
+      throw std::invalid_argument(source() + ": " + where + ": unknown layer type '" + layer.type +
                                   "' (known: " + detail::known_layer_types() +
                                   detail::registry_hint("layer", "register_layer") + ")");
     }
@@ -408,7 +323,6 @@ class DescriptionReader {
     return spec;  // the type and ranges are checked by validate()
   }
 
-  std::string source_;
   const Limits& limits_;
 };
 
