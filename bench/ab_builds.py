@@ -5,8 +5,10 @@
 
 Runs OLD_BUILD/bench/cnnkit_bench and NEW_BUILD/bench/cnnkit_bench (W1 one epoch) one after the
 other, workload by workload, --rounds times, each under ../shared/bench/quiet_run.py when it is
-there, and prints every figure's median and runs for both builds. compare.py measures one build
-against PyTorch; this one measures two builds against each other.
+there, and prints every figure's median and runs for both builds, then the median of the
+rounds' ratios new / old (each round's two runs are minutes apart at most, so the ratio of a pair
+is steadier than the ratio of the medians on a machine whose speed drifts). compare.py measures
+one build against PyTorch; this one measures two builds against each other.
 """
 import argparse
 import json
@@ -49,6 +51,12 @@ def main():
     for key in sorted(figures):
         values = figures[key]
         print(" ".join(key), round(statistics.median(values), 4), values)
+    for key in sorted(k for k in figures if k[3] == "new"):
+        old = figures.get(key[:3] + ("old",), [])
+        ratios = [n / o for n, o in zip(figures[key], old) if o]
+        if ratios:
+            print(" ".join(key[:3]), "new/old", round(statistics.median(ratios), 3),
+                  [round(r, 3) for r in ratios])
 
 
 if __name__ == "__main__":
