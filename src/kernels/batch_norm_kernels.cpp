@@ -157,6 +157,20 @@ struct Affine {
 
 template <typename T>
 struct InputError {
+  // One plane, with the gate's test compiled in or out: a test of `gated` inside the loop kept
+  // the loop scalar, with a branch.
+  template <bool Gated>
+  [[gnu::always_inline]] static inline void plane(const T* in, const T* error, T* out,
+                                                  std::size_t spatial, double m, double kc,
+                                                  double me, double w, T factor, T offset) {
+    for (std::size_t s = 0; s < spatial; ++s) {
+      const double centred = static_cast<double>(in[s]) - m;
+      T passed = error[s];
+      gate_error(in[s], passed, Gated, factor, offset);
+      out[s] = static_cast<T>(kc * (static_cast<double>(passed) - me - centred * w));
+    }
+  }
+
   [[gnu::always_inline]] static inline void run(const T* x, const T* e, T* dx, const double* mean,
                                                 const double* k, const double* mean_error,
                                                 const double* x_hat_weight, const ReluGate<T>* gate,
@@ -164,17 +178,13 @@ struct InputError {
     const bool gated_error = gate->factor != nullptr;
     for (std::size_t p = range->begin; p < range->end; ++p) {
       const std::size_t c = p % range->channels;
-      const double m = mean[c], kc = k[c], me = mean_error[c], w = x_hat_weight[c];
-      const T factor = gated_error ? gate->factor[c] : T(0);
-      const T offset = gated_error ? gate->offset[c] : T(0);
-      const T* in = x + p * range->spatial;
-      const T* error = e + p * range->spatial;
-      T* out = dx + p * range->spatial;
-      for (std::size_t s = 0; s < range->spatial; ++s) {
-        const double centred = static_cast<double>(in[s]) - m;
-        T passed = error[s];
-        gate_error(in[s], passed, gated_error, factor, offset);
-        out[s] = static_cast<T>(kc * (static_cast<double>(passed) - me - centred * w));
+      const std::size_t start = p * range->spatial;
+      if (gated_error) {
+        plane<true>(x + start, e + start, dx + start, range->spatial, mean[c], k[c], mean_error[c],
+                    x_hat_weight[c], gate->factor[c], gate->offset[c]);
+      } else {
+        plane<false>(x + start, e + start, dx + start, range->spatial, mean[c], k[c], mean_error[c],
+                     x_hat_weight[c], T(0), T(0));
       }
     }
   }
