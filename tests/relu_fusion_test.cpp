@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <span>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -98,38 +100,43 @@ TEST(ReluFusion, BatchNormFusedPassesAGradientCheck) {
 }
 
 template <typename T>
-void check_add_fused_against_the_pair(const Shape& shape) {
-  SCOPED_TRACE(to_string(shape));
-  const Tensor<T> a = cast_tensor<T>(random_tensor(shape, -2, 2, 7));
-  const Tensor<T> b = cast_tensor<T>(random_tensor(shape, -2, 2, 8));
-  const Tensor<T> error = cast_tensor<T>(random_tensor(shape, -1, 1, 9));
-  const Tensor<T>* const inputs[] = {&a, &b};
+void check_add_fused_against_the_pair(const Shape& shape, std::size_t count) {
+  SCOPED_TRACE(to_string(shape) + ", " + std::to_string(count) + " inputs");
+  std::vector<Tensor<T>> values;
+  std::vector<const Tensor<T>*> inputs;
+  for (std::size_t k = 0; k < count; ++k) {
+    values.push_back(cast_tensor<T>(random_tensor(shape, -2, 2, 7 + static_cast<unsigned>(k))));
+  }
+  for (const Tensor<T>& value : values) inputs.push_back(&value);
+  const std::span<const Tensor<T>* const> view(inputs);
+  const Tensor<T> error = cast_tensor<T>(random_tensor(shape, -1, 1, 20));
   Add<T> add;
   ReLU<T> relu;
   Add<T> fused;
   fused.set_fused_relu(true);
-  const Tensor<T> expected = relu.forward(add.forward(std::span<const Tensor<T>* const>(inputs)));
-  const Tensor<T> output = fused.forward(std::span<const Tensor<T>* const>(inputs));
+  const Tensor<T> expected = relu.forward(add.forward(view));
+  const Tensor<T> output = fused.forward(view);
   EXPECT_EQ(output, expected);
   EXPECT_GT(zero_share(output), 0.2);
-  std::vector<Tensor<T>> expected_errors(2), errors(2);
+  std::vector<Tensor<T>> expected_errors(count), errors(count);
   add.backward(relu.backward(error), std::span<Tensor<T>>(expected_errors));
   fused.backward(Tensor<T>(error), std::span<Tensor<T>>(errors));
-  EXPECT_EQ(errors[0], expected_errors[0]);
-  EXPECT_EQ(errors[1], expected_errors[1]);
+  for (std::size_t k = 0; k < count; ++k) EXPECT_EQ(errors[k], expected_errors[k]) << k;
 
   add.set_testing_phase(true);
   relu.set_testing_phase(true);
   fused.set_testing_phase(true);
-  EXPECT_EQ(fused.forward(std::span<const Tensor<T>* const>(inputs)),
-            relu.forward(add.forward(std::span<const Tensor<T>* const>(inputs))));
+  EXPECT_EQ(fused.forward(view), relu.forward(add.forward(view)));
 }
 
 TEST(ReluFusion, AddFusedGivesThePairsValuesToTheBit) {
-  // Small, and large enough (2 * 8 * 64 * 64 elements) for the loops to start a team.
+  // Small, and large enough (2 * 8 * 64 * 64 elements) for the loops to start a team; two inputs
+  // (one loop) and three (the sums, then the ReLU, per block).
   for (const Shape& shape : {Shape{3, 5}, Shape{2, 8, 64, 64}}) {
-    check_add_fused_against_the_pair<float>(shape);
-    check_add_fused_against_the_pair<double>(shape);
+    for (const std::size_t count : {std::size_t{2}, std::size_t{3}}) {
+      check_add_fused_against_the_pair<float>(shape, count);
+      check_add_fused_against_the_pair<double>(shape, count);
+    }
   }
 }
 

@@ -7,6 +7,7 @@
 
 #include "check.hpp"
 #include "kernels/chunks.hpp"
+#include "kernels/elementwise.hpp"
 
 namespace cnnkit {
 
@@ -22,16 +23,6 @@ constexpr std::size_t kBlock = 4096;
 // The fused ReLU's loops (as ReLU's, kernels/elementwise.cpp): `passes` is restrict, else a
 // byte store may alias y and the loop stays scalar; both values are read before the choice, a
 // select rather than a branch.
-template <typename T>
-void rectify(T* y, std::uint8_t* __restrict passes, std::size_t begin, std::size_t end) {
-  for (std::size_t i = begin; i < end; ++i) {
-    const T value = y[i];
-    const bool positive = value > T(0);
-    y[i] = positive ? value : T(0);
-    passes[i] = static_cast<std::uint8_t>(positive);
-  }
-}
-
 template <typename T>
 void add_and_rectify(const T* x0, const T* x1, T* y, std::uint8_t* __restrict passes,
                      std::size_t begin, std::size_t end) {
@@ -94,7 +85,7 @@ void Add<T>::merge(std::span<const Tensor<T>* const> inputs, Tensor<T>& output) 
       for (std::size_t i = begin; i < end; ++i) y[i] += x[i];
     }
     if (passes != nullptr) {
-      rectify(y, passes, begin, end);
+      kernels::relu_forward_range(y, y, passes, begin, end);
     } else if (fused_relu_) {
       for (std::size_t i = begin; i < end; ++i) y[i] = y[i] > T(0) ? y[i] : T(0);
     }
