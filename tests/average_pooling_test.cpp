@@ -147,6 +147,30 @@ TEST(GlobalAveragePooling, HandValues) {
   EXPECT_EQ(pool.forward_flops({2, 3, 4, 5}), 120u + 6u);
 }
 
+// Each plane's mean is its values summed in order, times 1 / size, to the bit, whichever group of
+// planes the layer sums side by side: 21 planes (two full groups of 8 and 5 more) and a batch
+// large enough for a team of threads, on 1 and 2 threads.
+TEST(GlobalAveragePooling, EachPlaneSummedInItsOwnOrder) {
+  const testing::ThreadCountGuard guard;
+  for (const Shape& shape : {Shape{3, 7, 13}, Shape{64, 32, 7, 7}}) {
+    SCOPED_TRACE(to_string(shape));
+    const Tensor<float> input = testing::cast_tensor<float>(random_tensor(shape, 5));
+    const std::size_t planes = shape[0] * shape[1];
+    const std::size_t size = input.size() / planes;
+    Tensor<float> expected({shape[0], shape[1]});
+    for (std::size_t p = 0; p < planes; ++p) {
+      float sum = 0;
+      for (std::size_t i = 0; i < size; ++i) sum += input[p * size + i];
+      expected[p] = sum * (1.0f / static_cast<float>(size));
+    }
+    for (const std::size_t threads : {std::size_t{1}, std::size_t{2}}) {
+      set_num_threads(threads);
+      GlobalAveragePooling<float> pool;
+      EXPECT_EQ(pool.forward(input), expected) << threads << " thread(s)";
+    }
+  }
+}
+
 TEST(GlobalAveragePooling, GradientCheck) {
   GlobalAveragePooling<double> pool;
   EXPECT_LT(gradient_error(pool, random_tensor({2, 3, 3, 5}, 3)), 1e-7);

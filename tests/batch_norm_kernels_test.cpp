@@ -1,8 +1,9 @@
 // The BatchNorm kernels (kernels/batch_norm_kernels.hpp) against their reference twins on odd
 // shapes (planes shorter and longer than the 16 partial sums, with tails; ranges that start and
 // end inside the tensor), float and double: the sums to double rounding, the element-wise loops
-// to the bit, nothing written outside the range; the same bits at every instruction-set level
-// this CPU runs (the layer's same bits on 1 and 2 threads: batch_norm_test.cpp).
+// to the bit, nothing written outside the range, with and without the fused ReLU (its gate kills
+// about half of the errors here); the same bits at every instruction-set level this CPU runs (the
+// layer's same bits on 1 and 2 threads: batch_norm_test.cpp).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -73,22 +74,48 @@ void check_against_reference() {
         EXPECT_EQ(sums[i], -7) << i;
       }
     }
-    error_sums(x.data(), e.data(), mean, range, sums.data());
-    reference::error_sums(x.data(), e.data(), mean, range, reference_sums.data());
-    for (std::size_t i = 2 * range.begin; i < 2 * range.end; ++i) {
-      EXPECT_NEAR(sums[i], reference_sums[i], 1e-14 * scale) << i;
-    }
-
-    // Element-wise: exactly the reference's values, and nothing outside the range is touched.
+    // The gate: y = factor x + offset crosses 0 inside the values of x (offset -3.5 factor).
+    std::vector<T> gate_offset(range.channels);
+    for (std::size_t c = 0; c < range.channels; ++c) gate_offset[c] = T(-3.5) * factor[c];
+    const ReluGate<T> gate{factor.data(), gate_offset.data()};
     std::vector<T> y(x.size(), T(-7)), reference_y(x.size(), T(-7));
-    affine(x.data(), y.data(), factor.data(), offset.data(), range);
-    reference::affine(x.data(), reference_y.data(), factor.data(), offset.data(), range);
-    EXPECT_EQ(y, reference_y);
     std::vector<T> dx(x.size(), T(-7)), reference_dx(x.size(), T(-7));
-    input_error(x.data(), e.data(), dx.data(), mean, k, mean_error, x_hat_weight, range);
-    reference::input_error(x.data(), e.data(), reference_dx.data(), mean, k, mean_error,
-                           x_hat_weight, range);
-    EXPECT_EQ(dx, reference_dx);
+    for (const bool fused : {false, true}) {
+      SCOPED_TRACE(fused ? "fused ReLU" : "plain");
+      const ReluGate<T> used = fused ? gate : ReluGate<T>{};
+      error_sums(x.data(), e.data(), mean, used, range, sums.data());
+      reference::error_sums(x.data(), e.data(), mean, used, range, reference_sums.data());
+      for (std::size_t i = 2 * range.begin; i < 2 * range.end; ++i) {
+        EXPECT_NEAR(sums[i], reference_sums[i], 1e-14 * scale) << i;
+      }
+      // Element-wise: exactly the reference's values, and nothing outside the range is touched.
+      affine(x.data(), y.data(), factor.data(), gate_offset.data(), fused, range);
+      reference::affine(x.data(), reference_y.data(), factor.data(), gate_offset.data(), fused,
+                        range);
+      EXPECT_EQ(y, reference_y);
+      input_error(x.data(), e.data(), dx.data(), mean, k, mean_error, x_hat_weight, used, range);
+      reference::input_error(x.data(), e.data(), reference_dx.data(), mean, k, mean_error,
+                             x_hat_weight, used, range);
+      EXPECT_EQ(dx, reference_dx);
+    }
+    // The reference's gate is ReLU's mask of y: the fused output and errors are the pair's.
+    std::vector<T> plain_y(x.size()), plain_error(x.size()), fused_error(x.size());
+    reference::affine(x.data(), plain_y.data(), factor.data(), gate_offset.data(), false, range);
+    const double no_shift = 0, unit = 1, none = 0;
+    std::size_t passed = 0, stopped = 0;
+    for (std::size_t i = range.begin * range.spatial; i < range.end * range.spatial; ++i) {
+      const std::size_t channel = (i / range.spatial) % range.channels;
+      const bool positive = plain_y[i] > T(0);
+      EXPECT_EQ(reference_y[i], positive ? plain_y[i] : T(0)) << i;
+      (positive ? passed : stopped) += 1;
+      // dx with k 1 and no centring terms is the gated error itself.
+      reference::input_error(x.data() + i, e.data() + i, fused_error.data() + i, &no_shift, &unit,
+                             &none, &none, ReluGate<T>{&factor[channel], &gate_offset[channel]},
+                             PlaneRange{1, 1, 0, 1});
+      EXPECT_EQ(fused_error[i], positive ? e[i] : T(0)) << i;
+    }
+    EXPECT_GT(passed, 0U);
+    EXPECT_GT(stopped, 0U);
     for (std::size_t i = 0; i < x.size(); ++i) {
       if (i < range.begin * range.spatial || i >= range.end * range.spatial) {
         EXPECT_EQ(y[i], T(-7)) << i;
@@ -112,7 +139,13 @@ std::vector<double> statistics(const std::vector<T>& x, const std::vector<T>& e,
   const std::vector<double> shift(range.channels, 3.5);
   std::vector<double> out(4 * elements(range) / range.spatial);
   shifted_sums(x.data(), shift.data(), range, out.data());
-  error_sums(x.data(), e.data(), shift.data(), range, out.data() + out.size() / 2);
+  error_sums(x.data(), e.data(), shift.data(), ReluGate<T>{}, range, out.data() + out.size() / 2);
+  // With a gate on a channel-wide factor 1 and offset -3.5: the middle of the values of x.
+  const std::vector<T> factor(range.channels, T(1)), offset(range.channels, T(-3.5));
+  std::vector<double> gated(out.size() / 2);
+  error_sums(x.data(), e.data(), shift.data(), ReluGate<T>{factor.data(), offset.data()}, range,
+             gated.data());
+  out.insert(out.end(), gated.begin(), gated.end());
   return out;
 }
 

@@ -102,9 +102,23 @@ std::vector<BuiltInCase> built_in_cases() {
        {2, 3, 2, 3}},
       {"BatchNorm features", [] { return std::make_unique<BatchNorm<double>>(4); }, {3, 4}},
       {"BatchNorm channels", [] { return std::make_unique<BatchNorm<double>>(2); }, {2, 2, 3, 2}},
+      {"BatchNorm with a fused ReLU",
+       [] {
+         auto layer = std::make_unique<BatchNorm<double>>(2);
+         layer->set_fused_relu(true);
+         return layer;
+       },
+       {2, 2, 3, 2}},
       // The merge layers' single-input forms (the identity); their list forms are in
       // merge_layers_test.cpp.
       {"Add", [] { return std::make_unique<Add<double>>(); }, {2, 3, 2}},
+      {"Add with a fused ReLU",
+       [] {
+         auto layer = std::make_unique<Add<double>>();
+         layer->set_fused_relu(true);
+         return layer;
+       },
+       {2, 3, 2}},
       {"Concat", [] { return std::make_unique<Concat<double>>(); }, {2, 3, 2}},
   };
 }

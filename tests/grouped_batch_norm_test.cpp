@@ -162,6 +162,8 @@ TEST(GroupedBatchNorm, FourGroupsNormaliseWithTheWholeBatchsStatistics) {
     const auto* expected = dynamic_cast<const BatchNorm<double>*>(&plain.graph.layer(node));
     if (expected == nullptr) continue;
     const auto& got = dynamic_cast<const BatchNorm<double>&>(grouped.graph.layer(node));
+    // Each BatchNorm ran its ReLU itself (Graph::set_relu_fusion), in the synchronised passes too.
+    EXPECT_TRUE(got.fused_relu()) << "node " << node;
     for (std::size_t c = 0; c < expected->channels(); ++c) {
       EXPECT_NEAR(got.running_mean()[c], expected->running_mean()[c], 1e-12) << "node " << node;
       EXPECT_NEAR(got.running_var()[c], expected->running_var()[c], 1e-12) << "node " << node;

@@ -137,6 +137,14 @@ class Graph {
   void set_batch_norm_folding(bool fold);
   bool batch_norm_folding() const { return batch_norm_folding_; }
 
+  // A ReLU that alone reads the output of a BatchNorm or an Add runs inside that layer
+  // (BatchNorm::set_fused_relu, Add::set_fused_relu) in training and inference, and its own node
+  // passes values and errors through: the same values, two passes over memory fewer each way.
+  // On unless set_relu_fusion(false). Inference runs the ReLU itself after a BatchNorm folded
+  // into its Conv.
+  void set_relu_fusion(bool fuse);
+  bool relu_fusion() const { return relu_fusion_; }
+
   // Called after each node's forward (backward = false; infer() too) and backward (true) when
   // set: for profiles that time the nodes one by one.
   using NodeObserver = std::function<void(std::size_t node, bool backward)>;
@@ -160,6 +168,8 @@ class Graph {
     // A merge layer's inputs for forward and its input errors for backward (grown once).
     std::vector<const Tensor<T>*> input_views;
     std::vector<Tensor<T>> input_errors;
+    // A ReLU whose source's layer computes it (set_relu_fusion): values and errors pass through.
+    bool relu_fused_into_source = false;
   };
 
   Graph& add_node(std::string name, std::unique_ptr<Layer<T>> owned, Layer<T>& layer,
@@ -181,6 +191,13 @@ class Graph {
   // Hands an error back to the node that produced `value`: moved in when it is the first, else
   // added, and then its buffer goes to the copies of the next step (give_up_buffer).
   void deliver(std::size_t value, Tensor<T>& error, bool give_up_buffer);
+  // Fuses each ReLU into the BatchNorm or Add whose output only it reads (or undoes every fusion
+  // with relu_fusion_ off); `readers` counts the readers of every value.
+  void fuse_relus(const std::vector<std::size_t>& readers);
+  void unfuse_relus();
+  // Whether node i's ReLU passes its source's value through now (not when inference folded the
+  // BatchNorm it is fused into).
+  bool passes_through(std::size_t i) const;
 
   std::vector<Node> nodes_;
   std::vector<Layer<T>*> layers_;
@@ -198,6 +215,7 @@ class Graph {
   bool batch_norm_folding_ = true;
   BatchNormFolding<T> folding_;    // the Conv + BatchNorm pairs, found at build()
   std::vector<char> folded_away_;  // per node: a BatchNorm folded into its Conv in this infer()
+  bool relu_fusion_ = true;
 
   // Per value (0 the input, i + 1 node i): the result of this step, the summed error coming
   // back, whether that error is there yet, and the spare buffers for copies to earlier readers.

@@ -11,13 +11,73 @@
 #include <unordered_map>
 #include <utility>
 
+#include "cnnkit/layers/add.hpp"
+#include "cnnkit/layers/batch_norm.hpp"
+#include "cnnkit/layers/relu.hpp"
+#include "kernels/chunks.hpp"
+
 namespace cnnkit {
+
+namespace {
+
+// Below this many elements the sum of two errors runs on one thread: starting the team costs more.
+constexpr std::size_t kParallelElements = std::size_t{1} << 16;
+
+// Turns the fused ReLU of a BatchNorm or an Add on or off; false for any other layer.
+template <typename T>
+bool set_fused_relu(Layer<T>& layer, bool fused) {
+  if (auto* batch_norm = dynamic_cast<BatchNorm<T>*>(&layer)) {
+    batch_norm->set_fused_relu(fused);
+    return true;
+  }
+  if (auto* add = dynamic_cast<Add<T>*>(&layer)) {
+    add->set_fused_relu(fused);
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
 
 template <typename T>
 Graph<T>::~Graph() {
+  unfuse_relus();
   for (Node& node : nodes_) {
     if (!node.owned) node.layer->set_updates_deferred(node.borrowed_updates_deferred);
   }
+}
+
+template <typename T>
+void Graph<T>::unfuse_relus() {
+  for (Node& node : nodes_) {
+    if (!node.relu_fused_into_source) continue;
+    set_fused_relu(*nodes_[node.sources[0] - 1].layer, false);
+    node.relu_fused_into_source = false;
+  }
+}
+
+template <typename T>
+void Graph<T>::fuse_relus(const std::vector<std::size_t>& readers) {
+  for (Node& node : nodes_) {
+    if (!relu_fusion_ || node.merge || node.sources[0] == 0 || readers[node.sources[0]] != 1 ||
+        dynamic_cast<ReLU<T>*>(node.layer) == nullptr) {
+      continue;
+    }
+    node.relu_fused_into_source = set_fused_relu(*nodes_[node.sources[0] - 1].layer, true);
+  }
+}
+
+template <typename T>
+void Graph<T>::set_relu_fusion(bool fuse) {
+  relu_fusion_ = fuse;
+  built_ = false;  // build() finds the pairs again
+}
+
+template <typename T>
+bool Graph<T>::passes_through(std::size_t i) const {
+  const Node& node = nodes_[i];
+  return node.relu_fused_into_source &&
+         !(inference_input_ != nullptr && folded_away_[node.sources[0] - 1]);
 }
 
 template <typename T>
@@ -72,6 +132,7 @@ std::string Graph<T>::describe(std::size_t node) const {
 
 template <typename T>
 void Graph<T>::build() {
+  unfuse_relus();  // found again below
   const std::size_t count = nodes_.size();
   const auto fail = [this](std::size_t node, const std::string& what) {
     throw std::invalid_argument(context_ + "graph: " + describe(node) + ": " + what);
@@ -204,6 +265,9 @@ void Graph<T>::build() {
       folding_.add(*producer.layer, *node.layer, i);
     }
   }
+  std::vector<std::size_t> reader_counts(count + 1);
+  for (std::size_t v = 0; v <= count; ++v) reader_counts[v] = readers[v].size();
+  fuse_relus(reader_counts);
   order_ = std::move(order);
   built_ = true;
   set_input_error_needed(input_error_needed_);
@@ -292,6 +356,11 @@ void Graph<T>::run_forward(std::size_t i, std::vector<Tensor<T>>& values) {
     return;
   }
   const std::size_t source = node.sources[0];
+  if (passes_through(i)) {
+    // Its source's layer applied the ReLU; that value has no other reader.
+    values[i + 1] = std::move(values[source]);
+    return;
+  }
   if (source == 0 && inference_input_ != nullptr) {
     values[i + 1] = node.layer->forward(*inference_input_);  // the caller's tensor
   } else if (node.last_read[0]) {
@@ -471,7 +540,11 @@ void Graph<T>::deliver(std::size_t value, Tensor<T>& error, bool give_up_buffer)
     }
     T* const total = sum.data();
     const T* const add = error.data();
-    for (std::size_t e = 0; e < sum.size(); ++e) total[e] += add[e];
+    // Each element by one thread: the same bits on any thread count.
+    const std::size_t n = sum.size();
+    kernels::for_chunks(n, n >= kParallelElements, [=](std::size_t begin, std::size_t end) {
+      for (std::size_t e = begin; e < end; ++e) total[e] += add[e];
+    });
   }
   if (give_up_buffer) copy_spares_[value].push_back(std::move(error));
 }
@@ -512,6 +585,8 @@ void Graph<T>::backward_nodes(std::size_t first, std::size_t last) {
         for (std::size_t k = node.sources.size(); k-- > 0;) {
           deliver(node.sources[k], node.input_errors[k], /*give_up_buffer=*/false);
         }
+      } else if (passes_through(i)) {
+        deliver(node.sources[0], errors_[i + 1], /*give_up_buffer=*/false);  // its only reader
       } else {
         Tensor<T> input_error = node.layer->backward(std::move(errors_[i + 1]));
         deliver(node.sources[0], input_error, /*give_up_buffer=*/true);

@@ -1,6 +1,7 @@
-// The fast BatchNorm kernels (batch_norm_kernels.hpp): plain loops in a fixed order that the
-// compiler vectorises, one copy per instruction set (as adam.cpp), chosen at run time.
+// The fast BatchNorm kernels (batch_norm_kernels.hpp): loops in a fixed order, the sums on GCC's
+// vector types (four doubles), one copy per instruction set (as adam.cpp), chosen at run time.
 #include <cstddef>
+#include <cstring>
 
 #include "kernels/batch_norm_kernels.hpp"
 #include "runtime/simd_level.hpp"
@@ -9,27 +10,87 @@ namespace cnnkit::kernels {
 
 namespace {
 
-// Partial sums per running sum: two AVX-512 registers of doubles, four of AVX2.
+// Partial sums per running sum, held in kQuarters vectors of four doubles: partial k is lane
+// k mod 4 of vector k / 4.
 constexpr std::size_t kPartials = 16;
+constexpr std::size_t kLanes = 4;
+constexpr std::size_t kQuarters = kPartials / kLanes;
 
-// Calls add(k, s) for each value s of a plane of `spatial` values, k = s mod kPartials, then
-// adds each running sum's partials pairwise: partial[j][0] holds sum j.
-template <std::size_t Sums, typename Add>
-[[gnu::always_inline]] inline void plane_sums(std::size_t spatial,
-                                              double (&partial)[Sums][kPartials], Add add) {
-  for (auto& sum : partial) {
-    for (double& p : sum) p = 0;
-  }
+using Doubles = double __attribute__((vector_size(kLanes * sizeof(double))));
+template <typename T>
+struct LanesOf;
+template <>
+struct LanesOf<float> {
+  using type = float __attribute__((vector_size(kLanes * sizeof(float))));
+};
+template <>
+struct LanesOf<double> {
+  using type = Doubles;
+};
+template <typename T>
+using Lanes = typename LanesOf<T>::type;  // four values of T
+
+// kPartials values of T from `from` (unaligned), in kQuarters vectors.
+template <typename T>
+[[gnu::always_inline]] inline void load(const T* from, Lanes<T> (&to)[kQuarters]) {
+  std::memcpy(&to, from, sizeof to);
+}
+
+// Each quarter's values in double (exact).
+template <typename T>
+[[gnu::always_inline]] inline void widen(const Lanes<T> (&from)[kQuarters],
+                                         Doubles (&to)[kQuarters]) {
+#pragma GCC unroll 4
+  for (std::size_t q = 0; q < kQuarters; ++q) to[q] = __builtin_convertvector(from[q], Doubles);
+}
+
+// e becomes 0 where the gate's y = factor x + offset is not above 0 (ReLU's mask); no gate:
+// unchanged. V is Lanes<T> or T (by reference: vector return values would change the ABI of the
+// copy built without AVX).
+template <typename V, typename T>
+[[gnu::always_inline]] inline void gate_error(const V& x, V& e, bool gate, T factor, T offset) {
+  if (!gate) return;
+  const V y = factor * x + offset;
+  e = y > T(0) ? e : V{};
+}
+
+// Two running sums over a plane of `spatial` values: for value s, step(x[s], e[s], sum0, sum1)
+// adds to partial s mod kPartials of both, in double (x and e widened from T, after
+// prepare(x, e) changed e in T); then each sum's partials are added pairwise into sums[0] and
+// sums[1]. step and prepare are generic lambdas, called on vectors and on single values.
+template <typename T, typename Prepare, typename Step>
+[[gnu::always_inline]] inline void plane_sums(const T* x, const T* e, std::size_t spatial,
+                                              Prepare prepare, Step step, double* sums) {
+  Doubles sum0[kQuarters] = {}, sum1[kQuarters] = {};
   std::size_t s = 0;
   for (; s + kPartials <= spatial; s += kPartials) {
-    for (std::size_t k = 0; k < kPartials; ++k) add(k, s + k);
+    Lanes<T> x_lanes[kQuarters], e_lanes[kQuarters];
+    load(x + s, x_lanes);
+    load(e + s, e_lanes);
+#pragma GCC unroll 4
+    for (std::size_t q = 0; q < kQuarters; ++q) prepare(x_lanes[q], e_lanes[q]);
+    Doubles x_wide[kQuarters], e_wide[kQuarters];
+    widen<T>(x_lanes, x_wide);
+    widen<T>(e_lanes, e_wide);
+#pragma GCC unroll 4
+    for (std::size_t q = 0; q < kQuarters; ++q) step(x_wide[q], e_wide[q], sum0[q], sum1[q]);
   }
-  for (std::size_t k = 0; s + k < spatial; ++k) add(k, s + k);
+  double partial[2][kPartials];
+  std::memcpy(partial[0], sum0, sizeof sum0);
+  std::memcpy(partial[1], sum1, sizeof sum1);
+  for (std::size_t k = 0; s + k < spatial; ++k) {
+    T prepared = e[s + k];
+    prepare(x[s + k], prepared);
+    step(static_cast<double>(x[s + k]), static_cast<double>(prepared), partial[0][k],
+         partial[1][k]);
+  }
   for (auto& sum : partial) {
     for (std::size_t width = kPartials / 2; width > 0; width /= 2) {
       for (std::size_t k = 0; k < width; ++k) sum[k] += sum[k + width];
     }
   }
+  sums[0] = partial[0][0];
+  sums[1] = partial[1][0];
 }
 
 template <typename T>
@@ -39,14 +100,14 @@ struct ShiftedSums {
     for (std::size_t p = range->begin; p < range->end; ++p) {
       const T* plane = x + p * range->spatial;
       const double by = shift[p % range->channels];
-      double partial[2][kPartials];
-      plane_sums(range->spatial, partial, [&](std::size_t k, std::size_t s) {
-        const double d = static_cast<double>(plane[s]) - by;
-        partial[0][k] += d;
-        partial[1][k] += d * d;
-      });
-      sums[2 * p] = partial[0][0];
-      sums[2 * p + 1] = partial[1][0];
+      plane_sums(
+          plane, plane, range->spatial, [](const auto&, auto&) {},
+          [by](const auto& value, const auto&, auto& sum, auto& square_sum) {
+            const auto d = value - by;
+            sum += d;
+            square_sum += d * d;
+          },
+          sums + 2 * p);
     }
   }
 };
@@ -54,19 +115,22 @@ struct ShiftedSums {
 template <typename T>
 struct ErrorSums {
   [[gnu::always_inline]] static inline void run(const T* x, const T* e, const double* mean,
-                                                const PlaneRange* range, double* sums) {
+                                                const ReluGate<T>* gate, const PlaneRange* range,
+                                                double* sums) {
+    const bool gated_error = gate->factor != nullptr;
     for (std::size_t p = range->begin; p < range->end; ++p) {
-      const T* in = x + p * range->spatial;
-      const T* error = e + p * range->spatial;
-      const double m = mean[p % range->channels];
-      double partial[2][kPartials];
-      plane_sums(range->spatial, partial, [&](std::size_t k, std::size_t s) {
-        const double value = static_cast<double>(error[s]);
-        partial[0][k] += value;
-        partial[1][k] += value * (static_cast<double>(in[s]) - m);
-      });
-      sums[2 * p] = partial[0][0];
-      sums[2 * p + 1] = partial[1][0];
+      const std::size_t c = p % range->channels;
+      const T factor = gated_error ? gate->factor[c] : T(0);
+      const T offset = gated_error ? gate->offset[c] : T(0);
+      const double m = mean[c];
+      plane_sums(
+          x + p * range->spatial, e + p * range->spatial, range->spatial,
+          [=](const auto& in, auto& error) { gate_error(in, error, gated_error, factor, offset); },
+          [m](const auto& in, const auto& error, auto& sum, auto& centred_sum) {
+            sum += error;
+            centred_sum += error * (in - m);
+          },
+          sums + 2 * p);
     }
   }
 };
@@ -74,31 +138,53 @@ struct ErrorSums {
 template <typename T>
 struct Affine {
   [[gnu::always_inline]] static inline void run(const T* x, T* y, const T* factor, const T* offset,
-                                                const PlaneRange* range) {
+                                                bool rectify, const PlaneRange* range) {
     for (std::size_t p = range->begin; p < range->end; ++p) {
       const T a = factor[p % range->channels], b = offset[p % range->channels];
       const T* in = x + p * range->spatial;
       T* out = y + p * range->spatial;
-      for (std::size_t s = 0; s < range->spatial; ++s) out[s] = a * in[s] + b;
+      if (rectify) {
+        for (std::size_t s = 0; s < range->spatial; ++s) {
+          const T value = a * in[s] + b;
+          out[s] = value > T(0) ? value : T(0);
+        }
+      } else {
+        for (std::size_t s = 0; s < range->spatial; ++s) out[s] = a * in[s] + b;
+      }
     }
   }
 };
 
 template <typename T>
 struct InputError {
+  // One plane, with the gate's test compiled in or out: a test of `gated` inside the loop kept
+  // the loop scalar, with a branch.
+  template <bool Gated>
+  [[gnu::always_inline]] static inline void plane(const T* in, const T* error, T* out,
+                                                  std::size_t spatial, double m, double kc,
+                                                  double me, double w, T factor, T offset) {
+    for (std::size_t s = 0; s < spatial; ++s) {
+      const double centred = static_cast<double>(in[s]) - m;
+      T passed = error[s];
+      gate_error(in[s], passed, Gated, factor, offset);
+      out[s] = static_cast<T>(kc * (static_cast<double>(passed) - me - centred * w));
+    }
+  }
+
   [[gnu::always_inline]] static inline void run(const T* x, const T* e, T* dx, const double* mean,
                                                 const double* k, const double* mean_error,
-                                                const double* x_hat_weight,
+                                                const double* x_hat_weight, const ReluGate<T>* gate,
                                                 const PlaneRange* range) {
+    const bool gated_error = gate->factor != nullptr;
     for (std::size_t p = range->begin; p < range->end; ++p) {
       const std::size_t c = p % range->channels;
-      const double m = mean[c], kc = k[c], me = mean_error[c], w = x_hat_weight[c];
-      const T* in = x + p * range->spatial;
-      const T* error = e + p * range->spatial;
-      T* out = dx + p * range->spatial;
-      for (std::size_t s = 0; s < range->spatial; ++s) {
-        const double centred = static_cast<double>(in[s]) - m;
-        out[s] = static_cast<T>(kc * (static_cast<double>(error[s]) - me - centred * w));
+      const std::size_t start = p * range->spatial;
+      if (gated_error) {
+        plane<true>(x + start, e + start, dx + start, range->spatial, mean[c], k[c], mean_error[c],
+                    x_hat_weight[c], gate->factor[c], gate->offset[c]);
+      } else {
+        plane<false>(x + start, e + start, dx + start, range->spatial, mean[c], k[c], mean_error[c],
+                     x_hat_weight[c], T(0), T(0));
       }
     }
   }
@@ -134,19 +220,22 @@ void shifted_sums(const T* x, const double* shift, const PlaneRange& range, doub
 }
 
 template <typename T>
-void error_sums(const T* x, const T* e, const double* mean, const PlaneRange& range, double* sums) {
-  run_widest<ErrorSums<T>>(x, e, mean, &range, sums);
+void error_sums(const T* x, const T* e, const double* mean, const ReluGate<T>& gate,
+                const PlaneRange& range, double* sums) {
+  run_widest<ErrorSums<T>>(x, e, mean, &gate, &range, sums);
 }
 
 template <typename T>
-void affine(const T* x, T* y, const T* factor, const T* offset, const PlaneRange& range) {
-  run_widest<Affine<T>>(x, y, factor, offset, &range);
+void affine(const T* x, T* y, const T* factor, const T* offset, bool rectify,
+            const PlaneRange& range) {
+  run_widest<Affine<T>>(x, y, factor, offset, rectify, &range);
 }
 
 template <typename T>
 void input_error(const T* x, const T* e, T* dx, const double* mean, const double* k,
-                 const double* mean_error, const double* x_hat_weight, const PlaneRange& range) {
-  run_widest<InputError<T>>(x, e, dx, mean, k, mean_error, x_hat_weight, &range);
+                 const double* mean_error, const double* x_hat_weight, const ReluGate<T>& gate,
+                 const PlaneRange& range) {
+  run_widest<InputError<T>>(x, e, dx, mean, k, mean_error, x_hat_weight, &gate, &range);
 }
 
 CNNKIT_BATCH_NORM_KERNELS(float, template)

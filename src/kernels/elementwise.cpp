@@ -60,6 +60,12 @@ void relu_forward(const T* x, T* y, std::uint8_t* passes, std::size_t n) {
 }
 
 template <typename T>
+void relu_forward_range(const T* x, T* y, std::uint8_t* passes, std::size_t begin,
+                        std::size_t end) {
+  rectify_chunk(x, y, passes, begin, end);
+}
+
+template <typename T>
 void relu_backward(const std::uint8_t* passes, const T* error, T* input_error, std::size_t n) {
   for_chunks(n, n >= kParallelElements, [=](std::size_t begin, std::size_t end) {
     pass_chunk(passes, error, input_error, begin, end);
@@ -106,6 +112,10 @@ void max_pool_plane(const T* in, std::size_t in_x, std::size_t py, std::size_t p
 
 template void relu_forward<float>(const float*, float*, std::uint8_t*, std::size_t);
 template void relu_forward<double>(const double*, double*, std::uint8_t*, std::size_t);
+template void relu_forward_range<float>(const float*, float*, std::uint8_t*, std::size_t,
+                                        std::size_t);
+template void relu_forward_range<double>(const double*, double*, std::uint8_t*, std::size_t,
+                                         std::size_t);
 template void relu_backward<float>(const std::uint8_t*, const float*, float*, std::size_t);
 template void relu_backward<double>(const std::uint8_t*, const double*, double*, std::size_t);
 template void max_pool_plane<float>(const float*, std::size_t, std::size_t, std::size_t,

@@ -17,6 +17,11 @@ namespace cnnkit::kernels {
 template <typename T>
 void relu_forward(const T* x, T* y, std::uint8_t* passes, std::size_t n);
 
+// relu_forward over [begin, end) on the calling thread alone (passes not null), for a caller that
+// runs its own loop on the threads (Add's fused ReLU).
+template <typename T>
+void relu_forward_range(const T* x, T* y, std::uint8_t* passes, std::size_t begin, std::size_t end);
+
 // input_error = error where passes (x > 0), else 0 (the subgradient 0 at x = 0), for n elements.
 template <typename T>
 void relu_backward(const std::uint8_t* passes, const T* error, T* input_error, std::size_t n);

@@ -10,7 +10,9 @@
 // then y; backward's two sums in one pass, then the input error. Sums run in double, per plane
 // (one sample's values in one channel) in a fixed order, then over the samples in order: the
 // same bits on any thread count and instruction set, and float statistics of large batches
-// without float's drift.
+// without float's drift. With fused_relu the kernels also apply a ReLU to y and its mask to the
+// error that comes back (batch_norm_kernels.hpp): a BatchNorm followed by a ReLU in two passes
+// fewer each way.
 #include "cnnkit/layers/batch_norm.hpp"
 
 #include <algorithm>
@@ -181,7 +183,7 @@ Tensor<T> BatchNorm<T>::compute_output(const Tensor<T>& input) {
   Tensor<T> output = this->new_output(shape);  // written in full
   T* y = output.data();
   for_plane_ranges(planes, [&](const kernels::PlaneRange& range) {
-    kernels::affine(x, y, factor_.data(), offset_.data(), range);
+    kernels::affine(x, y, factor_.data(), offset_.data(), fused_relu_, range);
   });
   return output;
 }
@@ -218,8 +220,11 @@ Tensor<T> BatchNorm<T>::backward(const Tensor<T>& error_tensor) {
   const T* e = error_tensor.data();
   T* dx = input_error.data();
   plane_sums_.resize(2 * planes.end);
+  // The fused ReLU's mask: the sign of forward's y = factor x + offset.
+  const kernels::ReluGate<T> gate =
+      fused_relu_ ? kernels::ReluGate<T>{factor_.data(), offset_.data()} : kernels::ReluGate<T>{};
   for_plane_ranges(planes, [&](const kernels::PlaneRange& range) {
-    kernels::error_sums(x, e, mean_.data(), range, plane_sums_.data());
+    kernels::error_sums(x, e, mean_.data(), gate, range, plane_sums_.data());
   });
   // Per channel: k, mean_error and x_hat_weight of the input error, in that order.
   coefficients_.resize(3 * channels_);
@@ -238,7 +243,7 @@ Tensor<T> BatchNorm<T>::backward(const Tensor<T>& error_tensor) {
     x_hat_weight[c] = error_x_hat_sum / count * inv_std;
   }
   for_plane_ranges(planes, [&](const kernels::PlaneRange& range) {
-    kernels::input_error(x, e, dx, mean_.data(), k, mean_error, x_hat_weight, range);
+    kernels::input_error(x, e, dx, mean_.data(), k, mean_error, x_hat_weight, gate, range);
   });
   // Each parameter on its own, as Conv and FullyConnected do: apply_updates() would build the
   // vector of parameters() on every step. Inside the engine the optimizers run after the whole

@@ -97,6 +97,14 @@ void BatchNorm<T>::set_batch_moments(std::span<const double> sums) {
 }
 
 template <typename T>
+T BatchNorm<T>::passed_error(const T* e, std::size_t c, std::size_t i) const {
+  if (!fused_relu_) return e[i];
+  // The fused ReLU's mask: the sign of the forward's y = factor x + offset, recomputed.
+  const T value = factor_[c] * input_.data()[i] + offset_[c];
+  return value > T(0) ? e[i] : T(0);
+}
+
+template <typename T>
 Tensor<T> BatchNorm<T>::synchronised_output(const Tensor<T>& input) {
   const Shape shape = output_shape(input.shape());
   check_state_shapes();
@@ -104,6 +112,8 @@ Tensor<T> BatchNorm<T>::synchronised_output(const Tensor<T>& input) {
   sync_.error_sums_set = false;
   mean_.resize(channels_);
   inv_std_.resize(channels_);
+  factor_.resize(channels_);
+  offset_.resize(channels_);
   Tensor<T> output = this->new_output(shape);  // written in full
   const T* x = input.data();
   T* y = output.data();
@@ -112,9 +122,13 @@ Tensor<T> BatchNorm<T>::synchronised_output(const Tensor<T>& input) {
     inv_std_[c] = 1.0 / sync_.deviation[c];
     // y = a x + b with a = scale / sqrt(var + epsilon), b = shift - a mean, as forward().
     const double a = static_cast<double>(scale_.value[c]) / sync_.deviation[c];
-    const T factor = static_cast<T>(a);
-    const T offset = static_cast<T>(static_cast<double>(shift_.value[c]) - a * sync_.mean[c]);
-    for_each_of_channel(shape, c, [&](std::size_t i) { y[i] = factor * x[i] + offset; });
+    const T factor = factor_[c] = static_cast<T>(a);
+    const T offset = offset_[c] =
+        static_cast<T>(static_cast<double>(shift_.value[c]) - a * sync_.mean[c]);
+    for_each_of_channel(shape, c, [&](std::size_t i) {
+      const T value = factor * x[i] + offset;
+      y[i] = fused_relu_ && !(value > T(0)) ? T(0) : value;
+    });
   });
   return output;
 }
@@ -133,7 +147,7 @@ void BatchNorm<T>::partial_error_sums(const Tensor<T>& error_tensor, std::span<d
   runtime::parallel_for(channels_, input_.size() >= kTeamThreshold, [&](std::size_t c) {
     double error_sum = 0, error_x_hat_sum = 0;
     for_each_of_channel(input_.shape(), c, [&](std::size_t i) {
-      const double error = static_cast<double>(e[i]);
+      const double error = static_cast<double>(passed_error(e, c, i));
       error_sum += error;
       error_x_hat_sum += error * (static_cast<double>(x[i]) - mean_[c]) * inv_std_[c];
     });
@@ -179,7 +193,8 @@ Tensor<T> BatchNorm<T>::synchronised_backward(const Tensor<T>& error_tensor) {
     const double x_hat_weight = sync_.error_sums[channels_ + c] / count * inv_std;
     for_each_of_channel(input_.shape(), c, [&](std::size_t i) {
       const double centred = static_cast<double>(x[i]) - mean;
-      dx[i] = static_cast<T>(k * (static_cast<double>(e[i]) - mean_error - centred * x_hat_weight));
+      dx[i] = static_cast<T>(
+          k * (static_cast<double>(passed_error(e, c, i)) - mean_error - centred * x_hat_weight));
     });
   });
   sync_.error_sums_set = false;
@@ -195,12 +210,14 @@ Tensor<T> BatchNorm<T>::synchronised_backward(const Tensor<T>& error_tensor) {
 template void BatchNorm<float>::partial_moments(const Tensor<float>&, std::span<double>) const;
 template void BatchNorm<float>::set_batch_moments(std::span<const double>);
 template Tensor<float> BatchNorm<float>::synchronised_output(const Tensor<float>&);
+template float BatchNorm<float>::passed_error(const float*, std::size_t, std::size_t) const;
 template void BatchNorm<float>::partial_error_sums(const Tensor<float>&, std::span<double>);
 template void BatchNorm<float>::set_batch_error_sums(std::span<const double>);
 template Tensor<float> BatchNorm<float>::synchronised_backward(const Tensor<float>&);
 template void BatchNorm<double>::partial_moments(const Tensor<double>&, std::span<double>) const;
 template void BatchNorm<double>::set_batch_moments(std::span<const double>);
 template Tensor<double> BatchNorm<double>::synchronised_output(const Tensor<double>&);
+template double BatchNorm<double>::passed_error(const double*, std::size_t, std::size_t) const;
 template void BatchNorm<double>::partial_error_sums(const Tensor<double>&, std::span<double>);
 template void BatchNorm<double>::set_batch_error_sums(std::span<const double>);
 template Tensor<double> BatchNorm<double>::synchronised_backward(const Tensor<double>&);

@@ -47,6 +47,13 @@ class BatchNorm : public Layer<T> {
   const Tensor<T>& running_mean() const { return running_mean_; }
   const Tensor<T>& running_var() const { return running_var_; }
 
+  // A ReLU fused after the normalisation (off by default; the graph engine turns it on for a
+  // BatchNorm whose output only a ReLU reads, and that ReLU then passes values and errors
+  // through): forward() returns max(0, y) and backward() takes the error of that output, as the
+  // pair BatchNorm -> ReLU would, with the same values to the bit. Not saved in model files.
+  void set_fused_relu(bool fused) { fused_relu_ = fused; }
+  bool fused_relu() const { return fused_relu_; }
+
   // Synchronised statistics (batch_norm_sync.cpp; GroupedStep, docs/DISTRIBUTED.md): one batch
   // spread over several training passes (fixed groups of samples, on several ranks) normalised
   // with the statistics of the whole batch. Per pass, in this order:
@@ -81,6 +88,7 @@ class BatchNorm : public Layer<T> {
   std::size_t channels_;
   double momentum_;
   double epsilon_;
+  bool fused_relu_ = false;
   Parameter<T> scale_;  // (channels), gamma
   Parameter<T> shift_;  // (channels), beta
   Tensor<T> running_mean_;
@@ -99,6 +107,8 @@ class BatchNorm : public Layer<T> {
   };
   Tensor<T> synchronised_output(const Tensor<T>& input);
   Tensor<T> synchronised_backward(const Tensor<T>& error_tensor);
+  // e[i] of channel c, or 0 where the fused ReLU (if any) did not pass the output.
+  T passed_error(const T* e, std::size_t c, std::size_t i) const;
   Synchronisation sync_;
   // Workspaces, grown once: two sums per plane (sample and channel), forward's y = a x + b per
   // channel, backward's three coefficients per channel.
