@@ -4,8 +4,8 @@
 //   y = x W + b        small_gemm from the bias row; BLAS as y^T = W^T x^T into the workspace,
 //                      then added to the bias (the plain no-transpose form of OpenBLAS 0.3.21's
 //                      small-matrix sgemm allocates on some shapes: gemm.hpp)
-//   E_{n-1} = E W^T    small_gemm reads rows of its right-hand matrix, so each thread first
-//                      transposes the rows of W its columns of E_{n-1} need; BLAS reads W^T as is
+//   E_{n-1} = E W^T    small_gemm_transposed_b reads W as stored and transposes each panel of
+//                      it into the blocks' packed buffer; BLAS reads W^T as is
 //   grad W = x^T E     row i of grad W gains x[n, i] times row n of E for n = 0 .. batch - 1
 #include "kernels/fully_connected.hpp"
 
@@ -79,17 +79,16 @@ void own_product(std::size_t m, std::size_t n, std::size_t k, const T* a, std::s
   }
 }
 
-// Columns [first, first + columns) of E_{n-1} (batch x inputs) = E (batch x outputs) W^T: rows
-// [first, first + columns) of W (inputs x outputs) into columns of its transpose (outputs x
-// inputs), then the product through them (float only; the caller asked own_products<T>()).
+// Columns [first, first + columns) of E_{n-1} (batch x inputs) = E (batch x outputs) W^T, W^T
+// read from rows [first, first + columns) of W as stored (float only; the caller asked
+// own_products<T>()).
 template <typename T>
-void transpose_and_multiply(const FullyConnectedShape& s, std::size_t first, std::size_t columns,
-                            const T* error, const T* weights, T* transposed, T* input_error) {
+void input_error_columns(const FullyConnectedShape& s, std::size_t first, std::size_t columns,
+                         const T* error, const T* weights, T* input_error) {
   if constexpr (std::is_same_v<T, float>) {
-    transpose_matrix(weights + first * s.outputs, columns, s.outputs, s.outputs, transposed + first,
-                     s.inputs);
-    small_gemm(s.batch, columns, s.outputs, error, s.outputs, 1, transposed + first, s.inputs,
-               nullptr, input_error + first, s.inputs);
+    small_gemm_transposed_b(s.batch, columns, s.outputs, error, s.outputs, 1,
+                            weights + first * s.outputs, s.outputs, nullptr, input_error + first,
+                            s.inputs);
   }
 }
 
@@ -123,24 +122,20 @@ void fully_connected_forward(const FullyConnectedShape& s, const T* input, const
 
 template <typename T>
 void fully_connected_backward(const FullyConnectedShape& s, const T* input, const T* weights,
-                              const T* error, T* input_error, T* weight_gradient, T* bias_gradient,
-                              std::vector<T>& workspace) {
+                              const T* error, T* input_error, T* weight_gradient,
+                              T* bias_gradient) {
   const bool own = own_products<T>();
   const std::size_t most = most_blocks<T>();
   // E_{n-1} = E W^T: (batch, outputs) x (outputs, inputs), written in full (beta = 0).
   if (input_error != nullptr && own) {
-    // The columns of E_{n-1} are cut among the threads in whole registers, and each thread
-    // transposes the rows of W its columns need, then multiplies (no thread waits for another's
-    // transpose).
-    grow(workspace, s.inputs * s.outputs);  // W^T (outputs, inputs)
+    // The columns of E_{n-1} are cut among the threads in whole registers.
     const std::size_t registers = (s.inputs + kColumnsPerRegister - 1) / kColumnsPerRegister;
     for_row_blocks(registers, s.batch * s.outputs * kColumnsPerRegister, most,
                    [&](std::size_t first_register, std::size_t count) {
                      const std::size_t first = first_register * kColumnsPerRegister;
                      const std::size_t columns =
                          std::min(count * kColumnsPerRegister, s.inputs - first);
-                     transpose_and_multiply<T>(s, first, columns, error, weights, workspace.data(),
-                                               input_error);
+                     input_error_columns<T>(s, first, columns, error, weights, input_error);
                    });
   } else if (input_error != nullptr) {
     // BLAS: the batch rows split across threads.
@@ -176,10 +171,9 @@ template void fully_connected_forward<double>(const FullyConnectedShape&, const 
                                               const double*, const double*, double*,
                                               std::vector<double>&);
 template void fully_connected_backward<float>(const FullyConnectedShape&, const float*,
-                                              const float*, const float*, float*, float*, float*,
-                                              std::vector<float>&);
+                                              const float*, const float*, float*, float*, float*);
 template void fully_connected_backward<double>(const FullyConnectedShape&, const double*,
                                                const double*, const double*, double*, double*,
-                                               double*, std::vector<double>&);
+                                               double*);
 
 }  // namespace cnnkit::kernels
