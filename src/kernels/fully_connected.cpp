@@ -63,6 +63,19 @@ void for_row_blocks(std::size_t rows, std::size_t multiply_adds_per_row, std::si
   });
 }
 
+// Calls block(first_column, column_count) for contiguous blocks of whole registers covering
+// [0, columns), shared among the threads like for_row_blocks (work_per_column: multiply-adds).
+template <typename Block>
+void for_register_columns(std::size_t columns, std::size_t work_per_column, std::size_t most,
+                          const Block& block) {
+  const std::size_t registers = (columns + kColumnsPerRegister - 1) / kColumnsPerRegister;
+  for_row_blocks(registers, work_per_column * kColumnsPerRegister, most,
+                 [&](std::size_t first_register, std::size_t count) {
+                   const std::size_t first = first_register * kColumnsPerRegister;
+                   block(first, std::min(count * kColumnsPerRegister, columns - first));
+                 });
+}
+
 template <typename T>
 void grow(std::vector<T>& workspace, std::size_t size) {
   if (workspace.size() < size) workspace.resize(size);
@@ -98,10 +111,22 @@ template <typename T>
 void fully_connected_forward(const FullyConnectedShape& s, const T* input, const T* weights,
                              const T* bias, T* output, std::vector<T>& workspace) {
   const bool own = own_products<T>();
+  if (own && s.outputs > s.batch) {
+    // y = b + x W, the bias as each row's starting value. W is the larger operand: the threads
+    // take columns of y (whole registers), each reading only its columns of W, rather than rows
+    // of y, for which each would read all of W.
+    for_register_columns(s.outputs, s.batch * s.inputs, most_blocks<T>(),
+                         [&](std::size_t first, std::size_t columns) {
+                           own_product<T>(s.batch, columns, s.inputs, input, s.inputs, 1,
+                                          weights + first, s.outputs, bias + first, output + first,
+                                          s.outputs);
+                         });
+    return;
+  }
   if (!own) grow(workspace, s.batch * s.outputs);
   for_row_blocks(
       s.batch, s.inputs * s.outputs, most_blocks<T>(), [&](std::size_t first, std::size_t rows) {
-        // y = b + x W, the bias as each row's starting value.
+        // y = b + x W, the bias as each row's starting value: the threads take rows of y.
         if (own) {
           own_product<T>(rows, s.outputs, s.inputs, input + first * s.inputs, s.inputs, 1, weights,
                          s.outputs, bias, output + first * s.outputs, s.outputs);
@@ -129,14 +154,10 @@ void fully_connected_backward(const FullyConnectedShape& s, const T* input, cons
   // E_{n-1} = E W^T: (batch, outputs) x (outputs, inputs), written in full (beta = 0).
   if (input_error != nullptr && own) {
     // The columns of E_{n-1} are cut among the threads in whole registers.
-    const std::size_t registers = (s.inputs + kColumnsPerRegister - 1) / kColumnsPerRegister;
-    for_row_blocks(registers, s.batch * s.outputs * kColumnsPerRegister, most,
-                   [&](std::size_t first_register, std::size_t count) {
-                     const std::size_t first = first_register * kColumnsPerRegister;
-                     const std::size_t columns =
-                         std::min(count * kColumnsPerRegister, s.inputs - first);
-                     input_error_columns<T>(s, first, columns, error, weights, input_error);
-                   });
+    for_register_columns(s.inputs, s.batch * s.outputs, most,
+                         [&](std::size_t first, std::size_t columns) {
+                           input_error_columns<T>(s, first, columns, error, weights, input_error);
+                         });
   } else if (input_error != nullptr) {
     // BLAS: the batch rows split across threads.
     for_row_blocks(s.batch, s.inputs * s.outputs, most, [&](std::size_t first, std::size_t rows) {
