@@ -59,7 +59,7 @@ TEST(FullyConnectedKernels, HandCheckedBatchOfTwo) {
     std::vector<T> workspace;
     fully_connected_forward(s, xt.data(), wt.data(), bt.data(), r.output.data(), workspace);
     fully_connected_backward(s, xt.data(), wt.data(), et.data(), r.input_error.data(),
-                             r.weight_gradient.data(), r.bias_gradient.data());
+                             r.weight_gradient.data(), r.bias_gradient.data(), workspace);
     EXPECT_EQ(std::vector<double>(r.output.begin(), r.output.end()), expected.output);
     EXPECT_EQ(std::vector<double>(r.input_error.begin(), r.input_error.end()),
               expected.input_error);
@@ -108,6 +108,9 @@ const Row kRows[] = {
     {"input error in uneven register columns", {96, 1000, 130}},
     {"W5's 1536 -> 128, batch 64", {64, 1536, 128}},
     {"outputs past several panels of W^T, odd widths", {7, 90, 1100}},
+    {"a few samples: E_{n-1}^T = W E^T", {8, 300, 70}},
+    {"a few samples, cut among threads", {24, 1000, 130}},
+    {"the most samples through W E^T", {48, 150, 33}},
 };
 
 template <typename T>
@@ -132,11 +135,12 @@ void check_fast_against_reference(const Row& row, T tolerance) {
     set_num_threads(threads);
     SCOPED_TRACE(std::to_string(threads) + " thread(s)");
     Results<T> fast = nan_results<T>(s);
-    std::vector<T> forward_workspace;
+    std::vector<T> forward_workspace, backward_workspace;
     fully_connected_forward(s, input.data(), weights.data(), bias.data(), fast.output.data(),
                             forward_workspace);
     fully_connected_backward(s, input.data(), weights.data(), error.data(), fast.input_error.data(),
-                             fast.weight_gradient.data(), fast.bias_gradient.data());
+                             fast.weight_gradient.data(), fast.bias_gradient.data(),
+                             backward_workspace);
     expect_matches(fast.output, reference.output, tolerance, "output");
     expect_matches(fast.input_error, reference.input_error, tolerance, "input error");
     expect_matches(fast.weight_gradient, reference.weight_gradient, tolerance, "weight gradient");
@@ -180,9 +184,10 @@ TEST(FullyConnectedKernels, WithoutAnInputErrorTheGradientsStillCome) {
                                      static_cast<float*>(nullptr), reference.weight_gradient.data(),
                                      reference.bias_gradient.data());
   Results<float> fast = nan_results<float>(s);
+  std::vector<float> workspace;
   fully_connected_backward(s, input.data(), weights.data(), error.data(),
                            static_cast<float*>(nullptr), fast.weight_gradient.data(),
-                           fast.bias_gradient.data());
+                           fast.bias_gradient.data(), workspace);
   expect_matches(fast.weight_gradient, reference.weight_gradient, 1e-5f, "weight gradient");
   EXPECT_EQ(fast.bias_gradient, reference.bias_gradient);
 }

@@ -5,7 +5,8 @@
 //                      then added to the bias (the plain no-transpose form of OpenBLAS 0.3.21's
 //                      small-matrix sgemm allocates on some shapes: gemm.hpp)
 //   E_{n-1} = E W^T    small_gemm_transposed_b reads W as stored and transposes each panel of
-//                      it into the blocks' packed buffer; BLAS reads W^T as is
+//                      it into the blocks' packed buffer; for a few samples E_{n-1}^T = W E^T
+//                      instead, transposing E and the result; BLAS reads W^T as is
 //   grad W = x^T E     row i of grad W gains x[n, i] times row n of E for n = 0 .. batch - 1
 #include "kernels/fully_connected.hpp"
 
@@ -105,6 +106,28 @@ void input_error_columns(const FullyConnectedShape& s, std::size_t first, std::s
   }
 }
 
+// E_{n-1} of a few samples as its transpose, E_{n-1}^T = W E^T: the product then reads W as
+// stored and only E (batch x outputs) and the result (inputs x batch) are transposed, less than
+// all of W when the batch is small. Each element is the same chain of FMAs as above, in the
+// order of the outputs. Below about half a register of samples most lanes would stay idle; the
+// bounds are where it was faster on AVX2 and AVX-512 (docs/PERFORMANCE.md).
+constexpr std::size_t kFewestSamplesByRows = 8;
+constexpr std::size_t kMostSamplesByRows = 48;
+
+// Columns [first, first + columns) of E_{n-1} through rows [first, first + columns) of
+// E_{n-1}^T = W E^T, which it writes to `transposed` (inputs x batch), from E^T (outputs x
+// batch) at error_t (float only; the caller asked own_products<T>()).
+template <typename T>
+void input_error_by_rows(const FullyConnectedShape& s, std::size_t first, std::size_t columns,
+                         const T* error_t, const T* weights, T* transposed, T* input_error) {
+  if constexpr (std::is_same_v<T, float>) {
+    T* rows = transposed + first * s.batch;
+    small_gemm(columns, s.batch, s.outputs, weights + first * s.outputs, s.outputs, 1, error_t,
+               s.batch, nullptr, rows, s.batch);
+    transpose_matrix(rows, columns, s.batch, s.batch, input_error + first, s.inputs);
+  }
+}
+
 }  // namespace
 
 template <typename T>
@@ -147,12 +170,26 @@ void fully_connected_forward(const FullyConnectedShape& s, const T* input, const
 
 template <typename T>
 void fully_connected_backward(const FullyConnectedShape& s, const T* input, const T* weights,
-                              const T* error, T* input_error, T* weight_gradient,
-                              T* bias_gradient) {
+                              const T* error, T* input_error, T* weight_gradient, T* bias_gradient,
+                              std::vector<T>& workspace) {
   const bool own = own_products<T>();
   const std::size_t most = most_blocks<T>();
   // E_{n-1} = E W^T: (batch, outputs) x (outputs, inputs), written in full (beta = 0).
-  if (input_error != nullptr && own) {
+  if (input_error != nullptr && own && s.batch >= kFewestSamplesByRows &&
+      s.batch <= kMostSamplesByRows) {
+    // E^T once (a few KiB), then the columns of E_{n-1} cut among the threads in whole
+    // registers, each thread's through its rows of E_{n-1}^T.
+    grow(workspace, (s.outputs + s.inputs) * s.batch);
+    T* error_t = workspace.data();
+    T* transposed = error_t + s.outputs * s.batch;
+    if constexpr (std::is_same_v<T, float>) {
+      transpose_matrix(error, s.batch, s.outputs, s.outputs, error_t, s.batch);
+    }
+    for_register_columns(
+        s.inputs, s.batch * s.outputs, most, [&](std::size_t first, std::size_t columns) {
+          input_error_by_rows<T>(s, first, columns, error_t, weights, transposed, input_error);
+        });
+  } else if (input_error != nullptr && own) {
     // The columns of E_{n-1} are cut among the threads in whole registers.
     for_register_columns(s.inputs, s.batch * s.outputs, most,
                          [&](std::size_t first, std::size_t columns) {
@@ -192,9 +229,10 @@ template void fully_connected_forward<double>(const FullyConnectedShape&, const 
                                               const double*, const double*, double*,
                                               std::vector<double>&);
 template void fully_connected_backward<float>(const FullyConnectedShape&, const float*,
-                                              const float*, const float*, float*, float*, float*);
+                                              const float*, const float*, float*, float*, float*,
+                                              std::vector<float>&);
 template void fully_connected_backward<double>(const FullyConnectedShape&, const double*,
                                                const double*, const double*, double*, double*,
-                                               double*);
+                                               double*, std::vector<double>&);
 
 }  // namespace cnnkit::kernels

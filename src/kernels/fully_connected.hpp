@@ -32,11 +32,13 @@ void fully_connected_forward(const FullyConnectedShape& s, const T* input, const
 
 // From the error E (batch, outputs): input_error = E W^T, weight_gradient = x^T E, bias_gradient
 // = the column sums of E, all three overwritten, not accumulated into. input_error may be null:
-// the input error is then not computed (nobody reads the error for a network's input). Needs no
-// scratch memory: W^T is read from W panel by panel (small_gemm_transposed_b).
+// the input error is then not computed (nobody reads the error for a network's input).
+// `workspace` as in the forward pass (a few samples' input error goes through E^T and
+// E_{n-1}^T there; W^T is never copied whole).
 template <typename T>
 void fully_connected_backward(const FullyConnectedShape& s, const T* input, const T* weights,
-                              const T* error, T* input_error, T* weight_gradient, T* bias_gradient);
+                              const T* error, T* input_error, T* weight_gradient, T* bias_gradient,
+                              std::vector<T>& workspace);
 
 // The same contracts as plain loops on the calling thread: every element of a product is one
 // chain of std::fma in reduction order from the bias (or zero), the bias gradient plain sums in

@@ -111,10 +111,10 @@ Tensor<T> FullyConnected<T>::backward(const Tensor<T>& error_tensor) {
   // E_n over the batch (kernels/fully_connected.hpp). E_{n-1} is written in full, or skipped,
   // its values left unspecified, when the layer below needs no error.
   Tensor<T> input_error = this->new_input_error({batch, input_size_});
-  kernels::fully_connected_backward<T>({batch, input_size_, output_size_}, input_.data(),
-                                       weights_.value.data(), error_tensor.data(),
-                                       this->input_error_needed() ? input_error.data() : nullptr,
-                                       weights_.gradient.data(), bias_.gradient.data());
+  kernels::fully_connected_backward<T>(
+      {batch, input_size_, output_size_}, input_.data(), weights_.value.data(), error_tensor.data(),
+      this->input_error_needed() ? input_error.data() : nullptr, weights_.gradient.data(),
+      bias_.gradient.data(), backward_workspace_);
   // Layer::apply_updates() without building the parameters() list (no allocation per step).
   if (!this->updates_deferred()) {
     weights_.apply_update();

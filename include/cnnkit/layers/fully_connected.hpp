@@ -47,8 +47,9 @@ class FullyConnected : public Layer<T> {
   Parameter<T> bias_;                                // (1, output_size)
   Tensor<T> compute_output(const Tensor<T>& input);  // forward() without keeping the input
 
-  Tensor<T> input_;                   // forward's input, for the weight gradient x^T E
-  std::vector<T> forward_workspace_;  // the kernels' scratch memory, kept between calls
+  Tensor<T> input_;                    // forward's input, for the weight gradient x^T E
+  std::vector<T> forward_workspace_;   // the kernels' scratch memory, kept between calls
+  std::vector<T> backward_workspace_;  // (kernels/fully_connected.hpp)
 };
 
 extern template class FullyConnected<float>;
