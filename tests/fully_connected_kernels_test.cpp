@@ -110,7 +110,7 @@ const Row kRows[] = {
     {"outputs past several panels of W^T, odd widths", {7, 90, 1100}},
     {"a few samples: E_{n-1}^T = W E^T", {8, 300, 70}},
     {"a few samples, cut among threads", {24, 1000, 130}},
-    {"the most samples through W E^T", {48, 150, 33}},
+    {"the most samples through W E^T", {32, 150, 33}},
 };
 
 template <typename T>

@@ -112,7 +112,7 @@ void input_error_columns(const FullyConnectedShape& s, std::size_t first, std::s
 // order of the outputs. Below about half a register of samples most lanes would stay idle; the
 // bounds are where it was faster on AVX2 and AVX-512 (docs/PERFORMANCE.md).
 constexpr std::size_t kFewestSamplesByRows = 8;
-constexpr std::size_t kMostSamplesByRows = 48;
+constexpr std::size_t kMostSamplesByRows = 32;
 
 // Columns [first, first + columns) of E_{n-1} through rows [first, first + columns) of
 // E_{n-1}^T = W E^T, which it writes to `transposed` (inputs x batch), from E^T (outputs x
