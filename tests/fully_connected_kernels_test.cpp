@@ -14,6 +14,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "cnnkit/simd_level.hpp"
 #include "cnnkit/threading.hpp"
 #include "kernel_test_data.hpp"
 #include "runtime/simd_level.hpp"
@@ -105,6 +106,11 @@ const Row kRows[] = {
     {"one output", {50, 200, 1}},
     {"one input", {70, 1, 40}},
     {"input error in uneven register columns", {96, 1000, 130}},
+    {"W5's 1536 -> 128, batch 64", {64, 1536, 128}},
+    {"outputs past several panels of W^T, odd widths", {7, 90, 1100}},
+    {"a few samples: E_{n-1}^T = W E^T", {8, 300, 70}},
+    {"a few samples, cut among threads", {24, 1000, 130}},
+    {"the most samples through W E^T", {32, 150, 33}},
 };
 
 template <typename T>
@@ -143,8 +149,24 @@ void check_fast_against_reference(const Row& row, T tolerance) {
   }
 }
 
+// Float at every SIMD level the CPU has (the AVX2 blocks too on an AVX-512 CPU), forced as
+// CNNKIT_SIMD would; through BLAS on a CPU with neither.
 TEST(FullyConnectedKernels, FloatMatchesTheReference) {
-  for (const Row& row : kRows) check_fast_against_reference<float>(row, 1e-5f);
+  struct Restore {
+    std::string saved = simd_level();
+    ~Restore() { set_simd_level(saved); }
+  } restore;
+  bool any_level = false;
+  for (const char* level : {"avx2", "avx512"}) {
+    if (runtime::cpu_simd_level() < runtime::parse_simd_level(level, "test")) continue;
+    any_level = true;
+    set_simd_level(level);
+    SCOPED_TRACE(level);
+    for (const Row& row : kRows) check_fast_against_reference<float>(row, 1e-5f);
+  }
+  if (!any_level) {
+    for (const Row& row : kRows) check_fast_against_reference<float>(row, 1e-5f);
+  }
 }
 
 TEST(FullyConnectedKernels, DoubleMatchesTheReference) {

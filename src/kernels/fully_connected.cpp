@@ -4,8 +4,9 @@
 //   y = x W + b        small_gemm from the bias row; BLAS as y^T = W^T x^T into the workspace,
 //                      then added to the bias (the plain no-transpose form of OpenBLAS 0.3.21's
 //                      small-matrix sgemm allocates on some shapes: gemm.hpp)
-//   E_{n-1} = E W^T    small_gemm reads rows of its right-hand matrix, so each thread first
-//                      transposes the rows of W its columns of E_{n-1} need; BLAS reads W^T as is
+//   E_{n-1} = E W^T    small_gemm_transposed_b reads W as stored and transposes each panel of
+//                      it into the blocks' packed buffer; for a few samples E_{n-1}^T = W E^T
+//                      instead, transposing E and the result; BLAS reads W^T as is
 //   grad W = x^T E     row i of grad W gains x[n, i] times row n of E for n = 0 .. batch - 1
 #include "kernels/fully_connected.hpp"
 
@@ -63,6 +64,19 @@ void for_row_blocks(std::size_t rows, std::size_t multiply_adds_per_row, std::si
   });
 }
 
+// Calls block(first_column, column_count) for contiguous blocks of whole registers covering
+// [0, columns), shared among the threads like for_row_blocks (work_per_column: multiply-adds).
+template <typename Block>
+void for_register_columns(std::size_t columns, std::size_t work_per_column, std::size_t most,
+                          const Block& block) {
+  const std::size_t registers = (columns + kColumnsPerRegister - 1) / kColumnsPerRegister;
+  for_row_blocks(registers, work_per_column * kColumnsPerRegister, most,
+                 [&](std::size_t first_register, std::size_t count) {
+                   const std::size_t first = first_register * kColumnsPerRegister;
+                   block(first, std::min(count * kColumnsPerRegister, columns - first));
+                 });
+}
+
 template <typename T>
 void grow(std::vector<T>& workspace, std::size_t size) {
   if (workspace.size() < size) workspace.resize(size);
@@ -79,17 +93,38 @@ void own_product(std::size_t m, std::size_t n, std::size_t k, const T* a, std::s
   }
 }
 
-// Columns [first, first + columns) of E_{n-1} (batch x inputs) = E (batch x outputs) W^T: rows
-// [first, first + columns) of W (inputs x outputs) into columns of its transpose (outputs x
-// inputs), then the product through them (float only; the caller asked own_products<T>()).
+// Columns [first, first + columns) of E_{n-1} (batch x inputs) = E (batch x outputs) W^T, W^T
+// read from rows [first, first + columns) of W as stored (float only; the caller asked
+// own_products<T>()).
 template <typename T>
-void transpose_and_multiply(const FullyConnectedShape& s, std::size_t first, std::size_t columns,
-                            const T* error, const T* weights, T* transposed, T* input_error) {
+void input_error_columns(const FullyConnectedShape& s, std::size_t first, std::size_t columns,
+                         const T* error, const T* weights, T* input_error) {
   if constexpr (std::is_same_v<T, float>) {
-    transpose_matrix(weights + first * s.outputs, columns, s.outputs, s.outputs, transposed + first,
-                     s.inputs);
-    small_gemm(s.batch, columns, s.outputs, error, s.outputs, 1, transposed + first, s.inputs,
-               nullptr, input_error + first, s.inputs);
+    small_gemm_transposed_b(s.batch, columns, s.outputs, error, s.outputs, 1,
+                            weights + first * s.outputs, s.outputs, nullptr, input_error + first,
+                            s.inputs);
+  }
+}
+
+// E_{n-1} of a few samples as its transpose, E_{n-1}^T = W E^T: the product then reads W as
+// stored and only E (batch x outputs) and the result (inputs x batch) are transposed, less than
+// all of W when the batch is small. Each element is the same chain of FMAs as above, in the
+// order of the outputs. Below about half a register of samples most lanes would stay idle; the
+// bounds are where it was faster on AVX2 and AVX-512 (docs/PERFORMANCE.md).
+constexpr std::size_t kFewestSamplesByRows = 8;
+constexpr std::size_t kMostSamplesByRows = 32;
+
+// Columns [first, first + columns) of E_{n-1} through rows [first, first + columns) of
+// E_{n-1}^T = W E^T, which it writes to `transposed` (inputs x batch), from E^T (outputs x
+// batch) at error_t (float only; the caller asked own_products<T>()).
+template <typename T>
+void input_error_by_rows(const FullyConnectedShape& s, std::size_t first, std::size_t columns,
+                         const T* error_t, const T* weights, T* transposed, T* input_error) {
+  if constexpr (std::is_same_v<T, float>) {
+    T* rows = transposed + first * s.batch;
+    small_gemm(columns, s.batch, s.outputs, weights + first * s.outputs, s.outputs, 1, error_t,
+               s.batch, nullptr, rows, s.batch);
+    transpose_matrix(rows, columns, s.batch, s.batch, input_error + first, s.inputs);
   }
 }
 
@@ -99,10 +134,22 @@ template <typename T>
 void fully_connected_forward(const FullyConnectedShape& s, const T* input, const T* weights,
                              const T* bias, T* output, std::vector<T>& workspace) {
   const bool own = own_products<T>();
+  if (own && s.outputs > s.batch) {
+    // y = b + x W, the bias as each row's starting value. W is the larger operand: the threads
+    // take columns of y (whole registers), each reading only its columns of W, rather than rows
+    // of y, for which each would read all of W.
+    for_register_columns(s.outputs, s.batch * s.inputs, most_blocks<T>(),
+                         [&](std::size_t first, std::size_t columns) {
+                           own_product<T>(s.batch, columns, s.inputs, input, s.inputs, 1,
+                                          weights + first, s.outputs, bias + first, output + first,
+                                          s.outputs);
+                         });
+    return;
+  }
   if (!own) grow(workspace, s.batch * s.outputs);
   for_row_blocks(
       s.batch, s.inputs * s.outputs, most_blocks<T>(), [&](std::size_t first, std::size_t rows) {
-        // y = b + x W, the bias as each row's starting value.
+        // y = b + x W, the bias as each row's starting value: the threads take rows of y.
         if (own) {
           own_product<T>(rows, s.outputs, s.inputs, input + first * s.inputs, s.inputs, 1, weights,
                          s.outputs, bias, output + first * s.outputs, s.outputs);
@@ -128,20 +175,26 @@ void fully_connected_backward(const FullyConnectedShape& s, const T* input, cons
   const bool own = own_products<T>();
   const std::size_t most = most_blocks<T>();
   // E_{n-1} = E W^T: (batch, outputs) x (outputs, inputs), written in full (beta = 0).
-  if (input_error != nullptr && own) {
-    // The columns of E_{n-1} are cut among the threads in whole registers, and each thread
-    // transposes the rows of W its columns need, then multiplies (no thread waits for another's
-    // transpose).
-    grow(workspace, s.inputs * s.outputs);  // W^T (outputs, inputs)
-    const std::size_t registers = (s.inputs + kColumnsPerRegister - 1) / kColumnsPerRegister;
-    for_row_blocks(registers, s.batch * s.outputs * kColumnsPerRegister, most,
-                   [&](std::size_t first_register, std::size_t count) {
-                     const std::size_t first = first_register * kColumnsPerRegister;
-                     const std::size_t columns =
-                         std::min(count * kColumnsPerRegister, s.inputs - first);
-                     transpose_and_multiply<T>(s, first, columns, error, weights, workspace.data(),
-                                               input_error);
-                   });
+  if (input_error != nullptr && own && s.batch >= kFewestSamplesByRows &&
+      s.batch <= kMostSamplesByRows) {
+    // E^T once (a few KiB), then the columns of E_{n-1} cut among the threads in whole
+    // registers, each thread's through its rows of E_{n-1}^T.
+    grow(workspace, (s.outputs + s.inputs) * s.batch);
+    T* error_t = workspace.data();
+    T* transposed = error_t + s.outputs * s.batch;
+    if constexpr (std::is_same_v<T, float>) {
+      transpose_matrix(error, s.batch, s.outputs, s.outputs, error_t, s.batch);
+    }
+    for_register_columns(
+        s.inputs, s.batch * s.outputs, most, [&](std::size_t first, std::size_t columns) {
+          input_error_by_rows<T>(s, first, columns, error_t, weights, transposed, input_error);
+        });
+  } else if (input_error != nullptr && own) {
+    // The columns of E_{n-1} are cut among the threads in whole registers.
+    for_register_columns(s.inputs, s.batch * s.outputs, most,
+                         [&](std::size_t first, std::size_t columns) {
+                           input_error_columns<T>(s, first, columns, error, weights, input_error);
+                         });
   } else if (input_error != nullptr) {
     // BLAS: the batch rows split across threads.
     for_row_blocks(s.batch, s.inputs * s.outputs, most, [&](std::size_t first, std::size_t rows) {

@@ -7,10 +7,10 @@
 // The fast versions pick the products themselves: float on a CPU with AVX2 or AVX-512 runs
 // cnnkit's own SIMD blocks (small_gemm.hpp), where every element is one chain of fused
 // multiply-adds in reduction order; double, and float on other CPUs, call BLAS (gemm.hpp). They
-// share each product among the threads in blocks of rows (E_{n-1}: of columns) whose cut never
-// changes what an element sums or in which order, so the results are the same bits on any
-// number of threads. Every fast kernel has a plain-loop *_reference twin that the tests compare
-// it against.
+// share each product among the threads in blocks of rows (E_{n-1}, and y when W is larger than x:
+// of columns, so that each thread reads only its part of W) whose cut never changes what an
+// element sums or in which order, so the results are the same bits on any number of threads.
+// Every fast kernel has a plain-loop *_reference twin that the tests compare it against.
 #pragma once
 
 #include <cstddef>
@@ -33,6 +33,8 @@ void fully_connected_forward(const FullyConnectedShape& s, const T* input, const
 // From the error E (batch, outputs): input_error = E W^T, weight_gradient = x^T E, bias_gradient
 // = the column sums of E, all three overwritten, not accumulated into. input_error may be null:
 // the input error is then not computed (nobody reads the error for a network's input).
+// `workspace` as in the forward pass (a few samples' input error goes through E^T and
+// E_{n-1}^T there; W^T is never copied whole).
 template <typename T>
 void fully_connected_backward(const FullyConnectedShape& s, const T* input, const T* weights,
                               const T* error, T* input_error, T* weight_gradient, T* bias_gradient,

@@ -60,9 +60,9 @@ void max_pool_pairs_avx512(const float* in, std::size_t in_x, std::size_t window
 }
 
 void small_gemm_avx512(std::size_t m, std::size_t n, std::size_t k, const float* a,
-                       std::size_t a_row, std::size_t a_depth, const float* b, std::size_t ldb,
-                       const float* init, float* c, std::size_t ldc) {
-  avx512::small_gemm(m, n, k, a, a_row, a_depth, b, ldb, init, c, ldc);
+                       std::size_t a_row, std::size_t a_depth, const float* b, std::size_t b_row,
+                       std::size_t b_column, const float* init, float* c, std::size_t ldc) {
+  avx512::small_gemm_strided(m, n, k, a, a_row, a_depth, b, b_row, b_column, init, c, ldc);
 }
 
 void transpose_avx512(const float* src, std::size_t rows, std::size_t cols, std::size_t src_ld,

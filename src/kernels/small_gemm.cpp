@@ -9,20 +9,37 @@
 
 namespace cnnkit::kernels {
 
-bool small_gemm(std::size_t m, std::size_t n, std::size_t k, const float* a, std::size_t a_row,
-                std::size_t a_depth, const float* b, std::size_t ldb, const float* init, float* c,
-                std::size_t ldc) {
+namespace {
+
+// B(p, j) = b[p * b_row + j * b_column] on the widest level the CPU has (small_gemm.hpp).
+bool strided_product(std::size_t m, std::size_t n, std::size_t k, const float* a, std::size_t a_row,
+                     std::size_t a_depth, const float* b, std::size_t b_row, std::size_t b_column,
+                     const float* init, float* c, std::size_t ldc) {
   switch (runtime::best_simd_level()) {
     case runtime::SimdLevel::kAvx512:
-      detail::small_gemm_avx512(m, n, k, a, a_row, a_depth, b, ldb, init, c, ldc);
+      detail::small_gemm_avx512(m, n, k, a, a_row, a_depth, b, b_row, b_column, init, c, ldc);
       return true;
     case runtime::SimdLevel::kAvx2:
-      detail::small_gemm_avx2(m, n, k, a, a_row, a_depth, b, ldb, init, c, ldc);
+      detail::small_gemm_avx2(m, n, k, a, a_row, a_depth, b, b_row, b_column, init, c, ldc);
       return true;
     case runtime::SimdLevel::kNone:
       break;
   }
   return false;
+}
+
+}  // namespace
+
+bool small_gemm(std::size_t m, std::size_t n, std::size_t k, const float* a, std::size_t a_row,
+                std::size_t a_depth, const float* b, std::size_t ldb, const float* init, float* c,
+                std::size_t ldc) {
+  return strided_product(m, n, k, a, a_row, a_depth, b, ldb, 1, init, c, ldc);
+}
+
+bool small_gemm_transposed_b(std::size_t m, std::size_t n, std::size_t k, const float* a,
+                             std::size_t a_row, std::size_t a_depth, const float* bt,
+                             std::size_t ldbt, const float* init, float* c, std::size_t ldc) {
+  return strided_product(m, n, k, a, a_row, a_depth, bt, 1, ldbt, init, c, ldc);
 }
 
 void small_gemm_reference(std::size_t m, std::size_t n, std::size_t k, const float* a,

@@ -19,6 +19,13 @@ bool small_gemm(std::size_t m, std::size_t n, std::size_t k, const float* a, std
                 std::size_t a_depth, const float* b, std::size_t ldb, const float* init, float* c,
                 std::size_t ldc);
 
+// The same product with B given as its transpose: B(p, j) = bt[j * ldbt + p], so E W^T reads W
+// as stored. Each panel of B is transposed on the way into the blocks' packed buffer, so no
+// transposed copy of the whole matrix is made. The same bits as small_gemm on B written out.
+bool small_gemm_transposed_b(std::size_t m, std::size_t n, std::size_t k, const float* a,
+                             std::size_t a_row, std::size_t a_depth, const float* bt,
+                             std::size_t ldbt, const float* init, float* c, std::size_t ldc);
+
 // The same contract as a plain loop with std::fma (always available).
 void small_gemm_reference(std::size_t m, std::size_t n, std::size_t k, const float* a,
                           std::size_t a_row, std::size_t a_depth, const float* b, std::size_t ldb,
@@ -30,13 +37,15 @@ void transpose_matrix(const float* src, std::size_t rows, std::size_t cols, std:
                       float* dst, std::size_t dst_ld);
 
 namespace detail {
-// Per-ISA entry points (simd_kernels_avx512.cpp, simd_kernels_avx2.cpp).
+// Per-ISA entry points (simd_kernels_avx512.cpp, simd_kernels_avx2.cpp): B(p, j) = b[p * b_row +
+// j * b_column], which covers both small_gemm (b_column = 1) and small_gemm_transposed_b (b_row =
+// 1).
 void small_gemm_avx512(std::size_t m, std::size_t n, std::size_t k, const float* a,
-                       std::size_t a_row, std::size_t a_depth, const float* b, std::size_t ldb,
-                       const float* init, float* c, std::size_t ldc);
+                       std::size_t a_row, std::size_t a_depth, const float* b, std::size_t b_row,
+                       std::size_t b_column, const float* init, float* c, std::size_t ldc);
 void small_gemm_avx2(std::size_t m, std::size_t n, std::size_t k, const float* a, std::size_t a_row,
-                     std::size_t a_depth, const float* b, std::size_t ldb, const float* init,
-                     float* c, std::size_t ldc);
+                     std::size_t a_depth, const float* b, std::size_t b_row, std::size_t b_column,
+                     const float* init, float* c, std::size_t ldc);
 void transpose_avx512(const float* src, std::size_t rows, std::size_t cols, std::size_t src_ld,
                       float* dst, std::size_t dst_ld);
 void transpose_avx2(const float* src, std::size_t rows, std::size_t cols, std::size_t src_ld,

@@ -103,15 +103,20 @@ inline constexpr std::size_t kGemmPanelFloats = 8192;
 // The whole product, cut into blocks: columns in blocks of J registers, J chosen for the most
 // accumulators in use (R * J times the share of the lanes that hold columns of C; ties to the
 // narrower J, whose taller blocks take fewer loads and broadcasts per FMA), rows in near-equal
-// blocks of at most R, and p in panels.
-// Each panel of B (its rows p0.. and the block's columns) is first copied to an aligned buffer
-// on the stack, rows of J whole registers: then it stays in L1 while every row block runs over
-// it, and no load splits a cache line (rows of 480 bytes, for example, start every other one
-// half-way into a line). Rows of whole registers, all starting at the same offset in their
-// lines, are read in place: they split no line, and the copy would only add work.
-inline void small_gemm(std::size_t m, std::size_t n, std::size_t k, const float* a,
-                       std::size_t a_row, std::size_t a_depth, const float* b, std::size_t ldb,
-                       const float* init, float* c, std::size_t ldc) {
+// blocks of at most R, and p in panels. B(p, j) = b[p * b_row + j * b_column]: b_column = 1 for
+// B as stored, b_row = 1 for B stored transposed (W^T read from W).
+// Each panel of B (its rows p0.. and the block's columns) is first packed into an aligned buffer
+// on the stack, rows of J whole registers, zeros past C's last column: then it stays in L1 while
+// every row block runs over it, and no load splits a cache line (rows of 480 bytes, for example,
+// start every other one half-way into a line). Rows of whole registers, all starting at the same
+// offset in their lines, are read in place: they split no line, and the copy would only add
+// work. B stored transposed is always packed, in register tiles (the transpose of a panel of
+// W^T's rows is a panel of W's columns): so E W^T needs no transposed copy of all of W, whose
+// writing and reading again cost more than the product's own pass over W.
+inline void small_gemm_strided(std::size_t m, std::size_t n, std::size_t k, const float* a,
+                               std::size_t a_row, std::size_t a_depth, const float* b,
+                               std::size_t b_row, std::size_t b_column, const float* init, float* c,
+                               std::size_t ldc) {
   if (m == 0 || n == 0) return;
   const std::size_t vectors = (n + Simd::kLanes - 1) / Simd::kLanes;
   std::size_t per_block = 1;
@@ -129,25 +134,36 @@ inline void small_gemm(std::size_t m, std::size_t n, std::size_t k, const float*
   const std::size_t row_blocks = (m + most_rows - 1) / most_rows;
   const std::size_t panel = kGemmPanelFloats / (per_block * Simd::kLanes);
   alignas(64) float packed[kGemmPanelFloats];
-  // Rows of whole registers that start on the same offset in their cache lines are read in place.
-  const bool in_place = n % Simd::kLanes == 0 && ldb % Simd::kLanes == 0;
+  const bool transposed = b_column != 1;
+  const bool in_place = !transposed && n % Simd::kLanes == 0 && b_row % Simd::kLanes == 0;
   for (std::size_t v0 = 0; v0 < vectors; v0 += per_block) {
     const std::size_t j0 = v0 * Simd::kLanes;
     const std::size_t columns = std::min(per_block, vectors - v0);
     const int tail = static_cast<int>(
         std::min<std::size_t>(Simd::kLanes, n - j0 - (columns - 1) * Simd::kLanes));
+    const std::size_t width = in_place ? b_row : columns * Simd::kLanes;
     // No reduction at all (k = 0): C = init or zero, one pass.
     for (std::size_t p0 = 0; p0 < std::max<std::size_t>(k, 1); p0 += panel) {
       const std::size_t depth = std::min(panel, k - std::min(k, p0));
       const int start = p0 > 0 ? 2 : (init != nullptr ? 1 : 0);
-      const std::size_t width = in_place ? ldb : columns * Simd::kLanes;
-      const float* panel_b = in_place ? b + p0 * ldb + j0 : packed;
-      for (std::size_t p = 0; p < depth && !in_place; ++p) {
-        const float* from = b + (p0 + p) * ldb + j0;
-        float* to = packed + p * width;
-        for (std::size_t v = 0; v < columns; ++v) {
-          const int lanes = v + 1 < columns ? Simd::kLanes : tail;
-          Simd::store(to + v * Simd::kLanes, Simd::load_first(from + v * Simd::kLanes, lanes));
+      const float* panel_b = in_place ? b + p0 * b_row + j0 : packed;
+      if (transposed) {
+        // Columns j0.. of B are rows of its transpose: tiles of them turned into rows of B.
+        const std::size_t used = n - j0;
+        transpose(b + j0 * b_column + p0, std::min(used, width), depth, b_column, packed, width);
+        if (used < width) {
+          for (std::size_t p = 0; p < depth; ++p) {
+            std::fill(packed + p * width + used, packed + (p + 1) * width, 0.0f);
+          }
+        }
+      } else if (!in_place) {
+        for (std::size_t p = 0; p < depth; ++p) {
+          const float* from = b + (p0 + p) * b_row + j0;
+          float* to = packed + p * width;
+          for (std::size_t v = 0; v < columns; ++v) {
+            const int lanes = v + 1 < columns ? Simd::kLanes : tail;
+            Simd::store(to + v * Simd::kLanes, Simd::load_first(from + v * Simd::kLanes, lanes));
+          }
         }
       }
       for (std::size_t block = 0; block < row_blocks; ++block) {
