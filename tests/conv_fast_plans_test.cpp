@@ -120,6 +120,22 @@ TEST(ConvFastPlans, DirectWeightGradientGroupsColumnsByTheKernelColumnsTheyRead)
   EXPECT_EQ(b.dw_kernel_rows, 5u);
   EXPECT_FALSE(b.dw_direct);
   EXPECT_EQ(groups(b), (Groups{{0, 14, 0, 5, 0}}));
+  // Rows that do not divide C: the largest divisor that keeps two thirds of them (W4's 16 -> 16
+  // convolutions: 8 of 9), or half of them for one kernel column (W4's 1x1 skip: 8 of 14), and
+  // not 3 of W3 b's 5 rows.
+  const FastBackwardPlan w4 =
+      plan_backward({128, 16, 28, 28, 16, 3, 3, 1, 1}, SimdLevel::kAvx512, 2);
+  EXPECT_TRUE(w4.dw_direct);
+  EXPECT_EQ(w4.dw_kernel_rows, 8u);
+  const FastBackwardPlan skip =
+      plan_backward({128, 16, 28, 28, 32, 1, 1, 2, 2}, SimdLevel::kAvx512, 2);
+  EXPECT_TRUE(skip.dw_direct);
+  EXPECT_EQ(skip.dw_kernel_rows, 8u);
+  // 17 channels (prime) of a 1x1 kernel: 1 row of 14, a padded copy.
+  const FastBackwardPlan prime =
+      plan_backward({2, 17, 9, 9, 32, 1, 1, 1, 1}, SimdLevel::kAvx512, 2);
+  EXPECT_FALSE(prime.dw_direct);
+  EXPECT_EQ(prime.dw_kernel_rows, 14u);
   // Column pairs for one register of kernels at stride 1 (W3 b), not for two (W3 c) or stride 2.
   EXPECT_TRUE(b.dw_column_pairs);
   EXPECT_FALSE(c.dw_column_pairs);
@@ -310,6 +326,32 @@ TEST(ConvFastPlans, FewerSamplesThanThreadsShareTheirWork) {
   // Backward: the weight gradient's one group beside the input error's one sample.
   EXPECT_EQ(plan_backward({1, 32, 124, 124, 256, 4, 4, 2, 2}, SimdLevel::kAvx512, 2).threads, 2u);
   EXPECT_EQ(plan_backward({1, 32, 124, 124, 256, 4, 4, 2, 2}, SimdLevel::kAvx512, 2).groups, 1u);
+}
+
+// The input error runs as a forward pass of E where that pass would hold pixel pairs: W4's
+// 16 -> 16 convolutions; not W3 b (its forward pass of E is pixel-vector), W3 c (two registers of
+// channels, no pairs), an even kernel (its "same" padding is not symmetric) or a stride.
+TEST(ConvFastPlans, InputErrorRunsAsAForwardPassWherePixelPairsWouldHoldIt) {
+  if (best_simd_level() != SimdLevel::kAvx512) GTEST_SKIP() << "plans below are for 16 lanes";
+  const FastBackwardPlan w4 =
+      plan_backward({128, 16, 28, 28, 16, 3, 3, 1, 1}, SimdLevel::kAvx512, 2);
+  EXPECT_TRUE(w4.dx_as_forward);
+  EXPECT_TRUE(w4.dx_forward.pixel_pairs);
+  EXPECT_EQ(w4.dx_forward.g.channels, 16u);
+  EXPECT_EQ(w4.dx_forward.g.kernels, 16u);
+  EXPECT_EQ(w4.dx_forward.threads, 2u);
+  EXPECT_FALSE(w4.dx_forward.split_kernels);
+  EXPECT_FALSE(plan_backward({64, 6, 14, 14, 16, 5, 5, 1, 1}, SimdLevel::kAvx512, 2).dx_as_forward);
+  EXPECT_FALSE(
+      plan_backward({32, 64, 32, 32, 64, 3, 3, 1, 1}, SimdLevel::kAvx512, 2).dx_as_forward);
+  EXPECT_FALSE(plan_backward({8, 16, 28, 28, 16, 4, 4, 1, 1}, SimdLevel::kAvx512, 2).dx_as_forward);
+  EXPECT_FALSE(plan_backward({8, 16, 28, 28, 16, 3, 3, 2, 2}, SimdLevel::kAvx512, 2).dx_as_forward);
+  // One sample on two threads: the regions of both (the forward plan's batch is the team).
+  const FastBackwardPlan one =
+      plan_backward({1, 16, 28, 28, 16, 3, 3, 1, 1}, SimdLevel::kAvx512, 2);
+  EXPECT_TRUE(one.dx_as_forward);
+  EXPECT_EQ(one.dx_forward.threads, 2u);
+  EXPECT_EQ(one.dx_forward.g.batch, 1u);
 }
 
 }  // namespace

@@ -23,6 +23,7 @@
 
 #include "kernels/conv2d_fast_blocks.hpp"
 #include "kernels/conv2d_fast_dw_blocks.hpp"
+#include "kernels/conv2d_fast_forward.hpp"
 #include "kernels/conv2d_fast_input_error.hpp"
 #include "kernels/conv2d_fast_memory.hpp"
 #include "kernels/conv2d_fast_plan.hpp"
@@ -117,19 +118,20 @@ inline void weight_gradient_pass(const FastBackwardPlan& p, float* ws, std::size
     const std::size_t pixels = samples * g.out_y() * g.out_x();
     const std::size_t kernel_rows = g.channels * g.kernel_y;
     const bool pairs = p.dw_pairs_over(g.out_x());
-    const DwFn full = dw_kernel(blocks, true, static_cast<int>(g.kernel_x), pairs);
-    const DwFn single = dw_kernel(blocks, false, static_cast<int>(g.kernel_x), pairs);
+    // The (c, u) rows in near-equal blocks of at most dw_kernel_rows rows: each block reads every
+    // pixel's E once more, so fewer and fuller blocks read it least.
+    const std::size_t row_blocks = (kernel_rows + p.dw_kernel_rows - 1) / p.dw_kernel_rows;
     for (std::size_t k0 = 0; k0 < p.dw_padded_kernels; k0 += p.dw_block_kernels) {
-      for (std::size_t r0 = 0; r0 < kernel_rows;) {
-        const std::size_t rows = kernel_rows - r0 >= p.dw_kernel_rows ? p.dw_kernel_rows : 1;
+      for (std::size_t block = 0; block < row_blocks; ++block) {
+        const std::size_t r0 = piece_begin(kernel_rows, row_blocks, block);
+        const std::size_t rows = piece_begin(kernel_rows, row_blocks, block + 1) - r0;
         for (std::size_t r = 0; r < rows; ++r) {
           const std::size_t c = (r0 + r) / g.kernel_y, u = (r0 + r) % g.kernel_y;
           bases[r] = input + c * p.plain_plane + u * p.plain_x;
         }
-        (rows == p.dw_kernel_rows ? full : single)(
+        dw_kernel(blocks, static_cast<int>(rows), static_cast<int>(g.kernel_x), pairs)(
             bases, pixel_table, pixels, error_t + k0, p.dw_padded_kernels, fresh,
             partial + r0 * row_stride + k0, row_stride, p.dw_padded_kernels);
-        r0 += rows;
       }
     }
     return;
@@ -151,9 +153,9 @@ inline void weight_gradient_pass(const FastBackwardPlan& p, float* ws, std::size
       for (std::size_t group = 0; group < p.dw_column_groups; ++group) {
         const DwColumns& columns = p.dw_columns[group];
         const std::size_t row_pixels = samples * (columns.end - columns.begin);  // per output row
-        const DwFn block = dw_kernel_columns(blocks, static_cast<int>(g.kernel_x),
-                                             static_cast<int>(columns.v_end - columns.v_begin),
-                                             p.dw_pairs_over(columns.end - columns.begin));
+        const DwFn block = dw_kernel(blocks, static_cast<int>(p.dw_kernel_rows),
+                                     static_cast<int>(columns.v_end - columns.v_begin),
+                                     p.dw_pairs_over(columns.end - columns.begin));
         for (std::size_t u = 0; u < g.kernel_y; ++u) {
           const KernelRows reading = valid_output_rows(g, u);
           const std::size_t first =
@@ -212,6 +214,25 @@ inline void pass_tables(const FastBackwardPlan& p, std::size_t samples, float* t
   }
 }
 
+// The input error's weights as a forward convolution's (FastBackwardPlan::dx_as_forward): this
+// thread's share of W'[c, k, u, v] = W[k, c, m-1-u, n-1-v], and (thread 0) the zero bias.
+inline void flipped_weights(const FastBackwardPlan& p, const float* weights, float* ws,
+                            std::size_t thread, std::size_t threads) {
+  const ConvGeometry& g = p.g;
+  const std::size_t m = g.kernel_y, n = g.kernel_x, per_kernel = m * n;
+  float* flipped = region(ws, p.dx_flipped);
+  const std::size_t c0 = runtime::share(g.channels, threads, thread);
+  const std::size_t c1 = runtime::share(g.channels, threads, thread + 1);
+  for (std::size_t c = c0; c < c1; ++c) {
+    for (std::size_t k = 0; k < g.kernels; ++k) {
+      const float* from = weights + (k * g.channels + c) * per_kernel;
+      float* to = flipped + (c * g.kernels + k) * per_kernel;
+      for (std::size_t uv = 0; uv < per_kernel; ++uv) to[uv] = from[per_kernel - 1 - uv];
+    }
+  }
+  if (thread == 0) std::memset(region(ws, p.dx_zero_bias), 0, g.channels * sizeof(float));
+}
+
 // E of sample s of a pass of `samples` into the pass's pixel-major error_t, each pixel to its
 // row there (pass_tables).
 inline void pass_error(const FastBackwardPlan& p, const float* table, const float* error,
@@ -236,8 +257,10 @@ inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
   const std::size_t out_size = g.kernels * pixels;
   const std::size_t dw_rows_total = g.channels * g.kernel_y * g.kernel_x;
   std::size_t starts[kFastMaxStride * kFastMaxStride + 1];
-  backward_taps(p, region(ws, p.dx_taps), region(ws, p.dx_position), region(ws, p.dx_edge_taps),
-                starts);
+  if (!p.dx_as_forward) {
+    backward_taps(p, region(ws, p.dx_taps), region(ws, p.dx_position), region(ws, p.dx_edge_taps),
+                  starts);
+  }
   // Groups and samples stay on the thread that has them in its cache (AffineShare, in
   // runtime/parallel.hpp); the groups are contiguous runs of samples, so a thread's first
   // groups are the samples it computed in the forward pass.
@@ -269,13 +292,40 @@ inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
     float* error_t = region(ws, p.dw_error, thread);
     float* pixel_table = region(ws, p.pixel_table, thread);
     std::size_t table_samples = 0;  // the pass size pixel_table holds the offsets of
-    if (input_error != nullptr) {   // null: not wanted (the first layer of a network)
+    if (input_error != nullptr && p.dx_as_forward) {
+      flipped_weights(p, weights, ws, thread, threads);
+      if (in_team) runtime::barrier();  // W' is written
+      forward_tables(p.dx_forward, region(ws, p.dx_flipped), region(ws, p.dx_zero_bias), ws, thread,
+                     threads);
+    } else if (input_error != nullptr) {  // null: not wanted (the first layer of a network)
       backward_tables(p, weights, ws, thread, threads);
-      std::memset(padded_error, 0, p.error.size * sizeof(float));
     }
-    std::memset(dw_input, 0, p.dw_input.size * sizeof(float));
-    std::memset(error_t, 0, p.dw_error.size * sizeof(float));
+    // This thread's scratch is cleared when it first needs it: with fewer samples than threads
+    // one thread may take only groups and another only samples. E's padded copy needs only its
+    // border cleared (input_error_sample writes the rest); E pixel-major only its padding
+    // kernels (pass_error writes the others).
+    bool samples_ready = false, groups_ready = false;
+    const auto ready_for_samples = [&] {
+      if (samples_ready) return;
+      samples_ready = true;
+      if (p.dx_as_forward) {
+        float* padded = region(ws, p.dx_forward.input, thread);
+        std::memset(padded, 0, p.dx_forward.input.size * sizeof(float));
+        return;
+      }
+      zero_around(padded_error, g.kernels, p.error_y, p.error_x, p.error_pad_y_before, g.out_y(),
+                  p.error_pad_x_before, g.out_x(), p.error.size);
+    };
+    const auto ready_for_groups = [&] {
+      if (groups_ready) return;
+      std::memset(dw_input, 0, p.dw_input.size * sizeof(float));
+      if (p.dw_padded_kernels > g.kernels) {
+        std::memset(error_t, 0, p.dw_error.size * sizeof(float));
+      }
+      groups_ready = true;
+    };
     const auto group_work = [&](std::size_t group) {
+      ready_for_groups();
       // The group's partial sums start from zero in its first pass (no memset of its own).
       float* partial = region(ws, p.dw_partial, group);
       float* bias_partial = region(ws, p.db_partial, group);
@@ -326,6 +376,15 @@ inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
       groups_done.notify_all();
     };
     const auto sample_work = [&](std::size_t b) {
+      ready_for_samples();
+      if (p.dx_as_forward) {
+        const FastForwardPlan& f = p.dx_forward;
+        float* padded = region(ws, f.input, thread);
+        fill_polyphase(f, error + b * out_size, padded, 0, f.g.channels);
+        forward_sample_ovec(f, padded, ws, f.planar_output ? nullptr : region(ws, f.output, thread),
+                            input_error + b * in_size, 0, kernel_groups(f));
+        return;
+      }
       input_error_sample(p, ws, starts, error + b * out_size, padded_error, blocked,
                          region(ws, p.dx_phase, thread), input_error + b * in_size);
     };

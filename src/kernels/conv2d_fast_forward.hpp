@@ -26,8 +26,9 @@ namespace cnnkit::kernels::CNNKIT_SIMD_NAMESPACE {
 // xp = x + pad_x_before goes to phase xp % sx, position xp / sx. Padding is never written here
 // (the buffer is zeroed once per call). A kernel shorter than the stride reads only some of the
 // rows and phases (padded row i*sy + u, phase v for v < n): the other rows are not copied, nor
-// at strides above 2 the other phases.
-inline void fill_polyphase(const FastForwardPlan& p, const float* image, float* padded) {
+// at strides above 2 the other phases. Channels [c_begin, c_end) only.
+inline void fill_polyphase(const FastForwardPlan& p, const float* image, float* padded,
+                           std::size_t c_begin, std::size_t c_end) {
   const ConvGeometry& g = p.g;
   const std::size_t sx = g.stride_x, pbx = g.pad_x_before(), pby = g.pad_y_before();
   if (sx == 2 && g.kernel_y >= g.stride_y && g.in_x <= 2 * kLanes) {
@@ -37,7 +38,7 @@ inline void fill_polyphase(const FastForwardPlan& p, const float* image, float* 
     const int n = static_cast<int>(g.in_x);
     float* const even = padded + pby * p.padded_row + (pbx % 2) * p.phase_x + pbx / 2;
     float* const odd = padded + pby * p.padded_row + ((pbx + 1) % 2) * p.phase_x + (pbx + 1) / 2;
-    for (std::size_t c = 0; c < g.channels; ++c) {
+    for (std::size_t c = c_begin; c < c_end; ++c) {
       for (std::size_t y = 0; y < g.in_y; ++y) {
         const float* src = image + (c * g.in_y + y) * g.in_x;
         const std::size_t at = c * p.padded_plane + y * p.padded_row;
@@ -48,7 +49,7 @@ inline void fill_polyphase(const FastForwardPlan& p, const float* image, float* 
     }
     return;
   }
-  for (std::size_t c = 0; c < g.channels; ++c) {
+  for (std::size_t c = c_begin; c < c_end; ++c) {
     for (std::size_t y = 0; y < g.in_y; ++y) {
       const float* src = image + (c * g.in_y + y) * g.in_x;
       if (g.kernel_y < g.stride_y) prefetch_row_ahead(src, g.in_x);  // rows are skipped
@@ -345,13 +346,20 @@ inline void conv2d_forward_fast(const FastForwardPlan& p, const float* input, co
         forward_sample_pvec(p, padded, ws, bias, output + b * out_size, group_begin, group_end);
       }
     };
-    // split_kernels: sample b's copy in the input region b, written by thread b (there are
-    // fewer samples than threads); then (sample, kernel group) items shared like samples.
+    // split_kernels: sample b's copy in the input region b (there are fewer samples than
+    // threads), each thread clearing and writing its share of every sample's channels; then
+    // (sample, kernel group) items shared like samples.
     if (p.split_kernels && in_team) {
-      float* padded = region(ws, p.input, thread);
-      if (thread < g.batch && !p.in_place) {
-        std::memset(padded, 0, p.input.size * sizeof(float));
-        fill_polyphase(p, input + thread * in_size, padded);
+      if (!p.in_place) {
+        const std::size_t c0 = runtime::share(g.channels, threads, thread);
+        const std::size_t c1 = runtime::share(g.channels, threads, thread + 1);
+        for (std::size_t b = 0; b < g.batch; ++b) {
+          float* padded = region(ws, p.input, b);
+          // The planes of channels [c0, c1), and after the last plane the slack.
+          const std::size_t end = c1 == g.channels ? p.input.size : c1 * p.padded_plane;
+          std::memset(padded + c0 * p.padded_plane, 0, (end - c0 * p.padded_plane) * sizeof(float));
+          fill_polyphase(p, input + b * in_size, padded, c0, c1);
+        }
       }
       runtime::barrier();  // every copy and table is written
       items.run(thread, [&](std::size_t item) {
@@ -363,7 +371,7 @@ inline void conv2d_forward_fast(const FastForwardPlan& p, const float* input, co
     float* padded = region(ws, p.input, thread);
     if (!p.in_place) std::memset(padded, 0, p.input.size * sizeof(float));
     const auto sample = [&](std::size_t b) {
-      if (!p.in_place) fill_polyphase(p, input + b * in_size, padded);
+      if (!p.in_place) fill_polyphase(p, input + b * in_size, padded, 0, g.channels);
       blocks(padded, b, 0, groups);
     };
     if (!in_team) {

@@ -93,7 +93,8 @@ bool fits_int32(std::size_t n) {
 
 // The weight gradient's column groups (FastBackwardPlan::dw_columns) and whether its blocks
 // can read the input directly: dw_kernel_rows must divide the channels (a block's rows share one
-// u), and one group of columns must read all n kernel columns (its blocks start the partial sums).
+// u; fewer rows than the registers hold are taken, within limits, to make it so), and one group
+// of columns must read all n kernel columns (its blocks start the partial sums).
 // (6 channels in blocks of 5 rows, for example, keep the padded copy: blocks of 3 rows that
 // read the input directly gain nothing there, as their edge columns, one pixel wide each, cannot
 // go in column pairs.)
@@ -116,7 +117,17 @@ void plan_direct_weight_gradient(FastBackwardPlan& p) {
   const auto full = std::find_if(groups, groups + count, [&](const DwColumns& group) {
     return group.v_begin == 0 && group.v_end == g.kernel_x;
   });
-  if (g.channels % p.dw_kernel_rows != 0 || full == groups + count) return;
+  if (full == groups + count) return;
+  // Rows that do not divide C: the largest divisor of C below them, if it keeps two thirds of
+  // the rows, or half of them for a kernel one column wide (there the copy costs the most per
+  // FLOP: 2 K m / (sy sx) FLOPs per float copied, and the one column group reads the pixels in
+  // the copy's order, so the sums are the same bits either way).
+  std::size_t rows = p.dw_kernel_rows;
+  while (g.channels % rows != 0) --rows;
+  const bool enough =
+      g.kernel_x == 1 ? 2 * rows >= p.dw_kernel_rows : 3 * rows >= 2 * p.dw_kernel_rows;
+  if (!enough) return;
+  p.dw_kernel_rows = rows;
   std::rotate(groups, full, full + 1);  // the full group first, the others in their order
   std::size_t before = 0;
   for (std::size_t k = 0; k < count; ++k) {
@@ -344,6 +355,29 @@ FastBackwardPlan plan_backward(const ConvGeometry& geometry, runtime::SimdLevel 
   p.error = layout.add(g.kernels * p.error_plane + 2 * isa.lanes, p.threads);
   if (p.mode == FastMode::kOutputVector && !p.dx_planar) {
     p.dx_blocked = layout.add(p.padded_channels * g.in_y * g.in_x, p.threads);
+  }
+
+  if (unit_stride && g.kernel_y % 2 == 1 && g.kernel_x % 2 == 1) {
+    // The input error as a forward convolution of E (FastBackwardPlan::dx_as_forward), planned
+    // for a batch of at least the team, so that every thread has its regions and none splits
+    // a sample.
+    ConvGeometry swapped = g;
+    swapped.channels = g.kernels;
+    swapped.kernels = g.channels;
+    swapped.batch = std::max(g.batch, p.threads);
+    FastForwardPlan forward = plan_forward(swapped, level, p.threads);
+    if (forward.pixel_pairs) {
+      const std::size_t base = layout.add(forward.total).offset;
+      for (FastRegion* r : {&forward.weights, &forward.bias, &forward.tap_table, &forward.edge_taps,
+                            &forward.input, &forward.output}) {
+        r->offset += base;
+      }
+      forward.g.batch = g.batch;
+      p.dx_as_forward = true;
+      p.dx_forward = forward;
+      p.dx_flipped = layout.add(taps * g.channels);
+      p.dx_zero_bias = layout.add(g.channels);
+    }
   }
 
   p.dw_kernel_registers =

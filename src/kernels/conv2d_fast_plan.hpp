@@ -199,6 +199,15 @@ struct FastBackwardPlan {
   FastRegion dx_position;   // ovec: per tap (k*m + u)*n + v, its index in phase order
   FastRegion error;         // per thread: padded E of one sample (+ slack)
   FastRegion dx_blocked;    // per thread (ovec, not planar): channel-blocked input error
+  // Stride 1 and odd kernels, where the forward blocks would hold pixel pairs (which the input
+  // error's own blocks do not): E_{n-1} is the forward convolution of E ("same" padding, the
+  // same on both sides) with the weights W'[c, k, u, v] = W[k, c, m-1-u, n-1-v] and no bias,
+  // run by the forward's driver on this plan (its regions lie inside this workspace). The
+  // input error's own regions above then go unused.
+  bool dx_as_forward = false;
+  FastForwardPlan dx_forward{};
+  FastRegion dx_flipped;    // W', (C, K, m, n)
+  FastRegion dx_zero_bias;  // C zeros
   // ---- weight and bias gradient: output-vector (registers of kernels) or, for few kernels and
   // horizontal stride 1, pixel-vector (registers of output columns, dwp_block)
   FastMode dw_mode = FastMode::kOutputVector;
