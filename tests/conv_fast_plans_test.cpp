@@ -120,9 +120,9 @@ TEST(ConvFastPlans, DirectWeightGradientGroupsColumnsByTheKernelColumnsTheyRead)
   EXPECT_EQ(b.dw_kernel_rows, 5u);
   EXPECT_FALSE(b.dw_direct);
   EXPECT_EQ(groups(b), (Groups{{0, 14, 0, 5, 0}}));
-  // Rows that do not divide C: the largest divisor that keeps two thirds of them (W4's 16 -> 16
-  // convolutions: 8 of 9), or half of them for one kernel column (W4's 1x1 skip: 8 of 14), and
-  // not 3 of W3 b's 5 rows.
+  // Rows that do not divide C: the largest divisor that keeps three quarters of them (W4's
+  // 16 -> 16 convolutions: 8 of 9), or half of them for one kernel column (W4's 1x1 skip: 8 of
+  // 14); not 3 of W3 b's 5 rows, nor 2 of s01's 3.
   const FastBackwardPlan w4 =
       plan_backward({128, 16, 28, 28, 16, 3, 3, 1, 1}, SimdLevel::kAvx512, 2);
   EXPECT_TRUE(w4.dw_direct);
@@ -131,6 +131,10 @@ TEST(ConvFastPlans, DirectWeightGradientGroupsColumnsByTheKernelColumnsTheyRead)
       plan_backward({128, 16, 28, 28, 32, 1, 1, 2, 2}, SimdLevel::kAvx512, 2);
   EXPECT_TRUE(skip.dw_direct);
   EXPECT_EQ(skip.dw_kernel_rows, 8u);
+  const FastBackwardPlan s01 =
+      plan_backward({1, 32, 124, 124, 256, 4, 4, 2, 2}, SimdLevel::kAvx512, 2);
+  EXPECT_FALSE(s01.dw_direct);
+  EXPECT_EQ(s01.dw_kernel_rows, 3u);
   // 17 channels (prime) of a 1x1 kernel: 1 row of 14, a padded copy.
   const FastBackwardPlan prime =
       plan_backward({2, 17, 9, 9, 32, 1, 1, 1, 1}, SimdLevel::kAvx512, 2);

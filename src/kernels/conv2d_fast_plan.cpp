@@ -118,14 +118,15 @@ void plan_direct_weight_gradient(FastBackwardPlan& p) {
     return group.v_begin == 0 && group.v_end == g.kernel_x;
   });
   if (full == groups + count) return;
-  // Rows that do not divide C: the largest divisor of C below them, if it keeps two thirds of
-  // the rows, or half of them for a kernel one column wide (there the copy costs the most per
-  // FLOP: 2 K m / (sy sx) FLOPs per float copied, and the one column group reads the pixels in
-  // the copy's order, so the sums are the same bits either way).
+  // Rows that do not divide C: the largest divisor of C below them, if it keeps three quarters
+  // of the rows (2 of 3 rows of 4 columns read directly cost more than the copy), or half of them
+  // for a kernel one column wide (there the copy costs the most per FLOP: 2 K m / (sy sx) FLOPs per
+  // float copied, and the one column group reads the pixels in the copy's order, so the sums are
+  // the same bits either way).
   std::size_t rows = p.dw_kernel_rows;
   while (g.channels % rows != 0) --rows;
   const bool enough =
-      g.kernel_x == 1 ? 2 * rows >= p.dw_kernel_rows : 3 * rows >= 2 * p.dw_kernel_rows;
+      g.kernel_x == 1 ? 2 * rows >= p.dw_kernel_rows : 4 * rows >= 3 * p.dw_kernel_rows;
   if (!enough) return;
   p.dw_kernel_rows = rows;
   std::rotate(groups, full, full + 1);  // the full group first, the others in their order
