@@ -319,6 +319,27 @@ TEST(ConvFastPlans, FewerSamplesThanThreadsShareTheirWork) {
   EXPECT_TRUE(one.split_kernels);
   EXPECT_EQ(one.threads, 2u);
   EXPECT_EQ(kernel_groups(one), 8u);
+  EXPECT_EQ(one.row_pieces, 1u);
+  // s14: 3 groups of 32 kernels, each cut into 2 pieces of rows (6 items, 3 per thread); on 4
+  // threads into 4 pieces (12 items).
+  const FastForwardPlan s14 = plan_forward({1, 3, 125, 125, 96, 2, 2, 1, 1}, SimdLevel::kAvx512, 2);
+  EXPECT_TRUE(s14.split_kernels);
+  EXPECT_EQ(kernel_groups(s14), 3u);
+  EXPECT_EQ(s14.row_pieces, 2u);
+  EXPECT_EQ(plan_forward({1, 3, 125, 125, 96, 2, 2, 1, 1}, SimdLevel::kAvx512, 4).row_pieces, 4u);
+  // The kernel tests' split geometries: each cut into pieces of rows, of each kind of block.
+  for (const ConvGeometry& g :
+       {ConvGeometry{1, 3, 60, 61, 96, 2, 2, 1, 1}, ConvGeometry{1, 8, 40, 17, 48, 3, 3, 1, 1},
+        ConvGeometry{1, 8, 120, 20, 24, 3, 3, 1, 1}, ConvGeometry{1, 4, 100, 30, 20, 3, 3, 1, 1}}) {
+    const FastForwardPlan p = plan_forward(g, SimdLevel::kAvx512, 2);
+    EXPECT_TRUE(p.split_kernels);
+    EXPECT_EQ(p.row_pieces, 2u);
+  }
+  EXPECT_TRUE(plan_forward({1, 3, 60, 61, 96, 2, 2, 1, 1}, SimdLevel::kAvx512, 2).planar_output);
+  EXPECT_FALSE(plan_forward({1, 8, 40, 17, 48, 3, 3, 1, 1}, SimdLevel::kAvx512, 2).planar_output);
+  EXPECT_TRUE(plan_forward({1, 8, 120, 20, 24, 3, 3, 1, 1}, SimdLevel::kAvx512, 2).pixel_pairs);
+  EXPECT_EQ(plan_forward({1, 4, 100, 30, 20, 3, 3, 1, 1}, SimdLevel::kAvx512, 2).mode,
+            FastMode::kPixelVector);
   // As many samples as threads: a sample per thread, as before.
   const FastForwardPlan two =
       plan_forward({2, 32, 124, 124, 256, 4, 4, 2, 2}, SimdLevel::kAvx512, 2);

@@ -382,7 +382,7 @@ inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
         float* padded = region(ws, f.input, thread);
         fill_polyphase(f, error + b * out_size, padded, 0, f.g.channels);
         forward_sample_ovec(f, padded, ws, f.planar_output ? nullptr : region(ws, f.output, thread),
-                            input_error + b * in_size, 0, kernel_groups(f));
+                            input_error + b * in_size, whole_sample(f));
         return;
       }
       input_error_sample(p, ws, starts, error + b * out_size, padded_error, blocked,

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <numeric>
 
 #include "kernels/conv2d_fast.hpp"
 
@@ -254,7 +255,10 @@ FastForwardPlan plan_forward(const ConvGeometry& geometry, runtime::SimdLevel le
   const std::size_t groups = kernel_groups(p);
   if (g.batch < threads && groups >= 2 && g.forward_flops() / g.batch >= kSplitSampleFlops) {
     p.split_kernels = true;
-    p.threads = std::min(threads, groups);
+    // Items a whole multiple of the threads: 3 groups on 2 threads, for example, in 6 items.
+    p.threads = threads;
+    const std::size_t items = g.batch * groups;
+    p.row_pieces = std::min(g.out_y(), p.threads / std::gcd(items, p.threads));
   }
   p.tap_table = layout.add(2 * p.taps);
   if (p.mode == FastMode::kOutputVector) {

@@ -110,6 +110,9 @@ struct FastForwardPlan {
   // Fewer samples than threads: the threads share the samples' kernel groups (kernel_groups),
   // (sample, group) by (sample, group), instead of taking whole samples.
   bool split_kernels = false;
+  // split_kernels: pieces of output rows each kernel group is cut into, so that the items
+  // (sample, group, piece) share evenly among the threads (1 when the groups already do).
+  std::size_t row_pieces = 1;
   FastMode mode = FastMode::kOutputVector;
   // Polyphase, zero-padded input of one sample: C planes of padded_y rows; each row holds the
   // stride_x phases of the padded row one after the other, phase_x floats each.
