@@ -371,6 +371,12 @@ TEST(ConvFastPlans, InputErrorRunsAsAForwardPassWherePixelPairsWouldHoldIt) {
       plan_backward({32, 64, 32, 32, 64, 3, 3, 1, 1}, SimdLevel::kAvx512, 2).dx_as_forward);
   EXPECT_FALSE(plan_backward({8, 16, 28, 28, 16, 4, 4, 1, 1}, SimdLevel::kAvx512, 2).dx_as_forward);
   EXPECT_FALSE(plan_backward({8, 16, 28, 28, 16, 3, 3, 2, 2}, SimdLevel::kAvx512, 2).dx_as_forward);
+  // E's padded copy cleared by its border only beyond 1 MiB (s14's 6 MB; the kernel tests' case).
+  EXPECT_TRUE(
+      plan_backward({1, 3, 125, 125, 96, 2, 2, 1, 1}, SimdLevel::kAvx512, 2).error_border_only);
+  EXPECT_TRUE(
+      plan_backward({1, 2, 120, 130, 20, 3, 3, 1, 1}, SimdLevel::kAvx512, 2).error_border_only);
+  EXPECT_FALSE(w4.error_border_only);
   // One sample on two threads: the regions of both (the forward plan's batch is the team).
   const FastBackwardPlan one =
       plan_backward({1, 16, 28, 28, 16, 3, 3, 1, 1}, SimdLevel::kAvx512, 2);

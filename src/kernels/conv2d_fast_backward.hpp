@@ -301,9 +301,9 @@ inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
       backward_tables(p, weights, ws, thread, threads);
     }
     // This thread's scratch is cleared when it first needs it: with fewer samples than threads
-    // one thread may take only groups and another only samples. E's padded copy needs only its
-    // border cleared (input_error_sample writes the rest); E pixel-major only its padding
-    // kernels (pass_error writes the others).
+    // one thread may take only groups and another only samples. E's padded copy may need only
+    // its border cleared (error_border_only; input_error_sample writes the rest); E pixel-major
+    // only its padding kernels (pass_error writes the others).
     bool samples_ready = false, groups_ready = false;
     const auto ready_for_samples = [&] {
       if (samples_ready) return;
@@ -311,6 +311,10 @@ inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
       if (p.dx_as_forward) {
         float* padded = region(ws, p.dx_forward.input, thread);
         std::memset(padded, 0, p.dx_forward.input.size * sizeof(float));
+        return;
+      }
+      if (!p.error_border_only) {
+        std::memset(padded_error, 0, p.error.size * sizeof(float));
         return;
       }
       zero_around(padded_error, g.kernels, p.error_y, p.error_x, p.error_pad_y_before, g.out_y(),

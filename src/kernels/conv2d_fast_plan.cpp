@@ -358,6 +358,7 @@ FastBackwardPlan plan_backward(const ConvGeometry& geometry, runtime::SimdLevel 
     p.dx_edge_taps = layout.add(edge_tables * 2 * taps);
   }
   p.error = layout.add(g.kernels * p.error_plane + 2 * isa.lanes, p.threads);
+  p.error_border_only = p.error.size * sizeof(float) > 1024 * 1024;
   if (p.mode == FastMode::kOutputVector && !p.dx_planar) {
     p.dx_blocked = layout.add(p.padded_channels * g.in_y * g.in_x, p.threads);
   }

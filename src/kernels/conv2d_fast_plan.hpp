@@ -201,7 +201,10 @@ struct FastBackwardPlan {
   FastRegion dx_edge_taps;  // phase by phase, a table of 2 * K*m*n ints per edge row
   FastRegion dx_position;   // ovec: per tap (k*m + u)*n + v, its index in phase order
   FastRegion error;         // per thread: padded E of one sample (+ slack)
-  FastRegion dx_blocked;    // per thread (ovec, not planar): channel-blocked input error
+  // Beyond 1 MiB (out of L2) the padded E is cleared only around the rows the copy writes
+  // (zero_around), otherwise with one memset (cheaper than a few for every row of every plane).
+  bool error_border_only = false;
+  FastRegion dx_blocked;  // per thread (ovec, not planar): channel-blocked input error
   // Stride 1 and odd kernels, where the forward blocks would hold pixel pairs (which the input
   // error's own blocks do not): E_{n-1} is the forward convolution of E ("same" padding, the
   // same on both sides) with the weights W'[c, k, u, v] = W[k, c, m-1-u, n-1-v] and no bias,
