@@ -108,6 +108,8 @@ std::vector<Case> fixed_cases() {
        "1x1 stride 2, weight gradient read directly, 8 rows of 14"},
       {{2, 11, 7, 9, 12, 4, 3, 1, 2}, "weight gradient: 44 kernel rows in 5 blocks of 8 or 9"},
       {{2, 16, 8, 10, 16, 3, 3, 1, 1}, "input error as a forward pass in pixel pairs (W4)"},
+      {{4, 8, 1, 32, 32, 1, 6, 1, 2}, "weight gradient: 4 samples of 16 pixels in one group"},
+      {{6, 5, 8, 8, 20, 3, 3, 1, 1}, "weight gradient: 6 samples of 64 pixels in 2 groups"},
       {{1, 2, 120, 130, 20, 3, 3, 1, 1}, "E's padded copy beyond 1 MiB, cleared by its border"},
       {{1, 3, 60, 61, 96, 2, 2, 1, 1}, "one sample split, 3 groups in pieces of rows (planar)"},
       {{1, 8, 40, 17, 48, 3, 3, 1, 1}, "one sample split, pieces of rows, channel-blocked"},

@@ -351,6 +351,16 @@ TEST(ConvFastPlans, FewerSamplesThanThreadsShareTheirWork) {
   // Backward: the weight gradient's one group beside the input error's one sample.
   EXPECT_EQ(plan_backward({1, 32, 124, 124, 256, 4, 4, 2, 2}, SimdLevel::kAvx512, 2).threads, 2u);
   EXPECT_EQ(plan_backward({1, 32, 124, 124, 256, 4, 4, 2, 2}, SimdLevel::kAvx512, 2).groups, 1u);
+  // Groups of at least 128 output pixels where the batch allows, a power of two, the same on 1
+  // to 4 threads: s27's 4 samples of 16 pixels in one group, 6 samples of 64 in two (not three),
+  // W3 d's 32 of 64 in 4.
+  for (const std::size_t threads : {1, 2, 4}) {
+    EXPECT_EQ(plan_backward({4, 64, 1, 32, 256, 1, 6, 1, 2}, SimdLevel::kAvx512, threads).groups,
+              1u);
+    EXPECT_EQ(plan_backward({6, 5, 8, 8, 20, 3, 3, 1, 1}, SimdLevel::kAvx512, threads).groups, 2u);
+    EXPECT_EQ(plan_backward({32, 128, 16, 16, 128, 3, 3, 2, 2}, SimdLevel::kAvx512, threads).groups,
+              4u);
+  }
 }
 
 // The input error runs as a forward pass of E where that pass would hold pixel pairs: W4's

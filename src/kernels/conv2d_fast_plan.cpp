@@ -3,6 +3,7 @@
 // and which geometries the kernels cover. Compiled for the baseline x86-64 CPU, like the
 // dispatch in conv2d_fast.cpp.
 #include <algorithm>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -406,7 +407,14 @@ FastBackwardPlan plan_backward(const ConvGeometry& geometry, runtime::SimdLevel 
     const std::size_t most = std::clamp<std::size_t>((isa.registers - 2) / (g.kernel_x + 1), 1, 8);
     p.dwp_kernels = ceil_div(g.kernels, ceil_div(g.kernels, most));
   }
-  p.groups = std::min(g.batch, std::max(kFastGradientGroups, p.threads));
+  // Groups of at least 128 output pixels where the batch allows: a group's blocks load and store
+  // their sums once per pass, and every group adds a partial to the reduction (s27's four
+  // samples of 16 pixels spent more on those than on their FMAs). The cut still depends on the
+  // geometry alone for up to kFastGradientGroups threads.
+  // (A power of two, so that they share evenly among 2 or 4 threads.)
+  const std::size_t enough_pixels =
+      std::bit_floor(std::max<std::size_t>(1, g.batch * pixels / 128));
+  p.groups = std::min({g.batch, std::max(kFastGradientGroups, p.threads), enough_pixels});
   std::size_t pass_samples = 1;
   if (p.dw_direct) {
     // As many samples as keep a pass's E (pixel-major) within 256 KiB of L2 and a channel
