@@ -102,6 +102,22 @@ std::vector<Case> fixed_cases() {
       {{1, 16, 20, 17, 48, 3, 3, 1, 1}, "one sample split, channel-blocked scratch"},
       {{1, 16, 20, 18, 48, 3, 3, 1, 1}, "one sample split, pixel pairs"},
       {{2, 8, 30, 30, 64, 5, 5, 3, 3}, "two samples split, stride 3"},
+      {{1, 3, 12, 13, 96, 2, 2, 1, 1}, "weight gradient: 6 kernel rows in one block of 6"},
+      {{2, 16, 9, 10, 16, 3, 3, 1, 1}, "weight gradient read directly in blocks of 8 rows of 9"},
+      {{2, 16, 10, 11, 32, 1, 1, 2, 2},
+       "1x1 stride 2, weight gradient read directly, 8 rows of 14"},
+      {{2, 11, 7, 9, 12, 4, 3, 1, 2}, "weight gradient: 44 kernel rows in 5 blocks of 8 or 9"},
+      {{2, 16, 8, 10, 16, 3, 3, 1, 1}, "input error as a forward pass in pixel pairs (W4)"},
+      {{4, 8, 1, 32, 32, 1, 6, 1, 2}, "weight gradient: 4 samples of 16 pixels in one group"},
+      {{6, 5, 8, 8, 20, 3, 3, 1, 1}, "weight gradient: 6 samples of 64 pixels in 2 groups"},
+      {{1, 2, 120, 130, 20, 3, 3, 1, 1}, "E's padded copy beyond 1 MiB, cleared by its border"},
+      {{1, 3, 60, 61, 96, 2, 2, 1, 1}, "one sample split, 3 groups in pieces of rows (planar)"},
+      {{1, 8, 40, 17, 48, 3, 3, 1, 1}, "one sample split, pieces of rows, channel-blocked"},
+      {{1, 8, 120, 20, 24, 3, 3, 1, 1}, "one sample split, pieces of rows, pixel pairs"},
+      {{1, 4, 100, 30, 20, 3, 3, 1, 1}, "one sample split, pieces of rows, pixel-vector"},
+      {{2, 8, 7, 12, 24, 5, 5, 1, 1}, "input error as a forward pass, 5x5, edge rows"},
+      {{3, 12, 5, 6, 20, 3, 3, 1, 1}, "input error as a forward pass, channels padded to 16"},
+      {{2, 8, 20, 1, 12, 3, 1, 1, 1}, "input error as a forward pass, 1-D"},
   };
 }
 
@@ -260,6 +276,30 @@ TEST_F(ConvFastKernelsAtEachLevel, RepeatedRunsAreBitIdenticalAndReuseTheWorkspa
       EXPECT_EQ(first.input_error, second.input_error);
       EXPECT_EQ(first.weight_gradient, second.weight_gradient);
       EXPECT_EQ(first.bias_gradient, second.bias_gradient);
+    }
+  }
+}
+
+// The scratch a call reads must be written by the call: a workspace left full of NaN by
+// whatever used it before gives the same bits (the padded copies clear only their borders).
+TEST_F(ConvFastKernelsAtEachLevel, AWorkspaceFullOfNaNGivesTheSameBits) {
+  const testing::ThreadCountGuard guard;
+  for (SimdLevel level : levels()) {
+    for (const std::size_t threads : {1, 2}) {
+      set_num_threads(threads);
+      for (const Case& c : fixed_cases()) {
+        SCOPED_TRACE(describe(c.g) + " " + to_string(level) + ", " + std::to_string(threads) +
+                     " threads");
+        const Data d = random_data(c.g, 19);
+        std::vector<float> workspace;
+        const Outputs clean = run_fast(c.g, d, level, workspace);
+        std::fill(workspace.begin(), workspace.end(), std::nanf(""));
+        const Outputs poisoned = run_fast(c.g, d, level, workspace);
+        EXPECT_EQ(clean.output, poisoned.output);
+        EXPECT_EQ(clean.input_error, poisoned.input_error);
+        EXPECT_EQ(clean.weight_gradient, poisoned.weight_gradient);
+        EXPECT_EQ(clean.bias_gradient, poisoned.bias_gradient);
+      }
     }
   }
 }

@@ -120,6 +120,26 @@ TEST(ConvFastPlans, DirectWeightGradientGroupsColumnsByTheKernelColumnsTheyRead)
   EXPECT_EQ(b.dw_kernel_rows, 5u);
   EXPECT_FALSE(b.dw_direct);
   EXPECT_EQ(groups(b), (Groups{{0, 14, 0, 5, 0}}));
+  // Rows that do not divide C: the largest divisor that keeps three quarters of them (W4's
+  // 16 -> 16 convolutions: 8 of 9), or half of them for one kernel column (W4's 1x1 skip: 8 of
+  // 14); not 3 of W3 b's 5 rows, nor 2 of s01's 3.
+  const FastBackwardPlan w4 =
+      plan_backward({128, 16, 28, 28, 16, 3, 3, 1, 1}, SimdLevel::kAvx512, 2);
+  EXPECT_TRUE(w4.dw_direct);
+  EXPECT_EQ(w4.dw_kernel_rows, 8u);
+  const FastBackwardPlan skip =
+      plan_backward({128, 16, 28, 28, 32, 1, 1, 2, 2}, SimdLevel::kAvx512, 2);
+  EXPECT_TRUE(skip.dw_direct);
+  EXPECT_EQ(skip.dw_kernel_rows, 8u);
+  const FastBackwardPlan s01 =
+      plan_backward({1, 32, 124, 124, 256, 4, 4, 2, 2}, SimdLevel::kAvx512, 2);
+  EXPECT_FALSE(s01.dw_direct);
+  EXPECT_EQ(s01.dw_kernel_rows, 3u);
+  // 17 channels (prime) of a 1x1 kernel: 1 row of 14, a padded copy.
+  const FastBackwardPlan prime =
+      plan_backward({2, 17, 9, 9, 32, 1, 1, 1, 1}, SimdLevel::kAvx512, 2);
+  EXPECT_FALSE(prime.dw_direct);
+  EXPECT_EQ(prime.dw_kernel_rows, 14u);
   // Column pairs for one register of kernels at stride 1 (W3 b), not for two (W3 c) or stride 2.
   EXPECT_TRUE(b.dw_column_pairs);
   EXPECT_FALSE(c.dw_column_pairs);
@@ -299,6 +319,27 @@ TEST(ConvFastPlans, FewerSamplesThanThreadsShareTheirWork) {
   EXPECT_TRUE(one.split_kernels);
   EXPECT_EQ(one.threads, 2u);
   EXPECT_EQ(kernel_groups(one), 8u);
+  EXPECT_EQ(one.row_pieces, 1u);
+  // s14: 3 groups of 32 kernels, each cut into 2 pieces of rows (6 items, 3 per thread); on 4
+  // threads into 4 pieces (12 items).
+  const FastForwardPlan s14 = plan_forward({1, 3, 125, 125, 96, 2, 2, 1, 1}, SimdLevel::kAvx512, 2);
+  EXPECT_TRUE(s14.split_kernels);
+  EXPECT_EQ(kernel_groups(s14), 3u);
+  EXPECT_EQ(s14.row_pieces, 2u);
+  EXPECT_EQ(plan_forward({1, 3, 125, 125, 96, 2, 2, 1, 1}, SimdLevel::kAvx512, 4).row_pieces, 4u);
+  // The kernel tests' split geometries: each cut into pieces of rows, of each kind of block.
+  for (const ConvGeometry& g :
+       {ConvGeometry{1, 3, 60, 61, 96, 2, 2, 1, 1}, ConvGeometry{1, 8, 40, 17, 48, 3, 3, 1, 1},
+        ConvGeometry{1, 8, 120, 20, 24, 3, 3, 1, 1}, ConvGeometry{1, 4, 100, 30, 20, 3, 3, 1, 1}}) {
+    const FastForwardPlan p = plan_forward(g, SimdLevel::kAvx512, 2);
+    EXPECT_TRUE(p.split_kernels);
+    EXPECT_EQ(p.row_pieces, 2u);
+  }
+  EXPECT_TRUE(plan_forward({1, 3, 60, 61, 96, 2, 2, 1, 1}, SimdLevel::kAvx512, 2).planar_output);
+  EXPECT_FALSE(plan_forward({1, 8, 40, 17, 48, 3, 3, 1, 1}, SimdLevel::kAvx512, 2).planar_output);
+  EXPECT_TRUE(plan_forward({1, 8, 120, 20, 24, 3, 3, 1, 1}, SimdLevel::kAvx512, 2).pixel_pairs);
+  EXPECT_EQ(plan_forward({1, 4, 100, 30, 20, 3, 3, 1, 1}, SimdLevel::kAvx512, 2).mode,
+            FastMode::kPixelVector);
   // As many samples as threads: a sample per thread, as before.
   const FastForwardPlan two =
       plan_forward({2, 32, 124, 124, 256, 4, 4, 2, 2}, SimdLevel::kAvx512, 2);
@@ -310,6 +351,48 @@ TEST(ConvFastPlans, FewerSamplesThanThreadsShareTheirWork) {
   // Backward: the weight gradient's one group beside the input error's one sample.
   EXPECT_EQ(plan_backward({1, 32, 124, 124, 256, 4, 4, 2, 2}, SimdLevel::kAvx512, 2).threads, 2u);
   EXPECT_EQ(plan_backward({1, 32, 124, 124, 256, 4, 4, 2, 2}, SimdLevel::kAvx512, 2).groups, 1u);
+  // Groups of at least 128 output pixels where the batch allows, a power of two, the same on 1
+  // to 4 threads: s27's 4 samples of 16 pixels in one group, 6 samples of 64 in two (not three),
+  // W3 d's 32 of 64 in 4.
+  for (const std::size_t threads : {1, 2, 4}) {
+    EXPECT_EQ(plan_backward({4, 64, 1, 32, 256, 1, 6, 1, 2}, SimdLevel::kAvx512, threads).groups,
+              1u);
+    EXPECT_EQ(plan_backward({6, 5, 8, 8, 20, 3, 3, 1, 1}, SimdLevel::kAvx512, threads).groups, 2u);
+    EXPECT_EQ(plan_backward({32, 128, 16, 16, 128, 3, 3, 2, 2}, SimdLevel::kAvx512, threads).groups,
+              4u);
+  }
+}
+
+// The input error runs as a forward pass of E where that pass would hold pixel pairs: W4's
+// 16 -> 16 convolutions; not W3 b (its forward pass of E is pixel-vector), W3 c (two registers of
+// channels, no pairs), an even kernel (its "same" padding is not symmetric) or a stride.
+TEST(ConvFastPlans, InputErrorRunsAsAForwardPassWherePixelPairsWouldHoldIt) {
+  if (best_simd_level() != SimdLevel::kAvx512) GTEST_SKIP() << "plans below are for 16 lanes";
+  const FastBackwardPlan w4 =
+      plan_backward({128, 16, 28, 28, 16, 3, 3, 1, 1}, SimdLevel::kAvx512, 2);
+  EXPECT_TRUE(w4.dx_as_forward);
+  EXPECT_TRUE(w4.dx_forward.pixel_pairs);
+  EXPECT_EQ(w4.dx_forward.g.channels, 16u);
+  EXPECT_EQ(w4.dx_forward.g.kernels, 16u);
+  EXPECT_EQ(w4.dx_forward.threads, 2u);
+  EXPECT_FALSE(w4.dx_forward.split_kernels);
+  EXPECT_FALSE(plan_backward({64, 6, 14, 14, 16, 5, 5, 1, 1}, SimdLevel::kAvx512, 2).dx_as_forward);
+  EXPECT_FALSE(
+      plan_backward({32, 64, 32, 32, 64, 3, 3, 1, 1}, SimdLevel::kAvx512, 2).dx_as_forward);
+  EXPECT_FALSE(plan_backward({8, 16, 28, 28, 16, 4, 4, 1, 1}, SimdLevel::kAvx512, 2).dx_as_forward);
+  EXPECT_FALSE(plan_backward({8, 16, 28, 28, 16, 3, 3, 2, 2}, SimdLevel::kAvx512, 2).dx_as_forward);
+  // E's padded copy cleared by its border only beyond 1 MiB (s14's 6 MB; the kernel tests' case).
+  EXPECT_TRUE(
+      plan_backward({1, 3, 125, 125, 96, 2, 2, 1, 1}, SimdLevel::kAvx512, 2).error_border_only);
+  EXPECT_TRUE(
+      plan_backward({1, 2, 120, 130, 20, 3, 3, 1, 1}, SimdLevel::kAvx512, 2).error_border_only);
+  EXPECT_FALSE(w4.error_border_only);
+  // One sample on two threads: the regions of both (the forward plan's batch is the team).
+  const FastBackwardPlan one =
+      plan_backward({1, 16, 28, 28, 16, 3, 3, 1, 1}, SimdLevel::kAvx512, 2);
+  EXPECT_TRUE(one.dx_as_forward);
+  EXPECT_EQ(one.dx_forward.threads, 2u);
+  EXPECT_EQ(one.dx_forward.g.batch, 1u);
 }
 
 }  // namespace

@@ -1,8 +1,9 @@
 // The backward driver of the fast convolution kernels: lay one call out as its FastBackwardPlan
 // says (the input error's weight tables and phases, padded copies of the error and the input),
-// run the register blocks (conv2d_fast_blocks.hpp, conv2d_fast_dw_blocks.hpp) for the input error
-// (conv2d_fast_input_error.hpp) and the weight gradient, and reduce the gradients. Compiled once
-// per ISA, like the blocks.
+// run the register blocks for the input error (conv2d_fast_input_error.hpp, or the forward
+// driver's on E: FastBackwardPlan::dx_as_forward) and the weight gradient
+// (conv2d_fast_weight_gradient.hpp), and reduce the gradients. Compiled once per ISA, like the
+// blocks.
 //
 // Threads: one OpenMP team per call; the threads take groups of samples for the weight gradient,
 // then single samples for the input error, then slices of the weight gradient's reduction, one
@@ -13,8 +14,6 @@
 // same bit for bit run after run and on 1 to kFastGradientGroups threads.
 #pragma once
 
-#include <immintrin.h>
-
 #include <algorithm>
 #include <atomic>
 #include <cstddef>
@@ -22,209 +21,33 @@
 #include <cstring>
 
 #include "kernels/conv2d_fast_blocks.hpp"
-#include "kernels/conv2d_fast_dw_blocks.hpp"
+#include "kernels/conv2d_fast_forward.hpp"
 #include "kernels/conv2d_fast_input_error.hpp"
 #include "kernels/conv2d_fast_memory.hpp"
 #include "kernels/conv2d_fast_plan.hpp"
+#include "kernels/conv2d_fast_weight_gradient.hpp"
 #include "runtime/parallel.hpp"
 #include "runtime/wait.hpp"
 
 namespace cnnkit::kernels::CNNKIT_SIMD_NAMESPACE {
 
-// Sum of n floats in a fixed order: four registers of partial sums (independent chains, so the
-// adds overlap), then their lanes in order.
-inline float sum_of(const float* values, std::size_t n) {
-  Reg partial[4] = {Simd::zero(), Simd::zero(), Simd::zero(), Simd::zero()};
-  std::size_t q = 0;
-  for (; q + 4 * kLanes <= n; q += 4 * kLanes) {
-    for (int r = 0; r < 4; ++r)
-      partial[r] = Simd::add(partial[r], Simd::load(values + q + r * kLanes));
-  }
-  for (int r = 0; q < n; q += kLanes, ++r) {
-    const int count = static_cast<int>(n - q < kLanes ? n - q : kLanes);
-    partial[r] = Simd::add(partial[r], Simd::load_first(values + q, count));
-  }
-  float lanes[kLanes];
-  Simd::store(lanes,
-              Simd::add(Simd::add(partial[0], partial[1]), Simd::add(partial[2], partial[3])));
-  float sum = 0.0f;
-  for (const float lane : lanes) sum += lane;
-  return sum;
-}
-
-// sums[k] += rows[q * ld + k] for q < n, k < ld (ld a multiple of kLanes), q in order for every
-// k: the bias gradient, from the pixel-major copy of E. `Registers` registers of sums at a time, so
-// that the adds of one row overlap instead of each waiting for the one before.
-template <int Registers>
-void add_rows_block(const float* rows, std::size_t n, std::size_t ld, float* sums) {
-  Reg sum[Registers];
-#pragma GCC unroll 8
-  for (int r = 0; r < Registers; ++r) sum[r] = Simd::load(sums + r * kLanes);
-  for (std::size_t q = 0; q < n; ++q) {
-#pragma GCC unroll 8
-    for (int r = 0; r < Registers; ++r)
-      sum[r] = Simd::add(sum[r], Simd::load(rows + q * ld + r * kLanes));
-  }
-#pragma GCC unroll 8
-  for (int r = 0; r < Registers; ++r) Simd::store(sums + r * kLanes, sum[r]);
-}
-
-inline void add_rows(const float* rows, std::size_t n, std::size_t ld, float* sums) {
-  constexpr std::size_t kBlock = 8;
-  std::size_t k0 = 0;
-  for (; k0 + kBlock * kLanes <= ld; k0 += kBlock * kLanes) {
-    add_rows_block<kBlock>(rows + k0, n, ld, sums + k0);
-  }
-  for (; k0 < ld; k0 += kLanes) add_rows_block<1>(rows + k0, n, ld, sums + k0);
-}
-
-// Weight-gradient pass over the samples now in `input` (their zero-padded copies, no phases, or
-// with dw_direct the input itself) and `error_t` (pixel-major), adding onto this thread's
-// partial sums.
-inline void weight_gradient_pass(const FastBackwardPlan& p, float* ws, std::size_t thread,
-                                 std::size_t samples, const float* input, const float* error_t,
-                                 const float* error, bool fresh, float* partial) {
+// The input error's weights as a forward convolution's (FastBackwardPlan::dx_as_forward): this
+// thread's share of W'[c, k, u, v] = W[k, c, m-1-u, n-1-v], and (thread 0) the zero bias.
+inline void flipped_weights(const FastBackwardPlan& p, const float* weights, float* ws,
+                            std::size_t thread, std::size_t threads) {
   const ConvGeometry& g = p.g;
-  if (p.dw_mode == FastMode::kPixelVector) {
-    // error: E of the pass's first sample, (K, Y', X') per sample, as given.
-    const std::size_t out_pixels = g.out_y() * g.out_x();
-    const std::size_t pieces = (g.kernels + p.dwp_kernels - 1) / p.dwp_kernels;
-    for (std::size_t c = 0; c < g.channels; ++c) {
-      for (std::size_t u = 0; u < g.kernel_y; ++u) {
-        const float* x = input + c * p.plain_plane + u * p.plain_x;
-        float* row_partial = partial + (c * g.kernel_y + u) * g.kernels * g.kernel_x * kLanes;
-        for (std::size_t piece = 0; piece < pieces; ++piece) {
-          const std::size_t k0 = piece_begin(g.kernels, pieces, piece);
-          const std::size_t k1 = piece_begin(g.kernels, pieces, piece + 1);
-          dwp_kernel(static_cast<int>(k1 - k0), static_cast<int>(g.kernel_x))(
-              x, g.channels * p.plain_plane, g.stride_y * p.plain_x, error + k0 * out_pixels,
-              g.kernels * out_pixels, out_pixels, samples, g.out_y(), g.out_x(), fresh,
-              row_partial + k0 * g.kernel_x * kLanes);
-        }
-      }
-    }
-    return;
-  }
-  // ovec: the pass's pixels in the order of FastBackwardPlan::dw_columns (column group, output
-  // row i, sample, column j), their offsets in pixel_table and their E in error_t.
-  const float* pixel_table = region(ws, p.pixel_table, thread);
-  const std::size_t row_stride =
-      g.kernel_x * p.dw_padded_kernels;  // partial: (c, u) rows of (v, k)
-  const int blocks = static_cast<int>(p.dw_kernel_registers);
-  const float* bases[Simd::kMaxAccumulators];
-  if (!p.dw_direct) {
-    // input: the pass's padded copies; rows (c, u) in order, over every pixel.
-    const std::size_t pixels = samples * g.out_y() * g.out_x();
-    const std::size_t kernel_rows = g.channels * g.kernel_y;
-    const bool pairs = p.dw_pairs_over(g.out_x());
-    const DwFn full = dw_kernel(blocks, true, static_cast<int>(g.kernel_x), pairs);
-    const DwFn single = dw_kernel(blocks, false, static_cast<int>(g.kernel_x), pairs);
-    for (std::size_t k0 = 0; k0 < p.dw_padded_kernels; k0 += p.dw_block_kernels) {
-      for (std::size_t r0 = 0; r0 < kernel_rows;) {
-        const std::size_t rows = kernel_rows - r0 >= p.dw_kernel_rows ? p.dw_kernel_rows : 1;
-        for (std::size_t r = 0; r < rows; ++r) {
-          const std::size_t c = (r0 + r) / g.kernel_y, u = (r0 + r) % g.kernel_y;
-          bases[r] = input + c * p.plain_plane + u * p.plain_x;
-        }
-        (rows == p.dw_kernel_rows ? full : single)(
-            bases, pixel_table, pixels, error_t + k0, p.dw_padded_kernels, fresh,
-            partial + r0 * row_stride + k0, row_stride, p.dw_padded_kernels);
-        r0 += rows;
-      }
-    }
-    return;
-  }
-  // Direct: input is the pass's first sample itself. Rows (c0 + r, u) (partial rows kernel_y
-  // apart), each column group over the output rows whose row u reads the image, from its first
-  // kernel column on; the first group (all n columns) starts the partial sums when `fresh`, even
-  // with no rows to read. Channel blocks outermost: a block's planes come from memory once and
-  // stay in L1 for all its kernels, rows and columns (E comes from L2 meanwhile), while the next
-  // block's planes are prefetched a few lines per call.
-  const std::size_t in_plane = g.in_y * g.in_x;
-  const std::size_t calls =
-      p.dw_padded_kernels / p.dw_block_kernels * p.dw_column_groups * g.kernel_y;
-  for (std::size_t c0 = 0; c0 < g.channels; c0 += p.dw_kernel_rows) {
-    const std::size_t next = c0 + p.dw_kernel_rows < g.channels ? c0 + p.dw_kernel_rows : c0;
-    PrefetchRuns next_planes(input + next * in_plane, next > c0 ? samples : 0,
-                             p.dw_kernel_rows * in_plane, g.channels * in_plane, calls);
-    for (std::size_t k0 = 0; k0 < p.dw_padded_kernels; k0 += p.dw_block_kernels) {
-      for (std::size_t group = 0; group < p.dw_column_groups; ++group) {
-        const DwColumns& columns = p.dw_columns[group];
-        const std::size_t row_pixels = samples * (columns.end - columns.begin);  // per output row
-        const DwFn block = dw_kernel_columns(blocks, static_cast<int>(g.kernel_x),
-                                             static_cast<int>(columns.v_end - columns.v_begin),
-                                             p.dw_pairs_over(columns.end - columns.begin));
-        for (std::size_t u = 0; u < g.kernel_y; ++u) {
-          const KernelRows reading = valid_output_rows(g, u);
-          const std::size_t first =
-              samples * g.out_y() * columns.before + reading.begin * row_pixels;
-          for (std::size_t r = 0; r < p.dw_kernel_rows; ++r) {
-            bases[r] = input + (c0 + r) * in_plane + u * g.in_x + columns.v_begin;
-          }
-          next_planes.step_for_read();
-          block(bases, pixel_table + first, (reading.end - reading.begin) * row_pixels,
-                error_t + first * p.dw_padded_kernels + k0, p.dw_padded_kernels,
-                fresh && group == 0,
-                partial + (c0 * g.kernel_y + u) * row_stride +
-                    columns.v_begin * p.dw_padded_kernels + k0,
-                g.kernel_y * row_stride, p.dw_padded_kernels);
-        }
-      }
+  const std::size_t m = g.kernel_y, n = g.kernel_x, per_kernel = m * n;
+  float* flipped = region(ws, p.dx_flipped);
+  const std::size_t c0 = runtime::share(g.channels, threads, thread);
+  const std::size_t c1 = runtime::share(g.channels, threads, thread + 1);
+  for (std::size_t c = c0; c < c1; ++c) {
+    for (std::size_t k = 0; k < g.kernels; ++k) {
+      const float* from = weights + (k * g.channels + c) * per_kernel;
+      float* to = flipped + (c * g.kernels + k) * per_kernel;
+      for (std::size_t uv = 0; uv < per_kernel; ++uv) to[uv] = from[per_kernel - 1 - uv];
     }
   }
-}
-
-// The tables of a pass of `samples` samples (ovec, weight gradient; FastBackwardPlan::
-// pixel_table), pixel by pixel in the order of FastBackwardPlan::dw_columns (group, output row i,
-// sample, column j): the offsets into the pass's padded copies or (direct) into the input itself,
-// less the padding before the image (the blocks' bases add u and v back); then where pixel
-// (i, j) of each sample goes in error_t.
-inline void pass_tables(const FastBackwardPlan& p, std::size_t samples, float* table) {
-  const ConvGeometry& g = p.g;
-  const std::size_t sample_stride =
-      p.dw_direct ? g.channels * g.in_y * g.in_x : g.channels * p.plain_plane;
-  const std::size_t row = p.dw_direct ? g.in_x : p.plain_x;
-  const std::ptrdiff_t shift =
-      p.dw_direct ? -static_cast<std::ptrdiff_t>(g.pad_y_before() * g.in_x + g.pad_x_before()) : 0;
-  const std::size_t pixels = g.out_y() * g.out_x();
-  float* error_rows = table + samples * pixels;  // per pixel of a sample: row, rows apart
-  std::size_t n = 0;
-  for (std::size_t group = 0; group < p.dw_column_groups; ++group) {
-    const DwColumns& columns = p.dw_columns[group];
-    const std::size_t width = columns.end - columns.begin;
-    for (std::size_t i = 0; i < g.out_y(); ++i) {
-      for (std::size_t j = columns.begin; j < columns.end; ++j) {
-        const std::size_t q = i * g.out_x() + j;
-        set_offset(error_rows, 2 * q,
-                   static_cast<std::ptrdiff_t>(samples * (g.out_y() * columns.before + i * width) +
-                                               j - columns.begin));
-        set_offset(error_rows, 2 * q + 1, static_cast<std::ptrdiff_t>(width));
-      }
-      for (std::size_t s = 0; s < samples; ++s) {
-        for (std::size_t j = columns.begin; j < columns.end; ++j, ++n) {
-          set_offset(table, n,
-                     static_cast<std::ptrdiff_t>(s * sample_stride + i * g.stride_y * row +
-                                                 j * g.stride_x) +
-                         shift);
-        }
-      }
-    }
-  }
-}
-
-// E of sample s of a pass of `samples` into the pass's pixel-major error_t, each pixel to its
-// row there (pass_tables).
-inline void pass_error(const FastBackwardPlan& p, const float* table, const float* error,
-                       std::size_t s, std::size_t samples, float* error_t) {
-  const ConvGeometry& g = p.g;
-  const std::size_t pixels = g.out_y() * g.out_x();
-  const float* error_rows = table + samples * pixels;
-  transpose_sum_to(error, 1, 0, g.kernels, pixels, pixels, error_t, p.dw_padded_kernels,
-                   [error_rows, s](std::size_t q) {
-                     return static_cast<std::size_t>(offset_at(error_rows, 2 * q) +
-                                                     static_cast<std::int32_t>(s) *
-                                                         offset_at(error_rows, 2 * q + 1));
-                   });
+  if (thread == 0) std::memset(region(ws, p.dx_zero_bias), 0, g.channels * sizeof(float));
 }
 
 inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
@@ -236,8 +59,10 @@ inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
   const std::size_t out_size = g.kernels * pixels;
   const std::size_t dw_rows_total = g.channels * g.kernel_y * g.kernel_x;
   std::size_t starts[kFastMaxStride * kFastMaxStride + 1];
-  backward_taps(p, region(ws, p.dx_taps), region(ws, p.dx_position), region(ws, p.dx_edge_taps),
-                starts);
+  if (!p.dx_as_forward) {
+    backward_taps(p, region(ws, p.dx_taps), region(ws, p.dx_position), region(ws, p.dx_edge_taps),
+                  starts);
+  }
   // Groups and samples stay on the thread that has them in its cache (AffineShare, in
   // runtime/parallel.hpp); the groups are contiguous runs of samples, so a thread's first
   // groups are the samples it computed in the forward pass.
@@ -269,13 +94,44 @@ inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
     float* error_t = region(ws, p.dw_error, thread);
     float* pixel_table = region(ws, p.pixel_table, thread);
     std::size_t table_samples = 0;  // the pass size pixel_table holds the offsets of
-    if (input_error != nullptr) {   // null: not wanted (the first layer of a network)
+    if (input_error != nullptr && p.dx_as_forward) {
+      flipped_weights(p, weights, ws, thread, threads);
+      if (in_team) runtime::barrier();  // W' is written
+      forward_tables(p.dx_forward, region(ws, p.dx_flipped), region(ws, p.dx_zero_bias), ws, thread,
+                     threads);
+    } else if (input_error != nullptr) {  // null: not wanted (the first layer of a network)
       backward_tables(p, weights, ws, thread, threads);
-      std::memset(padded_error, 0, p.error.size * sizeof(float));
     }
-    std::memset(dw_input, 0, p.dw_input.size * sizeof(float));
-    std::memset(error_t, 0, p.dw_error.size * sizeof(float));
+    // This thread's scratch is cleared when it first needs it: with fewer samples than threads
+    // one thread may take only groups and another only samples. E's padded copy may need only
+    // its border cleared (error_border_only; input_error_sample writes the rest); E pixel-major
+    // only its padding kernels (pass_error writes the others).
+    bool samples_ready = false, groups_ready = false;
+    const auto ready_for_samples = [&] {
+      if (samples_ready) return;
+      samples_ready = true;
+      if (p.dx_as_forward) {
+        float* padded = region(ws, p.dx_forward.input, thread);
+        std::memset(padded, 0, p.dx_forward.input.size * sizeof(float));
+        return;
+      }
+      if (!p.error_border_only) {
+        std::memset(padded_error, 0, p.error.size * sizeof(float));
+        return;
+      }
+      zero_around(padded_error, g.kernels, p.error_y, p.error_x, p.error_pad_y_before, g.out_y(),
+                  p.error_pad_x_before, g.out_x(), p.error.size);
+    };
+    const auto ready_for_groups = [&] {
+      if (groups_ready) return;
+      std::memset(dw_input, 0, p.dw_input.size * sizeof(float));
+      if (p.dw_padded_kernels > g.kernels) {
+        std::memset(error_t, 0, p.dw_error.size * sizeof(float));
+      }
+      groups_ready = true;
+    };
     const auto group_work = [&](std::size_t group) {
+      ready_for_groups();
       // The group's partial sums start from zero in its first pass (no memset of its own).
       float* partial = region(ws, p.dw_partial, group);
       float* bias_partial = region(ws, p.db_partial, group);
@@ -326,6 +182,15 @@ inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
       groups_done.notify_all();
     };
     const auto sample_work = [&](std::size_t b) {
+      ready_for_samples();
+      if (p.dx_as_forward) {
+        const FastForwardPlan& f = p.dx_forward;
+        float* padded = region(ws, f.input, thread);
+        fill_polyphase(f, error + b * out_size, padded, 0, f.g.channels);
+        forward_sample_ovec(f, padded, ws, f.planar_output ? nullptr : region(ws, f.output, thread),
+                            input_error + b * in_size, whole_sample(f));
+        return;
+      }
       input_error_sample(p, ws, starts, error + b * out_size, padded_error, blocked,
                          region(ws, p.dx_phase, thread), input_error + b * in_size);
     };

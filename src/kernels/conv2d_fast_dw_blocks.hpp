@@ -152,54 +152,36 @@ constexpr int dw_rows_for(int blocks, int columns) {
   return rows < 1 ? 1 : rows;
 }
 
-template <int KernelRegisters, int PixelsPerStep, std::size_t... I>
-DwFn dw_fn(bool full, int columns, std::index_sequence<I...>) {
-  static constexpr DwFn full_table[] = {
-      &dw_block<KernelRegisters, dw_rows_for(KernelRegisters, static_cast<int>(I) + 1),
-                static_cast<int>(I) + 1, PixelsPerStep>...};
-  static constexpr DwFn single_table[] = {
-      &dw_block<KernelRegisters, 1, static_cast<int>(I) + 1, PixelsPerStep>...};
-  return full ? full_table[columns - 1] : single_table[columns - 1];
-}
-
-// A block of dw_rows_for(blocks, columns) rows (full) or of one row; columns in [1, 8]; pixels
-// one at a time or, for one register of kernels, in pairs of neighbouring columns (dw_block's
-// PixelsPerStep).
-inline DwFn dw_kernel(int blocks, bool full, int columns, bool pairs) {
-  constexpr auto kColumns = std::make_index_sequence<8>{};
-  if (blocks == 2) return dw_fn<2, 1>(full, columns, kColumns);
-  return pairs ? dw_fn<1, 2>(full, columns, kColumns) : dw_fn<1, 1>(full, columns, kColumns);
-}
-
-template <int KernelRegisters, int PixelsPerStep, int KernelColumnCount, std::size_t... I>
-DwFn dw_columns_fn(int columns, std::index_sequence<I...>) {
+template <int KernelRegisters, int PixelsPerStep, int ColumnCount, std::size_t... R>
+DwFn dw_rows_fn(int rows, std::index_sequence<R...>) {
   static constexpr DwFn table[] = {
-      &dw_block<KernelRegisters, dw_rows_for(KernelRegisters, KernelColumnCount),
-                static_cast<int>(I) + 1, PixelsPerStep>...};
-  return table[columns - 1];
+      &dw_block<KernelRegisters, static_cast<int>(R) + 1, ColumnCount, PixelsPerStep>...};
+  return table[rows - 1];
 }
 
-template <int KernelRegisters, int PixelsPerStep, int KernelColumnCount>
-DwFn dw_columns_fn(int columns) {
-  return dw_columns_fn<KernelRegisters, PixelsPerStep, KernelColumnCount>(
-      columns, std::make_index_sequence<KernelColumnCount>{});
+template <int KernelRegisters, int PixelsPerStep, int ColumnCount>
+DwFn dw_rows_fn(int rows) {
+  return dw_rows_fn<KernelRegisters, PixelsPerStep, ColumnCount>(
+      rows, std::make_index_sequence<dw_rows_for(KernelRegisters, ColumnCount)>{});
 }
 
 template <int KernelRegisters, int PixelsPerStep, std::size_t... I>
-DwFn dw_columns_fn(int kernel_columns, int columns, std::index_sequence<I...>) {
+DwFn dw_fn(int rows, int columns, std::index_sequence<I...>) {
   static constexpr DwFn (*table[])(int) = {
-      &dw_columns_fn<KernelRegisters, PixelsPerStep, static_cast<int>(I) + 1>...};
-  return table[kernel_columns - 1](columns);
+      &dw_rows_fn<KernelRegisters, PixelsPerStep, static_cast<int>(I) + 1>...};
+  return table[columns - 1](rows);
 }
 
-// A block of the rows of a full block for kernel_columns columns (dw_rows_for), over `columns`
-// of them (1 <= columns <= kernel_columns <= 8): the edge columns of a direct weight gradient;
-// pixels one at a time or, for one register of kernels, in pairs (dw_block's PixelsPerStep).
-inline DwFn dw_kernel_columns(int blocks, int kernel_columns, int columns, bool pairs) {
-  constexpr auto kKernelColumns = std::make_index_sequence<8>{};
-  if (blocks == 2) return dw_columns_fn<2, 1>(kernel_columns, columns, kKernelColumns);
-  return pairs ? dw_columns_fn<1, 2>(kernel_columns, columns, kKernelColumns)
-               : dw_columns_fn<1, 1>(kernel_columns, columns, kKernelColumns);
+// A block of `rows` kernel rows (1 <= rows <= dw_rows_for(blocks, columns)); columns in [1, 8];
+// pixels one at a time or, for one register of kernels, in pairs of neighbouring columns
+// (dw_block's PixelsPerStep). Every row count has its block: the rows of a weight gradient that
+// reads a padded copy go in near-equal blocks (a remainder in blocks of one row would issue a
+// load per FMA or two), a direct one takes a divisor of C, and its edge column groups (fewer
+// columns) keep the rows of the full group.
+inline DwFn dw_kernel(int blocks, int rows, int columns, bool pairs) {
+  constexpr auto kColumns = std::make_index_sequence<8>{};
+  if (blocks == 2) return dw_fn<2, 1>(rows, columns, kColumns);
+  return pairs ? dw_fn<1, 2>(rows, columns, kColumns) : dw_fn<1, 1>(rows, columns, kColumns);
 }
 
 }  // namespace cnnkit::kernels::CNNKIT_SIMD_NAMESPACE

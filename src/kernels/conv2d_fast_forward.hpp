@@ -26,8 +26,9 @@ namespace cnnkit::kernels::CNNKIT_SIMD_NAMESPACE {
 // xp = x + pad_x_before goes to phase xp % sx, position xp / sx. Padding is never written here
 // (the buffer is zeroed once per call). A kernel shorter than the stride reads only some of the
 // rows and phases (padded row i*sy + u, phase v for v < n): the other rows are not copied, nor
-// at strides above 2 the other phases.
-inline void fill_polyphase(const FastForwardPlan& p, const float* image, float* padded) {
+// at strides above 2 the other phases. Channels [c_begin, c_end) only.
+inline void fill_polyphase(const FastForwardPlan& p, const float* image, float* padded,
+                           std::size_t c_begin, std::size_t c_end) {
   const ConvGeometry& g = p.g;
   const std::size_t sx = g.stride_x, pbx = g.pad_x_before(), pby = g.pad_y_before();
   if (sx == 2 && g.kernel_y >= g.stride_y && g.in_x <= 2 * kLanes) {
@@ -37,7 +38,7 @@ inline void fill_polyphase(const FastForwardPlan& p, const float* image, float* 
     const int n = static_cast<int>(g.in_x);
     float* const even = padded + pby * p.padded_row + (pbx % 2) * p.phase_x + pbx / 2;
     float* const odd = padded + pby * p.padded_row + ((pbx + 1) % 2) * p.phase_x + (pbx + 1) / 2;
-    for (std::size_t c = 0; c < g.channels; ++c) {
+    for (std::size_t c = c_begin; c < c_end; ++c) {
       for (std::size_t y = 0; y < g.in_y; ++y) {
         const float* src = image + (c * g.in_y + y) * g.in_x;
         const std::size_t at = c * p.padded_plane + y * p.padded_row;
@@ -48,7 +49,7 @@ inline void fill_polyphase(const FastForwardPlan& p, const float* image, float* 
     }
     return;
   }
-  for (std::size_t c = 0; c < g.channels; ++c) {
+  for (std::size_t c = c_begin; c < c_end; ++c) {
     for (std::size_t y = 0; y < g.in_y; ++y) {
       const float* src = image + (c * g.in_y + y) * g.in_x;
       if (g.kernel_y < g.stride_y) prefetch_row_ahead(src, g.in_x);  // rows are skipped
@@ -209,15 +210,24 @@ inline RowTaps row_taps(const FastForwardPlan& p, const float* ws, std::size_t i
   return {ws + p.edge_taps.offset + e * 2 * p.taps, (rows.end - rows.begin) * g.kernel_x};
 }
 
-// The ovec blocks of one sample for the kernel groups [group_begin, group_end) (groups of
-// block_channels kernels; all of them: 0 and kernel_groups(p)).
+// The output rows [begin, end) of one sample for the kernel groups [group_begin, group_end) (a
+// FastForwardPlan::split_kernels item; a whole sample: all rows and groups).
+struct SampleItem {
+  std::size_t group_begin, group_end, row_begin, row_end;
+};
+inline SampleItem whole_sample(const FastForwardPlan& p) {
+  return {0, kernel_groups(p), 0, p.g.out_y()};
+}
+
+// The ovec blocks of one sample for an item (groups of block_channels kernels).
 inline void forward_sample_ovec(const FastForwardPlan& p, const float* padded, const float* ws,
-                                float* blocked, float* output, std::size_t group_begin,
-                                std::size_t group_end) {
+                                float* blocked, float* output, const SampleItem& item) {
   const ConvGeometry& g = p.g;
-  const std::size_t k_begin = group_begin * p.block_channels;
-  const std::size_t k_end = group_end * p.block_channels;  // <= padded_kernels
+  const std::size_t k_begin = item.group_begin * p.block_channels;
+  const std::size_t k_end = item.group_end * p.block_channels;  // <= padded_kernels
   const std::size_t out_y = g.out_y(), out_x = g.out_x(), pixels = out_y * out_x;
+  const std::size_t i_begin = item.row_begin, i_end = item.row_end;
+  const bool all_rows = i_begin == 0 && i_end == out_y;
   const float* table = ws + p.weights.offset;
   const float* bias = ws + p.bias.offset;
   // A block's units along a row: pixels, or pixel pairs (then every row has even length).
@@ -232,7 +242,7 @@ inline void forward_sample_ovec(const FastForwardPlan& p, const float* padded, c
     const std::size_t channels_per_register = kLanes / per_unit;
     for (std::size_t k0 = k_begin; k0 < std::min(k_end, g.kernels); k0 += p.block_channels) {
       float* group_out = output + k0 * pixels;
-      for (std::size_t i = 0; i < out_y; ++i) {
+      for (std::size_t i = i_begin; i < i_end; ++i) {
         // padded: the sample's polyphase copy, or in place the sample itself
         const float* row = padded + i * g.stride_y * (p.in_place ? g.in_x : p.padded_row);
         const RowTaps row_tap = row_taps(p, ws, i);
@@ -249,14 +259,16 @@ inline void forward_sample_ovec(const FastForwardPlan& p, const float* padded, c
     return;
   }
   const std::size_t k_last = std::min(k_end, g.kernels);  // the real kernels of the range
-  PrefetchStream destination(
-      output + k_begin * pixels, k_last > k_begin ? (k_last - k_begin) * pixels : 0,
-      (group_end - group_begin) * ((g.channels + p.chunk - 1) / p.chunk) * out_y * pieces);
+  // (Part of the rows: their planes' lines are not one run, and go unprefetched.)
+  PrefetchStream destination(output + k_begin * pixels,
+                             k_last > k_begin && all_rows ? (k_last - k_begin) * pixels : 0,
+                             (item.group_end - item.group_begin) *
+                                 ((g.channels + p.chunk - 1) / p.chunk) * out_y * pieces);
   for (std::size_t k0 = k_begin; k0 < k_end; k0 += p.block_channels) {
     float* group_out = blocked + k0 * pixels;
     for (std::size_t c0 = 0; c0 < g.channels; c0 += p.chunk) {
       const std::size_t chunk_channels = std::min(p.chunk, g.channels - c0);
-      for (std::size_t i = 0; i < out_y; ++i) {
+      for (std::size_t i = i_begin; i < i_end; ++i) {
         const float* row = padded + i * g.stride_y * p.padded_row;
         const RowTaps row_tap = row_taps(p, ws, i);
         const float* chunk_taps = row_tap.table + 2 * c0 * row_tap.per_channel;
@@ -274,28 +286,29 @@ inline void forward_sample_ovec(const FastForwardPlan& p, const float* padded, c
       }
     }
   }
+  // The item's pixels [q0, q1) (whole rows; rows of pairs have even length).
+  const std::size_t q0 = i_begin * out_x, q1 = i_end * out_x;
   if (p.pixel_pairs) {
     // (K/(L/2), pixel pairs, L/2 channels, 2) -> (K, pixels): the two pixels of a channel's
     // lane pair are neighbours in the output too, so they move together (a transpose of pairs).
     constexpr std::size_t kChannels = kLanes / 2;
     for (std::size_t k0 = k_begin; k0 < k_last; k0 += kChannels) {
-      transpose_pairs(blocked + k0 * pixels, pixels / 2, std::min(kChannels, g.kernels - k0),
-                      output + k0 * pixels, pixels);
+      transpose_pairs(blocked + k0 * pixels + q0 / 2 * kLanes, (q1 - q0) / 2,
+                      std::min(kChannels, g.kernels - k0), output + k0 * pixels + q0, pixels);
     }
     return;
   }
   // Channel-blocked (K/L, pixels, L) -> (K, pixels).
   for (std::size_t k0 = k_begin; k0 < k_last; k0 += kLanes) {
-    transpose(blocked + k0 * pixels, pixels, std::min<std::size_t>(kLanes, g.kernels - k0), kLanes,
-              output + k0 * pixels, pixels);
+    transpose(blocked + k0 * pixels + q0 * kLanes, q1 - q0,
+              std::min<std::size_t>(kLanes, g.kernels - k0), kLanes, output + k0 * pixels + q0,
+              pixels);
   }
 }
 
-// The pvec blocks of one sample for the kernel groups (pieces of about pvec_outputs kernels)
-// [group_begin, group_end).
+// The pvec blocks of one sample for an item (groups: pieces of about pvec_outputs kernels).
 inline void forward_sample_pvec(const FastForwardPlan& p, const float* padded, const float* ws,
-                                const float* bias, float* output, std::size_t group_begin,
-                                std::size_t group_end) {
+                                const float* bias, float* output, const SampleItem& item) {
   const ConvGeometry& g = p.g;
   const std::size_t out_y = g.out_y(), out_x = g.out_x(), pixels = out_y * out_x;
   const float* taps = ws + p.tap_table.offset;
@@ -303,9 +316,9 @@ inline void forward_sample_pvec(const FastForwardPlan& p, const float* padded, c
   const std::size_t out_pieces = kernel_groups(p);
   for (std::size_t j0 = 0; j0 < out_x; j0 += kLanes) {
     const int valid = static_cast<int>(std::min<std::size_t>(kLanes, out_x - j0));
-    for (std::size_t i0 = 0; i0 < out_y; i0 += p.pvec_rows) {
-      const std::size_t rows = std::min(p.pvec_rows, out_y - i0);
-      for (std::size_t piece = group_begin; piece < group_end; ++piece) {
+    for (std::size_t i0 = item.row_begin; i0 < item.row_end; i0 += p.pvec_rows) {
+      const std::size_t rows = std::min(p.pvec_rows, item.row_end - i0);
+      for (std::size_t piece = item.group_begin; piece < item.group_end; ++piece) {
         const std::size_t k0 = piece_begin(g.kernels, out_pieces, piece);
         const std::size_t k1 = piece_begin(g.kernels, out_pieces, piece + 1);
         pvec_kernel(static_cast<int>(k1 - k0), static_cast<int>(rows))(
@@ -323,48 +336,60 @@ inline void conv2d_forward_fast(const FastForwardPlan& p, const float* input, co
   const std::size_t out_size = g.kernels * g.out_y() * g.out_x();
   runtime::AffineShare samples(g.batch, p.threads);
   const std::size_t groups = kernel_groups(p);
-  // Fewer samples than threads (split_kernels): each sample's kernel groups are the items, each
-  // thread taking its own contiguous share first and then what is left of the others' (a late
-  // thread holds up nobody); every output is the same arithmetic whoever computes it, so the
-  // same bits as one thread.
-  runtime::AffineShare items(p.split_kernels ? g.batch * groups : 0, p.threads);
+  // Fewer samples than threads (split_kernels): each sample's kernel groups, cut into
+  // row_pieces pieces of rows, are the items, each thread taking its own contiguous share first
+  // and then what is left of the others' (a late thread holds up nobody); every output is the
+  // same arithmetic whoever computes it, so the same bits as one thread.
+  const std::size_t per_sample = groups * p.row_pieces;
+  runtime::AffineShare items(p.split_kernels ? g.batch * per_sample : 0, p.threads);
   // What one thread of the team does, or the calling thread alone (in_team false): one thread
   // does not enter a parallel region at all (runtime/parallel.hpp says why).
   const auto work = [&](std::size_t thread, std::size_t threads, bool in_team) {
     forward_tables(p, weights, bias, ws, thread, threads);
-    // The blocks of sample b, read from `padded` (its polyphase copy), for the kernel groups
-    // [group_begin, group_end), on this thread.
-    const auto blocks = [&](const float* padded, std::size_t b, std::size_t group_begin,
-                            std::size_t group_end) {
+    // The blocks of sample b, read from `padded` (its polyphase copy), for an item, on this
+    // thread.
+    const auto blocks = [&](const float* padded, std::size_t b, const SampleItem& item) {
       // In place the blocks read the sample itself, else its polyphase copy.
       const float* source = p.in_place ? input + b * in_size : padded;
       if (p.mode == FastMode::kOutputVector) {
         float* blocked = p.planar_output ? nullptr : region(ws, p.output, thread);
-        forward_sample_ovec(p, source, ws, blocked, output + b * out_size, group_begin, group_end);
+        forward_sample_ovec(p, source, ws, blocked, output + b * out_size, item);
       } else {
-        forward_sample_pvec(p, padded, ws, bias, output + b * out_size, group_begin, group_end);
+        forward_sample_pvec(p, padded, ws, bias, output + b * out_size, item);
       }
     };
-    // split_kernels: sample b's copy in the input region b, written by thread b (there are
-    // fewer samples than threads); then (sample, kernel group) items shared like samples.
+    // split_kernels: sample b's copy in the input region b (there are fewer samples than
+    // threads), each thread clearing and writing its share of every sample's channels; then
+    // (sample, kernel group) items shared like samples.
     if (p.split_kernels && in_team) {
-      float* padded = region(ws, p.input, thread);
-      if (thread < g.batch && !p.in_place) {
-        std::memset(padded, 0, p.input.size * sizeof(float));
-        fill_polyphase(p, input + thread * in_size, padded);
+      if (!p.in_place) {
+        const std::size_t c0 = runtime::share(g.channels, threads, thread);
+        const std::size_t c1 = runtime::share(g.channels, threads, thread + 1);
+        for (std::size_t b = 0; b < g.batch; ++b) {
+          float* padded = region(ws, p.input, b);
+          // The planes of channels [c0, c1), and after the last plane the slack.
+          const std::size_t end = c1 == g.channels ? p.input.size : c1 * p.padded_plane;
+          std::memset(padded + c0 * p.padded_plane, 0, (end - c0 * p.padded_plane) * sizeof(float));
+          fill_polyphase(p, input + b * in_size, padded, c0, c1);
+        }
       }
       runtime::barrier();  // every copy and table is written
+      const std::size_t out_y = g.out_y();
       items.run(thread, [&](std::size_t item) {
-        const std::size_t b = item / groups, group = item % groups;
-        blocks(region(ws, p.input, b), b, group, group + 1);
+        // (sample, group, piece of rows), the pieces of a group next to each other
+        const std::size_t b = item / per_sample, group = item % per_sample / p.row_pieces;
+        const std::size_t piece = item % p.row_pieces;
+        blocks(region(ws, p.input, b), b,
+               {group, group + 1, piece_begin(out_y, p.row_pieces, piece),
+                piece_begin(out_y, p.row_pieces, piece + 1)});
       });
       return;
     }
     float* padded = region(ws, p.input, thread);
     if (!p.in_place) std::memset(padded, 0, p.input.size * sizeof(float));
     const auto sample = [&](std::size_t b) {
-      if (!p.in_place) fill_polyphase(p, input + b * in_size, padded);
-      blocks(padded, b, 0, groups);
+      if (!p.in_place) fill_polyphase(p, input + b * in_size, padded, 0, g.channels);
+      blocks(padded, b, whole_sample(p));
     };
     if (!in_team) {
       for (std::size_t b = 0; b < g.batch; ++b) sample(b);

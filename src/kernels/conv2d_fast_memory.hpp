@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "kernels/conv2d_fast_blocks.hpp"
 #include "kernels/conv2d_fast_plan.hpp"
@@ -110,6 +111,28 @@ inline void copy_row(const float* src, std::size_t n, float* dst) {
     const int rest = static_cast<int>(n - x);
     Simd::store_first(dst + x, Simd::load_first(src + x, rest), rest);
   }
+}
+
+// Zeroes what the row copies leave of `count` padded planes of rows x columns floats laid one
+// after the other, `size` floats in all: the rows above and below the interior rows
+// [top, top + height), the columns left and right of the interior columns [left, left + width)
+// of those rows, and whatever follows the last plane (the slack). The copies then write every
+// other float, so a call need not clear a whole padded copy (megabytes for many channels of a
+// large image) to give every float a value.
+inline void zero_around(float* planes, std::size_t count, std::size_t rows, std::size_t columns,
+                        std::size_t top, std::size_t height, std::size_t left, std::size_t width,
+                        std::size_t size) {
+  const std::size_t plane = rows * columns, right = columns - left - width;
+  for (std::size_t k = 0; k < count; ++k) {
+    float* at = planes + k * plane;
+    std::memset(at, 0, top * columns * sizeof(float));
+    for (std::size_t y = top; y < top + height; ++y) {
+      std::memset(at + y * columns, 0, left * sizeof(float));
+      std::memset(at + y * columns + left + width, 0, right * sizeof(float));
+    }
+    std::memset(at + (top + height) * columns, 0, (rows - top - height) * columns * sizeof(float));
+  }
+  std::memset(planes + count * plane, 0, (size - count * plane) * sizeof(float));
 }
 
 }  // namespace cnnkit::kernels::CNNKIT_SIMD_NAMESPACE

@@ -3,9 +3,11 @@
 // and which geometries the kernels cover. Compiled for the baseline x86-64 CPU, like the
 // dispatch in conv2d_fast.cpp.
 #include <algorithm>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <numeric>
 
 #include "kernels/conv2d_fast.hpp"
 
@@ -93,7 +95,8 @@ bool fits_int32(std::size_t n) {
 
 // The weight gradient's column groups (FastBackwardPlan::dw_columns) and whether its blocks
 // can read the input directly: dw_kernel_rows must divide the channels (a block's rows share one
-// u), and one group of columns must read all n kernel columns (its blocks start the partial sums).
+// u; fewer rows than the registers hold are taken, within limits, to make it so), and one group
+// of columns must read all n kernel columns (its blocks start the partial sums).
 // (6 channels in blocks of 5 rows, for example, keep the padded copy: blocks of 3 rows that
 // read the input directly gain nothing there, as their edge columns, one pixel wide each, cannot
 // go in column pairs.)
@@ -116,7 +119,18 @@ void plan_direct_weight_gradient(FastBackwardPlan& p) {
   const auto full = std::find_if(groups, groups + count, [&](const DwColumns& group) {
     return group.v_begin == 0 && group.v_end == g.kernel_x;
   });
-  if (g.channels % p.dw_kernel_rows != 0 || full == groups + count) return;
+  if (full == groups + count) return;
+  // Rows that do not divide C: the largest divisor of C below them, if it keeps three quarters
+  // of the rows (2 of 3 rows of 4 columns read directly cost more than the copy), or half of them
+  // for a kernel one column wide (there the copy costs the most per FLOP: 2 K m / (sy sx) FLOPs per
+  // float copied, and the one column group reads the pixels in the copy's order, so the sums are
+  // the same bits either way).
+  std::size_t rows = p.dw_kernel_rows;
+  while (g.channels % rows != 0) --rows;
+  const bool enough =
+      g.kernel_x == 1 ? 2 * rows >= p.dw_kernel_rows : 4 * rows >= 3 * p.dw_kernel_rows;
+  if (!enough) return;
+  p.dw_kernel_rows = rows;
   std::rotate(groups, full, full + 1);  // the full group first, the others in their order
   std::size_t before = 0;
   for (std::size_t k = 0; k < count; ++k) {
@@ -242,7 +256,10 @@ FastForwardPlan plan_forward(const ConvGeometry& geometry, runtime::SimdLevel le
   const std::size_t groups = kernel_groups(p);
   if (g.batch < threads && groups >= 2 && g.forward_flops() / g.batch >= kSplitSampleFlops) {
     p.split_kernels = true;
-    p.threads = std::min(threads, groups);
+    // Items a whole multiple of the threads: 3 groups on 2 threads, for example, in 6 items.
+    p.threads = threads;
+    const std::size_t items = g.batch * groups;
+    p.row_pieces = std::min(g.out_y(), p.threads / std::gcd(items, p.threads));
   }
   p.tap_table = layout.add(2 * p.taps);
   if (p.mode == FastMode::kOutputVector) {
@@ -342,8 +359,32 @@ FastBackwardPlan plan_backward(const ConvGeometry& geometry, runtime::SimdLevel 
     p.dx_edge_taps = layout.add(edge_tables * 2 * taps);
   }
   p.error = layout.add(g.kernels * p.error_plane + 2 * isa.lanes, p.threads);
+  p.error_border_only = p.error.size * sizeof(float) > 1024 * 1024;
   if (p.mode == FastMode::kOutputVector && !p.dx_planar) {
     p.dx_blocked = layout.add(p.padded_channels * g.in_y * g.in_x, p.threads);
+  }
+
+  if (unit_stride && g.kernel_y % 2 == 1 && g.kernel_x % 2 == 1) {
+    // The input error as a forward convolution of E (FastBackwardPlan::dx_as_forward), planned
+    // for a batch of at least the team, so that every thread has its regions and none splits
+    // a sample.
+    ConvGeometry swapped = g;
+    swapped.channels = g.kernels;
+    swapped.kernels = g.channels;
+    swapped.batch = std::max(g.batch, p.threads);
+    FastForwardPlan forward = plan_forward(swapped, level, p.threads);
+    if (forward.pixel_pairs) {
+      const std::size_t base = layout.add(forward.total).offset;
+      for (FastRegion* r : {&forward.weights, &forward.bias, &forward.tap_table, &forward.edge_taps,
+                            &forward.input, &forward.output}) {
+        r->offset += base;
+      }
+      forward.g.batch = g.batch;
+      p.dx_as_forward = true;
+      p.dx_forward = forward;
+      p.dx_flipped = layout.add(taps * g.channels);
+      p.dx_zero_bias = layout.add(g.channels);
+    }
   }
 
   p.dw_kernel_registers =
@@ -366,7 +407,14 @@ FastBackwardPlan plan_backward(const ConvGeometry& geometry, runtime::SimdLevel 
     const std::size_t most = std::clamp<std::size_t>((isa.registers - 2) / (g.kernel_x + 1), 1, 8);
     p.dwp_kernels = ceil_div(g.kernels, ceil_div(g.kernels, most));
   }
-  p.groups = std::min(g.batch, std::max(kFastGradientGroups, p.threads));
+  // Groups of at least 128 output pixels where the batch allows: a group's blocks load and store
+  // their sums once per pass, and every group adds a partial to the reduction (s27's four
+  // samples of 16 pixels spent more on those than on their FMAs). The cut still depends on the
+  // geometry alone for up to kFastGradientGroups threads.
+  // (A power of two, so that they share evenly among 2 or 4 threads.)
+  const std::size_t enough_pixels =
+      std::bit_floor(std::max<std::size_t>(1, g.batch * pixels / 128));
+  p.groups = std::min({g.batch, std::max(kFastGradientGroups, p.threads), enough_pixels});
   std::size_t pass_samples = 1;
   if (p.dw_direct) {
     // As many samples as keep a pass's E (pixel-major) within 256 KiB of L2 and a channel

@@ -110,6 +110,9 @@ struct FastForwardPlan {
   // Fewer samples than threads: the threads share the samples' kernel groups (kernel_groups),
   // (sample, group) by (sample, group), instead of taking whole samples.
   bool split_kernels = false;
+  // split_kernels: pieces of output rows each kernel group is cut into, so that the items
+  // (sample, group, piece) share evenly among the threads (1 when the groups already do).
+  std::size_t row_pieces = 1;
   FastMode mode = FastMode::kOutputVector;
   // Polyphase, zero-padded input of one sample: C planes of padded_y rows; each row holds the
   // stride_x phases of the padded row one after the other, phase_x floats each.
@@ -198,7 +201,19 @@ struct FastBackwardPlan {
   FastRegion dx_edge_taps;  // phase by phase, a table of 2 * K*m*n ints per edge row
   FastRegion dx_position;   // ovec: per tap (k*m + u)*n + v, its index in phase order
   FastRegion error;         // per thread: padded E of one sample (+ slack)
-  FastRegion dx_blocked;    // per thread (ovec, not planar): channel-blocked input error
+  // Beyond 1 MiB (out of L2) the padded E is cleared only around the rows the copy writes
+  // (zero_around), otherwise with one memset (cheaper than a few for every row of every plane).
+  bool error_border_only = false;
+  FastRegion dx_blocked;  // per thread (ovec, not planar): channel-blocked input error
+  // Stride 1 and odd kernels, where the forward blocks would hold pixel pairs (which the input
+  // error's own blocks do not): E_{n-1} is the forward convolution of E ("same" padding, the
+  // same on both sides) with the weights W'[c, k, u, v] = W[k, c, m-1-u, n-1-v] and no bias,
+  // run by the forward's driver on this plan (its regions lie inside this workspace). The
+  // input error's own regions above then go unused.
+  bool dx_as_forward = false;
+  FastForwardPlan dx_forward{};
+  FastRegion dx_flipped;    // W', (C, K, m, n)
+  FastRegion dx_zero_bias;  // C zeros
   // ---- weight and bias gradient: output-vector (registers of kernels) or, for few kernels and
   // horizontal stride 1, pixel-vector (registers of output columns, dwp_block)
   FastMode dw_mode = FastMode::kOutputVector;
