@@ -17,6 +17,7 @@
 #include "cnnkit/optimizers.hpp"
 #include "cnnkit/random.hpp"
 #include "cnnkit/training_step.hpp"
+#include "thread_ranks.hpp"
 
 namespace cnnkit {
 namespace {
@@ -59,6 +60,47 @@ TEST(FixedTreeSum, AnAbsentLeafLeavesItsSiblingAsItIs) {
   std::vector<char> absent{0, 0};
   reduce_up_the_tree(none.data(), 1, 2, absent);
   EXPECT_EQ(absent[0], 0);
+}
+
+// 7 groups on 1 to 4 ranks (threads): shares of 1, 2 or 3 groups, so that some ranks send several
+// subtrees and others one; a batch with groups 3 and 6 empty, then a full one with the same
+// buffers, one whose empty groups are left halves (as runtime::share leaves the first groups of
+// a batch smaller than the group count empty), then one with no samples at all. Values that show the order: every rank's result is
+// one process's bit for bit.
+TEST(FixedTreeSum, AnyRankCountGivesOneProcesssBits) {
+  constexpr std::size_t kGroups = 7, kLength = 13;
+  const auto leaf = [](std::size_t group, std::size_t i, std::size_t call) {
+    const float big = (group % 2 == 0 ? 1e8f : -1e8f);
+    return (i + group + call) % 3 == 0 ? big : 1.0f + 0.25f * static_cast<float>(group + i);
+  };
+  const std::vector<std::vector<char>> batches = {
+      {1, 1, 1, 0, 1, 1, 0}, {1, 1, 1, 1, 1, 1, 1}, {0, 1, 0, 1, 0, 1, 1}, {0, 0, 0, 0, 0, 0, 0}};
+  const auto sums_on = [&](std::size_t ranks) {
+    std::vector<std::vector<std::vector<float>>> results(ranks);
+    testing::ThreadRanks threads(ranks);
+    threads.run([&](Communicator& communicator) {
+      const GroupShare mine = group_share(kGroups, ranks, communicator.rank());
+      TreeSumBuffers<float> buffers;
+      for (std::size_t call = 0; call < batches.size(); ++call) {
+        std::vector<float> leaves;
+        for (std::size_t g = mine.first_group; g < mine.last_group; ++g) {
+          for (std::size_t i = 0; i < kLength; ++i) leaves.push_back(leaf(g, i, call));
+        }
+        std::vector<float> result(kLength, -7.0f);
+        fixed_tree_sum<float>(communicator, kLength, leaves, batches[call], result, buffers);
+        results[communicator.rank()].push_back(result);
+      }
+    });
+    return results;
+  };
+  const std::vector<std::vector<float>> one = sums_on(1)[0];
+  EXPECT_EQ(one[3], std::vector<float>(kLength, 0.0f));  // no samples: zeros
+  for (const std::size_t ranks : {2u, 3u, 4u}) {
+    const auto results = sums_on(ranks);
+    for (std::size_t r = 0; r < ranks; ++r) {
+      EXPECT_EQ(results[r], one) << ranks << " ranks, rank " << r;
+    }
+  }
 }
 
 TEST(FixedTreeSum, OneProcessSumsItsLeavesInTheTree) {

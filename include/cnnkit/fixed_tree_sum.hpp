@@ -62,7 +62,9 @@ void fixed_tree_sum(Communicator& communicator, std::size_t length, std::span<T>
 // costs more than the exchange itself.
 template <typename T>
 struct TreeSumBuffers {
-  std::vector<T> send, received, slots;
+  std::vector<T> send;         // this rank's subtrees slice by slice, when it has several
+  std::vector<T> received;     // every rank's subtrees for this rank's slice; the tree ends here
+  std::vector<T> empty_slice;  // zeros, for a batch without samples
 };
 
 // The same sum with the caller's buffers.

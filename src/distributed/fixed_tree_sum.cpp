@@ -26,6 +26,26 @@ bool any_present(const std::vector<char>& present, TreeRange range) {
                      [](char p) { return p != 0; });
 }
 
+// reduce_up_the_tree over nodes held as pointers: the same additions in the same order (left +
+// right into left), a node with no value of its own taking its right half's slice.
+template <typename T>
+void finish_tree(std::vector<T*>& node, std::size_t length, std::vector<char>& present) {
+  for (std::size_t half = 1; half < node.size(); half *= 2) {
+    for (std::size_t left = 0; left + half < node.size(); left += 2 * half) {
+      const std::size_t right = left + half;
+      if (!present[right]) continue;
+      if (present[left]) {
+        T* const into = node[left];
+        const T* const from = node[right];
+        for (std::size_t i = 0; i < length; ++i) into[i] += from[i];
+      } else {
+        node[left] = node[right];
+        present[left] = 1;
+      }
+    }
+  }
+}
+
 }  // namespace
 
 std::vector<TreeRange> covering_subtrees(std::size_t first, std::size_t last) {
@@ -117,17 +137,26 @@ void fixed_tree_sum(Communicator& communicator, std::size_t length, std::span<T>
   // Reduce-scatter: every subtree's slice q to rank q, which places each rank's subtrees at their
   // first leaf and finishes the tree for its slice.
   std::vector<std::size_t> send_counts(ranks), receive_counts(ranks);
-  std::vector<T>& send = buffers.send;
-  send.clear();
-  send.reserve(mine.subtrees.size() * length);
   for (std::size_t q = 0; q < ranks; ++q) {
-    const std::size_t begin = slice_begin(length, ranks, q),
-                      end = slice_begin(length, ranks, q + 1);
-    for (const TreeRange& subtree : mine.subtrees) {
-      const T* value = leaves.data() + (subtree.first - mine.first_group) * length;
-      send.insert(send.end(), value + begin, value + end);
+    const std::size_t slice_length =
+        slice_begin(length, ranks, q + 1) - slice_begin(length, ranks, q);
+    send_counts[q] = mine.subtrees.size() * slice_length * sizeof(T);
+  }
+  // One subtree (P and G powers of two) is laid out slice after slice already: sent as it is.
+  const T* send = leaves.data() + (mine.subtrees.front().first - mine.first_group) * length;
+  if (mine.subtrees.size() > 1) {
+    std::vector<T>& gathered = buffers.send;
+    gathered.clear();
+    gathered.reserve(mine.subtrees.size() * length);
+    for (std::size_t q = 0; q < ranks; ++q) {
+      const std::size_t begin = slice_begin(length, ranks, q),
+                        end = slice_begin(length, ranks, q + 1);
+      for (const TreeRange& subtree : mine.subtrees) {
+        const T* value = leaves.data() + (subtree.first - mine.first_group) * length;
+        gathered.insert(gathered.end(), value + begin, value + end);
+      }
     }
-    send_counts[q] = mine.subtrees.size() * (end - begin) * sizeof(T);
+    send = gathered.data();
   }
   const std::size_t begin = slice_begin(length, ranks, rank);
   const std::size_t slice = slice_begin(length, ranks, rank + 1) - begin;
@@ -140,25 +169,27 @@ void fixed_tree_sum(Communicator& communicator, std::size_t length, std::span<T>
   }
   std::vector<T>& received = buffers.received;
   received.resize(received_subtrees * slice);
-  communicator.exchange(reinterpret_cast<const std::byte*>(send.data()), send_counts,
+  communicator.exchange(reinterpret_cast<const std::byte*>(send), send_counts,
                         reinterpret_cast<std::byte*>(received.data()), receive_counts);
 
-  // Only the slots of present nodes are read: what the others hold from a former call stays.
-  std::vector<T>& slots = buffers.slots;
-  slots.resize(groups * slice);
-  std::vector<char> slot_present(groups, 0);
-  const T* next = received.data();
+  // Every received subtree's slice stays where it arrived, at its first leaf's node of the tree;
+  // the tree is finished over pointers to them, each sum written into the left node's slice.
+  std::vector<T*> node(groups, nullptr);
+  std::vector<char> node_present(groups, 0);
+  T* next = received.data();
   for (const GroupShare& share : shares) {
     for (const TreeRange& subtree : share.subtrees) {
-      std::copy(next, next + slice,
-                slots.begin() + static_cast<std::ptrdiff_t>(subtree.first * slice));
-      slot_present[subtree.first] = any_present(group_present, subtree) ? 1 : 0;
+      node[subtree.first] = next;
+      node_present[subtree.first] = any_present(group_present, subtree) ? 1 : 0;
       next += slice;
     }
   }
-  reduce_up_the_tree(slots.data(), slice, groups, slot_present);
-  if (!slot_present[0])
-    std::fill(slots.begin(), slots.begin() + static_cast<std::ptrdiff_t>(slice), T(0));
+  finish_tree(node, slice, node_present);
+  const T* finished = node[0];
+  if (!node_present[0]) {
+    buffers.empty_slice.assign(slice, T(0));
+    finished = buffers.empty_slice.data();
+  }
 
   // All-gather: every rank's finished slice into the result.
   std::vector<std::size_t> slice_bytes(ranks);
@@ -166,7 +197,7 @@ void fixed_tree_sum(Communicator& communicator, std::size_t length, std::span<T>
     slice_bytes[q] =
         (slice_begin(length, ranks, q + 1) - slice_begin(length, ranks, q)) * sizeof(T);
   }
-  communicator.all_gather(reinterpret_cast<const std::byte*>(slots.data()),
+  communicator.all_gather(reinterpret_cast<const std::byte*>(finished),
                           reinterpret_cast<std::byte*>(result.data()), slice_bytes);
 }
 
