@@ -26,8 +26,9 @@ bool any_present(const std::vector<char>& present, TreeRange range) {
                      [](char p) { return p != 0; });
 }
 
-// reduce_up_the_tree over nodes held as pointers: the same additions in the same order (left +
-// right into left), a node with no value of its own taking its right half's slice.
+// The tree over nodes held as pointers (reduce_up_the_tree's slots, or the slices received in the
+// exchange): left + right into left, level by level; a node with no value of its own takes its
+// right half's pointer instead of a copy.
 template <typename T>
 void finish_tree(std::vector<T*>& node, std::size_t length, std::vector<char>& present) {
   for (std::size_t half = 1; half < node.size(); half *= 2) {
@@ -63,20 +64,12 @@ std::vector<TreeRange> covering_subtrees(std::size_t first, std::size_t last) {
 template <typename T>
 void reduce_up_the_tree(T* values, std::size_t length, std::size_t slots,
                         std::vector<char>& present) {
-  for (std::size_t half = 1; half < slots; half *= 2) {
-    for (std::size_t left = 0; left + half < slots; left += 2 * half) {
-      const std::size_t right = left + half;
-      if (!present[right]) continue;
-      T* into = values + left * length;
-      const T* from = values + right * length;
-      if (present[left]) {
-        for (std::size_t i = 0; i < length; ++i) into[i] += from[i];  // left + right
-      } else {
-        std::memcpy(into, from, length * sizeof(T));
-        present[left] = 1;
-      }
-    }
-  }
+  if (slots == 0) return;
+  std::vector<T*> node(slots);
+  for (std::size_t i = 0; i < slots; ++i) node[i] = values + i * length;
+  finish_tree(node, length, present);
+  // A first slot without a value of its own took a later slot's sum: it moves to the first.
+  if (present[0] && node[0] != values) std::memcpy(values, node[0], length * sizeof(T));
 }
 
 GroupShare group_share(std::size_t groups, std::size_t ranks, std::size_t rank) {
