@@ -1,6 +1,7 @@
 // When the pool's teams run on their caller alone after late workers (runtime/team_backoff.hpp):
 // not after a single one; for the first backoff once a second follows within kConfirm, twice as
-// long after each further one up to the maximum, and only after two again after a quiet spell.
+// long after each further one up to the maximum, and only after two again after a quiet spell;
+// the busy spell those late workers make, in which the threads spin only briefly.
 #include "runtime/team_backoff.hpp"
 
 #include <gtest/gtest.h>
@@ -70,6 +71,22 @@ TEST(TeamBackoff, AQuietSpellStartsAgainFromTheFirstBackoff) {
   backoff.worker_late(now);
   EXPECT_FALSE(backoff.may_team(now + milliseconds(19)));
   EXPECT_TRUE(backoff.may_team(now + milliseconds(20)));
+}
+
+// The threads spin long (runtime/wait.hpp) outside a busy spell: before any late worker, after
+// single ones, and once kForget and the last backoff have passed since the last.
+TEST(TeamBackoff, ABusySpellLastsFromTheConfirmingLateWorkerToKForgetAfterTheLast) {
+  TeamBackoff backoff;
+  Clock::time_point now = Clock::time_point{} + milliseconds(1000);
+  EXPECT_FALSE(backoff.in_busy_spell(now));
+  backoff.worker_late(now);
+  EXPECT_FALSE(backoff.in_busy_spell(now));
+  EXPECT_FALSE(backoff.in_busy_spell(now + milliseconds(50)));
+  now += milliseconds(50);
+  backoff.worker_late(now);  // alone 20 ms, the next backoff 40
+  EXPECT_TRUE(backoff.in_busy_spell(now));
+  EXPECT_TRUE(backoff.in_busy_spell(now + TeamBackoff::kForget + milliseconds(40)));
+  EXPECT_FALSE(backoff.in_busy_spell(now + TeamBackoff::kForget + milliseconds(41)));
 }
 
 }  // namespace

@@ -32,9 +32,15 @@ class TeamBackoff {
   // Whether a team may run at `now`.
   bool may_team(Clock::time_point now) const { return now >= alone_until_; }
 
+  // Whether `now` falls into a busy spell (the backoff's time alone and kForget after the last
+  // late worker): the team's threads then spin only briefly before they sleep.
+  bool in_busy_spell(Clock::time_point now) const {
+    return in_spell_ && now - last_late_ <= kForget + backoff_;
+  }
+
   // The caller waited at `now` for a worker that was not running.
   void worker_late(Clock::time_point now) {
-    const bool spell_goes_on = in_spell_ && now - last_late_ <= kForget + backoff_;
+    const bool spell_goes_on = in_busy_spell(now);
     const bool spell_starts = !spell_goes_on && seen_late_ && now - last_late_ <= kConfirm;
     if (spell_starts) backoff_ = kFirstBackoff;
     in_spell_ = spell_goes_on || spell_starts;

@@ -86,8 +86,12 @@ class TeamMember {
 
 }  // namespace
 
-bool spin_may_help() {
-  return t_pool_index == kOutsidePool || !ThreadPool::instance().shares_cpu(t_pool_index);
+std::chrono::microseconds spin_time() {
+  const ThreadPool& pool = ThreadPool::instance();
+  if (t_pool_index != kOutsidePool && pool.shares_cpu(t_pool_index)) {
+    return std::chrono::microseconds{0};
+  }
+  return pool.in_busy_spell() ? kSpinTime : kQuietSpinTime;
 }
 
 void sleep_until_change(const std::atomic<std::uint32_t>& word, std::uint32_t old) {
@@ -135,7 +139,9 @@ bool ThreadPool::run_erased(std::size_t threads, const void* context, Invoke inv
   if (t_in_team) return false;
   std::unique_lock<std::mutex> lock(busy_, std::try_to_lock);
   if (!lock.owns_lock()) return false;
-  if (kind != Kind::kWhole && !backoff_.may_team(TeamBackoff::Clock::now())) return false;
+  const TeamBackoff::Clock::time_point now = TeamBackoff::Clock::now();
+  note_busy_spell(now);
+  if (kind != Kind::kWhole && !backoff_.may_team(now)) return false;
   threads = std::min(threads, kMaxTeam);
   while (workers_.size() + 1 < threads) {
     // The job the worker starts from is the one before this call's: it must see this one.
@@ -181,6 +187,7 @@ void ThreadPool::forget_late_workers() {
   if (t_in_team) return;  // the pool's caller holds busy_ (a setting changed inside a loop)
   const std::lock_guard<std::mutex> lock(busy_);
   backoff_ = TeamBackoff{};
+  busy_spell_.store(false, std::memory_order_relaxed);
 }
 
 void ThreadPool::caller_sleep(const std::atomic<std::uint32_t>& word, std::uint32_t old) {
@@ -197,7 +204,17 @@ void ThreadPool::caller_sleep(const std::atomic<std::uint32_t>& word, std::uint3
   for (std::size_t w = 0; w < workers; ++w) {
     ran = std::max(ran, cpu_time_ns(worker_clocks_[w]) - worker_cpu_ns_[w]);
   }
-  if (2 * ran < waited) backoff_.worker_late(end);
+  if (2 * ran < waited) {
+    backoff_.worker_late(end);
+    note_busy_spell(end);
+  }
+}
+
+void ThreadPool::note_busy_spell(TeamBackoff::Clock::time_point now) {
+  const bool busy = backoff_.in_busy_spell(now);
+  if (busy_spell_.load(std::memory_order_relaxed) != busy) {
+    busy_spell_.store(busy, std::memory_order_relaxed);
+  }
 }
 
 // Whether a worker takes part in the shared job `job`: only while its caller is not done.

@@ -1,8 +1,9 @@
 // cnnkit's own team of threads, in place of OpenMP's parallel regions: its threads wait for work
-// and at barriers as runtime/wait.hpp says (spin briefly, then sleep), where libgomp's threads spin
-// for milliseconds (OMP_WAIT_POLICY, read once when libgomp loads, before any of cnnkit's code can
-// set it). On a machine where another process keeps a core busy, spinning threads made a training
-// step wait a scheduler time slice at every loop.
+// and at barriers as runtime/wait.hpp says (spin, then sleep), and spin only briefly once another
+// process has taken a worker's core, where libgomp's threads spin for milliseconds whatever
+// happens (OMP_WAIT_POLICY, read once when libgomp loads, before any of cnnkit's code can set it).
+// On a machine where another process keeps a core busy, spinning threads made a training step
+// wait a scheduler time slice at every loop.
 #pragma once
 
 #include <array>
@@ -83,6 +84,9 @@ class ThreadPool {
   // workers ran meanwhile (runtime/wait.hpp's sleep_until_change).
   void caller_sleep(const std::atomic<std::uint32_t>& word, std::uint32_t old);
 
+  // Whether the pool is in a busy spell (TeamBackoff), as its caller last saw: any thread may ask.
+  bool in_busy_spell() const { return busy_spell_.load(std::memory_order_relaxed); }
+
  private:
   using Invoke = void (*)(const void*, std::size_t, std::size_t);
   template <typename Work>
@@ -96,6 +100,7 @@ class ThreadPool {
   bool join(std::uint32_t job);
   int note_cpu(std::size_t thread);
   void worker(std::size_t index, std::uint32_t seen);
+  void note_busy_spell(TeamBackoff::Clock::time_point now);
 
   // job_: a job's number (the bits from kJobShift up), whether it is shared (kShared) and its
   // thread count (0: the pool closes), in one word, so that a worker outside a team never reads
@@ -115,6 +120,7 @@ class ThreadPool {
   std::vector<clockid_t> worker_clocks_;
   std::vector<std::int64_t> worker_cpu_ns_;
   TeamBackoff backoff_;
+  std::atomic<bool> busy_spell_{false};  // backoff_.in_busy_spell(), for the waiting threads
   // The CPU each thread last ran on at a job's start or a barrier (-1: unknown), [0] the
   // caller's: written only when it changes.
   std::array<std::atomic<int>, kMaxTeam> cpu_of_{};

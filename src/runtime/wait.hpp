@@ -1,4 +1,4 @@
-// How a thread of cnnkit waits for another: spin a short while, then sleep in the kernel.
+// How a thread of cnnkit waits for another: spin a while, then sleep in the kernel.
 // A thread that only spins keeps its core busy while the thread it waits for may be waiting for
 // that very core (another process took the other one): each wait then lasts a scheduler time
 // slice, milliseconds, instead of microseconds. A sleeping waiter frees its core, and the kernel
@@ -16,10 +16,16 @@
 
 namespace cnnkit::runtime {
 
-// How long a waiter spins before it sleeps: about as long as the gaps between the parallel
-// loops of a training step on a quiet machine, so that there a team's threads are still
-// spinning when the next loop starts. A time, not a count of pauses: a pause takes from a few
-// to some 140 cycles depending on the CPU.
+// How long a waiter spins before it sleeps. On a machine whose cores are free to the team: about
+// as long as libgomp's threads spin, so that the gaps between the parallel loops of a step, and
+// between the short calls of a program that calls a layer many times, do not put the team's
+// threads to sleep (a sleeping thread takes tens of microseconds to wake, much longer where the
+// host has parked the virtual CPU). In a busy spell (TeamBackoff: a worker was late twice
+// within kConfirm, its core taken by another process), only as long as the gaps between a step's
+// loops on a quiet machine: sleeping gives the core to the other process at once and makes the
+// kernel favour the sleeper when its work is there. A time, not a count of pauses: a pause
+// takes from a few to some 140 cycles depending on the CPU.
+inline constexpr std::chrono::microseconds kQuietSpinTime{1000};
 inline constexpr std::chrono::microseconds kSpinTime{50};
 inline constexpr int kPausesPerClockCheck = 32;
 
@@ -27,9 +33,10 @@ inline constexpr int kPausesPerClockCheck = 32;
 // also measures there whether its workers ran meanwhile (ThreadPool::caller_sleep).
 void sleep_until_change(const std::atomic<std::uint32_t>& word, std::uint32_t old);
 
-// Whether spinning may help: false for a thread of the pool whose partner last ran on the same
-// CPU (the scheduler put both there), which can only go on once the waiter gives the CPU up.
-bool spin_may_help();
+// How long the calling thread spins before it sleeps: kQuietSpinTime or kSpinTime as above, and
+// zero for a thread of the pool whose partner last ran on the same CPU (the scheduler put both
+// there), which can only go on once the waiter gives the CPU up.
+std::chrono::microseconds spin_time();
 
 inline void pause() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -40,11 +47,12 @@ inline void pause() {
 // Returns once word holds a value other than `old` (acquire).
 inline void wait_for_change(const std::atomic<std::uint32_t>& word, std::uint32_t old) {
   if (word.load(std::memory_order_acquire) != old) return;
-  if (!spin_may_help()) {
+  const std::chrono::microseconds spin = spin_time();
+  if (spin.count() == 0) {
     sleep_until_change(word, old);
     return;
   }
-  const auto spin_until = std::chrono::steady_clock::now() + kSpinTime;
+  const auto spin_until = std::chrono::steady_clock::now() + spin;
   do {
     for (int i = 0; i < kPausesPerClockCheck; ++i) {
       if (word.load(std::memory_order_acquire) != old) return;
