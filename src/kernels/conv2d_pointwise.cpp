@@ -20,6 +20,12 @@ namespace {
 // Below this many FLOPs a call stays on the calling thread: the team's meeting would cost more.
 constexpr std::size_t kTeamFlops = std::size_t{1} << 18;
 
+// Whether product() below runs on BLAS: double, or float without a SIMD level.
+template <typename T>
+bool on_blas(runtime::SimdLevel level) {
+  return !std::is_same_v<T, float> || level == runtime::SimdLevel::kNone;
+}
+
 // C (m x n) = op(A) op(B), row-major, overwritten, with BLAS's meaning of the transposes and
 // leading dimensions. float on small_gemm's blocks at `level` (each element one chain of FMAs
 // over the reduction in order), otherwise BLAS.
@@ -153,10 +159,12 @@ std::size_t pointwise_gradient_groups(const ConvGeometry& g) {
 }
 
 template <typename T>
-bool conv2d_forward_pointwise(const ConvGeometry& g, const T* input, const T* weights,
+bool conv2d_forward_pointwise(const ConvGeometry& geometry, const T* input, const T* weights,
                               const T* bias, T* output, std::vector<T>& workspace,
                               runtime::SimdLevel level) {
-  if (!covers<T>(g, level)) return false;
+  if (!covers<T>(geometry, level)) return false;
+  // 1-D along y as one row per plane: the copies then move rows, not single values.
+  const ConvGeometry g = as_rows(geometry);
   const std::size_t pixels = g.out_y() * g.out_x(), sample_size = g.channels * g.in_y * g.in_x;
   const std::size_t slice = strided(g) ? padded(g.channels * pixels) : 0;
   if (workspace.size() < slice * runtime::team_size()) {
@@ -173,6 +181,15 @@ bool conv2d_forward_pointwise(const ConvGeometry& g, const T* input, const T* we
     if (b + 1 < g.batch)
       prefetch_range(output + (b + 1) * g.kernels * pixels, g.kernels * pixels, true);
     T* out = output + b * g.kernels * pixels;
+    if (on_blas<T>(level)) {
+      // BLAS adds the product to what C holds: the bias first, no second pass.
+      for (std::size_t k = 0; k < g.kernels; ++k) {
+        std::fill(out + k * pixels, out + (k + 1) * pixels, bias[k]);
+      }
+      gemm<T>(Transpose::kNo, Transpose::kNo, g.kernels, pixels, g.channels, T(1), weights,
+              g.channels, kept, pixels, T(1), out, pixels);
+      return;
+    }
     product<T>(level, Transpose::kNo, Transpose::kNo, g.kernels, pixels, g.channels, weights,
                g.channels, kept, pixels, out, pixels);
     for (std::size_t k = 0; k < g.kernels; ++k) {
@@ -184,10 +201,12 @@ bool conv2d_forward_pointwise(const ConvGeometry& g, const T* input, const T* we
 }
 
 template <typename T>
-bool conv2d_backward_pointwise(const ConvGeometry& g, const T* input, const T* weights,
+bool conv2d_backward_pointwise(const ConvGeometry& geometry, const T* input, const T* weights,
                                const T* error, T* input_error, T* weight_gradient, T* bias_gradient,
                                std::vector<T>& workspace, runtime::SimdLevel level) {
-  if (!covers<T>(g, level)) return false;
+  if (!covers<T>(geometry, level)) return false;
+  // 1-D along y as one row per plane: the copies then move rows, not single values.
+  const ConvGeometry g = as_rows(geometry);
   const std::size_t pixels = g.out_y() * g.out_x(), sample_size = g.channels * g.in_y * g.in_x;
   const std::size_t weight_count = g.kernels * g.channels;
   const std::size_t groups = pointwise_gradient_groups(g);
