@@ -19,6 +19,7 @@
 #include <type_traits>
 
 #include "kernels/conv2d_fast.hpp"
+#include "kernels/conv2d_pointwise.hpp"
 #include "kernels/gemm.hpp"
 #include "kernels/im2col.hpp"
 #include "runtime/parallel.hpp"
@@ -165,15 +166,18 @@ void conv2d_backward_gemm(const ConvGeometry& geometry, const T* input, const T*
 }
 
 // The entry points: float goes to the SIMD direct-convolution kernels (conv2d_fast.hpp) when the
-// CPU and the geometry allow, depthwise convolutions to their row loops (conv2d_depthwise.hpp),
-// other grouped float ones group by group to the SIMD kernels where those cover a group
-// (conv2d_grouped.cpp), everything else to the im2col + GEMM path above.
+// CPU and the geometry allow, other 1x1 convolutions without padding to their matrix products
+// (conv2d_pointwise.hpp; docs/KERNELS.md says why not before the SIMD kernels), depthwise
+// convolutions to their row loops (conv2d_depthwise.hpp), other grouped float ones group by group
+// to the SIMD kernels where those cover a group (conv2d_grouped.cpp), everything else to the
+// im2col + GEMM path above.
 template <typename T>
 void conv2d_forward(const ConvGeometry& g, const T* input, const T* weights, const T* bias,
                     T* output, std::vector<T>& workspace) {
   if constexpr (std::is_same_v<T, float>) {
     if (conv2d_forward_fast(g, input, weights, bias, output, workspace)) return;
   }
+  if (conv2d_forward_pointwise(g, input, weights, bias, output, workspace)) return;
   if (is_depthwise(g)) return conv2d_forward_depthwise(g, input, weights, bias, output, workspace);
   if constexpr (std::is_same_v<T, float>) {
     if (conv2d_forward_grouped_fast(g, input, weights, bias, output, workspace)) return;
@@ -190,6 +194,10 @@ void conv2d_backward(const ConvGeometry& g, const T* input, const T* weights, co
                              workspace)) {
       return;
     }
+  }
+  if (conv2d_backward_pointwise(g, input, weights, error, input_error, weight_gradient,
+                                bias_gradient, workspace)) {
+    return;
   }
   if (is_depthwise(g)) {
     return conv2d_backward_depthwise(g, input, weights, error, input_error, weight_gradient,
