@@ -80,10 +80,13 @@ FastBackwardPlan plan_backward(const ConvGeometry& geometry, runtime::SimdLevel 
   // A phase row of the input error (every stride_x-th pixel of an input row) is a stride-1
   // correlation over E: pvec fills its lanes with the phase's pixels, ovec with the channels.
   // Strided, pvec stores every value twice (into dx_phase, then to its pixel): counted at 0.9
-  // of its lane use.
+  // of its lane use. Either way a block of a single row counts 0.8 of it (pixel_vector_efficiency).
   const bool unit_stride = g.stride_y == 1 && g.stride_x == 1;
   const std::size_t phase_y = ceil_div(g.in_y, g.stride_y), phase_x = ceil_div(g.in_x, g.stride_x);
-  const double phase_lanes = utilisation(phase_x, isa.lanes) * (unit_stride ? 1.0 : 0.9);
+  const std::size_t pvec_outputs = pixel_block_outputs(g.channels);
+  const std::size_t pvec_rows = pixel_block_rows(pvec_outputs, isa.registers);
+  const double phase_lanes =
+      pixel_vector_efficiency(phase_x, isa.lanes, pvec_rows) * (unit_stride ? 1.0 : 0.9);
   p.mode = phase_lanes > output_vector_efficiency(g.channels, isa.lanes) ? FastMode::kPixelVector
                                                                          : FastMode::kOutputVector;
 
@@ -126,8 +129,8 @@ FastBackwardPlan plan_backward(const ConvGeometry& geometry, runtime::SimdLevel 
     p.dx_staging = layout.add(g.kernel_y * g.kernel_x * p.block_channels, p.threads);
     p.dx_position = layout.add(taps);
   } else {
-    p.pvec_outputs = ceil_div(g.channels, ceil_div(g.channels, 8));
-    p.pvec_rows = pixel_block_rows(p.pvec_outputs, isa.registers);
+    p.pvec_outputs = pvec_outputs;
+    p.pvec_rows = pvec_rows;
     p.dx_weights = layout.add(g.channels * taps);
     // Strided: a phase's pixels lie stride_x apart in the planes; the blocks write them side by
     // side into dx_phase, which is then scattered to its pixels.
