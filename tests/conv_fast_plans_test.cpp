@@ -324,6 +324,32 @@ TEST(ConvFastPlans, PixelVectorBlocksOfOneRowCountAsABroadcastPerFma) {
             FastMode::kOutputVector);
 }
 
+TEST(ConvFastPlans, WeightGradientOfFewTapsPerPixelReadsEWhereItLies) {
+  if (best_simd_level() < SimdLevel::kAvx2) GTEST_SKIP() << "no AVX2 on this CPU";
+  for (const SimdLevel level : {SimdLevel::kAvx2, SimdLevel::kAvx512}) {
+    SCOPED_TRACE(level == SimdLevel::kAvx2 ? "AVX2" : "AVX-512");
+    // 2 channels of 3x3: 18 taps per pixel, below 32, so E is not copied pixel-major for dw:
+    // dwp, as 15 columns fill 15 of 16 lanes (at least 0.85 of 48 kernels' full lanes).
+    const FastBackwardPlan few = plan_backward({2, 2, 10, 15, 48, 3, 3, 1, 1}, level, 2);
+    EXPECT_EQ(few.dw_mode, FastMode::kPixelVector);
+    EXPECT_GE(few.dwp_kernels, 1u);
+    // 4 channels: 36 taps, dw keeps the lanes of kernels.
+    EXPECT_EQ(plan_backward({2, 4, 10, 15, 48, 3, 3, 1, 1}, level, 2).dw_mode,
+              FastMode::kOutputVector);
+    // 13 columns fill 13 of 16 lanes, below 0.85: dw.
+    EXPECT_EQ(plan_backward({2, 2, 10, 13, 48, 3, 3, 1, 1}, level, 2).dw_mode,
+              FastMode::kOutputVector);
+    // Horizontal stride 2: dwp does not take it.
+    EXPECT_EQ(plan_backward({2, 2, 20, 30, 48, 3, 3, 2, 2}, level, 2).dw_mode,
+              FastMode::kOutputVector);
+    // s14 (3 channels of 2x2, 125 columns) and W4's stem (1 channel of 3x3, 28 columns).
+    EXPECT_EQ(plan_backward({1, 3, 125, 125, 96, 2, 2, 1, 1}, level, 2).dw_mode,
+              FastMode::kPixelVector);
+    EXPECT_EQ(plan_backward({128, 1, 28, 28, 16, 3, 3, 1, 1}, level, 2).dw_mode,
+              FastMode::kPixelVector);
+  }
+}
+
 TEST(ConvFastPlans, StridedInputErrorOfFewChannelsTakesPixelVectorsPhaseByPhase) {
   if (best_simd_level() != SimdLevel::kAvx512) GTEST_SKIP() << "plans below are for 16 lanes";
   // One channel, stride 3: phase rows of 13 pixels fill 13 of 16 lanes, one channel 1 of 16.

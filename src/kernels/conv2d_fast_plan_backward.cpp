@@ -16,6 +16,11 @@ namespace {
 
 using namespace plan_rules;
 
+// Taps per pixel (C*m*n) below which the weight gradient prefers dwp at this share of dw's
+// lane use (plan_backward says why).
+constexpr std::size_t kFewTaps = 32;
+constexpr double kFewTapsLaneShare = 0.85;
+
 // The weight gradient's column groups (FastBackwardPlan::dw_columns) and whether its blocks
 // can read the input directly: dw_kernel_rows must divide the channels (a block's rows share one
 // u; fewer rows than the registers hold are taken, within limits, to make it so), and one group
@@ -189,7 +194,16 @@ FastBackwardPlan plan_backward(const ConvGeometry& geometry, runtime::SimdLevel 
   p.dw_block_kernels = p.dw_kernel_registers * isa.lanes;
   p.dw_padded_kernels = round_up(g.kernels, p.dw_block_kernels);
   p.dw_kernel_rows = std::max<std::size_t>(1, isa.max_acc / (p.dw_kernel_registers * g.kernel_x));
-  p.dw_mode = g.stride_x == 1 && utilisation(out_x, isa.lanes) > utilisation(g.kernels, isa.lanes)
+  // dwp (stride_x 1) when its lanes of output columns are better used than dw's lanes of
+  // kernels, or nearly as well (kFewTapsLaneShare) with few taps per pixel: dw first writes E
+  // pixel-major (a transpose of the pass's K x pixels floats) and reads that copy again, which
+  // below kFewTaps taps (C*m*n FMAs per float of E and register of kernels) costs more than the
+  // lanes dwp leaves empty; dwp reads E where it lies.
+  const double column_lanes = utilisation(out_x, isa.lanes);
+  const double kernel_lanes = utilisation(g.kernels, isa.lanes);
+  const bool few_taps = g.channels * g.kernel_y * g.kernel_x < kFewTaps &&
+                        column_lanes >= kFewTapsLaneShare * kernel_lanes;
+  p.dw_mode = g.stride_x == 1 && (column_lanes > kernel_lanes || few_taps)
                   ? FastMode::kPixelVector
                   : FastMode::kOutputVector;
   if (p.dw_mode == FastMode::kOutputVector) {
