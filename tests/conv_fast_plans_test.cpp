@@ -302,7 +302,8 @@ TEST(ConvFastPlans, PixelVectorBlocksOfOneRowCountAsABroadcastPerFma) {
   // row of inputs, a broadcast): a broadcast per FMA, counted at 0.8 as an output-vector block
   // of one register is.
   // 24 channels, phase rows of 8 pixels at stride 3: pixel vectors would fill every lane (0.9
-  // strided), one register of 8 channels 3 of 3 registers; 0.72 against 0.8.
+  // strided, 0.72 for one row); 24 channels are three registers of 8, an odd count, so blocks
+  // of one register (0.8).
   const FastBackwardPlan dx = plan_backward({2, 24, 20, 22, 16, 6, 6, 3, 3}, SimdLevel::kAvx2, 2);
   EXPECT_EQ(dx.mode, FastMode::kOutputVector);
   EXPECT_EQ(dx.channel_registers, 1u);

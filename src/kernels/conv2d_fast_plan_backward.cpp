@@ -197,8 +197,8 @@ FastBackwardPlan plan_backward(const ConvGeometry& geometry, runtime::SimdLevel 
   // dwp (stride_x 1) when its lanes of output columns are better used than dw's lanes of
   // kernels, or nearly as well (kFewTapsLaneShare) with few taps per pixel: dw first writes E
   // pixel-major (a transpose of the pass's K x pixels floats) and reads that copy again, which
-  // below kFewTaps taps (C*m*n FMAs per float of E and register of kernels) costs more than the
-  // lanes dwp leaves empty; dwp reads E where it lies.
+  // below kFewTaps taps per pixel (C*m*n: the FMAs each value of E takes part in) costs more
+  // than the lanes dwp leaves empty; dwp reads E where it lies.
   const double column_lanes = utilisation(out_x, isa.lanes);
   const double kernel_lanes = utilisation(g.kernels, isa.lanes);
   const bool few_taps = g.channels * g.kernel_y * g.kernel_x < kFewTaps &&
