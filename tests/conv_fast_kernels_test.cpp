@@ -118,6 +118,9 @@ std::vector<Case> fixed_cases() {
       {{2, 8, 7, 12, 24, 5, 5, 1, 1}, "input error as a forward pass, 5x5, edge rows"},
       {{3, 12, 5, 6, 20, 3, 3, 1, 1}, "input error as a forward pass, channels padded to 16"},
       {{2, 8, 20, 1, 12, 3, 1, 1, 1}, "input error as a forward pass, 1-D"},
+      {{2, 24, 20, 22, 16, 6, 6, 3, 3}, "input error of 24 channels: AVX2 one-register ovec"},
+      {{2, 2, 29, 29, 8, 5, 5, 2, 2}, "8 kernels, odd rows: AVX2 one-register ovec forward"},
+      {{2, 2, 10, 15, 48, 3, 3, 1, 1}, "weight gradient of 18 taps per pixel: dwp over 15 columns"},
   };
 }
 

@@ -296,6 +296,61 @@ TEST(ConvFastPlans, PlansPickTheVectorisationThatFillsTheLanes) {
   EXPECT_EQ(cb.dx_edge_bottom[0], 1u);
 }
 
+TEST(ConvFastPlans, PixelVectorBlocksOfOneRowCountAsABroadcastPerFma) {
+  if (best_simd_level() < SimdLevel::kAvx2) GTEST_SKIP() << "no AVX2 on this CPU";
+  // AVX2's 16 registers hold pixel-vector blocks of 8 outputs one row high (8 accumulators, a
+  // row of inputs, a broadcast): a broadcast per FMA, counted at 0.8 as an output-vector block
+  // of one register is.
+  // 24 channels, phase rows of 8 pixels at stride 3: pixel vectors would fill every lane (0.9
+  // strided, 0.72 for one row); 24 channels are three registers of 8, an odd count, so blocks
+  // of one register (0.8).
+  const FastBackwardPlan dx = plan_backward({2, 24, 20, 22, 16, 6, 6, 3, 3}, SimdLevel::kAvx2, 2);
+  EXPECT_EQ(dx.mode, FastMode::kOutputVector);
+  EXPECT_EQ(dx.channel_registers, 1u);
+  // 3 channels take blocks of 3 outputs and 3 rows: still pixel vectors (125 of 128 lanes).
+  const FastBackwardPlan three =
+      plan_backward({1, 3, 125, 125, 96, 2, 2, 1, 1}, SimdLevel::kAvx2, 2);
+  EXPECT_EQ(three.mode, FastMode::kPixelVector);
+  EXPECT_EQ(three.pvec_rows, 3u);
+  // Forward: 8 kernels over odd rows of 15 pixels (no pairs): 0.94 * 0.8 against 0.8.
+  EXPECT_EQ(plan_forward({2, 2, 29, 29, 8, 5, 5, 2, 2}, SimdLevel::kAvx2, 2).mode,
+            FastMode::kOutputVector);
+  // 4 kernels: blocks of 3 rows, pixel vectors.
+  const FastForwardPlan four = plan_forward({2, 2, 29, 29, 4, 5, 5, 2, 2}, SimdLevel::kAvx2, 2);
+  EXPECT_EQ(four.mode, FastMode::kPixelVector);
+  EXPECT_EQ(four.pvec_rows, 3u);
+  // With AVX-512's 32 registers the same 24 channels' blocks are 3 rows high: the lanes decide
+  // (phase rows of 8 fill half of 16 lanes; 24 channels two registers of 16, 3/4 of them).
+  EXPECT_EQ(plan_backward({2, 24, 20, 22, 16, 6, 6, 3, 3}, SimdLevel::kAvx512, 2).mode,
+            FastMode::kOutputVector);
+}
+
+TEST(ConvFastPlans, WeightGradientOfFewTapsPerPixelReadsEWhereItLies) {
+  if (best_simd_level() < SimdLevel::kAvx2) GTEST_SKIP() << "no AVX2 on this CPU";
+  for (const SimdLevel level : {SimdLevel::kAvx2, SimdLevel::kAvx512}) {
+    SCOPED_TRACE(level == SimdLevel::kAvx2 ? "AVX2" : "AVX-512");
+    // 2 channels of 3x3: 18 taps per pixel, below 32, so E is not copied pixel-major for dw:
+    // dwp, as 15 columns fill 15 of 16 lanes (at least 0.85 of 48 kernels' full lanes).
+    const FastBackwardPlan few = plan_backward({2, 2, 10, 15, 48, 3, 3, 1, 1}, level, 2);
+    EXPECT_EQ(few.dw_mode, FastMode::kPixelVector);
+    EXPECT_GE(few.dwp_kernels, 1u);
+    // 4 channels: 36 taps, dw keeps the lanes of kernels.
+    EXPECT_EQ(plan_backward({2, 4, 10, 15, 48, 3, 3, 1, 1}, level, 2).dw_mode,
+              FastMode::kOutputVector);
+    // 13 columns fill 13 of 16 lanes, below 0.85: dw.
+    EXPECT_EQ(plan_backward({2, 2, 10, 13, 48, 3, 3, 1, 1}, level, 2).dw_mode,
+              FastMode::kOutputVector);
+    // Horizontal stride 2: dwp does not take it.
+    EXPECT_EQ(plan_backward({2, 2, 20, 30, 48, 3, 3, 2, 2}, level, 2).dw_mode,
+              FastMode::kOutputVector);
+    // s14 (3 channels of 2x2, 125 columns) and W4's stem (1 channel of 3x3, 28 columns).
+    EXPECT_EQ(plan_backward({1, 3, 125, 125, 96, 2, 2, 1, 1}, level, 2).dw_mode,
+              FastMode::kPixelVector);
+    EXPECT_EQ(plan_backward({128, 1, 28, 28, 16, 3, 3, 1, 1}, level, 2).dw_mode,
+              FastMode::kPixelVector);
+  }
+}
+
 TEST(ConvFastPlans, StridedInputErrorOfFewChannelsTakesPixelVectorsPhaseByPhase) {
   if (best_simd_level() != SimdLevel::kAvx512) GTEST_SKIP() << "plans below are for 16 lanes";
   // One channel, stride 3: phase rows of 13 pixels fill 13 of 16 lanes, one channel 1 of 16.

@@ -59,6 +59,19 @@ void transpose_sum_to(const float* src, std::size_t count, std::size_t src_strid
         for (int c = 0; c < kLanes; ++c) Simd::store(dst + dst_row(c0 + c) * dst_ld + r0, tile[c]);
         continue;
       }
+      if (nr <= 2) {
+        // One or two source rows (a transpose of one channel's taps, say): element by element,
+        // the same sums in the same order, without a whole tile's shuffles for them.
+        for (int i = 0; i < nr; ++i) {
+          const std::size_t at = (r0 + i) * src_ld + c0;
+          for (int c = 0; c < nc; ++c) {
+            float sum = src[at + c];
+            for (std::size_t s = 1; s < count; ++s) sum += src[s * src_stride + at + c];
+            dst[dst_row(c0 + c) * dst_ld + r0 + i] = sum;
+          }
+        }
+        continue;
+      }
       for (int i = 0; i < kLanes; ++i) {
         if (i >= nr) {
           tile[i] = Simd::zero();

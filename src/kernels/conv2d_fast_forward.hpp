@@ -314,10 +314,12 @@ inline void forward_sample_pvec(const FastForwardPlan& p, const float* padded, c
   const float* taps = ws + p.tap_table.offset;
   const float* table = ws + p.weights.offset;
   const std::size_t out_pieces = kernel_groups(p);
-  for (std::size_t j0 = 0; j0 < out_x; j0 += kLanes) {
-    const int valid = static_cast<int>(std::min<std::size_t>(kLanes, out_x - j0));
-    for (std::size_t i0 = item.row_begin; i0 < item.row_end; i0 += p.pvec_rows) {
-      const std::size_t rows = std::min(p.pvec_rows, item.row_end - i0);
+  // Bands of rows across the width, as the input error's pixel vectors run (a strip of
+  // columns down all rows of many channels' planes does not stay in L2).
+  for (std::size_t i0 = item.row_begin; i0 < item.row_end; i0 += p.pvec_rows) {
+    const std::size_t rows = std::min(p.pvec_rows, item.row_end - i0);
+    for (std::size_t j0 = 0; j0 < out_x; j0 += kLanes) {
+      const int valid = static_cast<int>(std::min<std::size_t>(kLanes, out_x - j0));
       for (std::size_t piece = item.group_begin; piece < item.group_end; ++piece) {
         const std::size_t k0 = piece_begin(g.kernels, out_pieces, piece);
         const std::size_t k1 = piece_begin(g.kernels, out_pieces, piece + 1);

@@ -186,10 +186,14 @@ inline void input_error_sample(const FastBackwardPlan& p, const float* ws,
         const std::size_t phase_x = (g.in_x - px + sx - 1) / sx;
         float* const dst = unit_stride ? input_error : phase_error;
         const std::size_t dst_plane = unit_stride ? plane : phase_y * phase_x;
-        for (std::size_t x0 = 0; x0 < phase_x; x0 += kLanes) {
-          const int valid = static_cast<int>(std::min<std::size_t>(kLanes, phase_x - x0));
-          for (std::size_t y0 = 0; y0 < phase_y; y0 += p.pvec_rows) {
-            const std::size_t rows = std::min(p.pvec_rows, phase_y - y0);
+        // Bands of rows, each across the whole width: a band reads rows + m - 1 rows of every
+        // plane of E, which stay in L2 while it runs; a strip of kLanes columns down all the
+        // rows, the other way round, reads lines of every row of every plane (for many kernels
+        // over large images more than L2 holds) and reads them again for the next strip.
+        for (std::size_t y0 = 0; y0 < phase_y; y0 += p.pvec_rows) {
+          const std::size_t rows = std::min(p.pvec_rows, phase_y - y0);
+          for (std::size_t x0 = 0; x0 < phase_x; x0 += kLanes) {
+            const int valid = static_cast<int>(std::min<std::size_t>(kLanes, phase_x - x0));
             for (std::size_t piece = 0; piece < pieces; ++piece) {
               const std::size_t c0 = piece_begin(g.channels, pieces, piece);
               const std::size_t c1 = piece_begin(g.channels, pieces, piece + 1);

@@ -62,8 +62,11 @@ FastForwardPlan plan_forward(const ConvGeometry& geometry, runtime::SimdLevel le
   // Pixel pairs (half the channels per register, two pixels each) want rows of even length.
   const double ovec = output_vector_efficiency(g.kernels, isa.lanes);
   const double pairs = out_x % 2 == 0 ? output_vector_efficiency(g.kernels, isa.lanes / 2) : 0.0;
-  p.mode = utilisation(out_x, isa.lanes) > std::max(ovec, pairs) ? FastMode::kPixelVector
-                                                                 : FastMode::kOutputVector;
+  const std::size_t pvec_outputs = pixel_block_outputs(g.kernels);
+  const std::size_t pvec_rows = pixel_block_rows(pvec_outputs, isa.registers);
+  p.mode = pixel_vector_efficiency(out_x, isa.lanes, pvec_rows) > std::max(ovec, pairs)
+               ? FastMode::kPixelVector
+               : FastMode::kOutputVector;
   p.pixel_pairs = p.mode == FastMode::kOutputVector && pairs > ovec;
   p.padded_y = g.in_y + g.kernel_y - 1;
   p.phase_x = ceil_div(g.in_x + g.kernel_x - 1, g.stride_x);
@@ -126,8 +129,8 @@ FastForwardPlan plan_forward(const ConvGeometry& geometry, runtime::SimdLevel le
     p.weights = layout.add(p.padded_kernels * p.taps * copies);
     p.bias = layout.add(p.padded_kernels * copies);
   } else {
-    p.pvec_outputs = ceil_div(g.kernels, ceil_div(g.kernels, 8));
-    p.pvec_rows = pixel_block_rows(p.pvec_outputs, isa.registers);
+    p.pvec_outputs = pvec_outputs;
+    p.pvec_rows = pvec_rows;
     p.weights = layout.add(g.kernels * p.taps);
   }
   // Fewer samples than threads: the threads share each sample's kernel groups, when each gets

@@ -16,6 +16,11 @@ namespace {
 
 using namespace plan_rules;
 
+// Taps per pixel (C*m*n) below which the weight gradient prefers dwp at this share of dw's
+// lane use (plan_backward says why).
+constexpr std::size_t kFewTaps = 32;
+constexpr double kFewTapsLaneShare = 0.85;
+
 // The weight gradient's column groups (FastBackwardPlan::dw_columns) and whether its blocks
 // can read the input directly: dw_kernel_rows must divide the channels (a block's rows share one
 // u; fewer rows than the registers hold are taken, within limits, to make it so), and one group
@@ -80,10 +85,13 @@ FastBackwardPlan plan_backward(const ConvGeometry& geometry, runtime::SimdLevel 
   // A phase row of the input error (every stride_x-th pixel of an input row) is a stride-1
   // correlation over E: pvec fills its lanes with the phase's pixels, ovec with the channels.
   // Strided, pvec stores every value twice (into dx_phase, then to its pixel): counted at 0.9
-  // of its lane use.
+  // of its lane use. Either way a block of a single row counts 0.8 of it (pixel_vector_efficiency).
   const bool unit_stride = g.stride_y == 1 && g.stride_x == 1;
   const std::size_t phase_y = ceil_div(g.in_y, g.stride_y), phase_x = ceil_div(g.in_x, g.stride_x);
-  const double phase_lanes = utilisation(phase_x, isa.lanes) * (unit_stride ? 1.0 : 0.9);
+  const std::size_t pvec_outputs = pixel_block_outputs(g.channels);
+  const std::size_t pvec_rows = pixel_block_rows(pvec_outputs, isa.registers);
+  const double phase_lanes =
+      pixel_vector_efficiency(phase_x, isa.lanes, pvec_rows) * (unit_stride ? 1.0 : 0.9);
   p.mode = phase_lanes > output_vector_efficiency(g.channels, isa.lanes) ? FastMode::kPixelVector
                                                                          : FastMode::kOutputVector;
 
@@ -126,8 +134,8 @@ FastBackwardPlan plan_backward(const ConvGeometry& geometry, runtime::SimdLevel 
     p.dx_staging = layout.add(g.kernel_y * g.kernel_x * p.block_channels, p.threads);
     p.dx_position = layout.add(taps);
   } else {
-    p.pvec_outputs = ceil_div(g.channels, ceil_div(g.channels, 8));
-    p.pvec_rows = pixel_block_rows(p.pvec_outputs, isa.registers);
+    p.pvec_outputs = pvec_outputs;
+    p.pvec_rows = pvec_rows;
     p.dx_weights = layout.add(g.channels * taps);
     // Strided: a phase's pixels lie stride_x apart in the planes; the blocks write them side by
     // side into dx_phase, which is then scattered to its pixels.
@@ -186,7 +194,16 @@ FastBackwardPlan plan_backward(const ConvGeometry& geometry, runtime::SimdLevel 
   p.dw_block_kernels = p.dw_kernel_registers * isa.lanes;
   p.dw_padded_kernels = round_up(g.kernels, p.dw_block_kernels);
   p.dw_kernel_rows = std::max<std::size_t>(1, isa.max_acc / (p.dw_kernel_registers * g.kernel_x));
-  p.dw_mode = g.stride_x == 1 && utilisation(out_x, isa.lanes) > utilisation(g.kernels, isa.lanes)
+  // dwp (stride_x 1) when its lanes of output columns are better used than dw's lanes of
+  // kernels, or nearly as well (kFewTapsLaneShare) with few taps per pixel: dw first writes E
+  // pixel-major (a transpose of the pass's K x pixels floats) and reads that copy again, which
+  // below kFewTaps taps per pixel (C*m*n: the FMAs each value of E takes part in) costs more
+  // than the lanes dwp leaves empty; dwp reads E where it lies.
+  const double column_lanes = utilisation(out_x, isa.lanes);
+  const double kernel_lanes = utilisation(g.kernels, isa.lanes);
+  const bool few_taps = g.channels * g.kernel_y * g.kernel_x < kFewTaps &&
+                        column_lanes >= kFewTapsLaneShare * kernel_lanes;
+  p.dw_mode = g.stride_x == 1 && (column_lanes > kernel_lanes || few_taps)
                   ? FastMode::kPixelVector
                   : FastMode::kOutputVector;
   if (p.dw_mode == FastMode::kOutputVector) {

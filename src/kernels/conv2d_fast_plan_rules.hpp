@@ -66,6 +66,20 @@ inline std::size_t pixel_block_rows(std::size_t outputs, std::size_t registers) 
   return std::clamp<std::size_t>((registers - 1) / (outputs + 1), 1, 8);
 }
 
+// Outputs of a pixel-vector block over `count` outputs (channels): near-equal pieces of at
+// most 8.
+inline std::size_t pixel_block_outputs(std::size_t count) {
+  return ceil_div(count, ceil_div(count, 8));
+}
+
+// What a pixel-vector block gets of the FMA pipes, for choosing how to vectorise: the lane use
+// of rows of `width` pixels, and with a single row per block 0.8 of that. Such a block (many
+// outputs in a small register file: AVX2's 16 registers hold one row of 7 or 8 outputs) issues
+// one broadcast of a weight per FMA, as an output-vector block of one register does.
+inline double pixel_vector_efficiency(std::size_t width, std::size_t lanes, std::size_t rows) {
+  return utilisation(width, lanes) * (rows == 1 ? 0.8 : 1.0);
+}
+
 // Channels per chunk of taps whose weights (floats_per_channel each) fit in 192 KiB of the L2
 // cache. (Not L1: a chunk sized for L1 reloads the sums more often, which costs more than
 // reading the weights from L2, a stream the hardware prefetcher follows well.)

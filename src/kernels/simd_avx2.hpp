@@ -41,9 +41,24 @@ struct Simd {
     if (n <= 0) return _mm256_setzero_ps();
     return _mm256_maskload_ps(p, first(n));
   }
+  // Stores lanes [0, n) as at most three plain stores of 4, 2 and 1 floats: a masked store
+  // (vmaskmovps) costs AMD's cores many cycles, where a masked load does not.
   static void store_first(float* p, Reg v, int n) {
     if (n >= kLanes) return _mm256_storeu_ps(p, v);
-    if (n > 0) _mm256_maskstore_ps(p, first(n), v);
+    __m128 part = _mm256_castps256_ps128(v);
+    if (n >= 4) {
+      _mm_storeu_ps(p, part);
+      part = _mm256_extractf128_ps(v, 1);
+      p += 4;
+      n -= 4;
+    }
+    if (n >= 2) {
+      _mm_storel_pi(reinterpret_cast<__m64*>(p), part);
+      part = _mm_movehl_ps(part, part);
+      p += 2;
+      n -= 2;
+    }
+    if (n == 1) _mm_store_ss(p, part);
   }
 
   // n <= 16 floats -> the (n + 1) / 2 at even positions and the n / 2 at odd positions.
@@ -123,8 +138,8 @@ struct Simd {
                                                  _mm256_castsi256_ps(candidate_index), greater));
   }
   static void store_first(std::uint32_t* p, IReg v, int n) {
-    if (n >= kLanes) return _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v);
-    if (n > 0) _mm256_maskstore_epi32(reinterpret_cast<int*>(p), first(n), v);
+    // As the float store_first (the store intrinsics may alias any type).
+    store_first(reinterpret_cast<float*>(p), _mm256_castsi256_ps(v), n);
   }
   // n <= 16 floats -> registers of the even- and odd-position ones.
   static void load_even_odd(const float* p, int n, Reg& even, Reg& odd) {
