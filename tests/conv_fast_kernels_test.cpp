@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "cnnkit/threading.hpp"
+#include "conv_kernel_outputs.hpp"
 #include "kernels/conv2d.hpp"
 #include "kernels/conv2d_fast.hpp"
 #include "thread_count_guard.hpp"
@@ -166,9 +167,7 @@ std::vector<double> widened(const std::vector<float>& v, bool absolute) {
   return w;
 }
 
-struct Outputs {
-  std::vector<float> output, input_error, weight_gradient, bias_gradient;
-};
+using Outputs = testing::ConvOutputs<float>;
 
 struct Data {
   std::vector<float> input, weights, bias, error;
@@ -186,12 +185,7 @@ Data random_data(const ConvGeometry& g, unsigned seed) {
 
 Outputs run_fast(const ConvGeometry& g, const Data& d, SimdLevel level,
                  std::vector<float>& workspace) {
-  Outputs o;
-  // Poison the outputs: every element must be written.
-  o.output.assign(g.output_size(), std::nanf(""));
-  o.input_error.assign(g.input_size(), std::nanf(""));
-  o.weight_gradient.assign(g.weights_size(), std::nanf(""));
-  o.bias_gradient.assign(g.kernels, std::nanf(""));
+  Outputs o = Outputs::poisoned(g);  // every element must be written
   EXPECT_TRUE(conv2d_forward_fast(g, d.input.data(), d.weights.data(), d.bias.data(),
                                   o.output.data(), workspace, level));
   EXPECT_TRUE(conv2d_backward_fast(g, d.input.data(), d.weights.data(), d.error.data(),

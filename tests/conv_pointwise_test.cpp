@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "cnnkit/threading.hpp"
+#include "conv_kernel_outputs.hpp"
 #include "kernels/conv2d.hpp"
 #include "kernels/conv2d_pointwise.hpp"
 #include "thread_count_guard.hpp"
@@ -96,19 +97,13 @@ Data<T> random_data(const ConvGeometry& g, unsigned seed) {
 }
 
 template <typename T>
-struct Outputs {
-  std::vector<T> output, input_error, weight_gradient, bias_gradient;
-};
+using Outputs = testing::ConvOutputs<T>;
 
 // Both passes; the outputs start as NaN, so every element must be written.
 template <typename T>
 Outputs<T> run_pointwise(const ConvGeometry& g, const Data<T>& d, SimdLevel level,
                          std::vector<T>& workspace) {
-  Outputs<T> o;
-  o.output.assign(g.output_size(), std::nan(""));
-  o.input_error.assign(g.input_size(), std::nan(""));
-  o.weight_gradient.assign(g.weights_size(), std::nan(""));
-  o.bias_gradient.assign(g.kernels, std::nan(""));
+  Outputs<T> o = Outputs<T>::poisoned(g);
   EXPECT_TRUE(conv2d_forward_pointwise(g, d.input.data(), d.weights.data(), d.bias.data(),
                                        o.output.data(), workspace, level));
   EXPECT_TRUE(conv2d_backward_pointwise(g, d.input.data(), d.weights.data(), d.error.data(),
