@@ -213,13 +213,21 @@ TEST(ConvDilated, DeclinesWhatThePhasesDoNotCover) {
   EXPECT_EQ(output, std::vector<float>(4, 7.0f)) << "declined, yet wrote";
 }
 
-// The shapes bench/conv_options_shapes.json times take this path.
-TEST(ConvDilated, CoversTheBenchmarkedShapes) {
+// Which of the shapes bench/conv_options_shapes.json times the convolution entry points send
+// here (conv2d_dilated_pays): "same" 2-D, not "valid" (11x11 phase outputs for 9x9 real ones per
+// phase at dilation 3) nor 1-D.
+TEST(ConvDilated, PaysForSame2dOnly) {
   if (best_simd_level() == SimdLevel::kNone) GTEST_SKIP() << "no SIMD kernels on this CPU";
-  EXPECT_TRUE(conv2d_dilated_covers(dilated({32, 32, 28, 28, 32, 3, 3, 1, 1}, 2, 2)));
-  EXPECT_TRUE(
-      conv2d_dilated_covers(padded(dilated({32, 16, 32, 32, 32, 3, 3, 1, 1}, 3, 3), 0, 0, 0, 0)));
-  EXPECT_TRUE(conv2d_dilated_covers(dilated({32, 32, 256, 1, 32, 3, 1, 1, 1}, 4, 1)));
+  EXPECT_TRUE(conv2d_dilated_pays(dilated({32, 32, 28, 28, 32, 3, 3, 1, 1}, 2, 2)));
+  EXPECT_TRUE(conv2d_dilated_pays(dilated({4, 8, 27, 25, 8, 3, 3, 1, 1}, 3, 3)))
+      << "sizes not divisible by d: 9x9 phases for 27x25";
+  const ConvGeometry valid = padded(dilated({32, 16, 32, 32, 32, 3, 3, 1, 1}, 3, 3), 0, 0, 0, 0);
+  EXPECT_TRUE(conv2d_dilated_covers(valid));
+  EXPECT_FALSE(conv2d_dilated_pays(valid));
+  const ConvGeometry one_d = dilated({32, 32, 256, 1, 32, 3, 1, 1, 1}, 4, 1);
+  EXPECT_TRUE(conv2d_dilated_covers(one_d));
+  EXPECT_FALSE(conv2d_dilated_pays(one_d));
+  EXPECT_FALSE(conv2d_dilated_pays(dilated({32, 32, 28, 28, 32, 3, 3, 2, 2}, 2, 2))) << "stride 2";
 }
 
 }  // namespace

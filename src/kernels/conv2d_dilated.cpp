@@ -113,6 +113,14 @@ bool conv2d_dilated_covers(const ConvGeometry& g, runtime::SimdLevel level) {
   return covers(Phases(g), level);
 }
 
+bool conv2d_dilated_pays(const ConvGeometry& g) {
+  const Phases p(g);
+  const std::size_t phase_outputs = p.h.out_y() * p.h.out_x() * p.dy * p.dx;
+  return p.g.in_y > 1 && p.g.kernel_y > 1 && p.g.kernel_x > 1 &&
+         4 * phase_outputs <= 5 * p.g.out_y() * p.g.out_x() &&
+         covers(p, runtime::best_simd_level());
+}
+
 bool conv2d_forward_dilated(const ConvGeometry& g, const float* input, const float* weights,
                             const float* bias, float* output, std::vector<float>& workspace,
                             runtime::SimdLevel level) {

@@ -24,6 +24,13 @@ namespace cnnkit::kernels {
 bool conv2d_dilated_covers(const ConvGeometry& g,
                            runtime::SimdLevel level = runtime::best_simd_level());
 
+// Whether conv2d_forward / conv2d_backward take this path (docs/KERNELS.md has the rule): covered,
+// two-dimensional, and the phase images' "same" outputs at most 5/4 of the real outputs. 1-D
+// dilated convolutions stay on im2col + GEMM: their lowered rows are contiguous copies and one
+// well-shaped matrix product per sample, which the phase copies do not beat; "valid" padding with
+// dilation d drops d*(k-1) of every d phase pixels per axis, all computed in vain.
+bool conv2d_dilated_pays(const ConvGeometry& g);
+
 // Same contract as conv2d_forward / conv2d_backward (conv2d.hpp); false, touching nothing, when
 // not covered. `workspace` holds the kernels' own memory and the phase images, and is reused.
 bool conv2d_forward_dilated(const ConvGeometry& g, const float* input, const float* weights,
