@@ -92,21 +92,6 @@ void to_phases(const Phases& p, const float* input, float* phases) {
        });
 }
 
-// Where the workspace's regions lie: the fast kernels' own (64-byte aligned), then the phase
-// images of the input, of the output (or error) and of the input error.
-struct PhaseLayout {
-  float* fast;
-  float* input;
-  float* output;
-  float* input_error;
-};
-
-PhaseLayout layout(std::vector<float>& workspace, std::size_t fast_total, const ConvGeometry& h) {
-  const std::size_t input = h.input_size(), output = h.output_size();
-  float* const fast = detail::aligned_start(workspace, fast_total + 2 * input + output);
-  return {fast, fast + fast_total, fast + fast_total + input, fast + fast_total + input + output};
-}
-
 }  // namespace
 
 bool conv2d_dilated_covers(const ConvGeometry& g, runtime::SimdLevel level) {
@@ -127,7 +112,7 @@ bool conv2d_forward_dilated(const ConvGeometry& g, const float* input, const flo
   const Phases p(g);
   if (!covers(p, level)) return false;
   const FastForwardPlan plan = plan_forward(p.h, level, num_threads());
-  const PhaseLayout at = layout(workspace, plan.total, p.h);
+  const detail::CopiedBatch at = detail::copied_batch(workspace, plan.total, p.h);
   to_phases(p, input, at.input);
   detail::forward_on(level, plan, at.input, weights, bias, at.output, at.fast);
   const std::size_t dx = p.dx;
@@ -145,7 +130,7 @@ bool conv2d_backward_dilated(const ConvGeometry& g, const float* input, const fl
   const Phases p(g);
   if (!covers(p, level)) return false;
   const FastBackwardPlan plan = plan_backward(p.h, level, num_threads());
-  const PhaseLayout at = layout(workspace, plan.total, p.h);
+  const detail::CopiedBatch at = detail::copied_batch(workspace, plan.total, p.h);
   to_phases(p, input, at.input);
   // Phase outputs no real output maps to were dropped in the forward pass: their error is zero.
   std::fill(at.output, at.output + p.h.output_size(), 0.0f);

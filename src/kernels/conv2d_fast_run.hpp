@@ -19,6 +19,23 @@ inline float* aligned_start(std::vector<float>& workspace, std::size_t floats) {
   return workspace.data() + (64 - address % 64) % 64 / sizeof(float);
 }
 
+// Where a copied-batch path's workspace regions lie: the fast kernels' own (64-byte aligned), then
+// the copied batch's input, its output (or error) and, for backward, its input error; `h` is the
+// geometry the fast kernels run.
+struct CopiedBatch {
+  float* fast;
+  float* input;
+  float* output;
+  float* input_error;
+};
+
+inline CopiedBatch copied_batch(std::vector<float>& workspace, std::size_t fast_total,
+                                const ConvGeometry& h) {
+  const std::size_t input = h.input_size(), output = h.output_size();
+  float* const fast = aligned_start(workspace, fast_total + 2 * input + output);
+  return {fast, fast + fast_total, fast + fast_total + input, fast + fast_total + input + output};
+}
+
 inline void forward_on(runtime::SimdLevel level, const FastForwardPlan& plan, const float* input,
                        const float* weights, const float* bias, float* output, float* workspace) {
 #if defined(__x86_64__) || defined(__i386__)

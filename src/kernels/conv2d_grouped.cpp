@@ -19,21 +19,6 @@ namespace cnnkit::kernels {
 
 namespace {
 
-// Where the workspace's regions lie: the fast kernels' own (64-byte aligned), then the group's
-// input and output (or error) batches and, for backward, its input error.
-struct GroupedLayout {
-  float* fast;
-  float* input;
-  float* output;
-  float* input_error;
-};
-
-GroupedLayout layout(std::vector<float>& workspace, std::size_t fast_total, const ConvGeometry& h) {
-  const std::size_t input = h.input_size(), output = h.output_size();
-  float* const fast = detail::aligned_start(workspace, fast_total + 2 * input + output);
-  return {fast, fast + fast_total, fast + fast_total + input, fast + fast_total + input + output};
-}
-
 // Which planes of a tensor of `batch` samples of `planes` planes of `plane` values one group
 // holds: [first, first + count) of each sample.
 struct GroupPlanes {
@@ -96,7 +81,7 @@ bool conv2d_forward_grouped_fast(const ConvGeometry& g, const float* input, cons
   if (!grouped_fast_covers(g)) return false;
   const Groups groups(g);
   const FastForwardPlan plan = plan_forward(groups.h, groups.level, num_threads());
-  const GroupedLayout at = layout(workspace, plan.total, groups.h);
+  const detail::CopiedBatch at = detail::copied_batch(workspace, plan.total, groups.h);
   for (std::size_t j = 0; j < g.groups; ++j) {
     gather(input, at.input, groups.channels(j));
     detail::forward_on(groups.level, plan, at.input, weights + j * groups.weights,
@@ -112,7 +97,7 @@ bool conv2d_backward_grouped_fast(const ConvGeometry& g, const float* input, con
   if (!grouped_fast_covers(g)) return false;
   const Groups groups(g);
   const FastBackwardPlan plan = plan_backward(groups.h, groups.level, num_threads());
-  const GroupedLayout at = layout(workspace, plan.total, groups.h);
+  const detail::CopiedBatch at = detail::copied_batch(workspace, plan.total, groups.h);
   float* const group_input_error = input_error == nullptr ? nullptr : at.input_error;
   for (std::size_t j = 0; j < g.groups; ++j) {
     gather(input, at.input, groups.channels(j));
