@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <type_traits>
 
+#include "kernels/conv2d_dilated.hpp"
 #include "kernels/conv2d_fast.hpp"
 #include "kernels/conv2d_pointwise.hpp"
 #include "kernels/gemm.hpp"
@@ -169,7 +170,8 @@ void conv2d_backward_gemm(const ConvGeometry& geometry, const T* input, const T*
 // CPU and the geometry allow, other 1x1 convolutions without padding to their matrix products
 // (conv2d_pointwise.hpp; docs/KERNELS.md says why not before the SIMD kernels), depthwise
 // convolutions to their row loops (conv2d_depthwise.hpp), other grouped float ones group by group
-// to the SIMD kernels where those cover a group (conv2d_grouped.cpp), everything else to the
+// to the SIMD kernels where those cover a group (conv2d_grouped.cpp), stride-1 dilated float ones
+// where it pays as ordinary ones on their phase images (conv2d_dilated.hpp), everything else to the
 // im2col + GEMM path above.
 template <typename T>
 void conv2d_forward(const ConvGeometry& g, const T* input, const T* weights, const T* bias,
@@ -181,6 +183,10 @@ void conv2d_forward(const ConvGeometry& g, const T* input, const T* weights, con
   if (is_depthwise(g)) return conv2d_forward_depthwise(g, input, weights, bias, output, workspace);
   if constexpr (std::is_same_v<T, float>) {
     if (conv2d_forward_grouped_fast(g, input, weights, bias, output, workspace)) return;
+    if (conv2d_dilated_pays(g) &&
+        conv2d_forward_dilated(g, input, weights, bias, output, workspace)) {
+      return;
+    }
   }
   conv2d_forward_gemm(g, input, weights, bias, output, workspace);
 }
@@ -205,7 +211,10 @@ void conv2d_backward(const ConvGeometry& g, const T* input, const T* weights, co
   }
   if constexpr (std::is_same_v<T, float>) {
     if (conv2d_backward_grouped_fast(g, input, weights, error, input_error, weight_gradient,
-                                     bias_gradient, workspace)) {
+                                     bias_gradient, workspace) ||
+        (conv2d_dilated_pays(g) &&
+         conv2d_backward_dilated(g, input, weights, error, input_error, weight_gradient,
+                                 bias_gradient, workspace))) {
       return;
     }
   }

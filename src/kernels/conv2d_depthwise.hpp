@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
+#include <initializer_list>
 
 #include "kernels/conv_geometry.hpp"
 #include "runtime/parallel.hpp"
@@ -41,6 +42,30 @@ void depthwise_backward_avx2(const ConvGeometry& g, const float* input, const fl
 
 namespace cnnkit::kernels::CNNKIT_SIMD_NAMESPACE {
 
+// to[0 .. count) = from[0 .. count) for a row of a plane: 64-byte blocks of constant size (32 or
+// 16 below 64 bytes), the last one overlapping the one before, so that a row of a few dozen values
+// costs a few vector moves rather than a library call (a layer copies tens of thousands of such
+// rows).
+template <typename T>
+void copy_short_row(const T* from, std::size_t count, T* to) {
+  constexpr std::size_t kBlock = 64 / sizeof(T);
+  if (count < kBlock) {
+    // Two overlapping blocks of half or a quarter of that, or one value at a time.
+    for (const std::size_t part : {kBlock / 2, kBlock / 4}) {
+      if (part > 0 && count >= part) {
+        std::memcpy(to, from, part * sizeof(T));
+        std::memcpy(to + count - part, from + count - part, part * sizeof(T));
+        return;
+      }
+    }
+    for (std::size_t i = 0; i < count; ++i) to[i] = from[i];
+    return;
+  }
+  std::size_t i = 0;
+  for (; i + kBlock <= count; i += kBlock) std::memcpy(to + i, from + i, 64);
+  if (i < count) std::memcpy(to + count - kBlock, from + count - kBlock, 64);
+}
+
 // A plane zero padded as the geometry says, in polyphase rows: column c of a padded row lies in
 // phase c % sx at c / sx, so the columns one tap reads for consecutive outputs (sx apart) are
 // consecutive whatever the stride. The input error scatters into the same memory laid out
@@ -62,7 +87,7 @@ struct DepthwisePlane {
       const T* source = plane + y * g.in_x;
       T* target = padded + (y + g.pad_y_before()) * row;
       if (sx == 1) {
-        std::copy(source, source + g.in_x, target + g.pad_x_before());
+        copy_short_row(source, g.in_x, target + g.pad_x_before());
         continue;
       }
       // Column x + pad of the padded row: phase and position counted on, not divided out.
@@ -119,9 +144,13 @@ void depthwise_chunk(const ConvGeometry& g, const DepthwisePlane<T>& plane, cons
       }
     }
   }
+  if (width == Chunk) {
+    std::memcpy(out, sums, sizeof(sums));
+    return;
+  }
   T result[Chunk];
   std::memcpy(result, sums, sizeof(result));
-  std::copy(result, result + width, out);
+  copy_short_row(result, width, out);
 }
 
 template <typename T>

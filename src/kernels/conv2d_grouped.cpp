@@ -7,35 +7,17 @@
 // count. Groups the fast kernels do not cover take im2col + GEMM per group (conv2d.cpp).
 #include <algorithm>
 #include <cstddef>
-#include <cstdint>
 #include <vector>
 
 #include "cnnkit/threading.hpp"
 #include "kernels/conv2d.hpp"
 #include "kernels/conv2d_fast.hpp"
+#include "kernels/conv2d_fast_run.hpp"
 #include "kernels/im2col.hpp"
 
 namespace cnnkit::kernels {
 
 namespace {
-
-// Where the workspace's regions lie: the fast kernels' own (64-byte aligned), then the group's
-// input and output (or error) batches and, for backward, its input error.
-struct GroupedLayout {
-  float* fast;
-  float* input;
-  float* output;
-  float* input_error;
-};
-
-GroupedLayout layout(std::vector<float>& workspace, std::size_t fast_total, const ConvGeometry& h) {
-  const std::size_t input = h.input_size(), output = h.output_size();
-  const std::size_t floats = fast_total + 16 + 2 * input + output;
-  if (workspace.size() < floats) workspace.resize(floats);
-  const auto address = reinterpret_cast<std::uintptr_t>(workspace.data());
-  float* const fast = workspace.data() + (64 - address % 64) % 64 / sizeof(float);
-  return {fast, fast + fast_total, fast + fast_total + input, fast + fast_total + input + output};
-}
 
 // Which planes of a tensor of `batch` samples of `planes` planes of `plane` values one group
 // holds: [first, first + count) of each sample.
@@ -92,36 +74,6 @@ bool grouped_fast_covers(const ConvGeometry& g) {
 #endif
 }
 
-void forward_on(runtime::SimdLevel level, const FastForwardPlan& plan, const float* input,
-                const float* weights, const float* bias, float* output, float* workspace) {
-#if defined(__x86_64__) || defined(__i386__)
-  if (level == runtime::SimdLevel::kAvx512) {
-    detail::conv2d_forward_avx512(plan, input, weights, bias, output, workspace);
-  } else {
-    detail::conv2d_forward_avx2(plan, input, weights, bias, output, workspace);
-  }
-#else
-  (void)level, (void)plan, (void)input, (void)weights, (void)bias, (void)output, (void)workspace;
-#endif
-}
-
-void backward_on(runtime::SimdLevel level, const FastBackwardPlan& plan, const float* input,
-                 const float* weights, const float* error, float* input_error,
-                 float* weight_gradient, float* bias_gradient, float* workspace) {
-#if defined(__x86_64__) || defined(__i386__)
-  if (level == runtime::SimdLevel::kAvx512) {
-    detail::conv2d_backward_avx512(plan, input, weights, error, input_error, weight_gradient,
-                                   bias_gradient, workspace);
-  } else {
-    detail::conv2d_backward_avx2(plan, input, weights, error, input_error, weight_gradient,
-                                 bias_gradient, workspace);
-  }
-#else
-  (void)level, (void)plan, (void)input, (void)weights, (void)error, (void)input_error;
-  (void)weight_gradient, (void)bias_gradient, (void)workspace;
-#endif
-}
-
 }  // namespace
 
 bool conv2d_forward_grouped_fast(const ConvGeometry& g, const float* input, const float* weights,
@@ -129,11 +81,11 @@ bool conv2d_forward_grouped_fast(const ConvGeometry& g, const float* input, cons
   if (!grouped_fast_covers(g)) return false;
   const Groups groups(g);
   const FastForwardPlan plan = plan_forward(groups.h, groups.level, num_threads());
-  const GroupedLayout at = layout(workspace, plan.total, groups.h);
+  const detail::CopiedBatch at = detail::copied_batch(workspace, plan.total, groups.h);
   for (std::size_t j = 0; j < g.groups; ++j) {
     gather(input, at.input, groups.channels(j));
-    forward_on(groups.level, plan, at.input, weights + j * groups.weights,
-               bias + j * groups.h.kernels, at.output, at.fast);
+    detail::forward_on(groups.level, plan, at.input, weights + j * groups.weights,
+                       bias + j * groups.h.kernels, at.output, at.fast);
     scatter(at.output, output, groups.kernels(j));
   }
   return true;
@@ -145,14 +97,14 @@ bool conv2d_backward_grouped_fast(const ConvGeometry& g, const float* input, con
   if (!grouped_fast_covers(g)) return false;
   const Groups groups(g);
   const FastBackwardPlan plan = plan_backward(groups.h, groups.level, num_threads());
-  const GroupedLayout at = layout(workspace, plan.total, groups.h);
+  const detail::CopiedBatch at = detail::copied_batch(workspace, plan.total, groups.h);
   float* const group_input_error = input_error == nullptr ? nullptr : at.input_error;
   for (std::size_t j = 0; j < g.groups; ++j) {
     gather(input, at.input, groups.channels(j));
     gather(error, at.output, groups.kernels(j));
-    backward_on(groups.level, plan, at.input, weights + j * groups.weights, at.output,
-                group_input_error, weight_gradient + j * groups.weights,
-                bias_gradient + j * groups.h.kernels, at.fast);
+    detail::backward_on(groups.level, plan, at.input, weights + j * groups.weights, at.output,
+                        group_input_error, weight_gradient + j * groups.weights,
+                        bias_gradient + j * groups.h.kernels, at.fast);
     if (input_error != nullptr) scatter(at.input_error, input_error, groups.channels(j));
   }
   return true;

@@ -1,0 +1,234 @@
+// The polyphase path for stride-1 dilated convolutions (kernels/conv2d_dilated.hpp) against the
+// plain-loop reference in double, at every SIMD level this CPU runs: forward, input error, weight
+// and bias gradient, for dilations 2 to 4 in 1-D and 2-D, "same", "valid" and padding between,
+// sizes not divisible by the dilation, channel counts off the registers. As in
+// conv_pointwise_test.cpp the bound on |kernel - reference| is scaled by the same sums over
+// absolute values, so a missing, doubled or shifted term fails while rounding passes. Then the
+// same bits on 1 to 4 threads, and what the path declines.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstddef>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "cnnkit/threading.hpp"
+#include "kernel_test_data.hpp"
+#include "kernels/conv2d.hpp"
+#include "kernels/conv2d_dilated.hpp"
+#include "thread_count_guard.hpp"
+
+namespace cnnkit::kernels {
+namespace {
+
+using runtime::best_simd_level;
+using runtime::SimdLevel;
+using testing::KernelResults;
+
+struct Case {
+  ConvGeometry g;
+  const char* what;
+};
+
+ConvGeometry dilated(ConvGeometry g, std::size_t dy, std::size_t dx) {
+  g.dilation_y = dy;
+  g.dilation_x = dx;
+  return g;
+}
+
+ConvGeometry padded(ConvGeometry g, std::size_t top, std::size_t bottom, std::size_t left,
+                    std::size_t right) {
+  g.explicit_padding = true;
+  g.pad_top = top;
+  g.pad_bottom = bottom;
+  g.pad_left = left;
+  g.pad_right = right;
+  return g;
+}
+
+// {N, C, Y, X, K, m, n, sy, sx}
+std::vector<Case> cases() {
+  return {
+      {dilated({5, 7, 13, 11, 9, 3, 3, 1, 1}, 2, 2), "d2 3x3 same, more samples than threads"},
+      {padded(dilated({3, 5, 17, 14, 10, 3, 3, 1, 1}, 3, 3), 0, 0, 0, 0), "d3 3x3 valid"},
+      {dilated({1, 9, 15, 18, 6, 3, 3, 1, 1}, 4, 4), "d4 3x3 same, one sample"},
+      {dilated({2, 3, 11, 9, 5, 5, 5, 1, 1}, 2, 2), "d2 5x5 same"},
+      {padded(dilated({2, 6, 10, 13, 7, 3, 3, 1, 1}, 2, 3), 1, 2, 3, 0),
+       "d2,3 3x3, padding between valid and same"},
+      {dilated({4, 4, 9, 12, 17, 3, 1, 1, 1}, 3, 1), "d3 3x1 same: phases along y only"},
+      {dilated({6, 10, 37, 1, 12, 3, 1, 1, 1}, 4, 1), "1-D along y, d4 k3 same"},
+      {padded(dilated({2, 4, 29, 1, 7, 5, 1, 1, 1}, 3, 1), 0, 0, 0, 0), "1-D along y, d3 k5 valid"},
+      {dilated({3, 5, 1, 41, 6, 1, 3, 1, 1}, 1, 2), "1-D along x, d2 k3 same"},
+      {dilated({1, 33, 23, 1, 20, 3, 1, 1, 1}, 2, 1), "1-D, one sample, C and K past a register"},
+  };
+}
+
+std::string describe(const ConvGeometry& g) {
+  std::ostringstream out;
+  out << 'N' << g.batch << " C" << g.channels << ' ' << g.in_y << 'x' << g.in_x << " K" << g.kernels
+      << ' ' << g.kernel_y << 'x' << g.kernel_x << " d" << g.dilation_y << ',' << g.dilation_x
+      << " pads " << g.pad_y_before() << ',' << g.pad_y_after() << ',' << g.pad_x_before() << ','
+      << g.pad_x_after();
+  return out.str();
+}
+
+std::vector<SimdLevel> levels() {
+  std::vector<SimdLevel> result;
+  for (SimdLevel level : {SimdLevel::kAvx2, SimdLevel::kAvx512}) {
+    if (level <= best_simd_level()) result.push_back(level);
+  }
+  return result;
+}
+
+struct Data {
+  std::vector<float> input, weights, bias, error;
+};
+
+Data random_data(const ConvGeometry& g, unsigned seed) {
+  std::mt19937 engine(seed);
+  return {testing::random_values<float>(g.input_size(), engine),
+          testing::random_values<float>(g.weights_size(), engine),
+          testing::random_values<float>(g.kernels, engine),
+          testing::random_values<float>(g.output_size(), engine)};
+}
+
+// Both passes; the results start as NaN and the workspace full of NaN, so every element must be
+// written and no stale phase pixel may leak in.
+KernelResults<float> run_dilated(const ConvGeometry& g, const Data& d, SimdLevel level) {
+  KernelResults<float> o =
+      testing::nan_results<float>(g.output_size(), g.input_size(), g.weights_size(), g.kernels);
+  std::vector<float> workspace(1 << 16, std::nanf(""));
+  EXPECT_TRUE(conv2d_forward_dilated(g, d.input.data(), d.weights.data(), d.bias.data(),
+                                     o.output.data(), workspace, level));
+  std::fill(workspace.begin(), workspace.end(), std::nanf(""));
+  EXPECT_TRUE(conv2d_backward_dilated(g, d.input.data(), d.weights.data(), d.error.data(),
+                                      o.input_error.data(), o.weight_gradient.data(),
+                                      o.bias_gradient.data(), workspace, level));
+  return o;
+}
+
+// |value - exact| <= tolerance * (sum of |terms| + 1), element by element.
+void expect_close(const std::vector<float>& values, const std::vector<double>& exact,
+                  const std::vector<double>& magnitude, const std::string& what) {
+  ASSERT_EQ(values.size(), exact.size()) << what;
+  std::size_t failures = 0;
+  for (std::size_t i = 0; i < values.size() && failures < 5; ++i) {
+    const double bound = 2e-6 * (magnitude[i] + 1.0);
+    if (!(std::fabs(static_cast<double>(values[i]) - exact[i]) <= bound)) {
+      ADD_FAILURE() << what << " element " << i << ": dilated " << values[i] << ", reference "
+                    << exact[i] << ", allowed error " << bound;
+      ++failures;
+    }
+  }
+}
+
+void check_against_reference(const Case& c, SimdLevel level) {
+  const ConvGeometry& g = c.g;
+  SCOPED_TRACE(std::string(c.what) + " [" + describe(g) + "] " + to_string(level));
+  ASSERT_TRUE(conv2d_dilated_covers(g, level));
+  const Data d = random_data(g, 7);
+  const KernelResults<float> o = run_dilated(g, d, level);
+
+  KernelResults<double> exact, magnitude;
+  for (KernelResults<double>* out : {&exact, &magnitude}) {
+    const bool absolute = out == &magnitude;
+    const auto widened = [absolute](const std::vector<float>& v) {
+      std::vector<double> w(v.size());
+      for (std::size_t i = 0; i < v.size(); ++i) {
+        w[i] = absolute ? std::fabs(static_cast<double>(v[i])) : static_cast<double>(v[i]);
+      }
+      return w;
+    };
+    const auto x = widened(d.input), w = widened(d.weights), b = widened(d.bias);
+    const auto e = widened(d.error);
+    *out =
+        testing::nan_results<double>(g.output_size(), g.input_size(), g.weights_size(), g.kernels);
+    conv2d_forward_reference(g, x.data(), w.data(), b.data(), out->output.data());
+    conv2d_backward_reference(g, x.data(), w.data(), e.data(), out->input_error.data(),
+                              out->weight_gradient.data(), out->bias_gradient.data());
+  }
+  expect_close(o.output, exact.output, magnitude.output, "forward");
+  expect_close(o.input_error, exact.input_error, magnitude.input_error, "input error");
+  expect_close(o.weight_gradient, exact.weight_gradient, magnitude.weight_gradient,
+               "weight gradient");
+  expect_close(o.bias_gradient, exact.bias_gradient, magnitude.bias_gradient, "bias gradient");
+}
+
+TEST(ConvDilated, MatchesTheReferenceAtEveryLevel) {
+  ASSERT_FALSE(levels().empty()) << "this CPU runs none of the SIMD levels the path needs";
+  for (SimdLevel level : levels()) {
+    for (const Case& c : cases()) check_against_reference(c, level);
+  }
+}
+
+TEST(ConvDilated, SameBitsOnOneToFourThreads) {
+  const testing::ThreadCountGuard guard;
+  for (SimdLevel level : levels()) {
+    for (const Case& c : cases()) {
+      SCOPED_TRACE(describe(c.g) + " " + to_string(level));
+      const Data d = random_data(c.g, 13);
+      set_num_threads(1);
+      const KernelResults<float> one = run_dilated(c.g, d, level);
+      for (const std::size_t threads : {2, 3, 4}) {
+        SCOPED_TRACE(std::to_string(threads) + " threads");
+        set_num_threads(threads);
+        const KernelResults<float> more = run_dilated(c.g, d, level);
+        EXPECT_EQ(one.output, more.output);
+        EXPECT_EQ(one.input_error, more.input_error);
+        EXPECT_EQ(one.weight_gradient, more.weight_gradient);
+        EXPECT_EQ(one.bias_gradient, more.bias_gradient);
+      }
+    }
+  }
+}
+
+// What the phase images cannot express goes to im2col + GEMM (conv2d.cpp), untouched here.
+TEST(ConvDilated, DeclinesWhatThePhasesDoNotCover) {
+  const SimdLevel level = best_simd_level();
+  const ConvGeometry base = dilated({2, 4, 12, 12, 6, 3, 3, 1, 1}, 2, 2);
+  if (level == SimdLevel::kNone) {
+    EXPECT_FALSE(conv2d_dilated_covers(base, level));
+    return;
+  }
+  EXPECT_TRUE(conv2d_dilated_covers(base, level));
+  EXPECT_FALSE(conv2d_dilated_covers(base, SimdLevel::kNone)) << "no SIMD kernels";
+  EXPECT_FALSE(conv2d_dilated_covers({2, 4, 12, 12, 6, 3, 3, 1, 1}, level)) << "no dilation";
+  EXPECT_FALSE(conv2d_dilated_covers(dilated({2, 4, 12, 12, 6, 3, 3, 2, 2}, 2, 2), level))
+      << "stride 2";
+  EXPECT_FALSE(conv2d_dilated_covers(dilated({2, 4, 12, 12, 6, 4, 4, 1, 1}, 2, 2), level))
+      << "even kernel";
+  ConvGeometry grouped = base;
+  grouped.groups = 2;
+  EXPECT_FALSE(conv2d_dilated_covers(grouped, level)) << "groups";
+  EXPECT_FALSE(conv2d_dilated_covers(padded(base, 3, 2, 2, 2), level)) << "padding past d(k-1)/2";
+
+  std::vector<float> workspace;
+  std::vector<float> values(ConvGeometry{2, 4, 12, 12, 6, 3, 3, 2, 2}.input_size(), 1.0f);
+  std::vector<float> output(4, 7.0f);
+  EXPECT_FALSE(conv2d_forward_dilated(dilated({2, 4, 12, 12, 6, 3, 3, 2, 2}, 2, 2), values.data(),
+                                      values.data(), values.data(), output.data(), workspace,
+                                      level));
+  EXPECT_EQ(output, std::vector<float>(4, 7.0f)) << "declined, yet wrote";
+}
+
+// Which of the shapes bench/conv_options_shapes.json times the convolution entry points send
+// here (conv2d_dilated_pays): "same" 2-D, not "valid" (11x11 phase outputs for 9x9 real ones per
+// phase at dilation 3) nor 1-D.
+TEST(ConvDilated, PaysForSame2dOnly) {
+  if (best_simd_level() == SimdLevel::kNone) GTEST_SKIP() << "no SIMD kernels on this CPU";
+  EXPECT_TRUE(conv2d_dilated_pays(dilated({32, 32, 28, 28, 32, 3, 3, 1, 1}, 2, 2)));
+  EXPECT_TRUE(conv2d_dilated_pays(dilated({4, 8, 27, 25, 8, 3, 3, 1, 1}, 3, 3)))
+      << "sizes not divisible by d: 9x9 phases for 27x25";
+  const ConvGeometry valid = padded(dilated({32, 16, 32, 32, 32, 3, 3, 1, 1}, 3, 3), 0, 0, 0, 0);
+  EXPECT_TRUE(conv2d_dilated_covers(valid));
+  EXPECT_FALSE(conv2d_dilated_pays(valid));
+  const ConvGeometry one_d = dilated({32, 32, 256, 1, 32, 3, 1, 1, 1}, 4, 1);
+  EXPECT_TRUE(conv2d_dilated_covers(one_d));
+  EXPECT_FALSE(conv2d_dilated_pays(one_d));
+  EXPECT_FALSE(conv2d_dilated_pays(dilated({32, 32, 28, 28, 32, 3, 3, 2, 2}, 2, 2))) << "stride 2";
+}
+
+}  // namespace
+}  // namespace cnnkit::kernels
