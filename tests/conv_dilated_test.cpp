@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "cnnkit/threading.hpp"
-#include "kernel_test_data.hpp"
+#include "conv_kernel_test_data.hpp"
 #include "kernels/conv2d.hpp"
 #include "kernels/conv2d_dilated.hpp"
 #include "thread_count_guard.hpp"
@@ -82,23 +82,16 @@ std::vector<SimdLevel> levels() {
   return result;
 }
 
-struct Data {
-  std::vector<float> input, weights, bias, error;
-};
+using Data = testing::ConvData<float>;
 
 Data random_data(const ConvGeometry& g, unsigned seed) {
-  std::mt19937 engine(seed);
-  return {testing::random_values<float>(g.input_size(), engine),
-          testing::random_values<float>(g.weights_size(), engine),
-          testing::random_values<float>(g.kernels, engine),
-          testing::random_values<float>(g.output_size(), engine)};
+  return testing::random_conv_data<float>(g, seed);
 }
 
 // Both passes; the results start as NaN and the workspace full of NaN, so every element must be
 // written and no stale phase pixel may leak in.
 KernelResults<float> run_dilated(const ConvGeometry& g, const Data& d, SimdLevel level) {
-  KernelResults<float> o =
-      testing::nan_results<float>(g.output_size(), g.input_size(), g.weights_size(), g.kernels);
+  KernelResults<float> o = testing::nan_conv_results<float>(g);
   std::vector<float> workspace(1 << 16, std::nanf(""));
   EXPECT_TRUE(conv2d_forward_dilated(g, d.input.data(), d.weights.data(), d.bias.data(),
                                      o.output.data(), workspace, level));
@@ -109,21 +102,6 @@ KernelResults<float> run_dilated(const ConvGeometry& g, const Data& d, SimdLevel
   return o;
 }
 
-// |value - exact| <= tolerance * (sum of |terms| + 1), element by element.
-void expect_close(const std::vector<float>& values, const std::vector<double>& exact,
-                  const std::vector<double>& magnitude, const std::string& what) {
-  ASSERT_EQ(values.size(), exact.size()) << what;
-  std::size_t failures = 0;
-  for (std::size_t i = 0; i < values.size() && failures < 5; ++i) {
-    const double bound = 2e-6 * (magnitude[i] + 1.0);
-    if (!(std::fabs(static_cast<double>(values[i]) - exact[i]) <= bound)) {
-      ADD_FAILURE() << what << " element " << i << ": dilated " << values[i] << ", reference "
-                    << exact[i] << ", allowed error " << bound;
-      ++failures;
-    }
-  }
-}
-
 void check_against_reference(const Case& c, SimdLevel level) {
   const ConvGeometry& g = c.g;
   SCOPED_TRACE(std::string(c.what) + " [" + describe(g) + "] " + to_string(level));
@@ -131,29 +109,8 @@ void check_against_reference(const Case& c, SimdLevel level) {
   const Data d = random_data(g, 7);
   const KernelResults<float> o = run_dilated(g, d, level);
 
-  KernelResults<double> exact, magnitude;
-  for (KernelResults<double>* out : {&exact, &magnitude}) {
-    const bool absolute = out == &magnitude;
-    const auto widened = [absolute](const std::vector<float>& v) {
-      std::vector<double> w(v.size());
-      for (std::size_t i = 0; i < v.size(); ++i) {
-        w[i] = absolute ? std::fabs(static_cast<double>(v[i])) : static_cast<double>(v[i]);
-      }
-      return w;
-    };
-    const auto x = widened(d.input), w = widened(d.weights), b = widened(d.bias);
-    const auto e = widened(d.error);
-    *out =
-        testing::nan_results<double>(g.output_size(), g.input_size(), g.weights_size(), g.kernels);
-    conv2d_forward_reference(g, x.data(), w.data(), b.data(), out->output.data());
-    conv2d_backward_reference(g, x.data(), w.data(), e.data(), out->input_error.data(),
-                              out->weight_gradient.data(), out->bias_gradient.data());
-  }
-  expect_close(o.output, exact.output, magnitude.output, "forward");
-  expect_close(o.input_error, exact.input_error, magnitude.input_error, "input error");
-  expect_close(o.weight_gradient, exact.weight_gradient, magnitude.weight_gradient,
-               "weight gradient");
-  expect_close(o.bias_gradient, exact.bias_gradient, magnitude.bias_gradient, "bias gradient");
+  // |value - exact| <= tolerance * (sum of |terms| + 1), element by element.
+  testing::expect_conv_results_close(g, d, o, 2e-6, 2e-6);
 }
 
 TEST(ConvDilated, MatchesTheReferenceAtEveryLevel) {

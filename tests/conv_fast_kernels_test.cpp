@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "cnnkit/threading.hpp"
-#include "conv_kernel_outputs.hpp"
+#include "conv_kernel_test_data.hpp"
 #include "kernels/conv2d.hpp"
 #include "kernels/conv2d_fast.hpp"
 #include "thread_count_guard.hpp"
@@ -154,59 +154,22 @@ std::vector<SimdLevel> levels() {
   return result;
 }
 
-std::vector<float> random_values(std::size_t n, std::mt19937& engine) {
-  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
-  std::vector<float> v(n);
-  for (float& x : v) x = uniform(engine);
-  return v;
-}
-
-std::vector<double> widened(const std::vector<float>& v, bool absolute) {
-  std::vector<double> w(v.size());
-  for (std::size_t i = 0; i < v.size(); ++i) w[i] = absolute ? std::fabs(v[i]) : v[i];
-  return w;
-}
-
-using Outputs = testing::ConvOutputs<float>;
-
-struct Data {
-  std::vector<float> input, weights, bias, error;
-};
+using Outputs = testing::KernelResults<float>;
+using Data = testing::ConvData<float>;
 
 Data random_data(const ConvGeometry& g, unsigned seed) {
-  std::mt19937 engine(seed);
-  Data d;
-  d.input = random_values(g.input_size(), engine);
-  d.weights = random_values(g.weights_size(), engine);
-  d.bias = random_values(g.kernels, engine);
-  d.error = random_values(g.output_size(), engine);
-  return d;
+  return testing::random_conv_data<float>(g, seed);
 }
 
 Outputs run_fast(const ConvGeometry& g, const Data& d, SimdLevel level,
                  std::vector<float>& workspace) {
-  Outputs o = Outputs::poisoned(g);  // every element must be written
+  Outputs o = testing::nan_conv_results<float>(g);  // every element must be written
   EXPECT_TRUE(conv2d_forward_fast(g, d.input.data(), d.weights.data(), d.bias.data(),
                                   o.output.data(), workspace, level));
   EXPECT_TRUE(conv2d_backward_fast(g, d.input.data(), d.weights.data(), d.error.data(),
                                    o.input_error.data(), o.weight_gradient.data(),
                                    o.bias_gradient.data(), workspace, level));
   return o;
-}
-
-// |fast - exact| <= tolerance * (sum of |terms|) + tiny, element by element.
-void expect_close(const std::vector<float>& fast, const std::vector<double>& exact,
-                  const std::vector<double>& magnitude, const std::string& what) {
-  ASSERT_EQ(fast.size(), exact.size()) << what;
-  std::size_t failures = 0;
-  for (std::size_t i = 0; i < fast.size() && failures < 5; ++i) {
-    const double bound = 2e-6 * magnitude[i] + 1e-6;
-    if (!(std::fabs(fast[i] - exact[i]) <= bound)) {
-      ADD_FAILURE() << what << " element " << i << ": fast " << fast[i] << ", reference "
-                    << exact[i] << ", allowed error " << bound;
-      ++failures;
-    }
-  }
 }
 
 void check_against_reference(const Case& c, SimdLevel level) {
@@ -218,23 +181,8 @@ void check_against_reference(const Case& c, SimdLevel level) {
   std::vector<float> workspace;
   const Outputs fast = run_fast(g, d, level, workspace);
 
-  std::vector<double> exact_out(g.output_size()), abs_out(g.output_size());
-  std::vector<double> exact_dx(g.input_size()), abs_dx(g.input_size());
-  std::vector<double> exact_dw(g.weights_size()), abs_dw(g.weights_size());
-  std::vector<double> exact_db(g.kernels), abs_db(g.kernels);
-  for (bool absolute : {false, true}) {
-    const auto x = widened(d.input, absolute), w = widened(d.weights, absolute);
-    const auto b = widened(d.bias, absolute), e = widened(d.error, absolute);
-    conv2d_forward_reference(g, x.data(), w.data(), b.data(),
-                             (absolute ? abs_out : exact_out).data());
-    conv2d_backward_reference(
-        g, x.data(), w.data(), e.data(), (absolute ? abs_dx : exact_dx).data(),
-        (absolute ? abs_dw : exact_dw).data(), (absolute ? abs_db : exact_db).data());
-  }
-  expect_close(fast.output, exact_out, abs_out, "forward");
-  expect_close(fast.input_error, exact_dx, abs_dx, "input error");
-  expect_close(fast.weight_gradient, exact_dw, abs_dw, "weight gradient");
-  expect_close(fast.bias_gradient, exact_db, abs_db, "bias gradient");
+  // |fast - exact| <= tolerance * (sum of |terms|) + tiny, element by element.
+  testing::expect_conv_results_close(g, d, fast, 2e-6, 1e-6);
 }
 
 // The tests that loop over levels(): skipped, not passed, on a CPU without any of them.

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "cnnkit/threading.hpp"
-#include "conv_kernel_outputs.hpp"
+#include "conv_kernel_test_data.hpp"
 #include "kernels/conv2d.hpp"
 #include "kernels/conv2d_pointwise.hpp"
 #include "thread_count_guard.hpp"
@@ -75,57 +75,26 @@ std::vector<SimdLevel> levels() {
 }
 
 template <typename T>
-struct Data {
-  std::vector<T> input, weights, bias, error;
-};
+using Data = testing::ConvData<T>;
+template <typename T>
+using Outputs = testing::KernelResults<T>;
 
 template <typename T>
 Data<T> random_data(const ConvGeometry& g, unsigned seed) {
-  std::mt19937 engine(seed);
-  std::uniform_real_distribution<double> uniform(-1.0, 1.0);
-  const auto values = [&](std::size_t n) {
-    std::vector<T> v(n);
-    for (T& x : v) x = static_cast<T>(uniform(engine));
-    return v;
-  };
-  Data<T> d;
-  d.input = values(g.input_size());
-  d.weights = values(g.weights_size());
-  d.bias = values(g.kernels);
-  d.error = values(g.output_size());
-  return d;
+  return testing::random_conv_data<T>(g, seed);
 }
-
-template <typename T>
-using Outputs = testing::ConvOutputs<T>;
 
 // Both passes; the outputs start as NaN, so every element must be written.
 template <typename T>
 Outputs<T> run_pointwise(const ConvGeometry& g, const Data<T>& d, SimdLevel level,
                          std::vector<T>& workspace) {
-  Outputs<T> o = Outputs<T>::poisoned(g);
+  Outputs<T> o = testing::nan_conv_results<T>(g);
   EXPECT_TRUE(conv2d_forward_pointwise(g, d.input.data(), d.weights.data(), d.bias.data(),
                                        o.output.data(), workspace, level));
   EXPECT_TRUE(conv2d_backward_pointwise(g, d.input.data(), d.weights.data(), d.error.data(),
                                         o.input_error.data(), o.weight_gradient.data(),
                                         o.bias_gradient.data(), workspace, level));
   return o;
-}
-
-// |value - exact| <= tolerance * (sum of |terms|) + tolerance, element by element.
-template <typename T>
-void expect_close(const std::vector<T>& values, const std::vector<double>& exact,
-                  const std::vector<double>& magnitude, double tolerance, const std::string& what) {
-  ASSERT_EQ(values.size(), exact.size()) << what;
-  std::size_t failures = 0;
-  for (std::size_t i = 0; i < values.size() && failures < 5; ++i) {
-    const double bound = tolerance * (magnitude[i] + 1.0);
-    if (!(std::fabs(static_cast<double>(values[i]) - exact[i]) <= bound)) {
-      ADD_FAILURE() << what << " element " << i << ": pointwise " << values[i] << ", reference "
-                    << exact[i] << ", allowed error " << bound;
-      ++failures;
-    }
-  }
 }
 
 template <typename T>
@@ -138,33 +107,9 @@ void check_against_reference(const Case& c, SimdLevel level) {
   std::vector<T> workspace;
   const Outputs<T> o = run_pointwise(g, d, level, workspace);
 
-  Outputs<double> exact, magnitude;
-  for (Outputs<double>* out : {&exact, &magnitude}) {
-    const bool absolute = out == &magnitude;
-    const auto widened = [absolute](const std::vector<T>& v) {
-      std::vector<double> w(v.size());
-      for (std::size_t i = 0; i < v.size(); ++i) {
-        w[i] = absolute ? std::fabs(static_cast<double>(v[i])) : static_cast<double>(v[i]);
-      }
-      return w;
-    };
-    const auto x = widened(d.input), w = widened(d.weights), b = widened(d.bias);
-    const auto e = widened(d.error);
-    out->output.resize(g.output_size());
-    out->input_error.resize(g.input_size());
-    out->weight_gradient.resize(g.weights_size());
-    out->bias_gradient.resize(g.kernels);
-    conv2d_forward_reference(g, x.data(), w.data(), b.data(), out->output.data());
-    conv2d_backward_reference(g, x.data(), w.data(), e.data(), out->input_error.data(),
-                              out->weight_gradient.data(), out->bias_gradient.data());
-  }
+  // |value - exact| <= tolerance * (sum of |terms|) + tolerance, element by element.
   const double tolerance = sizeof(T) == sizeof(float) ? 2e-6 : 1e-14;
-  expect_close(o.output, exact.output, magnitude.output, tolerance, "forward");
-  expect_close(o.input_error, exact.input_error, magnitude.input_error, tolerance, "input error");
-  expect_close(o.weight_gradient, exact.weight_gradient, magnitude.weight_gradient, tolerance,
-               "weight gradient");
-  expect_close(o.bias_gradient, exact.bias_gradient, magnitude.bias_gradient, tolerance,
-               "bias gradient");
+  testing::expect_conv_results_close(g, d, o, tolerance, tolerance);
 }
 
 TEST(ConvPointwise, FloatMatchesTheReferenceAtEveryLevel) {

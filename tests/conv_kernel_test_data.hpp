@@ -1,0 +1,97 @@
+// Data of the convolution kernel tests (the fast, pointwise and dilated kernels against the
+// reference): random inputs for a geometry, results poisoned with NaN, the reference kernel's
+// results in double with each result's sum of |terms|, and the element-wise comparison with them.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstddef>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernel_test_data.hpp"
+#include "kernels/conv2d.hpp"
+#include "kernels/conv_geometry.hpp"
+
+namespace cnnkit::testing {
+
+template <typename T>
+struct ConvData {
+  std::vector<T> input, weights, bias, error;
+};
+
+template <typename T>
+ConvData<T> random_conv_data(const kernels::ConvGeometry& g, unsigned seed) {
+  std::mt19937 engine(seed);
+  ConvData<T> d;
+  d.input = random_values<T>(g.input_size(), engine);
+  d.weights = random_values<T>(g.weights_size(), engine);
+  d.bias = random_values<T>(g.kernels, engine);
+  d.error = random_values<T>(g.output_size(), engine);
+  return d;
+}
+
+// What a kernel call writes, all NaN before it: every element must be written.
+template <typename T>
+KernelResults<T> nan_conv_results(const kernels::ConvGeometry& g) {
+  return nan_results<T>(g.output_size(), g.input_size(), g.weights_size(), g.kernels);
+}
+
+// The reference kernel in double on the data, or with `absolute` on the data's magnitudes: then
+// each result is the sum of its terms' |values|, the scale of a float sum's rounding error.
+template <typename T>
+KernelResults<double> conv_reference(const kernels::ConvGeometry& g, const ConvData<T>& d,
+                                     bool absolute) {
+  const auto widened = [absolute](const std::vector<T>& v) {
+    std::vector<double> w(v.size());
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      w[i] = absolute ? std::fabs(static_cast<double>(v[i])) : static_cast<double>(v[i]);
+    }
+    return w;
+  };
+  const std::vector<double> x = widened(d.input), w = widened(d.weights), b = widened(d.bias),
+                            e = widened(d.error);
+  KernelResults<double> out = nan_conv_results<double>(g);
+  kernels::conv2d_forward_reference(g, x.data(), w.data(), b.data(), out.output.data());
+  kernels::conv2d_backward_reference(g, x.data(), w.data(), e.data(), out.input_error.data(),
+                                     out.weight_gradient.data(), out.bias_gradient.data());
+  return out;
+}
+
+// |value - exact| <= relative * magnitude + absolute, element by element (the first 5 failures
+// shown).
+template <typename T>
+void expect_close_to_reference(const std::vector<T>& values, const std::vector<double>& exact,
+                               const std::vector<double>& magnitude, double relative,
+                               double absolute, const std::string& what) {
+  ASSERT_EQ(values.size(), exact.size()) << what;
+  std::size_t failures = 0;
+  for (std::size_t i = 0; i < values.size() && failures < 5; ++i) {
+    const double bound = relative * magnitude[i] + absolute;
+    if (!(std::fabs(static_cast<double>(values[i]) - exact[i]) <= bound)) {
+      ADD_FAILURE() << what << " element " << i << ": kernel " << values[i] << ", reference "
+                    << exact[i] << ", allowed error " << bound;
+      ++failures;
+    }
+  }
+}
+
+// The four results of a kernel against the reference's on the same data.
+template <typename T>
+void expect_conv_results_close(const kernels::ConvGeometry& g, const ConvData<T>& d,
+                               const KernelResults<T>& results, double relative, double absolute) {
+  const KernelResults<double> exact = conv_reference(g, d, false);
+  const KernelResults<double> magnitude = conv_reference(g, d, true);
+  expect_close_to_reference(results.output, exact.output, magnitude.output, relative, absolute,
+                            "forward");
+  expect_close_to_reference(results.input_error, exact.input_error, magnitude.input_error, relative,
+                            absolute, "input error");
+  expect_close_to_reference(results.weight_gradient, exact.weight_gradient,
+                            magnitude.weight_gradient, relative, absolute, "weight gradient");
+  expect_close_to_reference(results.bias_gradient, exact.bias_gradient, magnitude.bias_gradient,
+                            relative, absolute, "bias gradient");
+}
+
+}  // namespace cnnkit::testing
