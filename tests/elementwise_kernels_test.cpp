@@ -3,8 +3,10 @@
 // pooling at every instruction-set level this CPU runs.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -109,7 +111,49 @@ const PoolCase kPoolCases[] = {
     {50, 1, 2, 1, 2, 1},
     {33, 1, 2, 1, 2, 1},
     {2, 1, 2, 1, 2, 1},
+    // Windows that tile the plane but are not pairs, with rows and columns no window reads.
+    {10, 11, 3, 3, 3, 3},
+    {7, 5, 3, 2, 3, 2},
+    {11, 1, 3, 1, 3, 1},
+    {4, 4, 1, 1, 1, 1},
 };
+
+// Values compared bit for bit: -0 and +0 differ, as they may in the next layer's sums' signs.
+template <typename T>
+void expect_same_bits(const std::vector<T>& got, const std::vector<T>& want) {
+  ASSERT_EQ(got.size(), want.size());
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(std::memcmp(&got[i], &want[i], sizeof(T)), 0)
+        << i << ": " << got[i] << " vs " << want[i];
+  }
+}
+
+// coarse_values with every other zero made -0: the maximum of a -0 / +0 tie is the first.
+template <typename T>
+std::vector<T> signed_zero_values(std::size_t n, unsigned seed) {
+  std::vector<T> v = coarse_values<T>(n, seed);
+  bool negate = true;
+  for (T& x : v) {
+    if (x == T(0)) {
+      x = negate ? -T(0) : T(0);
+      negate = !negate;
+    }
+  }
+  return v;
+}
+
+bool tiles(const PoolCase& c) {
+  return c.sy == c.py && c.sx == c.px;
+}
+
+// The backward's definition: zeros, then each error added at its argmax.
+template <typename T>
+std::vector<T> reference_scatter(const std::vector<std::uint32_t>& arg, const std::vector<T>& error,
+                                 std::size_t in_plane) {
+  std::vector<T> in_error(in_plane, T(0));
+  for (std::size_t o = 0; o < arg.size(); ++o) in_error[arg[o]] += error[o];
+  return in_error;
+}
 
 template <typename T>
 void check_pooling() {
@@ -117,7 +161,7 @@ void check_pooling() {
   for (const PoolCase& c : kPoolCases) {
     SCOPED_TRACE(::testing::Message() << c.in_y << "x" << c.in_x << " window " << c.py << "x"
                                       << c.px << " stride " << c.sy << "," << c.sx);
-    const std::vector<T> in = coarse_values<T>(c.in_y * c.in_x, seed++);
+    const std::vector<T> in = signed_zero_values<T>(c.in_y * c.in_x, seed++);
     std::vector<T> want;
     std::vector<std::uint32_t> want_arg;
     reference_pool(in, c, want, want_arg);
@@ -125,8 +169,25 @@ void check_pooling() {
     std::vector<T> out(want.size(), T(-99));
     std::vector<std::uint32_t> arg(want.size(), 12345);
     max_pool_plane(in.data(), c.in_x, c.py, c.px, c.sy, c.sx, out_y, out_x, out.data(), arg.data());
-    EXPECT_EQ(out, want);
+    expect_same_bits(out, want);
     EXPECT_EQ(arg, want_arg);
+    // The testing phase: no argmax, the same maxima.
+    std::vector<T> out_only(want.size(), T(-99));
+    max_pool_plane(in.data(), c.in_x, c.py, c.px, c.sy, c.sx, out_y, out_x, out_only.data(),
+                   static_cast<std::uint32_t*>(nullptr));
+    expect_same_bits(out_only, want);
+    // Errors with -0s: the fill-and-add of the definition turns them into +0.
+    std::vector<T> error = signed_zero_values<T>(want.size(), seed++);
+    const std::vector<T> want_error = reference_scatter(want_arg, error, in.size());
+    std::vector<T> in_error(in.size(), T(-99));
+    max_pool_plane_scatter(want_arg.data(), error.data(), in.size(), want.size(), in_error.data());
+    expect_same_bits(in_error, want_error);
+    if (tiles(c)) {
+      std::fill(in_error.begin(), in_error.end(), T(-99));
+      max_pool_plane_backward(want_arg.data(), error.data(), c.in_y, c.in_x, c.py, c.px, out_y,
+                              out_x, in_error.data());
+      expect_same_bits(in_error, want_error);
+    }
   }
 }
 
@@ -138,36 +199,61 @@ TEST(ElementwiseKernels, MaxPoolingMatchesTheDefinitionWithTies) {
 TEST(ElementwiseKernels, SimdMaxPoolingAtEveryLevel) {
   using Fn = void (*)(const float*, std::size_t, std::size_t, std::size_t, std::size_t, float*,
                       std::uint32_t*);
-  std::vector<std::pair<SimdLevel, Fn>> levels;
-  if (best_simd_level() >= SimdLevel::kAvx2)
-    levels.emplace_back(SimdLevel::kAvx2, &detail::max_pool_pairs_avx2);
+  using BackwardFn = void (*)(const std::uint32_t*, const float*, std::size_t, std::size_t,
+                              std::size_t, std::size_t, float*);
+  struct Level {
+    SimdLevel level;
+    Fn pool;
+    BackwardFn route;
+  };
+  std::vector<Level> levels;
+  if (best_simd_level() >= SimdLevel::kAvx2) {
+    levels.push_back(
+        {SimdLevel::kAvx2, &detail::max_pool_pairs_avx2, &detail::max_pool_pairs_backward_avx2});
+  }
   if (best_simd_level() >= SimdLevel::kAvx512) {
-    levels.emplace_back(SimdLevel::kAvx512, &detail::max_pool_pairs_avx512);
+    levels.push_back({SimdLevel::kAvx512, &detail::max_pool_pairs_avx512,
+                      &detail::max_pool_pairs_backward_avx512});
   }
   if (levels.empty()) GTEST_SKIP() << "no SIMD level on this CPU";
   unsigned seed = 40;
-  for (const auto& [level, pool] : levels) {
+  for (const auto& [level, pool, route] : levels) {
     for (const PoolCase& c : kPoolCases) {
       const bool two_by_two = c.py == 2 && c.px == 2 && c.sy == 2 && c.sx == 2;
       const bool one_d = c.py == 2 && c.sy == 2 && c.px == 1 && c.sx == 1 && c.in_x == 1;
       if (!two_by_two && !one_d) continue;
       SCOPED_TRACE(::testing::Message() << to_string(level) << " " << c.in_y << "x" << c.in_x);
-      const std::vector<float> in = coarse_values<float>(c.in_y * c.in_x, seed++);
+      const std::vector<float> in = signed_zero_values<float>(c.in_y * c.in_x, seed++);
       std::vector<float> want;
       std::vector<std::uint32_t> want_arg;
       reference_pool(in, c, want, want_arg);
       // One guard element past the end: the kernel must not write it.
-      std::vector<float> out(want.size() + 1, -99.0f);
+      std::vector<float> out(want.size() + 1, -99.0f), out_only(want.size() + 1, -99.0f);
       std::vector<std::uint32_t> arg(want.size() + 1, 12345);
+      std::vector<float> error = signed_zero_values<float>(want.size(), seed++);
+      std::vector<float> want_error = reference_scatter(want_arg, error, in.size());
+      std::vector<float> in_error(in.size(), -99.0f);
+      // The kernel writes the window rows; the rows past them (and the odd last value of a 1-D
+      // plane) are the caller's and keep their guard.
+      const std::size_t window_end = two_by_two ? c.in_y / 2 * 2 * c.in_x : c.in_y / 2 * 2;
+      std::fill(want_error.begin() + static_cast<std::ptrdiff_t>(window_end), want_error.end(),
+                -99.0f);
       if (two_by_two) {
         pool(in.data(), c.in_x, 2, c.in_y / 2, c.in_x / 2, out.data(), arg.data());
+        pool(in.data(), c.in_x, 2, c.in_y / 2, c.in_x / 2, out_only.data(), nullptr);
+        route(want_arg.data(), error.data(), c.in_x, 2, c.in_y / 2, c.in_x / 2, in_error.data());
       } else {  // the plane (L, 1) as the row (1, L), one window row
-        pool(in.data(), c.in_y, 1, 1, c.in_y / 2, out.data(), arg.data());
+        pool(in.data(), c.in_y / 2 * 2, 1, 1, c.in_y / 2, out.data(), arg.data());
+        pool(in.data(), c.in_y / 2 * 2, 1, 1, c.in_y / 2, out_only.data(), nullptr);
+        route(want_arg.data(), error.data(), c.in_y / 2 * 2, 1, 1, c.in_y / 2, in_error.data());
       }
-      EXPECT_EQ(std::vector<float>(out.begin(), out.end() - 1), want);
+      expect_same_bits(std::vector<float>(out.begin(), out.end() - 1), want);
+      expect_same_bits(std::vector<float>(out_only.begin(), out_only.end() - 1), want);
       EXPECT_EQ(std::vector<std::uint32_t>(arg.begin(), arg.end() - 1), want_arg);
       EXPECT_EQ(out.back(), -99.0f);
+      EXPECT_EQ(out_only.back(), -99.0f);
       EXPECT_EQ(arg.back(), 12345u);
+      expect_same_bits(in_error, want_error);
     }
   }
 }

@@ -6,7 +6,6 @@
 //             "summed if the stride is smaller than the kernel size".
 #include "cnnkit/layers/pooling.hpp"
 
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <utility>
@@ -43,19 +42,20 @@ Tensor<T> Pooling<T>::forward(const Tensor<T>& input) {
   const std::size_t out_plane = g.out_plane();
 
   Tensor<T> output = this->new_output(g.output_shape);  // every output is a window's maximum
-  argmax_.resize(output.size());
+  // The testing phase keeps no argmax: nothing reads it (backward() refuses), and the kernel
+  // computes the maxima alone.
+  const bool keep_argmax = !this->testing_phase();
+  if (keep_argmax) argmax_.resize(output.size());
   // Planes are independent and each writes only its own outputs: same result on any thread count.
   runtime::parallel_for(
       g.planes, input.size() >= detail::kPoolingParallelThreshold, [&](std::size_t plane) {
         const T* in = input.data() + plane * in_plane;
         T* out = output.data() + plane * out_plane;
-        std::uint32_t* arg = argmax_.data() + plane * out_plane;
+        std::uint32_t* arg = keep_argmax ? argmax_.data() + plane * out_plane : nullptr;
         // Row-major scan with a strict '>': on ties the first maximum wins.
         kernels::max_pool_plane(in, g.in_x, g.py, g.px, g.sy, g.sx, g.out_y, g.out_x, out, arg);
       });
-  // The argmax indices are written either way; the testing phase only withholds the shape that
-  // lets backward() use them.
-  input_shape_ = this->testing_phase() ? Shape{} : input.shape();
+  input_shape_ = keep_argmax ? input.shape() : Shape{};
   this->note_forward();
   return output;
 }
@@ -70,18 +70,24 @@ Tensor<T> Pooling<T>::backward(const Tensor<T>& error_tensor) {
   const std::size_t out_plane = g.out_plane();
   const std::size_t planes = g.planes;
 
-  // Lecture: "winner takes it all". Each error goes to the position of its window's maximum;
-  // where windows overlap one input may win several times and receives the sum.
-  // Zeroed plane by plane inside the parallel loop rather than as a whole up front (serially).
+  // Lecture: "winner takes it all". Each error goes to the position of its window's maximum.
+  // Windows that tile the input (stride == window) write each input error once, row by row; where
+  // windows overlap one input may win several times and receives the sum (zeros, then scatter).
+  // Plane by plane inside the parallel loop: each plane writes only its own input errors.
+  const bool tiling = g.sy == g.py && g.sx == g.px;
   Tensor<T> input_error = this->new_input_error(input_shape_);
-  runtime::parallel_for(planes, input_error.size() >= detail::kPoolingParallelThreshold,
-                        [&](std::size_t p) {
-                          T* in_error = input_error.data() + p * in_plane;
-                          std::fill(in_error, in_error + in_plane, T(0));
-                          const T* error = error_tensor.data() + p * out_plane;
-                          const std::uint32_t* arg = argmax_.data() + p * out_plane;
-                          for (std::size_t o = 0; o < out_plane; ++o) in_error[arg[o]] += error[o];
-                        });
+  runtime::parallel_for(
+      planes, input_error.size() >= detail::kPoolingParallelThreshold, [&](std::size_t p) {
+        T* in_error = input_error.data() + p * in_plane;
+        const T* error = error_tensor.data() + p * out_plane;
+        const std::uint32_t* arg = argmax_.data() + p * out_plane;
+        if (tiling) {
+          kernels::max_pool_plane_backward(arg, error, g.in_y, g.in_x, g.py, g.px, g.out_y, g.out_x,
+                                           in_error);
+        } else {
+          kernels::max_pool_plane_scatter(arg, error, in_plane, out_plane, in_error);
+        }
+      });
   this->note_backward();
   return input_error;
 }
