@@ -128,13 +128,14 @@ void expect_same_bits(const std::vector<T>& got, const std::vector<T>& want) {
   }
 }
 
-// coarse_values with every other zero made -0: the maximum of a -0 / +0 tie is the first.
+// coarse_values with the negatives and zeros made -0 and +0 in turn: many windows whose maximum
+// is a tie of -0 and +0, where the first must win.
 template <typename T>
 std::vector<T> signed_zero_values(std::size_t n, unsigned seed) {
   std::vector<T> v = coarse_values<T>(n, seed);
   bool negate = true;
   for (T& x : v) {
-    if (x == T(0)) {
+    if (x <= T(0)) {
       x = negate ? -T(0) : T(0);
       negate = !negate;
     }
