@@ -229,12 +229,13 @@ struct LayerCase {
 };
 
 // Tiling pairs (2-D, 1-D), tiling 3x3, 3 and 2x3 with leftover rows and columns, overlapping 2x2
-// stride 1, 1-D window 3 stride 2 and 2x2 stride (2, 1) (overlapping along x only); each large
+// stride 1, 1-D window 3 stride 2 and 2x2 stride (2, 1) (overlapping along x only), 2x2 stride 3
+// (gaps no window reads); each large
 // enough (>= 2^15 elements) for the parallel loop to start a team.
 const LayerCase kLayerCases[] = {
     {{2}, {2}, {8, 8, 33, 35}},       {{2}, {2}, {8, 16, 301}},         {{3}, {3}, {4, 8, 31, 34}},
     {{3}, {3}, {4, 16, 607}},         {{1}, {2}, {4, 8, 31, 33}},       {{2}, {3}, {4, 16, 603}},
-    {{2, 3}, {2, 3}, {4, 8, 33, 35}}, {{2, 1}, {2, 2}, {4, 8, 33, 35}},
+    {{2, 3}, {2, 3}, {4, 8, 33, 35}}, {{2, 1}, {2, 2}, {4, 8, 33, 35}}, {{3}, {2}, {4, 8, 31, 34}},
 };
 
 TEST(Pooling, SameBitsAsTheDefinitionOnOneToFourThreadsAtEverySimdLevel) {

@@ -120,34 +120,12 @@ void max_pool_plane(const T* in, std::size_t in_x, std::size_t py, std::size_t p
 }
 
 template <typename T>
-void max_pool_plane_backward(const std::uint32_t* arg, const T* error, std::size_t in_y,
-                             std::size_t in_x, std::size_t py, std::size_t px, std::size_t out_y,
-                             std::size_t out_x, T* in_error) {
-  const std::size_t window_rows_end = out_y * py * in_x;  // the rest no window reads
-  std::fill(in_error + window_rows_end, in_error + in_y * in_x, T(0));
-  if constexpr (std::is_same_v<T, float>) {
-    const runtime::SimdLevel level = runtime::best_simd_level();
-    if (pairs_window(in_x, py, px, py, px) && level >= runtime::SimdLevel::kAvx2) {
-      const auto route = level == runtime::SimdLevel::kAvx512
-                             ? &detail::max_pool_pairs_backward_avx512
-                             : &detail::max_pool_pairs_backward_avx2;
-      if (px == 2) return route(arg, error, in_x, 2, out_y, out_x, in_error);
-      return route(arg, error, 2 * out_y, 1, 1, out_y, in_error);
-    }
-  }
-  for (std::size_t oy = 0; oy < out_y; ++oy) {
-    for (std::size_t wy = 0; wy < py; ++wy) {
-      const std::size_t row = (oy * py + wy) * in_x;
-      T* to = in_error + row;
-      for (std::size_t ox = 0; ox < out_x; ++ox) {
-        const std::size_t at = arg[oy * out_x + ox] - row;
-        // + 0 as in the scatter: a -0 error arrives as +0.
-        const T e = T(0) + error[oy * out_x + ox];
-        for (std::size_t wx = ox * px; wx < (ox + 1) * px; ++wx) to[wx] = wx == at ? e : T(0);
-      }
-      std::fill(to + out_x * px, to + in_x, T(0));
-    }
-  }
+void max_pool_plane_backward(const std::uint32_t* arg, const T* error, std::size_t in_plane,
+                             std::size_t out_plane, T* in_error) {
+  std::fill(in_error, in_error + in_plane, T(0));
+  // Each input wins at most one window: a store, not a read-add-write; + 0 as the add did (a -0
+  // error arrives as +0).
+  for (std::size_t o = 0; o < out_plane; ++o) in_error[arg[o]] = T(0) + error[o];
 }
 
 template <typename T>
@@ -172,10 +150,8 @@ template void max_pool_plane<double>(const double*, std::size_t, std::size_t, st
                                      std::size_t, std::size_t, std::size_t, std::size_t, double*,
                                      std::uint32_t*);
 template void max_pool_plane_backward<float>(const std::uint32_t*, const float*, std::size_t,
-                                             std::size_t, std::size_t, std::size_t, std::size_t,
                                              std::size_t, float*);
 template void max_pool_plane_backward<double>(const std::uint32_t*, const double*, std::size_t,
-                                              std::size_t, std::size_t, std::size_t, std::size_t,
                                               std::size_t, double*);
 template void max_pool_plane_scatter<float>(const std::uint32_t*, const float*, std::size_t,
                                             std::size_t, float*);

@@ -3,7 +3,7 @@
 // backward reads both values before choosing, so the choice compiles to a select, not a branch
 // that real activations (signs close to random) mispredict every other element; 2x2 stride-2 max
 // pooling of float runs in SIMD registers (pooling_simd.hpp, runtime AVX-512 / AVX2 dispatch),
-// forward and, for non-overlapping windows, backward.
+// forward only; the testing phase skips the argmax.
 // tests/elementwise_kernels_test.cpp holds them to the obvious definitions.
 #pragma once
 
@@ -34,14 +34,12 @@ void max_pool_plane(const T* in, std::size_t in_x, std::size_t py, std::size_t p
                     std::size_t sx, std::size_t out_y, std::size_t out_x, T* out,
                     std::uint32_t* arg);
 
-// The backward of max_pool_plane for windows that do not overlap and leave no gaps (stride ==
-// window on both axes): in_error (in_y, in_x) = error[o] at arg[o], +0 elsewhere, every element
-// written once, row by row (no fill first, no scatter). The same bits as filling with zeros and
-// adding each error at its argmax, which overlapping windows still do (max_pool_plane_scatter).
+// The backward of max_pool_plane for windows that do not overlap (stride >= window on both
+// axes): in_error (in_plane elements) = +0, then error[o] stored at arg[o]. The same bits as
+// max_pool_plane_scatter, without reading what it adds to.
 template <typename T>
-void max_pool_plane_backward(const std::uint32_t* arg, const T* error, std::size_t in_y,
-                             std::size_t in_x, std::size_t py, std::size_t px, std::size_t out_y,
-                             std::size_t out_x, T* in_error);
+void max_pool_plane_backward(const std::uint32_t* arg, const T* error, std::size_t in_plane,
+                             std::size_t out_plane, T* in_error);
 
 // Any windows: in_error (in_plane elements) = 0, then error[o] added at arg[o] for each output;
 // an input that wins several overlapping windows receives the sum, in output order.
@@ -57,13 +55,6 @@ void max_pool_pairs_avx512(const float* in, std::size_t in_x, std::size_t window
                            std::size_t out_y, std::size_t out_x, float* out, std::uint32_t* arg);
 void max_pool_pairs_avx2(const float* in, std::size_t in_x, std::size_t window_rows,
                          std::size_t out_y, std::size_t out_x, float* out, std::uint32_t* arg);
-// max_pool_plane_backward for those windows, the window rows only (pooling_simd.hpp).
-void max_pool_pairs_backward_avx512(const std::uint32_t* arg, const float* error, std::size_t in_x,
-                                    std::size_t window_rows, std::size_t out_y, std::size_t out_x,
-                                    float* in_error);
-void max_pool_pairs_backward_avx2(const std::uint32_t* arg, const float* error, std::size_t in_x,
-                                  std::size_t window_rows, std::size_t out_y, std::size_t out_x,
-                                  float* in_error);
 }  // namespace detail
 
 }  // namespace cnnkit::kernels

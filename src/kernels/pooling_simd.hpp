@@ -54,36 +54,4 @@ inline void max_pool_pairs(const float* in, std::size_t in_x, std::size_t window
   }
 }
 
-// The backward of max_pool_pairs<true>: writes each element of the window rows once, the
-// output's error at its window's argmax and +0 elsewhere, also in the columns past 2*out_x that
-// no window reads; rows past window_rows + 2*(out_y-1) are the caller's. The error gets + 0 as
-// the fill-and-add it replaces did (a -0 error arrives as +0), so the bits match.
-inline void max_pool_pairs_backward(const std::uint32_t* arg, const float* error, std::size_t in_x,
-                                    std::size_t window_rows, std::size_t out_y, std::size_t out_x,
-                                    float* in_error) {
-  const int width = static_cast<int>(in_x);
-  for (std::size_t oy = 0; oy < out_y; ++oy) {
-    float* top = in_error + 2 * oy * in_x;
-    float* bottom = top + in_x;
-    for (std::size_t ox = 0; ox < out_x; ox += Simd::kLanes) {
-      const int n = static_cast<int>(out_x - ox < Simd::kLanes ? out_x - ox : Simd::kLanes);
-      const std::size_t o = oy * out_x + ox;
-      const Reg e = Simd::add(Simd::load_first(error + o, n), Simd::zero());
-      const Simd::IReg where = Simd::load_first(arg + o, n);
-      const Simd::IReg index_a = Simd::indices(static_cast<int>(2 * oy * in_x + 2 * ox), 2);
-      Simd::store_interleaved(top + 2 * ox, Simd::where_equal(where, index_a, e),
-                              Simd::where_equal(where, Simd::add(index_a, 1), e), 2 * n);
-      if (window_rows == 2) {
-        Simd::store_interleaved(bottom + 2 * ox,
-                                Simd::where_equal(where, Simd::add(index_a, width), e),
-                                Simd::where_equal(where, Simd::add(index_a, width + 1), e), 2 * n);
-      }
-    }
-    for (std::size_t x = 2 * out_x; x < in_x; ++x) {
-      top[x] = 0.0f;
-      if (window_rows == 2) bottom[x] = 0.0f;
-    }
-  }
-}
-
 }  // namespace cnnkit::kernels::CNNKIT_SIMD_NAMESPACE

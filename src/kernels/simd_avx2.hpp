@@ -126,24 +126,9 @@ struct Simd {
     if (n >= kLanes) return _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v);
     if (n > 0) _mm256_maskstore_epi32(reinterpret_cast<int*>(p), first(n), v);
   }
-  static IReg load_first(const std::uint32_t* p, int n) {
-    if (n >= kLanes) return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
-    return _mm256_maskload_epi32(reinterpret_cast<const int*>(p), first(n));
-  }
   // The testing phase's maximum without the index: MAXPS returns its first operand only where it
   // is greater (strict, no NaN), which is keep_max's choice, bit for bit (-0 vs +0 included).
   static void keep_max(Reg& best, Reg candidate) { best = _mm256_max_ps(candidate, best); }
-  // value where index == at, else +0.
-  static Reg where_equal(IReg index, IReg at, Reg value) {
-    return _mm256_and_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(index, at)), value);
-  }
-  // The inverse of load_even_odd: n <= 16 floats even0 odd0 even1 odd1 ... to p.
-  static void store_interleaved(float* p, Reg even, Reg odd, int n) {
-    // Within each 128-bit half: e0 o0 e1 o1 | e4 o4 e5 o5 and e2 o2 e3 o3 | e6 o6 e7 o7.
-    const Reg low = _mm256_unpacklo_ps(even, odd), high = _mm256_unpackhi_ps(even, odd);
-    store_first(p, _mm256_permute2f128_ps(low, high, 0x20), n < 8 ? n : 8);
-    store_first(p + 8, _mm256_permute2f128_ps(low, high, 0x31), n > 8 ? n - 8 : 0);
-  }
   // n <= 16 floats -> registers of the even- and odd-position ones.
   static void load_even_odd(const float* p, int n, Reg& even, Reg& odd) {
     const Reg a = load_first(p, n < 8 ? n : 8), b = load_first(p + 8, n > 8 ? n - 8 : 0);

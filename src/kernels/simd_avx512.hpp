@@ -171,26 +171,9 @@ struct Simd {
     if (n >= kLanes) return _mm512_storeu_si512(p, v);
     if (n > 0) _mm512_mask_storeu_epi32(p, first(n), v);
   }
-  static IReg load_first(const std::uint32_t* p, int n) {
-    if (n >= kLanes) return _mm512_loadu_si512(p);
-    return _mm512_maskz_loadu_epi32(first(n), p);
-  }
   // The testing phase's maximum without the index: MAXPS returns its first operand only where it
   // is greater (strict, no NaN), which is keep_max's choice, bit for bit (-0 vs +0 included).
   static void keep_max(Reg& best, Reg candidate) { best = _mm512_max_ps(candidate, best); }
-  // value where index == at, else +0.
-  static Reg where_equal(IReg index, IReg at, Reg value) {
-    return _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(index, at), value);
-  }
-  // The inverse of load_even_odd: n <= 32 floats even0 odd0 even1 odd1 ... to p.
-  static void store_interleaved(float* p, Reg even, Reg odd, int n) {
-    const Reg low = _mm512_permutex2var_ps(
-        even, _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23), odd);
-    const Reg high = _mm512_permutex2var_ps(
-        even, _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31), odd);
-    store_first(p, low, n < 16 ? n : 16);
-    store_first(p + 16, high, n > 16 ? n - 16 : 0);
-  }
   // n <= 32 floats -> registers of the even- and odd-position ones.
   static void load_even_odd(const float* p, int n, Reg& even, Reg& odd) {
     const Reg a = load_first(p, n < 16 ? n : 16), b = load_first(p + 16, n > 16 ? n - 16 : 0);

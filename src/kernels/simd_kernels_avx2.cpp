@@ -56,12 +56,6 @@ void max_pool_pairs_avx2(const float* in, std::size_t in_x, std::size_t window_r
   avx2::max_pool_pairs<true>(in, in_x, window_rows, out_y, out_x, out, arg);
 }
 
-void max_pool_pairs_backward_avx2(const std::uint32_t* arg, const float* error, std::size_t in_x,
-                                  std::size_t window_rows, std::size_t out_y, std::size_t out_x,
-                                  float* in_error) {
-  avx2::max_pool_pairs_backward(arg, error, in_x, window_rows, out_y, out_x, in_error);
-}
-
 void small_gemm_avx2(std::size_t m, std::size_t n, std::size_t k, const float* a, std::size_t a_row,
                      std::size_t a_depth, const float* b, std::size_t b_row, std::size_t b_column,
                      const float* init, float* c, std::size_t ldc) {

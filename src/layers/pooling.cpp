@@ -71,19 +71,20 @@ Tensor<T> Pooling<T>::backward(const Tensor<T>& error_tensor) {
   const std::size_t planes = g.planes;
 
   // Lecture: "winner takes it all". Each error goes to the position of its window's maximum.
-  // Windows that tile the input (stride == window) write each input error once, row by row; where
-  // windows overlap one input may win several times and receives the sum (zeros, then scatter).
+  // Zeros first, then the errors: where windows do not overlap each is stored (nothing to add
+  // to); where they overlap one input may win several times and receives the sum. The zeros come
+  // from a fill rather than from writing each element once row by row: that reads every line for
+  // ownership before writing it and measured slower (docs/PERFORMANCE.md, "Max pooling").
   // Plane by plane inside the parallel loop: each plane writes only its own input errors.
-  const bool tiling = g.sy == g.py && g.sx == g.px;
+  const bool disjoint = g.sy >= g.py && g.sx >= g.px;
   Tensor<T> input_error = this->new_input_error(input_shape_);
   runtime::parallel_for(
       planes, input_error.size() >= detail::kPoolingParallelThreshold, [&](std::size_t p) {
         T* in_error = input_error.data() + p * in_plane;
         const T* error = error_tensor.data() + p * out_plane;
         const std::uint32_t* arg = argmax_.data() + p * out_plane;
-        if (tiling) {
-          kernels::max_pool_plane_backward(arg, error, g.in_y, g.in_x, g.py, g.px, g.out_y, g.out_x,
-                                           in_error);
+        if (disjoint) {
+          kernels::max_pool_plane_backward(arg, error, in_plane, out_plane, in_error);
         } else {
           kernels::max_pool_plane_scatter(arg, error, in_plane, out_plane, in_error);
         }
