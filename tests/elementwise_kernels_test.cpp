@@ -186,6 +186,7 @@ void check_pooling() {
       std::fill(in_error.begin(), in_error.end(), T(-99));
       max_pool_plane_backward(want_arg.data(), error.data(), in.size(), want.size(),
                               in_error.data());
+      expect_same_bits(in_error, want_error);
     }
   }
 }
