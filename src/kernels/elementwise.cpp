@@ -119,22 +119,6 @@ void max_pool_plane(const T* in, std::size_t in_x, std::size_t py, std::size_t p
   }
 }
 
-template <typename T>
-void max_pool_plane_backward(const std::uint32_t* arg, const T* error, std::size_t in_plane,
-                             std::size_t out_plane, T* in_error) {
-  std::fill(in_error, in_error + in_plane, T(0));
-  // Each input wins at most one window: a store, not a read-add-write; + 0 as the add did (a -0
-  // error arrives as +0).
-  for (std::size_t o = 0; o < out_plane; ++o) in_error[arg[o]] = T(0) + error[o];
-}
-
-template <typename T>
-void max_pool_plane_scatter(const std::uint32_t* arg, const T* error, std::size_t in_plane,
-                            std::size_t out_plane, T* in_error) {
-  std::fill(in_error, in_error + in_plane, T(0));
-  for (std::size_t o = 0; o < out_plane; ++o) in_error[arg[o]] += error[o];
-}
-
 template void relu_forward<float>(const float*, float*, std::uint8_t*, std::size_t);
 template void relu_forward<double>(const double*, double*, std::uint8_t*, std::size_t);
 template void relu_forward_range<float>(const float*, float*, std::uint8_t*, std::size_t,
@@ -149,13 +133,5 @@ template void max_pool_plane<float>(const float*, std::size_t, std::size_t, std:
 template void max_pool_plane<double>(const double*, std::size_t, std::size_t, std::size_t,
                                      std::size_t, std::size_t, std::size_t, std::size_t, double*,
                                      std::uint32_t*);
-template void max_pool_plane_backward<float>(const std::uint32_t*, const float*, std::size_t,
-                                             std::size_t, float*);
-template void max_pool_plane_backward<double>(const std::uint32_t*, const double*, std::size_t,
-                                              std::size_t, double*);
-template void max_pool_plane_scatter<float>(const std::uint32_t*, const float*, std::size_t,
-                                            std::size_t, float*);
-template void max_pool_plane_scatter<double>(const std::uint32_t*, const double*, std::size_t,
-                                             std::size_t, double*);
 
 }  // namespace cnnkit::kernels

@@ -34,19 +34,6 @@ void max_pool_plane(const T* in, std::size_t in_x, std::size_t py, std::size_t p
                     std::size_t sx, std::size_t out_y, std::size_t out_x, T* out,
                     std::uint32_t* arg);
 
-// The backward of max_pool_plane for windows that do not overlap (stride >= window on both
-// axes): in_error (in_plane elements) = +0, then error[o] stored at arg[o]. The same bits as
-// max_pool_plane_scatter, without reading what it adds to.
-template <typename T>
-void max_pool_plane_backward(const std::uint32_t* arg, const T* error, std::size_t in_plane,
-                             std::size_t out_plane, T* in_error);
-
-// Any windows: in_error (in_plane elements) = 0, then error[o] added at arg[o] for each output;
-// an input that wins several overlapping windows receives the sum, in output order.
-template <typename T>
-void max_pool_plane_scatter(const std::uint32_t* arg, const T* error, std::size_t in_plane,
-                            std::size_t out_plane, T* in_error);
-
 namespace detail {
 // Max pooling of one plane over windows of window_rows (1 or 2) x 2, stride 2 (pooling_simd.hpp),
 // per ISA (simd_kernels_avx512.cpp, simd_kernels_avx2.cpp); max_pool_plane calls the widest the

@@ -6,6 +6,7 @@
 //             "summed if the stride is smaller than the kernel size".
 #include "cnnkit/layers/pooling.hpp"
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <utility>
@@ -70,25 +71,21 @@ Tensor<T> Pooling<T>::backward(const Tensor<T>& error_tensor) {
   const std::size_t out_plane = g.out_plane();
   const std::size_t planes = g.planes;
 
-  // Lecture: "winner takes it all". Each error goes to the position of its window's maximum.
-  // Zeros first, then the errors: where windows do not overlap each is stored (nothing to add
-  // to); where they overlap one input may win several times and receives the sum. The zeros come
-  // from a fill rather than from writing each element once row by row: that reads every line for
-  // ownership before writing it and measured slower (docs/PERFORMANCE.md, "Max pooling").
-  // Plane by plane inside the parallel loop: each plane writes only its own input errors.
-  const bool disjoint = g.sy >= g.py && g.sx >= g.px;
+  // Lecture: "winner takes it all". Each error goes to the position of its window's maximum;
+  // where windows overlap one input may win several times and receives the sum.
+  // Zeroed plane by plane inside the parallel loop rather than as a whole up front (serially).
+  // A fill and a scatter also where windows do not overlap: writing each input error once, row
+  // by row, reads every line for ownership first and measured slower (docs/PERFORMANCE.md, "Max
+  // pooling").
   Tensor<T> input_error = this->new_input_error(input_shape_);
-  runtime::parallel_for(
-      planes, input_error.size() >= detail::kPoolingParallelThreshold, [&](std::size_t p) {
-        T* in_error = input_error.data() + p * in_plane;
-        const T* error = error_tensor.data() + p * out_plane;
-        const std::uint32_t* arg = argmax_.data() + p * out_plane;
-        if (disjoint) {
-          kernels::max_pool_plane_backward(arg, error, in_plane, out_plane, in_error);
-        } else {
-          kernels::max_pool_plane_scatter(arg, error, in_plane, out_plane, in_error);
-        }
-      });
+  runtime::parallel_for(planes, input_error.size() >= detail::kPoolingParallelThreshold,
+                        [&](std::size_t p) {
+                          T* in_error = input_error.data() + p * in_plane;
+                          std::fill(in_error, in_error + in_plane, T(0));
+                          const T* error = error_tensor.data() + p * out_plane;
+                          const std::uint32_t* arg = argmax_.data() + p * out_plane;
+                          for (std::size_t o = 0; o < out_plane; ++o) in_error[arg[o]] += error[o];
+                        });
   this->note_backward();
   return input_error;
 }
