@@ -4,14 +4,19 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstring>
 #include <random>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "cnnkit/gradient_check.hpp"
 #include "cnnkit/loss.hpp"
+#include "cnnkit/simd_level.hpp"
 #include "cnnkit/threading.hpp"
 #include "layer_test_helpers.hpp"
+#include "runtime/simd_level.hpp"
+#include "simd_level_guard.hpp"
 #include "thread_count_guard.hpp"
 
 namespace cnnkit {
@@ -162,6 +167,120 @@ TEST(Pooling, SameResultOnOneAndTwoThreads) {
   const double window_max = std::max(
       {input(3, 5, 10, 20), input(3, 5, 10, 21), input(3, 5, 11, 20), input(3, 5, 11, 21)});
   EXPECT_EQ(output_one(3, 5, 10, 20), window_max);
+}
+
+// The SIMD levels this CPU runs, by their names for set_simd_level.
+std::vector<std::string> simd_levels() {
+  std::vector<std::string> levels{"none"};
+  if (runtime::cpu_simd_level() >= runtime::SimdLevel::kAvx2) levels.emplace_back("avx2");
+  if (runtime::cpu_simd_level() >= runtime::SimdLevel::kAvx512) levels.emplace_back("avx512");
+  return levels;
+}
+
+// Normal values with every 7th a -0 or +0 and every 5th a repeat of its neighbour (ties).
+Tensor<float> values_with_ties(const Shape& shape, unsigned seed) {
+  Tensor<float> tensor(shape);
+  std::mt19937 engine(seed);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  for (std::size_t i = 0; i < tensor.size(); ++i) {
+    tensor[i] = i % 7 == 0            ? (i % 14 == 0 ? -0.0f : 0.0f)
+                : i % 5 == 0 && i > 0 ? tensor[i - 1]
+                                      : normal(engine);
+  }
+  return tensor;
+}
+
+bool same_bits(const Tensor<float>& a, const Tensor<float>& b) {
+  return a.shape() == b.shape() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+// The definition on (batch, channels, y, x), a 1-D input as (y, 1): each output the first
+// strict maximum of its window in row-major order; the input error zeros, then each error added
+// at its window's maximum.
+struct Reference {
+  Tensor<float> output, input_error;
+};
+Reference reference_pooling(const Tensor<float>& input, const Tensor<float>& error, std::size_t sy,
+                            std::size_t sx, std::size_t py, std::size_t px) {
+  const Shape& shape = input.shape();
+  const std::size_t in_y = shape[2], in_x = shape.size() == 4 ? shape[3] : 1;
+  const std::size_t out_y = (in_y - py) / sy + 1, out_x = (in_x - px) / sx + 1;
+  Reference r{Tensor<float>(error.shape()), Tensor<float>(shape, 0.0f)};
+  for (std::size_t p = 0; p < shape[0] * shape[1]; ++p) {
+    const float* in = input.data() + p * in_y * in_x;
+    for (std::size_t o = 0; o < out_y * out_x; ++o) {
+      const std::size_t oy = o / out_x, ox = o % out_x;
+      std::size_t best = oy * sy * in_x + ox * sx;
+      for (std::size_t wy = 0; wy < py; ++wy) {
+        for (std::size_t wx = 0; wx < px; ++wx) {
+          const std::size_t i = (oy * sy + wy) * in_x + ox * sx + wx;
+          if (in[i] > in[best]) best = i;
+        }
+      }
+      r.output[p * out_y * out_x + o] = in[best];
+      r.input_error[p * in_y * in_x + best] += error[p * out_y * out_x + o];
+    }
+  }
+  return r;
+}
+
+struct LayerCase {
+  Shape stride, window, input;
+};
+
+// Tiling pairs (2-D, 1-D), tiling 3x3, 3 and 2x3 with leftover rows and columns, overlapping 2x2
+// stride 1, 1-D window 3 stride 2 and 2x2 stride (2, 1) (overlapping along x only), 2x2 stride 3
+// (gaps no window reads); each large
+// enough (>= 2^15 elements) for the parallel loop to start a team.
+const LayerCase kLayerCases[] = {
+    {{2}, {2}, {8, 8, 33, 35}},       {{2}, {2}, {8, 16, 301}},         {{3}, {3}, {4, 8, 31, 34}},
+    {{3}, {3}, {4, 16, 607}},         {{1}, {2}, {4, 8, 31, 33}},       {{2}, {3}, {4, 16, 603}},
+    {{2, 3}, {2, 3}, {4, 8, 33, 35}}, {{2, 1}, {2, 2}, {4, 8, 33, 35}}, {{3}, {2}, {4, 8, 31, 34}},
+};
+
+TEST(Pooling, SameBitsAsTheDefinitionOnOneToFourThreadsAtEverySimdLevel) {
+  const testing::ThreadCountGuard threads;
+  const testing::SimdLevelGuard level_guard;
+  unsigned seed = 20;
+  for (const LayerCase& c : kLayerCases) {
+    const Tensor<float> input = values_with_ties(c.input, seed++);
+    Pooling<float> shape_only(c.stride, c.window);
+    const Tensor<float> error = values_with_ties(shape_only.output_shape(c.input), seed++);
+    const bool two_d = c.input.size() == 4;
+    const Reference want = reference_pooling(input, error, c.stride[0], two_d ? c.stride.back() : 1,
+                                             c.window[0], two_d ? c.window.back() : 1);
+    for (const std::string& level : simd_levels()) {
+      set_simd_level(level);
+      for (std::size_t n = 1; n <= 4; ++n) {
+        SCOPED_TRACE(::testing::Message()
+                     << to_string(c.input) << " window " << to_string(c.window) << " stride "
+                     << to_string(c.stride) << " " << level << " threads " << n);
+        set_num_threads(n);
+        Pooling<float> pool(c.stride, c.window);
+        EXPECT_TRUE(same_bits(pool.forward(input), want.output));
+        EXPECT_TRUE(same_bits(pool.backward(error), want.input_error));
+      }
+    }
+  }
+}
+
+TEST(Pooling, TestingPhaseGivesTheTrainingOutputsAndRefusesBackward) {
+  const testing::SimdLevelGuard level_guard;
+  unsigned seed = 40;
+  for (const LayerCase& c : kLayerCases) {
+    const Tensor<float> input = values_with_ties(c.input, seed++);
+    for (const std::string& level : simd_levels()) {
+      SCOPED_TRACE(::testing::Message() << to_string(c.input) << " window " << to_string(c.window)
+                                        << " stride " << to_string(c.stride) << " " << level);
+      set_simd_level(level);
+      Pooling<float> pool(c.stride, c.window);
+      const Tensor<float> training = pool.forward(input);
+      pool.set_testing_phase(true);
+      EXPECT_TRUE(same_bits(pool.forward(input), training));
+      expect_throw_with<std::logic_error>([&] { pool.backward(Tensor<float>(training.shape())); },
+                                          {"Pooling", "forward"});
+    }
+  }
 }
 
 TEST(Pooling, GradientCheckNonOverlapping) {

@@ -16,23 +16,14 @@
 #include "kernels/conv2d.hpp"
 #include "kernels/conv2d_fast.hpp"
 #include "runtime/simd_level.hpp"
+#include "simd_level_guard.hpp"
 
 namespace cnnkit::kernels {
 namespace {
 
 using runtime::SimdLevel;
 
-// Puts back the level a test forced, also when it fails half-way.
-class SimdLevelGuard {
- public:
-  SimdLevelGuard() : saved_(simd_level()) {}
-  ~SimdLevelGuard() { set_simd_level(saved_); }
-  SimdLevelGuard(const SimdLevelGuard&) = delete;
-  SimdLevelGuard& operator=(const SimdLevelGuard&) = delete;
-
- private:
-  std::string saved_;
-};
+using testing::SimdLevelGuard;
 
 std::vector<float> normal_values(std::size_t n, unsigned seed) {
   std::mt19937 engine(seed);

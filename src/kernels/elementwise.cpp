@@ -72,20 +72,29 @@ void relu_backward(const std::uint8_t* passes, const T* error, T* input_error, s
   });
 }
 
+namespace {
+
+// The common 2x2 window, stride 2, and the 1-D window 2, stride 2 (a plane (L, 1) read as the row
+// (1, L), the same flat indices): SIMD across output columns (pooling_simd.hpp).
+bool pairs_window(std::size_t in_x, std::size_t py, std::size_t px, std::size_t sy,
+                  std::size_t sx) {
+  const bool two_by_two = py == 2 && px == 2 && sy == 2 && sx == 2;
+  const bool one_d_pairs = py == 2 && sy == 2 && px == 1 && sx == 1 && in_x == 1;
+  return two_by_two || one_d_pairs;
+}
+
+}  // namespace
+
 template <typename T>
 void max_pool_plane(const T* in, std::size_t in_x, std::size_t py, std::size_t px, std::size_t sy,
                     std::size_t sx, std::size_t out_y, std::size_t out_x, T* out,
                     std::uint32_t* arg) {
   if constexpr (std::is_same_v<T, float>) {
-    // The common 2x2 window, stride 2, and the 1-D window 2, stride 2 (a plane (L, 1) read as
-    // the row (1, L), the same flat indices): SIMD across output columns (pooling_simd.hpp).
-    const bool two_by_two = py == 2 && px == 2 && sy == 2 && sx == 2;
-    const bool one_d_pairs = py == 2 && sy == 2 && px == 1 && sx == 1 && in_x == 1;
     const runtime::SimdLevel level = runtime::best_simd_level();
-    if ((two_by_two || one_d_pairs) && level >= runtime::SimdLevel::kAvx2) {
+    if (pairs_window(in_x, py, px, sy, sx) && level >= runtime::SimdLevel::kAvx2) {
       const auto pool = level == runtime::SimdLevel::kAvx512 ? &detail::max_pool_pairs_avx512
                                                              : &detail::max_pool_pairs_avx2;
-      if (two_by_two) return pool(in, in_x, 2, out_y, out_x, out, arg);
+      if (px == 2) return pool(in, in_x, 2, out_y, out_x, out, arg);
       return pool(in, 2 * out_y, 1, 1, out_y, out, arg);
     }
   }
@@ -105,7 +114,7 @@ void max_pool_plane(const T* in, std::size_t in_x, std::size_t py, std::size_t p
         }
       }
       out[oy * out_x + ox] = best;
-      arg[oy * out_x + ox] = static_cast<std::uint32_t>(index);
+      if (arg != nullptr) arg[oy * out_x + ox] = static_cast<std::uint32_t>(index);
     }
   }
 }

@@ -2,8 +2,8 @@
 // for backward (where x > 0), not a copy of x: a quarter of the memory traffic for float. Its
 // backward reads both values before choosing, so the choice compiles to a select, not a branch
 // that real activations (signs close to random) mispredict every other element; 2x2 stride-2 max
-// pooling of float runs
-// in SIMD registers (pooling_simd.hpp, runtime AVX-512 / AVX2 dispatch).
+// pooling of float runs in SIMD registers (pooling_simd.hpp, runtime AVX-512 / AVX2 dispatch),
+// forward only; the testing phase skips the argmax.
 // tests/elementwise_kernels_test.cpp holds them to the obvious definitions.
 #pragma once
 
@@ -28,7 +28,7 @@ void relu_backward(const std::uint8_t* passes, const T* error, T* input_error, s
 
 // Max pooling of one (in_y, in_x) plane with window (py, px) and stride (sy, sx), no padding,
 // into (out_y, out_x): out = the window's maximum, arg = its flat index in the plane, the first
-// in row-major order on ties (strict >).
+// in row-major order on ties (strict >). A null arg (the testing phase) computes the maxima alone.
 template <typename T>
 void max_pool_plane(const T* in, std::size_t in_x, std::size_t py, std::size_t px, std::size_t sy,
                     std::size_t sx, std::size_t out_y, std::size_t out_x, T* out,

@@ -141,6 +141,9 @@ struct Simd {
     // As the float store_first (the store intrinsics may alias any type).
     store_first(reinterpret_cast<float*>(p), _mm256_castsi256_ps(v), n);
   }
+  // The testing phase's maximum without the index: MAXPS returns its first operand only where it
+  // is greater (strict, no NaN), which is keep_max's choice, bit for bit (-0 vs +0 included).
+  static void keep_max(Reg& best, Reg candidate) { best = _mm256_max_ps(candidate, best); }
   // n <= 16 floats -> registers of the even- and odd-position ones.
   static void load_even_odd(const float* p, int n, Reg& even, Reg& odd) {
     const Reg a = load_first(p, n < 8 ? n : 8), b = load_first(p + 8, n > 8 ? n - 8 : 0);

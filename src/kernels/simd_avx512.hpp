@@ -171,6 +171,9 @@ struct Simd {
     if (n >= kLanes) return _mm512_storeu_si512(p, v);
     if (n > 0) _mm512_mask_storeu_epi32(p, first(n), v);
   }
+  // The testing phase's maximum without the index: MAXPS returns its first operand only where it
+  // is greater (strict, no NaN), which is keep_max's choice, bit for bit (-0 vs +0 included).
+  static void keep_max(Reg& best, Reg candidate) { best = _mm512_max_ps(candidate, best); }
   // n <= 32 floats -> registers of the even- and odd-position ones.
   static void load_even_odd(const float* p, int n, Reg& even, Reg& odd) {
     const Reg a = load_first(p, n < 16 ? n : 16), b = load_first(p + 16, n > 16 ? n - 16 : 0);

@@ -51,7 +51,9 @@ void conv2d_backward_avx2(const FastBackwardPlan& plan, const float* input, cons
 
 void max_pool_pairs_avx2(const float* in, std::size_t in_x, std::size_t window_rows,
                          std::size_t out_y, std::size_t out_x, float* out, std::uint32_t* arg) {
-  avx2::max_pool_pairs(in, in_x, window_rows, out_y, out_x, out, arg);
+  if (arg == nullptr)
+    return avx2::max_pool_pairs<false>(in, in_x, window_rows, out_y, out_x, out, arg);
+  avx2::max_pool_pairs<true>(in, in_x, window_rows, out_y, out_x, out, arg);
 }
 
 void small_gemm_avx2(std::size_t m, std::size_t n, std::size_t k, const float* a, std::size_t a_row,

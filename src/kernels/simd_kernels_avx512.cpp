@@ -56,7 +56,9 @@ void conv2d_backward_avx512(const FastBackwardPlan& plan, const float* input, co
 
 void max_pool_pairs_avx512(const float* in, std::size_t in_x, std::size_t window_rows,
                            std::size_t out_y, std::size_t out_x, float* out, std::uint32_t* arg) {
-  avx512::max_pool_pairs(in, in_x, window_rows, out_y, out_x, out, arg);
+  if (arg == nullptr)
+    return avx512::max_pool_pairs<false>(in, in_x, window_rows, out_y, out_x, out, arg);
+  avx512::max_pool_pairs<true>(in, in_x, window_rows, out_y, out_x, out, arg);
 }
 
 void small_gemm_avx512(std::size_t m, std::size_t n, std::size_t k, const float* a,

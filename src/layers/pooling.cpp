@@ -43,19 +43,20 @@ Tensor<T> Pooling<T>::forward(const Tensor<T>& input) {
   const std::size_t out_plane = g.out_plane();
 
   Tensor<T> output = this->new_output(g.output_shape);  // every output is a window's maximum
-  argmax_.resize(output.size());
+  // The testing phase keeps no argmax: nothing reads it (backward() refuses), and the kernel
+  // computes the maxima alone.
+  const bool keep_argmax = !this->testing_phase();
+  if (keep_argmax) argmax_.resize(output.size());
   // Planes are independent and each writes only its own outputs: same result on any thread count.
   runtime::parallel_for(
       g.planes, input.size() >= detail::kPoolingParallelThreshold, [&](std::size_t plane) {
         const T* in = input.data() + plane * in_plane;
         T* out = output.data() + plane * out_plane;
-        std::uint32_t* arg = argmax_.data() + plane * out_plane;
+        std::uint32_t* arg = keep_argmax ? argmax_.data() + plane * out_plane : nullptr;
         // Row-major scan with a strict '>': on ties the first maximum wins.
         kernels::max_pool_plane(in, g.in_x, g.py, g.px, g.sy, g.sx, g.out_y, g.out_x, out, arg);
       });
-  // The argmax indices are written either way; the testing phase only withholds the shape that
-  // lets backward() use them.
-  input_shape_ = this->testing_phase() ? Shape{} : input.shape();
+  input_shape_ = keep_argmax ? input.shape() : Shape{};
   this->note_forward();
   return output;
 }
@@ -73,6 +74,9 @@ Tensor<T> Pooling<T>::backward(const Tensor<T>& error_tensor) {
   // Lecture: "winner takes it all". Each error goes to the position of its window's maximum;
   // where windows overlap one input may win several times and receives the sum.
   // Zeroed plane by plane inside the parallel loop rather than as a whole up front (serially).
+  // A fill and a scatter also where windows do not overlap: writing each input error once, row
+  // by row, reads every line for ownership first and measured slower (docs/PERFORMANCE.md, "Max
+  // pooling").
   Tensor<T> input_error = this->new_input_error(input_shape_);
   runtime::parallel_for(planes, input_error.size() >= detail::kPoolingParallelThreshold,
                         [&](std::size_t p) {

@@ -32,7 +32,7 @@ class Pooling : public Layer<T> {
   Shape stride_shape_;   // {s} or {sy, sx}
   Shape pooling_shape_;  // {p} or {py, px}
   Shape input_shape_;    // forward's input shape
-  // Per output element: the flat index of its maximum inside its input plane.
+  // Per output element: the flat index of its maximum inside its input plane (training phase).
   std::vector<std::uint32_t> argmax_;
 };
 
