@@ -124,6 +124,8 @@ std::vector<Case> fixed_cases() {
       {{2, 1, 23, 25, 12, 7, 7, 3, 3}, "input error in row taps: 3 and 2 kernel rows per phase"},
       {{2, 1, 29, 17, 10, 8, 3, 2, 1}, "input error in row taps: 4 kernel rows per phase"},
       {{2, 1, 21, 19, 6, 4, 4, 1, 1}, "input error in row taps at stride 1, even kernel"},
+      {{2, 1, 20, 18, 8, 4, 3, 3, 2}, "input error in row taps beside phases of one row"},
+      {{2, 2, 38, 30, 6, 5, 5, 3, 3}, "input error in row taps, bands of 13 and 12 rows"},
   };
 }
 

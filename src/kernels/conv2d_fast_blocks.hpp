@@ -298,7 +298,7 @@ void pvec_rows_block(const float* src, std::size_t src_row_step, const float* ta
   Reg acc[OutputCount][RowCount];
 #pragma GCC unroll 8
   for (int o = 0; o < OutputCount; ++o) {
-#pragma GCC unroll 8
+#pragma GCC unroll 16
     for (int r = 0; r < RowCount; ++r) acc[o][r] = Simd::zero();
   }
   for (std::size_t k = 0; k < kernels; ++k) {
@@ -314,9 +314,12 @@ void pvec_rows_block(const float* src, std::size_t src_row_step, const float* ta
       }
       // Row m of those read feeds output row r = m - (J - 1) + j through kernel row j; from the
       // last row up, each sum takes its kernel rows in order j = 0, 1, ...
-#pragma GCC unroll 16
+#pragma GCC unroll 24
       for (int m = RowCount + J - 2; m >= 0; --m) {
-        const Reg x = Simd::load(s + m * src_row_step);
+        Reg x = Simd::load(s + m * src_row_step);
+        // Kept in a register: otherwise GCC folds the load into each of the J FMAs as a memory
+        // operand and loads the row J times, which is what this block is for not doing.
+        __asm__("" : "+v"(x));
 #pragma GCC unroll 4
         for (int j = 0; j < J; ++j) {
           const int r = m - (J - 1) + j;
@@ -329,7 +332,7 @@ void pvec_rows_block(const float* src, std::size_t src_row_step, const float* ta
   }
 #pragma GCC unroll 8
   for (int o = 0; o < OutputCount; ++o) {
-#pragma GCC unroll 8
+#pragma GCC unroll 16
     for (int r = 0; r < RowCount; ++r) {
       Simd::store_first(dst + o * dst_out_stride + r * dst_row_stride, acc[o][r], valid);
     }
@@ -394,6 +397,7 @@ inline PvecFn pvec_kernel(int outputs, int rows) {
 // The vector registers of the ISA, and the kernel rows a pvec_rows_block takes at most.
 inline constexpr int kVectorRegisters = kLanes == 16 ? 32 : 16;
 inline constexpr int kMaxRowTaps = static_cast<int>(kFastMaxRowTaps);
+inline constexpr int kMaxRowTapRows = static_cast<int>(kFastMaxRowTapRows);
 
 template <int OutputCount, int RowCount, int J>
 constexpr PvecRowsFn pvec_rows_entry() {
@@ -408,19 +412,19 @@ constexpr PvecRowsFn pvec_rows_entry() {
 
 template <std::size_t... I>
 PvecRowsFn pvec_rows_fn(int outputs, int rows, int j, std::index_sequence<I...>) {
-  constexpr int kSide = kMaxPvecSide;
+  constexpr int kJs = kMaxRowTaps - 1;  // j in [2, kMaxRowTaps]
   static constexpr PvecRowsFn table[] = {
-      pvec_rows_entry<static_cast<int>(I / (kSide * (kMaxRowTaps - 1))) + 1,
-                      static_cast<int>(I / (kMaxRowTaps - 1) % kSide) + 1,
-                      static_cast<int>(I % (kMaxRowTaps - 1)) + 2>()...};
-  return table[((outputs - 1) * kSide + (rows - 1)) * (kMaxRowTaps - 1) + (j - 2)];
+      pvec_rows_entry<static_cast<int>(I / (kMaxRowTapRows * kJs)) + 1,
+                      static_cast<int>(I / kJs % kMaxRowTapRows) + 1,
+                      static_cast<int>(I % kJs) + 2>()...};
+  return table[((outputs - 1) * kMaxRowTapRows + (rows - 1)) * kJs + (j - 2)];
 }
 
-// outputs, rows in [1, kMaxPvecSide], j in [2, kMaxRowTaps], with outputs * (rows + j) + 1 at
-// most kVectorRegisters.
+// outputs in [1, kMaxPvecSide], rows in [1, kMaxRowTapRows], j in [2, kMaxRowTaps], with
+// outputs * (rows + j) + 1 at most kVectorRegisters.
 inline PvecRowsFn pvec_rows_kernel(int outputs, int rows, int j) {
   return pvec_rows_fn(outputs, rows, j,
-                      std::make_index_sequence<kMaxPvecSide * kMaxPvecSide*(kMaxRowTaps - 1)>{});
+                      std::make_index_sequence<kMaxPvecSide * kMaxRowTapRows*(kMaxRowTaps - 1)>{});
 }
 
 }  // namespace cnnkit::kernels::CNNKIT_SIMD_NAMESPACE

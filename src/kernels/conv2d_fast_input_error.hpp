@@ -195,8 +195,9 @@ inline void input_error_sample(const FastBackwardPlan& p, const float* ws,
         // plane of E, which stay in L2 while it runs; a strip of kLanes columns down all the
         // rows, the other way round, reads lines of every row of every plane (for many kernels
         // over large images more than L2 holds) and reads them again for the next strip.
-        for (std::size_t y0 = 0; y0 < phase_y; y0 += p.pvec_rows) {
-          const std::size_t rows = std::min(p.pvec_rows, phase_y - y0);
+        const std::size_t band = row_taps ? p.dx_row_tap_rows : p.pvec_rows;
+        for (std::size_t y0 = 0; y0 < phase_y; y0 += band) {
+          const std::size_t rows = std::min(band, phase_y - y0);
           for (std::size_t x0 = 0; x0 < phase_x; x0 += kLanes) {
             const int valid = static_cast<int>(std::min<std::size_t>(kLanes, phase_x - x0));
             for (std::size_t piece = 0; piece < pieces; ++piece) {

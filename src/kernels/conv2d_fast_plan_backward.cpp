@@ -146,6 +146,11 @@ FastBackwardPlan plan_backward(const ConvGeometry& geometry, runtime::SimdLevel 
     }
     p.dx_row_taps = most_rows >= 2 && most_rows <= kFastMaxRowTaps &&
                     pvec_outputs * (pvec_rows + most_rows) + 1 <= isa.registers;
+    if (p.dx_row_taps) {
+      const std::size_t most =
+          std::min(kFastMaxRowTapRows, (isa.registers - 1) / pvec_outputs - most_rows);
+      p.dx_row_tap_rows = ceil_div(phase_y, ceil_div(phase_y, most));
+    }
     p.dx_weights = layout.add(g.channels * taps);
     // Strided: a phase's pixels lie stride_x apart in the planes; the blocks write them side by
     // side into dx_phase, which is then scattered to its pixels.
