@@ -386,12 +386,23 @@ TEST(ConvFastPlans, PixelVectorInputErrorLoadsTheRowsOfAKernelColumnOnce) {
     EXPECT_EQ(one_row.mode, FastMode::kPixelVector);
     EXPECT_FALSE(one_row.dx_row_taps);
   }
-  // Registers: 2 channels, 4 rows per phase: AVX-512's blocks of 8 rows hold 2 * (8 + 4) + 1 =
-  // 25 registers; AVX2's of 5 rows would need 19 of 16.
+  // Registers, one to spare: 2 channels, 4 rows per phase: AVX-512's blocks of 8 rows hold
+  // 2 * (8 + 4) + 2 = 26 registers; AVX2's of 5 rows would need 20 of 16.
   const ConvGeometry two{2, 2, 29, 17, 10, 8, 3, 2, 1};
   EXPECT_EQ(plan_backward(two, SimdLevel::kAvx2, 2).mode, FastMode::kPixelVector);
   EXPECT_FALSE(plan_backward(two, SimdLevel::kAvx2, 2).dx_row_taps);
   EXPECT_TRUE(plan_backward(two, SimdLevel::kAvx512, 2).dx_row_taps);
+  // s22: 3 channels, 2 rows per phase; AVX2's blocks of 3 rows need 3 * (3 + 2) + 2 = 17 (with
+  // all 16 GCC spills), AVX-512's of 7 rows 29 of 32, and take 3 * (rows + 2) + 2 <= 32: 8.
+  const ConvGeometry s22{8, 3, 22, 22, 64, 5, 5, 3, 3};
+  EXPECT_EQ(plan_backward(s22, SimdLevel::kAvx2, 2).mode, FastMode::kPixelVector);
+  EXPECT_FALSE(plan_backward(s22, SimdLevel::kAvx2, 2).dx_row_taps);
+  const FastBackwardPlan wide = plan_backward(s22, SimdLevel::kAvx512, 2);
+  EXPECT_TRUE(wide.dx_row_taps);
+  EXPECT_EQ(wide.dx_row_tap_rows, 8u);
+  // s32 at AVX-512: 16 rows would fit (1 * (16 + 3) + 2), its phases of 13 rows take one band.
+  EXPECT_EQ(plan_backward({2, 1, 39, 39, 192, 7, 7, 3, 3}, SimdLevel::kAvx512, 2).dx_row_tap_rows,
+            13u);
 }
 
 TEST(ConvFastPlans, FewerSamplesThanThreadsShareTheirWork) {

@@ -401,9 +401,10 @@ inline constexpr int kMaxRowTapRows = static_cast<int>(kFastMaxRowTapRows);
 
 template <int OutputCount, int RowCount, int J>
 constexpr PvecRowsFn pvec_rows_entry() {
-  // Accumulators, the J weights of every output and one row must fit the register file; the
-  // plan never asks for more (plan_backward), so larger shapes are not compiled.
-  if constexpr (OutputCount * (RowCount + J) + 1 > kVectorRegisters) {
+  // Accumulators, the J weights of every output, one row and a spare register must fit the
+  // register file; the plan never asks for more (plan_backward), so larger shapes are not
+  // compiled.
+  if constexpr (OutputCount * (RowCount + J) + 2 > kVectorRegisters) {
     return nullptr;
   } else {
     return &pvec_rows_block<OutputCount, RowCount, J>;
@@ -421,7 +422,7 @@ PvecRowsFn pvec_rows_fn(int outputs, int rows, int j, std::index_sequence<I...>)
 }
 
 // outputs in [1, kMaxPvecSide], rows in [1, kMaxRowTapRows], j in [2, kMaxRowTaps], with
-// outputs * (rows + j) + 1 at most kVectorRegisters.
+// outputs * (rows + j) + 2 at most kVectorRegisters.
 inline PvecRowsFn pvec_rows_kernel(int outputs, int rows, int j) {
   return pvec_rows_fn(outputs, rows, j,
                       std::make_index_sequence<kMaxPvecSide * kMaxRowTapRows*(kMaxRowTaps - 1)>{});

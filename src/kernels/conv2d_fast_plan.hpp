@@ -196,7 +196,8 @@ struct FastBackwardPlan {
   bool dx_planar = false;
   std::size_t pvec_outputs = 0, pvec_rows = 0;  // pvec
   // pvec, each phase's kernel rows J at most kFastMaxRowTaps and some phase's at least 2, and
-  // the block's accumulators, J weights per output and one row within the register file: the
+  // the block's accumulators, J weights per output, one row and one register to spare within
+  // the register file (without it GCC spills accumulators to the stack): the
   // phases with J >= 2 run pvec_rows_block, which loads the pvec_rows + J - 1 rows of E a kernel
   // column reads once for its J taps (pvec_block loads pvec_rows rows per tap). Each sum then
   // adds its taps in the order (kernel, column, row) instead of (kernel, row, column).

@@ -145,10 +145,10 @@ FastBackwardPlan plan_backward(const ConvGeometry& geometry, runtime::SimdLevel 
       most_rows = std::max(most_rows, rows);
     }
     p.dx_row_taps = most_rows >= 2 && most_rows <= kFastMaxRowTaps &&
-                    pvec_outputs * (pvec_rows + most_rows) + 1 <= isa.registers;
+                    pvec_outputs * (pvec_rows + most_rows) + 2 <= isa.registers;
     if (p.dx_row_taps) {
       const std::size_t most =
-          std::min(kFastMaxRowTapRows, (isa.registers - 1) / pvec_outputs - most_rows);
+          std::min(kFastMaxRowTapRows, (isa.registers - 2) / pvec_outputs - most_rows);
       p.dx_row_tap_rows = ceil_div(phase_y, ceil_div(phase_y, most));
     }
     p.dx_weights = layout.add(g.channels * taps);
