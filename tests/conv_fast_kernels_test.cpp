@@ -122,6 +122,11 @@ std::vector<Case> fixed_cases() {
       {{2, 24, 20, 22, 16, 6, 6, 3, 3}, "input error of 24 channels: AVX2 one-register ovec"},
       {{2, 2, 29, 29, 8, 5, 5, 2, 2}, "8 kernels, odd rows: AVX2 one-register ovec forward"},
       {{2, 2, 10, 15, 48, 3, 3, 1, 1}, "weight gradient of 18 taps per pixel: dwp over 15 columns"},
+      {{2, 1, 23, 25, 12, 7, 7, 3, 3}, "input error in row taps: 3 and 2 kernel rows per phase"},
+      {{2, 1, 29, 17, 10, 8, 3, 2, 1}, "input error in row taps: 4 kernel rows per phase"},
+      {{2, 1, 21, 19, 6, 4, 4, 1, 1}, "input error in row taps at stride 1, even kernel"},
+      {{2, 1, 20, 18, 8, 4, 3, 3, 2}, "input error in row taps beside phases of one row"},
+      {{2, 2, 38, 30, 6, 5, 5, 3, 3}, "input error in row taps, bands of 13 and 12 rows"},
   };
 }
 

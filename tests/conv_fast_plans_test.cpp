@@ -366,6 +366,45 @@ TEST(ConvFastPlans, StridedInputErrorOfFewChannelsTakesPixelVectorsPhaseByPhase)
             FastMode::kOutputVector);
 }
 
+TEST(ConvFastPlans, PixelVectorInputErrorLoadsTheRowsOfAKernelColumnOnce) {
+  if (best_simd_level() < SimdLevel::kAvx2) GTEST_SKIP() << "no AVX2 on this CPU";
+  for (const SimdLevel level : {SimdLevel::kAvx2, SimdLevel::kAvx512}) {
+    SCOPED_TRACE(level == SimdLevel::kAvx2 ? "AVX2" : "AVX-512");
+    // s32: one channel, 7 kernel rows at stride 3 reach the phases 3, 2 and 2 at a time.
+    const FastBackwardPlan s32 = plan_backward({2, 1, 39, 39, 192, 7, 7, 3, 3}, level, 2);
+    EXPECT_EQ(s32.mode, FastMode::kPixelVector);
+    EXPECT_TRUE(s32.dx_row_taps);
+    // 8 rows at stride 2: 4 per phase, the most a block takes; 10 rows (5 per phase) are more.
+    EXPECT_TRUE(plan_backward({2, 1, 29, 17, 10, 8, 3, 2, 1}, level, 2).dx_row_taps);
+    const FastBackwardPlan five = plan_backward({2, 1, 40, 12, 20, 10, 3, 2, 1}, level, 2);
+    EXPECT_EQ(five.mode, FastMode::kPixelVector);
+    EXPECT_FALSE(five.dx_row_taps);
+    // At stride 1 the one phase takes all kernel rows: 4 of a 4x4 kernel.
+    EXPECT_TRUE(plan_backward({2, 1, 21, 19, 6, 4, 4, 1, 1}, level, 2).dx_row_taps);
+    // 2 rows at stride 3: one row per phase, nothing to share.
+    const FastBackwardPlan one_row = plan_backward({2, 5, 13, 16, 7, 2, 2, 3, 3}, level, 2);
+    EXPECT_EQ(one_row.mode, FastMode::kPixelVector);
+    EXPECT_FALSE(one_row.dx_row_taps);
+  }
+  // Registers, one to spare: 2 channels, 4 rows per phase: AVX-512's blocks of 8 rows hold
+  // 2 * (8 + 4) + 2 = 26 registers; AVX2's of 5 rows would need 20 of 16.
+  const ConvGeometry two{2, 2, 29, 17, 10, 8, 3, 2, 1};
+  EXPECT_EQ(plan_backward(two, SimdLevel::kAvx2, 2).mode, FastMode::kPixelVector);
+  EXPECT_FALSE(plan_backward(two, SimdLevel::kAvx2, 2).dx_row_taps);
+  EXPECT_TRUE(plan_backward(two, SimdLevel::kAvx512, 2).dx_row_taps);
+  // s22: 3 channels, 2 rows per phase; AVX2's blocks of 3 rows need 3 * (3 + 2) + 2 = 17 (with
+  // all 16 GCC spills), AVX-512's of 7 rows 29 of 32, and take 3 * (rows + 2) + 2 <= 32: 8.
+  const ConvGeometry s22{8, 3, 22, 22, 64, 5, 5, 3, 3};
+  EXPECT_EQ(plan_backward(s22, SimdLevel::kAvx2, 2).mode, FastMode::kPixelVector);
+  EXPECT_FALSE(plan_backward(s22, SimdLevel::kAvx2, 2).dx_row_taps);
+  const FastBackwardPlan wide = plan_backward(s22, SimdLevel::kAvx512, 2);
+  EXPECT_TRUE(wide.dx_row_taps);
+  EXPECT_EQ(wide.dx_row_tap_rows, 8u);
+  // s32 at AVX-512: 16 rows would fit (1 * (16 + 3) + 2), its phases of 13 rows take one band.
+  EXPECT_EQ(plan_backward({2, 1, 39, 39, 192, 7, 7, 3, 3}, SimdLevel::kAvx512, 2).dx_row_tap_rows,
+            13u);
+}
+
 TEST(ConvFastPlans, FewerSamplesThanThreadsShareTheirWork) {
   if (best_simd_level() != SimdLevel::kAvx512) GTEST_SKIP() << "plans below are for 16 lanes";
   // One sample of 256 kernels on two threads: each thread takes 4 of its 8 groups of 32.

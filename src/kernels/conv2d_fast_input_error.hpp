@@ -186,23 +186,37 @@ inline void input_error_sample(const FastBackwardPlan& p, const float* ws,
         const std::size_t phase_x = (g.in_x - px + sx - 1) / sx;
         float* const dst = unit_stride ? input_error : phase_error;
         const std::size_t dst_plane = unit_stride ? plane : phase_y * phase_x;
+        // The phase's taps: kernel_rows x columns per kernel (row taps: FastBackwardPlan).
+        std::size_t kernel_rows = 0;
+        for (std::size_t u = 0; u < g.kernel_y; ++u) kernel_rows += in_phase(g, py, u);
+        const std::size_t phase_taps = starts[phase + 1] - starts[phase];
+        const bool row_taps = p.dx_row_taps && kernel_rows >= 2;
         // Bands of rows, each across the whole width: a band reads rows + m - 1 rows of every
         // plane of E, which stay in L2 while it runs; a strip of kLanes columns down all the
         // rows, the other way round, reads lines of every row of every plane (for many kernels
         // over large images more than L2 holds) and reads them again for the next strip.
-        for (std::size_t y0 = 0; y0 < phase_y; y0 += p.pvec_rows) {
-          const std::size_t rows = std::min(p.pvec_rows, phase_y - y0);
+        const std::size_t band = row_taps ? p.dx_row_tap_rows : p.pvec_rows;
+        for (std::size_t y0 = 0; y0 < phase_y; y0 += band) {
+          const std::size_t rows = std::min(band, phase_y - y0);
           for (std::size_t x0 = 0; x0 < phase_x; x0 += kLanes) {
             const int valid = static_cast<int>(std::min<std::size_t>(kLanes, phase_x - x0));
             for (std::size_t piece = 0; piece < pieces; ++piece) {
               const std::size_t c0 = piece_begin(g.channels, pieces, piece);
               const std::size_t c1 = piece_begin(g.channels, pieces, piece + 1);
+              const float* src = padded_error + (y0 + p.error_pad_y_before) * p.error_x + x0 +
+                                 p.error_pad_x_before;
+              float* const to = dst + c0 * dst_plane + y0 * phase_x + x0;
+              if (row_taps) {
+                pvec_rows_kernel(static_cast<int>(c1 - c0), static_cast<int>(rows),
+                                 static_cast<int>(kernel_rows))(
+                    src, p.error_x, taps + 2 * starts[phase], g.kernels,
+                    phase_taps / (g.kernels * kernel_rows), sy * g.kernel_x * g.channels,
+                    table + c0, valid, to, dst_plane, phase_x);
+                continue;
+              }
               pvec_kernel(static_cast<int>(c1 - c0), static_cast<int>(rows))(
-                  padded_error + (y0 + p.error_pad_y_before) * p.error_x + x0 +
-                      p.error_pad_x_before,
-                  p.error_x, taps + 2 * starts[phase], starts[phase + 1] - starts[phase],
-                  table + c0, nullptr, valid, dst + c0 * dst_plane + y0 * phase_x + x0, dst_plane,
-                  phase_x);
+                  src, p.error_x, taps + 2 * starts[phase], phase_taps, table + c0, nullptr, valid,
+                  to, dst_plane, phase_x);
             }
           }
         }

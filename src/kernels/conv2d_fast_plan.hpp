@@ -32,6 +32,12 @@ inline constexpr std::size_t kFastMaxStride = 4;
 inline constexpr std::size_t kFastMaxKernelX = 8;
 // Sample groups of the weight gradient (FastBackwardPlan::groups) on up to this many threads.
 inline constexpr std::size_t kFastGradientGroups = 4;
+// Kernel rows per phase the input error's pvec_rows_block takes at most
+// (FastBackwardPlan::dx_row_taps).
+inline constexpr std::size_t kFastMaxRowTaps = 4;
+// Rows of a pvec_rows_block at most (more than pvec_block's 8: its J weights per output take
+// fewer registers than pvec_block's row of inputs per output row).
+inline constexpr std::size_t kFastMaxRowTapRows = 16;
 
 enum class FastMode { kOutputVector, kPixelVector };
 
@@ -189,6 +195,16 @@ struct FastBackwardPlan {
   // store straight into the input error's planes (no dx_blocked, no transpose).
   bool dx_planar = false;
   std::size_t pvec_outputs = 0, pvec_rows = 0;  // pvec
+  // pvec, each phase's kernel rows J at most kFastMaxRowTaps and some phase's at least 2, and
+  // the block's accumulators, J weights per output, one row and one register to spare within
+  // the register file (without it GCC spills accumulators to the stack): the
+  // phases with J >= 2 run pvec_rows_block, which loads the pvec_rows + J - 1 rows of E a kernel
+  // column reads once for its J taps (pvec_block loads pvec_rows rows per tap). Each sum then
+  // adds its taps in the order (kernel, column, row) instead of (kernel, row, column).
+  bool dx_row_taps = false;
+  // Row taps: rows per band, as many as the register file holds (at most kFastMaxRowTapRows),
+  // shared evenly over a phase's rows: fewer bands load fewer of the J - 1 rows twice.
+  std::size_t dx_row_tap_rows = 0;
   FastRegion dx_phase;  // pvec, strided, per thread: one phase of the input error, (C, rows, cols)
   // ovec: (C/block_channels, taps in phase order, block_channels), so that each phase streams its
   // weights contiguously; pvec: (K*m*n, C).

@@ -136,6 +136,21 @@ FastBackwardPlan plan_backward(const ConvGeometry& geometry, runtime::SimdLevel 
   } else {
     p.pvec_outputs = pvec_outputs;
     p.pvec_rows = pvec_rows;
+    // Row taps (FastBackwardPlan::dx_row_taps): J, the kernel rows that reach a phase, is the
+    // same for every kernel and column of the phase.
+    std::size_t most_rows = 0;
+    for (std::size_t py = 0; py < std::min(g.stride_y, g.in_y); ++py) {
+      std::size_t rows = 0;
+      for (std::size_t u = 0; u < g.kernel_y; ++u) rows += in_phase(g, py, u);
+      most_rows = std::max(most_rows, rows);
+    }
+    p.dx_row_taps = most_rows >= 2 && most_rows <= kFastMaxRowTaps &&
+                    pvec_outputs * (pvec_rows + most_rows) + 2 <= isa.registers;
+    if (p.dx_row_taps) {
+      const std::size_t most =
+          std::min(kFastMaxRowTapRows, (isa.registers - 2) / pvec_outputs - most_rows);
+      p.dx_row_tap_rows = ceil_div(phase_y, ceil_div(phase_y, most));
+    }
     p.dx_weights = layout.add(g.channels * taps);
     // Strided: a phase's pixels lie stride_x apart in the planes; the blocks write them side by
     // side into dx_phase, which is then scattered to its pixels.
