@@ -13,6 +13,7 @@
 #include "kernels/conv2d_fast_blocks.hpp"
 #include "kernels/conv2d_fast_memory.hpp"
 #include "kernels/conv2d_fast_plan.hpp"
+#include "kernels/conv2d_fast_row_tap_blocks.hpp"
 
 namespace cnnkit::kernels::CNNKIT_SIMD_NAMESPACE {
 
