@@ -18,6 +18,7 @@
 #include "kernels/conv2d_fast_blocks.hpp"
 #include "kernels/conv2d_fast_memory.hpp"
 #include "kernels/conv2d_fast_plan.hpp"
+#include "kernels/conv_epilogue.hpp"
 #include "runtime/parallel.hpp"
 
 namespace cnnkit::kernels::CNNKIT_SIMD_NAMESPACE {
@@ -329,8 +330,37 @@ inline void forward_sample_pvec(const FastForwardPlan& p, const float* padded, c
   }
 }
 
+// The first kernel of kernel group `group` (ovec: block_channels kernels each, the last ones
+// padding; pvec: pieces of about pvec_outputs), at most K.
+inline std::size_t group_first_kernel(const FastForwardPlan& p, std::size_t group) {
+  if (p.mode == FastMode::kOutputVector) return std::min(group * p.block_channels, p.g.kernels);
+  return piece_begin(p.g.kernels, kernel_groups(p), group);
+}
+
+// The epilogue over what an item of sample b stored (its kernels' planes, rows [row_begin,
+// row_end) of each): right after its blocks, while those outputs are in the cache.
+inline void item_epilogue(const FastForwardPlan& p, const ConvEpilogue& epilogue, float* output,
+                          std::size_t b, const SampleItem& item) {
+  if (!epilogue.relu) return;
+  const ConvGeometry& g = p.g;
+  const std::size_t out_x = g.out_x(), pixels = g.out_y() * out_x;
+  const std::size_t k0 = group_first_kernel(p, item.group_begin);
+  const std::size_t k1 = group_first_kernel(p, item.group_end);
+  const std::size_t sample = b * g.kernels * pixels;
+  if (item.row_begin == 0 && item.row_end == g.out_y()) {  // the planes are one run
+    apply_epilogue(epilogue, output, sample + k0 * pixels, sample + k1 * pixels);
+    return;
+  }
+  for (std::size_t k = k0; k < k1; ++k) {
+    const std::size_t plane = sample + k * pixels;
+    apply_epilogue(epilogue, output, plane + item.row_begin * out_x, plane + item.row_end * out_x);
+  }
+}
+
+// The output of every sample goes through `epilogue` (conv_epilogue.hpp) as its blocks finish.
 inline void conv2d_forward_fast(const FastForwardPlan& p, const float* input, const float* weights,
-                                const float* bias, float* output, float* ws) {
+                                const float* bias, float* output, float* ws,
+                                const ConvEpilogue& epilogue = {}) {
   const ConvGeometry& g = p.g;
   const std::size_t in_size = g.channels * g.in_y * g.in_x;
   const std::size_t out_size = g.kernels * g.out_y() * g.out_x();
@@ -357,6 +387,7 @@ inline void conv2d_forward_fast(const FastForwardPlan& p, const float* input, co
       } else {
         forward_sample_pvec(p, padded, ws, bias, output + b * out_size, item);
       }
+      item_epilogue(p, epilogue, output, b, item);
     };
     // split_kernels: sample b's copy in the input region b (there are fewer samples than
     // threads), each thread clearing and writing its share of every sample's channels; then
