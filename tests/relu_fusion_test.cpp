@@ -1,5 +1,6 @@
 // A ReLU fused into the BatchNorm or Add before it (BatchNorm::set_fused_relu,
-// Add::set_fused_relu, Graph::set_relu_fusion) against the two layers run one after the other:
+// Add::set_fused_relu, Graph::set_relu_fusion; into a Conv: conv_relu_fusion_test.cpp), and at
+// inference into the Conv its BatchNorm is folded into, against the layers run one after the other:
 // the same outputs, input errors and gradients to the bit, in training and inference, on float
 // and double; gradient checks through the fused graph; the graph hands a borrowed layer back
 // unfused.
@@ -200,13 +201,22 @@ void check_graph_fused_against_unfused() {
   EXPECT_TRUE(adds[0]->fused_relu());
   EXPECT_FALSE(plain_norms[0]->fused_relu());
   EXPECT_FALSE(plain_adds[0]->fused_relu());
-  // Inference with the BatchNorms folded into their Convs (the ReLU then runs on its own) and
-  // without.
+  // Inference with the BatchNorms folded into their Convs (the first BatchNorm's ReLU then runs
+  // in conv1 while infer() runs, and goes back to the BatchNorm after) and without.
+  const auto& conv1 = dynamic_cast<const Conv<T>&>(fused->layer(0));
   for (const bool fold : {true, false}) {
     SCOPED_TRACE(fold ? "folded" : "not folded");
     fused->set_batch_norm_folding(fold);
     plain->set_batch_norm_folding(fold);
+    bool conv1_fused = !fold;
+    fused->set_observer([&](std::size_t node, bool) {
+      if (node == 0) conv1_fused = conv1.fused_relu();
+    });
     EXPECT_EQ(fused->infer(input), plain->infer(input));
+    EXPECT_EQ(conv1_fused, fold);
+    EXPECT_FALSE(conv1.fused_relu());
+    EXPECT_TRUE(norms[0]->fused_relu());
+    fused->set_observer(nullptr);
   }
 }
 
