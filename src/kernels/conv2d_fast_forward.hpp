@@ -220,9 +220,29 @@ inline SampleItem whole_sample(const FastForwardPlan& p) {
   return {0, kernel_groups(p), 0, p.g.out_y()};
 }
 
-// The ovec blocks of one sample for an item (groups of block_channels kernels).
+// The epilogue (conv_epilogue.hpp) over pixels [first, end) of the planes of kernels
+// [k_begin, k_end) of one sample's output; `epilogue` points into that sample too.
+inline void planes_epilogue(const ConvEpilogue& epilogue, float* output, std::size_t k_begin,
+                            std::size_t k_end, std::size_t pixels, std::size_t first,
+                            std::size_t end) {
+  if (!epilogue.relu) return;
+  if (first == 0 && end == pixels) {  // the planes are one run
+    return apply_epilogue<float, Simd>(epilogue, output, k_begin * pixels, k_end * pixels);
+  }
+  for (std::size_t k = k_begin; k < k_end; ++k) {
+    apply_epilogue<float, Simd>(epilogue, output, k * pixels + first, k * pixels + end);
+  }
+}
+
+// The planar blocks run the epilogue over a group's rows once they hold this many pixels per
+// kernel (or end the item): a few KB per kernel register, still in the L1 cache.
+constexpr std::size_t kEpiloguePixels = 128;
+
+// The ovec blocks of one sample for an item (groups of block_channels kernels), each output
+// through `epilogue` (for this sample) while it is still in the cache.
 inline void forward_sample_ovec(const FastForwardPlan& p, const float* padded, const float* ws,
-                                float* blocked, float* output, const SampleItem& item) {
+                                float* blocked, float* output, const SampleItem& item,
+                                const ConvEpilogue& epilogue = {}) {
   const ConvGeometry& g = p.g;
   const std::size_t k_begin = item.group_begin * p.block_channels;
   const std::size_t k_end = item.group_end * p.block_channels;  // <= padded_kernels
@@ -243,6 +263,7 @@ inline void forward_sample_ovec(const FastForwardPlan& p, const float* padded, c
     const std::size_t channels_per_register = kLanes / per_unit;
     for (std::size_t k0 = k_begin; k0 < std::min(k_end, g.kernels); k0 += p.block_channels) {
       float* group_out = output + k0 * pixels;
+      std::size_t rectified = i_begin;  // the rows before it went through the epilogue
       for (std::size_t i = i_begin; i < i_end; ++i) {
         // padded: the sample's polyphase copy, or in place the sample itself
         const float* row = padded + i * g.stride_y * (p.in_place ? g.in_x : p.padded_row);
@@ -254,6 +275,11 @@ inline void forward_sample_ovec(const FastForwardPlan& p, const float* padded, c
               row + j0 * (p.in_place ? g.stride_x : per_unit), row_tap.table,
               row_tap.of_chunk(p, g.channels), table + k0 * p.taps * per_unit, bias + k0 * per_unit,
               group_out + i * out_x + j0 * per_unit, pixels, channels_per_register * pixels);
+        }
+        if ((i + 1 - rectified) * out_x >= kEpiloguePixels || i + 1 == i_end) {
+          planes_epilogue(epilogue, output, k0, std::min(k0 + p.block_channels, g.kernels), pixels,
+                          rectified * out_x, (i + 1) * out_x);
+          rectified = i + 1;
         }
       }
     }
@@ -294,16 +320,19 @@ inline void forward_sample_ovec(const FastForwardPlan& p, const float* padded, c
     // lane pair are neighbours in the output too, so they move together (a transpose of pairs).
     constexpr std::size_t kChannels = kLanes / 2;
     for (std::size_t k0 = k_begin; k0 < k_last; k0 += kChannels) {
-      transpose_pairs(blocked + k0 * pixels + q0 / 2 * kLanes, (q1 - q0) / 2,
-                      std::min(kChannels, g.kernels - k0), output + k0 * pixels + q0, pixels);
+      const std::size_t count = std::min(kChannels, g.kernels - k0);
+      transpose_pairs(blocked + k0 * pixels + q0 / 2 * kLanes, (q1 - q0) / 2, count,
+                      output + k0 * pixels + q0, pixels);
+      planes_epilogue(epilogue, output, k0, k0 + count, pixels, q0, q1);
     }
     return;
   }
   // Channel-blocked (K/L, pixels, L) -> (K, pixels).
   for (std::size_t k0 = k_begin; k0 < k_last; k0 += kLanes) {
-    transpose(blocked + k0 * pixels + q0 * kLanes, q1 - q0,
-              std::min<std::size_t>(kLanes, g.kernels - k0), kLanes, output + k0 * pixels + q0,
-              pixels);
+    const std::size_t count = std::min<std::size_t>(kLanes, g.kernels - k0);
+    transpose(blocked + k0 * pixels + q0 * kLanes, q1 - q0, count, kLanes,
+              output + k0 * pixels + q0, pixels);
+    planes_epilogue(epilogue, output, k0, k0 + count, pixels, q0, q1);
   }
 }
 
@@ -330,31 +359,16 @@ inline void forward_sample_pvec(const FastForwardPlan& p, const float* padded, c
   }
 }
 
-// The first kernel of kernel group `group` (ovec: block_channels kernels each, the last ones
-// padding; pvec: pieces of about pvec_outputs), at most K.
-inline std::size_t group_first_kernel(const FastForwardPlan& p, std::size_t group) {
-  if (p.mode == FastMode::kOutputVector) return std::min(group * p.block_channels, p.g.kernels);
-  return piece_begin(p.g.kernels, kernel_groups(p), group);
-}
-
-// The epilogue over what an item of sample b stored (its kernels' planes, rows [row_begin,
-// row_end) of each): right after its blocks, while those outputs are in the cache.
-inline void item_epilogue(const FastForwardPlan& p, const ConvEpilogue& epilogue, float* output,
-                          std::size_t b, const SampleItem& item) {
-  if (!epilogue.relu) return;
+// The pvec blocks' epilogue: over what an item of one sample stored (the planes of its pieces
+// of kernels, rows [row_begin, row_end) of each), right after its blocks (a pvec sample is
+// small: it is still in the cache).
+inline void pvec_item_epilogue(const FastForwardPlan& p, const ConvEpilogue& epilogue,
+                               float* output, const SampleItem& item) {
   const ConvGeometry& g = p.g;
-  const std::size_t out_x = g.out_x(), pixels = g.out_y() * out_x;
-  const std::size_t k0 = group_first_kernel(p, item.group_begin);
-  const std::size_t k1 = group_first_kernel(p, item.group_end);
-  const std::size_t sample = b * g.kernels * pixels;
-  if (item.row_begin == 0 && item.row_end == g.out_y()) {  // the planes are one run
-    apply_epilogue(epilogue, output, sample + k0 * pixels, sample + k1 * pixels);
-    return;
-  }
-  for (std::size_t k = k0; k < k1; ++k) {
-    const std::size_t plane = sample + k * pixels;
-    apply_epilogue(epilogue, output, plane + item.row_begin * out_x, plane + item.row_end * out_x);
-  }
+  const std::size_t out_x = g.out_x(), pieces = kernel_groups(p);
+  planes_epilogue(epilogue, output, piece_begin(g.kernels, pieces, item.group_begin),
+                  piece_begin(g.kernels, pieces, item.group_end), g.out_y() * out_x,
+                  item.row_begin * out_x, item.row_end * out_x);
 }
 
 // The output of every sample goes through `epilogue` (conv_epilogue.hpp) as its blocks finish.
@@ -381,13 +395,16 @@ inline void conv2d_forward_fast(const FastForwardPlan& p, const float* input, co
     const auto blocks = [&](const float* padded, std::size_t b, const SampleItem& item) {
       // In place the blocks read the sample itself, else its polyphase copy.
       const float* source = p.in_place ? input + b * in_size : padded;
+      // The epilogue's mask at the sample's outputs.
+      const ConvEpilogue own{epilogue.relu,
+                             epilogue.passes != nullptr ? epilogue.passes + b * out_size : nullptr};
       if (p.mode == FastMode::kOutputVector) {
         float* blocked = p.planar_output ? nullptr : region(ws, p.output, thread);
-        forward_sample_ovec(p, source, ws, blocked, output + b * out_size, item);
+        forward_sample_ovec(p, source, ws, blocked, output + b * out_size, item, own);
       } else {
         forward_sample_pvec(p, padded, ws, bias, output + b * out_size, item);
+        pvec_item_epilogue(p, own, output + b * out_size, item);
       }
-      item_epilogue(p, epilogue, output, b, item);
     };
     // split_kernels: sample b's copy in the input region b (there are fewer samples than
     // threads), each thread clearing and writing its share of every sample's channels; then

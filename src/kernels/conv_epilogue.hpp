@@ -19,7 +19,10 @@ struct ConvEpilogue {
 
 // The epilogue over the outputs [begin, end) (flat indices into the whole output).
 // `passes` is restrict: a byte store may alias anything, and the loop would stay scalar.
-template <typename T>
+// `Isa`: a type of the calling instruction set's own namespace (its Simd) for the SIMD kernels'
+// calls, so that each set's compilation is an instantiation of its own: the linker keeps one of
+// the copies of an inline function, which may be one compiled for instructions this CPU lacks.
+template <typename T, typename Isa = void>
 inline void rectify_outputs(T* output, std::uint8_t* __restrict passes, std::size_t begin,
                             std::size_t end) {
   for (std::size_t i = begin; i < end; ++i) {
@@ -30,11 +33,13 @@ inline void rectify_outputs(T* output, std::uint8_t* __restrict passes, std::siz
   }
 }
 
-template <typename T>
+template <typename T, typename Isa = void>
 inline void apply_epilogue(const ConvEpilogue& epilogue, T* output, std::size_t begin,
                            std::size_t end) {
   if (!epilogue.relu) return;
-  if (epilogue.passes != nullptr) return rectify_outputs(output, epilogue.passes, begin, end);
+  if (epilogue.passes != nullptr) {
+    return rectify_outputs<T, Isa>(output, epilogue.passes, begin, end);
+  }
   for (std::size_t i = begin; i < end; ++i) output[i] = output[i] > T(0) ? output[i] : T(0);
 }
 
