@@ -1,9 +1,10 @@
-// A ReLU fused into the Conv before it (Conv::set_fused_relu, Graph::set_relu_fusion) against
-// the two layers run one after the other: the same outputs, input errors and gradients to the
-// bit, in training and inference, on float and double, on 1 to 4 threads, over geometries that
-// take every path of the forward kernels (pixel-vector, planar and channel-blocked output-vector
-// blocks, pixel pairs, samples split among threads by kernel groups and rows, depthwise and
-// grouped, im2col + GEMM); gradient checks through a fused Conv and a fused graph.
+// A ReLU fused into the Conv before it (Conv::set_fused_relu; Graph::infer fuses it,
+// Graph::set_relu_fusion(false) not) against the two layers run one after the other: the same
+// outputs, input errors and gradients to the bit, in training and inference, on float and
+// double, on 1 to 4 threads, over geometries that take every path of the forward kernels
+// (pixel-vector, planar and channel-blocked output-vector blocks, pixel pairs, samples split
+// among threads by kernel groups and rows, depthwise and grouped, im2col + GEMM); gradient checks
+// through a fused Conv and a graph holding one.
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -193,11 +194,24 @@ void check_conv_graph_fused_against_unfused(bool two_d, std::size_t threads) {
       EXPECT_EQ(fused->parameters()[k]->gradient, plain->parameters()[k]->gradient) << k;
     }
   }
+  // Training runs the ReLUs on their own; infer() runs them in the Convs, then turns that off.
+  std::vector<char> fused_in_infer(convs.size(), 0);
+  fused->set_observer([&](std::size_t, bool) {
+    for (std::size_t k = 0; k < convs.size(); ++k) {
+      if (convs[k]->fused_relu()) fused_in_infer[k] = 1;
+    }
+  });
+  for (std::size_t k = 0; k < convs.size(); ++k) EXPECT_FALSE(convs[k]->fused_relu()) << k;
+  EXPECT_EQ(fused->infer(input), plain->infer(input));
   for (std::size_t k = 0; k < convs.size(); ++k) {
-    EXPECT_TRUE(convs[k]->fused_relu()) << k;
+    EXPECT_TRUE(fused_in_infer[k]) << k;
+    EXPECT_FALSE(convs[k]->fused_relu()) << k;
     EXPECT_FALSE(plain_convs[k]->fused_relu()) << k;
   }
-  EXPECT_EQ(fused->infer(input), plain->infer(input));
+  fused->set_observer(nullptr);
+  // A training step after inference: the ReLUs on their own again.
+  EXPECT_EQ(fused->forward(Tensor<T>(input)), plain->forward(Tensor<T>(input)));
+  EXPECT_EQ(fused->backward(Tensor<T>(error)), plain->backward(Tensor<T>(error)));
 }
 
 TEST(ConvReluFusion, AGraphGivesTheValuesOfTheUnfusedGraphToTheBit) {
@@ -210,21 +224,28 @@ TEST(ConvReluFusion, AGraphGivesTheValuesOfTheUnfusedGraphToTheBit) {
   }
 }
 
-TEST(ConvReluFusion, AFusedConvGraphPassesAGradientCheck) {
+TEST(ConvReluFusion, AGraphWithAFusedConvPassesAGradientCheck) {
+  // The graph leaves a Conv's own fused ReLU alone (it turns one on only in infer()).
   for (const bool two_d : {true, false}) {
-    std::vector<Conv<double>*> convs;
-    const auto graph = conv_relu_graph<double>(two_d, convs);
+    const Shape input_shape = two_d ? Shape{3, 2, 5, 4} : Shape{3, 2, 7};
+    const ConvCase c{input_shape, {1}, two_d ? Shape{2, 3, 3} : Shape{2, 3}, 3, 1, ""};
+    auto conv = std::make_unique<Conv<double>>(conv_with_parameters<double>(c));
+    conv->set_fused_relu(true);
+    const std::size_t features = element_count(conv->output_shape(input_shape)) / 3;
+    Graph<double> graph;
+    graph.add("conv", std::move(conv), {"input"});
+    graph.add("flatten", std::make_unique<Flatten<double>>(), {"conv"});
+    graph.add("fc", std::make_unique<FullyConnected<double>>(features, 3), {"flatten"});
+    graph.add("softmax", std::make_unique<SoftMax<double>>(), {"fc"});
     Tensor<double> label({3, 3});
     label(0, 1) = 1;
     label(1, 2) = 1;
     label(2, 0) = 1;
     CrossEntropyLoss<double> loss;
-    const Shape input_shape = two_d ? Shape{3, 2, 8, 8} : Shape{3, 2, 8};
     const GradientCheckResult result =
-        gradient_check<double>(*graph, loss, random_tensor(input_shape, -1, 1, 45), label);
-    EXPECT_TRUE(convs[0]->fused_relu());
-    EXPECT_TRUE(convs[1]->fused_relu());
-    ASSERT_EQ(result.entries.size(), 7u);  // the input, 2 per Conv and FullyConnected
+        gradient_check<double>(graph, loss, random_tensor(input_shape, -1, 1, 45), label);
+    EXPECT_TRUE(dynamic_cast<Conv<double>&>(graph.layer(0)).fused_relu());
+    ASSERT_EQ(result.entries.size(), 5u);  // the input, 2 per Conv and FullyConnected
     for (const GradientCheckEntry& entry : result.entries) {
       EXPECT_LT(entry.max_relative_error, 1e-6) << entry.what;
     }

@@ -154,9 +154,10 @@ void Graph<T>::run_forward(std::size_t i, std::vector<Tensor<T>>& values) {
     return;
   }
   const std::size_t source = node.sources[0];
-  if (node.relu_fused_into_source) {
-    // Its source's layer applied the ReLU (at inference the Conv a BatchNorm with the fused ReLU
-    // is folded into); that value has no other reader.
+  if (node.relu_fused_into_source ||
+      (inference_input_ != nullptr && node.relu_fused_at_inference)) {
+    // Its source's layer applied the ReLU (at inference: a Conv, or the Conv a BatchNorm with the
+    // fused ReLU is folded into); that value has no other reader.
     values[i + 1] = std::move(values[source]);
     return;
   }
@@ -270,7 +271,7 @@ Tensor<T> Graph<T>::infer(const Tensor<T>& input) {
   struct Restore {
     Graph& graph;
     ~Restore() {
-      graph.fuse_relus_into_folded(false);
+      graph.fuse_relus_for_inference(false);
       graph.folding_.unfold();
       graph.inference_input_ = nullptr;
       for (std::size_t i = 0; i < graph.layers_.size(); ++i) {
@@ -285,7 +286,7 @@ Tensor<T> Graph<T>::infer(const Tensor<T>& input) {
   inference_input_ = &input;
   std::fill(folded_away_.begin(), folded_away_.end(), 0);
   folding_.fold(folded_away_);
-  fuse_relus_into_folded(true);
+  fuse_relus_for_inference(true);
   if (!inference_sized_ || input.shape() != inference_shape_) {
     inference_sizes_.assign(nodes_.size(), 0);
     inference_shape_ = input.shape();
