@@ -7,6 +7,10 @@
 // through a fused Conv and a graph holding one.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -22,6 +26,8 @@
 #include "cnnkit/loss.hpp"
 #include "cnnkit/random.hpp"
 #include "cnnkit/threading.hpp"
+#include "kernels/conv2d_fast.hpp"
+#include "kernels/elementwise.hpp"
 #include "layer_test_helpers.hpp"
 #include "thread_count_guard.hpp"
 
@@ -118,6 +124,58 @@ TEST(ConvReluFusion, ConvFusedGivesThePairsValuesToTheBit) {
     for (const std::size_t threads : {1, 2, 3, 4}) {
       check_conv_fused_against_the_pair<float>(c, threads);
       check_conv_fused_against_the_pair<double>(c, threads);
+    }
+  }
+}
+
+// The fast kernels' epilogue at every instruction-set level this CPU runs (the layer tests run
+// the widest only): max(0, y) in the planar blocks' registers or after the other blocks' stores,
+// and the mask, against the plain forward followed by ReLU's loop.
+TEST(ConvReluFusion, FastKernelsEpilogueAtEveryLevel) {
+  using kernels::ConvEpilogue;
+  using kernels::ConvGeometry;
+  using runtime::SimdLevel;
+  const testing::ThreadCountGuard guard;
+  // {N, C, Y, X, K, m, n, sy, sx}: pixel-vector; planar; planar pairs; channel-blocked pairs;
+  // one sample split among threads (planar, then channel-blocked); 1-D.
+  const std::vector<ConvGeometry> geometries = {
+      {2, 1, 28, 28, 6, 5, 5, 1, 1},    {2, 5, 4, 33, 96, 3, 3, 1, 1},
+      {2, 3, 64, 64, 16, 5, 5, 2, 2},   {2, 16, 28, 28, 16, 3, 3, 1, 1},
+      {1, 32, 20, 20, 256, 4, 4, 2, 2}, {1, 16, 20, 17, 48, 3, 3, 1, 1},
+      {3, 40, 98, 1, 64, 3, 1, 1, 1}};
+  for (const SimdLevel level : {SimdLevel::kAvx2, SimdLevel::kAvx512}) {
+    if (level > runtime::best_simd_level()) continue;
+    for (const ConvGeometry& g : geometries) {
+      for (const std::size_t threads : {1, 3}) {
+        SCOPED_TRACE(std::to_string(static_cast<int>(level)) + ": " + std::to_string(g.batch) +
+                     "x" + std::to_string(g.channels) + "x" + std::to_string(g.in_y) + "x" +
+                     std::to_string(g.in_x) + " -> " + std::to_string(g.kernels) + ", " +
+                     std::to_string(threads) + " threads");
+        set_num_threads(threads);
+        Tensor<float> input = cast_tensor<float>(random_tensor({g.input_size()}, -1, 1, 51));
+        // A NaN makes NaN outputs around it, which ReLU maps to 0 (max(y, 0) does, max(0, y)
+        // would not).
+        input.data()[g.input_size() / 2] = std::nanf("");
+        const Tensor<float> weights =
+            cast_tensor<float>(random_tensor({g.weights_size()}, -1, 1, 52));
+        const Tensor<float> bias = cast_tensor<float>(random_tensor({g.kernels}, -1, 1, 53));
+        std::vector<float> workspace, expected(g.output_size()), output(g.output_size());
+        ASSERT_TRUE(kernels::conv2d_forward_fast(g, input.data(), weights.data(), bias.data(),
+                                                 expected.data(), workspace, level));
+        std::vector<std::uint8_t> expected_passes(expected.size()), passes(expected.size(), 7);
+        kernels::relu_forward(expected.data(), expected.data(), expected_passes.data(),
+                              expected.size());
+        for (std::uint8_t* mask : {static_cast<std::uint8_t*>(nullptr), passes.data()}) {
+          std::fill(output.begin(), output.end(), std::nanf(""));
+          ASSERT_TRUE(kernels::conv2d_forward_fast(g, input.data(), weights.data(), bias.data(),
+                                                   output.data(), workspace, level,
+                                                   ConvEpilogue{.relu = true, .passes = mask}));
+          // To the bit (== would take -0 for +0).
+          EXPECT_EQ(std::memcmp(output.data(), expected.data(), output.size() * sizeof(float)), 0)
+              << (mask != nullptr ? "with the mask" : "without");
+        }
+        EXPECT_EQ(passes, expected_passes);
+      }
     }
   }
 }

@@ -151,6 +151,7 @@ inline void ovec_taps(Reg (&acc)[ChannelRegisters][Units], const float* src, con
 // rows among them.
 struct BlockTaps {
   std::size_t all = 0, skip_first = 0, skip_last = 0;
+  bool rectify = false;  // planar blocks: a fused ReLU, max(0, y), in registers before the store
 };
 
 // ---- output-vector block: ChannelRegisters registers of kLanes output channels for each of
@@ -215,6 +216,7 @@ void ovec_block(const float* src, const float* taps, const BlockTaps& tap_count,
       }
 #pragma GCC unroll 32
       for (int l = 0; l < kRows; ++l) {
+        if (tap_count.rectify) tile[l] = Simd::rectify(tile[l]);
         Simd::store_first(dst + kb * dst_block_stride + l * dst_pixel_stride, tile[l],
                           Units * PixelsPerUnit);
       }

@@ -195,10 +195,11 @@ struct RowTaps {
   std::size_t per_channel;
   // The row's taps of a chunk of `channels` input channels for one block (skip_columns_first /
   // skip_columns_last).
-  BlockTaps of_chunk(const FastForwardPlan& p, std::size_t channels) const {
+  // `rectify`: the planar blocks' fused ReLU (BlockTaps::rectify).
+  BlockTaps of_chunk(const FastForwardPlan& p, std::size_t channels, bool rectify = false) const {
     const std::size_t rows = per_channel / p.g.kernel_x, per_column = channels * rows;
     return {per_column * (p.g.kernel_x - p.skip_columns_first - p.skip_columns_last),
-            per_column * p.skip_columns_first, per_column * p.skip_columns_last};
+            per_column * p.skip_columns_first, per_column * p.skip_columns_last, rectify};
   }
 };
 inline RowTaps row_taps(const FastForwardPlan& p, const float* ws, std::size_t i) {
@@ -273,10 +274,14 @@ inline void forward_sample_ovec(const FastForwardPlan& p, const float* padded, c
           const std::size_t j1 = piece_begin(units, pieces, piece + 1);
           ovec_planar_kernel(static_cast<int>(j1 - j0), p.pixel_pairs, p.in_place ? g.stride_x : 1)(
               row + j0 * (p.in_place ? g.stride_x : per_unit), row_tap.table,
-              row_tap.of_chunk(p, g.channels), table + k0 * p.taps * per_unit, bias + k0 * per_unit,
-              group_out + i * out_x + j0 * per_unit, pixels, channels_per_register * pixels);
+              row_tap.of_chunk(p, g.channels, epilogue.relu), table + k0 * p.taps * per_unit,
+              bias + k0 * per_unit, group_out + i * out_x + j0 * per_unit, pixels,
+              channels_per_register * pixels);
         }
-        if ((i + 1 - rectified) * out_x >= kEpiloguePixels || i + 1 == i_end) {
+        // The blocks stored max(0, y) (BlockTaps::rectify); the mask, where one is kept, comes
+        // from these rows while they are in the L1 cache.
+        if (epilogue.passes != nullptr &&
+            ((i + 1 - rectified) * out_x >= kEpiloguePixels || i + 1 == i_end)) {
           planes_epilogue(epilogue, output, k0, std::min(k0 + p.block_channels, g.kernels), pixels,
                           rectified * out_x, (i + 1) * out_x);
           rectified = i + 1;
