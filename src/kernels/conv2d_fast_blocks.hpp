@@ -101,9 +101,9 @@ inline void transpose(const float* src, std::size_t rows, std::size_t cols, std:
 
 // The blocked output of pixel-pair registers back to rows: src holds `pairs` registers
 // (kLanes floats each: kLanes/2 channels, two neighbouring pixels each); channel c's pixel pair
-// p goes to dst + c * dst_ld + 2p, for c < channels.
+// p goes to dst + c * dst_ld + 2p, for c < channels; as max(0, x) with `rectify` (a fused ReLU).
 inline void transpose_pairs(const float* src, std::size_t pairs, std::size_t channels, float* dst,
-                            std::size_t dst_ld) {
+                            std::size_t dst_ld, bool rectify = false) {
   constexpr std::size_t kPairs = kLanes / 2;
   for (std::size_t p0 = 0; p0 < pairs; p0 += kPairs) {
     const std::size_t n = pairs - p0 < kPairs ? pairs - p0 : kPairs;
@@ -113,6 +113,7 @@ inline void transpose_pairs(const float* src, std::size_t pairs, std::size_t cha
     }
     Simd::transpose_pairs(tile);
     for (std::size_t c = 0; c < channels; ++c) {
+      if (rectify) tile[c] = Simd::rectify(tile[c]);
       Simd::store_first(dst + c * dst_ld + 2 * p0, tile[c], static_cast<int>(2 * n));
     }
   }

@@ -327,8 +327,10 @@ inline void forward_sample_ovec(const FastForwardPlan& p, const float* padded, c
     for (std::size_t k0 = k_begin; k0 < k_last; k0 += kChannels) {
       const std::size_t count = std::min(kChannels, g.kernels - k0);
       transpose_pairs(blocked + k0 * pixels + q0 / 2 * kLanes, (q1 - q0) / 2, count,
-                      output + k0 * pixels + q0, pixels);
-      planes_epilogue(epilogue, output, k0, k0 + count, pixels, q0, q1);
+                      output + k0 * pixels + q0, pixels, epilogue.relu);
+      if (epilogue.passes != nullptr) {  // the mask from the rows just stored
+        planes_epilogue(epilogue, output, k0, k0 + count, pixels, q0, q1);
+      }
     }
     return;
   }
