@@ -36,13 +36,8 @@ namespace {
 
 using testing::cast_tensor;
 using testing::random_tensor;
-
-template <typename T>
-double zero_share(const Tensor<T>& tensor) {
-  std::size_t zeros = 0;
-  for (const T value : tensor) zeros += value == T(0) ? 1 : 0;
-  return static_cast<double>(zeros) / static_cast<double>(tensor.size());
-}
+using testing::three_labels;
+using testing::zero_share;
 
 // A convolution and its input: input (N, C, Y[, X]), stride, convolution shape, kernels, groups.
 struct ConvCase {
@@ -295,10 +290,7 @@ TEST(ConvReluFusion, AGraphWithAFusedConvPassesAGradientCheck) {
     graph.add("flatten", std::make_unique<Flatten<double>>(), {"conv"});
     graph.add("fc", std::make_unique<FullyConnected<double>>(features, 3), {"flatten"});
     graph.add("softmax", std::make_unique<SoftMax<double>>(), {"fc"});
-    Tensor<double> label({3, 3});
-    label(0, 1) = 1;
-    label(1, 2) = 1;
-    label(2, 0) = 1;
+    const Tensor<double> label = three_labels();
     CrossEntropyLoss<double> loss;
     const GradientCheckResult result =
         gradient_check<double>(graph, loss, random_tensor(input_shape, -1, 1, 45), label);

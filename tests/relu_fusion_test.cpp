@@ -30,15 +30,8 @@ namespace {
 
 using testing::cast_tensor;
 using testing::random_tensor;
-
-// The fraction of zeros in a tensor: the ReLU must have cut a real share for the test to mean
-// anything.
-template <typename T>
-double zero_share(const Tensor<T>& tensor) {
-  std::size_t zeros = 0;
-  for (const T value : tensor) zeros += value == T(0) ? 1 : 0;
-  return static_cast<double>(zeros) / static_cast<double>(tensor.size());
-}
+using testing::three_labels;
+using testing::zero_share;
 
 template <typename T>
 BatchNorm<T> batch_norm_with_parameters(std::size_t channels) {
@@ -229,10 +222,7 @@ TEST(ReluFusion, AFusedResidualBlockPassesAGradientCheck) {
   std::vector<BatchNorm<double>*> norms;
   std::vector<Add<double>*> adds;
   const auto graph = residual_graph<double>(norms, adds);
-  Tensor<double> label({3, 3});
-  label(0, 1) = 1;
-  label(1, 2) = 1;
-  label(2, 0) = 1;
+  const Tensor<double> label = three_labels();
   CrossEntropyLoss<double> loss;
   // (Seed 12 gave a fully connected weight with a gradient so close to 0 that the difference
   // quotient's rounding made 2e-6 of it, fused or not.)
