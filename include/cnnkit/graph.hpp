@@ -197,8 +197,9 @@ class Graph {
   // Hands an error back to the node that produced `value`: moved in when it is the first, else
   // added, and then its buffer goes to the copies of the next step (give_up_buffer).
   void deliver(std::size_t value, Tensor<T>& error, bool give_up_buffer);
-  // Fuses each ReLU into the BatchNorm or Add whose output only it reads (a Conv's: at inference)
-  // (or undoes every fusion with relu_fusion_ off); `readers` counts the readers of every value.
+  // Fuses each ReLU into the BatchNorm or Add whose output only it reads, and marks one that alone
+  // reads a Conv's for infer() (or undoes every fusion with relu_fusion_ off); `readers` counts
+  // the readers of every value.
   void fuse_relus(const std::vector<std::size_t>& readers);
   void unfuse_relus();
   // In infer(), while the BatchNorms are folded: turns on (fused) or off again the fused ReLU of

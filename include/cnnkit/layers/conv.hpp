@@ -47,13 +47,13 @@ class Conv : public Layer<T> {
   const Tensor<T>& gradient_weights() const { return weights_.gradient; }
   const Tensor<T>& gradient_bias() const { return bias_.gradient; }
 
-  // A ReLU fused after the convolution (off by default; the graph engine turns it on for a Conv
-  // whose output only a ReLU reads, and that ReLU then passes values and errors through, and at
-  // inference for a Conv with a BatchNorm folded into it and a ReLU fused into that): forward()
-  // returns max(0, y), applied by the kernels as they store y, and backward() takes the error of
-  // that output, as the pair Conv -> ReLU would, with the same values to the bit. The training
-  // phase keeps the mask (y > 0) as one byte per element, written by the same kernels. Not part
-  // of the model: the graph chooses it when it builds.
+  // A ReLU fused after the convolution (off by default; Graph::infer turns it on while it runs
+  // for a Conv whose output only a ReLU reads, that ReLU then passing values through, and for a
+  // Conv with a BatchNorm folded into it and a ReLU fused into that): forward() returns
+  // max(0, y), applied by the kernels as they store y, and backward() takes the error of that
+  // output, as the pair Conv -> ReLU would, with the same values to the bit. The training phase
+  // keeps the mask (y > 0) as one byte per element, written by the same kernels. Not part of
+  // the model: the graph chooses it.
   void set_fused_relu(bool fused) { fused_relu_ = fused; }
   bool fused_relu() const { return fused_relu_; }
 
