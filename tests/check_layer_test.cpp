@@ -65,6 +65,13 @@ std::vector<BuiltInCase> built_in_cases() {
          return std::make_unique<Conv<double>>(Shape{1}, Shape{2, 3}, 2);
        },
        {2, 2, 6}},
+      {"Conv with a fused ReLU",
+       [] {
+         auto layer = std::make_unique<Conv<double>>(Shape{1}, Shape{2, 3, 3}, 3);
+         layer->set_fused_relu(true);
+         return layer;
+       },
+       {2, 2, 5, 4}},
       {"FullyConnected", [] { return std::make_unique<FullyConnected<double>>(4, 3); }, {3, 4}},
       {"ReLU", [] { return std::make_unique<ReLU<double>>(); }, {3, 5}},
       {"SoftMax", [] { return std::make_unique<SoftMax<double>>(); }, {3, 4}},

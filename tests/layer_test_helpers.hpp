@@ -51,6 +51,24 @@ Tensor<T> cast_tensor(const Tensor<double>& values) {
   return out;
 }
 
+// The fraction of zeros in a tensor: a ReLU must have cut a real share for a test of it to mean
+// anything.
+template <typename T>
+double zero_share(const Tensor<T>& tensor) {
+  std::size_t zeros = 0;
+  for (const T value : tensor) zeros += value == T(0) ? 1 : 0;
+  return static_cast<double>(zeros) / static_cast<double>(tensor.size());
+}
+
+// One-hot labels of three samples, classes 1, 2 and 0: the target of a classifier's gradient check.
+inline Tensor<double> three_labels() {
+  Tensor<double> label({3, 3});
+  label(0, 1) = 1;
+  label(1, 2) = 1;
+  label(2, 0) = 1;
+  return label;
+}
+
 // One layer of a table-driven test: its name, how to build it, an input shape it takes.
 struct LayerCase {
   const char* name;

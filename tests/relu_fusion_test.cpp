@@ -1,5 +1,6 @@
 // A ReLU fused into the BatchNorm or Add before it (BatchNorm::set_fused_relu,
-// Add::set_fused_relu, Graph::set_relu_fusion) against the two layers run one after the other:
+// Add::set_fused_relu, Graph::set_relu_fusion; into a Conv: conv_relu_fusion_test.cpp), and at
+// inference into the Conv its BatchNorm is folded into, against the layers run one after the other:
 // the same outputs, input errors and gradients to the bit, in training and inference, on float
 // and double; gradient checks through the fused graph; the graph hands a borrowed layer back
 // unfused.
@@ -29,15 +30,8 @@ namespace {
 
 using testing::cast_tensor;
 using testing::random_tensor;
-
-// The fraction of zeros in a tensor: the ReLU must have cut a real share for the test to mean
-// anything.
-template <typename T>
-double zero_share(const Tensor<T>& tensor) {
-  std::size_t zeros = 0;
-  for (const T value : tensor) zeros += value == T(0) ? 1 : 0;
-  return static_cast<double>(zeros) / static_cast<double>(tensor.size());
-}
+using testing::three_labels;
+using testing::zero_share;
 
 template <typename T>
 BatchNorm<T> batch_norm_with_parameters(std::size_t channels) {
@@ -200,13 +194,22 @@ void check_graph_fused_against_unfused() {
   EXPECT_TRUE(adds[0]->fused_relu());
   EXPECT_FALSE(plain_norms[0]->fused_relu());
   EXPECT_FALSE(plain_adds[0]->fused_relu());
-  // Inference with the BatchNorms folded into their Convs (the ReLU then runs on its own) and
-  // without.
+  // Inference with the BatchNorms folded into their Convs (the first BatchNorm's ReLU then runs
+  // in conv1 while infer() runs, and goes back to the BatchNorm after) and without.
+  const auto& conv1 = dynamic_cast<const Conv<T>&>(fused->layer(0));
   for (const bool fold : {true, false}) {
     SCOPED_TRACE(fold ? "folded" : "not folded");
     fused->set_batch_norm_folding(fold);
     plain->set_batch_norm_folding(fold);
+    bool conv1_fused = !fold;
+    fused->set_observer([&](std::size_t node, bool) {
+      if (node == 0) conv1_fused = conv1.fused_relu();
+    });
     EXPECT_EQ(fused->infer(input), plain->infer(input));
+    EXPECT_EQ(conv1_fused, fold);
+    EXPECT_FALSE(conv1.fused_relu());
+    EXPECT_TRUE(norms[0]->fused_relu());
+    fused->set_observer(nullptr);
   }
 }
 
@@ -219,10 +222,7 @@ TEST(ReluFusion, AFusedResidualBlockPassesAGradientCheck) {
   std::vector<BatchNorm<double>*> norms;
   std::vector<Add<double>*> adds;
   const auto graph = residual_graph<double>(norms, adds);
-  Tensor<double> label({3, 3});
-  label(0, 1) = 1;
-  label(1, 2) = 1;
-  label(2, 0) = 1;
+  const Tensor<double> label = three_labels();
   CrossEntropyLoss<double> loss;
   // (Seed 12 gave a fully connected weight with a gradient so close to 0 that the difference
   // quotient's rounding made 2e-6 of it, fused or not.)

@@ -140,8 +140,10 @@ class Graph {
   // A ReLU that alone reads the output of a BatchNorm or an Add runs inside that layer
   // (BatchNorm::set_fused_relu, Add::set_fused_relu) in training and inference, and its own node
   // passes values and errors through: the same values, two passes over memory fewer each way.
-  // On unless set_relu_fusion(false). Inference runs the ReLU itself after a BatchNorm folded
-  // into its Conv.
+  // infer() also runs a ReLU that alone reads a Conv's output in that Conv (Conv::set_fused_relu),
+  // and the ReLU of a BatchNorm folded into its Conv in that Conv. (Training keeps a Conv's ReLU
+  // on its own: the fused ReLU's mask cost a training step as much as the pass it saves,
+  // docs/PERFORMANCE.md.) On unless set_relu_fusion(false).
   void set_relu_fusion(bool fuse);
   bool relu_fusion() const { return relu_fusion_; }
 
@@ -169,7 +171,11 @@ class Graph {
     std::vector<const Tensor<T>*> input_views;
     std::vector<Tensor<T>> input_errors;
     // A ReLU whose source's layer computes it (set_relu_fusion): values and errors pass through.
+    // (At inference a BatchNorm's fused ReLU goes with it into its Conv.)
     bool relu_fused_into_source = false;
+    // A ReLU that alone reads a Conv's output: infer() runs it in the Conv and passes values
+    // through; training runs it on its own.
+    bool relu_fused_at_inference = false;
   };
 
   Graph& add_node(std::string name, std::unique_ptr<Layer<T>> owned, Layer<T>& layer,
@@ -191,13 +197,15 @@ class Graph {
   // Hands an error back to the node that produced `value`: moved in when it is the first, else
   // added, and then its buffer goes to the copies of the next step (give_up_buffer).
   void deliver(std::size_t value, Tensor<T>& error, bool give_up_buffer);
-  // Fuses each ReLU into the BatchNorm or Add whose output only it reads (or undoes every fusion
-  // with relu_fusion_ off); `readers` counts the readers of every value.
+  // Fuses each ReLU into the BatchNorm or Add whose output only it reads, and marks one that alone
+  // reads a Conv's for infer() (or undoes every fusion with relu_fusion_ off); `readers` counts
+  // the readers of every value.
   void fuse_relus(const std::vector<std::size_t>& readers);
   void unfuse_relus();
-  // Whether node i's ReLU passes its source's value through now (not when inference folded the
-  // BatchNorm it is fused into).
-  bool passes_through(std::size_t i) const;
+  // In infer(), while the BatchNorms are folded: turns on (fused) or off again the fused ReLU of
+  // each Conv that runs a ReLU then (relu_fused_at_inference, or the ReLU fused into a
+  // BatchNorm folded into the Conv).
+  void fuse_relus_for_inference(bool fused);
 
   std::vector<Node> nodes_;
   std::vector<Layer<T>*> layers_;

@@ -28,13 +28,6 @@ Graph<T>::~Graph() {
 }
 
 template <typename T>
-bool Graph<T>::passes_through(std::size_t i) const {
-  const Node& node = nodes_[i];
-  return node.relu_fused_into_source &&
-         !(inference_input_ != nullptr && folded_away_[node.sources[0] - 1]);
-}
-
-template <typename T>
 Graph<T>& Graph<T>::add_node(std::string name, std::unique_ptr<Layer<T>> owned, Layer<T>& layer,
                              std::vector<std::string> inputs) {
   Node node;
@@ -161,8 +154,10 @@ void Graph<T>::run_forward(std::size_t i, std::vector<Tensor<T>>& values) {
     return;
   }
   const std::size_t source = node.sources[0];
-  if (passes_through(i)) {
-    // Its source's layer applied the ReLU; that value has no other reader.
+  if (node.relu_fused_into_source ||
+      (inference_input_ != nullptr && node.relu_fused_at_inference)) {
+    // Its source's layer applied the ReLU (at inference: a Conv, or the Conv a BatchNorm with the
+    // fused ReLU is folded into); that value has no other reader.
     values[i + 1] = std::move(values[source]);
     return;
   }
@@ -276,6 +271,7 @@ Tensor<T> Graph<T>::infer(const Tensor<T>& input) {
   struct Restore {
     Graph& graph;
     ~Restore() {
+      graph.fuse_relus_for_inference(false);
       graph.folding_.unfold();
       graph.inference_input_ = nullptr;
       for (std::size_t i = 0; i < graph.layers_.size(); ++i) {
@@ -290,6 +286,7 @@ Tensor<T> Graph<T>::infer(const Tensor<T>& input) {
   inference_input_ = &input;
   std::fill(folded_away_.begin(), folded_away_.end(), 0);
   folding_.fold(folded_away_);
+  fuse_relus_for_inference(true);
   if (!inference_sized_ || input.shape() != inference_shape_) {
     inference_sizes_.assign(nodes_.size(), 0);
     inference_shape_ = input.shape();
@@ -390,7 +387,7 @@ void Graph<T>::backward_nodes(std::size_t first, std::size_t last) {
         for (std::size_t k = node.sources.size(); k-- > 0;) {
           deliver(node.sources[k], node.input_errors[k], /*give_up_buffer=*/false);
         }
-      } else if (passes_through(i)) {
+      } else if (node.relu_fused_into_source) {
         deliver(node.sources[0], errors_[i + 1], /*give_up_buffer=*/false);  // its only reader
       } else {
         Tensor<T> input_error = node.layer->backward(std::move(errors_[i + 1]));

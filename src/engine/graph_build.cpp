@@ -1,6 +1,7 @@
 // Graph: building the engine of graph.hpp (names to indices, the order, the checks), and the
-// pairs it fuses (a ReLU into the BatchNorm or Add before it; a BatchNorm into its Conv at
-// inference, batch_norm_folding.cpp); running it is graph.cpp.
+// pairs it fuses (a ReLU into the BatchNorm or Add before it; at inference a ReLU into the Conv
+// before it, a BatchNorm into its Conv, batch_norm_folding.cpp, and then the BatchNorm's fused
+// ReLU into that Conv); running it is graph.cpp.
 #include <algorithm>
 #include <cstdint>
 #include <functional>
@@ -13,15 +14,20 @@
 #include "cnnkit/graph.hpp"
 #include "cnnkit/layers/add.hpp"
 #include "cnnkit/layers/batch_norm.hpp"
+#include "cnnkit/layers/conv.hpp"
 #include "cnnkit/layers/relu.hpp"
 
 namespace cnnkit {
 
 namespace {
 
-// Turns the fused ReLU of a BatchNorm or an Add on or off; false for any other layer.
+// Turns the fused ReLU of a Conv, a BatchNorm or an Add on or off; false for any other layer.
 template <typename T>
 bool set_fused_relu(Layer<T>& layer, bool fused) {
+  if (auto* conv = dynamic_cast<Conv<T>*>(&layer)) {
+    conv->set_fused_relu(fused);
+    return true;
+  }
   if (auto* batch_norm = dynamic_cast<BatchNorm<T>*>(&layer)) {
     batch_norm->set_fused_relu(fused);
     return true;
@@ -38,6 +44,7 @@ bool set_fused_relu(Layer<T>& layer, bool fused) {
 template <typename T>
 void Graph<T>::unfuse_relus() {
   for (Node& node : nodes_) {
+    node.relu_fused_at_inference = false;
     if (!node.relu_fused_into_source) continue;
     set_fused_relu(*nodes_[node.sources[0] - 1].layer, false);
     node.relu_fused_into_source = false;
@@ -51,7 +58,25 @@ void Graph<T>::fuse_relus(const std::vector<std::size_t>& readers) {
         dynamic_cast<ReLU<T>*>(node.layer) == nullptr) {
       continue;
     }
-    node.relu_fused_into_source = set_fused_relu(*nodes_[node.sources[0] - 1].layer, true);
+    Layer<T>& source = *nodes_[node.sources[0] - 1].layer;
+    if (dynamic_cast<Conv<T>*>(&source) != nullptr) {
+      node.relu_fused_at_inference = true;  // fused by infer() only: fuse_relus_for_inference
+    } else {
+      node.relu_fused_into_source = set_fused_relu(source, true);
+    }
+  }
+}
+
+template <typename T>
+void Graph<T>::fuse_relus_for_inference(bool fused) {
+  for (const Node& node : nodes_) {
+    if (node.merge || node.sources[0] == 0) continue;
+    const Node& source = nodes_[node.sources[0] - 1];
+    if (node.relu_fused_at_inference) {
+      set_fused_relu(*source.layer, fused);
+    } else if (node.relu_fused_into_source && folded_away_[node.sources[0] - 1]) {
+      set_fused_relu(*nodes_[source.sources[0] - 1].layer, fused);  // the folded BatchNorm's Conv
+    }
   }
 }
 
@@ -213,11 +238,13 @@ void Graph<T>::set_batch_norm_folding(bool fold) {
 // The members defined here; Graph's other members are instantiated in graph.cpp.
 template void Graph<float>::unfuse_relus();
 template void Graph<float>::fuse_relus(const std::vector<std::size_t>&);
+template void Graph<float>::fuse_relus_for_inference(bool);
 template void Graph<float>::set_relu_fusion(bool);
 template void Graph<float>::build();
 template void Graph<float>::set_batch_norm_folding(bool);
 template void Graph<double>::unfuse_relus();
 template void Graph<double>::fuse_relus(const std::vector<std::size_t>&);
+template void Graph<double>::fuse_relus_for_inference(bool);
 template void Graph<double>::set_relu_fusion(bool);
 template void Graph<double>::build();
 template void Graph<double>::set_batch_norm_folding(bool);

@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <type_traits>
 
+#include "kernels/chunks.hpp"
 #include "kernels/conv2d_dilated.hpp"
 #include "kernels/conv2d_fast.hpp"
 #include "kernels/conv2d_pointwise.hpp"
@@ -28,6 +29,9 @@
 namespace cnnkit::kernels {
 
 namespace {
+
+// Below this many elements an epilogue pass runs on one thread: starting the team costs more.
+constexpr std::size_t kParallelElements = std::size_t{1} << 16;
 
 // A 1x1 kernel with stride 1 reads every input pixel exactly once and needs no padding: the
 // lowered matrix (C, Y*X) is the sample itself ("1x1 Convolutions": a fully connected layer
@@ -55,7 +59,8 @@ void grow(std::vector<T>& workspace, std::size_t size) {
 
 template <typename T>
 void conv2d_forward_gemm(const ConvGeometry& geometry, const T* input, const T* weights,
-                         const T* bias, T* output, std::vector<T>& workspace) {
+                         const T* bias, T* output, std::vector<T>& workspace,
+                         const ConvEpilogue& epilogue) {
   // 1-D along y as rows: the same lowered matrix, built a row at a time, not a value at a time.
   const ConvGeometry g = as_rows(geometry);
   const ConvGeometry h = group_view(g);      // one group: C/groups channels, K/groups kernels
@@ -86,6 +91,7 @@ void conv2d_forward_gemm(const ConvGeometry& geometry, const T* input, const T* 
       gemm<T>(Transpose::kNo, Transpose::kNo, h.kernels, cols, rows, T(1),
               weights + j * h.kernels * rows, columns, T(1), out + j * h.kernels * cols);
     }
+    apply_epilogue(epilogue, output, b * g.kernels * cols, (b + 1) * g.kernels * cols);
   });
 }
 
@@ -175,20 +181,38 @@ void conv2d_backward_gemm(const ConvGeometry& geometry, const T* input, const T*
 // im2col + GEMM path above.
 template <typename T>
 void conv2d_forward(const ConvGeometry& g, const T* input, const T* weights, const T* bias,
-                    T* output, std::vector<T>& workspace) {
+                    T* output, std::vector<T>& workspace, const ConvEpilogue& epilogue) {
   if constexpr (std::is_same_v<T, float>) {
-    if (conv2d_forward_fast(g, input, weights, bias, output, workspace)) return;
-  }
-  if (conv2d_forward_pointwise(g, input, weights, bias, output, workspace)) return;
-  if (is_depthwise(g)) return conv2d_forward_depthwise(g, input, weights, bias, output, workspace);
-  if constexpr (std::is_same_v<T, float>) {
-    if (conv2d_forward_grouped_fast(g, input, weights, bias, output, workspace)) return;
-    if (conv2d_dilated_pays(g) &&
-        conv2d_forward_dilated(g, input, weights, bias, output, workspace)) {
+    if (conv2d_forward_fast(g, input, weights, bias, output, workspace, runtime::best_simd_level(),
+                            epilogue)) {
       return;
     }
   }
-  conv2d_forward_gemm(g, input, weights, bias, output, workspace);
+  // The paths without an epilogue of their own: it runs as a pass after, each element by one
+  // thread.
+  const auto epilogue_pass = [&] {
+    const std::size_t n = g.output_size();
+    for_chunks(n, n >= kParallelElements, [&](std::size_t begin, std::size_t end) {
+      apply_epilogue(epilogue, output, begin, end);
+    });
+  };
+  if (conv2d_forward_pointwise(g, input, weights, bias, output, workspace)) {
+    return epilogue_pass();
+  }
+  if (is_depthwise(g)) {
+    conv2d_forward_depthwise(g, input, weights, bias, output, workspace);
+    return epilogue_pass();
+  }
+  if constexpr (std::is_same_v<T, float>) {
+    if (conv2d_forward_grouped_fast(g, input, weights, bias, output, workspace)) {
+      return epilogue_pass();
+    }
+    if (conv2d_dilated_pays(g) &&
+        conv2d_forward_dilated(g, input, weights, bias, output, workspace)) {
+      return epilogue_pass();
+    }
+  }
+  conv2d_forward_gemm(g, input, weights, bias, output, workspace, epilogue);
 }
 
 template <typename T>
@@ -223,9 +247,11 @@ void conv2d_backward(const ConvGeometry& g, const T* input, const T* weights, co
 }
 
 template void conv2d_forward_gemm<float>(const ConvGeometry&, const float*, const float*,
-                                         const float*, float*, std::vector<float>&);
+                                         const float*, float*, std::vector<float>&,
+                                         const ConvEpilogue&);
 template void conv2d_forward_gemm<double>(const ConvGeometry&, const double*, const double*,
-                                          const double*, double*, std::vector<double>&);
+                                          const double*, double*, std::vector<double>&,
+                                          const ConvEpilogue&);
 template void conv2d_backward_gemm<float>(const ConvGeometry&, const float*, const float*,
                                           const float*, float*, float*, float*,
                                           std::vector<float>&);
@@ -234,9 +260,10 @@ template void conv2d_backward_gemm<double>(const ConvGeometry&, const double*, c
                                            std::vector<double>&);
 
 template void conv2d_forward<float>(const ConvGeometry&, const float*, const float*, const float*,
-                                    float*, std::vector<float>&);
+                                    float*, std::vector<float>&, const ConvEpilogue&);
 template void conv2d_forward<double>(const ConvGeometry&, const double*, const double*,
-                                     const double*, double*, std::vector<double>&);
+                                     const double*, double*, std::vector<double>&,
+                                     const ConvEpilogue&);
 template void conv2d_backward<float>(const ConvGeometry&, const float*, const float*, const float*,
                                      float*, float*, float*, std::vector<float>&);
 template void conv2d_backward<double>(const ConvGeometry&, const double*, const double*,

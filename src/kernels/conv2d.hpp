@@ -7,6 +7,7 @@
 
 #include <vector>
 
+#include "kernels/conv_epilogue.hpp"
 #include "kernels/conv_geometry.hpp"
 
 namespace cnnkit::kernels {
@@ -26,10 +27,12 @@ void conv2d_backward_reference(const ConvGeometry& g, const T* input, const T* w
                                T* bias_gradient);
 
 // The fast versions: same contract. `workspace` is scratch memory the kernel may grow and
-// reuse between calls (the layer keeps it, so a steady-state step allocates nothing).
+// reuse between calls (the layer keeps it, so a steady-state step allocates nothing). The
+// forward's outputs go through `epilogue` (conv_epilogue.hpp: a fused ReLU), in the SIMD and
+// GEMM kernels sample by sample as they are stored, on the other paths in a pass after.
 template <typename T>
 void conv2d_forward(const ConvGeometry& g, const T* input, const T* weights, const T* bias,
-                    T* output, std::vector<T>& workspace);
+                    T* output, std::vector<T>& workspace, const ConvEpilogue& epilogue = {});
 
 template <typename T>
 void conv2d_backward(const ConvGeometry& g, const T* input, const T* weights, const T* error,
@@ -61,7 +64,7 @@ bool conv2d_backward_grouped_fast(const ConvGeometry& g, const float* input, con
 // geometries the SIMD kernels (conv2d_fast.hpp) do not cover, run. Same contract.
 template <typename T>
 void conv2d_forward_gemm(const ConvGeometry& g, const T* input, const T* weights, const T* bias,
-                         T* output, std::vector<T>& workspace);
+                         T* output, std::vector<T>& workspace, const ConvEpilogue& epilogue = {});
 
 template <typename T>
 void conv2d_backward_gemm(const ConvGeometry& g, const T* input, const T* weights, const T* error,

@@ -23,19 +23,19 @@ float* aligned(std::vector<float>& workspace, std::size_t floats) {
 
 bool conv2d_forward_fast(const ConvGeometry& g, const float* input, const float* weights,
                          const float* bias, float* output, std::vector<float>& workspace,
-                         runtime::SimdLevel level) {
+                         runtime::SimdLevel level, const ConvEpilogue& epilogue) {
   if (!conv2d_fast_covers(g, level)) return false;
 #if defined(__x86_64__) || defined(__i386__)
   const FastForwardPlan plan = plan_forward(g, level, num_threads());
   float* ws = aligned(workspace, plan.total);
   if (level == runtime::SimdLevel::kAvx512) {
-    detail::conv2d_forward_avx512(plan, input, weights, bias, output, ws);
+    detail::conv2d_forward_avx512(plan, input, weights, bias, output, ws, epilogue);
   } else {
-    detail::conv2d_forward_avx2(plan, input, weights, bias, output, ws);
+    detail::conv2d_forward_avx2(plan, input, weights, bias, output, ws, epilogue);
   }
   return true;
 #else
-  (void)input, (void)weights, (void)bias, (void)output, (void)workspace;
+  (void)input, (void)weights, (void)bias, (void)output, (void)workspace, (void)epilogue;
   return false;
 #endif
 }

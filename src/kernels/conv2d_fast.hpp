@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "kernels/conv2d_fast_plan.hpp"
+#include "kernels/conv_epilogue.hpp"
 #include "kernels/conv_geometry.hpp"
 #include "runtime/simd_level.hpp"
 
@@ -20,10 +21,12 @@ bool conv2d_fast_covers(const ConvGeometry& g,
                         runtime::SimdLevel level = runtime::best_simd_level());
 
 // `workspace` grows to what the call needs and is reused by the next call with the same geometry
-// (no allocation then). Threads: num_threads() (threading.hpp), at most one per sample.
+// (no allocation then). Threads: num_threads() (threading.hpp), at most one per sample. The
+// forward applies `epilogue` (conv_epilogue.hpp) to each sample's outputs as they are stored.
 bool conv2d_forward_fast(const ConvGeometry& g, const float* input, const float* weights,
                          const float* bias, float* output, std::vector<float>& workspace,
-                         runtime::SimdLevel level = runtime::best_simd_level());
+                         runtime::SimdLevel level = runtime::best_simd_level(),
+                         const ConvEpilogue& epilogue = {});
 
 bool conv2d_backward_fast(const ConvGeometry& g, const float* input, const float* weights,
                           const float* error, float* input_error, float* weight_gradient,
@@ -39,12 +42,14 @@ namespace detail {
 // Per-ISA entry points (simd_kernels_avx512.cpp, simd_kernels_avx2.cpp); `workspace` is 64-byte
 // aligned and holds plan.total floats.
 void conv2d_forward_avx512(const FastForwardPlan& plan, const float* input, const float* weights,
-                           const float* bias, float* output, float* workspace);
+                           const float* bias, float* output, float* workspace,
+                           const ConvEpilogue& epilogue = {});
 void conv2d_backward_avx512(const FastBackwardPlan& plan, const float* input, const float* weights,
                             const float* error, float* input_error, float* weight_gradient,
                             float* bias_gradient, float* workspace);
 void conv2d_forward_avx2(const FastForwardPlan& plan, const float* input, const float* weights,
-                         const float* bias, float* output, float* workspace);
+                         const float* bias, float* output, float* workspace,
+                         const ConvEpilogue& epilogue = {});
 void conv2d_backward_avx2(const FastBackwardPlan& plan, const float* input, const float* weights,
                           const float* error, float* input_error, float* weight_gradient,
                           float* bias_gradient, float* workspace);

@@ -116,9 +116,9 @@ inline void transpose(const float* src, std::size_t rows, std::size_t cols, std:
 
 // The blocked output of pixel-pair registers back to rows: src holds `pairs` registers
 // (kLanes floats each: kLanes/2 channels, two neighbouring pixels each); channel c's pixel pair
-// p goes to dst + c * dst_ld + 2p, for c < channels.
+// p goes to dst + c * dst_ld + 2p, for c < channels; as max(0, x) with `rectify` (a fused ReLU).
 inline void transpose_pairs(const float* src, std::size_t pairs, std::size_t channels, float* dst,
-                            std::size_t dst_ld) {
+                            std::size_t dst_ld, bool rectify = false) {
   constexpr std::size_t kPairs = kLanes / 2;
   for (std::size_t p0 = 0; p0 < pairs; p0 += kPairs) {
     const std::size_t n = pairs - p0 < kPairs ? pairs - p0 : kPairs;
@@ -128,6 +128,7 @@ inline void transpose_pairs(const float* src, std::size_t pairs, std::size_t cha
     }
     Simd::transpose_pairs(tile);
     for (std::size_t c = 0; c < channels; ++c) {
+      if (rectify) tile[c] = Simd::rectify(tile[c]);
       Simd::store_first(dst + c * dst_ld + 2 * p0, tile[c], static_cast<int>(2 * n));
     }
   }
@@ -166,6 +167,7 @@ inline void ovec_taps(Reg (&acc)[ChannelRegisters][Units], const float* src, con
 // rows among them.
 struct BlockTaps {
   std::size_t all = 0, skip_first = 0, skip_last = 0;
+  bool rectify = false;  // planar blocks: a fused ReLU, max(0, y), in registers before the store
 };
 
 // ---- output-vector block: ChannelRegisters registers of kLanes output channels for each of
@@ -230,6 +232,7 @@ void ovec_block(const float* src, const float* taps, const BlockTaps& tap_count,
       }
 #pragma GCC unroll 32
       for (int l = 0; l < kRows; ++l) {
+        if (tap_count.rectify) tile[l] = Simd::rectify(tile[l]);
         Simd::store_first(dst + kb * dst_block_stride + l * dst_pixel_stride, tile[l],
                           Units * PixelsPerUnit);
       }

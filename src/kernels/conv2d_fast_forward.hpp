@@ -18,6 +18,7 @@
 #include "kernels/conv2d_fast_blocks.hpp"
 #include "kernels/conv2d_fast_memory.hpp"
 #include "kernels/conv2d_fast_plan.hpp"
+#include "kernels/conv_epilogue.hpp"
 #include "runtime/parallel.hpp"
 
 namespace cnnkit::kernels::CNNKIT_SIMD_NAMESPACE {
@@ -194,10 +195,11 @@ struct RowTaps {
   std::size_t per_channel;
   // The row's taps of a chunk of `channels` input channels for one block (skip_columns_first /
   // skip_columns_last).
-  BlockTaps of_chunk(const FastForwardPlan& p, std::size_t channels) const {
+  // `rectify`: the planar blocks' fused ReLU (BlockTaps::rectify).
+  BlockTaps of_chunk(const FastForwardPlan& p, std::size_t channels, bool rectify = false) const {
     const std::size_t rows = per_channel / p.g.kernel_x, per_column = channels * rows;
     return {per_column * (p.g.kernel_x - p.skip_columns_first - p.skip_columns_last),
-            per_column * p.skip_columns_first, per_column * p.skip_columns_last};
+            per_column * p.skip_columns_first, per_column * p.skip_columns_last, rectify};
   }
 };
 inline RowTaps row_taps(const FastForwardPlan& p, const float* ws, std::size_t i) {
@@ -219,9 +221,29 @@ inline SampleItem whole_sample(const FastForwardPlan& p) {
   return {0, kernel_groups(p), 0, p.g.out_y()};
 }
 
-// The ovec blocks of one sample for an item (groups of block_channels kernels).
+// The epilogue (conv_epilogue.hpp) over pixels [first, end) of the planes of kernels
+// [k_begin, k_end) of one sample's output; `epilogue` points into that sample too.
+inline void planes_epilogue(const ConvEpilogue& epilogue, float* output, std::size_t k_begin,
+                            std::size_t k_end, std::size_t pixels, std::size_t first,
+                            std::size_t end) {
+  if (!epilogue.relu) return;
+  if (first == 0 && end == pixels) {  // the planes are one run
+    return apply_epilogue<float, Simd>(epilogue, output, k_begin * pixels, k_end * pixels);
+  }
+  for (std::size_t k = k_begin; k < k_end; ++k) {
+    apply_epilogue<float, Simd>(epilogue, output, k * pixels + first, k * pixels + end);
+  }
+}
+
+// The planar blocks run the epilogue over a group's rows once they hold this many pixels per
+// kernel (or end the item): a few KB per kernel register, still in the L1 cache.
+constexpr std::size_t kEpiloguePixels = 128;
+
+// The ovec blocks of one sample for an item (groups of block_channels kernels), each output
+// through `epilogue` (for this sample) while it is still in the cache.
 inline void forward_sample_ovec(const FastForwardPlan& p, const float* padded, const float* ws,
-                                float* blocked, float* output, const SampleItem& item) {
+                                float* blocked, float* output, const SampleItem& item,
+                                const ConvEpilogue& epilogue = {}) {
   const ConvGeometry& g = p.g;
   const std::size_t k_begin = item.group_begin * p.block_channels;
   const std::size_t k_end = item.group_end * p.block_channels;  // <= padded_kernels
@@ -242,6 +264,7 @@ inline void forward_sample_ovec(const FastForwardPlan& p, const float* padded, c
     const std::size_t channels_per_register = kLanes / per_unit;
     for (std::size_t k0 = k_begin; k0 < std::min(k_end, g.kernels); k0 += p.block_channels) {
       float* group_out = output + k0 * pixels;
+      std::size_t rectified = i_begin;  // the rows before it went through the epilogue
       for (std::size_t i = i_begin; i < i_end; ++i) {
         // padded: the sample's polyphase copy, or in place the sample itself
         const float* row = padded + i * g.stride_y * (p.in_place ? g.in_x : p.padded_row);
@@ -251,8 +274,17 @@ inline void forward_sample_ovec(const FastForwardPlan& p, const float* padded, c
           const std::size_t j1 = piece_begin(units, pieces, piece + 1);
           ovec_planar_kernel(static_cast<int>(j1 - j0), p.pixel_pairs, p.in_place ? g.stride_x : 1)(
               row + j0 * (p.in_place ? g.stride_x : per_unit), row_tap.table,
-              row_tap.of_chunk(p, g.channels), table + k0 * p.taps * per_unit, bias + k0 * per_unit,
-              group_out + i * out_x + j0 * per_unit, pixels, channels_per_register * pixels);
+              row_tap.of_chunk(p, g.channels, epilogue.relu), table + k0 * p.taps * per_unit,
+              bias + k0 * per_unit, group_out + i * out_x + j0 * per_unit, pixels,
+              channels_per_register * pixels);
+        }
+        // The blocks stored max(0, y) (BlockTaps::rectify); the mask, where one is kept, comes
+        // from these rows while they are in the L1 cache.
+        if (epilogue.passes != nullptr &&
+            ((i + 1 - rectified) * out_x >= kEpiloguePixels || i + 1 == i_end)) {
+          planes_epilogue(epilogue, output, k0, std::min(k0 + p.block_channels, g.kernels), pixels,
+                          rectified * out_x, (i + 1) * out_x);
+          rectified = i + 1;
         }
       }
     }
@@ -293,16 +325,21 @@ inline void forward_sample_ovec(const FastForwardPlan& p, const float* padded, c
     // lane pair are neighbours in the output too, so they move together (a transpose of pairs).
     constexpr std::size_t kChannels = kLanes / 2;
     for (std::size_t k0 = k_begin; k0 < k_last; k0 += kChannels) {
-      transpose_pairs(blocked + k0 * pixels + q0 / 2 * kLanes, (q1 - q0) / 2,
-                      std::min(kChannels, g.kernels - k0), output + k0 * pixels + q0, pixels);
+      const std::size_t count = std::min(kChannels, g.kernels - k0);
+      transpose_pairs(blocked + k0 * pixels + q0 / 2 * kLanes, (q1 - q0) / 2, count,
+                      output + k0 * pixels + q0, pixels, epilogue.relu);
+      if (epilogue.passes != nullptr) {  // the mask from the rows just stored
+        planes_epilogue(epilogue, output, k0, k0 + count, pixels, q0, q1);
+      }
     }
     return;
   }
   // Channel-blocked (K/L, pixels, L) -> (K, pixels).
   for (std::size_t k0 = k_begin; k0 < k_last; k0 += kLanes) {
-    transpose(blocked + k0 * pixels + q0 * kLanes, q1 - q0,
-              std::min<std::size_t>(kLanes, g.kernels - k0), kLanes, output + k0 * pixels + q0,
-              pixels);
+    const std::size_t count = std::min<std::size_t>(kLanes, g.kernels - k0);
+    transpose(blocked + k0 * pixels + q0 * kLanes, q1 - q0, count, kLanes,
+              output + k0 * pixels + q0, pixels);
+    planes_epilogue(epilogue, output, k0, k0 + count, pixels, q0, q1);
   }
 }
 
@@ -331,8 +368,22 @@ inline void forward_sample_pvec(const FastForwardPlan& p, const float* padded, c
   }
 }
 
+// The pvec blocks' epilogue: over what an item of one sample stored (the planes of its pieces
+// of kernels, rows [row_begin, row_end) of each), right after its blocks (a pvec sample is
+// small: it is still in the cache).
+inline void pvec_item_epilogue(const FastForwardPlan& p, const ConvEpilogue& epilogue,
+                               float* output, const SampleItem& item) {
+  const ConvGeometry& g = p.g;
+  const std::size_t out_x = g.out_x(), pieces = kernel_groups(p);
+  planes_epilogue(epilogue, output, piece_begin(g.kernels, pieces, item.group_begin),
+                  piece_begin(g.kernels, pieces, item.group_end), g.out_y() * out_x,
+                  item.row_begin * out_x, item.row_end * out_x);
+}
+
+// The output of every sample goes through `epilogue` (conv_epilogue.hpp) as its blocks finish.
 inline void conv2d_forward_fast(const FastForwardPlan& p, const float* input, const float* weights,
-                                const float* bias, float* output, float* ws) {
+                                const float* bias, float* output, float* ws,
+                                const ConvEpilogue& epilogue = {}) {
   const ConvGeometry& g = p.g;
   const std::size_t in_size = g.channels * g.in_y * g.in_x;
   const std::size_t out_size = g.kernels * g.out_y() * g.out_x();
@@ -353,11 +404,15 @@ inline void conv2d_forward_fast(const FastForwardPlan& p, const float* input, co
     const auto blocks = [&](const float* padded, std::size_t b, const SampleItem& item) {
       // In place the blocks read the sample itself, else its polyphase copy.
       const float* source = p.in_place ? input + b * in_size : padded;
+      // The epilogue's mask at the sample's outputs.
+      const ConvEpilogue own{epilogue.relu,
+                             epilogue.passes != nullptr ? epilogue.passes + b * out_size : nullptr};
       if (p.mode == FastMode::kOutputVector) {
         float* blocked = p.planar_output ? nullptr : region(ws, p.output, thread);
-        forward_sample_ovec(p, source, ws, blocked, output + b * out_size, item);
+        forward_sample_ovec(p, source, ws, blocked, output + b * out_size, item, own);
       } else {
         forward_sample_pvec(p, padded, ws, bias, output + b * out_size, item);
+        pvec_item_epilogue(p, own, output + b * out_size, item);
       }
     };
     // split_kernels: sample b's copy in the input region b (there are fewer samples than

@@ -29,6 +29,9 @@ struct Simd {
   }
   static Reg set1(float x) { return _mm256_set1_ps(x); }
   static Reg fmadd(Reg a, Reg b, Reg c) { return _mm256_fmadd_ps(a, b, c); }
+  // max(0, x) as ReLU's x > 0 ? x : 0, to the bit: max returns its second operand (+0) when
+  // x is not greater (-0, NaN).
+  static Reg rectify(Reg x) { return _mm256_max_ps(x, _mm256_setzero_ps()); }
   static Reg add(Reg a, Reg b) { return _mm256_add_ps(a, b); }
 
   static __m256i first(int n) {

@@ -29,6 +29,9 @@ struct Simd {
   }
   static Reg set1(float x) { return _mm512_set1_ps(x); }
   static Reg fmadd(Reg a, Reg b, Reg c) { return _mm512_fmadd_ps(a, b, c); }
+  // max(0, x) as ReLU's x > 0 ? x : 0, to the bit: max returns its second operand (+0) when
+  // x is not greater (-0, NaN).
+  static Reg rectify(Reg x) { return _mm512_max_ps(x, _mm512_setzero_ps()); }
   static Reg add(Reg a, Reg b) { return _mm512_add_ps(a, b); }
 
   static __mmask16 first(int n) { return static_cast<__mmask16>((1u << n) - 1u); }

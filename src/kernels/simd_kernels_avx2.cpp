@@ -38,8 +38,9 @@
 namespace cnnkit::kernels::detail {
 
 void conv2d_forward_avx2(const FastForwardPlan& plan, const float* input, const float* weights,
-                         const float* bias, float* output, float* workspace) {
-  avx2::conv2d_forward_fast(plan, input, weights, bias, output, workspace);
+                         const float* bias, float* output, float* workspace,
+                         const ConvEpilogue& epilogue) {
+  avx2::conv2d_forward_fast(plan, input, weights, bias, output, workspace, epilogue);
 }
 
 void conv2d_backward_avx2(const FastBackwardPlan& plan, const float* input, const float* weights,

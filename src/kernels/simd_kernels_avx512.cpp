@@ -43,8 +43,9 @@
 namespace cnnkit::kernels::detail {
 
 void conv2d_forward_avx512(const FastForwardPlan& plan, const float* input, const float* weights,
-                           const float* bias, float* output, float* workspace) {
-  avx512::conv2d_forward_fast(plan, input, weights, bias, output, workspace);
+                           const float* bias, float* output, float* workspace,
+                           const ConvEpilogue& epilogue) {
+  avx512::conv2d_forward_fast(plan, input, weights, bias, output, workspace, epilogue);
 }
 
 void conv2d_backward_avx512(const FastBackwardPlan& plan, const float* input, const float* weights,

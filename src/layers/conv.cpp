@@ -17,6 +17,7 @@
 
 #include "check.hpp"
 #include "kernels/conv2d.hpp"
+#include "kernels/elementwise.hpp"
 
 namespace cnnkit {
 
@@ -232,8 +233,13 @@ Tensor<T> Conv<T>::compute_output(const Tensor<T>& input) {
   detail::require_shape(bias_.value.shape(), {num_kernels_}, kName, "bias");
   const kernels::ConvGeometry g =
       geometry(input.shape(), stride_shape_, convolution_shape_, num_kernels_, options_);
+  // The fused ReLU's mask is kept for backward in the training phase only.
+  masked_ = fused_relu_ && !this->testing_phase();
+  if (masked_) passes_.resize(output.size());  // grows once; a steady batch shape reuses it
+  const kernels::ConvEpilogue epilogue{.relu = fused_relu_,
+                                       .passes = masked_ ? passes_.data() : nullptr};
   kernels::conv2d_forward(g, input.data(), weights_.value.data(), bias_.value.data(), output.data(),
-                          workspace_);
+                          workspace_, epilogue);
   return output;
 }
 
@@ -253,9 +259,43 @@ Tensor<T> Conv<T>::forward_handed_over(Tensor<T>&& input) {
 }
 
 template <typename T>
+void Conv<T>::require_error_shape(const Tensor<T>& error_tensor) const {
+  detail::require_shape(error_tensor.shape(), output_shape(input_.shape()), kName, "error tensor");
+}
+
+template <typename T>
 Tensor<T> Conv<T>::backward(const Tensor<T>& error_tensor) {
   this->require_fresh_forward();
-  detail::require_shape(error_tensor.shape(), output_shape(input_.shape()), kName, "error tensor");
+  Tensor<T> input_error;
+  if (masked_) {
+    require_error_shape(error_tensor);
+    masked_error_ = Tensor<T>::uninitialized(error_tensor.shape(), std::move(masked_error_));
+    kernels::relu_backward(passes_.data(), error_tensor.data(), masked_error_.data(),
+                           error_tensor.size());
+    input_error = compute_gradients(masked_error_);
+  } else {
+    input_error = compute_gradients(error_tensor);
+  }
+  this->note_backward();
+  return input_error;
+}
+
+template <typename T>
+Tensor<T> Conv<T>::backward_handed_over(Tensor<T>&& error_tensor) {
+  if (masked_) {
+    // The fused ReLU's backward in place: the error of the convolution's own output.
+    require_error_shape(error_tensor);
+    kernels::relu_backward(passes_.data(), error_tensor.data(), error_tensor.data(),
+                           error_tensor.size());
+  }
+  Tensor<T> input_error = compute_gradients(error_tensor);
+  this->recycle_error(std::move(error_tensor));
+  return input_error;
+}
+
+template <typename T>
+Tensor<T> Conv<T>::compute_gradients(const Tensor<T>& error_tensor) {
+  require_error_shape(error_tensor);
   const Shape& w_shape = weights_.value.shape();
   detail::require_shape(w_shape, weights_shape(convolution_shape_, num_kernels_, options_), kName,
                         "weights");
@@ -277,7 +317,6 @@ Tensor<T> Conv<T>::backward(const Tensor<T>& error_tensor) {
     weights_.apply_update();
     bias_.apply_update();
   }
-  this->note_backward();
   return input_error;
 }
 

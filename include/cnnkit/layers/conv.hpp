@@ -7,6 +7,9 @@
 // floor((L + p + q - d (k-1) - 1) / s) + 1 outputs.
 #pragma once
 
+#include <cstdint>
+#include <vector>
+
 #include "cnnkit/layer.hpp"
 #include "cnnkit/layers/conv_options.hpp"
 
@@ -44,8 +47,19 @@ class Conv : public Layer<T> {
   const Tensor<T>& gradient_weights() const { return weights_.gradient; }
   const Tensor<T>& gradient_bias() const { return bias_.gradient; }
 
+  // A ReLU fused after the convolution (off by default; Graph::infer turns it on while it runs
+  // for a Conv whose output only a ReLU reads, that ReLU then passing values through, and for a
+  // Conv with a BatchNorm folded into it and a ReLU fused into that): forward() returns
+  // max(0, y), applied by the kernels as they store y, and backward() takes the error of that
+  // output, as the pair Conv -> ReLU would, with the same values to the bit. The training phase
+  // keeps the mask (y > 0) as one byte per element, written by the same kernels. Not part of
+  // the model: the graph chooses it.
+  void set_fused_relu(bool fused) { fused_relu_ = fused; }
+  bool fused_relu() const { return fused_relu_; }
+
  protected:
   Tensor<T> forward_handed_over(Tensor<T>&& input) override;
+  Tensor<T> backward_handed_over(Tensor<T>&& error_tensor) override;
 
  private:
   Shape stride_shape_;       // {s} or {sy, sx}, as given
@@ -55,8 +69,17 @@ class Conv : public Layer<T> {
   Parameter<T> weights_;
   Parameter<T> bias_;
   Tensor<T> compute_output(const Tensor<T>& input);  // forward() without keeping the input
+  // backward() after the checks of the calls' order, from the error of the convolution's own
+  // output (the fused ReLU's mask applied).
+  Tensor<T> compute_gradients(const Tensor<T>& error_tensor);
+  // The error tensor's shape checked against the last forward()'s output.
+  void require_error_shape(const Tensor<T>& error_tensor) const;
 
   Tensor<T> input_;  // forward's input, for the weight gradient
+  bool fused_relu_ = false;
+  bool masked_ = false;               // whether the last forward() kept passes_
+  std::vector<std::uint8_t> passes_;  // the fused ReLU's mask: 1 where the output > 0
+  Tensor<T> masked_error_;            // backward(const&)'s error with the mask applied
   // Kernel workspaces (lowered input columns and the like), kept between calls so that a
   // steady-state training step allocates nothing.
   std::vector<T> workspace_;
