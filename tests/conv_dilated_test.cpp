@@ -27,10 +27,8 @@ using runtime::best_simd_level;
 using runtime::SimdLevel;
 using testing::KernelResults;
 
-struct Case {
-  ConvGeometry g;
-  const char* what;
-};
+using Case = testing::ConvCase;
+using testing::describe;
 
 ConvGeometry dilated(ConvGeometry g, std::size_t dy, std::size_t dx) {
   g.dilation_y = dy;
@@ -63,15 +61,6 @@ std::vector<Case> cases() {
       {dilated({3, 5, 1, 41, 6, 1, 3, 1, 1}, 1, 2), "1-D along x, d2 k3 same"},
       {dilated({1, 33, 23, 1, 20, 3, 1, 1, 1}, 2, 1), "1-D, one sample, C and K past a register"},
   };
-}
-
-std::string describe(const ConvGeometry& g) {
-  std::ostringstream out;
-  out << 'N' << g.batch << " C" << g.channels << ' ' << g.in_y << 'x' << g.in_x << " K" << g.kernels
-      << ' ' << g.kernel_y << 'x' << g.kernel_x << " d" << g.dilation_y << ',' << g.dilation_x
-      << " pads " << g.pad_y_before() << ',' << g.pad_y_after() << ',' << g.pad_x_before() << ','
-      << g.pad_x_after();
-  return out.str();
 }
 
 std::vector<SimdLevel> levels() {

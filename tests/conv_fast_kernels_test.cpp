@@ -27,18 +27,8 @@ namespace {
 using runtime::best_simd_level;
 using runtime::SimdLevel;
 
-struct Case {
-  ConvGeometry g;
-  const char* what;
-};
-
-std::string describe(const ConvGeometry& g) {
-  // A stream rather than operator+ chains: g++ 12 warns falsely (-Wrestrict) on those.
-  std::ostringstream out;
-  out << 'N' << g.batch << " C" << g.channels << ' ' << g.in_y << 'x' << g.in_x << " K" << g.kernels
-      << ' ' << g.kernel_y << 'x' << g.kernel_x << " s" << g.stride_y << ',' << g.stride_x;
-  return out.str();
-}
+using Case = testing::ConvCase;
+using testing::describe;
 
 // {N, C, Y, X, K, m, n, sy, sx}
 std::vector<Case> fixed_cases() {

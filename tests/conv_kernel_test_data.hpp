@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstddef>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,23 @@
 #include "kernels/conv_geometry.hpp"
 
 namespace cnnkit::testing {
+
+// A geometry of a kernel test and what it exercises.
+struct ConvCase {
+  kernels::ConvGeometry g;
+  const char* what;
+};
+
+// The geometry in a failure message: "N2 C3 7x8 K4 3x3 s1,1 d1,1 pads 1,1,1,1".
+inline std::string describe(const kernels::ConvGeometry& g) {
+  // A stream rather than operator+ chains: g++ 12 warns falsely (-Wrestrict) on those.
+  std::ostringstream out;
+  out << 'N' << g.batch << " C" << g.channels << ' ' << g.in_y << 'x' << g.in_x << " K" << g.kernels
+      << ' ' << g.kernel_y << 'x' << g.kernel_x << " s" << g.stride_y << ',' << g.stride_x << " d"
+      << g.dilation_y << ',' << g.dilation_x << " pads " << g.pad_y_before() << ','
+      << g.pad_y_after() << ',' << g.pad_x_before() << ',' << g.pad_x_after();
+  return out.str();
+}
 
 template <typename T>
 struct ConvData {

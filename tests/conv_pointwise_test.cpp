@@ -26,10 +26,8 @@ namespace {
 using runtime::best_simd_level;
 using runtime::SimdLevel;
 
-struct Case {
-  ConvGeometry g;
-  const char* what;
-};
+using Case = testing::ConvCase;
+using testing::describe;
 
 // {N, C, Y, X, K, 1, 1, sy, sx}
 std::vector<Case> cases() {
@@ -57,13 +55,6 @@ std::vector<Case> cases() {
       {dilated, "dilation (changes nothing for 1x1)"},
       {valid, "explicit padding of zeros (valid)"},
   };
-}
-
-std::string describe(const ConvGeometry& g) {
-  std::ostringstream out;
-  out << 'N' << g.batch << " C" << g.channels << ' ' << g.in_y << 'x' << g.in_x << " K" << g.kernels
-      << " s" << g.stride_y << ',' << g.stride_x;
-  return out.str();
 }
 
 std::vector<SimdLevel> levels() {
