@@ -78,9 +78,13 @@ std::string generic_kernels_hint() {
 
 std::unique_lock<std::mutex> lock_for_blas_call() {
   // The one mutex of the library: it guards a library that is not thread-safe, not cnnkit state.
-  static std::mutex sequential_blas;
-  if (blas_threading() != BlasThreading::kSequential) return {};
-  return std::unique_lock<std::mutex>(sequential_blas);
+  // The sequential build keeps one set of buffers; the OpenMP build indexes its buffers by
+  // omp_get_thread_num(), which is 0 on every thread of cnnkit's own pool (none is an OpenMP
+  // thread), so two of them calling at once share a buffer and corrupt each other's products.
+  // Only the pthreads build may be called from several threads at once.
+  static std::mutex shared_buffers;
+  if (blas_threading() == BlasThreading::kPthreads) return {};
+  return std::unique_lock<std::mutex>(shared_buffers);
 }
 
 }  // namespace cnnkit::runtime

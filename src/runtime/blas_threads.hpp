@@ -29,7 +29,8 @@ void keep_blas_single_threaded();
 // without AVX): the OPENBLAS_CORETYPE to set. Empty otherwise.
 std::string generic_kernels_hint();
 
-// Held around every BLAS call: locks one mutex for a sequential OpenBLAS, nothing otherwise.
+// Held around every BLAS call: locks one mutex for a sequential or OpenMP OpenBLAS (buffers
+// shared by the callers' threads), nothing for the pthreads build.
 std::unique_lock<std::mutex> lock_for_blas_call();
 
 }  // namespace cnnkit::runtime
