@@ -142,11 +142,7 @@ std::vector<Case> random_cases() {
 }
 
 std::vector<SimdLevel> levels() {
-  std::vector<SimdLevel> result;
-  for (SimdLevel level : {SimdLevel::kAvx2, SimdLevel::kAvx512}) {
-    if (level <= best_simd_level()) result.push_back(level);
-  }
-  return result;
+  return testing::simd_kernel_levels();
 }
 
 using Outputs = testing::KernelResults<float>;

@@ -15,8 +15,18 @@
 #include "kernel_test_data.hpp"
 #include "kernels/conv2d.hpp"
 #include "kernels/conv_geometry.hpp"
+#include "runtime/simd_level.hpp"
 
 namespace cnnkit::testing {
+
+// The SIMD levels of the kernels (AVX2, AVX-512) that this CPU runs, narrowest first.
+inline std::vector<runtime::SimdLevel> simd_kernel_levels() {
+  std::vector<runtime::SimdLevel> levels;
+  for (const runtime::SimdLevel level : {runtime::SimdLevel::kAvx2, runtime::SimdLevel::kAvx512}) {
+    if (level <= runtime::best_simd_level()) levels.push_back(level);
+  }
+  return levels;
+}
 
 // A geometry of a kernel test and what it exercises.
 struct ConvCase {

@@ -57,11 +57,10 @@ std::vector<Case> cases() {
   };
 }
 
+// BLAS (kNone) and the SIMD levels.
 std::vector<SimdLevel> levels() {
   std::vector<SimdLevel> result{SimdLevel::kNone};
-  for (SimdLevel level : {SimdLevel::kAvx2, SimdLevel::kAvx512}) {
-    if (level <= best_simd_level()) result.push_back(level);
-  }
+  for (const SimdLevel level : testing::simd_kernel_levels()) result.push_back(level);
   return result;
 }
 

@@ -3,11 +3,13 @@
 // phase also records where y passes (1 where y > 0) for backward. Applied to a sample's (or a
 // split item's) outputs right after its blocks stored them, while they are still in the cache,
 // instead of a pass of its own over the whole activation. The loops are ReLU's
-// (kernels/elementwise.cpp), so the values are the pair Conv -> ReLU's to the bit.
+// (kernels/relu_loops.hpp), so the values are the pair Conv -> ReLU's to the bit.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+
+#include "kernels/relu_loops.hpp"
 
 namespace cnnkit::kernels {
 
@@ -17,30 +19,16 @@ struct ConvEpilogue {
   std::uint8_t* passes = nullptr;
 };
 
-// The epilogue over the outputs [begin, end) (flat indices into the whole output).
-// `passes` is restrict: a byte store may alias anything, and the loop would stay scalar.
-// `Isa`: a type of the calling instruction set's own namespace (its Simd) for the SIMD kernels'
-// calls, so that each set's compilation is an instantiation of its own: the linker keeps one of
-// the copies of an inline function, which may be one compiled for instructions this CPU lacks.
-template <typename T, typename Isa = void>
-inline void rectify_outputs(T* output, std::uint8_t* __restrict passes, std::size_t begin,
-                            std::size_t end) {
-  for (std::size_t i = begin; i < end; ++i) {
-    const T value = output[i];
-    const bool positive = value > T(0);
-    output[i] = positive ? value : T(0);
-    passes[i] = static_cast<std::uint8_t>(positive);
-  }
-}
-
+// The epilogue over the outputs [begin, end) (flat indices into the whole output), in place.
+// `Isa` as in relu_loops.hpp.
 template <typename T, typename Isa = void>
 inline void apply_epilogue(const ConvEpilogue& epilogue, T* output, std::size_t begin,
                            std::size_t end) {
   if (!epilogue.relu) return;
   if (epilogue.passes != nullptr) {
-    return rectify_outputs<T, Isa>(output, epilogue.passes, begin, end);
+    return rectify_chunk<T, Isa>(output, output, epilogue.passes, begin, end);
   }
-  for (std::size_t i = begin; i < end; ++i) output[i] = output[i] > T(0) ? output[i] : T(0);
+  rectify_chunk<T, Isa>(output, output, begin, end);
 }
 
 }  // namespace cnnkit::kernels

@@ -6,6 +6,7 @@
 #include <type_traits>
 
 #include "kernels/chunks.hpp"
+#include "kernels/relu_loops.hpp"
 #include "runtime/simd_level.hpp"
 
 namespace cnnkit::kernels {
@@ -14,26 +15,6 @@ namespace {
 
 // Below this many elements a parallel region costs more than it saves.
 constexpr std::size_t kParallelElements = std::size_t{1} << 16;
-
-// One chunk of relu_forward. The pointers come as arguments and `passes` is restrict: a byte
-// store may alias anything, and without both the compiler reloaded x and y from the lambda's
-// captures after every mask byte and kept the loop scalar. The input x and the output y may be
-// the same buffer (in place).
-template <typename T>
-void rectify_chunk(const T* x, T* y, std::uint8_t* __restrict passes, std::size_t begin,
-                   std::size_t end) {
-  for (std::size_t i = begin; i < end; ++i) {
-    const T value = x[i];
-    const bool positive = value > T(0);
-    y[i] = positive ? value : T(0);
-    passes[i] = static_cast<std::uint8_t>(positive);
-  }
-}
-
-template <typename T>
-void rectify_chunk(const T* x, T* y, std::size_t begin, std::size_t end) {
-  for (std::size_t i = begin; i < end; ++i) y[i] = x[i] > T(0) ? x[i] : T(0);
-}
 
 template <typename T>
 void pass_chunk(const std::uint8_t* passes, const T* error, T* input_error, std::size_t begin,
