@@ -9,15 +9,18 @@
 #   batch norm  a residual model with BatchNorm (statistics of the global batch) and a mean loss:
 #               2 and 4 ranks give one process's model with the same groups byte for byte (and
 #               the plain step another)
+#   bench       `cnnkit bench --gradient-groups` on 2 ranks: rank 0 alone prints the images/s and
+#               each rank's time in the sums across ranks
 #   bad input   --batch-size below the rank count, other data on one rank, another learning rate
 #               on one rank, the MPI plugin missing: one clear message (rank 0's), every rank
 #               exits; no data on one rank: that rank's message, and the job ends
-# Usage: tests/mpi_test.sh path/to/cnnkit [part ...]   (parts: bits resume kill term bn bad; all)
+# Usage: tests/mpi_test.sh path/to/cnnkit [part ...]   (parts: bits resume kill term bn bench bad;
+#        all)
 set -uo pipefail
 
 cnnkit=${1:?usage: $0 path/to/cnnkit [part ...]}
 shift
-parts=${*:-bits resume kill term bn bad}
+parts=${*:-bits resume kill term bn bench bad}
 work=$(mktemp -d "${TMPDIR:-/tmp}/cnnkit_mpi.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 # CI runs as root; in containers the single-copy mechanism (CMA) is not allowed.
@@ -75,6 +78,19 @@ for part in $parts; do
       same "$work/bn_one/model.safetensors" "$work/bn_np$ranks/model.safetensors" "batch norm, $ranks ranks"
     done
     pass "batch norm: 2 and 4 ranks under mpirun give the model of one process, byte for byte"
+    ;;
+  bench)
+    "${mpirun[@]}" -np 2 "$cnnkit" bench --model digits-cnn --threads 1 --batch 16 --iterations 2 \
+      --repeats 1 --warmup 1 --gradient-groups 2 >"$work/bench.log" 2>&1 ||
+      fail "bench on 2 ranks: $(cat "$work/bench.log")"
+    [[ $(grep -c '2 rank(s) x 1 thread(s)' "$work/bench.log") == 1 &&
+      $(grep -c '^  training: .* images/s' "$work/bench.log") == 1 ]] ||
+      fail "bench: expected rank 0's lines once, got: $(cat "$work/bench.log")"
+    for rank in 0 1; do
+      grep -q "^  rank $rank: [0-9.]* ms per step in the sums across ranks, [0-9.]* ms waiting" \
+        "$work/bench.log" || fail "bench: expected rank $rank's sums, got: $(cat "$work/bench.log")"
+    done
+    pass "bench on 2 ranks: rank 0 reports the images/s and both ranks' time in the sums"
     ;;
   kill | term)
     run=$work/$part

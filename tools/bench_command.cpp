@@ -8,9 +8,12 @@
 // steps each. Inference also reports the minor page faults per call in steady state (a call that
 // allocates shows them), and --latency adds single-sample inference: the median of --latency-runs
 // calls after a tenth as many untimed. --stream N times inference over N distinct samples instead.
-// --profile adds each node's milliseconds (bench_profile.hpp).
+// --profile adds each node's milliseconds (bench_profile.hpp). --gradient-groups G times the
+// data-parallel step instead (under mpirun on all ranks) and reports each rank's milliseconds per
+// step in the sums across ranks and waiting for the others (timed_communicator.hpp).
 #include <sys/resource.h>
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -29,6 +32,7 @@
 #include "command.hpp"
 #include "distributed.hpp"
 #include "number_options.hpp"
+#include "timed_communicator.hpp"
 
 namespace cnnkit::cli {
 
@@ -139,10 +143,23 @@ int run_grouped_bench(const BenchArgs& args) {
   const std::vector<std::size_t> classes = argmax_rows(batch.label);
   // Copies of the graph for a BatchNorm model's groups side by side (their weights come from the
   // model at every step).
-  GroupedStep<float> step(model.graph, *model.loss, ranks.communicator(), args.gradient_groups,
+  TimedCommunicator timed(ranks.communicator());
+  GroupedStep<float> step(model.graph, *model.loss, timed, args.gradient_groups,
                           [&description] { return build_model<float>(description).graph; });
-  const double train_s =
-      median_seconds(args, [&] { step.step(batch.input, batch.label, classes); });
+  std::size_t steps = 0;
+  const double train_s = median_seconds(args, [&] {
+    step.step(batch.input, batch.label, classes);
+    ++steps;
+  });
+  // Each rank's mean milliseconds per step waiting for the others and in the sums proper,
+  // gathered on every rank.
+  const double per_step = 1e3 / static_cast<double>(steps);
+  const std::array<double, 2> own_ms{per_step * timed.wait_seconds(),
+                                     per_step * timed.transfer_seconds()};
+  std::vector<std::array<double, 2>> rank_ms(ranks.size());
+  const std::vector<std::size_t> counts(ranks.size(), sizeof(own_ms));
+  ranks.communicator().all_gather(reinterpret_cast<const std::byte*>(own_ms.data()),
+                                  reinterpret_cast<std::byte*>(rank_ms.data()), counts);
   if (!ranks.speaks()) return 0;
   const double images = static_cast<double>(args.batch * args.iterations);
   std::printf(
@@ -152,6 +169,12 @@ int run_grouped_bench(const BenchArgs& args) {
       step.reduced_bytes(), step.synchronised() ? " (BatchNorm synchronised)" : "");
   std::printf("  training:  %10.1f images/s  (%.3f ms per batch)\n", images / train_s,
               1e3 * train_s / static_cast<double>(args.iterations));
+  for (std::size_t r = 0; r < rank_ms.size(); ++r) {
+    std::printf(
+        "  rank %zu: %.3f ms per step in the sums across ranks, %.3f ms waiting for the "
+        "others before them\n",
+        r, rank_ms[r][1], rank_ms[r][0]);
+  }
   return 0;
 }
 
