@@ -24,7 +24,8 @@ QUIET = os.path.join(os.path.dirname(REPO), "shared", "bench", "quiet_run.py")
 MPIRUN = ["mpirun", "--oversubscribe", "--mca", "btl_vader_single_copy_mechanism", "none",
           "-np", "2"]
 TRAINING = re.compile(r"training:\s+([0-9.]+) images/s")
-RANK_SUMS = re.compile(r"rank (\d+): ([0-9.]+) ms per step in the sums across ranks, ([0-9.]+) ms")
+RANK_SUMS = re.compile(r"rank (\d+): ([0-9.]+) ms per step in the sums across ranks "
+                       r"\(with a barrier before each sum: ([0-9.]+) ms waiting")
 
 
 def run(command):
@@ -84,9 +85,9 @@ def main():
         transfer = [t for run_sums in sums[g] for t, _ in run_sums]
         wait = [w for run_sums in sums[g] for _, w in run_sums]
         if transfer:
-            print(f"  2r G{g}: per rank and step, the sums across ranks {statistics.median(transfer):.3f} ms "
-                  f"(median of ranks and rounds), waiting for the other rank "
-                  f"{statistics.median(wait):.3f} ms")
+            print(f"  2r G{g}: per rank and step, the sums across ranks "
+                  f"{statistics.median(transfer):.3f} ms (median of ranks and rounds), of which "
+                  f"waiting for the other rank about {statistics.median(wait):.3f} ms")
 
 
 if __name__ == "__main__":

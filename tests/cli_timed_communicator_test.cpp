@@ -1,6 +1,6 @@
 // TimedCommunicator (tools/timed_communicator.hpp), which `cnnkit bench --gradient-groups` uses to
-// report the time of the sums across ranks: it passes each call on unchanged and books the
-// barrier before an exchange or all-gather as waiting, the call itself as transfer.
+// report the time of the sums across ranks: it passes each call on unchanged and, when asked,
+// books a barrier before an exchange or all-gather as waiting, the call itself as transfer.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -46,6 +46,7 @@ class SlowSingleProcess final : public Communicator {
 TEST(TimedCommunicator, PassesTheDataOnAndBooksTheBarrierAsWaitingAndTheCallAsTransfer) {
   SlowSingleProcess inner;
   TimedCommunicator timed(inner);
+  timed.set_barrier_before_sums(true);
   const std::vector<std::byte> send{std::byte{1}, std::byte{2}, std::byte{3}};
   std::vector<std::byte> receive(3);
   const std::vector<std::size_t> counts{3};
@@ -67,6 +68,14 @@ TEST(TimedCommunicator, PassesTheDataOnAndBooksTheBarrierAsWaitingAndTheCallAsTr
   timed.barrier();
   EXPECT_EQ(inner.barriers, 3);
   EXPECT_GE(timed.wait_seconds(), 0.090);
+
+  // Without the barriers each call counts in full as transfer.
+  timed.reset();
+  timed.set_barrier_before_sums(false);
+  timed.exchange(send.data(), counts, receive.data(), counts);
+  EXPECT_EQ(inner.barriers, 3);
+  EXPECT_EQ(timed.wait_seconds(), 0.0);
+  EXPECT_GE(timed.transfer_seconds(), 0.010);
 }
 
 }  // namespace

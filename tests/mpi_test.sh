@@ -87,7 +87,7 @@ for part in $parts; do
       $(grep -c '^  training: .* images/s' "$work/bench.log") == 1 ]] ||
       fail "bench: expected rank 0's lines once, got: $(cat "$work/bench.log")"
     for rank in 0 1; do
-      grep -q "^  rank $rank: [0-9.]* ms per step in the sums across ranks, [0-9.]* ms waiting" \
+      grep -q "^  rank $rank: [0-9.]* ms per step in the sums across ranks (with a barrier before each sum: [0-9.]* ms waiting" \
         "$work/bench.log" || fail "bench: expected rank $rank's sums, got: $(cat "$work/bench.log")"
     done
     pass "bench on 2 ranks: rank 0 reports the images/s and both ranks' time in the sums"

@@ -10,7 +10,8 @@
 // calls after a tenth as many untimed. --stream N times inference over N distinct samples instead.
 // --profile adds each node's milliseconds (bench_profile.hpp). --gradient-groups G times the
 // data-parallel step instead (under mpirun on all ranks) and reports each rank's milliseconds per
-// step in the sums across ranks and waiting for the others (timed_communicator.hpp).
+// step in the sums across ranks, and in a second pass how many of them are waiting for the other
+// ranks (timed_communicator.hpp).
 #include <sys/resource.h>
 #include <algorithm>
 #include <array>
@@ -147,16 +148,21 @@ int run_grouped_bench(const BenchArgs& args) {
   GroupedStep<float> step(model.graph, *model.loss, timed, args.gradient_groups,
                           [&description] { return build_model<float>(description).graph; });
   std::size_t steps = 0;
-  const double train_s = median_seconds(args, [&] {
+  const auto one_step = [&] {
     step.step(batch.input, batch.label, classes);
     ++steps;
-  });
-  // Each rank's mean milliseconds per step waiting for the others and in the sums proper,
-  // gathered on every rank.
-  const double per_step = 1e3 / static_cast<double>(steps);
-  const std::array<double, 2> own_ms{per_step * timed.wait_seconds(),
-                                     per_step * timed.transfer_seconds()};
-  std::vector<std::array<double, 2>> rank_ms(ranks.size());
+  };
+  const double train_s = median_seconds(args, one_step);
+  // Each rank's milliseconds per step in the sums across ranks in the timed runs, then in a
+  // second pass of --iterations steps with a barrier before each sum, those of waiting for the
+  // other ranks and of the sums proper; gathered on every rank.
+  std::array<double, 3> own_ms{1e3 * timed.transfer_seconds() / static_cast<double>(steps)};
+  timed.reset();
+  timed.set_barrier_before_sums(true);
+  for (std::size_t i = 0; i < args.iterations; ++i) one_step();
+  own_ms[1] = 1e3 * timed.wait_seconds() / static_cast<double>(args.iterations);
+  own_ms[2] = 1e3 * timed.transfer_seconds() / static_cast<double>(args.iterations);
+  std::vector<std::array<double, 3>> rank_ms(ranks.size());
   const std::vector<std::size_t> counts(ranks.size(), sizeof(own_ms));
   ranks.communicator().all_gather(reinterpret_cast<const std::byte*>(own_ms.data()),
                                   reinterpret_cast<std::byte*>(rank_ms.data()), counts);
@@ -171,9 +177,9 @@ int run_grouped_bench(const BenchArgs& args) {
               1e3 * train_s / static_cast<double>(args.iterations));
   for (std::size_t r = 0; r < rank_ms.size(); ++r) {
     std::printf(
-        "  rank %zu: %.3f ms per step in the sums across ranks, %.3f ms waiting for the "
-        "others before them\n",
-        r, rank_ms[r][1], rank_ms[r][0]);
+        "  rank %zu: %.3f ms per step in the sums across ranks (with a barrier before each sum: "
+        "%.3f ms waiting for the other ranks, %.3f ms in the sums)\n",
+        r, rank_ms[r][0], rank_ms[r][1], rank_ms[r][2]);
   }
   return 0;
 }
