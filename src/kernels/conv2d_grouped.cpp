@@ -14,32 +14,32 @@
 #include "kernels/conv2d_fast.hpp"
 #include "kernels/conv2d_fast_run.hpp"
 #include "kernels/im2col.hpp"
+#include "runtime/parallel.hpp"
 
 namespace cnnkit::kernels {
 
 namespace {
 
-// Which planes of a tensor of `batch` samples of `planes` planes of `plane` values one group
-// holds: [first, first + count) of each sample.
-struct GroupPlanes {
-  std::size_t batch, planes, first, count, plane;
+// A tensor of `batch` samples of `groups` slabs each, a slab being `slab` contiguous values (one
+// group's planes of a sample), and one group's contiguous copy: its slabs of all samples one
+// after the other, the batch the fast kernels run that group on.
+struct GroupSlabs {
+  std::size_t batch, groups, slab;
 
-  std::size_t whole(std::size_t b) const { return (b * planes + first) * plane; }
-  std::size_t part(std::size_t b) const { return b * count * plane; }
+  std::size_t whole(std::size_t b, std::size_t j) const { return (b * groups + j) * slab; }
+  std::size_t part(std::size_t b) const { return b * slab; }
 };
 
-// The group's planes of `tensor` into the contiguous `group` batch.
-void gather(const float* tensor, float* group, const GroupPlanes& p) {
-  for (std::size_t b = 0; b < p.batch; ++b) {
-    std::copy(tensor + p.whole(b), tensor + p.whole(b) + p.count * p.plane, group + p.part(b));
-  }
-}
-
-// The contiguous `group` batch back into the group's planes of `tensor`.
-void scatter(const float* group, float* tensor, const GroupPlanes& p) {
-  for (std::size_t b = 0; b < p.batch; ++b) {
-    std::copy(group + p.part(b), group + p.part(b) + p.count * p.plane, tensor + p.whole(b));
-  }
+// Group j's slabs of the whole tensor `from` into its contiguous copy `to` (gather), or of the
+// copy `from` back into the whole tensor `to`, the samples shared among the threads: copied on
+// one thread, the copies held up the other threads at every group.
+void copy_group(const float* from, float* to, const GroupSlabs& s, std::size_t j, bool gather) {
+  const bool enough_work = s.batch * s.slab >= (std::size_t{1} << 14);
+  runtime::parallel_for(s.batch, enough_work, [&](std::size_t b) {
+    const std::size_t source = gather ? s.whole(b, j) : s.part(b);
+    const std::size_t target = gather ? s.part(b) : s.whole(b, j);
+    std::copy(from + source, from + source + s.slab, to + target);
+  });
 }
 
 // What both directions need of one call: a group's geometry, the SIMD level, and where group j's
@@ -51,12 +51,8 @@ struct Groups {
         level(runtime::best_simd_level()),
         weights(h.kernels * h.channels * g.kernel_y * g.kernel_x) {}
 
-  GroupPlanes channels(std::size_t j) const {
-    return {g.batch, g.channels, j * h.channels, h.channels, g.in_y * g.in_x};
-  }
-  GroupPlanes kernels(std::size_t j) const {
-    return {g.batch, g.kernels, j * h.kernels, h.kernels, g.out_y() * g.out_x()};
-  }
+  GroupSlabs channels() const { return {g.batch, g.groups, h.channels * g.in_y * g.in_x}; }
+  GroupSlabs kernels() const { return {g.batch, g.groups, h.kernels * g.out_y() * g.out_x()}; }
 
   const ConvGeometry& g;
   ConvGeometry h;
@@ -83,10 +79,10 @@ bool conv2d_forward_grouped_fast(const ConvGeometry& g, const float* input, cons
   const FastForwardPlan plan = plan_forward(groups.h, groups.level, num_threads());
   const detail::CopiedBatch at = detail::copied_batch(workspace, plan.total, groups.h);
   for (std::size_t j = 0; j < g.groups; ++j) {
-    gather(input, at.input, groups.channels(j));
+    copy_group(input, at.input, groups.channels(), j, true);
     detail::forward_on(groups.level, plan, at.input, weights + j * groups.weights,
                        bias + j * groups.h.kernels, at.output, at.fast);
-    scatter(at.output, output, groups.kernels(j));
+    copy_group(at.output, output, groups.kernels(), j, false);
   }
   return true;
 }
@@ -100,12 +96,13 @@ bool conv2d_backward_grouped_fast(const ConvGeometry& g, const float* input, con
   const detail::CopiedBatch at = detail::copied_batch(workspace, plan.total, groups.h);
   float* const group_input_error = input_error == nullptr ? nullptr : at.input_error;
   for (std::size_t j = 0; j < g.groups; ++j) {
-    gather(input, at.input, groups.channels(j));
-    gather(error, at.output, groups.kernels(j));
+    copy_group(input, at.input, groups.channels(), j, true);
+    copy_group(error, at.output, groups.kernels(), j, true);
     detail::backward_on(groups.level, plan, at.input, weights + j * groups.weights, at.output,
                         group_input_error, weight_gradient + j * groups.weights,
                         bias_gradient + j * groups.h.kernels, at.fast);
-    if (input_error != nullptr) scatter(at.input_error, input_error, groups.channels(j));
+    if (input_error != nullptr)
+      copy_group(at.input_error, input_error, groups.channels(), j, false);
   }
   return true;
 }
