@@ -45,10 +45,10 @@ void copy_group(const float* from, float* to, const GroupSlabs& s, std::size_t j
 // What both directions need of one call: a group's geometry, the SIMD level, and where group j's
 // channels, kernels and weights lie.
 struct Groups {
-  explicit Groups(const ConvGeometry& geometry)
+  Groups(const ConvGeometry& geometry, runtime::SimdLevel simd_level)
       : g(geometry),
         h(group_view(geometry)),
-        level(runtime::best_simd_level()),
+        level(simd_level),
         weights(h.kernels * h.channels * g.kernel_y * g.kernel_x) {}
 
   GroupSlabs channels() const { return {g.batch, g.groups, h.channels * g.in_y * g.in_x}; }
@@ -61,11 +61,11 @@ struct Groups {
 };
 
 // The SIMD kernels exist only on x86 (conv2d_fast.cpp).
-bool grouped_fast_covers(const ConvGeometry& g) {
+bool grouped_fast_covers(const ConvGeometry& g, runtime::SimdLevel level) {
 #if defined(__x86_64__) || defined(__i386__)
-  return g.groups > 1 && conv2d_fast_covers(group_view(g));
+  return g.groups > 1 && conv2d_fast_covers(group_view(g), level);
 #else
-  (void)g;
+  (void)g, (void)level;
   return false;
 #endif
 }
@@ -73,25 +73,29 @@ bool grouped_fast_covers(const ConvGeometry& g) {
 }  // namespace
 
 bool conv2d_forward_grouped_fast(const ConvGeometry& g, const float* input, const float* weights,
-                                 const float* bias, float* output, std::vector<float>& workspace) {
-  if (!grouped_fast_covers(g)) return false;
-  const Groups groups(g);
-  const FastForwardPlan plan = plan_forward(groups.h, groups.level, num_threads());
-  const detail::CopiedBatch at = detail::copied_batch(workspace, plan.total, groups.h);
+                                 const float* bias, float* output, std::vector<float>& workspace,
+                                 runtime::SimdLevel level) {
+  if (!grouped_fast_covers(g, level)) return false;
+  const Groups groups(g, level);
+  // Each group's planes read and written where they lie, one sample's planes to the next apart.
+  FastForwardPlan plan = plan_forward(groups.h, groups.level, num_threads());
+  plan.input_stride = g.channels * g.in_y * g.in_x;
+  plan.output_stride = g.kernels * g.out_y() * g.out_x();
+  float* const fast = detail::aligned_start(workspace, plan.total);
   for (std::size_t j = 0; j < g.groups; ++j) {
-    copy_group(input, at.input, groups.channels(), j, true);
-    detail::forward_on(groups.level, plan, at.input, weights + j * groups.weights,
-                       bias + j * groups.h.kernels, at.output, at.fast);
-    copy_group(at.output, output, groups.kernels(), j, false);
+    detail::forward_on(groups.level, plan, input + groups.channels().whole(0, j),
+                       weights + j * groups.weights, bias + j * groups.h.kernels,
+                       output + groups.kernels().whole(0, j), fast);
   }
   return true;
 }
 
 bool conv2d_backward_grouped_fast(const ConvGeometry& g, const float* input, const float* weights,
                                   const float* error, float* input_error, float* weight_gradient,
-                                  float* bias_gradient, std::vector<float>& workspace) {
-  if (!grouped_fast_covers(g)) return false;
-  const Groups groups(g);
+                                  float* bias_gradient, std::vector<float>& workspace,
+                                  runtime::SimdLevel level) {
+  if (!grouped_fast_covers(g, level)) return false;
+  const Groups groups(g, level);
   const FastBackwardPlan plan = plan_backward(groups.h, groups.level, num_threads());
   const detail::CopiedBatch at = detail::copied_batch(workspace, plan.total, groups.h);
   float* const group_input_error = input_error == nullptr ? nullptr : at.input_error;
