@@ -66,28 +66,38 @@ struct PhasedPlanes {
   std::size_t planes, rows, cols, offset_y, offset_x;
 
   // Whether its pixels are all of the phase images' pixels: nothing is left to clear.
-  bool fill(const Phases& p, std::size_t phase_rows, std::size_t phase_cols) const {
+  bool covers_phases(const Phases& p, std::size_t phase_rows, std::size_t phase_cols) const {
     return offset_y == 0 && offset_x == 0 && rows == phase_rows * p.dy && cols == phase_cols * p.dx;
   }
 };
 
 // Calls copy(phase offset, image offset, count) for each run of a plane row's pixels that lie
-// in one phase row: image pixels x0, x0 + dx, ... are phase pixels q0, q0 + 1, ...
+// in one phase row: image pixels x0, x0 + dx, ... are phase pixels q0, q0 + 1, ... Every copy
+// writes its own values, so the samples go to whichever thread is free.
 template <typename Copy>
 void walk(const Phases& p, const PhasedPlanes& t, const Copy& copy) {
   const std::size_t dy = p.dy, dx = p.dx, py = p.h.in_y, px = p.h.in_x;
+  // Phase column b's run, the same in every row: first image column x0, first phase column q0.
+  struct Run {
+    std::size_t x0, q0, count;
+  };
+  std::vector<Run> runs;
+  for (std::size_t b = 0; b < dx; ++b) {
+    const std::size_t x0 = (b + dx - t.offset_x % dx) % dx;
+    runs.push_back(x0 < t.cols ? Run{x0, (x0 + t.offset_x) / dx, (t.cols - x0 + dx - 1) / dx}
+                               : Run{0, 0, 0});
+  }
   const bool enough_work = p.g.batch * t.planes * t.rows * t.cols >= (std::size_t{1} << 16);
-  runtime::parallel_for_static(p.g.batch, enough_work, [&](std::size_t n) {
+  runtime::parallel_for(p.g.batch, enough_work, [&](std::size_t n) {
     for (std::size_t c = 0; c < t.planes; ++c) {
       for (std::size_t y = 0; y < t.rows; ++y) {
         const std::size_t a = (y + t.offset_y) % dy, r = (y + t.offset_y) / dy;
         const std::size_t image_row = ((n * t.planes + c) * t.rows + y) * t.cols;
-        for (std::size_t b = 0; b < dx; ++b) {
-          const std::size_t x0 = (b + dx - t.offset_x % dx) % dx;
-          if (x0 >= t.cols) continue;
-          const std::size_t s = (n * dy + a) * dx + b;
-          copy(((s * t.planes + c) * py + r) * px + (x0 + t.offset_x) / dx, image_row + x0,
-               (t.cols - x0 + dx - 1) / dx);
+        // Phase (a, b) of sample n is phase sample (n * dy + a) * dx + b.
+        std::size_t phase_row = ((((n * dy + a) * dx) * t.planes + c) * py + r) * px;
+        for (const Run& run : runs) {
+          if (run.count > 0) copy(phase_row + run.q0, image_row + run.x0, run.count);
+          phase_row += t.planes * py * px;
         }
       }
     }
@@ -132,7 +142,7 @@ void copy_phases(const Phases& p, const PhasedPlanes& t, const float* from, floa
 // (phases of unequal size, outputs no real output maps to) are zeros.
 void to_phases(const Phases& p, const PhasedPlanes& t, const float* image, float* phases,
                std::size_t phase_rows, std::size_t phase_cols) {
-  if (!t.fill(p, phase_rows, phase_cols)) {
+  if (!t.covers_phases(p, phase_rows, phase_cols)) {
     const std::size_t size = p.h.batch * t.planes * phase_rows * phase_cols;
     std::fill(phases, phases + size, 0.0f);
   }
