@@ -1,10 +1,11 @@
 // Grouped float convolutions on the SIMD kernels (conv2d_fast.hpp): when one group, taken as a
 // convolution of its own (group_view: C/groups channels, K/groups kernels), is a geometry the
-// fast kernels cover, each group's channels are copied out of every sample into one contiguous
-// batch, the fast kernels run on it with the group's rows of weights and bias, and the results
-// are copied back. The copies are one pass over the input and output per call, small beside
-// the convolution, and each group is an ordinary fast convolution: the same bits on any thread
-// count. Groups the fast kernels do not cover take im2col + GEMM per group (conv2d.cpp).
+// fast kernels cover, the groups run one after the other as ordinary fast convolutions with the
+// group's rows of weights and bias. The forward reads and writes a group's planes where they lie
+// (the plan's sample strides); the backward copies the group's input and error planes of every
+// sample into one contiguous batch and its input error back, the samples shared among the
+// threads. Each group is an ordinary fast convolution: the same bits on 1 to 4 threads. Groups
+// the fast kernels do not cover take im2col + GEMM per group (conv2d.cpp).
 #include <algorithm>
 #include <cstddef>
 #include <vector>
