@@ -1,11 +1,12 @@
 // Grouped float convolutions on the SIMD kernels (conv2d_fast.hpp): when one group, taken as a
 // convolution of its own (group_view: C/groups channels, K/groups kernels), is a geometry the
-// fast kernels cover, the groups run one after the other as ordinary fast convolutions with the
-// group's rows of weights and bias. The forward reads and writes a group's planes where they lie
-// (the plan's sample strides); the backward copies the group's input and error planes of every
-// sample into one contiguous batch and its input error back, the samples shared among the
-// threads. Each group is an ordinary fast convolution: the same bits on 1 to 4 threads. Groups
-// the fast kernels do not cover take im2col + GEMM per group (conv2d.cpp).
+// fast kernels cover, each group runs as an ordinary fast convolution with the group's rows of
+// weights and bias, whole groups to each thread or one group after the other on all threads
+// (threads_per_group). The forward reads and writes a group's planes where they lie (the plan's
+// sample strides); the backward copies the group's input and error planes of every sample into
+// one contiguous batch and its input error back. Each group is an ordinary fast convolution: the
+// same bits on 1 to 4 threads, either way. Groups the fast kernels do not cover take im2col +
+// GEMM per group (conv2d.cpp).
 #include <algorithm>
 #include <cstddef>
 #include <vector>
@@ -71,6 +72,28 @@ bool grouped_fast_covers(const ConvGeometry& g, runtime::SimdLevel level) {
 #endif
 }
 
+// How a call's threads share its groups: whole groups each (a group's convolution on one thread,
+// its plan made for one thread) when there are two or more threads and the groups share evenly
+// among them, so that no group waits at the kernels' barriers for a team; otherwise the groups
+// one after the other, each group's samples shared among all threads. The fast kernels' sums do
+// not depend on their threads (their gradient's sample groups follow the batch alone), so both
+// give the same bits. Returns the threads each group's plan is made for.
+std::size_t threads_per_group(const ConvGeometry& g) {
+  const std::size_t threads = num_threads();
+  return threads > 1 && g.groups % threads == 0 ? 1 : threads;
+}
+
+// group(j, slot) for every group j: on whole groups each (threads_per_group 1), on whichever
+// thread is free, `slot` that thread's own; otherwise in order on the calling thread, slot 0.
+template <typename Group>
+void for_groups(const ConvGeometry& g, std::size_t per_group, const Group& group) {
+  if (per_group == 1) {
+    runtime::parallel_for(g.groups, true, [&](std::size_t j) { group(j, runtime::this_thread()); });
+  } else {
+    for (std::size_t j = 0; j < g.groups; ++j) group(j, 0);
+  }
+}
+
 }  // namespace
 
 bool conv2d_forward_grouped_fast(const ConvGeometry& g, const float* input, const float* weights,
@@ -78,16 +101,18 @@ bool conv2d_forward_grouped_fast(const ConvGeometry& g, const float* input, cons
                                  runtime::SimdLevel level) {
   if (!grouped_fast_covers(g, level)) return false;
   const Groups groups(g, level);
+  const std::size_t per_group = threads_per_group(g);
   // Each group's planes read and written where they lie, one sample's planes to the next apart.
-  FastForwardPlan plan = plan_forward(groups.h, groups.level, num_threads());
+  FastForwardPlan plan = plan_forward(groups.h, groups.level, per_group);
   plan.input_stride = g.channels * g.in_y * g.in_x;
   plan.output_stride = g.kernels * g.out_y() * g.out_x();
-  float* const fast = detail::aligned_start(workspace, plan.total);
-  for (std::size_t j = 0; j < g.groups; ++j) {
+  const std::size_t slot = (plan.total + 15) / 16 * 16;
+  float* const fast = detail::aligned_start(workspace, slot * num_threads());
+  for_groups(g, per_group, [&](std::size_t j, std::size_t thread) {
     detail::forward_on(groups.level, plan, input + groups.channels().whole(0, j),
                        weights + j * groups.weights, bias + j * groups.h.kernels,
-                       output + groups.kernels().whole(0, j), fast);
-  }
+                       output + groups.kernels().whole(0, j), fast + thread * slot);
+  });
   return true;
 }
 
@@ -97,18 +122,22 @@ bool conv2d_backward_grouped_fast(const ConvGeometry& g, const float* input, con
                                   runtime::SimdLevel level) {
   if (!grouped_fast_covers(g, level)) return false;
   const Groups groups(g, level);
-  const FastBackwardPlan plan = plan_backward(groups.h, groups.level, num_threads());
-  const detail::CopiedBatch at = detail::copied_batch(workspace, plan.total, groups.h);
-  float* const group_input_error = input_error == nullptr ? nullptr : at.input_error;
-  for (std::size_t j = 0; j < g.groups; ++j) {
+  const std::size_t per_group = threads_per_group(g);
+  const FastBackwardPlan plan = plan_backward(groups.h, groups.level, per_group);
+  const detail::CopiedBatches batches =
+      detail::copied_batches(workspace, plan.total, groups.h, num_threads());
+  for_groups(g, per_group, [&](std::size_t j, std::size_t thread) {
+    const detail::CopiedBatch at = batches.at(thread);
     copy_group(input, at.input, groups.channels(), j, true);
     copy_group(error, at.output, groups.kernels(), j, true);
     detail::backward_on(groups.level, plan, at.input, weights + j * groups.weights, at.output,
-                        group_input_error, weight_gradient + j * groups.weights,
-                        bias_gradient + j * groups.h.kernels, at.fast);
-    if (input_error != nullptr)
+                        input_error == nullptr ? nullptr : at.input_error,
+                        weight_gradient + j * groups.weights, bias_gradient + j * groups.h.kernels,
+                        at.fast);
+    if (input_error != nullptr) {
       copy_group(at.input_error, input_error, groups.channels(), j, false);
-  }
+    }
+  });
   return true;
 }
 
