@@ -33,8 +33,9 @@ struct GroupSlabs {
 };
 
 // Group j's slabs of the whole tensor `from` into its contiguous copy `to` (gather), or of the
-// copy `from` back into the whole tensor `to`, the samples shared among the threads: copied on
-// one thread, the copies held up the other threads at every group.
+// copy `from` back into the whole tensor `to`. When a group runs on all threads its samples are
+// shared among them (on one thread the copies would hold up the others at every group); inside a
+// thread that has whole groups, on that thread.
 void copy_group(const float* from, float* to, const GroupSlabs& s, std::size_t j, bool gather) {
   const bool enough_work = s.batch * s.slab >= (std::size_t{1} << 14);
   runtime::parallel_for(s.batch, enough_work, [&](std::size_t b) {
@@ -85,6 +86,11 @@ std::size_t threads_per_group(const ConvGeometry& g) {
 
 // group(j, slot) for every group j: on whole groups each (threads_per_group 1), on whichever
 // thread is free, `slot` that thread's own; otherwise in order on the calling thread, slot 0.
+// The workspace slots that takes:
+std::size_t slots(std::size_t per_group) {
+  return per_group == 1 ? num_threads() : 1;
+}
+
 template <typename Group>
 void for_groups(const ConvGeometry& g, std::size_t per_group, const Group& group) {
   if (per_group == 1) {
@@ -107,7 +113,7 @@ bool conv2d_forward_grouped_fast(const ConvGeometry& g, const float* input, cons
   plan.input_stride = g.channels * g.in_y * g.in_x;
   plan.output_stride = g.kernels * g.out_y() * g.out_x();
   const std::size_t slot = (plan.total + 15) / 16 * 16;
-  float* const fast = detail::aligned_start(workspace, slot * num_threads());
+  float* const fast = detail::aligned_start(workspace, slot * slots(per_group));
   for_groups(g, per_group, [&](std::size_t j, std::size_t thread) {
     detail::forward_on(groups.level, plan, input + groups.channels().whole(0, j),
                        weights + j * groups.weights, bias + j * groups.h.kernels,
@@ -125,7 +131,7 @@ bool conv2d_backward_grouped_fast(const ConvGeometry& g, const float* input, con
   const std::size_t per_group = threads_per_group(g);
   const FastBackwardPlan plan = plan_backward(groups.h, groups.level, per_group);
   const detail::CopiedBatches batches =
-      detail::copied_batches(workspace, plan.total, groups.h, num_threads());
+      detail::copied_batches(workspace, plan.total, groups.h, slots(per_group));
   for_groups(g, per_group, [&](std::size_t j, std::size_t thread) {
     const detail::CopiedBatch at = batches.at(thread);
     copy_group(input, at.input, groups.channels(), j, true);
