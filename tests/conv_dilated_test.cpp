@@ -14,11 +14,10 @@
 #include <string>
 #include <vector>
 
-#include "cnnkit/threading.hpp"
 #include "conv_kernel_test_data.hpp"
+#include "conv_same_bits_on_threads.hpp"
 #include "kernels/conv2d.hpp"
 #include "kernels/conv2d_dilated.hpp"
-#include "thread_count_guard.hpp"
 
 namespace cnnkit::kernels {
 namespace {
@@ -106,22 +105,11 @@ TEST(ConvDilated, MatchesTheReferenceAtEveryLevel) {
 }
 
 TEST(ConvDilated, SameBitsOnOneToFourThreads) {
-  const testing::ThreadCountGuard guard;
   for (SimdLevel level : levels()) {
     for (const Case& c : cases()) {
       SCOPED_TRACE(describe(c.g) + " " + to_string(level));
       const Data d = random_data(c.g, 13);
-      set_num_threads(1);
-      const KernelResults<float> one = run_dilated(c.g, d, level);
-      for (const std::size_t threads : {2, 3, 4}) {
-        SCOPED_TRACE(std::to_string(threads) + " threads");
-        set_num_threads(threads);
-        const KernelResults<float> more = run_dilated(c.g, d, level);
-        EXPECT_EQ(one.output, more.output);
-        EXPECT_EQ(one.input_error, more.input_error);
-        EXPECT_EQ(one.weight_gradient, more.weight_gradient);
-        EXPECT_EQ(one.bias_gradient, more.bias_gradient);
-      }
+      testing::expect_same_bits_on_one_to_four_threads([&] { return run_dilated(c.g, d, level); });
     }
   }
 }

@@ -20,6 +20,7 @@
 
 #include "kernels/chunks.hpp"
 #include "kernels/conv2d_dilated.hpp"
+#include "kernels/conv2d_dilated_rows.hpp"
 #include "kernels/conv2d_fast.hpp"
 #include "kernels/conv2d_pointwise.hpp"
 #include "kernels/gemm.hpp"
@@ -177,8 +178,9 @@ void conv2d_backward_gemm(const ConvGeometry& geometry, const T* input, const T*
 // (conv2d_pointwise.hpp; docs/KERNELS.md says why not before the SIMD kernels), depthwise
 // convolutions to their row loops (conv2d_depthwise.hpp), other grouped float ones group by group
 // to the SIMD kernels where those cover a group (conv2d_grouped.cpp), stride-1 dilated float ones
-// where it pays as ordinary ones on their phase images (conv2d_dilated.hpp), everything else to the
-// im2col + GEMM path above.
+// where it pays as ordinary ones on their phase images (conv2d_dilated.hpp), the backward of
+// 1-D dilated ones where their row view fits as an ordinary 2-D one (conv2d_dilated_rows.hpp),
+// everything else to the im2col + GEMM path above.
 template <typename T>
 void conv2d_forward(const ConvGeometry& g, const T* input, const T* weights, const T* bias,
                     T* output, std::vector<T>& workspace, const ConvEpilogue& epilogue) {
@@ -235,6 +237,8 @@ void conv2d_backward(const ConvGeometry& g, const T* input, const T* weights, co
   }
   if constexpr (std::is_same_v<T, float>) {
     if (conv2d_backward_grouped_fast(g, input, weights, error, input_error, weight_gradient,
+                                     bias_gradient, workspace) ||
+        conv2d_backward_dilated_rows(g, input, weights, error, input_error, weight_gradient,
                                      bias_gradient, workspace) ||
         (conv2d_dilated_pays(g) &&
          conv2d_backward_dilated(g, input, weights, error, input_error, weight_gradient,

@@ -9,6 +9,7 @@
 
 #include "kernels/conv_epilogue.hpp"
 #include "kernels/conv_geometry.hpp"
+#include "runtime/simd_level.hpp"
 
 namespace cnnkit::kernels {
 
@@ -52,13 +53,15 @@ void conv2d_backward_depthwise(const ConvGeometry& g, const T* input, const T* w
                                const T* error, T* input_error, T* weight_gradient, T* bias_gradient,
                                std::vector<T>& workspace);
 
-// Grouped float convolutions whose groups the SIMD kernels cover (conv2d_grouped.cpp): false,
-// touching nothing, otherwise. Same contract.
+// Grouped float convolutions whose groups the SIMD kernels cover at `level` (conv2d_grouped.cpp):
+// false, touching nothing, otherwise. Same contract.
 bool conv2d_forward_grouped_fast(const ConvGeometry& g, const float* input, const float* weights,
-                                 const float* bias, float* output, std::vector<float>& workspace);
+                                 const float* bias, float* output, std::vector<float>& workspace,
+                                 runtime::SimdLevel level = runtime::best_simd_level());
 bool conv2d_backward_grouped_fast(const ConvGeometry& g, const float* input, const float* weights,
                                   const float* error, float* input_error, float* weight_gradient,
-                                  float* bias_gradient, std::vector<float>& workspace);
+                                  float* bias_gradient, std::vector<float>& workspace,
+                                  runtime::SimdLevel level = runtime::best_simd_level());
 
 // The im2col + GEMM implementation behind the two above: what double, and float on CPUs or
 // geometries the SIMD kernels (conv2d_fast.hpp) do not cover, run. Same contract.

@@ -26,8 +26,9 @@ bool conv2d_dilated_covers(const ConvGeometry& g,
 
 // Whether conv2d_forward / conv2d_backward take this path (docs/KERNELS.md has the rule): covered,
 // two-dimensional, and the phase images' "same" outputs at most 5/4 of the real outputs. 1-D
-// dilated convolutions stay on im2col + GEMM: their lowered rows are contiguous copies and one
-// well-shaped matrix product per sample, which the phase copies do not beat; "valid" padding with
+// dilated convolutions stay off it: their lowered rows are contiguous copies and one
+// well-shaped matrix product per sample, which the phase copies do not beat (their backward takes
+// the row view of conv2d_dilated_rows.hpp where it fits); "valid" padding with
 // dilation d drops d*(k-1) of every d phase pixels per axis, all computed in vain.
 bool conv2d_dilated_pays(const ConvGeometry& g);
 

@@ -385,8 +385,10 @@ inline void conv2d_forward_fast(const FastForwardPlan& p, const float* input, co
                                 const float* bias, float* output, float* ws,
                                 const ConvEpilogue& epilogue = {}) {
   const ConvGeometry& g = p.g;
-  const std::size_t in_size = g.channels * g.in_y * g.in_x;
-  const std::size_t out_size = g.kernels * g.out_y() * g.out_x();
+  const std::size_t in_size =
+      p.input_stride != 0 ? p.input_stride : g.channels * g.in_y * g.in_x;
+  const std::size_t out_size =
+      p.output_stride != 0 ? p.output_stride : g.kernels * g.out_y() * g.out_x();
   runtime::AffineShare samples(g.batch, p.threads);
   const std::size_t groups = kernel_groups(p);
   // Fewer samples than threads (split_kernels): each sample's kernel groups, cut into

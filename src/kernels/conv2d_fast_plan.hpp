@@ -170,6 +170,10 @@ struct FastForwardPlan {
   FastRegion input;       // per thread: one padded sample (+ slack for the last vector)
   FastRegion output;      // per thread (ovec, not planar): channel-blocked output of one sample
   std::size_t total = 0;  // floats the workspace needs
+  // Floats from one sample's input (output) to the next one's; 0: the sample's own size. A caller
+  // running the kernels on a slice of every sample's planes sets them (conv2d_grouped.cpp: one
+  // group's channels and kernels, read and written where they lie).
+  std::size_t input_stride = 0, output_stride = 0;
 };
 
 // The kernel groups a forward sample's blocks run in: ovec, block_channels kernels each; pvec,

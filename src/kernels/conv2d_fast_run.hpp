@@ -29,11 +29,27 @@ struct CopiedBatch {
   float* input_error;
 };
 
+// `count` such regions one after the other (one per thread), each 64-byte aligned.
+struct CopiedBatches {
+  float* first;
+  std::size_t slot, fast_total, input, output;
+
+  CopiedBatch at(std::size_t i) const {
+    float* const fast = first + i * slot;
+    return {fast, fast + fast_total, fast + fast_total + input, fast + fast_total + input + output};
+  }
+};
+
+inline CopiedBatches copied_batches(std::vector<float>& workspace, std::size_t fast_total,
+                                    const ConvGeometry& h, std::size_t count) {
+  const std::size_t input = h.input_size(), output = h.output_size();
+  const std::size_t slot = (fast_total + 2 * input + output + 15) / 16 * 16;
+  return {aligned_start(workspace, slot * count), slot, fast_total, input, output};
+}
+
 inline CopiedBatch copied_batch(std::vector<float>& workspace, std::size_t fast_total,
                                 const ConvGeometry& h) {
-  const std::size_t input = h.input_size(), output = h.output_size();
-  float* const fast = aligned_start(workspace, fast_total + 2 * input + output);
-  return {fast, fast + fast_total, fast + fast_total + input, fast + fast_total + input + output};
+  return copied_batches(workspace, fast_total, h, 1).at(0);
 }
 
 inline void forward_on(runtime::SimdLevel level, const FastForwardPlan& plan, const float* input,
