@@ -204,6 +204,13 @@ FastBackwardPlan plan_backward(const ConvGeometry& geometry, runtime::SimdLevel 
     }
   }
 
+  if (p.mode == FastMode::kOutputVector && !p.dx_as_forward && g.batch < p.threads) {
+    // Four pieces per thread and sample, of at least kernel_y rows each (a piece copies up to
+    // kernel_y / stride_y rows of E more than its own share).
+    const std::size_t most = std::max<std::size_t>(1, g.in_y / g.kernel_y);
+    p.dx_row_pieces = std::min(most, ceil_div(4 * p.threads, g.batch));
+  }
+
   p.dw_kernel_registers =
       2 * g.kernel_x <= isa.max_acc ? register_blocks(g.kernels, isa.lanes) : std::size_t{1};
   p.dw_block_kernels = p.dw_kernel_registers * isa.lanes;
@@ -244,10 +251,12 @@ FastBackwardPlan plan_backward(const ConvGeometry& geometry, runtime::SimdLevel 
   std::size_t pass_samples = 1;
   if (p.dw_direct) {
     // As many samples as keep a pass's E (pixel-major) within 256 KiB of L2 and a channel
-    // block's planes within 32 KiB of L1.
+    // block's planes within 32 KiB of L1. None fits when one sample's E is larger: then the
+    // kernel blocks go outermost (FastBackwardPlan::dw_kernels_outer), each block's E within L2.
     const std::size_t error_bytes = pixels * p.dw_padded_kernels * sizeof(float);
     const std::size_t planes_bytes = p.dw_kernel_rows * g.in_y * g.in_x * sizeof(float);
     pass_samples = std::min(256 * 1024 / error_bytes, 32 * 1024 / planes_bytes);
+    p.dw_kernels_outer = error_bytes > 256 * 1024 && p.dw_padded_kernels > p.dw_block_kernels;
   } else {
     // Enough pixels per pass that loading and storing the accumulators is noise.
     const std::size_t pass_pixels = p.dw_mode == FastMode::kPixelVector ? 4096 : 256;
@@ -261,6 +270,7 @@ FastBackwardPlan plan_backward(const ConvGeometry& geometry, runtime::SimdLevel 
   p.dw_input = layout.add(
       p.dw_direct ? 0 : p.samples_per_pass * g.channels * p.plain_plane + 2 * isa.lanes, p.threads);
   if (p.dw_mode == FastMode::kOutputVector) {
+    p.dw_error_block = p.samples_per_pass * pixels * p.dw_block_kernels;
     p.dw_error = layout.add(p.samples_per_pass * pixels * p.dw_padded_kernels, p.threads);
     p.dw_partial = layout.add(g.channels * g.kernel_y * g.kernel_x * p.dw_padded_kernels, p.groups);
   } else {

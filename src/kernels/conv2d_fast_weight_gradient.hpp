@@ -4,6 +4,7 @@
 // ISA, like the blocks.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
@@ -34,30 +35,38 @@ inline float sum_of(const float* values, std::size_t n) {
   return sum;
 }
 
-// sums[k] += rows[q * ld + k] for q < n, k < ld (ld a multiple of kLanes), q in order for every
-// k: the bias gradient, from the pixel-major copy of E. `Registers` registers of sums at a time, so
-// that the adds of one row overlap instead of each waiting for the one before.
+// sums[k] += E of pixel q and kernel k for q < n, k < padded kernels, q in order for every k: the
+// bias gradient, from the pass's pixel-major E in kernel blocks (FastBackwardPlan::
+// dw_error_block; kernel k at rows + k / block * block_stride + q * block + k % block).
+// `Registers` registers of sums at a time, so that the adds of one pixel overlap instead of each
+// waiting for the one before.
 template <int Registers>
-void add_rows_block(const float* rows, std::size_t n, std::size_t ld, float* sums) {
+void add_rows_block(const float* const* rows, std::size_t n, std::size_t ld, float* sums) {
   Reg sum[Registers];
 #pragma GCC unroll 8
   for (int r = 0; r < Registers; ++r) sum[r] = Simd::load(sums + r * kLanes);
   for (std::size_t q = 0; q < n; ++q) {
 #pragma GCC unroll 8
-    for (int r = 0; r < Registers; ++r)
-      sum[r] = Simd::add(sum[r], Simd::load(rows + q * ld + r * kLanes));
+    for (int r = 0; r < Registers; ++r) sum[r] = Simd::add(sum[r], Simd::load(rows[r] + q * ld));
   }
 #pragma GCC unroll 8
   for (int r = 0; r < Registers; ++r) Simd::store(sums + r * kLanes, sum[r]);
 }
 
-inline void add_rows(const float* rows, std::size_t n, std::size_t ld, float* sums) {
+inline void add_rows(const float* rows, std::size_t n, std::size_t block, std::size_t block_stride,
+                     std::size_t padded, float* sums) {
   constexpr std::size_t kBlock = 8;
+  const float* starts[kBlock];
+  const auto start = [&](std::size_t k) { return rows + k / block * block_stride + k % block; };
   std::size_t k0 = 0;
-  for (; k0 + kBlock * kLanes <= ld; k0 += kBlock * kLanes) {
-    add_rows_block<kBlock>(rows + k0, n, ld, sums + k0);
+  for (; k0 + kBlock * kLanes <= padded; k0 += kBlock * kLanes) {
+    for (std::size_t r = 0; r < kBlock; ++r) starts[r] = start(k0 + r * kLanes);
+    add_rows_block<kBlock>(starts, n, block, sums + k0);
   }
-  for (; k0 < ld; k0 += kLanes) add_rows_block<1>(rows + k0, n, ld, sums + k0);
+  for (; k0 < padded; k0 += kLanes) {
+    starts[0] = start(k0);
+    add_rows_block<1>(starts, n, block, sums + k0);
+  }
 }
 
 // Weight-gradient pass over the samples now in `input` (their zero-padded copies, no phases, or
@@ -103,6 +112,7 @@ inline void weight_gradient_pass(const FastBackwardPlan& p, float* ws, std::size
     // pixel's E once more, so fewer and fuller blocks read it least.
     const std::size_t row_blocks = (kernel_rows + p.dw_kernel_rows - 1) / p.dw_kernel_rows;
     for (std::size_t k0 = 0; k0 < p.dw_padded_kernels; k0 += p.dw_block_kernels) {
+      const float* kernel_block = error_t + k0 / p.dw_block_kernels * p.dw_error_block;
       for (std::size_t block = 0; block < row_blocks; ++block) {
         const std::size_t r0 = piece_begin(kernel_rows, row_blocks, block);
         const std::size_t rows = piece_begin(kernel_rows, row_blocks, block + 1) - r0;
@@ -111,7 +121,7 @@ inline void weight_gradient_pass(const FastBackwardPlan& p, float* ws, std::size
           bases[r] = input + c * p.plain_plane + u * p.plain_x;
         }
         dw_kernel(blocks, static_cast<int>(rows), static_cast<int>(g.kernel_x), pairs)(
-            bases, pixel_table, pixels, error_t + k0, p.dw_padded_kernels, fresh,
+            bases, pixel_table, pixels, kernel_block, p.dw_block_kernels, fresh,
             partial + r0 * row_stride + k0, row_stride, p.dw_padded_kernels);
       }
     }
@@ -120,17 +130,19 @@ inline void weight_gradient_pass(const FastBackwardPlan& p, float* ws, std::size
   // Direct: input is the pass's first sample itself. Rows (c0 + r, u) (partial rows kernel_y
   // apart), each column group over the output rows whose row u reads the image, from its first
   // kernel column on; the first group (all n columns) starts the partial sums when `fresh`, even
-  // with no rows to read. Channel blocks outermost: a block's planes come from memory once and
-  // stay in L1 for all its kernels, rows and columns (E comes from L2 meanwhile), while the next
-  // block's planes are prefetched a few lines per call.
+  // with no rows to read. Channel blocks outermost (unless dw_kernels_outer): a block's planes
+  // come from memory once and stay in L1 for all its kernels, rows and columns (E comes from L2
+  // meanwhile), while the next block's planes are prefetched a few lines per call. Either order
+  // adds each sum's pixels in the same order.
   const std::size_t in_plane = g.in_y * g.in_x;
-  const std::size_t calls =
-      p.dw_padded_kernels / p.dw_block_kernels * p.dw_column_groups * g.kernel_y;
-  for (std::size_t c0 = 0; c0 < g.channels; c0 += p.dw_kernel_rows) {
+  const auto channel_block = [&](std::size_t c0, std::size_t k_begin, std::size_t k_end) {
     const std::size_t next = c0 + p.dw_kernel_rows < g.channels ? c0 + p.dw_kernel_rows : c0;
+    const std::size_t calls =
+        (k_end - k_begin) / p.dw_block_kernels * p.dw_column_groups * g.kernel_y;
     PrefetchRuns next_planes(input + next * in_plane, next > c0 ? samples : 0,
                              p.dw_kernel_rows * in_plane, g.channels * in_plane, calls);
-    for (std::size_t k0 = 0; k0 < p.dw_padded_kernels; k0 += p.dw_block_kernels) {
+    for (std::size_t k0 = k_begin; k0 < k_end; k0 += p.dw_block_kernels) {
+      const float* kernel_block = error_t + k0 / p.dw_block_kernels * p.dw_error_block;
       for (std::size_t group = 0; group < p.dw_column_groups; ++group) {
         const DwColumns& columns = p.dw_columns[group];
         const std::size_t row_pixels = samples * (columns.end - columns.begin);  // per output row
@@ -146,14 +158,24 @@ inline void weight_gradient_pass(const FastBackwardPlan& p, float* ws, std::size
           }
           next_planes.step_for_read();
           block(bases, pixel_table + first, (reading.end - reading.begin) * row_pixels,
-                error_t + first * p.dw_padded_kernels + k0, p.dw_padded_kernels,
-                fresh && group == 0,
+                kernel_block + first * p.dw_block_kernels, p.dw_block_kernels, fresh && group == 0,
                 partial + (c0 * g.kernel_y + u) * row_stride +
                     columns.v_begin * p.dw_padded_kernels + k0,
                 g.kernel_y * row_stride, p.dw_padded_kernels);
         }
       }
     }
+  };
+  if (p.dw_kernels_outer) {
+    for (std::size_t k0 = 0; k0 < p.dw_padded_kernels; k0 += p.dw_block_kernels) {
+      for (std::size_t c0 = 0; c0 < g.channels; c0 += p.dw_kernel_rows) {
+        channel_block(c0, k0, k0 + p.dw_block_kernels);
+      }
+    }
+    return;
+  }
+  for (std::size_t c0 = 0; c0 < g.channels; c0 += p.dw_kernel_rows) {
+    channel_block(c0, 0, p.dw_padded_kernels);
   }
 }
 
@@ -195,19 +217,23 @@ inline void pass_tables(const FastBackwardPlan& p, std::size_t samples, float* t
   }
 }
 
-// E of sample s of a pass of `samples` into the pass's pixel-major error_t, each pixel to its
-// row there (pass_tables).
+// E of sample s of a pass of `samples` into the pass's pixel-major error_t, kernel block by
+// kernel block (FastBackwardPlan::dw_error_block), each pixel to its row there (pass_tables).
 inline void pass_error(const FastBackwardPlan& p, const float* table, const float* error,
                        std::size_t s, std::size_t samples, float* error_t) {
   const ConvGeometry& g = p.g;
   const std::size_t pixels = g.out_y() * g.out_x();
   const float* error_rows = table + samples * pixels;
-  transpose_sum_to(error, 1, 0, g.kernels, pixels, pixels, error_t, p.dw_padded_kernels,
-                   [error_rows, s](std::size_t q) {
-                     return static_cast<std::size_t>(offset_at(error_rows, 2 * q) +
-                                                     static_cast<std::int32_t>(s) *
-                                                         offset_at(error_rows, 2 * q + 1));
-                   });
+  const auto row_of = [error_rows, s](std::size_t q) {
+    return static_cast<std::size_t>(offset_at(error_rows, 2 * q) +
+                                    static_cast<std::int32_t>(s) *
+                                        offset_at(error_rows, 2 * q + 1));
+  };
+  for (std::size_t k0 = 0; k0 < g.kernels; k0 += p.dw_block_kernels) {
+    transpose_sum_to(error + k0 * pixels, 1, 0, std::min(p.dw_block_kernels, g.kernels - k0),
+                     pixels, pixels, error_t + k0 / p.dw_block_kernels * p.dw_error_block,
+                     p.dw_block_kernels, row_of);
+  }
 }
 
 }  // namespace cnnkit::kernels::CNNKIT_SIMD_NAMESPACE
