@@ -457,6 +457,47 @@ TEST(ConvFastPlans, FewerSamplesThanThreadsShareTheirWork) {
   }
 }
 
+// One sample on two threads: its input error in pieces of rows (dx_row_pieces), 4 per thread, at
+// least kernel_y rows each, shared like samples beside the weight gradient's one group; whole
+// samples when there are as many as threads, on one thread, or in pixel vectors.
+TEST(ConvFastPlans, FewerSamplesThanThreadsCutTheInputErrorIntoPiecesOfRows) {
+  if (best_simd_level() < SimdLevel::kAvx2) GTEST_SKIP() << "no AVX2 on this CPU";
+  for (const SimdLevel level : {SimdLevel::kAvx2, SimdLevel::kAvx512}) {
+    SCOPED_TRACE(level == SimdLevel::kAvx2 ? "AVX2" : "AVX-512");
+    const ConvGeometry s01{1, 32, 124, 124, 256, 4, 4, 2, 2};
+    const FastBackwardPlan one = plan_backward(s01, level, 2);
+    EXPECT_EQ(one.mode, FastMode::kOutputVector);
+    EXPECT_EQ(one.dx_row_pieces, 8u);
+    EXPECT_EQ(plan_backward(s01, level, 1).dx_row_pieces, 1u);
+    EXPECT_EQ(plan_backward({2, 32, 124, 124, 256, 4, 4, 2, 2}, level, 2).dx_row_pieces, 1u);
+    // 13 rows under a 3-row kernel: 4 pieces, not 8.
+    EXPECT_EQ(plan_backward({1, 20, 13, 11, 12, 3, 4, 2, 1}, level, 2).dx_row_pieces, 4u);
+    // Pixel vectors (one channel): whole samples.
+    EXPECT_EQ(plan_backward({1, 1, 39, 39, 192, 7, 7, 3, 3}, level, 2).dx_row_pieces, 1u);
+  }
+}
+
+// The weight gradient read directly takes the kernel blocks outermost when one sample's E is
+// more than a pass's 256 KiB: s01's 62 x 62 pixels of 256 kernels (AVX2: one kernel row per
+// block, a divisor of 32 channels); 16 x 17 pixels of 250 kernels (padded to 256) too, 16 x 16
+// of 256 (exactly 256 KiB) not.
+TEST(ConvFastPlans, WeightGradientTakesKernelBlocksOutermostWhenASamplesEIsLarge) {
+  if (best_simd_level() < SimdLevel::kAvx2) GTEST_SKIP() << "no AVX2 on this CPU";
+  const FastBackwardPlan s01 =
+      plan_backward({1, 32, 124, 124, 256, 4, 4, 2, 2}, SimdLevel::kAvx2, 2);
+  EXPECT_TRUE(s01.dw_direct);
+  EXPECT_TRUE(s01.dw_kernels_outer);
+  EXPECT_EQ(s01.dw_error_block, 62u * 62u * 16u);
+  for (const SimdLevel level : {SimdLevel::kAvx2, SimdLevel::kAvx512}) {
+    const FastBackwardPlan padded = plan_backward({1, 6, 32, 34, 250, 3, 3, 2, 2}, level, 2);
+    EXPECT_TRUE(padded.dw_direct);
+    EXPECT_TRUE(padded.dw_kernels_outer);
+    const FastBackwardPlan exact = plan_backward({1, 6, 32, 32, 256, 3, 3, 2, 2}, level, 2);
+    EXPECT_TRUE(exact.dw_direct);
+    EXPECT_FALSE(exact.dw_kernels_outer);
+  }
+}
+
 // The input error runs as a forward pass of E where that pass would hold pixel pairs: W4's
 // 16 -> 16 convolutions; not W3 b (its forward pass of E is pixel-vector), W3 c (two registers of
 // channels, no pairs), an even kernel (its "same" padding is not symmetric) or a stride.

@@ -211,7 +211,25 @@ inline void input_error_sample(const FastBackwardPlan& p, const float* ws,
         // rows, the other way round, reads lines of every row of every plane (for many kernels
         // over large images more than L2 holds) and reads them again for the next strip.
         const std::size_t band = row_taps ? p.dx_row_tap_rows : p.pvec_rows;
-        for (std::size_t y0 = 0; y0 < phase_y; y0 += band) {
+        const bool line = phase_y == 1 && !row_taps;
+        if (line) {
+          // One row: up to pvec_rows registers of it side by side per block (pvec_block's Line).
+          const float* src = padded_error + p.error_pad_y_before * p.error_x + p.error_pad_x_before;
+          for (std::size_t x0 = 0; x0 < phase_x; x0 += p.pvec_rows * kLanes) {
+            const std::size_t registers =
+                std::min(p.pvec_rows, (phase_x - x0 + kLanes - 1) / kLanes);
+            const int valid = static_cast<int>(
+                std::min<std::size_t>(kLanes, phase_x - x0 - (registers - 1) * kLanes));
+            for (std::size_t piece = 0; piece < pieces; ++piece) {
+              const std::size_t c0 = piece_begin(g.channels, pieces, piece);
+              const std::size_t c1 = piece_begin(g.channels, pieces, piece + 1);
+              pvec_line_kernel(static_cast<int>(c1 - c0), static_cast<int>(registers))(
+                  src + x0, kLanes, taps + 2 * starts[phase], phase_taps, table + c0, nullptr,
+                  valid, dst + c0 * dst_plane + x0, dst_plane, kLanes);
+            }
+          }
+        }
+        for (std::size_t y0 = 0; y0 < (line ? 0 : phase_y); y0 += band) {
           const std::size_t rows = std::min(band, phase_y - y0);
           for (std::size_t x0 = 0; x0 < phase_x; x0 += kLanes) {
             const int valid = static_cast<int>(std::min<std::size_t>(kLanes, phase_x - x0));
