@@ -340,8 +340,18 @@ TEST(ConvFastPlans, WeightGradientOfFewTapsPerPixelReadsEWhereItLies) {
     // 13 columns fill 13 of 16 lanes, below 0.85: dw.
     EXPECT_EQ(plan_backward({2, 2, 10, 13, 48, 3, 3, 1, 1}, level, 2).dw_mode,
               FastMode::kOutputVector);
-    // Horizontal stride 2: dwp does not take it.
+    // Horizontal stride 2 (dwp's copy scatters each row into 2 phases): 18 taps are not below
+    // 8, so dw; but 4 kernels over 15 columns (4 of 16 lanes against 15), and s07's 1-D 4 taps
+    // (1 channel, kernel 4, stride 3) over 38 columns where those fill 0.85 of the lanes:
+    // AVX2's 38 of 40, not AVX-512's 38 of 48.
     EXPECT_EQ(plan_backward({2, 2, 20, 30, 48, 3, 3, 2, 2}, level, 2).dw_mode,
+              FastMode::kOutputVector);
+    EXPECT_EQ(plan_backward({2, 2, 20, 30, 4, 3, 3, 2, 2}, level, 2).dw_mode,
+              FastMode::kPixelVector);
+    EXPECT_EQ(plan_backward({64, 1, 112, 1, 256, 4, 1, 3, 1}, level, 2).dw_mode,
+              level == SimdLevel::kAvx2 ? FastMode::kPixelVector : FastMode::kOutputVector);
+    // W4's 1x1 skip at stride 2: 16 taps, dw.
+    EXPECT_EQ(plan_backward({128, 16, 28, 28, 32, 1, 1, 2, 2}, level, 2).dw_mode,
               FastMode::kOutputVector);
     // s14 (3 channels of 2x2, 125 columns) and W4's stem (1 channel of 3x3, 28 columns).
     EXPECT_EQ(plan_backward({1, 3, 125, 125, 96, 2, 2, 1, 1}, level, 2).dw_mode,

@@ -153,16 +153,21 @@ inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
                   prefetch_row_ahead(image + (c * g.in_y + y) * g.in_x, g.in_x);
                   continue;
                 }
-                copy_row(image + (c * g.in_y + y) * g.in_x, g.in_x,
-                         padded + c * p.plain_plane + (y + g.pad_y_before()) * p.plain_x +
-                             g.pad_x_before());
+                float* row = padded + c * p.plain_plane + (y + g.pad_y_before()) * p.plain_x;
+                if (p.dw_mode == FastMode::kPixelVector && g.stride_x > 1) {
+                  // dwp's phases of the padded row (FastBackwardPlan::dw_phase_x)
+                  const float* from = image + (c * g.in_y + y) * g.in_x;
+                  for (std::size_t x = 0, at = g.pad_x_before(); x < g.in_x; ++x, ++at) {
+                    row[at % g.stride_x * p.dw_phase_x + at / g.stride_x] = from[x];
+                  }
+                  continue;
+                }
+                copy_row(image + (c * g.in_y + y) * g.in_x, g.in_x, row + g.pad_x_before());
               }
             }
           }
           if (p.dw_mode == FastMode::kPixelVector) {
-            for (std::size_t k = 0; k < g.kernels; ++k) {
-              bias_partial[k] += sum_of(error + b * out_size + k * pixels, pixels);
-            }
+            add_sums_of(error + b * out_size, g.kernels, pixels, bias_partial);
             continue;
           }
           if (samples != table_samples) {

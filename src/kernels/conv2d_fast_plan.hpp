@@ -235,8 +235,8 @@ struct FastBackwardPlan {
   FastForwardPlan dx_forward{};
   FastRegion dx_flipped;    // W', (C, K, m, n)
   FastRegion dx_zero_bias;  // C zeros
-  // ---- weight and bias gradient: output-vector (registers of kernels) or, for few kernels and
-  // horizontal stride 1, pixel-vector (registers of output columns, dwp_block)
+  // ---- weight and bias gradient: output-vector (registers of kernels) or, for few kernels or
+  // few taps per pixel, pixel-vector (registers of output columns, dwp_block)
   FastMode dw_mode = FastMode::kOutputVector;
   std::size_t dwp_kernels = 0;  // pvec: kernels per block
   std::size_t dw_kernel_registers = 1, dw_block_kernels = 0, dw_padded_kernels = 0;
@@ -276,6 +276,11 @@ struct FastBackwardPlan {
   // outermost (conv2d_fast_weight_gradient.hpp).
   bool dw_kernels_outer = false;
   std::size_t plain_y = 0, plain_x = 0, plain_plane = 0;  // zero-padded input, no phases
+  // dwp at a horizontal stride sx > 1: each padded row of the copy in sx phases of dw_phase_x
+  // floats (padded column P at phase P % sx, index P / sx; plain_x = sx * dw_phase_x), so that
+  // kernel column v of neighbouring output columns j lies side by side: j + v / sx in phase
+  // v % sx. (sx = 1: one phase, dw_phase_x = plain_x.)
+  std::size_t dw_phase_x = 0;
   // per thread, ints as float bits: the offset of every pixel of a pass, then for each pixel q
   // of a sample its row in the pass's error_t (sample 0) and the rows between samples
   FastRegion pixel_table;

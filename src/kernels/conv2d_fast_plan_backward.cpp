@@ -20,6 +20,7 @@ using namespace plan_rules;
 // lane use (plan_backward says why).
 constexpr std::size_t kFewTaps = 32;
 constexpr double kFewTapsLaneShare = 0.85;
+constexpr std::size_t kFewStridedTaps = 8;
 
 // The weight gradient's column groups (FastBackwardPlan::dw_columns) and whether its blocks
 // can read the input directly: dw_kernel_rows must divide the channels (a block's rows share one
@@ -216,18 +217,19 @@ FastBackwardPlan plan_backward(const ConvGeometry& geometry, runtime::SimdLevel 
   p.dw_block_kernels = p.dw_kernel_registers * isa.lanes;
   p.dw_padded_kernels = round_up(g.kernels, p.dw_block_kernels);
   p.dw_kernel_rows = std::max<std::size_t>(1, isa.max_acc / (p.dw_kernel_registers * g.kernel_x));
-  // dwp (stride_x 1) when its lanes of output columns are better used than dw's lanes of
-  // kernels, or nearly as well (kFewTapsLaneShare) with few taps per pixel: dw first writes E
-  // pixel-major (a transpose of the pass's K x pixels floats) and reads that copy again, which
-  // below kFewTaps taps per pixel (C*m*n: the FMAs each value of E takes part in) costs more
-  // than the lanes dwp leaves empty; dwp reads E where it lies.
+  // dwp when its lanes of output columns are better used than dw's lanes of kernels, or nearly
+  // as well (kFewTapsLaneShare) with few taps per pixel: dw first writes E pixel-major (a
+  // transpose of the pass's K x pixels floats) and reads that copy again, which below kFewTaps
+  // taps per pixel (C*m*n: the FMAs each value of E takes part in) costs more than the lanes dwp
+  // leaves empty; dwp reads E where it lies. At a horizontal stride above 1 (dwp's copy then
+  // scatters each row into its phases) below kFewStridedTaps.
   const double column_lanes = utilisation(out_x, isa.lanes);
   const double kernel_lanes = utilisation(g.kernels, isa.lanes);
-  const bool few_taps = g.channels * g.kernel_y * g.kernel_x < kFewTaps &&
+  const std::size_t pixel_taps = g.channels * g.kernel_y * g.kernel_x;
+  const bool few_taps = pixel_taps < (g.stride_x == 1 ? kFewTaps : kFewStridedTaps) &&
                         column_lanes >= kFewTapsLaneShare * kernel_lanes;
-  p.dw_mode = g.stride_x == 1 && (column_lanes > kernel_lanes || few_taps)
-                  ? FastMode::kPixelVector
-                  : FastMode::kOutputVector;
+  p.dw_mode =
+      (column_lanes > kernel_lanes || few_taps) ? FastMode::kPixelVector : FastMode::kOutputVector;
   if (p.dw_mode == FastMode::kOutputVector) {
     plan_direct_weight_gradient(p);
     // Pairs of neighbouring columns for one register of kernels: a broadcast then feeds two FMAs
@@ -264,7 +266,9 @@ FastBackwardPlan plan_backward(const ConvGeometry& geometry, runtime::SimdLevel 
   }
   p.samples_per_pass = std::clamp<std::size_t>(pass_samples, 1, ceil_div(g.batch, p.groups));
   p.plain_y = g.in_y + g.kernel_y - 1;
-  p.plain_x = g.in_x + g.kernel_x - 1;
+  p.dw_phase_x = ceil_div(g.in_x + g.kernel_x - 1, g.stride_x);
+  p.plain_x =
+      p.dw_mode == FastMode::kPixelVector ? g.stride_x * p.dw_phase_x : g.in_x + g.kernel_x - 1;
   p.plain_plane = p.plain_y * p.plain_x;
   p.pixel_table = layout.add(p.samples_per_pass * pixels + 2 * pixels, p.threads);
   p.dw_input = layout.add(
