@@ -124,8 +124,8 @@ std::vector<Case> fixed_cases() {
       {{2, 6, 32, 34, 256, 3, 3, 2, 2}, "weight gradient: kernel blocks outermost, 2 groups"},
       {{2, 1, 1, 600, 12, 1, 5, 1, 3}, "1-D input error in lines of registers, phases of 200"},
       {{2, 2, 1, 150, 6, 1, 4, 1, 1}, "1-D input error in lines of registers, stride 1"},
-      {{2, 2, 20, 30, 4, 3, 3, 2, 2}, "dwp weight gradient at stride 2: rows in 2 phases"},
-      {{3, 3, 11, 29, 5, 2, 5, 1, 3}, "dwp weight gradient at stride 3, 5 columns of 3 phases"},
+      {{2, 1, 9, 31, 12, 1, 5, 2, 2}, "dwp weight gradient at stride 2: 5 taps, 2 phases"},
+      {{3, 2, 11, 29, 5, 1, 3, 1, 3}, "dwp weight gradient at stride 3: 6 taps, 3 phases"},
       {{6, 1, 112, 1, 256, 4, 1, 3, 1}, "1-D dwp weight gradient at stride 3 (AVX2), 4 taps"},
   };
 }

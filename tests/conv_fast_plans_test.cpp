@@ -341,12 +341,15 @@ TEST(ConvFastPlans, WeightGradientOfFewTapsPerPixelReadsEWhereItLies) {
     EXPECT_EQ(plan_backward({2, 2, 10, 13, 48, 3, 3, 1, 1}, level, 2).dw_mode,
               FastMode::kOutputVector);
     // Horizontal stride 2 (dwp's copy scatters each row into 2 phases): 18 taps are not below
-    // 8, so dw; but 4 kernels over 15 columns (4 of 16 lanes against 15), and s07's 1-D 4 taps
-    // (1 channel, kernel 4, stride 3) over 38 columns where those fill 0.85 of the lanes:
-    // AVX2's 38 of 40, not AVX-512's 38 of 48.
+    // 8, so dw, even for 4 kernels over 15 columns (4 of 16 lanes against 15); 5 taps (1x5) of
+    // 12 kernels over 16 columns take dwp, and s07's 1-D 4 taps (1 channel, kernel 4, stride 3)
+    // over 38 columns where those fill 0.85 of the lanes: AVX2's 38 of 40, not AVX-512's 38 of
+    // 48.
     EXPECT_EQ(plan_backward({2, 2, 20, 30, 48, 3, 3, 2, 2}, level, 2).dw_mode,
               FastMode::kOutputVector);
     EXPECT_EQ(plan_backward({2, 2, 20, 30, 4, 3, 3, 2, 2}, level, 2).dw_mode,
+              FastMode::kOutputVector);
+    EXPECT_EQ(plan_backward({2, 1, 9, 31, 12, 1, 5, 2, 2}, level, 2).dw_mode,
               FastMode::kPixelVector);
     EXPECT_EQ(plan_backward({64, 1, 112, 1, 256, 4, 1, 3, 1}, level, 2).dw_mode,
               level == SimdLevel::kAvx2 ? FastMode::kPixelVector : FastMode::kOutputVector);

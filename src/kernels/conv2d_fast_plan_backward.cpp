@@ -222,14 +222,15 @@ FastBackwardPlan plan_backward(const ConvGeometry& geometry, runtime::SimdLevel 
   // transpose of the pass's K x pixels floats) and reads that copy again, which below kFewTaps
   // taps per pixel (C*m*n: the FMAs each value of E takes part in) costs more than the lanes dwp
   // leaves empty; dwp reads E where it lies. At a horizontal stride above 1 (dwp's copy then
-  // scatters each row into its phases) below kFewStridedTaps.
+  // scatters each row into its phases) only for fewer than kFewStridedTaps taps: more lanes of
+  // columns alone, with more taps, ran up to 3x slower there than dw.
   const double column_lanes = utilisation(out_x, isa.lanes);
   const double kernel_lanes = utilisation(g.kernels, isa.lanes);
   const std::size_t pixel_taps = g.channels * g.kernel_y * g.kernel_x;
   const bool few_taps = pixel_taps < (g.stride_x == 1 ? kFewTaps : kFewStridedTaps) &&
                         column_lanes >= kFewTapsLaneShare * kernel_lanes;
-  p.dw_mode =
-      (column_lanes > kernel_lanes || few_taps) ? FastMode::kPixelVector : FastMode::kOutputVector;
+  const bool more_lanes = g.stride_x == 1 && column_lanes > kernel_lanes;
+  p.dw_mode = more_lanes || few_taps ? FastMode::kPixelVector : FastMode::kOutputVector;
   if (p.dw_mode == FastMode::kOutputVector) {
     plan_direct_weight_gradient(p);
     // Pairs of neighbouring columns for one register of kernels: a broadcast then feeds two FMAs
