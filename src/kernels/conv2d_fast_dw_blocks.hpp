@@ -90,8 +90,9 @@ void dw_block(const float* const* bases, const float* pixel_offsets, std::size_t
 // over every sample s of the pass, output row i and column chunk j0 (masked past out_x); onto
 // what acc_mem holds, or from zero when `fresh` (as in dw_block). The padded rows are in sx
 // phases of phase_x floats (FastBackwardPlan::dw_phase_x): column j*sx + v at j + v / sx of
-// phase v % sx.
-template <int KernelCount, int ColumnCount>
+// phase v % sx. (Not Strided, sx = 1: column v at v, a constant, as the stride-1 blocks'
+// addresses were before strides came in, which kept them as fast.)
+template <int KernelCount, int ColumnCount, bool Strided>
 void dwp_block(const float* x, std::size_t sx, std::size_t phase_x, std::size_t x_sample,
                std::size_t x_row, const float* e, std::size_t e_sample, std::size_t e_kernel,
                std::size_t samples, std::size_t out_y, std::size_t out_x, bool fresh,
@@ -99,7 +100,8 @@ void dwp_block(const float* x, std::size_t sx, std::size_t phase_x, std::size_t 
   std::size_t column[ColumnCount];
 #pragma GCC unroll 8
   for (int v = 0; v < ColumnCount; ++v) {
-    column[v] = static_cast<std::size_t>(v) % sx * phase_x + static_cast<std::size_t>(v) / sx;
+    const auto at = static_cast<std::size_t>(v);
+    column[v] = Strided ? at % sx * phase_x + at / sx : at;
   }
   Reg acc[KernelCount][ColumnCount];
 #pragma GCC unroll 8
@@ -143,16 +145,17 @@ using DwpFn = void (*)(const float*, std::size_t, std::size_t, std::size_t, std:
                        const float*, std::size_t, std::size_t, std::size_t, std::size_t,
                        std::size_t, bool, float*);
 
-template <std::size_t... I>
+template <bool Strided, std::size_t... I>
 DwpFn dwp_fn(int kernels, int columns, std::index_sequence<I...>) {
   static constexpr DwpFn table[] = {
-      &dwp_block<static_cast<int>(I / 8) + 1, static_cast<int>(I % 8) + 1>...};
+      &dwp_block<static_cast<int>(I / 8) + 1, static_cast<int>(I % 8) + 1, Strided>...};
   return table[(kernels - 1) * 8 + (columns - 1)];
 }
 
-// kernels, columns in [1, 8].
-inline DwpFn dwp_kernel(int kernels, int columns) {
-  return dwp_fn(kernels, columns, std::make_index_sequence<64>{});
+// kernels, columns in [1, 8]; strided: a horizontal stride above 1 (rows in phases).
+inline DwpFn dwp_kernel(int kernels, int columns, bool strided) {
+  return strided ? dwp_fn<true>(kernels, columns, std::make_index_sequence<64>{})
+                 : dwp_fn<false>(kernels, columns, std::make_index_sequence<64>{});
 }
 
 // Kernel rows per weight-gradient block for `blocks` kernel registers and `columns` columns.

@@ -109,7 +109,7 @@ inline void weight_gradient_pass(const FastBackwardPlan& p, float* ws, std::size
         for (std::size_t piece = 0; piece < pieces; ++piece) {
           const std::size_t k0 = piece_begin(g.kernels, pieces, piece);
           const std::size_t k1 = piece_begin(g.kernels, pieces, piece + 1);
-          dwp_kernel(static_cast<int>(k1 - k0), static_cast<int>(g.kernel_x))(
+          dwp_kernel(static_cast<int>(k1 - k0), static_cast<int>(g.kernel_x), g.stride_x > 1)(
               x, g.stride_x, p.dw_phase_x, g.channels * p.plain_plane, g.stride_y * p.plain_x,
               error + k0 * out_pixels, g.kernels * out_pixels, out_pixels, samples, g.out_y(),
               g.out_x(), fresh, row_partial + k0 * g.kernel_x * kLanes);
