@@ -163,6 +163,21 @@ inline KernelRows input_error_rows(const FastBackwardPlan& p, std::size_t piece)
           piece_begin(p.g.in_y, p.dx_row_pieces, piece + 1)};
 }
 
+// A phase of the input error (`count` planes of rows x columns, side by side) to its pixels:
+// rows row_step apart, planes plane apart, columns step apart from `to`. A function of its own,
+// not inlined: inside input_error_sample GCC kept none of the loop's values in registers and
+// reloaded them from the stack for every float.
+[[gnu::noinline]] inline void scatter_phase(const float* from, std::size_t count, std::size_t rows,
+                                            std::size_t columns, std::size_t row_step,
+                                            std::size_t plane, std::size_t step, float* to) {
+  for (std::size_t c = 0; c < count; ++c) {
+    for (std::size_t y = 0; y < rows; ++y, from += columns) {
+      float* row = to + c * plane + y * row_step;
+      for (std::size_t x = 0; x < columns; ++x) row[step * x] = from[x];
+    }
+  }
+}
+
 // Input error of one sample, input rows [rows.begin, rows.end) (ovec; pvec takes every row):
 // E (K, Y', X') padded into `error` (the rows of E that those rows read), result into
 // input_error (by way of `blocked`, ovec not planar, or `phase_error`, pvec strided).
@@ -254,13 +269,8 @@ inline void input_error_sample(const FastBackwardPlan& p, const float* ws,
           }
         }
         if (unit_stride) continue;
-        for (std::size_t c = 0; c < g.channels; ++c) {
-          for (std::size_t yy = 0; yy < phase_y; ++yy) {
-            const float* from = phase_error + (c * phase_y + yy) * phase_x;
-            float* to = input_error + c * plane + (py + sy * yy) * g.in_x + px;
-            for (std::size_t xx = 0; xx < phase_x; ++xx) to[sx * xx] = from[xx];
-          }
-        }
+        scatter_phase(phase_error, g.channels, phase_y, phase_x, sy * g.in_x, plane, sx,
+                      input_error + py * g.in_x + px);
       }
     }
     return;
