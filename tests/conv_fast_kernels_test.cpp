@@ -117,6 +117,16 @@ std::vector<Case> fixed_cases() {
       {{2, 1, 21, 19, 6, 4, 4, 1, 1}, "input error in row taps at stride 1, even kernel"},
       {{2, 1, 20, 18, 8, 4, 3, 3, 2}, "input error in row taps beside phases of one row"},
       {{2, 2, 38, 30, 6, 5, 5, 3, 3}, "input error in row taps, bands of 13 and 12 rows"},
+      {{1, 20, 13, 11, 12, 3, 4, 2, 1}, "one sample's input error in 4 pieces of rows, 2 phases"},
+      {{1, 32, 9, 10, 8, 4, 4, 1, 1}, "one sample's input error in 2 pieces of rows, planar"},
+      {{1, 24, 17, 9, 40, 5, 3, 3, 2}, "input error in 3 pieces of rows: edge rows, 6 phases"},
+      {{1, 6, 32, 34, 250, 3, 3, 2, 2}, "weight gradient: kernel blocks outermost, K padded"},
+      {{2, 6, 32, 34, 256, 3, 3, 2, 2}, "weight gradient: kernel blocks outermost, 2 groups"},
+      {{2, 1, 1, 600, 12, 1, 5, 1, 3}, "1-D input error in lines of registers, phases of 200"},
+      {{2, 2, 1, 150, 6, 1, 4, 1, 1}, "1-D input error in lines of registers, stride 1"},
+      {{2, 1, 9, 31, 12, 1, 5, 2, 2}, "dwp weight gradient at stride 2: 5 taps, 2 phases"},
+      {{3, 2, 11, 29, 5, 1, 3, 1, 3}, "dwp weight gradient at stride 3: 6 taps, 3 phases"},
+      {{6, 1, 112, 1, 256, 4, 1, 3, 1}, "1-D dwp weight gradient at stride 3 (AVX2), 4 taps"},
   };
 }
 

@@ -340,8 +340,21 @@ TEST(ConvFastPlans, WeightGradientOfFewTapsPerPixelReadsEWhereItLies) {
     // 13 columns fill 13 of 16 lanes, below 0.85: dw.
     EXPECT_EQ(plan_backward({2, 2, 10, 13, 48, 3, 3, 1, 1}, level, 2).dw_mode,
               FastMode::kOutputVector);
-    // Horizontal stride 2: dwp does not take it.
+    // Horizontal stride 2 (dwp's copy scatters each row into 2 phases): 18 taps are not below
+    // 8, so dw, even for 4 kernels over 15 columns (4 of 16 lanes against 15); 5 taps (1x5) of
+    // 12 kernels over 16 columns take dwp, and s07's 1-D 4 taps (1 channel, kernel 4, stride 3)
+    // over 38 columns where those fill 0.85 of the lanes: AVX2's 38 of 40, not AVX-512's 38 of
+    // 48.
     EXPECT_EQ(plan_backward({2, 2, 20, 30, 48, 3, 3, 2, 2}, level, 2).dw_mode,
+              FastMode::kOutputVector);
+    EXPECT_EQ(plan_backward({2, 2, 20, 30, 4, 3, 3, 2, 2}, level, 2).dw_mode,
+              FastMode::kOutputVector);
+    EXPECT_EQ(plan_backward({2, 1, 9, 31, 12, 1, 5, 2, 2}, level, 2).dw_mode,
+              FastMode::kPixelVector);
+    EXPECT_EQ(plan_backward({64, 1, 112, 1, 256, 4, 1, 3, 1}, level, 2).dw_mode,
+              level == SimdLevel::kAvx2 ? FastMode::kPixelVector : FastMode::kOutputVector);
+    // W4's 1x1 skip at stride 2: 16 taps, dw.
+    EXPECT_EQ(plan_backward({128, 16, 28, 28, 32, 1, 1, 2, 2}, level, 2).dw_mode,
               FastMode::kOutputVector);
     // s14 (3 channels of 2x2, 125 columns) and W4's stem (1 channel of 3x3, 28 columns).
     EXPECT_EQ(plan_backward({1, 3, 125, 125, 96, 2, 2, 1, 1}, level, 2).dw_mode,
@@ -454,6 +467,47 @@ TEST(ConvFastPlans, FewerSamplesThanThreadsShareTheirWork) {
     EXPECT_EQ(plan_backward({6, 5, 8, 8, 20, 3, 3, 1, 1}, SimdLevel::kAvx512, threads).groups, 2u);
     EXPECT_EQ(plan_backward({32, 128, 16, 16, 128, 3, 3, 2, 2}, SimdLevel::kAvx512, threads).groups,
               4u);
+  }
+}
+
+// One sample on two threads: its input error in pieces of rows (dx_row_pieces), 4 per thread, at
+// least kernel_y rows each, shared like samples beside the weight gradient's one group; whole
+// samples when there are as many as threads, on one thread, or in pixel vectors.
+TEST(ConvFastPlans, FewerSamplesThanThreadsCutTheInputErrorIntoPiecesOfRows) {
+  if (best_simd_level() < SimdLevel::kAvx2) GTEST_SKIP() << "no AVX2 on this CPU";
+  for (const SimdLevel level : {SimdLevel::kAvx2, SimdLevel::kAvx512}) {
+    SCOPED_TRACE(level == SimdLevel::kAvx2 ? "AVX2" : "AVX-512");
+    const ConvGeometry s01{1, 32, 124, 124, 256, 4, 4, 2, 2};
+    const FastBackwardPlan one = plan_backward(s01, level, 2);
+    EXPECT_EQ(one.mode, FastMode::kOutputVector);
+    EXPECT_EQ(one.dx_row_pieces, 8u);
+    EXPECT_EQ(plan_backward(s01, level, 1).dx_row_pieces, 1u);
+    EXPECT_EQ(plan_backward({2, 32, 124, 124, 256, 4, 4, 2, 2}, level, 2).dx_row_pieces, 1u);
+    // 13 rows under a 3-row kernel: 4 pieces, not 8.
+    EXPECT_EQ(plan_backward({1, 20, 13, 11, 12, 3, 4, 2, 1}, level, 2).dx_row_pieces, 4u);
+    // Pixel vectors (one channel): whole samples.
+    EXPECT_EQ(plan_backward({1, 1, 39, 39, 192, 7, 7, 3, 3}, level, 2).dx_row_pieces, 1u);
+  }
+}
+
+// The weight gradient read directly takes the kernel blocks outermost when one sample's E is
+// more than a pass's 256 KiB: s01's 62 x 62 pixels of 256 kernels (AVX2: one kernel row per
+// block, a divisor of 32 channels); 16 x 17 pixels of 250 kernels (padded to 256) too, 16 x 16
+// of 256 (exactly 256 KiB) not.
+TEST(ConvFastPlans, WeightGradientTakesKernelBlocksOutermostWhenASamplesEIsLarge) {
+  if (best_simd_level() < SimdLevel::kAvx2) GTEST_SKIP() << "no AVX2 on this CPU";
+  const FastBackwardPlan s01 =
+      plan_backward({1, 32, 124, 124, 256, 4, 4, 2, 2}, SimdLevel::kAvx2, 2);
+  EXPECT_TRUE(s01.dw_direct);
+  EXPECT_TRUE(s01.dw_kernels_outer);
+  EXPECT_EQ(s01.dw_error_block, 62u * 62u * 16u);
+  for (const SimdLevel level : {SimdLevel::kAvx2, SimdLevel::kAvx512}) {
+    const FastBackwardPlan padded = plan_backward({1, 6, 32, 34, 250, 3, 3, 2, 2}, level, 2);
+    EXPECT_TRUE(padded.dw_direct);
+    EXPECT_TRUE(padded.dw_kernels_outer);
+    const FastBackwardPlan exact = plan_backward({1, 6, 32, 32, 256, 3, 3, 2, 2}, level, 2);
+    EXPECT_TRUE(exact.dw_direct);
+    EXPECT_FALSE(exact.dw_kernels_outer);
   }
 }
 

@@ -66,7 +66,7 @@ inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
   // Groups and samples stay on the thread that has them in its cache (AffineShare, in
   // runtime/parallel.hpp); the groups are contiguous runs of samples, so a thread's first
   // groups are the samples it computed in the forward pass.
-  runtime::AffineShare groups(p.groups, p.threads), samples(g.batch, p.threads);
+  runtime::AffineShare groups(p.groups, p.threads), samples(g.batch * p.dx_row_pieces, p.threads);
   // The output-vector weight gradient's reduction (the group partials summed in group order and
   // transposed, (C*m*n, K) -> (K, C*m*n)) in slices of kernel rows, taken after the samples, so
   // that a thread done with its samples reduces instead of waiting for the others at the
@@ -153,16 +153,21 @@ inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
                   prefetch_row_ahead(image + (c * g.in_y + y) * g.in_x, g.in_x);
                   continue;
                 }
-                copy_row(image + (c * g.in_y + y) * g.in_x, g.in_x,
-                         padded + c * p.plain_plane + (y + g.pad_y_before()) * p.plain_x +
-                             g.pad_x_before());
+                float* row = padded + c * p.plain_plane + (y + g.pad_y_before()) * p.plain_x;
+                if (p.dw_mode == FastMode::kPixelVector && g.stride_x > 1) {
+                  // dwp's phases of the padded row (FastBackwardPlan::dw_phase_x)
+                  const float* from = image + (c * g.in_y + y) * g.in_x;
+                  for (std::size_t x = 0, at = g.pad_x_before(); x < g.in_x; ++x, ++at) {
+                    row[at % g.stride_x * p.dw_phase_x + at / g.stride_x] = from[x];
+                  }
+                  continue;
+                }
+                copy_row(image + (c * g.in_y + y) * g.in_x, g.in_x, row + g.pad_x_before());
               }
             }
           }
           if (p.dw_mode == FastMode::kPixelVector) {
-            for (std::size_t k = 0; k < g.kernels; ++k) {
-              bias_partial[k] += sum_of(error + b * out_size + k * pixels, pixels);
-            }
+            add_sums_of(error + b * out_size, g.kernels, pixels, bias_partial);
             continue;
           }
           if (samples != table_samples) {
@@ -172,7 +177,8 @@ inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
           pass_error(p, pixel_table, error + b * out_size, s, samples, error_t);
         }
         if (p.dw_mode == FastMode::kOutputVector) {
-          add_rows(error_t, samples * pixels, p.dw_padded_kernels, bias_partial);
+          add_rows(error_t, samples * pixels, p.dw_block_kernels, p.dw_error_block,
+                   p.dw_padded_kernels, bias_partial);
         }
         weight_gradient_pass(p, ws, thread, samples,
                              p.dw_direct ? input + pass * in_size : dw_input, error_t,
@@ -181,8 +187,9 @@ inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
       groups_done.fetch_add(1, std::memory_order_release);
       groups_done.notify_all();
     };
-    const auto sample_work = [&](std::size_t b) {
+    const auto sample_work = [&](std::size_t item) {  // a piece of a sample (dx_row_pieces)
       ready_for_samples();
+      const std::size_t b = item / p.dx_row_pieces;
       if (p.dx_as_forward) {
         const FastForwardPlan& f = p.dx_forward;
         float* padded = region(ws, f.input, thread);
@@ -192,7 +199,8 @@ inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
         return;
       }
       input_error_sample(p, ws, starts, error + b * out_size, padded_error, blocked,
-                         region(ws, p.dx_phase, thread), input_error + b * in_size);
+                         region(ws, p.dx_phase, thread), input_error + b * in_size,
+                         input_error_rows(p, item % p.dx_row_pieces));
     };
     // The weight-gradient groups first, then the input error sample by sample: a thread done
     // with its groups goes on to samples, and the small pieces at the end even out what the
@@ -208,7 +216,7 @@ inline void conv2d_backward_fast(const FastBackwardPlan& p, const float* input,
     } else {
       for (std::size_t group = 0; group < p.groups; ++group) group_work(group);
       if (input_error != nullptr) {
-        for (std::size_t b = 0; b < g.batch; ++b) sample_work(b);
+        for (std::size_t item = 0; item < g.batch * p.dx_row_pieces; ++item) sample_work(item);
       }
       for (std::size_t slice = 0; slice < slice_count; ++slice) reduce_slice(slice);
     }

@@ -252,7 +252,10 @@ void ovec_block(const float* src, const float* taps, const BlockTaps& tap_count,
 // kLanes pixels
 // of one row. For every tap: out[o][r] += wtab[tap.vec + o] * src[tap.src + r*src_row_step ..
 // + kLanes]. Only the first `valid` pixels of each register are stored.
-template <int OutputCount, int RowCount>
+// As a Line, the "rows" are RowCount registers of one row side by side (src_row_step and
+// dst_row_stride kLanes), and only the last register is cut to `valid` pixels: a phase of a
+// single row (1-D layers) then keeps RowCount independent sums in flight instead of one.
+template <int OutputCount, int RowCount, bool Line = false>
 void pvec_block(const float* src, std::size_t src_row_step, const float* taps,
                 std::size_t tap_count, const float* wtab, const float* init, int valid, float* dst,
                 std::size_t dst_out_stride, std::size_t dst_row_stride) {
@@ -280,7 +283,12 @@ void pvec_block(const float* src, std::size_t src_row_step, const float* taps,
   for (int o = 0; o < OutputCount; ++o) {
 #pragma GCC unroll 8
     for (int r = 0; r < RowCount; ++r) {
-      Simd::store_first(dst + o * dst_out_stride + r * dst_row_stride, acc[o][r], valid);
+      float* to = dst + o * dst_out_stride + r * dst_row_stride;
+      if (Line && r + 1 < RowCount) {
+        Simd::store(to, acc[o][r]);
+      } else {
+        Simd::store_first(to, acc[o][r], valid);
+      }
     }
   }
 }
@@ -325,16 +333,22 @@ inline OvecFn ovec_planar_kernel(int pixels, bool pairs, std::size_t step = 1) {
   return ovec_planar_fn<1, 1>(pixels, std::make_index_sequence<kMaxPlanarPixels>{});
 }
 
-template <std::size_t... I>
+template <bool Line, std::size_t... I>
 PvecFn pvec_fn(int outputs, int rows, std::index_sequence<I...>) {
   static constexpr PvecFn table[] = {&pvec_block<static_cast<int>(I / kMaxPvecSide) + 1,
-                                                 static_cast<int>(I % kMaxPvecSide) + 1>...};
+                                                 static_cast<int>(I % kMaxPvecSide) + 1, Line>...};
   return table[(outputs - 1) * kMaxPvecSide + (rows - 1)];
 }
 
 // outputs, rows in [1, kMaxPvecSide].
 inline PvecFn pvec_kernel(int outputs, int rows) {
-  return pvec_fn(outputs, rows, std::make_index_sequence<kMaxPvecSide * kMaxPvecSide>{});
+  return pvec_fn<false>(outputs, rows, std::make_index_sequence<kMaxPvecSide * kMaxPvecSide>{});
+}
+
+// pvec_block as a Line of `registers` registers of one row; outputs, registers in
+// [1, kMaxPvecSide].
+inline PvecFn pvec_line_kernel(int outputs, int registers) {
+  return pvec_fn<true>(outputs, registers, std::make_index_sequence<kMaxPvecSide * kMaxPvecSide>{});
 }
 
 }  // namespace cnnkit::kernels::CNNKIT_SIMD_NAMESPACE

@@ -86,13 +86,23 @@ void dw_block(const float* const* bases, const float* pixel_offsets, std::size_t
 // ---- pixel-vector weight-gradient block, for few kernels (K below a register): KernelCount
 // kernels x ColumnCount columns v of one kernel row (c, u), each accumulator a register of kLanes
 // neighbouring output columns j whose lanes are summed only at the very end:
-//   acc[kr][v][lane] += E[s, k0 + kr, i, j] * X[s, c, i*sy + u, j + v]   (j = j0 + lane)
+//   acc[kr][v][lane] += E[s, k0 + kr, i, j] * X[s, c, i*sy + u, j*sx + v]   (j = j0 + lane)
 // over every sample s of the pass, output row i and column chunk j0 (masked past out_x); onto
-// what acc_mem holds, or from zero when `fresh` (as in dw_block).
-template <int KernelCount, int ColumnCount>
-void dwp_block(const float* x, std::size_t x_sample, std::size_t x_row, const float* e,
-               std::size_t e_sample, std::size_t e_kernel, std::size_t samples, std::size_t out_y,
-               std::size_t out_x, bool fresh, float* acc_mem) {
+// what acc_mem holds, or from zero when `fresh` (as in dw_block). The padded rows are in sx
+// phases of phase_x floats (FastBackwardPlan::dw_phase_x): column j*sx + v at j + v / sx of
+// phase v % sx. (Not Strided, sx = 1: column v at v, a constant, as the stride-1 blocks'
+// addresses were before strides came in, which kept them as fast.)
+template <int KernelCount, int ColumnCount, bool Strided>
+void dwp_block(const float* x, std::size_t sx, std::size_t phase_x, std::size_t x_sample,
+               std::size_t x_row, const float* e, std::size_t e_sample, std::size_t e_kernel,
+               std::size_t samples, std::size_t out_y, std::size_t out_x, bool fresh,
+               float* acc_mem) {
+  std::size_t column[ColumnCount];
+#pragma GCC unroll 8
+  for (int v = 0; v < ColumnCount; ++v) {
+    const auto at = static_cast<std::size_t>(v);
+    column[v] = Strided ? at % sx * phase_x + at / sx : at;
+  }
   Reg acc[KernelCount][ColumnCount];
 #pragma GCC unroll 8
   for (int kr = 0; kr < KernelCount; ++kr) {
@@ -113,7 +123,7 @@ void dwp_block(const float* x, std::size_t x_sample, std::size_t x_row, const fl
           ev[kr] = Simd::load_first(e_line + kr * e_kernel + j0, n);
 #pragma GCC unroll 8
         for (int v = 0; v < ColumnCount; ++v) {
-          const Reg xv = Simd::load_first(x_line + j0 + v, n);
+          const Reg xv = Simd::load_first(x_line + column[v] + j0, n);
 #pragma GCC unroll 8
           for (int kr = 0; kr < KernelCount; ++kr) acc[kr][v] = Simd::fmadd(ev[kr], xv, acc[kr][v]);
         }
@@ -131,19 +141,21 @@ void dwp_block(const float* x, std::size_t x_sample, std::size_t x_row, const fl
 // ---- function tables: the backward driver picks block sizes at run time.
 using DwFn = void (*)(const float* const*, const float*, std::size_t, const float*, std::size_t,
                       bool, float*, std::size_t, std::size_t);
-using DwpFn = void (*)(const float*, std::size_t, std::size_t, const float*, std::size_t,
-                       std::size_t, std::size_t, std::size_t, std::size_t, bool, float*);
+using DwpFn = void (*)(const float*, std::size_t, std::size_t, std::size_t, std::size_t,
+                       const float*, std::size_t, std::size_t, std::size_t, std::size_t,
+                       std::size_t, bool, float*);
 
-template <std::size_t... I>
+template <bool Strided, std::size_t... I>
 DwpFn dwp_fn(int kernels, int columns, std::index_sequence<I...>) {
   static constexpr DwpFn table[] = {
-      &dwp_block<static_cast<int>(I / 8) + 1, static_cast<int>(I % 8) + 1>...};
+      &dwp_block<static_cast<int>(I / 8) + 1, static_cast<int>(I % 8) + 1, Strided>...};
   return table[(kernels - 1) * 8 + (columns - 1)];
 }
 
-// kernels, columns in [1, 8].
-inline DwpFn dwp_kernel(int kernels, int columns) {
-  return dwp_fn(kernels, columns, std::make_index_sequence<64>{});
+// kernels, columns in [1, 8]; strided: a horizontal stride above 1 (rows in phases).
+inline DwpFn dwp_kernel(int kernels, int columns, bool strided) {
+  return strided ? dwp_fn<true>(kernels, columns, std::make_index_sequence<64>{})
+                 : dwp_fn<false>(kernels, columns, std::make_index_sequence<64>{});
 }
 
 // Kernel rows per weight-gradient block for `blocks` kernel registers and `columns` columns.

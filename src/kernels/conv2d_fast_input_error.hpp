@@ -156,15 +156,45 @@ inline const float* edge_tables(const FastBackwardPlan& p, const float* ws, std:
   return ws + p.dx_edge_taps.offset + first * 2 * g.kernels * g.kernel_y * g.kernel_x;
 }
 
-// Input error of one sample: E (K, Y', X') padded into `error`, result into input_error (by
-// way of `blocked`, ovec not planar, or `phase_error`, pvec strided).
+// The input rows [begin, end) of piece `piece` of a sample's input error
+// (FastBackwardPlan::dx_row_pieces).
+inline KernelRows input_error_rows(const FastBackwardPlan& p, std::size_t piece) {
+  return {piece_begin(p.g.in_y, p.dx_row_pieces, piece),
+          piece_begin(p.g.in_y, p.dx_row_pieces, piece + 1)};
+}
+
+// A phase of the input error (`count` planes of rows x columns, side by side) to its pixels:
+// rows row_step apart, planes plane apart, columns step apart from `to`. A function of its own,
+// not inlined: inside input_error_sample GCC kept none of the loop's values in registers and
+// reloaded them from the stack for every float.
+[[gnu::noinline]] inline void scatter_phase(const float* from, std::size_t count, std::size_t rows,
+                                            std::size_t columns, std::size_t row_step,
+                                            std::size_t plane, std::size_t step, float* to) {
+  for (std::size_t c = 0; c < count; ++c) {
+    for (std::size_t y = 0; y < rows; ++y, from += columns) {
+      float* row = to + c * plane + y * row_step;
+      for (std::size_t x = 0; x < columns; ++x) row[step * x] = from[x];
+    }
+  }
+}
+
+// Input error of one sample, input rows [rows.begin, rows.end) (ovec; pvec takes every row):
+// E (K, Y', X') padded into `error` (the rows of E that those rows read), result into
+// input_error (by way of `blocked`, ovec not planar, or `phase_error`, pvec strided).
 inline void input_error_sample(const FastBackwardPlan& p, const float* ws,
                                const std::size_t* starts, const float* error, float* padded_error,
-                               float* blocked, float* phase_error, float* input_error) {
+                               float* blocked, float* phase_error, float* input_error,
+                               KernelRows rows) {
   const ConvGeometry& g = p.g;
   const std::size_t out_y = g.out_y(), out_x = g.out_x();
+  const bool whole = rows.begin == 0 && rows.end == g.in_y;
+  // Input row y reads the E rows i with i*sy + u = y + pad for a kernel row u < m.
+  const std::size_t pad = g.pad_y_before(), sy = g.stride_y, sx = g.stride_x;
+  const std::size_t first_read =
+      rows.begin + pad + 1 > g.kernel_y ? (rows.begin + pad + 1 - g.kernel_y + sy - 1) / sy : 0;
+  const std::size_t end_read = std::min(out_y, (rows.end - 1 + pad) / sy + 1);
   for (std::size_t k = 0; k < g.kernels; ++k) {
-    for (std::size_t i = 0; i < out_y; ++i) {
+    for (std::size_t i = first_read; i < end_read; ++i) {
       copy_row(error + (k * out_y + i) * out_x, out_x,
                padded_error + k * p.error_plane + (i + p.error_pad_y_before) * p.error_x +
                    p.error_pad_x_before);
@@ -173,7 +203,6 @@ inline void input_error_sample(const FastBackwardPlan& p, const float* ws,
   const float* taps = ws + p.dx_taps.offset;
   const float* table = ws + p.dx_weights.offset;
   const std::size_t plane = g.in_y * g.in_x;
-  const std::size_t sy = g.stride_y, sx = g.stride_x;
   if (p.mode == FastMode::kPixelVector) {
     // Phase by phase: phase pixel (yy, xx) reads E rows yy + du and columns xx + dv, a stride-1
     // correlation. At stride 1 the one phase is the input error itself; otherwise the phase
@@ -197,7 +226,25 @@ inline void input_error_sample(const FastBackwardPlan& p, const float* ws,
         // rows, the other way round, reads lines of every row of every plane (for many kernels
         // over large images more than L2 holds) and reads them again for the next strip.
         const std::size_t band = row_taps ? p.dx_row_tap_rows : p.pvec_rows;
-        for (std::size_t y0 = 0; y0 < phase_y; y0 += band) {
+        const bool line = phase_y == 1 && !row_taps;
+        if (line) {
+          // One row: up to pvec_rows registers of it side by side per block (pvec_block's Line).
+          const float* src = padded_error + p.error_pad_y_before * p.error_x + p.error_pad_x_before;
+          for (std::size_t x0 = 0; x0 < phase_x; x0 += p.pvec_rows * kLanes) {
+            const std::size_t registers =
+                std::min(p.pvec_rows, (phase_x - x0 + kLanes - 1) / kLanes);
+            const int valid = static_cast<int>(
+                std::min<std::size_t>(kLanes, phase_x - x0 - (registers - 1) * kLanes));
+            for (std::size_t piece = 0; piece < pieces; ++piece) {
+              const std::size_t c0 = piece_begin(g.channels, pieces, piece);
+              const std::size_t c1 = piece_begin(g.channels, pieces, piece + 1);
+              pvec_line_kernel(static_cast<int>(c1 - c0), static_cast<int>(registers))(
+                  src + x0, kLanes, taps + 2 * starts[phase], phase_taps, table + c0, nullptr,
+                  valid, dst + c0 * dst_plane + x0, dst_plane, kLanes);
+            }
+          }
+        }
+        for (std::size_t y0 = 0; y0 < (line ? 0 : phase_y); y0 += band) {
           const std::size_t rows = std::min(band, phase_y - y0);
           for (std::size_t x0 = 0; x0 < phase_x; x0 += kLanes) {
             const int valid = static_cast<int>(std::min<std::size_t>(kLanes, phase_x - x0));
@@ -222,13 +269,8 @@ inline void input_error_sample(const FastBackwardPlan& p, const float* ws,
           }
         }
         if (unit_stride) continue;
-        for (std::size_t c = 0; c < g.channels; ++c) {
-          for (std::size_t yy = 0; yy < phase_y; ++yy) {
-            const float* from = phase_error + (c * phase_y + yy) * phase_x;
-            float* to = input_error + c * plane + (py + sy * yy) * g.in_x + px;
-            for (std::size_t xx = 0; xx < phase_x; ++xx) to[sx * xx] = from[xx];
-          }
-        }
+        scatter_phase(phase_error, g.channels, phase_y, phase_x, sy * g.in_x, plane, sx,
+                      input_error + py * g.in_x + px);
       }
     }
     return;
@@ -241,8 +283,9 @@ inline void input_error_sample(const FastBackwardPlan& p, const float* ws,
       steps += (g.in_y - py + sy - 1) / sy * ((phase_x + p.max_units - 1) / p.max_units);
     }
   }
+  // (A piece of the rows leaves the prefetch out: its rows of each plane are no one run.)
   PrefetchStream destination(
-      input_error, g.channels * plane,
+      input_error, whole ? g.channels * plane : 0,
       steps * (p.padded_channels / p.block_channels) * ((g.kernels + p.chunk - 1) / p.chunk));
   for (std::size_t c0 = 0; c0 < p.padded_channels; c0 += p.block_channels) {
     const float* group =
@@ -261,7 +304,11 @@ inline void input_error_sample(const FastBackwardPlan& p, const float* ws,
           std::size_t rows_in_phase = 0;  // kernel rows u that reach phase row py
           for (std::size_t u = 0; u < g.kernel_y; ++u) rows_in_phase += in_phase(g, py, u);
           const float* phase_edges = edge_tables(p, ws, py, px);
-          for (std::size_t yy = 0; yy < phase_y; ++yy) {
+          // The phase's rows among rows [begin, end): py + sy*yy in it.
+          const auto phase_row = [&](std::size_t y) {
+            return std::min(phase_y, y > py ? (y - py + sy - 1) / sy : 0);
+          };
+          for (std::size_t yy = phase_row(rows.begin); yy < phase_row(rows.end); ++yy) {
             const float* row =
                 padded_error + (yy + p.error_pad_y_before) * p.error_x + p.error_pad_x_before;
             // An edge row's own table (without the taps that read the zeros around E).
@@ -299,9 +346,11 @@ inline void input_error_sample(const FastBackwardPlan& p, const float* ws,
     if (p.dx_planar) continue;
     // The group's channels are final: back to planes while they are still in L1 (a whole
     // sample's channels, transposed at the end, would come from L2).
+    const std::size_t first = rows.begin * g.in_x, count = (rows.end - rows.begin) * g.in_x;
     for (std::size_t c = c0; c < std::min(c0 + p.block_channels, g.channels); c += kLanes) {
-      transpose(blocked + c * plane, plane, std::min<std::size_t>(kLanes, g.channels - c), kLanes,
-                input_error + c * plane, plane);
+      transpose(blocked + c * plane + first * kLanes, count,
+                std::min<std::size_t>(kLanes, g.channels - c), kLanes,
+                input_error + c * plane + first, plane);
     }
   }
 }

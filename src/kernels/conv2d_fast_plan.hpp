@@ -220,7 +220,12 @@ struct FastBackwardPlan {
   std::size_t dx_edge_top[kFastMaxStride] = {}, dx_edge_bottom[kFastMaxStride] = {};
   FastRegion dx_edge_taps;  // phase by phase, a table of 2 * K*m*n ints per edge row
   FastRegion dx_position;   // ovec: per tap (k*m + u)*n + v, its index in phase order
-  FastRegion error;         // per thread: padded E of one sample (+ slack)
+  // ovec, fewer samples than threads: each sample's input error in this many pieces of
+  // neighbouring input rows (input_error_rows), shared among the threads like samples, so that
+  // the input error of one sample runs on several threads beside the weight gradient. Every
+  // value is the same sum either way; a piece copies only the rows of E it reads.
+  std::size_t dx_row_pieces = 1;
+  FastRegion error;  // per thread: padded E of one sample (+ slack)
   // Beyond 1 MiB (out of L2) the padded E is cleared only around the rows the copy writes
   // (zero_around), otherwise with one memset (cheaper than a few for every row of every plane).
   bool error_border_only = false;
@@ -234,8 +239,8 @@ struct FastBackwardPlan {
   FastForwardPlan dx_forward{};
   FastRegion dx_flipped;    // W', (C, K, m, n)
   FastRegion dx_zero_bias;  // C zeros
-  // ---- weight and bias gradient: output-vector (registers of kernels) or, for few kernels and
-  // horizontal stride 1, pixel-vector (registers of output columns, dwp_block)
+  // ---- weight and bias gradient: output-vector (registers of kernels) or, for few kernels or
+  // few taps per pixel, pixel-vector (registers of output columns, dwp_block)
   FastMode dw_mode = FastMode::kOutputVector;
   std::size_t dwp_kernels = 0;  // pvec: kernels per block
   std::size_t dw_kernel_registers = 1, dw_block_kernels = 0, dw_padded_kernels = 0;
@@ -263,12 +268,28 @@ struct FastBackwardPlan {
   // while leaves its remaining groups to the others.
   std::size_t groups = 1;
   std::size_t samples_per_pass = 1;  // samples whose pixels one pass over the rows reduces
+  // ovec: error_t holds a pass's E in blocks of dw_block_kernels kernels, (padded kernels /
+  // dw_block_kernels, pass pixels, dw_block_kernels), dw_error_block floats apart: a block's
+  // E is one contiguous run, which stays in L2 while every channel's blocks read it. (Pixel-major
+  // over all kernels, a block's rows lay 4 * dw_padded_kernels bytes apart, which for hundreds of
+  // kernels map to a few of L2's sets and evict one another.)
+  std::size_t dw_error_block = 0;
+  // ovec, direct: the kernel blocks outermost, then the channel blocks, when one sample's E is
+  // more than a pass's E should hold (the channels' planes then stream once per kernel block,
+  // from L2 or L3, instead of all of E once per channel block); otherwise channel blocks
+  // outermost (conv2d_fast_weight_gradient.hpp).
+  bool dw_kernels_outer = false;
   std::size_t plain_y = 0, plain_x = 0, plain_plane = 0;  // zero-padded input, no phases
+  // dwp at a horizontal stride sx > 1: each padded row of the copy in sx phases of dw_phase_x
+  // floats (padded column P at phase P % sx, index P / sx; plain_x = sx * dw_phase_x), so that
+  // kernel column v of neighbouring output columns j lies side by side: j + v / sx in phase
+  // v % sx. (sx = 1: one phase, dw_phase_x = plain_x.)
+  std::size_t dw_phase_x = 0;
   // per thread, ints as float bits: the offset of every pixel of a pass, then for each pixel q
   // of a sample its row in the pass's error_t (sample 0) and the rows between samples
   FastRegion pixel_table;
   FastRegion dw_input;    // per thread: samples_per_pass padded samples (none when direct)
-  FastRegion dw_error;    // per thread: E of those samples, pixel-major (pixel, dw_padded_kernels)
+  FastRegion dw_error;    // per thread: E of those samples, pixel-major in kernel blocks
   FastRegion dw_partial;  // per group: (C*m*n, dw_padded_kernels) partial sums
   FastRegion db_partial;  // per group: dw_padded_kernels partial bias sums
   std::size_t total = 0;

@@ -20,6 +20,7 @@ using namespace plan_rules;
 // lane use (plan_backward says why).
 constexpr std::size_t kFewTaps = 32;
 constexpr double kFewTapsLaneShare = 0.85;
+constexpr std::size_t kFewStridedTaps = 8;
 
 // The weight gradient's column groups (FastBackwardPlan::dw_columns) and whether its blocks
 // can read the input directly: dw_kernel_rows must divide the channels (a block's rows share one
@@ -204,23 +205,32 @@ FastBackwardPlan plan_backward(const ConvGeometry& geometry, runtime::SimdLevel 
     }
   }
 
+  if (p.mode == FastMode::kOutputVector && !p.dx_as_forward && g.batch < p.threads) {
+    // Four pieces per thread and sample, of at least kernel_y rows each (a piece copies up to
+    // kernel_y / stride_y rows of E more than its own share).
+    const std::size_t most = std::max<std::size_t>(1, g.in_y / g.kernel_y);
+    p.dx_row_pieces = std::min(most, ceil_div(4 * p.threads, g.batch));
+  }
+
   p.dw_kernel_registers =
       2 * g.kernel_x <= isa.max_acc ? register_blocks(g.kernels, isa.lanes) : std::size_t{1};
   p.dw_block_kernels = p.dw_kernel_registers * isa.lanes;
   p.dw_padded_kernels = round_up(g.kernels, p.dw_block_kernels);
   p.dw_kernel_rows = std::max<std::size_t>(1, isa.max_acc / (p.dw_kernel_registers * g.kernel_x));
-  // dwp (stride_x 1) when its lanes of output columns are better used than dw's lanes of
-  // kernels, or nearly as well (kFewTapsLaneShare) with few taps per pixel: dw first writes E
-  // pixel-major (a transpose of the pass's K x pixels floats) and reads that copy again, which
-  // below kFewTaps taps per pixel (C*m*n: the FMAs each value of E takes part in) costs more
-  // than the lanes dwp leaves empty; dwp reads E where it lies.
+  // dwp when its lanes of output columns are better used than dw's lanes of kernels, or nearly
+  // as well (kFewTapsLaneShare) with few taps per pixel: dw first writes E pixel-major (a
+  // transpose of the pass's K x pixels floats) and reads that copy again, which below kFewTaps
+  // taps per pixel (C*m*n: the FMAs each value of E takes part in) costs more than the lanes dwp
+  // leaves empty; dwp reads E where it lies. At a horizontal stride above 1 (dwp's copy then
+  // scatters each row into its phases) only for fewer than kFewStridedTaps taps: more lanes of
+  // columns alone, with more taps, ran up to 3x slower there than dw.
   const double column_lanes = utilisation(out_x, isa.lanes);
   const double kernel_lanes = utilisation(g.kernels, isa.lanes);
-  const bool few_taps = g.channels * g.kernel_y * g.kernel_x < kFewTaps &&
+  const std::size_t pixel_taps = g.channels * g.kernel_y * g.kernel_x;
+  const bool few_taps = pixel_taps < (g.stride_x == 1 ? kFewTaps : kFewStridedTaps) &&
                         column_lanes >= kFewTapsLaneShare * kernel_lanes;
-  p.dw_mode = g.stride_x == 1 && (column_lanes > kernel_lanes || few_taps)
-                  ? FastMode::kPixelVector
-                  : FastMode::kOutputVector;
+  const bool more_lanes = g.stride_x == 1 && column_lanes > kernel_lanes;
+  p.dw_mode = more_lanes || few_taps ? FastMode::kPixelVector : FastMode::kOutputVector;
   if (p.dw_mode == FastMode::kOutputVector) {
     plan_direct_weight_gradient(p);
     // Pairs of neighbouring columns for one register of kernels: a broadcast then feeds two FMAs
@@ -244,10 +254,12 @@ FastBackwardPlan plan_backward(const ConvGeometry& geometry, runtime::SimdLevel 
   std::size_t pass_samples = 1;
   if (p.dw_direct) {
     // As many samples as keep a pass's E (pixel-major) within 256 KiB of L2 and a channel
-    // block's planes within 32 KiB of L1.
+    // block's planes within 32 KiB of L1. None fits when one sample's E is larger: then the
+    // kernel blocks go outermost (FastBackwardPlan::dw_kernels_outer), each block's E within L2.
     const std::size_t error_bytes = pixels * p.dw_padded_kernels * sizeof(float);
     const std::size_t planes_bytes = p.dw_kernel_rows * g.in_y * g.in_x * sizeof(float);
     pass_samples = std::min(256 * 1024 / error_bytes, 32 * 1024 / planes_bytes);
+    p.dw_kernels_outer = error_bytes > 256 * 1024 && p.dw_padded_kernels > p.dw_block_kernels;
   } else {
     // Enough pixels per pass that loading and storing the accumulators is noise.
     const std::size_t pass_pixels = p.dw_mode == FastMode::kPixelVector ? 4096 : 256;
@@ -255,12 +267,15 @@ FastBackwardPlan plan_backward(const ConvGeometry& geometry, runtime::SimdLevel 
   }
   p.samples_per_pass = std::clamp<std::size_t>(pass_samples, 1, ceil_div(g.batch, p.groups));
   p.plain_y = g.in_y + g.kernel_y - 1;
-  p.plain_x = g.in_x + g.kernel_x - 1;
+  p.dw_phase_x = ceil_div(g.in_x + g.kernel_x - 1, g.stride_x);
+  p.plain_x =
+      p.dw_mode == FastMode::kPixelVector ? g.stride_x * p.dw_phase_x : g.in_x + g.kernel_x - 1;
   p.plain_plane = p.plain_y * p.plain_x;
   p.pixel_table = layout.add(p.samples_per_pass * pixels + 2 * pixels, p.threads);
   p.dw_input = layout.add(
       p.dw_direct ? 0 : p.samples_per_pass * g.channels * p.plain_plane + 2 * isa.lanes, p.threads);
   if (p.dw_mode == FastMode::kOutputVector) {
+    p.dw_error_block = p.samples_per_pass * pixels * p.dw_block_kernels;
     p.dw_error = layout.add(p.samples_per_pass * pixels * p.dw_padded_kernels, p.threads);
     p.dw_partial = layout.add(g.channels * g.kernel_y * g.kernel_x * p.dw_padded_kernels, p.groups);
   } else {
