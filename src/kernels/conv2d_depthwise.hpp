@@ -20,6 +20,7 @@
 #include <cstddef>
 #include <cstring>
 #include <initializer_list>
+#include <type_traits>
 
 #include "kernels/conv_geometry.hpp"
 #include "runtime/parallel.hpp"
@@ -66,35 +67,78 @@ void copy_short_row(const T* from, std::size_t count, T* to) {
   if (i < count) std::memcpy(to + count - kBlock, from + count - kBlock, 64);
 }
 
+// Float vectors of 16 for the stride-2 rows' shuffles.
+typedef float DepthwiseFloats __attribute__((vector_size(64)));
+
 // A plane zero padded as the geometry says, in polyphase rows: column c of a padded row lies in
 // phase c % sx at c / sx, so the columns one tap reads for consecutive outputs (sx apart) are
-// consecutive whatever the stride. The input error scatters into the same memory laid out
-// plainly (`plain_at`).
+// consecutive whatever the stride. The input error scatters into the same layout. At stride 2
+// a phase holds whole vectors of 16 and a float row goes through a zero padded plain line (after
+// the plane's slack, `line`), split into its phases (or joined from them) 32 values at a time.
 template <typename T>
 struct DepthwisePlane {
+  static constexpr std::size_t kSlack = 32;  // what a row's last chunk reads past the plane
+  static constexpr bool kShuffled = std::is_same_v<T, float>;
   const ConvGeometry& g;
   std::size_t padded_x = g.in_x + g.pad_x_before() + g.pad_x_after();
   std::size_t padded_y = g.in_y + g.pad_y_before() + g.pad_y_after();
-  std::size_t phase_x = (padded_x + g.stride_x - 1) / g.stride_x;
+  std::size_t phase_x = g.stride_x == 2 && kShuffled ? (padded_x + 31) / 32 * 16
+                                                     : (padded_x + g.stride_x - 1) / g.stride_x;
   std::size_t row = phase_x * g.stride_x;  // elements of a polyphase row (>= padded_x)
 
   std::size_t size() const { return padded_y * row; }
+  // The plane, its slack and, at stride 2, the line.
+  std::size_t scratch_size() const { return size() + kSlack + (g.stride_x == 2 ? row : 0); }
 
-  // The interior of `padded` from `plane` (borders untouched).
+  // The interior of `padded` from `plane` (borders untouched; after scratch_size() zeros).
   void fill(const T* plane, T* padded) const {
-    const std::size_t sx = g.stride_x;
+    T* const line = padded + size() + kSlack;
     for (std::size_t y = 0; y < g.in_y; ++y) {
       const T* source = plane + y * g.in_x;
       T* target = padded + (y + g.pad_y_before()) * row;
-      if (sx == 1) {
+      if (g.stride_x == 1) {
         copy_short_row(source, g.in_x, target + g.pad_x_before());
-        continue;
+      } else if (g.stride_x == 2 && kShuffled) {
+        copy_short_row(source, g.in_x, line + g.pad_x_before());
+        for (std::size_t k = 0; k < phase_x; k += 16) {
+          DepthwiseFloats a, b;
+          std::memcpy(&a, line + 2 * k, sizeof(a));
+          std::memcpy(&b, line + 2 * k + 16, sizeof(b));
+          const DepthwiseFloats even = __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16,
+                                                               18, 20, 22, 24, 26, 28, 30);
+          const DepthwiseFloats odd = __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15, 17,
+                                                              19, 21, 23, 25, 27, 29, 31);
+          std::memcpy(target + k, &even, sizeof(even));
+          std::memcpy(target + phase_x + k, &odd, sizeof(odd));
+        }
+      } else {
+        each_phase([&](std::size_t to, std::size_t from) { target[to] = source[from]; });
       }
-      // Column x + pad of the padded row: phase and position counted on, not divided out.
-      std::size_t phase = g.pad_x_before() % sx, position = g.pad_x_before() / sx;
-      for (std::size_t x = 0; x < g.in_x; ++x) {
-        target[phase * phase_x + position] = source[x];
-        if (++phase == sx) phase = 0, ++position;
+    }
+  }
+  // `plane` from the interior of `padded`: fill's inverse (it overwrites the line).
+  void extract(const T* padded, T* plane) const {
+    T* const line = const_cast<T*>(padded) + size() + kSlack;
+    for (std::size_t y = 0; y < g.in_y; ++y) {
+      const T* source = padded + (y + g.pad_y_before()) * row;
+      T* target = plane + y * g.in_x;
+      if (g.stride_x == 1) {
+        copy_short_row(source + g.pad_x_before(), g.in_x, target);
+      } else if (g.stride_x == 2 && kShuffled) {
+        for (std::size_t k = 0; k < phase_x; k += 16) {
+          DepthwiseFloats even, odd;
+          std::memcpy(&even, source + k, sizeof(even));
+          std::memcpy(&odd, source + phase_x + k, sizeof(odd));
+          const DepthwiseFloats low = __builtin_shufflevector(even, odd, 0, 16, 1, 17, 2, 18, 3, 19,
+                                                              4, 20, 5, 21, 6, 22, 7, 23);
+          const DepthwiseFloats high = __builtin_shufflevector(even, odd, 8, 24, 9, 25, 10, 26, 11,
+                                                               27, 12, 28, 13, 29, 14, 30, 15, 31);
+          std::memcpy(line + 2 * k, &low, sizeof(low));
+          std::memcpy(line + 2 * k + 16, &high, sizeof(high));
+        }
+        copy_short_row(line + g.pad_x_before(), g.in_x, target);
+      } else {
+        each_phase([&](std::size_t to, std::size_t from) { target[from] = source[to]; });
       }
     }
   }
@@ -103,48 +147,51 @@ struct DepthwisePlane {
     const std::size_t c = v * g.dilation_x;
     return (i * g.stride_y + u * g.dilation_y) * row + c % g.stride_x * phase_x + c / g.stride_x;
   }
-  // The same in a plain padded plane (rows of padded_x), output j's input j sx further.
-  std::size_t plain_at(std::size_t i, std::size_t u, std::size_t v) const {
-    return (i * g.stride_y + u * g.dilation_y) * padded_x + v * g.dilation_x;
+
+ private:
+  // move(position in a polyphase row, column of the plain row) for every column x of a row,
+  // phase by phase (column c = x + pad in phase p = c % sx at c / sx).
+  template <typename Move>
+  void each_phase(const Move& move) const {
+    const std::size_t pad = g.pad_x_before(), end = pad + g.in_x, sx = g.stride_x;
+    for (std::size_t p = 0; p < sx; ++p) {
+      std::size_t k = p >= pad ? 0 : (pad - p + sx - 1) / sx;
+      for (; k * sx + p < end; ++k) move(p * phase_x + k, k * sx + p - pad);
+    }
   }
 };
 
 // Outputs per chunk of a row: their sums stay in registers over all taps (two AVX-512
-// registers of float). A row's last chunk computes all of them too and stores only its own.
+// registers of float). A row's last chunk computes all of them too.
 inline constexpr std::size_t kDepthwiseChunk = 32;
+// Kernels of at most this many taps have their reading offsets listed once per call.
+inline constexpr std::size_t kDepthwiseListedTaps = 64;
 
-// Elements of scratch per thread: one padded plane, what a last chunk reads past it, and
-// m n + 1 rows of X' partial sums.
-inline std::size_t depthwise_scratch(const ConvGeometry& g) {
-  const DepthwisePlane<float> plane{g};
-  return plane.size() + kDepthwiseChunk + (g.kernel_y * g.kernel_x + 1) * g.out_x() + 16;
-}
-
-// Outputs j0 .. j0 + width - 1 of row i (width <= Chunk): bias, then every tap in order. The
-// lanes past `width` read on into the next row or the scratch after the plane and are dropped.
-// The sums are GCC vectors of 64 bytes (one AVX-512 register, two AVX2, four SSE), so they stay
-// in registers over all taps whatever the instruction set.
-template <typename T, std::size_t Chunk>
-void depthwise_chunk(const ConvGeometry& g, const DepthwisePlane<T>& plane, const T* padded,
-                     const T* w, T bias, std::size_t i, std::size_t j0, std::size_t width, T* out) {
+// Outputs j0 .. j0 + width - 1 of a row (width <= Chunk), `base` where output j0's first tap
+// reads: bias, then every tap t in order at base + offset(t). The lanes past `width` read on
+// into the next row or the scratch after the plane; they are stored too when `spill` (the
+// place they go is written again later by the same thread), else dropped. The sums are GCC
+// vectors of 64 bytes (one AVX-512 register, two AVX2, four SSE), so they stay in registers
+// over all taps whatever the instruction set. Taps: the tap count when known at compile time
+// (the loop then unrolls), 0 for `taps`.
+template <typename T, std::size_t Chunk, std::size_t Taps, typename Offset>
+void depthwise_chunk(const T* base, const Offset& offset, std::size_t taps, const T* w, T bias,
+                     std::size_t width, bool spill, T* out) {
   typedef T Vector __attribute__((vector_size(64)));
   constexpr std::size_t kLanes = 64 / sizeof(T), kVectors = Chunk / kLanes;
+  const std::size_t count = Taps > 0 ? Taps : taps;
   Vector sums[kVectors];
-  for (std::size_t r = 0; r < kVectors; ++r) {
-    for (std::size_t l = 0; l < kLanes; ++l) sums[r][l] = bias;
-  }
-  for (std::size_t u = 0; u < g.kernel_y; ++u) {
-    for (std::size_t v = 0; v < g.kernel_x; ++v) {
-      const T wv = w[u * g.kernel_x + v];
-      const T* source = padded + plane.at(i, u, v) + j0;
-      for (std::size_t r = 0; r < kVectors; ++r) {
-        Vector x;
-        std::memcpy(&x, source + r * kLanes, sizeof(Vector));
-        sums[r] += wv * x;
-      }
+  for (std::size_t r = 0; r < kVectors; ++r) sums[r] = Vector{} + bias;
+  for (std::size_t t = 0; t < count; ++t) {
+    const T wv = w[t];
+    const T* const source = base + offset(t);
+    for (std::size_t r = 0; r < kVectors; ++r) {
+      Vector x;
+      std::memcpy(&x, source + r * kLanes, sizeof(Vector));
+      sums[r] += wv * x;
     }
   }
-  if (width == Chunk) {
+  if (width == Chunk || spill) {
     std::memcpy(out, sums, sizeof(sums));
     return;
   }
@@ -153,113 +200,95 @@ void depthwise_chunk(const ConvGeometry& g, const DepthwisePlane<T>& plane, cons
   copy_short_row(result, width, out);
 }
 
+// One output plane (out_y x out_x) of the padded input plane `padded`: each row's outputs in
+// chunks of 32, its rest in one of 16 when it fits one, else 32.
+template <typename T, std::size_t Taps, typename Offset>
+void depthwise_plane(const ConvGeometry& g, const DepthwisePlane<T>& plane, const T* padded,
+                     const Offset& offset, const T* w, T bias, T* out) {
+  const std::size_t out_y = g.out_y(), out_x = g.out_x(), taps = g.kernel_y * g.kernel_x;
+  const std::size_t step = g.stride_y * plane.row, end = out_y * out_x;
+  constexpr std::size_t kFull = kDepthwiseChunk, kHalf = kDepthwiseChunk / 2;
+  for (std::size_t i = 0; i < out_y; ++i) {
+    const T* const base = padded + i * step;
+    T* const row = out + i * out_x;
+    std::size_t j0 = 0;
+    for (; j0 + kFull <= out_x; j0 += kFull) {
+      depthwise_chunk<T, kFull, Taps>(base + j0, offset, taps, w, bias, kFull, false, row + j0);
+    }
+    const std::size_t width = out_x - j0, at = i * out_x + j0;
+    if (width > kHalf) {
+      depthwise_chunk<T, kFull, Taps>(base + j0, offset, taps, w, bias, width, at + kFull <= end,
+                                      row + j0);
+    } else if (width > 0) {
+      depthwise_chunk<T, kHalf, Taps>(base + j0, offset, taps, w, bias, width, at + kHalf <= end,
+                                      row + j0);
+    }
+  }
+}
+
+// Where tap t reads relative to where the output's first tap does: listed once per call for
+// kernels of up to kDepthwiseListedTaps taps, computed per tap beyond.
+template <typename T>
+struct DepthwiseOffsets {
+  const DepthwisePlane<T>& plane;
+  std::size_t listed[kDepthwiseListedTaps] = {};
+
+  explicit DepthwiseOffsets(const DepthwisePlane<T>& p) : plane(p) {
+    const std::size_t n = plane.g.kernel_x, taps = plane.g.kernel_y * n;
+    for (std::size_t t = 0; t < taps && t < kDepthwiseListedTaps; ++t) {
+      listed[t] = plane.at(0, t / n, t % n);
+    }
+  }
+  // body.template operator()<Taps>(offset): Taps 9, 25, 3 or 5 known at compile time, 0 else.
+  template <typename Body>
+  void visit(const Body& body) const {
+    const auto from_list = [this](std::size_t t) { return listed[t]; };
+    const std::size_t n = plane.g.kernel_x, taps = plane.g.kernel_y * n;
+    switch (taps) {
+      case 9:
+        return body.template operator()<9>(from_list);
+      case 25:
+        return body.template operator()<25>(from_list);
+      case 3:
+        return body.template operator()<3>(from_list);
+      case 5:
+        return body.template operator()<5>(from_list);
+      default:
+        break;
+    }
+    if (taps <= kDepthwiseListedTaps) return body.template operator()<0>(from_list);
+    body.template operator()<0>([this, n](std::size_t t) { return plane.at(0, t / n, t % n); });
+  }
+};
+
+// Elements of scratch per thread (conv2d_depthwise_backward.hpp): a padded plane first.
+std::size_t depthwise_scratch(const ConvGeometry& g);
+
 template <typename T>
 void depthwise_forward(const ConvGeometry& g, const T* input, const T* weights, const T* bias,
                        T* output, T* scratch) {
   const DepthwisePlane<T> plane{g};
+  const DepthwiseOffsets<T> offsets{plane};
   const std::size_t per_thread = depthwise_scratch(g), multiplier = g.kernels / g.channels;
-  const std::size_t out_y = g.out_y(), out_x = g.out_x();
-  const std::size_t taps = g.kernel_y * g.kernel_x;
+  const std::size_t out_size = g.out_y() * g.out_x(), taps = g.kernel_y * g.kernel_x;
   const std::size_t threads = runtime::team_size();
   for (std::size_t t = 0; t < threads; ++t) {
-    std::fill(scratch + t * per_thread, scratch + t * per_thread + plane.size(), T(0));
+    T* const padded = scratch + t * per_thread;
+    std::fill(padded, padded + plane.scratch_size(), T(0));
   }
-  runtime::parallel_for(g.batch * g.channels, true, [&](std::size_t bc) {
-    T* const padded = scratch + runtime::this_thread() * per_thread;
-    plane.fill(input + bc * g.in_y * g.in_x, padded);
-    for (std::size_t q = 0; q < multiplier; ++q) {
-      const std::size_t k = bc % g.channels * multiplier + q;
-      const T* const w = weights + k * taps;
-      T* const out = output + (bc / g.channels * g.kernels + k) * out_y * out_x;
-      for (std::size_t i = 0; i < out_y; ++i) {
-        std::size_t j0 = 0;
-        for (; j0 + kDepthwiseChunk <= out_x; j0 += kDepthwiseChunk) {
-          depthwise_chunk<T, kDepthwiseChunk>(g, plane, padded, w, bias[k], i, j0, kDepthwiseChunk,
-                                              out + i * out_x + j0);
-        }
-        // The rest in a half chunk when it fits one: fewer lanes computed for nothing.
-        if (out_x - j0 > kDepthwiseChunk / 2) {
-          depthwise_chunk<T, kDepthwiseChunk>(g, plane, padded, w, bias[k], i, j0, out_x - j0,
-                                              out + i * out_x + j0);
-        } else if (j0 < out_x) {
-          depthwise_chunk<T, kDepthwiseChunk / 2>(g, plane, padded, w, bias[k], i, j0, out_x - j0,
-                                                  out + i * out_x + j0);
-        }
-      }
-    }
-  });
-}
-
-template <typename T>
-void depthwise_backward(const ConvGeometry& g, const T* input, const T* weights, const T* error,
-                        T* input_error, T* weight_gradient, T* bias_gradient, T* scratch) {
-  const DepthwisePlane<T> plane{g};
-  const std::size_t per_thread = depthwise_scratch(g), multiplier = g.kernels / g.channels;
-  const std::size_t out_y = g.out_y(), out_x = g.out_x(), sx = g.stride_x;
-  const std::size_t taps = g.kernel_y * g.kernel_x, padded_size = plane.size();
-  // One channel with all its kernels and samples per item: its gradients are one thread's.
-  runtime::parallel_for(g.channels, true, [&](std::size_t c) {
-    T* const padded = scratch + runtime::this_thread() * per_thread;
-    // taps + 1 rows of out_x, weights then bias, after the chunks' slack; the padded plane
-    // holds polyphase rows for the weight gradient, plain ones for the input error
-    T* const sums = padded + padded_size + kDepthwiseChunk;
-    for (std::size_t q = 0; q < multiplier; ++q) {
-      const std::size_t k = c * multiplier + q;
-      std::fill(sums, sums + (taps + 1) * out_x, T(0));
-      std::fill(padded, padded + padded_size, T(0));
-      for (std::size_t b = 0; b < g.batch; ++b) {
-        plane.fill(input + (b * g.channels + c) * g.in_y * g.in_x, padded);
-        const T* const e = error + (b * g.kernels + k) * out_y * out_x;
-        for (std::size_t i = 0; i < out_y; ++i) {
-          const T* __restrict e_row = e + i * out_x;
-          T* __restrict bias_row = sums + taps * out_x;
-          for (std::size_t j = 0; j < out_x; ++j) bias_row[j] += e_row[j];
-          for (std::size_t u = 0; u < g.kernel_y; ++u) {
-            for (std::size_t v = 0; v < g.kernel_x; ++v) {
-              T* __restrict row = sums + (u * g.kernel_x + v) * out_x;
-              const T* __restrict source = padded + plane.at(i, u, v);
-              for (std::size_t j = 0; j < out_x; ++j) row[j] += source[j] * e_row[j];
-            }
-          }
-        }
-      }
-      for (std::size_t t = 0; t <= taps; ++t) {
-        T sum = 0;
-        for (std::size_t j = 0; j < out_x; ++j) sum += sums[t * out_x + j];
-        (t < taps ? weight_gradient[k * taps + t] : bias_gradient[k]) = sum;
-      }
-    }
-    if (input_error == nullptr) return;
-    // The input error of every sample's plane c: each kernel of the channel scatters its E
-    // onto the padded plane, whose interior is the result.
-    for (std::size_t b = 0; b < g.batch; ++b) {
-      std::fill(padded, padded + padded_size, T(0));
+  offsets.visit([&]<std::size_t Taps>(const auto& offset) {
+    runtime::parallel_for(g.batch * g.channels, true, [&](std::size_t bc) {
+      T* const padded = scratch + runtime::this_thread() * per_thread;
+      plane.fill(input + bc * g.in_y * g.in_x, padded);
       for (std::size_t q = 0; q < multiplier; ++q) {
-        const std::size_t k = c * multiplier + q;
-        const T* const w = weights + k * taps;
-        const T* const e = error + (b * g.kernels + k) * out_y * out_x;
-        for (std::size_t i = 0; i < out_y; ++i) {
-          const T* __restrict e_row = e + i * out_x;
-          for (std::size_t u = 0; u < g.kernel_y; ++u) {
-            for (std::size_t v = 0; v < g.kernel_x; ++v) {
-              const T wv = w[u * g.kernel_x + v];
-              T* __restrict target = padded + plane.plain_at(i, u, v);
-              if (sx == 1) {
-                for (std::size_t j = 0; j < out_x; ++j) target[j] += wv * e_row[j];
-              } else {
-                for (std::size_t j = 0; j < out_x; ++j) target[j * sx] += wv * e_row[j];
-              }
-            }
-          }
-        }
+        const std::size_t k = bc % g.channels * multiplier + q;
+        T* const out = output + (bc / g.channels * g.kernels + k) * out_size;
+        depthwise_plane<T, Taps>(g, plane, padded, offset, weights + k * taps, bias[k], out);
       }
-      T* const dx = input_error + (b * g.channels + c) * g.in_y * g.in_x;
-      for (std::size_t y = 0; y < g.in_y; ++y) {
-        const T* row = padded + (y + g.pad_y_before()) * plane.padded_x + g.pad_x_before();
-        std::copy(row, row + g.in_x, dx + y * g.in_x);
-      }
-    }
+    });
   });
 }
 
 }  // namespace cnnkit::kernels::CNNKIT_SIMD_NAMESPACE
+
+#include "kernels/conv2d_depthwise_backward.hpp"
