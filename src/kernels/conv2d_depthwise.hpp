@@ -48,7 +48,7 @@ namespace cnnkit::kernels::CNNKIT_SIMD_NAMESPACE {
 // costs a few vector moves rather than a library call (a layer copies tens of thousands of such
 // rows).
 template <typename T>
-void copy_short_row(const T* from, std::size_t count, T* to) {
+[[gnu::always_inline]] inline void copy_short_row(const T* from, std::size_t count, T* to) {
   constexpr std::size_t kBlock = 64 / sizeof(T);
   if (count < kBlock) {
     // Two overlapping blocks of half or a quarter of that, or one value at a time.
@@ -72,9 +72,9 @@ typedef float DepthwiseFloats __attribute__((vector_size(64)));
 
 // A plane zero padded as the geometry says, in polyphase rows: column c of a padded row lies in
 // phase c % sx at c / sx, so the columns one tap reads for consecutive outputs (sx apart) are
-// consecutive whatever the stride. The input error scatters into the same layout. At stride 2
-// a phase holds whole vectors of 16 and a float row goes through a zero padded plain line (after
-// the plane's slack, `line`), split into its phases (or joined from them) 32 values at a time.
+// consecutive whatever the stride. The input error is computed in the same layout. At stride 2
+// a phase holds whole vectors of 16 and float rows go through zero padded plain rows (after the
+// plane's slack), split into their phases (or joined from them) 32 values at a time.
 template <typename T>
 struct DepthwisePlane {
   static constexpr std::size_t kSlack = 32;  // what a row's last chunk reads past the plane
@@ -87,56 +87,51 @@ struct DepthwisePlane {
   std::size_t row = phase_x * g.stride_x;  // elements of a polyphase row (>= padded_x)
 
   std::size_t size() const { return padded_y * row; }
-  // The plane, its slack and, at stride 2, the line.
-  std::size_t scratch_size() const { return size() + kSlack + (g.stride_x == 2 ? row : 0); }
+  // The plane, its slack and, at stride 2, the plain rows.
+  std::size_t scratch_size() const {
+    return size() + kSlack + (g.stride_x == 2 && kShuffled ? g.in_y * row : 0);
+  }
 
   // The interior of `padded` from `plane` (borders untouched; after scratch_size() zeros).
   void fill(const T* plane, T* padded) const {
-    T* const line = padded + size() + kSlack;
+    if (g.stride_x == 2 && kShuffled) {
+      // All rows first, so that no load of a split waits on a store of the copy just before.
+      T* const plain = padded + size() + kSlack;
+      for (std::size_t y = 0; y < g.in_y; ++y) {
+        copy_short_row(plane + y * g.in_x, g.in_x, plain + y * row + g.pad_x_before());
+      }
+      for (std::size_t y = 0; y < g.in_y; ++y) {
+        split_row(plain + y * row, padded + (y + g.pad_y_before()) * row);
+      }
+      return;
+    }
     for (std::size_t y = 0; y < g.in_y; ++y) {
       const T* source = plane + y * g.in_x;
       T* target = padded + (y + g.pad_y_before()) * row;
       if (g.stride_x == 1) {
         copy_short_row(source, g.in_x, target + g.pad_x_before());
-      } else if (g.stride_x == 2 && kShuffled) {
-        copy_short_row(source, g.in_x, line + g.pad_x_before());
-        for (std::size_t k = 0; k < phase_x; k += 16) {
-          DepthwiseFloats a, b;
-          std::memcpy(&a, line + 2 * k, sizeof(a));
-          std::memcpy(&b, line + 2 * k + 16, sizeof(b));
-          const DepthwiseFloats even = __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16,
-                                                               18, 20, 22, 24, 26, 28, 30);
-          const DepthwiseFloats odd = __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15, 17,
-                                                              19, 21, 23, 25, 27, 29, 31);
-          std::memcpy(target + k, &even, sizeof(even));
-          std::memcpy(target + phase_x + k, &odd, sizeof(odd));
-        }
       } else {
         each_phase([&](std::size_t to, std::size_t from) { target[to] = source[from]; });
       }
     }
   }
-  // `plane` from the interior of `padded`: fill's inverse (it overwrites the line).
+  // `plane` from the interior of `padded`: fill's inverse (it overwrites the plain rows).
   void extract(const T* padded, T* plane) const {
-    T* const line = const_cast<T*>(padded) + size() + kSlack;
+    if (g.stride_x == 2 && kShuffled) {
+      T* const plain = const_cast<T*>(padded) + size() + kSlack;
+      for (std::size_t y = 0; y < g.in_y; ++y) {
+        join_row(padded + (y + g.pad_y_before()) * row, plain + y * row);
+      }
+      for (std::size_t y = 0; y < g.in_y; ++y) {
+        copy_short_row(plain + y * row + g.pad_x_before(), g.in_x, plane + y * g.in_x);
+      }
+      return;
+    }
     for (std::size_t y = 0; y < g.in_y; ++y) {
       const T* source = padded + (y + g.pad_y_before()) * row;
       T* target = plane + y * g.in_x;
       if (g.stride_x == 1) {
         copy_short_row(source + g.pad_x_before(), g.in_x, target);
-      } else if (g.stride_x == 2 && kShuffled) {
-        for (std::size_t k = 0; k < phase_x; k += 16) {
-          DepthwiseFloats even, odd;
-          std::memcpy(&even, source + k, sizeof(even));
-          std::memcpy(&odd, source + phase_x + k, sizeof(odd));
-          const DepthwiseFloats low = __builtin_shufflevector(even, odd, 0, 16, 1, 17, 2, 18, 3, 19,
-                                                              4, 20, 5, 21, 6, 22, 7, 23);
-          const DepthwiseFloats high = __builtin_shufflevector(even, odd, 8, 24, 9, 25, 10, 26, 11,
-                                                               27, 12, 28, 13, 29, 14, 30, 15, 31);
-          std::memcpy(line + 2 * k, &low, sizeof(low));
-          std::memcpy(line + 2 * k + 16, &high, sizeof(high));
-        }
-        copy_short_row(line + g.pad_x_before(), g.in_x, target);
       } else {
         each_phase([&](std::size_t to, std::size_t from) { target[from] = source[to]; });
       }
@@ -149,6 +144,33 @@ struct DepthwisePlane {
   }
 
  private:
+  // A plain padded row of stride 2 into its two phases, and back.
+  void split_row(const T* plain, T* target) const {
+    for (std::size_t k = 0; k < phase_x; k += 16) {
+      DepthwiseFloats a, b;
+      std::memcpy(&a, plain + 2 * k, sizeof(a));
+      std::memcpy(&b, plain + 2 * k + 16, sizeof(b));
+      const DepthwiseFloats even =
+          __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+      const DepthwiseFloats odd =
+          __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+      std::memcpy(target + k, &even, sizeof(even));
+      std::memcpy(target + phase_x + k, &odd, sizeof(odd));
+    }
+  }
+  void join_row(const T* source, T* plain) const {
+    for (std::size_t k = 0; k < phase_x; k += 16) {
+      DepthwiseFloats even, odd;
+      std::memcpy(&even, source + k, sizeof(even));
+      std::memcpy(&odd, source + phase_x + k, sizeof(odd));
+      const DepthwiseFloats low = __builtin_shufflevector(even, odd, 0, 16, 1, 17, 2, 18, 3, 19, 4,
+                                                          20, 5, 21, 6, 22, 7, 23);
+      const DepthwiseFloats high = __builtin_shufflevector(even, odd, 8, 24, 9, 25, 10, 26, 11, 27,
+                                                           12, 28, 13, 29, 14, 30, 15, 31);
+      std::memcpy(plain + 2 * k, &low, sizeof(low));
+      std::memcpy(plain + 2 * k + 16, &high, sizeof(high));
+    }
+  }
   // move(position in a polyphase row, column of the plain row) for every column x of a row,
   // phase by phase (column c = x + pad in phase p = c % sx at c / sx).
   template <typename Move>
@@ -262,7 +284,7 @@ struct DepthwiseOffsets {
 };
 
 // Elements of scratch per thread (conv2d_depthwise_backward.hpp): a padded plane first.
-std::size_t depthwise_scratch(const ConvGeometry& g);
+inline std::size_t depthwise_scratch(const ConvGeometry& g);
 
 template <typename T>
 void depthwise_forward(const ConvGeometry& g, const T* input, const T* weights, const T* bias,
