@@ -20,6 +20,7 @@
 #include <cstddef>
 #include <cstring>
 #include <initializer_list>
+#include <string_view>
 #include <type_traits>
 
 #include "kernels/conv_geometry.hpp"
@@ -189,63 +190,141 @@ inline constexpr std::size_t kDepthwiseChunk = 32;
 // Kernels of at most this many taps have their reading offsets listed once per call.
 inline constexpr std::size_t kDepthwiseListedTaps = 64;
 
-// Outputs j0 .. j0 + width - 1 of a row (width <= Chunk), `base` where output j0's first tap
-// reads: bias, then every tap t in order at base + offset(t). The lanes past `width` read on
-// into the next row or the scratch after the plane; they are stored too when `spill` (the
-// place they go is written again later by the same thread), else dropped. The sums are GCC
-// vectors of 64 bytes (one AVX-512 register, two AVX2, four SSE), so they stay in registers
-// over all taps whatever the instruction set. Taps: the tap count when known at compile time
-// (the loop then unrolls), 0 for `taps`.
-template <typename T, std::size_t Chunk, std::size_t Taps, typename Offset>
-void depthwise_chunk(const T* base, const Offset& offset, std::size_t taps, const T* w, T bias,
-                     std::size_t width, bool spill, T* out) {
+// Rows of output sums in flight at once: enough independent chains of multiply-adds to hide
+// their latency (Rows x Chunk / lanes of them), as many as the registers hold (32 AVX-512, 16
+// AVX2 or SSE).
+#define CNNKIT_DEPTHWISE_NAME_(name) #name
+#define CNNKIT_DEPTHWISE_NAME(name) CNNKIT_DEPTHWISE_NAME_(name)
+inline constexpr std::size_t kDepthwiseRows =
+    std::string_view(CNNKIT_DEPTHWISE_NAME(CNNKIT_SIMD_NAMESPACE)) == "avx512" ? 4 : 2;
+
+// out[0 .. width) = sums[0 .. width) (a plane's last rows only), apart from the hot loops.
+template <typename T, std::size_t Chunk>
+[[gnu::noinline]] void depthwise_store_part(const T* sums, std::size_t width, T* out) {
+  T result[Chunk];
+  std::memcpy(result, sums, sizeof(result));
+  for (std::size_t l = 0; l < width; ++l) out[l] = result[l];
+}
+
+// Outputs j0 .. j0 + width - 1 (width <= Chunk) of Rows consecutive output rows (`out_x`
+// apart in `out`, `step` apart in the padded plane), `base` where the first row's output j0's
+// first tap reads: bias, then every tap t in order at base + offset(t). The lanes past `width`
+// read on into the next row or the scratch after the plane; they are stored too when `spill`
+// (the place they go, in the rows below, is written again later by the same thread), else
+// dropped. The sums are
+// GCC vectors of 64 bytes (one AVX-512 register, two AVX2, four SSE), so they stay in
+// registers over all taps whatever the instruction set. Taps: the tap count when known at
+// compile time (the loop then unrolls), 0 for `taps`.
+template <typename T, std::size_t Chunk, std::size_t Taps, std::size_t Rows, std::size_t K,
+          typename Offset>
+[[gnu::always_inline]] inline void depthwise_chunk(const T* base, std::size_t step,
+                                                   const Offset& offset, std::size_t taps,
+                                                   const T* w, T bias, std::size_t width,
+                                                   bool spill, T* out, std::size_t out_x) {
   typedef T Vector __attribute__((vector_size(64)));
   constexpr std::size_t kLanes = 64 / sizeof(T), kVectors = Chunk / kLanes;
   const std::size_t count = Taps > 0 ? Taps : taps;
-  Vector sums[kVectors];
-  for (std::size_t r = 0; r < kVectors; ++r) sums[r] = Vector{} + bias;
-  for (std::size_t t = 0; t < count; ++t) {
-    const T wv = w[t];
-    const T* const source = base + offset(t);
-    for (std::size_t r = 0; r < kVectors; ++r) {
-      Vector x;
-      std::memcpy(&x, source + r * kLanes, sizeof(Vector));
-      sums[r] += wv * x;
+  Vector sums[Rows][kVectors];
+  for (std::size_t i = 0; i < Rows; ++i) {
+    for (std::size_t r = 0; r < kVectors; ++r) sums[i][r] = Vector{} + bias;
+  }
+  if constexpr (K > 0) {
+    // A K x K kernel at stride and dilation 1: each input row s of the block loaded once per
+    // column v and vector, for the output rows s - u it feeds (taps still in order per output).
+#pragma GCC unroll 8
+    for (std::size_t s = 0; s < Rows + K - 1; ++s) {
+#pragma GCC unroll 5
+      for (std::size_t v = 0; v < K; ++v) {
+#pragma GCC unroll 4
+        for (std::size_t r = 0; r < kVectors; ++r) {
+          Vector x;
+          std::memcpy(&x, base + s * step + v + r * kLanes, sizeof(Vector));
+#pragma GCC unroll 5
+          for (std::size_t u = 0; u < K; ++u) {
+            if (s >= u && s - u < Rows) sums[s - u][r] += w[u * K + v] * x;
+          }
+        }
+      }
+    }
+  } else {
+    for (std::size_t t = 0; t < count; ++t) {
+      const T wv = w[t];
+      const T* const source = base + offset(t);
+      for (std::size_t i = 0; i < Rows; ++i) {
+        for (std::size_t r = 0; r < kVectors; ++r) {
+          Vector x;
+          std::memcpy(&x, source + i * step + r * kLanes, sizeof(Vector));
+          sums[i][r] += wv * x;
+        }
+      }
     }
   }
-  if (width == Chunk || spill) {
-    std::memcpy(out, sums, sizeof(sums));
-    return;
+  // Whole vectors, then (a plane's last rows only) the rest value by value.
+  typedef Vector Unaligned __attribute__((aligned(alignof(T)), may_alias));
+  for (std::size_t i = 0; i < Rows; ++i) {
+    T* const row = out + i * out_x;
+    if (width == Chunk || spill) {
+      for (std::size_t r = 0; r < kVectors; ++r) {
+        *reinterpret_cast<Unaligned*>(row + r * kLanes) = sums[i][r];
+      }
+    } else {
+      depthwise_store_part<T, Chunk>(reinterpret_cast<const T*>(sums[i]), width, row);
+    }
   }
-  T result[Chunk];
-  std::memcpy(result, sums, sizeof(result));
-  copy_short_row(result, width, out);
 }
 
-// One output plane (out_y x out_x) of the padded input plane `padded`: each row's outputs in
-// chunks of 32, its rest in one of 16 when it fits one, else 32.
+// Output rows i .. i + Rows - 1 of a plane: chunks of 32, the rest in one of 16 when it fits
+// one, else 32.
+// The plane's sizes, worked out once per plane.
+struct DepthwiseRowsShape {
+  std::size_t out_x, end, taps, step;  // end: outputs of the plane; step: between input rows
+};
+
+template <typename T, std::size_t Taps, std::size_t Rows, std::size_t K, typename Offset>
+[[gnu::always_inline]] inline void depthwise_rows(const DepthwiseRowsShape& shape, const T* padded,
+                                                  const Offset& offset, const T* w, T bias,
+                                                  std::size_t i, T* out) {
+  const std::size_t out_x = shape.out_x, taps = shape.taps, step = shape.step;
+  const std::size_t end = shape.end, last = (i + Rows - 1) * out_x;
+  constexpr std::size_t kFull = kDepthwiseChunk, kHalf = kDepthwiseChunk / 2;
+  const T* const base = padded + i * step;
+  T* const row = out + i * out_x;
+  // The rest first: what it spills into the rows below is written again by their whole chunks
+  // (or, for rows narrower than a chunk, by their own rest after it).
+  const std::size_t j0 = out_x / kFull * kFull, width = out_x - j0;
+  if (width > kHalf) {
+    depthwise_chunk<T, kFull, Taps, Rows, K>(base + j0, step, offset, taps, w, bias, width,
+                                             last + j0 + kFull <= end, row + j0, out_x);
+  } else if (width > 0) {
+    depthwise_chunk<T, kHalf, Taps, Rows, K>(base + j0, step, offset, taps, w, bias, width,
+                                             last + j0 + kHalf <= end, row + j0, out_x);
+  }
+  for (std::size_t j = 0; j < j0; j += kFull) {
+    depthwise_chunk<T, kFull, Taps, Rows, K>(base + j, step, offset, taps, w, bias, kFull, false,
+                                             row + j, out_x);
+  }
+}
+
+// One output plane (out_y x out_x) of the padded input plane `padded`: row by row, or, for a
+// 3x3 or 5x5 kernel at stride and dilation 1, kDepthwiseRows rows at a time (then the rows
+// left one by one).
 template <typename T, std::size_t Taps, typename Offset>
 void depthwise_plane(const ConvGeometry& g, const DepthwisePlane<T>& plane, const T* padded,
                      const Offset& offset, const T* w, T bias, T* out) {
-  const std::size_t out_y = g.out_y(), out_x = g.out_x(), taps = g.kernel_y * g.kernel_x;
-  const std::size_t step = g.stride_y * plane.row, end = out_y * out_x;
-  constexpr std::size_t kFull = kDepthwiseChunk, kHalf = kDepthwiseChunk / 2;
-  for (std::size_t i = 0; i < out_y; ++i) {
-    const T* const base = padded + i * step;
-    T* const row = out + i * out_x;
-    std::size_t j0 = 0;
-    for (; j0 + kFull <= out_x; j0 += kFull) {
-      depthwise_chunk<T, kFull, Taps>(base + j0, offset, taps, w, bias, kFull, false, row + j0);
-    }
-    const std::size_t width = out_x - j0, at = i * out_x + j0;
-    if (width > kHalf) {
-      depthwise_chunk<T, kFull, Taps>(base + j0, offset, taps, w, bias, width, at + kFull <= end,
-                                      row + j0);
-    } else if (width > 0) {
-      depthwise_chunk<T, kHalf, Taps>(base + j0, offset, taps, w, bias, width, at + kHalf <= end,
-                                      row + j0);
+  const std::size_t out_y = g.out_y(), out_x = g.out_x();
+  const DepthwiseRowsShape shape{out_x, out_y * out_x, g.kernel_y * g.kernel_x,
+                                 g.stride_y * plane.row};
+  constexpr std::size_t K = Taps == 9 ? 3 : (Taps == 25 ? 5 : 0);
+  std::size_t i = 0;
+  if constexpr (K > 0) {
+    if (g.kernel_y == K && g.stride_y == 1 && g.stride_x == 1 && g.dilation_y == 1 &&
+        g.dilation_x == 1) {
+      for (; i + kDepthwiseRows <= out_y; i += kDepthwiseRows) {
+        depthwise_rows<T, Taps, kDepthwiseRows, K>(shape, padded, offset, w, bias, i, out);
+      }
     }
   }
+  for (; i < out_y; ++i) depthwise_rows<T, Taps, 1, 0>(shape, padded, offset, w, bias, i, out);
 }
 
 // Where tap t reads relative to where the output's first tap does: listed once per call for
