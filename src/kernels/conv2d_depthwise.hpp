@@ -68,8 +68,49 @@ template <typename T>
   if (i < count) std::memcpy(to + count - kBlock, from + count - kBlock, 64);
 }
 
-// Float vectors of 16 for the stride-2 rows' shuffles.
-typedef float DepthwiseFloats __attribute__((vector_size(64)));
+// The sums' vectors: one register of the instruction set the file is compiled for (64 bytes for
+// AVX-512, 32 for AVX2 and the baseline: GCC builds a wider vector from a scalar through memory).
+// Rows of output sums in flight at once: enough independent chains of multiply-adds to hide
+// their latency (Rows x Chunk / lanes of them), as many as the registers hold (32 AVX-512, 16
+// AVX2 or SSE).
+#define CNNKIT_DEPTHWISE_NAME_(name) #name
+#define CNNKIT_DEPTHWISE_NAME(name) CNNKIT_DEPTHWISE_NAME_(name)
+inline constexpr bool kDepthwiseWide =
+    std::string_view(CNNKIT_DEPTHWISE_NAME(CNNKIT_SIMD_NAMESPACE)) == "avx512";
+inline constexpr std::size_t kDepthwiseVectorBytes = kDepthwiseWide ? 64 : 32;
+inline constexpr std::size_t kDepthwiseRows = kDepthwiseWide ? 4 : 2;
+
+// Float vectors of one register for the stride-2 rows' shuffles: even and odd lanes of a pair
+// (split), and back (join).
+typedef float DepthwiseFloats __attribute__((vector_size(kDepthwiseVectorBytes)));
+template <std::size_t Lanes>
+struct DepthwiseShuffles;
+template <>
+struct DepthwiseShuffles<16> {
+  typedef float V __attribute__((vector_size(64)));
+  static void split(V a, V b, V& even, V& odd) {
+    even = __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    odd = __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+  }
+  static void join(V even, V odd, V& low, V& high) {
+    low =
+        __builtin_shufflevector(even, odd, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    high = __builtin_shufflevector(even, odd, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30,
+                                   15, 31);
+  }
+};
+template <>
+struct DepthwiseShuffles<8> {
+  typedef float V __attribute__((vector_size(32)));
+  static void split(V a, V b, V& even, V& odd) {
+    even = __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14);
+    odd = __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15);
+  }
+  static void join(V even, V odd, V& low, V& high) {
+    low = __builtin_shufflevector(even, odd, 0, 8, 1, 9, 2, 10, 3, 11);
+    high = __builtin_shufflevector(even, odd, 4, 12, 5, 13, 6, 14, 7, 15);
+  }
+};
 
 // A plane zero padded as the geometry says, in polyphase rows: column c of a padded row lies in
 // phase c % sx at c / sx, so the columns one tap reads for consecutive outputs (sx apart) are
@@ -145,31 +186,27 @@ struct DepthwisePlane {
   }
 
  private:
-  // A plain padded row of stride 2 into its two phases, and back.
+  // A plain padded row of stride 2 into its two phases, and back, a register at a time.
   void split_row(const T* plain, T* target) const {
-    for (std::size_t k = 0; k < phase_x; k += 16) {
-      DepthwiseFloats a, b;
+    constexpr std::size_t kLanes = sizeof(DepthwiseFloats) / sizeof(float);
+    for (std::size_t k = 0; k < phase_x; k += kLanes) {
+      DepthwiseFloats a, b, even, odd;
       std::memcpy(&a, plain + 2 * k, sizeof(a));
-      std::memcpy(&b, plain + 2 * k + 16, sizeof(b));
-      const DepthwiseFloats even =
-          __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-      const DepthwiseFloats odd =
-          __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+      std::memcpy(&b, plain + 2 * k + kLanes, sizeof(b));
+      DepthwiseShuffles<kLanes>::split(a, b, even, odd);
       std::memcpy(target + k, &even, sizeof(even));
       std::memcpy(target + phase_x + k, &odd, sizeof(odd));
     }
   }
   void join_row(const T* source, T* plain) const {
-    for (std::size_t k = 0; k < phase_x; k += 16) {
-      DepthwiseFloats even, odd;
+    constexpr std::size_t kLanes = sizeof(DepthwiseFloats) / sizeof(float);
+    for (std::size_t k = 0; k < phase_x; k += kLanes) {
+      DepthwiseFloats even, odd, low, high;
       std::memcpy(&even, source + k, sizeof(even));
       std::memcpy(&odd, source + phase_x + k, sizeof(odd));
-      const DepthwiseFloats low = __builtin_shufflevector(even, odd, 0, 16, 1, 17, 2, 18, 3, 19, 4,
-                                                          20, 5, 21, 6, 22, 7, 23);
-      const DepthwiseFloats high = __builtin_shufflevector(even, odd, 8, 24, 9, 25, 10, 26, 11, 27,
-                                                           12, 28, 13, 29, 14, 30, 15, 31);
+      DepthwiseShuffles<kLanes>::join(even, odd, low, high);
       std::memcpy(plain + 2 * k, &low, sizeof(low));
-      std::memcpy(plain + 2 * k + 16, &high, sizeof(high));
+      std::memcpy(plain + 2 * k + kLanes, &high, sizeof(high));
     }
   }
   // move(position in a polyphase row, column of the plain row) for every column x of a row,
@@ -190,14 +227,6 @@ inline constexpr std::size_t kDepthwiseChunk = 32;
 // Kernels of at most this many taps have their reading offsets listed once per call.
 inline constexpr std::size_t kDepthwiseListedTaps = 64;
 
-// Rows of output sums in flight at once: enough independent chains of multiply-adds to hide
-// their latency (Rows x Chunk / lanes of them), as many as the registers hold (32 AVX-512, 16
-// AVX2 or SSE).
-#define CNNKIT_DEPTHWISE_NAME_(name) #name
-#define CNNKIT_DEPTHWISE_NAME(name) CNNKIT_DEPTHWISE_NAME_(name)
-inline constexpr std::size_t kDepthwiseRows =
-    std::string_view(CNNKIT_DEPTHWISE_NAME(CNNKIT_SIMD_NAMESPACE)) == "avx512" ? 4 : 2;
-
 // out[0 .. width) = sums[0 .. width) (a plane's last rows only), apart from the hot loops.
 template <typename T, std::size_t Chunk>
 [[gnu::noinline]] void depthwise_store_part(const T* sums, std::size_t width, T* out) {
@@ -212,7 +241,7 @@ template <typename T, std::size_t Chunk>
 // read on into the next row or the scratch after the plane; they are stored too when `spill`
 // (the place they go, in the rows below, is written again later by the same thread), else
 // dropped. The sums are
-// GCC vectors of 64 bytes (one AVX-512 register, two AVX2, four SSE), so they stay in
+// GCC vectors of one register (kDepthwiseVectorBytes), so they stay in
 // registers over all taps whatever the instruction set. Taps: the tap count when known at
 // compile time (the loop then unrolls), 0 for `taps`.
 template <typename T, std::size_t Chunk, std::size_t Taps, std::size_t Rows, std::size_t K,
@@ -221,8 +250,8 @@ template <typename T, std::size_t Chunk, std::size_t Taps, std::size_t Rows, std
                                                    const Offset& offset, std::size_t taps,
                                                    const T* w, T bias, std::size_t width,
                                                    bool spill, T* out, std::size_t out_x) {
-  typedef T Vector __attribute__((vector_size(64)));
-  constexpr std::size_t kLanes = 64 / sizeof(T), kVectors = Chunk / kLanes;
+  typedef T Vector __attribute__((vector_size(kDepthwiseVectorBytes)));
+  constexpr std::size_t kLanes = kDepthwiseVectorBytes / sizeof(T), kVectors = Chunk / kLanes;
   const std::size_t count = Taps > 0 ? Taps : taps;
   Vector sums[Rows][kVectors];
   for (std::size_t i = 0; i < Rows; ++i) {

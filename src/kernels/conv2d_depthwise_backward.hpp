@@ -88,8 +88,8 @@ inline std::size_t depthwise_shared_scratch(const ConvGeometry& g) {
 template <typename T, std::size_t Group>
 void depthwise_weight_sums(const DepthwisePlane<T>& plane, const T* padded, const T* e,
                            std::size_t e_row, std::size_t u, std::size_t v0, T* sums) {
-  typedef T Vector __attribute__((vector_size(64)));
-  constexpr std::size_t kLanes = 64 / sizeof(T);
+  typedef T Vector __attribute__((vector_size(kDepthwiseVectorBytes)));
+  constexpr std::size_t kLanes = kDepthwiseVectorBytes / sizeof(T);
   Vector acc[Group];
   std::size_t offsets[Group];
   std::memcpy(acc, sums, sizeof(acc));
@@ -114,7 +114,7 @@ void depthwise_weight_sums(const DepthwisePlane<T>& plane, const T* padded, cons
 template <typename T>
 void depthwise_weight_row(const DepthwisePlane<T>& plane, const T* padded, const T* e,
                           std::size_t e_row, std::size_t u, T* sums) {
-  constexpr std::size_t kLanes = 64 / sizeof(T);
+  constexpr std::size_t kLanes = kDepthwiseVectorBytes / sizeof(T);
   const std::size_t n = plane.g.kernel_x;
   for (std::size_t v0 = 0; v0 < n; v0 += 4) {
     T* const at = sums + (u * n + v0) * kLanes;
@@ -147,8 +147,8 @@ template <typename T, std::size_t SY, std::size_t SX>
 void depthwise_input_error_phases(const ConvGeometry& g, const DepthwisePlane<T>& plane,
                                   const T* weights, std::size_t c, T* padded, const T* e,
                                   T* input_error) {
-  typedef T Vector __attribute__((vector_size(64)));
-  constexpr std::size_t kLanes = 64 / sizeof(T);
+  typedef T Vector __attribute__((vector_size(kDepthwiseVectorBytes)));
+  constexpr std::size_t kLanes = kDepthwiseVectorBytes / sizeof(T);
   const std::size_t multiplier = g.kernels / g.channels, out_y = g.out_y();
   const std::size_t taps = g.kernel_y * g.kernel_x, lead = depthwise_error_lead(g);
   const std::size_t e_row = depthwise_phase_error_row(g);
@@ -186,8 +186,8 @@ void depthwise_input_error_phases(const ConvGeometry& g, const DepthwisePlane<T>
 template <typename T>
 void depthwise_backward(const ConvGeometry& g, const T* input, const T* weights, const T* error,
                         T* input_error, T* weight_gradient, T* bias_gradient, T* scratch) {
-  typedef T Vector __attribute__((vector_size(64)));
-  constexpr std::size_t kLanes = 64 / sizeof(T);
+  typedef T Vector __attribute__((vector_size(kDepthwiseVectorBytes)));
+  constexpr std::size_t kLanes = kDepthwiseVectorBytes / sizeof(T);
   const DepthwisePlane<T> plane{g};
   const DepthwiseScratch parts{g};
   const std::size_t per_thread = parts.total(), multiplier = g.kernels / g.channels;
