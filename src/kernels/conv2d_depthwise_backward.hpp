@@ -156,6 +156,33 @@ void depthwise_input_error_phases(const ConvGeometry& g, const DepthwisePlane<T>
   {
     for (std::size_t y = 0; y < g.in_y; ++y) {
       const std::size_t row = y + g.pad_y_before();
+      if constexpr (SX == 2) {
+        // Both phases at once (dilation 1 across: the taps v = p, p + 2, ... feed phase p),
+        // two independent sums.
+        T* const target = padded + row * plane.row;
+        for (std::size_t k0 = 0; k0 < plane.phase_x; k0 += kLanes) {
+          Vector sums[2] = {};
+          for (std::size_t q = 0; q < multiplier; ++q) {
+            const T* const w = weights + (c * multiplier + q) * taps;
+            for (std::size_t u = 0; u < g.kernel_y && u * g.dilation_y <= row; ++u) {
+              const std::size_t d = row - u * g.dilation_y;
+              if (d % sy != 0 || d / sy >= out_y) continue;
+              const T* const e_at = e + (q * out_y + d / sy) * e_row + lead + k0;
+#pragma GCC unroll 2
+              for (std::size_t p = 0; p < 2; ++p) {
+                for (std::size_t v = p; v < g.kernel_x; v += 2) {
+                  Vector x;
+                  std::memcpy(&x, e_at - v / 2, sizeof(Vector));
+                  sums[p] += w[u * g.kernel_x + v] * x;
+                }
+              }
+            }
+          }
+          std::memcpy(target + k0, &sums[0], sizeof(Vector));
+          std::memcpy(target + plane.phase_x + k0, &sums[1], sizeof(Vector));
+        }
+        continue;
+      }
       for (std::size_t p = 0; p < sx; ++p) {
         T* const target = padded + row * plane.row + p * plane.phase_x;
         for (std::size_t k0 = 0; k0 < plane.phase_x; k0 += kLanes) {
@@ -263,7 +290,10 @@ void depthwise_backward(const ConvGeometry& g, const T* input, const T* weights,
     const auto phases = [&]<std::size_t SY, std::size_t SX>() {
       depthwise_input_error_phases<T, SY, SX>(g, plane, weights, c, dx_plane, phase_e, dx);
     };
-    if (g.stride_y == 2 && g.stride_x == 2) return phases.template operator()<2, 2>();
+    // Both phases at once where each holds whole vectors (the stride-2 float plane).
+    if (g.stride_y == 2 && g.stride_x == 2 && g.dilation_x == 1 && plane.phase_x % kLanes == 0) {
+      return phases.template operator()<2, 2>();
+    }
     if (g.stride_y == 1 && g.stride_x == 1) return phases.template operator()<1, 1>();
     phases.template operator()<0, 0>();
   });
