@@ -153,57 +153,55 @@ void depthwise_input_error_phases(const ConvGeometry& g, const DepthwisePlane<T>
   const std::size_t taps = g.kernel_y * g.kernel_x, lead = depthwise_error_lead(g);
   const std::size_t e_row = depthwise_phase_error_row(g);
   const std::size_t sx = SX > 0 ? SX : g.stride_x, sy = SY > 0 ? SY : g.stride_y;
-  {
-    for (std::size_t y = 0; y < g.in_y; ++y) {
-      const std::size_t row = y + g.pad_y_before();
-      if constexpr (SX == 2) {
-        // Both phases at once (dilation 1 across: the taps v = p, p + 2, ... feed phase p),
-        // two independent sums.
-        T* const target = padded + row * plane.row;
-        for (std::size_t k0 = 0; k0 < plane.phase_x; k0 += kLanes) {
-          Vector sums[2] = {};
-          for (std::size_t q = 0; q < multiplier; ++q) {
-            const T* const w = weights + (c * multiplier + q) * taps;
-            for (std::size_t u = 0; u < g.kernel_y && u * g.dilation_y <= row; ++u) {
-              const std::size_t d = row - u * g.dilation_y;
-              if (d % sy != 0 || d / sy >= out_y) continue;
-              const T* const e_at = e + (q * out_y + d / sy) * e_row + lead + k0;
-#pragma GCC unroll 2
-              for (std::size_t p = 0; p < 2; ++p) {
-                for (std::size_t v = p; v < g.kernel_x; v += 2) {
-                  Vector x;
-                  std::memcpy(&x, e_at - v / 2, sizeof(Vector));
-                  sums[p] += w[u * g.kernel_x + v] * x;
-                }
-              }
-            }
-          }
-          std::memcpy(target + k0, &sums[0], sizeof(Vector));
-          std::memcpy(target + plane.phase_x + k0, &sums[1], sizeof(Vector));
-        }
-        continue;
+  // rows(row, k0, body): body(W_q's row u, E_q's row (row - u dy) / sy from k0 on) for the
+  // kernels q and the kernel rows u that feed padded row `row`, in that order.
+  const auto rows = [&](std::size_t row, std::size_t k0, const auto& body) {
+    for (std::size_t q = 0; q < multiplier; ++q) {
+      const T* const w = weights + (c * multiplier + q) * taps;
+      for (std::size_t u = 0; u < g.kernel_y && u * g.dilation_y <= row; ++u) {
+        const std::size_t d = row - u * g.dilation_y;
+        if (d % sy != 0 || d / sy >= out_y) continue;
+        body(w + u * g.kernel_x, e + (q * out_y + d / sy) * e_row + lead + k0);
       }
-      for (std::size_t p = 0; p < sx; ++p) {
-        T* const target = padded + row * plane.row + p * plane.phase_x;
-        for (std::size_t k0 = 0; k0 < plane.phase_x; k0 += kLanes) {
-          Vector sums = {};
-          for (std::size_t q = 0; q < multiplier; ++q) {
-            const T* const w = weights + (c * multiplier + q) * taps;
-            for (std::size_t u = 0; u < g.kernel_y && u * g.dilation_y <= row; ++u) {
-              const std::size_t d = row - u * g.dilation_y;
-              if (d % sy != 0 || d / sy >= out_y) continue;
-              const T* const e_at = e + (q * out_y + d / sy) * e_row + lead + k0;
-              for (std::size_t v = 0; v < g.kernel_x; ++v) {
-                const std::size_t column = v * g.dilation_x;
-                if (column % sx != p) continue;
-                Vector x;
-                std::memcpy(&x, e_at - column / sx, sizeof(Vector));
-                sums += w[u * g.kernel_x + v] * x;
-              }
+    }
+  };
+  for (std::size_t y = 0; y < g.in_y; ++y) {
+    const std::size_t row = y + g.pad_y_before();
+    if constexpr (SX == 2) {
+      // Both phases at once (dilation 1 across: the taps v = p, p + 2, ... feed phase p), two
+      // independent sums.
+      T* const target = padded + row * plane.row;
+      for (std::size_t k0 = 0; k0 < plane.phase_x; k0 += kLanes) {
+        Vector sums[2] = {};
+        rows(row, k0, [&](const T* w, const T* e_at) {
+#pragma GCC unroll 2
+          for (std::size_t p = 0; p < 2; ++p) {
+            for (std::size_t v = p; v < g.kernel_x; v += 2) {
+              Vector x;
+              std::memcpy(&x, e_at - v / 2, sizeof(Vector));
+              sums[p] += w[v] * x;
             }
           }
-          std::memcpy(target + k0, &sums, sizeof(Vector));
-        }
+        });
+        std::memcpy(target + k0, &sums[0], sizeof(Vector));
+        std::memcpy(target + plane.phase_x + k0, &sums[1], sizeof(Vector));
+      }
+      continue;
+    }
+    for (std::size_t p = 0; p < sx; ++p) {
+      T* const target = padded + row * plane.row + p * plane.phase_x;
+      for (std::size_t k0 = 0; k0 < plane.phase_x; k0 += kLanes) {
+        Vector sums = {};
+        rows(row, k0, [&](const T* w, const T* e_at) {
+          for (std::size_t v = 0; v < g.kernel_x; ++v) {
+            const std::size_t column = v * g.dilation_x;
+            if (column % sx != p) continue;
+            Vector x;
+            std::memcpy(&x, e_at - column / sx, sizeof(Vector));
+            sums += w[v] * x;
+          }
+        });
+        std::memcpy(target + k0, &sums, sizeof(Vector));
       }
     }
   }
