@@ -200,6 +200,16 @@ const std::vector<Row>& rows() {
       {"depthwise x2 wide rows 3x5", {2, 4, 9, 37, 8, 3, 5, 1, 1, 1, 1, 4, true, 1, 0, 2, 2}},
       {"1-D depthwise valid m5", {2, 3, 40, 1, 3, 5, 1, 1, 1, 1, 1, 3, true, 0, 0, 0, 0}},
       {"1-D groups 2 valid", {2, 6, 12, 1, 4, 4, 1, 1, 1, 1, 1, 2, true, 0, 0, 0, 0}},
+      // Depthwise rows of a full chunk and more, stride 2 in either axis, the input error's
+      // forward convolution ("valid" and "same") and its scatter (x2, padding beyond the span).
+      {"depthwise 3x3 stride 2 wide", {2, 3, 29, 35, 3, 3, 3, 2, 2, 1, 1, 3, true, 1, 1, 1, 1}},
+      {"depthwise 5x5 33 wide", {2, 3, 11, 33, 3, 5, 5, 1, 1, 1, 1, 3}},
+      {"depthwise 3x3 valid 49 wide", {2, 2, 6, 49, 2, 3, 3, 1, 1, 1, 1, 2, true, 0, 0, 0, 0}},
+      {"1-D depthwise m5 70 long", {2, 5, 70, 1, 5, 5, 1, 1, 1, 1, 1, 5}},
+      {"depthwise x2 stride 2 odd", {2, 3, 13, 21, 6, 3, 3, 2, 2, 1, 1, 3}},
+      {"depthwise padding past span", {1, 2, 5, 6, 2, 3, 3, 1, 1, 1, 1, 2, true, 3, 0, 3, 1}},
+      {"depthwise stride 2,1 valid", {2, 3, 9, 20, 3, 3, 3, 2, 1, 1, 1, 3, true, 0, 0, 0, 0}},
+      {"depthwise stride 1,2 pad 0+2", {2, 3, 10, 17, 3, 3, 3, 1, 2, 1, 1, 3, true, 1, 1, 0, 2}},
       // "same" written out: the fast kernels take these (a 1-D one turned into rows).
       {"explicit same 3x3", {2, 3, 7, 6, 4, 3, 3, 1, 1, 1, 1, 1, true, 1, 1, 1, 1}},
       {"1-D explicit same m4 stride 3", {3, 2, 13, 1, 3, 4, 1, 3, 1, 1, 1, 1, true, 1, 2, 0, 0}},

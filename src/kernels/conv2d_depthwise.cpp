@@ -18,7 +18,8 @@ namespace {
 
 template <typename T>
 T* scratch_for(const ConvGeometry& g, std::vector<T>& workspace) {
-  const std::size_t size = baseline::depthwise_scratch(g) * runtime::team_size();
+  const std::size_t size =
+      baseline::depthwise_scratch(g) * runtime::team_size() + baseline::depthwise_shared_scratch(g);
   if (workspace.size() < size) workspace.resize(size);
   return workspace.data();
 }

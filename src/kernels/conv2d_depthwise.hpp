@@ -6,20 +6,18 @@
 // Any stride, dilation and padding. Include with CNNKIT_SIMD_NAMESPACE defined.
 //
 // Each plane is copied once into a zero-padded scratch plane (its borders are zeroed once per
-// call and never written again), so no loop tests bounds. Sums, in a fixed order whatever the
-// thread count:
-//   forward:      out[i, j] = bias, then + W[u, v] x_pad[i sy + u dy, j sx + v dx], (u, v) in
-//   order,
-//                 32 outputs of a row at a time in registers
-//   input error:  per (b, c) plane, E's rows scattered onto a zero padded plane, kernel by kernel
-//   weights/bias: per channel, per tap one row of partial sums over (sample, output row), added
-//                 along the row at the end; each channel is one thread's, whole.
+// call and never written again), so no loop tests bounds. The forward's sums, in a fixed order
+// whatever the thread count: out[i, j] = bias, then + W[u, v] x_pad[i sy + u dy, j sx + v dx],
+// (u, v) in order, 32 outputs of a row (of several rows for 3x3 and 5x5 kernels at stride 1) at
+// a time in registers. The backward: conv2d_depthwise_backward.hpp, included at the end.
 #pragma once
 
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
 #include <initializer_list>
+#include <string_view>
+#include <type_traits>
 
 #include "kernels/conv_geometry.hpp"
 #include "runtime/parallel.hpp"
@@ -40,226 +38,208 @@ void depthwise_backward_avx2(const ConvGeometry& g, const float* input, const fl
                              float* bias_gradient, float* scratch);
 }  // namespace cnnkit::kernels::detail
 
+#include "kernels/conv2d_depthwise_plane.hpp"
+
 namespace cnnkit::kernels::CNNKIT_SIMD_NAMESPACE {
 
-// to[0 .. count) = from[0 .. count) for a row of a plane: 64-byte blocks of constant size (32 or
-// 16 below 64 bytes), the last one overlapping the one before, so that a row of a few dozen values
-// costs a few vector moves rather than a library call (a layer copies tens of thousands of such
-// rows).
-template <typename T>
-void copy_short_row(const T* from, std::size_t count, T* to) {
-  constexpr std::size_t kBlock = 64 / sizeof(T);
-  if (count < kBlock) {
-    // Two overlapping blocks of half or a quarter of that, or one value at a time.
-    for (const std::size_t part : {kBlock / 2, kBlock / 4}) {
-      if (part > 0 && count >= part) {
-        std::memcpy(to, from, part * sizeof(T));
-        std::memcpy(to + count - part, from + count - part, part * sizeof(T));
-        return;
-      }
-    }
-    for (std::size_t i = 0; i < count; ++i) to[i] = from[i];
-    return;
-  }
-  std::size_t i = 0;
-  for (; i + kBlock <= count; i += kBlock) std::memcpy(to + i, from + i, 64);
-  if (i < count) std::memcpy(to + count - kBlock, from + count - kBlock, 64);
+// Outputs per chunk of a row: their sums stay in registers over all taps (two AVX-512
+// registers of float). A row's last chunk computes all of them too.
+inline constexpr std::size_t kDepthwiseChunk = 32;
+// Kernels of at most this many taps have their reading offsets listed once per call.
+inline constexpr std::size_t kDepthwiseListedTaps = 64;
+
+// out[0 .. width) = sums[0 .. width) (a plane's last rows only), apart from the hot loops.
+template <typename T, std::size_t Chunk>
+[[gnu::noinline]] void depthwise_store_part(const T* sums, std::size_t width, T* out) {
+  T result[Chunk];
+  std::memcpy(result, sums, sizeof(result));
+  for (std::size_t l = 0; l < width; ++l) out[l] = result[l];
 }
 
-// A plane zero padded as the geometry says, in polyphase rows: column c of a padded row lies in
-// phase c % sx at c / sx, so the columns one tap reads for consecutive outputs (sx apart) are
-// consecutive whatever the stride. The input error scatters into the same memory laid out
-// plainly (`plain_at`).
-template <typename T>
-struct DepthwisePlane {
-  const ConvGeometry& g;
-  std::size_t padded_x = g.in_x + g.pad_x_before() + g.pad_x_after();
-  std::size_t padded_y = g.in_y + g.pad_y_before() + g.pad_y_after();
-  std::size_t phase_x = (padded_x + g.stride_x - 1) / g.stride_x;
-  std::size_t row = phase_x * g.stride_x;  // elements of a polyphase row (>= padded_x)
-
-  std::size_t size() const { return padded_y * row; }
-
-  // The interior of `padded` from `plane` (borders untouched).
-  void fill(const T* plane, T* padded) const {
-    const std::size_t sx = g.stride_x;
-    for (std::size_t y = 0; y < g.in_y; ++y) {
-      const T* source = plane + y * g.in_x;
-      T* target = padded + (y + g.pad_y_before()) * row;
-      if (sx == 1) {
-        copy_short_row(source, g.in_x, target + g.pad_x_before());
-        continue;
+// Outputs j0 .. j0 + width - 1 (width <= Chunk) of Rows consecutive output rows (`out_x`
+// apart in `out`, `step` apart in the padded plane), `base` where the first row's output j0's
+// first tap reads: bias, then every tap t in order at base + offset(t). The lanes past `width`
+// read on into the next row or the scratch after the plane; they are stored too when `spill`
+// (the place they go, in the rows below, is written again later by the same thread), else
+// dropped. The sums are
+// GCC vectors of one register (kDepthwiseVectorBytes), so they stay in
+// registers over all taps whatever the instruction set. Taps: the tap count when known at
+// compile time (the loop then unrolls), 0 for `taps`.
+template <typename T, std::size_t Chunk, std::size_t Taps, std::size_t Rows, std::size_t K,
+          typename Offset>
+[[gnu::always_inline]] inline void depthwise_chunk(const T* base, std::size_t step,
+                                                   const Offset& offset, std::size_t taps,
+                                                   const T* w, T bias, std::size_t width,
+                                                   bool spill, T* out, std::size_t out_x) {
+  typedef T Vector __attribute__((vector_size(kDepthwiseVectorBytes)));
+  constexpr std::size_t kLanes = kDepthwiseVectorBytes / sizeof(T), kVectors = Chunk / kLanes;
+  const std::size_t count = Taps > 0 ? Taps : taps;
+  Vector sums[Rows][kVectors];
+  for (std::size_t i = 0; i < Rows; ++i) {
+    for (std::size_t r = 0; r < kVectors; ++r) sums[i][r] = Vector{} + bias;
+  }
+  if constexpr (K > 0) {
+    // A K x K kernel at stride and dilation 1: each input row s of the block loaded once per
+    // column v and vector, for the output rows s - u it feeds (taps still in order per output).
+#pragma GCC unroll 8
+    for (std::size_t s = 0; s < Rows + K - 1; ++s) {
+#pragma GCC unroll 5
+      for (std::size_t v = 0; v < K; ++v) {
+#pragma GCC unroll 4
+        for (std::size_t r = 0; r < kVectors; ++r) {
+          Vector x;
+          std::memcpy(&x, base + s * step + v + r * kLanes, sizeof(Vector));
+#pragma GCC unroll 5
+          for (std::size_t u = 0; u < K; ++u) {
+            if (s >= u && s - u < Rows) sums[s - u][r] += w[u * K + v] * x;
+          }
+        }
       }
-      // Column x + pad of the padded row: phase and position counted on, not divided out.
-      std::size_t phase = g.pad_x_before() % sx, position = g.pad_x_before() / sx;
-      for (std::size_t x = 0; x < g.in_x; ++x) {
-        target[phase * phase_x + position] = source[x];
-        if (++phase == sx) phase = 0, ++position;
+    }
+  } else {
+    for (std::size_t t = 0; t < count; ++t) {
+      const T wv = w[t];
+      const T* const source = base + offset(t);
+      for (std::size_t i = 0; i < Rows; ++i) {
+        for (std::size_t r = 0; r < kVectors; ++r) {
+          Vector x;
+          std::memcpy(&x, source + i * step + r * kLanes, sizeof(Vector));
+          sums[i][r] += wv * x;
+        }
       }
     }
   }
-  // Where output row i, tap (u, v) reads output 0's input; output j's is j further.
-  std::size_t at(std::size_t i, std::size_t u, std::size_t v) const {
-    const std::size_t c = v * g.dilation_x;
-    return (i * g.stride_y + u * g.dilation_y) * row + c % g.stride_x * phase_x + c / g.stride_x;
+  // Whole vectors, then (a plane's last rows only) the rest value by value.
+  typedef Vector Unaligned __attribute__((aligned(alignof(T)), may_alias));
+  for (std::size_t i = 0; i < Rows; ++i) {
+    T* const row = out + i * out_x;
+    if (width == Chunk || spill) {
+      for (std::size_t r = 0; r < kVectors; ++r) {
+        *reinterpret_cast<Unaligned*>(row + r * kLanes) = sums[i][r];
+      }
+    } else {
+      depthwise_store_part<T, Chunk>(reinterpret_cast<const T*>(sums[i]), width, row);
+    }
   }
-  // The same in a plain padded plane (rows of padded_x), output j's input j sx further.
-  std::size_t plain_at(std::size_t i, std::size_t u, std::size_t v) const {
-    return (i * g.stride_y + u * g.dilation_y) * padded_x + v * g.dilation_x;
+}
+
+// Output rows i .. i + Rows - 1 of a plane: chunks of 32, the rest in one of 16 when it fits
+// one, else 32.
+// The plane's sizes, worked out once per plane.
+struct DepthwiseRowsShape {
+  std::size_t out_x, end, taps, step;  // end: outputs of the plane; step: between input rows
+};
+
+template <typename T, std::size_t Taps, std::size_t Rows, std::size_t K, typename Offset>
+[[gnu::always_inline]] inline void depthwise_rows(const DepthwiseRowsShape& shape, const T* padded,
+                                                  const Offset& offset, const T* w, T bias,
+                                                  std::size_t i, T* out) {
+  const std::size_t out_x = shape.out_x, taps = shape.taps, step = shape.step;
+  const std::size_t end = shape.end, last = (i + Rows - 1) * out_x;
+  constexpr std::size_t kFull = kDepthwiseChunk, kHalf = kDepthwiseChunk / 2;
+  const T* const base = padded + i * step;
+  T* const row = out + i * out_x;
+  // The rest first: what it spills into the rows below is written again by their whole chunks
+  // (or, for rows narrower than a chunk, by their own rest after it).
+  const std::size_t j0 = out_x / kFull * kFull, width = out_x - j0;
+  if (width > kHalf) {
+    depthwise_chunk<T, kFull, Taps, Rows, K>(base + j0, step, offset, taps, w, bias, width,
+                                             last + j0 + kFull <= end, row + j0, out_x);
+  } else if (width > 0) {
+    depthwise_chunk<T, kHalf, Taps, Rows, K>(base + j0, step, offset, taps, w, bias, width,
+                                             last + j0 + kHalf <= end, row + j0, out_x);
+  }
+  for (std::size_t j = 0; j < j0; j += kFull) {
+    depthwise_chunk<T, kFull, Taps, Rows, K>(base + j, step, offset, taps, w, bias, kFull, false,
+                                             row + j, out_x);
+  }
+}
+
+// One output plane (out_y x out_x) of the padded input plane `padded`: row by row, or, for a
+// 3x3 or 5x5 kernel at stride and dilation 1, kDepthwiseRows rows at a time (then the rows
+// left one by one).
+template <typename T, std::size_t Taps, typename Offset>
+void depthwise_plane(const ConvGeometry& g, const DepthwisePlane<T>& plane, const T* padded,
+                     const Offset& offset, const T* w, T bias, T* out) {
+  const std::size_t out_y = g.out_y(), out_x = g.out_x();
+  const DepthwiseRowsShape shape{out_x, out_y * out_x, g.kernel_y * g.kernel_x,
+                                 g.stride_y * plane.row};
+  constexpr std::size_t K = Taps == 9 ? 3 : (Taps == 25 ? 5 : 0);
+  std::size_t i = 0;
+  if constexpr (K > 0) {
+    if (g.kernel_y == K && g.stride_y == 1 && g.stride_x == 1 && g.dilation_y == 1 &&
+        g.dilation_x == 1) {
+      for (; i + kDepthwiseRows <= out_y; i += kDepthwiseRows) {
+        depthwise_rows<T, Taps, kDepthwiseRows, K>(shape, padded, offset, w, bias, i, out);
+      }
+    }
+  }
+  for (; i < out_y; ++i) depthwise_rows<T, Taps, 1, 0>(shape, padded, offset, w, bias, i, out);
+}
+
+// Where tap t reads relative to where the output's first tap does: listed once per call for
+// kernels of up to kDepthwiseListedTaps taps, computed per tap beyond.
+template <typename T>
+struct DepthwiseOffsets {
+  const DepthwisePlane<T>& plane;
+  std::size_t listed[kDepthwiseListedTaps] = {};
+
+  explicit DepthwiseOffsets(const DepthwisePlane<T>& p) : plane(p) {
+    const std::size_t n = plane.g.kernel_x, taps = plane.g.kernel_y * n;
+    for (std::size_t t = 0; t < taps && t < kDepthwiseListedTaps; ++t) {
+      listed[t] = plane.at(0, t / n, t % n);
+    }
+  }
+  // body.template operator()<Taps>(offset): Taps 9, 25, 3 or 5 known at compile time, 0 else.
+  template <typename Body>
+  void visit(const Body& body) const {
+    const auto from_list = [this](std::size_t t) { return listed[t]; };
+    const std::size_t n = plane.g.kernel_x, taps = plane.g.kernel_y * n;
+    switch (taps) {
+      case 9:
+        return body.template operator()<9>(from_list);
+      case 25:
+        return body.template operator()<25>(from_list);
+      case 3:
+        return body.template operator()<3>(from_list);
+      case 5:
+        return body.template operator()<5>(from_list);
+      default:
+        break;
+    }
+    if (taps <= kDepthwiseListedTaps) return body.template operator()<0>(from_list);
+    body.template operator()<0>([this, n](std::size_t t) { return plane.at(0, t / n, t % n); });
   }
 };
 
-// Outputs per chunk of a row: their sums stay in registers over all taps (two AVX-512
-// registers of float). A row's last chunk computes all of them too and stores only its own.
-inline constexpr std::size_t kDepthwiseChunk = 32;
-
-// Elements of scratch per thread: one padded plane, what a last chunk reads past it, and
-// m n + 1 rows of X' partial sums.
-inline std::size_t depthwise_scratch(const ConvGeometry& g) {
-  const DepthwisePlane<float> plane{g};
-  return plane.size() + kDepthwiseChunk + (g.kernel_y * g.kernel_x + 1) * g.out_x() + 16;
-}
-
-// Outputs j0 .. j0 + width - 1 of row i (width <= Chunk): bias, then every tap in order. The
-// lanes past `width` read on into the next row or the scratch after the plane and are dropped.
-// The sums are GCC vectors of 64 bytes (one AVX-512 register, two AVX2, four SSE), so they stay
-// in registers over all taps whatever the instruction set.
-template <typename T, std::size_t Chunk>
-void depthwise_chunk(const ConvGeometry& g, const DepthwisePlane<T>& plane, const T* padded,
-                     const T* w, T bias, std::size_t i, std::size_t j0, std::size_t width, T* out) {
-  typedef T Vector __attribute__((vector_size(64)));
-  constexpr std::size_t kLanes = 64 / sizeof(T), kVectors = Chunk / kLanes;
-  Vector sums[kVectors];
-  for (std::size_t r = 0; r < kVectors; ++r) {
-    for (std::size_t l = 0; l < kLanes; ++l) sums[r][l] = bias;
-  }
-  for (std::size_t u = 0; u < g.kernel_y; ++u) {
-    for (std::size_t v = 0; v < g.kernel_x; ++v) {
-      const T wv = w[u * g.kernel_x + v];
-      const T* source = padded + plane.at(i, u, v) + j0;
-      for (std::size_t r = 0; r < kVectors; ++r) {
-        Vector x;
-        std::memcpy(&x, source + r * kLanes, sizeof(Vector));
-        sums[r] += wv * x;
-      }
-    }
-  }
-  if (width == Chunk) {
-    std::memcpy(out, sums, sizeof(sums));
-    return;
-  }
-  T result[Chunk];
-  std::memcpy(result, sums, sizeof(result));
-  copy_short_row(result, width, out);
-}
+// Elements of scratch per thread (conv2d_depthwise_backward.hpp): a padded plane first.
+inline std::size_t depthwise_scratch(const ConvGeometry& g);
 
 template <typename T>
 void depthwise_forward(const ConvGeometry& g, const T* input, const T* weights, const T* bias,
                        T* output, T* scratch) {
   const DepthwisePlane<T> plane{g};
+  const DepthwiseOffsets<T> offsets{plane};
   const std::size_t per_thread = depthwise_scratch(g), multiplier = g.kernels / g.channels;
-  const std::size_t out_y = g.out_y(), out_x = g.out_x();
-  const std::size_t taps = g.kernel_y * g.kernel_x;
+  const std::size_t out_size = g.out_y() * g.out_x(), taps = g.kernel_y * g.kernel_x;
   const std::size_t threads = runtime::team_size();
   for (std::size_t t = 0; t < threads; ++t) {
-    std::fill(scratch + t * per_thread, scratch + t * per_thread + plane.size(), T(0));
+    T* const padded = scratch + t * per_thread;
+    std::fill(padded, padded + plane.scratch_size(), T(0));
   }
-  runtime::parallel_for(g.batch * g.channels, true, [&](std::size_t bc) {
-    T* const padded = scratch + runtime::this_thread() * per_thread;
-    plane.fill(input + bc * g.in_y * g.in_x, padded);
-    for (std::size_t q = 0; q < multiplier; ++q) {
-      const std::size_t k = bc % g.channels * multiplier + q;
-      const T* const w = weights + k * taps;
-      T* const out = output + (bc / g.channels * g.kernels + k) * out_y * out_x;
-      for (std::size_t i = 0; i < out_y; ++i) {
-        std::size_t j0 = 0;
-        for (; j0 + kDepthwiseChunk <= out_x; j0 += kDepthwiseChunk) {
-          depthwise_chunk<T, kDepthwiseChunk>(g, plane, padded, w, bias[k], i, j0, kDepthwiseChunk,
-                                              out + i * out_x + j0);
-        }
-        // The rest in a half chunk when it fits one: fewer lanes computed for nothing.
-        if (out_x - j0 > kDepthwiseChunk / 2) {
-          depthwise_chunk<T, kDepthwiseChunk>(g, plane, padded, w, bias[k], i, j0, out_x - j0,
-                                              out + i * out_x + j0);
-        } else if (j0 < out_x) {
-          depthwise_chunk<T, kDepthwiseChunk / 2>(g, plane, padded, w, bias[k], i, j0, out_x - j0,
-                                                  out + i * out_x + j0);
-        }
-      }
-    }
-  });
-}
-
-template <typename T>
-void depthwise_backward(const ConvGeometry& g, const T* input, const T* weights, const T* error,
-                        T* input_error, T* weight_gradient, T* bias_gradient, T* scratch) {
-  const DepthwisePlane<T> plane{g};
-  const std::size_t per_thread = depthwise_scratch(g), multiplier = g.kernels / g.channels;
-  const std::size_t out_y = g.out_y(), out_x = g.out_x(), sx = g.stride_x;
-  const std::size_t taps = g.kernel_y * g.kernel_x, padded_size = plane.size();
-  // One channel with all its kernels and samples per item: its gradients are one thread's.
-  runtime::parallel_for(g.channels, true, [&](std::size_t c) {
-    T* const padded = scratch + runtime::this_thread() * per_thread;
-    // taps + 1 rows of out_x, weights then bias, after the chunks' slack; the padded plane
-    // holds polyphase rows for the weight gradient, plain ones for the input error
-    T* const sums = padded + padded_size + kDepthwiseChunk;
-    for (std::size_t q = 0; q < multiplier; ++q) {
-      const std::size_t k = c * multiplier + q;
-      std::fill(sums, sums + (taps + 1) * out_x, T(0));
-      std::fill(padded, padded + padded_size, T(0));
-      for (std::size_t b = 0; b < g.batch; ++b) {
-        plane.fill(input + (b * g.channels + c) * g.in_y * g.in_x, padded);
-        const T* const e = error + (b * g.kernels + k) * out_y * out_x;
-        for (std::size_t i = 0; i < out_y; ++i) {
-          const T* __restrict e_row = e + i * out_x;
-          T* __restrict bias_row = sums + taps * out_x;
-          for (std::size_t j = 0; j < out_x; ++j) bias_row[j] += e_row[j];
-          for (std::size_t u = 0; u < g.kernel_y; ++u) {
-            for (std::size_t v = 0; v < g.kernel_x; ++v) {
-              T* __restrict row = sums + (u * g.kernel_x + v) * out_x;
-              const T* __restrict source = padded + plane.at(i, u, v);
-              for (std::size_t j = 0; j < out_x; ++j) row[j] += source[j] * e_row[j];
-            }
-          }
-        }
-      }
-      for (std::size_t t = 0; t <= taps; ++t) {
-        T sum = 0;
-        for (std::size_t j = 0; j < out_x; ++j) sum += sums[t * out_x + j];
-        (t < taps ? weight_gradient[k * taps + t] : bias_gradient[k]) = sum;
-      }
-    }
-    if (input_error == nullptr) return;
-    // The input error of every sample's plane c: each kernel of the channel scatters its E
-    // onto the padded plane, whose interior is the result.
-    for (std::size_t b = 0; b < g.batch; ++b) {
-      std::fill(padded, padded + padded_size, T(0));
+  offsets.visit([&]<std::size_t Taps>(const auto& offset) {
+    runtime::parallel_for(g.batch * g.channels, true, [&](std::size_t bc) {
+      T* const padded = scratch + runtime::this_thread() * per_thread;
+      plane.fill(input + bc * g.in_y * g.in_x, padded);
       for (std::size_t q = 0; q < multiplier; ++q) {
-        const std::size_t k = c * multiplier + q;
-        const T* const w = weights + k * taps;
-        const T* const e = error + (b * g.kernels + k) * out_y * out_x;
-        for (std::size_t i = 0; i < out_y; ++i) {
-          const T* __restrict e_row = e + i * out_x;
-          for (std::size_t u = 0; u < g.kernel_y; ++u) {
-            for (std::size_t v = 0; v < g.kernel_x; ++v) {
-              const T wv = w[u * g.kernel_x + v];
-              T* __restrict target = padded + plane.plain_at(i, u, v);
-              if (sx == 1) {
-                for (std::size_t j = 0; j < out_x; ++j) target[j] += wv * e_row[j];
-              } else {
-                for (std::size_t j = 0; j < out_x; ++j) target[j * sx] += wv * e_row[j];
-              }
-            }
-          }
-        }
+        const std::size_t k = bc % g.channels * multiplier + q;
+        T* const out = output + (bc / g.channels * g.kernels + k) * out_size;
+        depthwise_plane<T, Taps>(g, plane, padded, offset, weights + k * taps, bias[k], out);
       }
-      T* const dx = input_error + (b * g.channels + c) * g.in_y * g.in_x;
-      for (std::size_t y = 0; y < g.in_y; ++y) {
-        const T* row = padded + (y + g.pad_y_before()) * plane.padded_x + g.pad_x_before();
-        std::copy(row, row + g.in_x, dx + y * g.in_x);
-      }
-    }
+    });
   });
 }
 
 }  // namespace cnnkit::kernels::CNNKIT_SIMD_NAMESPACE
+
+#include "kernels/conv2d_depthwise_backward.hpp"
