@@ -90,8 +90,8 @@ void dw_block(const float* const* bases, const float* pixel_offsets, std::size_t
 // over every sample s of the pass, output row i and column chunk j0 (masked past out_x); onto
 // what acc_mem holds, or from zero when `fresh` (as in dw_block). The padded rows are in sx
 // phases of phase_x floats (FastBackwardPlan::dw_phase_x): column j*sx + v at j + v / sx of
-// phase v % sx. (Not Strided, sx = 1: column v at v, a constant, as the stride-1 blocks'
-// addresses were before strides came in, which kept them as fast.)
+// phase v % sx. (Not Strided, sx = 1: column v at v, a compile-time offset, so the stride-1
+// blocks compute no addresses at run time.)
 template <int KernelCount, int ColumnCount, bool Strided>
 void dwp_block(const float* x, std::size_t sx, std::size_t phase_x, std::size_t x_sample,
                std::size_t x_row, const float* e, std::size_t e_sample, std::size_t e_kernel,

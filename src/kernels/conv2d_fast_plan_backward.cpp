@@ -222,8 +222,8 @@ FastBackwardPlan plan_backward(const ConvGeometry& geometry, runtime::SimdLevel 
   // transpose of the pass's K x pixels floats) and reads that copy again, which below kFewTaps
   // taps per pixel (C*m*n: the FMAs each value of E takes part in) costs more than the lanes dwp
   // leaves empty; dwp reads E where it lies. At a horizontal stride above 1 (dwp's copy then
-  // scatters each row into its phases) only for fewer than kFewStridedTaps taps: more lanes of
-  // columns alone, with more taps, ran up to 3x slower there than dw.
+  // scatters each row into its phases) only for fewer than kFewStridedTaps taps: with more taps
+  // dw's blocks beat dwp's fuller lanes of columns (docs/PERFORMANCE.md, the eighth round).
   const double column_lanes = utilisation(out_x, isa.lanes);
   const double kernel_lanes = utilisation(g.kernels, isa.lanes);
   const std::size_t pixel_taps = g.channels * g.kernel_y * g.kernel_x;
