@@ -143,10 +143,7 @@ class Graph {
   // infer() also runs a ReLU that alone reads a Conv's output in that Conv (Conv::set_fused_relu),
   // and the ReLU of a BatchNorm folded into its Conv in that Conv. (Training keeps a Conv's ReLU
   // on its own: the fused ReLU's mask cost a training step as much as the pass it saves,
-  // docs/PERFORMANCE.md.) A ReLU that alone reads a value other than a BatchNorm's or an Add's,
-  // and that a max Pooling alone reads, runs inside that Pooling in training
-  // (Pooling::set_fused_relu; at inference in the Conv before it, if it is one). On unless
-  // set_relu_fusion(false).
+  // docs/PERFORMANCE.md.) On unless set_relu_fusion(false).
   void set_relu_fusion(bool fuse);
   bool relu_fusion() const { return relu_fusion_; }
 
@@ -179,10 +176,6 @@ class Graph {
     // A ReLU that alone reads a Conv's output: infer() runs it in the Conv and passes values
     // through; training runs it on its own.
     bool relu_fused_at_inference = false;
-    // A ReLU whose one reader, a Pooling, computes it (set_relu_fusion): values and errors pass
-    // through (at inference the Conv before it computes it instead, if relu_fused_at_inference).
-    bool relu_fused_into_reader = false;
-    std::size_t relu_reader = 0;  // that reader's node index
   };
 
   Graph& add_node(std::string name, std::unique_ptr<Layer<T>> owned, Layer<T>& layer,
@@ -204,10 +197,10 @@ class Graph {
   // Hands an error back to the node that produced `value`: moved in when it is the first, else
   // added, and then its buffer goes to the copies of the next step (give_up_buffer).
   void deliver(std::size_t value, Tensor<T>& error, bool give_up_buffer);
-  // Fuses each ReLU into the BatchNorm or Add whose output only it reads, or else into the
-  // Pooling that alone reads it, and marks one that alone reads a Conv's for infer() (or undoes
-  // every fusion with relu_fusion_ off); `readers` lists the reading nodes of every value.
-  void fuse_relus(const std::vector<std::vector<std::size_t>>& readers);
+  // Fuses each ReLU into the BatchNorm or Add whose output only it reads, and marks one that alone
+  // reads a Conv's for infer() (or undoes every fusion with relu_fusion_ off); `readers` counts
+  // the readers of every value.
+  void fuse_relus(const std::vector<std::size_t>& readers);
   void unfuse_relus();
   // In infer(), while the BatchNorms are folded: turns on (fused) or off again the fused ReLU of
   // each Conv that runs a ReLU then (relu_fused_at_inference, or the ReLU fused into a

@@ -154,10 +154,10 @@ void Graph<T>::run_forward(std::size_t i, std::vector<Tensor<T>>& values) {
     return;
   }
   const std::size_t source = node.sources[0];
-  if (node.relu_fused_into_source || node.relu_fused_into_reader ||
+  if (node.relu_fused_into_source ||
       (inference_input_ != nullptr && node.relu_fused_at_inference)) {
     // Its source's layer applied the ReLU (at inference: a Conv, or the Conv a BatchNorm with the
-    // fused ReLU is folded into), or its reader's will; that value has no other reader.
+    // fused ReLU is folded into); that value has no other reader.
     values[i + 1] = std::move(values[source]);
     return;
   }
@@ -387,7 +387,7 @@ void Graph<T>::backward_nodes(std::size_t first, std::size_t last) {
         for (std::size_t k = node.sources.size(); k-- > 0;) {
           deliver(node.sources[k], node.input_errors[k], /*give_up_buffer=*/false);
         }
-      } else if (node.relu_fused_into_source || node.relu_fused_into_reader) {
+      } else if (node.relu_fused_into_source) {
         deliver(node.sources[0], errors_[i + 1], /*give_up_buffer=*/false);  // its only reader
       } else {
         Tensor<T> input_error = node.layer->backward(std::move(errors_[i + 1]));

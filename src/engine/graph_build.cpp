@@ -15,7 +15,6 @@
 #include "cnnkit/layers/add.hpp"
 #include "cnnkit/layers/batch_norm.hpp"
 #include "cnnkit/layers/conv.hpp"
-#include "cnnkit/layers/pooling.hpp"
 #include "cnnkit/layers/relu.hpp"
 
 namespace cnnkit {
@@ -46,10 +45,6 @@ template <typename T>
 void Graph<T>::unfuse_relus() {
   for (Node& node : nodes_) {
     node.relu_fused_at_inference = false;
-    if (node.relu_fused_into_reader) {
-      dynamic_cast<Pooling<T>&>(*nodes_[node.relu_reader].layer).set_fused_relu(false);
-      node.relu_fused_into_reader = false;
-    }
     if (!node.relu_fused_into_source) continue;
     set_fused_relu(*nodes_[node.sources[0] - 1].layer, false);
     node.relu_fused_into_source = false;
@@ -57,11 +52,10 @@ void Graph<T>::unfuse_relus() {
 }
 
 template <typename T>
-void Graph<T>::fuse_relus(const std::vector<std::vector<std::size_t>>& readers) {
-  for (std::size_t i = 0; i < nodes_.size(); ++i) {
-    Node& node = nodes_[i];
-    if (!relu_fusion_ || node.merge || node.sources[0] == 0 ||
-        readers[node.sources[0]].size() != 1 || dynamic_cast<ReLU<T>*>(node.layer) == nullptr) {
+void Graph<T>::fuse_relus(const std::vector<std::size_t>& readers) {
+  for (Node& node : nodes_) {
+    if (!relu_fusion_ || node.merge || node.sources[0] == 0 || readers[node.sources[0]] != 1 ||
+        dynamic_cast<ReLU<T>*>(node.layer) == nullptr) {
       continue;
     }
     Layer<T>& source = *nodes_[node.sources[0] - 1].layer;
@@ -70,12 +64,6 @@ void Graph<T>::fuse_relus(const std::vector<std::vector<std::size_t>>& readers) 
     } else {
       node.relu_fused_into_source = set_fused_relu(source, true);
     }
-    if (node.relu_fused_into_source || readers[i + 1].size() != 1) continue;
-    auto* pooling = dynamic_cast<Pooling<T>*>(nodes_[readers[i + 1][0]].layer);
-    if (pooling == nullptr) continue;
-    pooling->set_fused_relu(true);
-    node.relu_fused_into_reader = true;
-    node.relu_reader = readers[i + 1][0];
   }
 }
 
@@ -86,10 +74,6 @@ void Graph<T>::fuse_relus_for_inference(bool fused) {
     const Node& source = nodes_[node.sources[0] - 1];
     if (node.relu_fused_at_inference) {
       set_fused_relu(*source.layer, fused);
-      // The Conv computes the ReLU in its epilogue instead of the Pooling.
-      if (node.relu_fused_into_reader) {
-        dynamic_cast<Pooling<T>&>(*nodes_[node.relu_reader].layer).set_fused_relu(!fused);
-      }
     } else if (node.relu_fused_into_source && folded_away_[node.sources[0] - 1]) {
       set_fused_relu(*nodes_[source.sources[0] - 1].layer, fused);  // the folded BatchNorm's Conv
     }
@@ -237,7 +221,9 @@ void Graph<T>::build() {
       folding_.add(*producer.layer, *node.layer, i);
     }
   }
-  fuse_relus(readers);
+  std::vector<std::size_t> reader_counts(count + 1);
+  for (std::size_t v = 0; v <= count; ++v) reader_counts[v] = readers[v].size();
+  fuse_relus(reader_counts);
   order_ = std::move(order);
   built_ = true;
   set_input_error_needed(input_error_needed_);
@@ -251,13 +237,13 @@ void Graph<T>::set_batch_norm_folding(bool fold) {
 
 // The members defined here; Graph's other members are instantiated in graph.cpp.
 template void Graph<float>::unfuse_relus();
-template void Graph<float>::fuse_relus(const std::vector<std::vector<std::size_t>>&);
+template void Graph<float>::fuse_relus(const std::vector<std::size_t>&);
 template void Graph<float>::fuse_relus_for_inference(bool);
 template void Graph<float>::set_relu_fusion(bool);
 template void Graph<float>::build();
 template void Graph<float>::set_batch_norm_folding(bool);
 template void Graph<double>::unfuse_relus();
-template void Graph<double>::fuse_relus(const std::vector<std::vector<std::size_t>>&);
+template void Graph<double>::fuse_relus(const std::vector<std::size_t>&);
 template void Graph<double>::fuse_relus_for_inference(bool);
 template void Graph<double>::set_relu_fusion(bool);
 template void Graph<double>::build();

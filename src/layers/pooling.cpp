@@ -13,7 +13,6 @@
 
 #include "check.hpp"
 #include "kernels/elementwise.hpp"
-#include "kernels/relu_loops.hpp"
 #include "layers/pooling_window.hpp"
 #include "runtime/parallel.hpp"
 
@@ -48,8 +47,6 @@ Tensor<T> Pooling<T>::forward(const Tensor<T>& input) {
   // computes the maxima alone.
   const bool keep_argmax = !this->testing_phase();
   if (keep_argmax) argmax_.resize(output.size());
-  const bool masked = fused_relu_ && keep_argmax;
-  if (masked) passes_.resize(output.size());  // grows once; a steady batch shape reuses it
   // Planes are independent and each writes only its own outputs: same result on any thread count.
   runtime::parallel_for(
       g.planes, input.size() >= detail::kPoolingParallelThreshold, [&](std::size_t plane) {
@@ -58,15 +55,8 @@ Tensor<T> Pooling<T>::forward(const Tensor<T>& input) {
         std::uint32_t* arg = keep_argmax ? argmax_.data() + plane * out_plane : nullptr;
         // Row-major scan with a strict '>': on ties the first maximum wins.
         kernels::max_pool_plane(in, g.in_x, g.py, g.px, g.sy, g.sx, g.out_y, g.out_x, out, arg);
-        // The fused ReLU on the plane's maxima while they are in the cache: ReLU's own loop.
-        if (masked) {
-          kernels::rectify_chunk(out, out, passes_.data() + plane * out_plane, 0, out_plane);
-        } else if (fused_relu_) {
-          kernels::rectify_chunk(out, out, 0, out_plane);
-        }
       });
   input_shape_ = keep_argmax ? input.shape() : Shape{};
-  masked_ = masked;
   this->note_forward();
   return output;
 }
@@ -94,21 +84,7 @@ Tensor<T> Pooling<T>::backward(const Tensor<T>& error_tensor) {
                           std::fill(in_error, in_error + in_plane, T(0));
                           const T* error = error_tensor.data() + p * out_plane;
                           const std::uint32_t* arg = argmax_.data() + p * out_plane;
-                          if (!masked_) {
-                            for (std::size_t o = 0; o < out_plane; ++o) {
-                              in_error[arg[o]] += error[o];
-                            }
-                            return;
-                          }
-                          // A window whose maximum is not above 0 adds +0 to its maximum's
-                          // position, where the input is not above 0 either: that error is 0
-                          // after the pair's ReLU too. Every other position sums what it sums
-                          // in the pair, in the same order.
-                          const std::uint8_t* passes = passes_.data() + p * out_plane;
-                          for (std::size_t o = 0; o < out_plane; ++o) {
-                            const T e = error[o];
-                            in_error[arg[o]] += passes[o] != 0 ? e : T(0);
-                          }
+                          for (std::size_t o = 0; o < out_plane; ++o) in_error[arg[o]] += error[o];
                         });
   this->note_backward();
   return input_error;

@@ -5,7 +5,6 @@
 #pragma once
 
 #include <cstdint>
-#include <vector>
 
 #include "cnnkit/layer.hpp"
 
@@ -25,16 +24,6 @@ class Pooling : public Layer<T> {
   Tensor<T> backward(const Tensor<T>& error_tensor) override;
   Shape output_shape(const Shape& input_shape) const override;
 
-  // A ReLU fused before the pooling (off by default; the graph engine turns it on for a Pooling
-  // that alone reads a ReLU that it cannot fuse into its source, and that ReLU then passes values
-  // and errors through): forward() pools its input and returns max(0, each window's maximum),
-  // backward() routes an error only where that maximum is above 0. The first maximum of a window
-  // above 0 is the same before and after a ReLU, so these are the values of the pair ReLU ->
-  // Pooling to the bit (inputs with NaN aside), without the ReLU's passes over the larger input.
-  // The mask is kept as one byte per output.
-  void set_fused_relu(bool fused) { fused_relu_ = fused; }
-  bool fused_relu() const { return fused_relu_; }
-
   // As given to the constructor.
   const Shape& stride_shape() const { return stride_shape_; }
   const Shape& pooling_shape() const { return pooling_shape_; }
@@ -45,11 +34,6 @@ class Pooling : public Layer<T> {
   Shape input_shape_;    // forward's input shape
   // Per output element: the flat index of its maximum inside its input plane (training phase).
   std::vector<std::uint32_t> argmax_;
-  bool fused_relu_ = false;
-  bool masked_ = false;  // whether the last forward() kept passes_
-  // The fused ReLU's mask per output of the last training-phase forward(): 1 where the maximum
-  // is above 0.
-  std::vector<std::uint8_t> passes_;
 };
 
 extern template class Pooling<float>;
