@@ -1,9 +1,13 @@
 // The fast BatchNorm kernels (batch_norm_kernels.hpp): loops in a fixed order, the sums on GCC's
-// vector types (four doubles), one copy per instruction set (as adam.cpp), chosen at run time.
+// vector types (four doubles), one copy per instruction set (as adam.cpp), chosen at run time;
+// the sums of float planes on AVX2 and AVX-512 in intrinsics (batch_norm_planes_x86.hpp), with
+// the same arithmetic in the same order.
 #include <cstddef>
 #include <cstring>
+#include <type_traits>
 
 #include "kernels/batch_norm_kernels.hpp"
+#include "kernels/batch_norm_planes_x86.hpp"
 #include "runtime/simd_level.hpp"
 
 namespace cnnkit::kernels {
@@ -54,30 +58,25 @@ template <typename V, typename T>
   e = y > T(0) ? e : V{};
 }
 
+// The instruction set a kernel's copy is compiled for: float planes on AVX2 and AVX-512 run the
+// intrinsics of batch_norm_planes_x86.hpp, everything else the generic loops below.
+enum class Isa { kGeneric, kAvx2, kAvx512 };
+
+template <typename T, Isa I>
+constexpr bool kIntrinsics = std::is_same_v<T, float>&& I != Isa::kGeneric;
+
 // Two running sums over a plane of `spatial` values: for value s, step(x[s], e[s], sum0, sum1)
 // adds to partial s mod kPartials of both, in double (x and e widened from T, after
 // prepare(x, e) changed e in T); then each sum's partials are added pairwise into sums[0] and
 // sums[1]. step and prepare are generic lambdas, called on vectors and on single values.
-template <typename T, typename Prepare, typename Step>
+// `blocks(partial)` does the whole blocks of kPartials values into the partials and returns how
+// many values it did (vector_blocks below, or an intrinsics loop); this does the tail.
+template <typename T, typename Blocks, typename Prepare, typename Step>
 [[gnu::always_inline]] inline void plane_sums(const T* x, const T* e, std::size_t spatial,
-                                              Prepare prepare, Step step, double* sums) {
-  Doubles sum0[kQuarters] = {}, sum1[kQuarters] = {};
-  std::size_t s = 0;
-  for (; s + kPartials <= spatial; s += kPartials) {
-    Lanes<T> x_lanes[kQuarters], e_lanes[kQuarters];
-    load(x + s, x_lanes);
-    load(e + s, e_lanes);
-#pragma GCC unroll 4
-    for (std::size_t q = 0; q < kQuarters; ++q) prepare(x_lanes[q], e_lanes[q]);
-    Doubles x_wide[kQuarters], e_wide[kQuarters];
-    widen<T>(x_lanes, x_wide);
-    widen<T>(e_lanes, e_wide);
-#pragma GCC unroll 4
-    for (std::size_t q = 0; q < kQuarters; ++q) step(x_wide[q], e_wide[q], sum0[q], sum1[q]);
-  }
+                                              Blocks blocks, Prepare prepare, Step step,
+                                              double* sums) {
   double partial[2][kPartials];
-  std::memcpy(partial[0], sum0, sizeof sum0);
-  std::memcpy(partial[1], sum1, sizeof sum1);
+  const std::size_t s = blocks(partial);
   for (std::size_t k = 0; s + k < spatial; ++k) {
     T prepared = e[s + k];
     prepare(x[s + k], prepared);
@@ -93,54 +92,127 @@ template <typename T, typename Prepare, typename Step>
   sums[1] = partial[1][0];
 }
 
+// plane_sums' whole blocks on GCC's vector types.
+template <typename T, typename Prepare, typename Step>
+[[gnu::always_inline]] inline std::size_t vector_blocks(const T* x, const T* e, std::size_t spatial,
+                                                        Prepare prepare, Step step,
+                                                        double (&partial)[2][kPartials]) {
+  Doubles sum0[kQuarters] = {}, sum1[kQuarters] = {};
+  std::size_t s = 0;
+  for (; s + kPartials <= spatial; s += kPartials) {
+    Lanes<T> x_lanes[kQuarters], e_lanes[kQuarters];
+    load(x + s, x_lanes);
+    load(e + s, e_lanes);
+#pragma GCC unroll 4
+    for (std::size_t q = 0; q < kQuarters; ++q) prepare(x_lanes[q], e_lanes[q]);
+    Doubles x_wide[kQuarters], e_wide[kQuarters];
+    widen<T>(x_lanes, x_wide);
+    widen<T>(e_lanes, e_wide);
+#pragma GCC unroll 4
+    for (std::size_t q = 0; q < kQuarters; ++q) step(x_wide[q], e_wide[q], sum0[q], sum1[q]);
+  }
+  std::memcpy(partial[0], sum0, sizeof sum0);
+  std::memcpy(partial[1], sum1, sizeof sum1);
+  return s;
+}
+
+// body(p, c) for the planes p of the range in order, c the plane's channel, counted along: a
+// division per plane cost as much as the sums of a small plane.
+template <typename Body>
+[[gnu::always_inline]] inline void for_planes(const PlaneRange& range, Body body) {
+  std::size_t c = range.begin % range.channels;
+  for (std::size_t p = range.begin; p < range.end; ++p) {
+    body(p, c);
+    if (++c == range.channels) c = 0;
+  }
+}
+
 template <typename T>
 struct ShiftedSums {
+  template <Isa I>
   [[gnu::always_inline]] static inline void run(const T* x, const double* shift,
                                                 const PlaneRange* range, double* sums) {
-    for (std::size_t p = range->begin; p < range->end; ++p) {
+    const auto prepare = [](const auto&, auto&) {};
+    for_planes(*range, [&](std::size_t p, std::size_t c) {
       const T* plane = x + p * range->spatial;
-      const double by = shift[p % range->channels];
-      plane_sums(
-          plane, plane, range->spatial, [](const auto&, auto&) {},
-          [by](const auto& value, const auto&, auto& sum, auto& square_sum) {
-            const auto d = value - by;
-            sum += d;
-            square_sum += d * d;
-          },
-          sums + 2 * p);
-    }
+      const double by = shift[c];
+      const auto step = [by](const auto& value, const auto&, auto& sum, auto& square_sum) {
+        const auto d = value - by;
+        sum += d;
+        square_sum += d * d;
+      };
+#if defined(__x86_64__) || defined(__i386__)
+      if constexpr (kIntrinsics<T, I> && I == Isa::kAvx512) {
+        batch_norm_planes::shifted_avx512(plane, range->spatial, by, sums + 2 * p);
+        return;
+      }
+#endif
+      const auto blocks = [&](double(&partial)[2][kPartials]) -> std::size_t {
+#if defined(__x86_64__) || defined(__i386__)
+        if constexpr (kIntrinsics<T, I>) {
+          return batch_norm_planes::shifted_avx2(plane, range->spatial, by, partial[0], partial[1]);
+        }
+#endif
+        return vector_blocks(plane, plane, range->spatial, prepare, step, partial);
+      };
+      plane_sums(plane, plane, range->spatial, blocks, prepare, step, sums + 2 * p);
+    });
   }
 };
 
 template <typename T>
 struct ErrorSums {
+  template <Isa I, bool Gated>
+  [[gnu::always_inline]] static inline void plane(const T* x, const T* e, std::size_t spatial,
+                                                  double m, T factor, T offset, double* sums) {
+    const auto prepare = [=](const auto& in, auto& error) {
+      gate_error(in, error, Gated, factor, offset);
+    };
+    const auto step = [m](const auto& in, const auto& error, auto& sum, auto& centred_sum) {
+      sum += error;
+      centred_sum += error * (in - m);
+    };
+#if defined(__x86_64__) || defined(__i386__)
+    if constexpr (kIntrinsics<T, I> && I == Isa::kAvx512) {
+      return batch_norm_planes::error_avx512<Gated>(x, e, spatial, m, factor, offset, sums);
+    }
+#endif
+    const auto blocks = [&](double(&partial)[2][kPartials]) -> std::size_t {
+#if defined(__x86_64__) || defined(__i386__)
+      if constexpr (kIntrinsics<T, I>) {
+        return batch_norm_planes::error_avx2<Gated>(x, e, spatial, m, factor, offset, partial[0],
+                                                    partial[1]);
+      }
+#endif
+      return vector_blocks(x, e, spatial, prepare, step, partial);
+    };
+    plane_sums(x, e, spatial, blocks, prepare, step, sums);
+  }
+
+  template <Isa I>
   [[gnu::always_inline]] static inline void run(const T* x, const T* e, const double* mean,
                                                 const ReluGate<T>* gate, const PlaneRange* range,
                                                 double* sums) {
     const bool gated_error = gate->factor != nullptr;
-    for (std::size_t p = range->begin; p < range->end; ++p) {
-      const std::size_t c = p % range->channels;
-      const T factor = gated_error ? gate->factor[c] : T(0);
-      const T offset = gated_error ? gate->offset[c] : T(0);
-      const double m = mean[c];
-      plane_sums(
-          x + p * range->spatial, e + p * range->spatial, range->spatial,
-          [=](const auto& in, auto& error) { gate_error(in, error, gated_error, factor, offset); },
-          [m](const auto& in, const auto& error, auto& sum, auto& centred_sum) {
-            sum += error;
-            centred_sum += error * (in - m);
-          },
-          sums + 2 * p);
-    }
+    for_planes(*range, [&](std::size_t p, std::size_t c) {
+      const std::size_t start = p * range->spatial;
+      if (gated_error) {
+        plane<I, true>(x + start, e + start, range->spatial, mean[c], gate->factor[c],
+                       gate->offset[c], sums + 2 * p);
+      } else {
+        plane<I, false>(x + start, e + start, range->spatial, mean[c], T(0), T(0), sums + 2 * p);
+      }
+    });
   }
 };
 
 template <typename T>
 struct Affine {
+  template <Isa>
   [[gnu::always_inline]] static inline void run(const T* x, T* y, const T* factor, const T* offset,
                                                 bool rectify, const PlaneRange* range) {
-    for (std::size_t p = range->begin; p < range->end; ++p) {
-      const T a = factor[p % range->channels], b = offset[p % range->channels];
+    for_planes(*range, [&](std::size_t p, std::size_t c) {
+      const T a = factor[c], b = offset[c];
       const T* in = x + p * range->spatial;
       T* out = y + p * range->spatial;
       if (rectify) {
@@ -151,7 +223,7 @@ struct Affine {
       } else {
         for (std::size_t s = 0; s < range->spatial; ++s) out[s] = a * in[s] + b;
       }
-    }
+    });
   }
 };
 
@@ -171,13 +243,13 @@ struct InputError {
     }
   }
 
+  template <Isa>
   [[gnu::always_inline]] static inline void run(const T* x, const T* e, T* dx, const double* mean,
                                                 const double* k, const double* mean_error,
                                                 const double* x_hat_weight, const ReluGate<T>* gate,
                                                 const PlaneRange* range) {
     const bool gated_error = gate->factor != nullptr;
-    for (std::size_t p = range->begin; p < range->end; ++p) {
-      const std::size_t c = p % range->channels;
+    for_planes(*range, [&](std::size_t p, std::size_t c) {
       const std::size_t start = p * range->spatial;
       if (gated_error) {
         plane<true>(x + start, e + start, dx + start, range->spatial, mean[c], k[c], mean_error[c],
@@ -186,18 +258,18 @@ struct InputError {
         plane<false>(x + start, e + start, dx + start, range->spatial, mean[c], k[c], mean_error[c],
                      x_hat_weight[c], T(0), T(0));
       }
-    }
+    });
   }
 };
 
 #if defined(__x86_64__) || defined(__i386__)
 template <typename Kernel, typename... Args>
 [[gnu::target("avx512f")]] void run_avx512(Args... args) {
-  Kernel::run(args...);
+  Kernel::template run<Isa::kAvx512>(args...);
 }
 template <typename Kernel, typename... Args>
 [[gnu::target("avx2")]] void run_avx2(Args... args) {
-  Kernel::run(args...);
+  Kernel::template run<Isa::kAvx2>(args...);
 }
 #endif
 
@@ -209,7 +281,7 @@ void run_widest(Args... args) {
   if (level == runtime::SimdLevel::kAvx512) return run_avx512<Kernel>(args...);
   if (level == runtime::SimdLevel::kAvx2) return run_avx2<Kernel>(args...);
 #endif
-  Kernel::run(args...);
+  Kernel::template run<Isa::kGeneric>(args...);
 }
 
 }  // namespace
