@@ -12,8 +12,9 @@
 #   bench       `cnnkit bench --gradient-groups` on 2 ranks: rank 0 alone prints the images/s and
 #               each rank's time in the sums across ranks
 #   bad input   --batch-size below the rank count, other data on one rank, another learning rate
-#               on one rank, the MPI plugin missing: one clear message (rank 0's), every rank
-#               exits; no data on one rank: that rank's message, and the job ends
+#               on one rank, a checkpoint of another model, the MPI plugin missing: one clear
+#               message (rank 0's), every rank exits; no data on one rank: that rank's message,
+#               and the job ends
 # Usage: tests/mpi_test.sh path/to/cnnkit [part ...]   (parts: bits resume kill term bn bench bad;
 #        all)
 set -uo pipefail
@@ -160,6 +161,10 @@ for part in $parts; do
     check_bad "another learning rate on rank 1" "got others than rank 0's on rank(s) 1" \
       "${mpirun[@]}" -np 1 "$cnnkit" "${common[@]}" --out "$work/bad3" : \
       -np 1 "$cnnkit" "${common[@]}" --learning-rate 0.01 --out "$work/bad3"
+    "$cnnkit" "${common[@]}" --epochs 1 --out "$work/bad6" >/dev/null 2>&1 || fail "a checkpoint to resume"
+    check_bad "a checkpoint of another model" "holds model 'digits-cnn' with other layers" \
+      "${mpirun[@]}" -np 2 "$cnnkit" train --model "$(dirname "$0")/data/digits_bn_resnet.json" \
+      --data digits --threads 1 --epochs 2 --resume --out "$work/bad6"
     check_bad "MPI missing" "cannot load cnnkit's MPI support" \
       "${mpirun[@]}" -np 2 -x CNNKIT_MPI_PLUGIN=/nonexistent/libcnnkit_mpi.so "$cnnkit" "${common[@]}" --out "$work/bad4"
     # Without mpirun the plugin is never looked at.
