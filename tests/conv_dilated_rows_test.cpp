@@ -60,18 +60,9 @@ std::vector<Case> cases() {
 
 using Data = testing::ConvData<float>;
 
-// Both passes; the results start as NaN and the workspace full of NaN, so every element must be
-// written.
 KernelResults<float> run_rows(const ConvGeometry& g, const Data& d, SimdLevel level) {
-  KernelResults<float> o = testing::nan_conv_results<float>(g);
-  std::vector<float> workspace(1 << 12, std::nanf(""));
-  EXPECT_TRUE(conv2d_forward_dilated_rows(g, d.input.data(), d.weights.data(), d.bias.data(),
-                                          o.output.data(), workspace, level));
-  std::fill(workspace.begin(), workspace.end(), std::nanf(""));
-  EXPECT_TRUE(conv2d_backward_dilated_rows(g, d.input.data(), d.weights.data(), d.error.data(),
-                                           o.input_error.data(), o.weight_gradient.data(),
-                                           o.bias_gradient.data(), workspace, level));
-  return o;
+  return testing::run_both_passes(g, d, conv2d_forward_dilated_rows, conv2d_backward_dilated_rows,
+                                  1 << 12, level);
 }
 
 TEST(ConvDilatedRows, MatchesTheReferenceAtEveryLevel) {

@@ -50,18 +50,9 @@ std::vector<Case> cases() {
 
 using Data = testing::ConvData<float>;
 
-// Both passes; the results start as NaN and the workspace full of NaN, so every element must be
-// written and nothing stale may leak in.
 KernelResults<float> run_grouped(const ConvGeometry& g, const Data& d, SimdLevel level) {
-  KernelResults<float> o = testing::nan_conv_results<float>(g);
-  std::vector<float> workspace(1 << 16, std::nanf(""));
-  EXPECT_TRUE(conv2d_forward_grouped_fast(g, d.input.data(), d.weights.data(), d.bias.data(),
-                                          o.output.data(), workspace, level));
-  std::fill(workspace.begin(), workspace.end(), std::nanf(""));
-  EXPECT_TRUE(conv2d_backward_grouped_fast(g, d.input.data(), d.weights.data(), d.error.data(),
-                                           o.input_error.data(), o.weight_gradient.data(),
-                                           o.bias_gradient.data(), workspace, level));
-  return o;
+  return testing::run_both_passes(g, d, conv2d_forward_grouped_fast, conv2d_backward_grouped_fast,
+                                  1 << 16, level);
 }
 
 TEST(ConvGrouped, MatchesTheReferenceAtEveryLevel) {

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <random>
@@ -104,6 +105,31 @@ void expect_close_to_reference(const std::vector<T>& values, const std::vector<d
       ++failures;
     }
   }
+}
+
+// A float kernel path that may decline a geometry (conv2d_forward_grouped_fast and
+// conv2d_backward_grouped_fast, the dilated row view, ...), as a pair of its two passes.
+using FloatForwardPath = bool (*)(const kernels::ConvGeometry&, const float*, const float*,
+                                  const float*, float*, std::vector<float>&, runtime::SimdLevel);
+using FloatBackwardPath = bool (*)(const kernels::ConvGeometry&, const float*, const float*,
+                                   const float*, float*, float*, float*, std::vector<float>&,
+                                   runtime::SimdLevel);
+
+// Both passes of such a path at `level`; the results start as NaN and the workspace of
+// `workspace_floats` full of NaN, so every element must be written and nothing stale may leak in.
+inline KernelResults<float> run_both_passes(const kernels::ConvGeometry& g,
+                                            const ConvData<float>& d, FloatForwardPath forward,
+                                            FloatBackwardPath backward,
+                                            std::size_t workspace_floats,
+                                            runtime::SimdLevel level) {
+  KernelResults<float> o = nan_conv_results<float>(g);
+  std::vector<float> workspace(workspace_floats, std::nanf(""));
+  EXPECT_TRUE(forward(g, d.input.data(), d.weights.data(), d.bias.data(), o.output.data(),
+                      workspace, level));
+  std::fill(workspace.begin(), workspace.end(), std::nanf(""));
+  EXPECT_TRUE(backward(g, d.input.data(), d.weights.data(), d.error.data(), o.input_error.data(),
+                       o.weight_gradient.data(), o.bias_gradient.data(), workspace, level));
+  return o;
 }
 
 // The four results of a kernel against the reference's on the same data.
