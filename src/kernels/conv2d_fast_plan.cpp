@@ -86,9 +86,9 @@ FastForwardPlan plan_forward(const ConvGeometry& geometry, runtime::SimdLevel le
   const double pairs = out_x % 2 == 0 ? output_vector_efficiency(g.kernels, isa.lanes / 2) : 0.0;
   const std::size_t pvec_outputs = pixel_block_outputs(g.kernels);
   const std::size_t pvec_rows = pixel_block_rows(pvec_outputs, isa.registers);
-  // Dilated taps and other padding (conv2d_fast_forward_covers) run in ovec only, without edge
-  // rows, skipped columns or reading in place: those rules count taps one pixel apart over
-  // "same" padding.
+  // Dilated taps and other padding (conv2d_fast_forward_covers) run in ovec only, without
+  // skipped columns or reading in place: those rules count taps one pixel apart over "same"
+  // padding (the edge rows count dilated rows: valid_kernel_rows).
   const bool dense_same = g.is_dense_same();
   p.mode =
       dense_same && pixel_vector_efficiency(out_x, isa.lanes, pvec_rows) > std::max(ovec, pairs)
@@ -124,12 +124,18 @@ FastForwardPlan plan_forward(const ConvGeometry& geometry, runtime::SimdLevel le
                                     p.block_channels * copies * sizeof(float);
     // The top and bottom output rows whose kernel rows partly read padding (edge_taps).
     const std::size_t out_y = g.out_y();
-    while (dense_same && p.edge_top < std::min(kFastMaxEdgeRows, out_y) &&
-           valid_kernel_rows(g, p.edge_top).begin > 0) {
+    // (Rows whose every kernel row reads padding keep the full table: no empty tables.)
+    const auto has_taps = [&g](std::size_t i) {
+      const KernelRows rows = valid_kernel_rows(g, i);
+      return rows.begin < rows.end;
+    };
+    while (p.edge_top < std::min(kFastMaxEdgeRows, out_y) &&
+           valid_kernel_rows(g, p.edge_top).begin > 0 && has_taps(p.edge_top)) {
       ++p.edge_top;
     }
-    while (dense_same && p.edge_bottom < std::min(kFastMaxEdgeRows, out_y - p.edge_top) &&
-           valid_kernel_rows(g, out_y - 1 - p.edge_bottom).end < g.kernel_y) {
+    while (p.edge_bottom < std::min(kFastMaxEdgeRows, out_y - p.edge_top) &&
+           valid_kernel_rows(g, out_y - 1 - p.edge_bottom).end < g.kernel_y &&
+           has_taps(out_y - 1 - p.edge_bottom)) {
       ++p.edge_bottom;
     }
     // In place only where the edge rows leave out every kernel row that reads padding: the
