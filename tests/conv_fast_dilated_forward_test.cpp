@@ -129,5 +129,27 @@ TEST(ConvFastDilatedForward, DeclinesStridesGroupsAndTheBackward) {
   EXPECT_EQ(gradient, std::vector<float>(base.weights_size(), 7.0f)) << "declined, yet wrote";
 }
 
+// The edge rows' kernel rows with dilation: kernel row u of output row i reads padded row
+// i + 2u, image row i + 2u - pad.
+TEST(ConvFastDilatedForward, ValidKernelRowsCountDilatedRows) {
+  const ConvGeometry same = dilated({1, 1, 13, 11, 1, 3, 3, 1, 1}, 2, 2);  // pads 2 and 2
+  const auto rows = [](const ConvGeometry& g, std::size_t i) {
+    const KernelRows r = valid_kernel_rows(g, i);
+    return std::vector<std::size_t>{r.begin, r.end};
+  };
+  EXPECT_EQ(rows(same, 0), (std::vector<std::size_t>{1, 3})) << "padded rows 0, 2, 4";
+  EXPECT_EQ(rows(same, 1), (std::vector<std::size_t>{1, 3})) << "padded rows 1, 3, 5";
+  EXPECT_EQ(rows(same, 2), (std::vector<std::size_t>{0, 3}));
+  EXPECT_EQ(rows(same, 10), (std::vector<std::size_t>{0, 3})) << "padded rows 10 to 14";
+  EXPECT_EQ(rows(same, 11), (std::vector<std::size_t>{0, 2})) << "padded row 15 is below";
+  EXPECT_EQ(rows(same, 12), (std::vector<std::size_t>{0, 2}));
+  // Padding past the span above: output row 0 reads padded rows 0, 2, 4, all above the image.
+  const ConvGeometry deep = padded(dilated({1, 1, 6, 4, 1, 3, 3, 1, 1}, 2, 2), 5, 0, 0, 0);
+  EXPECT_EQ(rows(deep, 0), (std::vector<std::size_t>{3, 3})) << "empty";
+  EXPECT_EQ(rows(deep, 1), (std::vector<std::size_t>{2, 3})) << "padded row 5 is image row 0";
+  EXPECT_EQ(plan_forward(same, SimdLevel::kAvx2, 1).edge_top, 2u);
+  EXPECT_EQ(plan_forward(deep, SimdLevel::kAvx2, 1).edge_top, 0u) << "row 0 has no taps";
+}
+
 }  // namespace
 }  // namespace cnnkit::kernels
