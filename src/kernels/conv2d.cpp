@@ -181,9 +181,8 @@ void conv2d_backward_gemm(const ConvGeometry& geometry, const T* input, const T*
 // to the SIMD kernels where those cover a group (conv2d_grouped.cpp), stride-1 dilated float ones
 // where it pays as ordinary ones on their phase images (conv2d_dilated.hpp; the forward only
 // where the direct kernels decline it, which at stride 1 is only for offsets past int32), the
-// backward of
-// 1-D dilated ones where their row view fits as an ordinary 2-D one (conv2d_dilated_rows.hpp),
-// everything else to the im2col + GEMM path above.
+// backward of 1-D dilated ones where their row view fits as an ordinary 2-D one
+// (conv2d_dilated_rows.hpp), everything else to the im2col + GEMM path above.
 template <typename T>
 void conv2d_forward(const ConvGeometry& g, const T* input, const T* weights, const T* bias,
                     T* output, std::vector<T>& workspace, const ConvEpilogue& epilogue) {
