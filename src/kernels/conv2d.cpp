@@ -174,13 +174,15 @@ void conv2d_backward_gemm(const ConvGeometry& geometry, const T* input, const T*
 }
 
 // The entry points: float goes to the SIMD direct-convolution kernels (conv2d_fast.hpp) when the
-// CPU and the geometry allow, other 1x1 convolutions without padding to their matrix products
+// CPU and the geometry allow (the forward also with dilation or other padding at stride 1:
+// conv2d_fast_forward_covers), other 1x1 convolutions without padding to their matrix products
 // (conv2d_pointwise.hpp; docs/KERNELS.md says why not before the SIMD kernels), depthwise
 // convolutions to their row loops (conv2d_depthwise.hpp), other grouped float ones group by group
 // to the SIMD kernels where those cover a group (conv2d_grouped.cpp), stride-1 dilated float ones
-// where it pays as ordinary ones on their phase images (conv2d_dilated.hpp), the backward of
-// 1-D dilated ones where their row view fits as an ordinary 2-D one (conv2d_dilated_rows.hpp),
-// everything else to the im2col + GEMM path above.
+// where it pays as ordinary ones on their phase images (conv2d_dilated.hpp; the forward only
+// where the direct kernels decline it, which at stride 1 is only for offsets past int32), the
+// backward of 1-D dilated ones where their row view fits as an ordinary 2-D one
+// (conv2d_dilated_rows.hpp), everything else to the im2col + GEMM path above.
 template <typename T>
 void conv2d_forward(const ConvGeometry& g, const T* input, const T* weights, const T* bias,
                     T* output, std::vector<T>& workspace, const ConvEpilogue& epilogue) {

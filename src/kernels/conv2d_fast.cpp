@@ -24,7 +24,7 @@ float* aligned(std::vector<float>& workspace, std::size_t floats) {
 bool conv2d_forward_fast(const ConvGeometry& g, const float* input, const float* weights,
                          const float* bias, float* output, std::vector<float>& workspace,
                          runtime::SimdLevel level, const ConvEpilogue& epilogue) {
-  if (!conv2d_fast_covers(g, level)) return false;
+  if (!conv2d_fast_forward_covers(g, level)) return false;
 #if defined(__x86_64__) || defined(__i386__)
   const FastForwardPlan plan = plan_forward(g, level, num_threads());
   float* ws = aligned(workspace, plan.total);

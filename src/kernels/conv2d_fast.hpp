@@ -20,6 +20,12 @@ namespace cnnkit::kernels {
 bool conv2d_fast_covers(const ConvGeometry& g,
                         runtime::SimdLevel level = runtime::best_simd_level());
 
+// True when the fast forward takes this geometry: what conv2d_fast_covers takes, and stride-1
+// convolutions of one group with any dilation and padding (ovec blocks over tap tables with the
+// dilated offsets). The backward covers conv2d_fast_covers only.
+bool conv2d_fast_forward_covers(const ConvGeometry& g,
+                                runtime::SimdLevel level = runtime::best_simd_level());
+
 // `workspace` grows to what the call needs and is reused by the next call with the same geometry
 // (no allocation then). Threads: num_threads() (threading.hpp), at most one per sample. The
 // forward applies `epilogue` (conv_epilogue.hpp) to each sample's outputs as they are stored.

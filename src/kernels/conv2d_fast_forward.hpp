@@ -162,13 +162,14 @@ inline void forward_tables(const FastForwardPlan& p, const float* weights, const
           for (std::size_t u = rows.begin; u < rows.end; ++u) {
             for (std::size_t v = columns.begin; v < columns.end; ++v, ++n) {
               const std::size_t t = (c * g.kernel_y + u) * g.kernel_x + v;
-              const auto source =
-                  p.in_place
-                      ? static_cast<std::ptrdiff_t>((c * g.in_y + u) * g.in_x + v) -
-                            static_cast<std::ptrdiff_t>(g.pad_y_before() * g.in_x +
-                                                        g.pad_x_before())
-                      : static_cast<std::ptrdiff_t>(c * p.padded_plane + u * p.padded_row +
-                                                    (v % g.stride_x) * p.phase_x + v / g.stride_x);
+              const auto source = p.in_place
+                                      ? static_cast<std::ptrdiff_t>((c * g.in_y + u) * g.in_x + v) -
+                                            static_cast<std::ptrdiff_t>(g.pad_y_before() * g.in_x +
+                                                                        g.pad_x_before())
+                                      : static_cast<std::ptrdiff_t>(
+                                            c * p.padded_plane + u * g.dilation_y * p.padded_row +
+                                            (v * g.dilation_x % g.stride_x) * p.phase_x +
+                                            v * g.dilation_x / g.stride_x);
               const std::size_t weight =
                   p.mode == FastMode::kOutputVector
                       ? tap_position(p, t) * p.block_channels * (p.pixel_pairs ? 2 : 1)
@@ -385,8 +386,7 @@ inline void conv2d_forward_fast(const FastForwardPlan& p, const float* input, co
                                 const float* bias, float* output, float* ws,
                                 const ConvEpilogue& epilogue = {}) {
   const ConvGeometry& g = p.g;
-  const std::size_t in_size =
-      p.input_stride != 0 ? p.input_stride : g.channels * g.in_y * g.in_x;
+  const std::size_t in_size = p.input_stride != 0 ? p.input_stride : g.channels * g.in_y * g.in_x;
   const std::size_t out_size =
       p.output_stride != 0 ? p.output_stride : g.kernels * g.out_y() * g.out_x();
   runtime::AffineShare samples(g.batch, p.threads);

@@ -32,25 +32,47 @@ bool reads_inside_but_at_the_row_ends(const ConvGeometry& g) {
 // on one thread, against the few microseconds the team's meeting costs.
 constexpr std::size_t kSplitSampleFlops = std::size_t{1} << 22;
 
-}  // namespace
-
-bool conv2d_fast_covers(const ConvGeometry& geometry, runtime::SimdLevel level) {
+// What both passes need: a CPU level, nothing empty, strides and kernel widths within the limits.
+bool fits_fast_kernels(const ConvGeometry& g, runtime::SimdLevel level) {
   if (level == runtime::SimdLevel::kNone || level > runtime::best_simd_level()) return false;
-  const ConvGeometry g = as_rows(geometry);
   if (g.batch == 0 || g.channels == 0 || g.in_y == 0 || g.in_x == 0 || g.kernels == 0 ||
       g.kernel_y == 0 || g.kernel_x == 0 || g.stride_y == 0 || g.stride_x == 0) {
     return false;
   }
-  if (g.stride_y > kFastMaxStride || g.stride_x > kFastMaxStride || g.kernel_x > kFastMaxKernelX) {
-    return false;
-  }
-  // The blocks, tap tables and padded copies know one group, taps one pixel apart and "same"
-  // padding; other geometries go to the grouped paths (conv2d_grouped.cpp) or im2col + GEMM.
-  if (!g.is_dense_same()) return false;
-  const std::size_t padded = (g.in_y + g.kernel_y) * (g.in_x + g.kernel_x + 16);
+  return g.stride_y <= kFastMaxStride && g.stride_x <= kFastMaxStride &&
+         g.kernel_x <= kFastMaxKernelX;
+}
+
+// Whether the workspace offsets of a (padded) sample stay within 32-bit tap offsets.
+bool fits_offsets(const ConvGeometry& g, std::size_t padded) {
   const std::size_t out_pixels = g.out_y() * g.out_x();
   return fits_int32(g.channels * padded * 8) && fits_int32(g.kernels * padded * 8) &&
          fits_int32(out_pixels * 256 * (g.kernels + 16));
+}
+
+}  // namespace
+
+bool conv2d_fast_forward_covers(const ConvGeometry& geometry, runtime::SimdLevel level) {
+  if (conv2d_fast_covers(geometry, level)) return true;
+  const ConvGeometry g = as_rows(geometry);
+  if (!fits_fast_kernels(g, level)) return false;
+  // Dilated taps and other padding are other offsets into the padded copy of the ovec blocks'
+  // tap tables (plan_forward): one group, stride 1, some output.
+  if (g.groups != 1 || g.stride_y != 1 || g.stride_x != 1 || g.out_y() == 0 || g.out_x() == 0) {
+    return false;
+  }
+  const std::size_t padded = (g.in_y + g.pad_y_before() + g.pad_y_after()) *
+                             (g.in_x + g.pad_x_before() + g.pad_x_after() + 16);
+  return fits_offsets(g, padded);
+}
+
+bool conv2d_fast_covers(const ConvGeometry& geometry, runtime::SimdLevel level) {
+  const ConvGeometry g = as_rows(geometry);
+  if (!fits_fast_kernels(g, level)) return false;
+  // The blocks, tap tables and padded copies know one group, taps one pixel apart and "same"
+  // padding; other geometries go to the grouped paths (conv2d_grouped.cpp) or im2col + GEMM.
+  if (!g.is_dense_same()) return false;
+  return fits_offsets(g, (g.in_y + g.kernel_y) * (g.in_x + g.kernel_x + 16));
 }
 
 FastForwardPlan plan_forward(const ConvGeometry& geometry, runtime::SimdLevel level,
@@ -64,12 +86,17 @@ FastForwardPlan plan_forward(const ConvGeometry& geometry, runtime::SimdLevel le
   const double pairs = out_x % 2 == 0 ? output_vector_efficiency(g.kernels, isa.lanes / 2) : 0.0;
   const std::size_t pvec_outputs = pixel_block_outputs(g.kernels);
   const std::size_t pvec_rows = pixel_block_rows(pvec_outputs, isa.registers);
-  p.mode = pixel_vector_efficiency(out_x, isa.lanes, pvec_rows) > std::max(ovec, pairs)
-               ? FastMode::kPixelVector
-               : FastMode::kOutputVector;
+  // Dilated taps and other padding (conv2d_fast_forward_covers) run in ovec only, without
+  // skipped columns or reading in place: those rules count taps one pixel apart over "same"
+  // padding (the edge rows count dilated rows: valid_kernel_rows).
+  const bool dense_same = g.is_dense_same();
+  p.mode =
+      dense_same && pixel_vector_efficiency(out_x, isa.lanes, pvec_rows) > std::max(ovec, pairs)
+          ? FastMode::kPixelVector
+          : FastMode::kOutputVector;
   p.pixel_pairs = p.mode == FastMode::kOutputVector && pairs > ovec;
-  p.padded_y = g.in_y + g.kernel_y - 1;
-  p.phase_x = ceil_div(g.in_x + g.kernel_x - 1, g.stride_x);
+  p.padded_y = g.pad_y_before() + g.in_y + g.pad_y_after();
+  p.phase_x = ceil_div(g.pad_x_before() + g.in_x + g.pad_x_after(), g.stride_x);
   p.padded_row = g.stride_x * p.phase_x;
   p.padded_plane = p.padded_y * p.padded_row;
   p.taps = g.channels * g.kernel_y * g.kernel_x;
@@ -97,12 +124,18 @@ FastForwardPlan plan_forward(const ConvGeometry& geometry, runtime::SimdLevel le
                                     p.block_channels * copies * sizeof(float);
     // The top and bottom output rows whose kernel rows partly read padding (edge_taps).
     const std::size_t out_y = g.out_y();
+    // (Rows whose every kernel row reads padding keep the full table: no empty tables.)
+    const auto has_taps = [&g](std::size_t i) {
+      const KernelRows rows = valid_kernel_rows(g, i);
+      return rows.begin < rows.end;
+    };
     while (p.edge_top < std::min(kFastMaxEdgeRows, out_y) &&
-           valid_kernel_rows(g, p.edge_top).begin > 0) {
+           valid_kernel_rows(g, p.edge_top).begin > 0 && has_taps(p.edge_top)) {
       ++p.edge_top;
     }
     while (p.edge_bottom < std::min(kFastMaxEdgeRows, out_y - p.edge_top) &&
-           valid_kernel_rows(g, out_y - 1 - p.edge_bottom).end < g.kernel_y) {
+           valid_kernel_rows(g, out_y - 1 - p.edge_bottom).end < g.kernel_y &&
+           has_taps(out_y - 1 - p.edge_bottom)) {
       ++p.edge_bottom;
     }
     // In place only where the edge rows leave out every kernel row that reads padding: the
@@ -111,7 +144,7 @@ FastForwardPlan plan_forward(const ConvGeometry& geometry, runtime::SimdLevel le
     const bool edge_rows_cover_padding =
         middle >= middle_end || (valid_kernel_rows(g, middle).begin == 0 &&
                                  valid_kernel_rows(g, middle_end - 1).end == g.kernel_y);
-    const bool one_block = ceil_div(units, p.max_units) == 1 && units >= 2;
+    const bool one_block = dense_same && ceil_div(units, p.max_units) == 1 && units >= 2;
     p.in_place = one_block && p.planar_output && !p.pixel_pairs && g.stride_x == 2 &&
                  reads_inside_but_at_the_row_ends(g) && edge_rows_cover_padding;
     if (one_block && (chunk_bytes <= 32 * 1024 || p.in_place)) {

@@ -47,11 +47,14 @@ enum class FastMode { kOutputVector, kPixelVector };
 struct KernelRows {
   std::size_t begin = 0, end = 0;
 };
+// With dilation dy, kernel row u reads padded row i*sy + u*dy; other padding than "same" may
+// leave the range empty (begin == end).
 inline KernelRows valid_kernel_rows(const ConvGeometry& g, std::size_t i) {
-  const std::size_t top = i * g.stride_y, pad = g.pad_y_before();
-  const std::size_t begin = pad > top ? pad - top : 0;
-  const std::size_t below = g.in_y + pad - top;  // kernel rows before the padding below
-  return {begin, below < g.kernel_y ? below : g.kernel_y};
+  const std::size_t top = i * g.stride_y, pad = g.pad_y_before(), dy = g.dilation_y;
+  const std::size_t begin = std::min(pad > top ? (pad - top + dy - 1) / dy : 0, g.kernel_y);
+  // kernel rows before the padding below
+  const std::size_t below = g.in_y + pad > top ? (g.in_y + pad - top + dy - 1) / dy : 0;
+  return {begin, std::max(begin, below < g.kernel_y ? below : g.kernel_y)};
 }
 // Kernel columns v in [begin, end) of output column j that read real input columns, as
 // valid_kernel_rows does for rows.
