@@ -28,22 +28,8 @@ using testing::KernelResults;
 
 using Case = testing::ConvCase;
 using testing::describe;
-
-ConvGeometry dilated(ConvGeometry g, std::size_t dy, std::size_t dx) {
-  g.dilation_y = dy;
-  g.dilation_x = dx;
-  return g;
-}
-
-ConvGeometry padded(ConvGeometry g, std::size_t top, std::size_t bottom, std::size_t left,
-                    std::size_t right) {
-  g.explicit_padding = true;
-  g.pad_top = top;
-  g.pad_bottom = bottom;
-  g.pad_left = left;
-  g.pad_right = right;
-  return g;
-}
+using testing::dilated;
+using testing::padded;
 
 // {N, C, Y, X, K, m, n, sy, sx}
 std::vector<Case> cases() {

@@ -35,6 +35,24 @@ struct ConvCase {
   const char* what;
 };
 
+// g with taps dy rows and dx columns apart.
+inline kernels::ConvGeometry dilated(kernels::ConvGeometry g, std::size_t dy, std::size_t dx) {
+  g.dilation_y = dy;
+  g.dilation_x = dx;
+  return g;
+}
+
+// g with explicit zero padding instead of "same".
+inline kernels::ConvGeometry padded(kernels::ConvGeometry g, std::size_t top, std::size_t bottom,
+                                    std::size_t left, std::size_t right) {
+  g.explicit_padding = true;
+  g.pad_top = top;
+  g.pad_bottom = bottom;
+  g.pad_left = left;
+  g.pad_right = right;
+  return g;
+}
+
 // The geometry in a failure message: "N2 C3 7x8 K4 3x3 s1,1 d1,1 pads 1,1,1,1".
 inline std::string describe(const kernels::ConvGeometry& g) {
   // A stream rather than operator+ chains: g++ 12 warns falsely (-Wrestrict) on those.
